@@ -1,0 +1,99 @@
+"""classify_frames: LlamaCloud Classify jobs as typed pandas DataFrames.
+
+Fetch many jobs at once, explore them in Jupyter, export them to Parquet and audit how far the
+classifier's confidence can be trusted::
+
+    import classify_frames as cf
+
+    with cf.Emulator(jobs=10_000, seed=0) as emu:          # or your real account: no base_url/api_key
+        df = cf.list_jobs(base_url=emu.base_url, api_key=emu.api_key)
+    report = cf.audit(df)
+
+Heavy parts (the emulator's server, widgets, plots) are imported only when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import _accessor as _accessor  # registers the df.classify accessor
+from ._exceptions import (
+    APIError,
+    AuthenticationError,
+    ClassifyFramesError,
+    ConfigurationError,
+    ExportError,
+    FetchError,
+    RateLimitError,
+)
+from ._settings import Settings
+from .frame import empty_frame, jobs_to_frame
+
+if TYPE_CHECKING:
+    from .audit import AuditReport, audit
+    from .emulator import Emulator
+    from .explorer import JobExplorer, explore
+    from .fetch import ClassifyClient, afetch_jobs, alist_jobs, fetch_jobs, list_jobs
+    from .parquet import export_jobs, read_parquet, sync_parquet, to_parquet
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "AuditReport",
+    "AuthenticationError",
+    "ClassifyClient",
+    "ClassifyFramesError",
+    "ConfigurationError",
+    "Emulator",
+    "ExportError",
+    "FetchError",
+    "JobExplorer",
+    "RateLimitError",
+    "Settings",
+    "__version__",
+    "afetch_jobs",
+    "alist_jobs",
+    "audit",
+    "empty_frame",
+    "explore",
+    "export_jobs",
+    "fetch_jobs",
+    "jobs_to_frame",
+    "list_jobs",
+    "read_parquet",
+    "sync_parquet",
+    "to_parquet",
+]
+
+_LAZY = {
+    "AuditReport": "audit",
+    "audit": "audit",
+    "Emulator": "emulator",
+    "JobExplorer": "explorer",
+    "explore": "explorer",
+    "ClassifyClient": "fetch",
+    "afetch_jobs": "fetch",
+    "alist_jobs": "fetch",
+    "fetch_jobs": "fetch",
+    "list_jobs": "fetch",
+    "export_jobs": "parquet",
+    "read_parquet": "parquet",
+    "sync_parquet": "parquet",
+    "to_parquet": "parquet",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'classify_frames' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

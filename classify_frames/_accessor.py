@@ -1,0 +1,57 @@
+"""The ``df.classify`` pandas accessor: the toolkit's verbs on any frame of jobs.
+
+>>> import classify_frames  # registers the accessor
+>>> report = df.classify.audit(threshold=0.9)          # doctest: +SKIP
+>>> df.classify.to_parquet("jobs.parquet")             # doctest: +SKIP
+>>> df.classify.explore()                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .audit import AuditReport
+    from .explorer import JobExplorer
+
+__all__ = ["ClassifyAccessor"]
+
+
+@pd.api.extensions.register_dataframe_accessor("classify")
+class ClassifyAccessor:
+    """Verbs of classify_frames on a jobs frame (one row per job, see the column contract)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        if "id" not in frame.columns:
+            msg = "df.classify needs a frame of jobs with an 'id' column (see jobs_to_frame)"
+            raise AttributeError(msg)
+        self._frame = frame
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        """Rows that could not be fetched (``fetch_error`` is set)."""
+        if "fetch_error" not in self._frame.columns:
+            return self._frame.iloc[:0]
+        return self._frame[self._frame["fetch_error"].notna()]
+
+    def audit(self, labels: Any = None, **options: Any) -> AuditReport:
+        """Same as :func:`classify_frames.audit` on this frame."""
+        from .audit import audit
+
+        return audit(self._frame, labels, **options)
+
+    def explore(self, **options: Any) -> JobExplorer:
+        """Same as :func:`classify_frames.explore` on this frame."""
+        from .explorer import explore
+
+        return explore(self._frame, **options)
+
+    def to_parquet(self, path: str | Path, **options: Any) -> Path:
+        """Same as :func:`classify_frames.to_parquet` on this frame."""
+        from .parquet import to_parquet
+
+        return to_parquet(self._frame, path, **options)

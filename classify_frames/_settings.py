@@ -1,0 +1,164 @@
+"""Settings: where the API key, base URL and limits come from.
+
+Lookup order for each setting (first found wins):
+
+1. the argument passed to :class:`Settings` / :class:`~classify_frames.ClassifyClient`;
+2. the environment: ``LLAMA_CLOUD_API_KEY`` then ``LLAMA_PARSE_API_KEY`` for the key,
+   ``LLAMA_CLOUD_BASE_URL`` for the base URL;
+3. the default: the North-American service (``region="eu"`` picks Europe).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from ._exceptions import ConfigurationError
+
+__all__ = ["REGIONS", "Secret", "Settings"]
+
+REGIONS = {
+    "na": "https://api.cloud.llamaindex.ai",
+    "eu": "https://api.cloud.eu.llamaindex.ai",
+}
+
+
+class Secret:
+    """A string that never shows itself in a repr, str, log line or traceback.
+
+    >>> Secret("llx-abc")
+    Secret('********')
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        """The secret itself, for the Authorization header only."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        msg = "an API key is not pickled; pass it again where it is needed"
+        raise TypeError(msg)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a client needs to talk to the Classify API.
+
+    >>> s = Settings(api_key="llx-test", base_url="http://127.0.0.1:8000")
+    >>> s.base_url
+    'http://127.0.0.1:8000'
+    >>> "llx-test" in repr(s)
+    False
+    """
+
+    api_key: Secret | str | None = None
+    base_url: str | None = None
+    region: Literal["na", "eu"] = "na"
+    project_id: str | None = None
+    organization_id: str | None = None
+    timeout: float = 60.0
+    connect_timeout: float = 5.0
+    concurrency: int = 8
+    max_requests_per_second: float | None = None
+    retries: int = 5
+    allow_insecure_http: bool = False
+    _key: Secret = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = self.api_key
+        if key is None:
+            key = os.environ.get("LLAMA_CLOUD_API_KEY") or os.environ.get("LLAMA_PARSE_API_KEY")
+        secret = key if isinstance(key, Secret) else Secret(key or "")
+        object.__setattr__(self, "_key", secret)
+        object.__setattr__(self, "api_key", secret)
+        if self.region not in REGIONS:
+            msg = f"region must be one of {sorted(REGIONS)}, got {self.region!r}"
+            raise ConfigurationError(msg)
+        url = self.base_url or os.environ.get("LLAMA_CLOUD_BASE_URL") or REGIONS[self.region]
+        object.__setattr__(self, "base_url", _check_url(url.rstrip("/"), self.allow_insecure_http))
+        for name in ("timeout", "connect_timeout"):
+            if not getattr(self, name) > 0:
+                msg = f"{name} must be a positive number of seconds, got {getattr(self, name)!r}"
+                raise ConfigurationError(msg)
+        if not (isinstance(self.concurrency, int) and self.concurrency >= 1):
+            msg = f"concurrency must be a whole number >= 1, got {self.concurrency!r}"
+            raise ConfigurationError(msg)
+        if not (isinstance(self.retries, int) and self.retries >= 0):
+            msg = f"retries must be a whole number >= 0, got {self.retries!r}"
+            raise ConfigurationError(msg)
+        rps = self.max_requests_per_second
+        if rps is not None and not rps > 0:
+            msg = f"max_requests_per_second must be positive or None, got {rps!r}"
+            raise ConfigurationError(msg)
+
+    @property
+    def key(self) -> Secret:
+        """The API key as a :class:`Secret` (empty when none was found)."""
+        return self._key
+
+    def require_key(self) -> str:
+        """The key's value, or a ConfigurationError that says how to set one."""
+        if not self._key:
+            msg = (
+                "no API key: pass api_key=..., or set LLAMA_CLOUD_API_KEY in the environment "
+                "(for the local emulator use Emulator().api_key)"
+            )
+            raise ConfigurationError(msg)
+        return self._key.get()
+
+    @property
+    def scope_params(self) -> dict[str, str]:
+        """The ``project_id`` / ``organization_id`` query parameters every request carries."""
+        params = {}
+        if self.project_id:
+            params["project_id"] = self.project_id
+        if self.organization_id:
+            params["organization_id"] = self.organization_id
+        return params
+
+
+def _check_url(url: str, allow_insecure_http: bool) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"base_url must be an http(s) URL with a host, got {url!r}"
+        raise ConfigurationError(msg)
+    if parts.username or parts.password:
+        msg = "base_url must not carry credentials; pass the API key as api_key"
+        raise ConfigurationError(msg)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
+        msg = (
+            f"refusing to send the API key over plain http to {parts.hostname}: use https, "
+            "or pass allow_insecure_http=True if you really mean it"
+        )
+        raise ConfigurationError(msg)
+    return url

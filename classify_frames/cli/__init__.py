@@ -1,0 +1,51 @@
+"""The ``classify-frames`` command: each subcommand parses options and calls the library.
+
+Subcommands live in their own modules and are imported only when invoked, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+__all__ = ["main"]
+
+_COMMANDS = {
+    "audit": ("._audit", "audit_command", "Audit classification confidence of a jobs file."),
+    "demo": ("._fetch", "demo_command", "Run the main job end to end on the embedded emulator."),
+    "emulator": ("._emulator", "emulator_command", "Serve a local emulator of the Classify API."),
+    "export": ("._export", "export_command", "Export jobs to a partitioned Parquet dataset."),
+    "fetch": ("._fetch", "fetch_command", "Fetch jobs by id into Parquet, CSV or JSON lines."),
+    "list": ("._fetch", "list_command", "List jobs by filter into Parquet, CSV or JSON lines."),
+    "sync": ("._export", "sync_command", "Bring a Parquet dataset up to date, fetching only changes."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = _COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module, attr, _ = entry
+        command: click.Command = getattr(importlib.import_module(module, __name__), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, short) for name, (_, _, short) in sorted(_COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup)
+@click.version_option(package_name="classify-frames")
+def main(**_: Any) -> None:
+    """Fetch, explore, export and audit LlamaCloud Classify jobs as typed DataFrames.
+
+    The API key comes from LLAMA_CLOUD_API_KEY (never from the command line, where it would be
+    visible to other users); the base URL from --base-url or LLAMA_CLOUD_BASE_URL.
+    """
