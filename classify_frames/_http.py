@@ -1,0 +1,260 @@
+"""The HTTP layer: one connection pool, a client-side rate limit, and retries that honour the server.
+
+Retries follow the official SDK's policy (408, 409, 429, 5xx and connection errors; exponential
+backoff from 0.5 s to 8 s with jitter; ``Retry-After`` in seconds or as an HTTP date,
+``retry-after-ms``, and ``x-should-retry``), driven by :mod:`stamina`, so ``stamina.set_testing``
+works in users' tests too. A 429 pauses the whole client, not just the request that got it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+import stamina
+
+from ._exceptions import AuthenticationError
+from ._settings import Settings
+
+__all__ = ["Reply", "Stats", "Transport"]
+
+log = logging.getLogger("classify_frames")
+# stamina logs each scheduled retry at WARNING; in a notebook with no logging set up, Python's
+# last-resort handler would print every one of them under the cell. Retries show up in the
+# progress bar and in ``client.stats()`` instead; a user who configures logging still sees them.
+logging.getLogger("stamina").addHandler(logging.NullHandler())
+
+Validator = Callable[[Any], "str | None"]
+
+_RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+_MAX_SERVER_WAIT = 120.0  # never sleep longer than this on a server's say-so
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What one logical request ended with, after retries.
+
+    ``data`` is the parsed JSON body of a 2xx answer; otherwise ``error`` says why in words a
+    user can act on, and ``status`` is the last HTTP status seen (None if no answer came).
+    """
+
+    status: int | None
+    data: Any = None
+    error: str | None = None
+    attempts: int = 1
+
+
+class _Retryable(Exception):  # noqa: N818 - internal signal, never escapes this module
+    def __init__(self, reason: str, status: int | None, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.status, self.wait = reason, status, wait
+
+
+class _Final(Exception):  # noqa: N818
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.error)
+        self.reply = reply
+
+
+class _Pacer:
+    """Spaces requests evenly so that no second ever sees more than ``rate`` of them."""
+
+    def __init__(self, rate: float | None) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request back for ``seconds`` (a server asked us to)."""
+        self._next = max(self._next, time.monotonic() + seconds)
+
+
+@dataclass
+class Stats:
+    """Counters of what a client did: requests sent, retries, answers by status."""
+
+    requests: int = 0
+    retries: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    def count(self, status: int | None) -> None:
+        self.requests += 1
+        key = str(status) if status is not None else "no answer"
+        self.by_status[key] = self.by_status.get(key, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"requests": self.requests, "retries": self.retries, "by_status": dict(self.by_status)}
+
+
+def _server_wait(response: httpx.Response) -> float | None:
+    """Seconds the server asked us to wait, from ``retry-after-ms`` or ``Retry-After``."""
+    headers = response.headers
+    if ms := headers.get("retry-after-ms"):
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        text = response.text.strip().replace("\n", " ")
+        return text[:120] + ("…" if len(text) > 120 else "")
+    detail = body.get("detail") if isinstance(body, dict) else body
+    return str(detail)[:200]
+
+
+_REASONS = {403: "forbidden", 404: "not found", 422: "rejected as invalid"}
+
+
+class Transport:
+    """Sends requests for a client: auth, scope parameters, pacing, retries, counters."""
+
+    def __init__(
+        self, settings: Settings, stats: Stats, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.stats = stats
+        pool_size = settings.concurrency
+        self._slots = asyncio.Semaphore(pool_size)
+        self._pacer = _Pacer(settings.max_requests_per_second)
+        headers = {
+            "Authorization": f"Bearer {settings.require_key()}",
+            "Accept": "application/json",
+            "User-Agent": "classify-frames/0.1",
+        }
+        self._client = httpx.AsyncClient(
+            base_url=str(settings.base_url),
+            headers=headers,
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+            follow_redirects=False,  # a redirect must never carry the key to another host
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get_json(
+        self,
+        path: str,
+        params: list[tuple[str, str]] | None = None,
+        validate: Validator | None = None,
+    ) -> Reply:
+        """GET ``path`` and return the parsed JSON, retrying what is worth retrying.
+
+        ``validate`` checks a 2xx body and returns why it is unusable (a 200 that is not a
+        job, say); such an answer is retried like a 503.
+        """
+        query = [*self.settings.scope_params.items(), *(params or [])]
+        attempts = 0
+        last: _Retryable | None = None
+        try:
+            async for attempt in stamina.retry_context(
+                on=self._backoff,
+                attempts=self.settings.retries + 1,
+                timeout=None,
+                wait_initial=0.5,
+                wait_max=8.0,
+                wait_jitter=0.5,
+            ):
+                with attempt:
+                    attempts += 1
+                    if attempts > 1:
+                        self.stats.retries += 1
+                    try:
+                        return await self._once(path, query, attempts, validate)
+                    except _Retryable as exc:
+                        last = exc
+                        raise
+        except _Retryable as exc:
+            return _gave_up(exc, attempts)
+        except _Final as exc:
+            return exc.reply
+        assert last is not None  # the loop always returns or raises
+        return _gave_up(last, attempts)
+
+    def _backoff(self, exc: Exception) -> bool | float:
+        if not isinstance(exc, _Retryable):
+            return False
+        if exc.wait is None:
+            return True
+        self._pacer.pause(exc.wait)
+        return exc.wait
+
+    async def _once(
+        self, path: str, query: list[tuple[str, str]], attempts: int, validate: Validator | None
+    ) -> Reply:
+        try:
+            async with self._slots:
+                await self._pacer.wait()
+                response = await self._client.get(path, params=query)
+        except httpx.TimeoutException as exc:
+            self.stats.count(None)
+            raise _Retryable("timed out", None) from exc
+        except httpx.TransportError as exc:
+            self.stats.count(None)
+            raise _Retryable(f"connection error ({type(exc).__name__})", None) from exc
+        self.stats.count(response.status_code)
+        status = response.status_code
+        log.debug("GET %s -> %s", path, status)
+        if status == 401:
+            msg = (
+                f"401 from {path}: the API key was refused ({_detail(response)}). Set a valid "
+                "key with LLAMA_CLOUD_API_KEY=... or api_key=..."
+            )
+            raise AuthenticationError(msg, status_code=401, path=path, detail=_detail(response))
+        should_retry = response.headers.get("x-should-retry", "").lower()
+        if status >= 400:
+            retryable = status in _RETRY_STATUSES or status >= 500
+            if should_retry == "true" or (retryable and should_retry != "false"):
+                reason = f"{status} {_detail(response)}".strip()
+                raise _Retryable(reason, status, _capped(_server_wait(response)))
+            reason = f"{_REASONS.get(status, 'HTTP error')} ({status}: {_detail(response)})"
+            raise _Final(Reply(status, error=reason, attempts=attempts))
+        try:
+            data = orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            kind = response.headers.get("content-type", "?").split(";")[0]
+            msg = f"invalid JSON body ({kind}, {len(response.content)} bytes)"
+            raise _Retryable(msg, status) from exc
+        problem = validate(data) if validate else None
+        if problem:
+            raise _Retryable(problem, status)
+        return Reply(status, data=data, attempts=attempts)
+
+
+def _capped(wait: float | None) -> float | None:
+    return None if wait is None else min(wait, _MAX_SERVER_WAIT)
+
+
+def _gave_up(exc: _Retryable, attempts: int) -> Reply:
+    tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
+    return Reply(exc.status, error=f"gave up {tries}: {exc.reason}", attempts=attempts)
