@@ -5,7 +5,7 @@ classifier's confidence can be trusted::
 
     import classify_frames as cf
 
-    with cf.Emulator(jobs=10_000, seed=0) as emu:          # or your real account: no base_url/api_key
+    with cf.Emulator(jobs=10_000, seed=0) as emu:  # or your account: no base_url/api_key
         df = cf.list_jobs(base_url=emu.base_url, api_key=emu.api_key)
     report = cf.audit(df)
 

@@ -54,4 +54,5 @@ class ClassifyAccessor:
         """Same as :func:`classify_frames.to_parquet` on this frame."""
         from .parquet import to_parquet
 
-        return to_parquet(self._frame, path, **options)
+        written: Path = to_parquet(self._frame, path, **options)
+        return written

@@ -1,4 +1,4 @@
-"""The HTTP layer: one connection pool, a client-side rate limit, and retries that honour the server.
+"""The HTTP layer: one connection pool, a client-side rate limit, and polite retries.
 
 Retries follow the official SDK's policy (408, 409, 429, 5xx and connection errors; exponential
 backoff from 0.5 s to 8 s with jitter; ``Retry-After`` in seconds or as an HTTP date,
@@ -96,7 +96,11 @@ class Stats:
         self.by_status[key] = self.by_status.get(key, 0) + 1
 
     def as_dict(self) -> dict[str, Any]:
-        return {"requests": self.requests, "retries": self.retries, "by_status": dict(self.by_status)}
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "by_status": dict(self.by_status),
+        }
 
 
 def _server_wait(response: httpx.Response) -> float | None:
@@ -215,13 +219,15 @@ class Transport:
         try:
             async with self._slots:
                 await self._pacer.wait()
-                response = await self._client.get(path, params=query)
+                response = await self._client.get(path, params=httpx.QueryParams(query))
         except httpx.TimeoutException as exc:
             self.stats.count(None)
-            raise _Retryable("timed out", None) from exc
+            reason = "timed out"
+            raise _Retryable(reason, None) from exc
         except httpx.TransportError as exc:
             self.stats.count(None)
-            raise _Retryable(f"connection error ({type(exc).__name__})", None) from exc
+            reason = f"connection error ({type(exc).__name__})"
+            raise _Retryable(reason, None) from exc
         self.stats.count(response.status_code)
         status = response.status_code
         log.debug("GET %s -> %s", path, status)

@@ -23,7 +23,8 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro)
-    return _ThreadRunner(coro).run()
+    result: T = _ThreadRunner(coro).run()
+    return result
 
 
 class _ThreadRunner:
@@ -41,7 +42,7 @@ class _ThreadRunner:
             self._task = self._loop.create_task(self._coro)
             self._ready.set()
             self._result = self._loop.run_until_complete(self._task)
-        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+        except BaseException as exc:
             self._error = exc
         finally:
             self._ready.set()
@@ -83,7 +84,7 @@ def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
                 raise
             if done:
                 return
-            yield item
+            yield item  # type: ignore[misc]  # not None: _next returned an item
     finally:
         closer = getattr(agen, "aclose", None)
         if closer is not None:

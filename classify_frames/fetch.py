@@ -58,9 +58,9 @@ _last_partial: pd.DataFrame | None = None
 class ClassifyClient:
     """Settings plus a connection pool, for many fetches.
 
-    >>> client = ClassifyClient(base_url="http://127.0.0.1:8000", api_key="llx-...")  # doctest: +SKIP
-    >>> df = client.fetch_jobs(ids)                                                  # doctest: +SKIP
-    >>> client.stats()                                                                # doctest: +SKIP
+    >>> client = ClassifyClient(base_url="http://127.0.0.1:8000", api_key="llx-")  # doctest: +SKIP
+    >>> df = client.fetch_jobs(ids)                                               # doctest: +SKIP
+    >>> client.stats()                                                             # doctest: +SKIP
     {'requests': 101, 'retries': 0, 'by_status': {'200': 101}}
 
     Sync methods work in scripts and inside Jupyter; the ``a``-prefixed ones are awaitable.
@@ -149,9 +149,7 @@ class ClassifyClient:
         loop = asyncio.get_running_loop()
         transport = self._transports.get(loop)
         if transport is None:
-            transport = self._transports[loop] = Transport(
-                self.settings, self._stats, self._http
-            )
+            transport = self._transports[loop] = Transport(self.settings, self._stats, self._http)
         return transport
 
     def _run(self, coro: Awaitable[T]) -> T:
@@ -375,7 +373,7 @@ class ClassifyClient:
             token: str | None = None
             seen_tokens: set[str] = set()
             while left != 0:
-                params = query + [("page_size", str(_BATCH))]
+                params = [*query, ("page_size", str(_BATCH))]
                 if token:
                     params.append(("page_token", token))
                 reply = await transport.get_json(_JOBS_PATH, params, validate=_page_problem)
@@ -466,9 +464,9 @@ class ClassifyClient:
         buffer: list[dict[str, Any]] = []
         with progress_bar(None, "Listing jobs", self._show(progress)) as bar:
             async for page in self._pages(queries, limit, bar):
-                ids = {job["id"] for job in page}
+                page_ids = {job["id"] for job in page}
                 buffer.extend(j for j in page if not any(j["id"] in seen for seen in recent))
-                recent = [*recent[-_DEDUP_WINDOW:], ids]
+                recent = [*recent[-_DEDUP_WINDOW:], page_ids]
                 if len(buffer) >= batch_size:
                     yield _frame_with(buffer, nested, self._attrs())
                     buffer = []
@@ -481,11 +479,11 @@ class ClassifyClient:
         return self.progress if progress is None else progress
 
     def _attrs(self) -> dict[str, Any]:
-        fetched_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         return {"classify_frames": {"base_url": self.settings.base_url, "fetched_at": fetched_at}}
 
     def _keep_partial(self, frame: pd.DataFrame) -> None:
-        global _last_partial  # noqa: PLW0603 - the one-shot functions' only way to hand it back
+        global _last_partial
         self.partial = _last_partial = frame
 
 

@@ -13,9 +13,8 @@ import io
 import math
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,17 +53,22 @@ def jobs_to_frame(jobs: JobsInput, *, nested: bool = False) -> pd.DataFrame:
     >>> df.loc[0, "result.type"], float(df.loc[0, "result.confidence"])
     ('invoice', 0.9)
     """
+    source: Iterable[Mapping[str, Any]] | bytes
     if isinstance(jobs, str) and jobs.lstrip()[:1] in ("{", "["):
-        jobs = jobs.encode()
-    if isinstance(jobs, str | os.PathLike):
-        jobs = _read_file(jobs)
-    if isinstance(jobs, bytes | bytearray | memoryview):
-        table = _read_json_lines(bytes(jobs))
+        source = jobs.encode()
+    elif isinstance(jobs, str | os.PathLike):
+        source = _read_file(jobs)
+    elif isinstance(jobs, bytearray | memoryview):
+        source = bytes(jobs)
+    else:
+        source = jobs
+    if isinstance(source, bytes):
+        table = _read_json_lines(source)
         if table is not None:
             struct, extras = _split_table(table)
             return _assemble(struct, extras, nested=nested)
     with _gc_paused():
-        return build_frame(_load_records(jobs), nested=nested)
+        return build_frame(_load_records(source), nested=nested)
 
 
 @contextmanager
@@ -85,7 +89,7 @@ def empty_frame(*, nested: bool = False) -> pd.DataFrame:
 
 
 def build_frame(
-    records: Sequence[Mapping[str, Any]],
+    records: Sequence[dict[str, Any]],
     *,
     fetch_errors: Sequence[str | None] | None = None,
     http_status: Sequence[int | None] | None = None,
@@ -98,7 +102,10 @@ def build_frame(
     reserved = set(KNOWN_COLUMNS) | set(TAIL_COLUMNS) | set(JOB_TYPE.names)
     extras = _extra_columns(records, reserved=reserved)
     return _assemble(
-        _known_struct(records), extras, fetch_errors=fetch_errors, http_status=http_status,
+        _known_struct(records),
+        extras,
+        fetch_errors=fetch_errors,
+        http_status=http_status,
         nested=nested,
     )
 
@@ -130,7 +137,9 @@ def _assemble(
     columns["fetch_error"] = pa.array(fetch_errors or [None] * n, type=pa.string())
     columns["http_status"] = pa.array(http_status or [None] * n, type=pa.int64())
     table = pa.table(columns)
-    frame = table.to_pandas(types_mapper=_pandas_dtype, self_destruct=True, split_blocks=True)
+    frame: pd.DataFrame = table.to_pandas(
+        types_mapper=_pandas_dtype, self_destruct=True, split_blocks=True
+    )
     for name in TIMESTAMP_COLUMNS:
         frame[name] = pd.to_datetime(
             frame[name], utc=True, format="ISO8601", errors="coerce"
@@ -178,7 +187,7 @@ def _keep_conflicting_file_input(columns: dict[str, Any], struct: pa.StructArray
 # -- the known fields --------------------------------------------------------------------------
 
 
-def _known_struct(records: Sequence[Mapping[str, Any]]) -> pa.StructArray:
+def _known_struct(records: Sequence[dict[str, Any]]) -> pa.StructArray:
     try:
         return pa.array(records, type=JOB_TYPE)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -290,8 +299,11 @@ def _extra_columns(records: Sequence[dict[str, Any]], reserved: set[str]) -> dic
                 found[name] = [(i, v) for i, v in values if not (type(v) is dict and v)]
         for key in keys & known.keys():
             if known[key] is not None:
-                walk([(i, r[key]) for i, r in rows if type(r.get(key)) is dict],
-                     _column_name(prefix, key), known[key])
+                walk(
+                    [(i, r[key]) for i, r in rows if type(r.get(key)) is dict],
+                    _column_name(prefix, key),
+                    known[key],
+                )
 
     unknown_fields, unknown_rule_fields = _unknown_levels(records)
     if unknown_fields:
@@ -300,7 +312,8 @@ def _extra_columns(records: Sequence[dict[str, Any]], reserved: set[str]) -> dic
         found["configuration.rules"] = [
             (i, r["configuration"]["rules"])
             for i, r in enumerate(records)
-            if type(r.get("configuration")) is dict and type(r["configuration"].get("rules")) is list
+            if type(r.get("configuration")) is dict
+            and type(r["configuration"].get("rules")) is list
         ]
     columns: dict[str, pa.Array] = {}
     for name, values in found.items():
@@ -372,7 +385,7 @@ def _read_json_lines(data: bytes) -> pa.Table | None:
     The Python path takes over for JSON arrays, a single ``{"items": [...]}`` page, values of
     the wrong type, and unknown fields nested inside the known objects.
     """
-    if not data.lstrip()[:1] == b"{":
+    if data.lstrip()[:1] != b"{":
         return None
     options = pa_json.ParseOptions(
         explicit_schema=pa.schema(list(JOB_TYPE)), unexpected_field_behavior="infer"
@@ -400,9 +413,10 @@ def _split_table(table: pa.Table) -> tuple[pa.StructArray, dict[str, pa.Array]]:
     return struct, extras
 
 
-def _load_records(jobs: JobsInput) -> list[dict[str, Any]]:
-    if isinstance(jobs, bytes | bytearray | memoryview):
-        records = _parse_json(bytes(jobs))
+def _load_records(jobs: Iterable[Mapping[str, Any]] | bytes) -> list[dict[str, Any]]:
+    records: list[Any]
+    if isinstance(jobs, bytes):
+        records = _parse_json(jobs)
     else:
         records = [r if type(r) is dict or not isinstance(r, Mapping) else dict(r) for r in jobs]
     bad = [i for i, r in enumerate(records) if type(r) is not dict]
