@@ -219,7 +219,7 @@ class Transport:
         try:
             async with self._slots:
                 await self._pacer.wait()
-                response = await self._client.get(path, params=httpx.QueryParams(query))
+                response = await self._client.get(path, params=tuple(query))
         except httpx.TimeoutException as exc:
             self.stats.count(None)
             reason = "timed out"

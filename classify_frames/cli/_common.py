@@ -1,0 +1,116 @@
+"""What the CLI commands share: connection options, error translation, writing a frame."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import pandas as pd
+
+from .._atomic import atomic_path
+from .._exceptions import ClassifyFramesError
+
+__all__ = ["client_options", "friendly_errors", "read_ids", "write_frame"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
+
+
+def client_options(command: F) -> F:
+    """Options naming the service and how hard to push it (the key comes from the environment)."""
+    options = [
+        click.option("--base-url", envvar="LLAMA_CLOUD_BASE_URL", help="API base URL."),
+        click.option("--region", type=click.Choice(["na", "eu"]), default="na", show_default=True),
+        click.option("--project-id", help="Project to read jobs from."),
+        click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True),
+        click.option(
+            "--max-rps", type=click.FloatRange(min=0.001), help="Requests per second cap."
+        ),
+        click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True),
+        click.option("--no-progress", is_flag=True, help="Hide the progress bar."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def client_kwargs(options: dict[str, Any]) -> dict[str, Any]:
+    """ClassifyClient arguments from the parsed ``client_options``."""
+    return {
+        "base_url": options.pop("base_url"),
+        "region": options.pop("region"),
+        "project_id": options.pop("project_id"),
+        "concurrency": options.pop("concurrency"),
+        "max_requests_per_second": options.pop("max_rps"),
+        "retries": options.pop("retries"),
+        "progress": not options.pop("no_progress"),
+    }
+
+
+def friendly_errors(command: F) -> F:
+    """Turn library errors into one-line messages and a non-zero exit, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (ClassifyFramesError, ValueError, OSError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check_output(path: Path) -> Path:
+    """Refuse an output path we cannot write before any work is done."""
+    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+        msg = f"--out must end in one of {', '.join(OUTPUT_SUFFIXES)}, got {str(path)!r}"
+        raise click.BadParameter(msg, param_hint="--out")
+    if not path.parent.is_dir():
+        msg = f"the directory of {str(path)!r} does not exist"
+        raise click.BadParameter(msg, param_hint="--out")
+    return path
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as Parquet, CSV or JSON lines (by extension), atomically."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        from ..parquet import to_parquet
+
+        to_parquet(frame, path)
+        return
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_json(tmp, orient="records", lines=True, date_format="iso", force_ascii=False)
+
+
+def read_ids(source: str) -> list[str]:
+    """Job ids from a text file (one a line, ``#`` comments), a CSV with an ``id`` column, or -."""
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            msg = f"no such file: {source!r}"
+            raise click.BadParameter(msg, param_hint="IDS_FILE")
+        if path.suffix.lower() == ".csv":
+            table = pd.read_csv(path, dtype=str)
+            column = "id" if "id" in table.columns else table.columns[0]
+            return [str(v).strip() for v in table[column].dropna()]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            msg = f"cannot read {source!r}: {exc}"
+            raise click.BadParameter(msg, param_hint="IDS_FILE") from None
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line]
