@@ -19,7 +19,11 @@ _COMMANDS = {
     "export": ("._export", "export_command", "Export jobs to a partitioned Parquet dataset."),
     "fetch": ("._fetch", "fetch_command", "Fetch jobs by id into Parquet, CSV or JSON lines."),
     "list": ("._fetch", "list_command", "List jobs by filter into Parquet, CSV or JSON lines."),
-    "sync": ("._export", "sync_command", "Bring a Parquet dataset up to date, fetching only changes."),
+    "sync": (
+        "._export",
+        "sync_command",
+        "Bring a Parquet dataset up to date, fetching only changes.",
+    ),
 }
 
 
