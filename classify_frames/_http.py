@@ -237,6 +237,10 @@ class Transport:
                 "key with LLAMA_CLOUD_API_KEY=... or api_key=..."
             )
             raise AuthenticationError(msg, status_code=401, path=path, detail=_detail(response))
+        if 300 <= status < 400:
+            where = response.headers.get("location", "?")
+            reason = f"redirected ({status}) to {where}; not followed, so the key stays here"
+            raise _Final(Reply(status, error=reason, attempts=attempts))
         should_retry = response.headers.get("x-should-retry", "").lower()
         if status >= 400:
             retryable = status in _RETRY_STATUSES or status >= 500

@@ -1,0 +1,204 @@
+"""Narrow unit tests of the fetch core with httpx.MockTransport (the emulator covers the rest)."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+import stamina
+
+import classify_frames as cf
+from classify_frames._settings import Settings
+
+KEY = "llx-canary-unit-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def fast_retries() -> None:
+    stamina.set_testing(False)
+
+
+def job(job_id: str, status: str = "COMPLETED", updated: str = "2026-01-01T00:00:00Z") -> dict:
+    return {"id": job_id, "status": status, "updated_at": updated,
+            "result": {"type": "invoice", "confidence": 0.9, "reasoning": "r"}}  # fmt: skip
+
+
+def client(handler: Callable[[httpx.Request], httpx.Response], **kw: object) -> cf.ClassifyClient:
+    return cf.ClassifyClient(api_key=KEY, base_url="http://127.0.0.1:9", progress=False,
+                             transport=httpx.MockTransport(handler), **kw)  # type: ignore[arg-type]
+
+
+def test_retry_after_seconds_and_http_date_are_honoured() -> None:
+    calls: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"Retry-After": "1"}, json={"detail": "slow down"})
+        if len(calls) == 2:
+            when = email.utils.formatdate(time.time() + 1.5, usegmt=True)
+            return httpx.Response(503, headers={"Retry-After": when}, json={"detail": "busy"})
+        return httpx.Response(200, json=job("a"))
+
+    df = client(handler).fetch_jobs(["a"], per_id=True)
+    assert df.loc[0, "status"] == "COMPLETED"
+    assert calls[1] - calls[0] >= 0.95
+    assert calls[2] - calls[1] >= 0.4  # an HTTP date has whole-second precision
+
+
+def test_x_should_retry_false_stops_retries() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(503, headers={"x-should-retry": "false"}, json={"detail": "no"})
+
+    df = client(handler).fetch_jobs(["a"], per_id=True)
+    assert len(calls) == 1
+    assert df.loc[0, "http_status"] == 503
+    assert "503" in df.loc[0, "fetch_error"]
+
+
+def test_gives_up_after_the_configured_retries_and_says_so() -> None:
+    stamina.set_testing(True, attempts=3)
+    try:
+        calls = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            calls.append(1)
+            return httpx.Response(502, text="<html>Bad gateway</html>")
+
+        df = client(handler).fetch_jobs(["a"], per_id=True)
+    finally:
+        stamina.set_testing(False)
+    assert len(calls) == 3
+    assert df.loc[0, "fetch_error"].startswith("gave up after 3 attempts: 502")
+
+
+def test_401_stops_at_once_with_a_hint_and_no_key() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"detail": "Invalid API key"})
+
+    with pytest.raises(cf.AuthenticationError) as caught:
+        client(handler).fetch_jobs([f"id{i}" for i in range(500)])
+    assert "LLAMA_CLOUD_API_KEY" in str(caught.value)
+    assert KEY not in str(caught.value) and KEY not in repr(caught.value)
+
+
+def test_non_job_200_is_retried_then_reported() -> None:
+    stamina.set_testing(True, attempts=2)
+    try:
+        df = client(lambda r: httpx.Response(200, json={"ok": True})).fetch_jobs(["a"], per_id=True)
+    finally:
+        stamina.set_testing(False)
+    assert "not a job" in df.loc[0, "fetch_error"]
+
+
+def test_ids_are_encoded_into_one_path_segment() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path.decode())
+        return httpx.Response(404, json={"detail": "Job not found"})
+
+    df = client(handler).fetch_jobs(["é&x=1", "a:b"], per_id=True)
+    assert all(p.startswith("/api/v2/classify/") and p.count("/") == 4 for p in seen)
+    assert "/api/v2/classify/%C3%A9%26x%3D1" in seen
+    assert df["fetch_error"].str.startswith("not found").all()
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "../files", "a/b", "x?y=1", "%2F", "a b", 7, None, "x" * 600])
+def test_bad_ids_raise_a_value_error_naming_them(bad: object) -> None:
+    with pytest.raises(ValueError, match="invalid job id"):
+        client(lambda r: httpx.Response(500)).fetch_jobs(["ok", bad])  # type: ignore[list-item]
+
+
+def test_one_string_is_not_taken_for_a_list_of_ids() -> None:
+    with pytest.raises(TypeError, match="not one string"):
+        client(lambda r: httpx.Response(500)).fetch_jobs("abc")
+
+
+def test_client_side_rate_limit_spaces_requests() -> None:
+    times: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        times.append(time.monotonic())
+        return httpx.Response(200, json=job(request.url.path.rsplit("/", 1)[1]))
+
+    client(handler, max_requests_per_second=20).fetch_jobs([f"j{i}" for i in range(21)], per_id=True)
+    assert times[-1] - times[0] >= 0.95  # 21 requests at 20/s take at least one second
+
+
+def test_key_never_in_repr_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    c = client(lambda r: httpx.Response(200, json=job("a")))
+    c.fetch_jobs(["a"], per_id=True)
+    assert KEY not in repr(c) and KEY not in repr(c.settings) and KEY not in str(c.settings)
+    assert KEY not in caplog.text
+
+
+def test_plain_http_to_a_remote_host_is_refused() -> None:
+    with pytest.raises(cf.ConfigurationError, match="plain http"):
+        cf.ClassifyClient(api_key=KEY, base_url="http://api.example.com")
+    assert Settings(api_key=KEY, base_url="http://example.com", allow_insecure_http=True).base_url
+
+
+def test_missing_key_says_how_to_set_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLAMA_CLOUD_API_KEY", raising=False)
+    monkeypatch.delenv("LLAMA_PARSE_API_KEY", raising=False)
+    with pytest.raises(cf.ConfigurationError, match="LLAMA_CLOUD_API_KEY"):
+        cf.ClassifyClient()
+
+
+def test_settings_lookup_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLAMA_PARSE_API_KEY", "parse-key")
+    monkeypatch.delenv("LLAMA_CLOUD_API_KEY", raising=False)
+    monkeypatch.delenv("LLAMA_CLOUD_BASE_URL", raising=False)
+    assert Settings().key.get() == "parse-key"
+    assert Settings().base_url == "https://api.cloud.llamaindex.ai"
+    assert Settings(region="eu").base_url == "https://api.cloud.eu.llamaindex.ai"
+    monkeypatch.setenv("LLAMA_CLOUD_API_KEY", "cloud-key")
+    monkeypatch.setenv("LLAMA_CLOUD_BASE_URL", "https://proxy.internal/")
+    assert Settings().key.get() == "cloud-key"
+    assert Settings().base_url == "https://proxy.internal"
+    assert Settings(api_key="arg", base_url="http://127.0.0.1:1").key.get() == "arg"
+
+
+def test_redirects_are_not_followed_with_the_key() -> None:
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        return httpx.Response(302, headers={"Location": "http://evil.example/steal"})
+
+    df = client(handler).fetch_jobs(["a"], per_id=True)
+    assert hosts == ["127.0.0.1"]
+    assert df.loc[0, "http_status"] == 302
+
+
+def test_strict_raises_one_error_listing_failures() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/good"):
+            return httpx.Response(200, json=job("good"))
+        return httpx.Response(404, json={"detail": "Job not found"})
+
+    with pytest.raises(cf.FetchError) as caught:
+        client(handler).fetch_jobs(["good", "gone"], per_id=True, strict=True)
+    assert list(caught.value.errors) == ["gone"]
+    assert len(caught.value.frame) == 2
+
+
+def test_wait_polls_until_jobs_finish() -> None:
+    polls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        polls["n"] += 1
+        status = "COMPLETED" if polls["n"] >= 3 else "RUNNING"
+        return httpx.Response(200, json=job("a", status, f"2026-01-01T00:00:0{polls['n']}Z"))
+
+    df = client(handler).fetch_jobs(["a"], per_id=True, wait=True, wait_timeout=30)
+    assert df.loc[0, "status"] == "COMPLETED" and polls["n"] == 3

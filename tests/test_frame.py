@@ -1,0 +1,162 @@
+"""The column contract: jobs_to_frame on seed, current and odd job objects."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import orjson
+import pandas as pd
+import pytest
+
+from classify_frames import empty_frame, jobs_to_frame
+from classify_frames._schema import KNOWN_COLUMNS, STATUSES, TAIL_COLUMNS
+
+SEED_PAGE = Path(__file__).parents[2] / "shared" / "seed" / "000_a3eb28ca5921c1cc.txt"
+
+
+def seed_job() -> dict:
+    if SEED_PAGE.is_file():
+        return json.loads(SEED_PAGE.read_text().split("Returns Examples")[1])
+    return {  # the same example, for a checkout without shared/
+        "id": "id",
+        "configuration": {
+            "rules": [{"description": "contains invoice number, line items, and total amount",
+                       "type": "invoice"}],
+            "mode": "FAST",
+            "parsing_configuration": {"lang": "en", "max_pages": 10, "target_pages": "1,3,5-7"},
+        },
+        "document_input_type": "url", "document_input_value": "document_input_value",
+        "project_id": "project_id", "status": "PENDING", "user_id": "user_id",
+        "configuration_id": "configuration_id", "created_at": "2019-12-27T18:11:19.117Z",
+        "error_message": "error_message", "parse_job_id": "parse_job_id",
+        "result": {"confidence": 0, "reasoning": "reasoning", "type": "type"},
+        "transaction_id": "transaction_id", "updated_at": "2019-12-27T18:11:19.117Z",
+    }  # fmt: skip
+
+
+def test_seed_job_fills_every_contract_column() -> None:
+    df = jobs_to_frame([seed_job()])
+    assert list(df.columns) == [*KNOWN_COLUMNS, *TAIL_COLUMNS]
+    row = df.iloc[0]
+    assert row["configuration.parsing_configuration.max_pages"] == 10
+    assert row["configuration.rules"][0]["type"] == "invoice"
+    assert row["created_at"] == pd.Timestamp("2019-12-27T18:11:19.117Z")
+    assert str(df["created_at"].dtype) == "datetime64[us, UTC]"
+    assert row["result.confidence"] == 0.0
+    assert pd.isna(row["fetch_error"])
+
+
+def test_dtypes_do_not_depend_on_which_jobs_came_back() -> None:
+    full = jobs_to_frame([seed_job()]).dtypes
+    assert empty_frame().dtypes.equals(full)
+    assert jobs_to_frame([{"id": "only-id"}]).dtypes.equals(full)
+    assert jobs_to_frame([{"id": "x", "result": None, "configuration": None}]).dtypes.equals(full)
+
+
+def test_status_is_categorical_and_keeps_unknown_statuses() -> None:
+    df = jobs_to_frame([{"id": "a", "status": "COMPLETED"}, {"id": "b", "status": "ARCHIVED"}])
+    assert isinstance(df["status"].dtype, pd.CategoricalDtype)
+    assert list(df["status"].cat.categories) == [*STATUSES, "ARCHIVED"]
+    assert df["status"].tolist() == ["COMPLETED", "ARCHIVED"]
+
+
+def test_null_result_leaves_result_columns_null_and_adds_no_bogus_column() -> None:
+    df = jobs_to_frame([{"id": "a", "status": "PENDING", "result": None}])
+    assert "result" not in df.columns
+    assert pd.isna(df.loc[0, "result.type"]) and pd.isna(df.loc[0, "result.confidence"])
+
+
+def test_file_input_fills_document_input_value() -> None:
+    df = jobs_to_frame([{"id": "a", "file_input": "file-1"}, {"id": "b", "document_input_value": "u"}])
+    assert df["document_input_value"].tolist() == ["file-1", "u"]
+    assert "file_input" not in df.columns
+
+
+def test_unknown_fields_are_kept_and_flattened() -> None:
+    job = {**seed_job(), "priority": 3, "source": {"system": "sftp", "meta": {"batch": "b1"}},
+           "result": {"type": "x", "confidence": 0.5, "reasoning": "r", "page_scores": [0.1, 0.2]}}
+    df = jobs_to_frame([job, {"id": "other"}])
+    assert df.loc[0, "priority"] == 3
+    assert df.loc[0, "source.system"] == "sftp"
+    assert df.loc[0, "source.meta.batch"] == "b1"
+    assert list(df.loc[0, "result.page_scores"]) == [0.1, 0.2]
+    assert pd.isna(df.loc[1, "priority"])
+    assert df.columns[-2:].tolist() == ["fetch_error", "http_status"]
+
+
+def test_a_literal_dotted_key_never_overwrites_the_nested_column() -> None:
+    job = {"id": "a", "result": {"type": "invoice", "confidence": 0.9}, "result.type": "bogus"}
+    df = jobs_to_frame([job])
+    assert df.loc[0, "result.type"] == "invoice"
+    assert df.loc[0, "[result.type]"] == "bogus"
+
+
+def test_unknown_rule_fields_are_kept_in_the_rules_column() -> None:
+    job = {"id": "a", "configuration": {"rules": [{"description": "d" * 12, "type": "t", "id": 7}]}}
+    rules = jobs_to_frame([job]).loc[0, "configuration.rules"]
+    assert rules[0]["id"] == 7 and rules[0]["type"] == "t"
+
+
+def test_wrong_types_are_coerced_and_every_row_kept() -> None:
+    jobs = [
+        {"id": "a", "result": {"confidence": "0.75", "type": 5}},
+        {"id": "b", "result": {"confidence": "high"}, "status": 3},
+        {"id": "c", "configuration": {"parsing_configuration": {"max_pages": "12"}, "rules": "x"}},
+    ]
+    df = jobs_to_frame(jobs)
+    assert df["id"].tolist() == ["a", "b", "c"]
+    assert df.loc[0, "result.confidence"] == 0.75 and df.loc[0, "result.type"] == "5"
+    assert pd.isna(df.loc[1, "result.confidence"])
+    assert df.loc[2, "configuration.parsing_configuration.max_pages"] == 12
+
+
+def test_mixed_type_unknown_field_becomes_json_text() -> None:
+    df = jobs_to_frame([{"id": "a", "tag": 1}, {"id": "b", "tag": "x"}, {"id": "c", "tag": [1]}])
+    assert df["tag"].tolist() == ["1", "x", "[1]"]
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_json_lines_bytes_and_dicts_give_the_same_frame(nested: bool) -> None:
+    jobs = [seed_job(), {"id": "b", "status": "FAILED", "error_message": "é 文档 🚀", "x": {"y": 1}}]
+    lines = b"\n".join(orjson.dumps(j) for j in jobs)
+    pd.testing.assert_frame_equal(jobs_to_frame(jobs, nested=nested),
+                                  jobs_to_frame(lines, nested=nested))
+
+
+def test_reads_pages_arrays_and_files(tmp_path: Path) -> None:
+    jobs = [seed_job(), {"id": "b"}]
+    page = orjson.dumps({"items": jobs, "next_page_token": None})
+    assert jobs_to_frame(page)["id"].tolist() == ["id", "b"]
+    assert jobs_to_frame(orjson.dumps(jobs))["id"].tolist() == ["id", "b"]
+    path = tmp_path / "jobs.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(j) for j in jobs) + b"\n")
+    assert jobs_to_frame(path)["id"].tolist() == ["id", "b"]
+    assert jobs_to_frame(str(path))["id"].tolist() == ["id", "b"]
+
+
+def test_nested_frame_has_struct_columns() -> None:
+    df = jobs_to_frame([seed_job()], nested=True)
+    assert "configuration" in df.columns and "result.type" not in df.columns
+    assert df.loc[0, "result"]["type"] == "type"
+    assert isinstance(df["configuration"].dtype, pd.ArrowDtype)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ([1, {"id": "a"}], "position"),
+        (b"{not json", "not JSON"),
+        ("/no/such/file.jsonl", "no such file"),
+    ],
+)
+def test_bad_input_names_the_problem(bad: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        jobs_to_frame(bad)  # type: ignore[arg-type]
+
+
+def test_no_warning_on_ordinary_jobs() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jobs_to_frame([seed_job()] * 3)
