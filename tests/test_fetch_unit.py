@@ -28,8 +28,13 @@ def job(job_id: str, status: str = "COMPLETED", updated: str = "2026-01-01T00:00
 
 
 def client(handler: Callable[[httpx.Request], httpx.Response], **kw: object) -> cf.ClassifyClient:
-    return cf.ClassifyClient(api_key=KEY, base_url="http://127.0.0.1:9", progress=False,
-                             transport=httpx.MockTransport(handler), **kw)  # type: ignore[arg-type]
+    return cf.ClassifyClient(
+        api_key=KEY,
+        base_url="http://127.0.0.1:9",
+        progress=False,
+        transport=httpx.MockTransport(handler),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_retry_after_seconds_and_http_date_are_honoured() -> None:
@@ -111,7 +116,9 @@ def test_ids_are_encoded_into_one_path_segment() -> None:
     assert df["fetch_error"].str.startswith("not found").all()
 
 
-@pytest.mark.parametrize("bad", ["", "  ", "../files", "a/b", "x?y=1", "%2F", "a b", 7, None, "x" * 600])
+@pytest.mark.parametrize(
+    "bad", ["", "  ", "../files", "a/b", "x?y=1", "%2F", "a b", 7, None, "x" * 600]
+)
 def test_bad_ids_raise_a_value_error_naming_them(bad: object) -> None:
     with pytest.raises(ValueError, match="invalid job id"):
         client(lambda r: httpx.Response(500)).fetch_jobs(["ok", bad])  # type: ignore[list-item]
@@ -129,7 +136,9 @@ def test_client_side_rate_limit_spaces_requests() -> None:
         times.append(time.monotonic())
         return httpx.Response(200, json=job(request.url.path.rsplit("/", 1)[1]))
 
-    client(handler, max_requests_per_second=20).fetch_jobs([f"j{i}" for i in range(21)], per_id=True)
+    client(handler, max_requests_per_second=20).fetch_jobs(
+        [f"j{i}" for i in range(21)], per_id=True
+    )
     assert times[-1] - times[0] >= 0.95  # 21 requests at 20/s take at least one second
 
 

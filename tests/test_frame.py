@@ -69,14 +69,20 @@ def test_null_result_leaves_result_columns_null_and_adds_no_bogus_column() -> No
 
 
 def test_file_input_fills_document_input_value() -> None:
-    df = jobs_to_frame([{"id": "a", "file_input": "file-1"}, {"id": "b", "document_input_value": "u"}])
+    df = jobs_to_frame(
+        [{"id": "a", "file_input": "file-1"}, {"id": "b", "document_input_value": "u"}]
+    )
     assert df["document_input_value"].tolist() == ["file-1", "u"]
     assert "file_input" not in df.columns
 
 
 def test_unknown_fields_are_kept_and_flattened() -> None:
-    job = {**seed_job(), "priority": 3, "source": {"system": "sftp", "meta": {"batch": "b1"}},
-           "result": {"type": "x", "confidence": 0.5, "reasoning": "r", "page_scores": [0.1, 0.2]}}
+    job = {
+        **seed_job(),
+        "priority": 3,
+        "source": {"system": "sftp", "meta": {"batch": "b1"}},
+        "result": {"type": "x", "confidence": 0.5, "reasoning": "r", "page_scores": [0.1, 0.2]},
+    }
     df = jobs_to_frame([job, {"id": "other"}])
     assert df.loc[0, "priority"] == 3
     assert df.loc[0, "source.system"] == "sftp"
@@ -119,10 +125,14 @@ def test_mixed_type_unknown_field_becomes_json_text() -> None:
 
 @pytest.mark.parametrize("nested", [False, True])
 def test_json_lines_bytes_and_dicts_give_the_same_frame(nested: bool) -> None:
-    jobs = [seed_job(), {"id": "b", "status": "FAILED", "error_message": "é 文档 🚀", "x": {"y": 1}}]
+    jobs = [
+        seed_job(),
+        {"id": "b", "status": "FAILED", "error_message": "é 文档 🚀", "x": {"y": 1}},
+    ]
     lines = b"\n".join(orjson.dumps(j) for j in jobs)
-    pd.testing.assert_frame_equal(jobs_to_frame(jobs, nested=nested),
-                                  jobs_to_frame(lines, nested=nested))
+    pd.testing.assert_frame_equal(
+        jobs_to_frame(jobs, nested=nested), jobs_to_frame(lines, nested=nested)
+    )
 
 
 def test_reads_pages_arrays_and_files(tmp_path: Path) -> None:

@@ -1,0 +1,77 @@
+"""Fetch 10,000 jobs from the emulator (20 ms latency, server in its own process): classify_frames
+batched and per-id against what a user would write with the official SDK, in the same run.
+
+    python benchmarks/bench_fetch.py [--jobs 10000] [--latency-ms 20] [--sdk-concurrency 64]
+
+Prints wall seconds, jobs/s and client CPU seconds for each, and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+import classify_frames as cf
+
+
+def measure(name: str, run: Callable[[], pd.DataFrame], n: int) -> dict[str, Any]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    frame = run()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    assert len(frame) == n, (name, len(frame))
+    print(f"{name:<44} {wall:8.2f} s  {n / wall:9,.0f} jobs/s  {cpu:7.2f} s CPU", flush=True)
+    return {"name": name, "wall": wall, "cpu": cpu}
+
+
+def sdk_gather(base_url: str, api_key: str, ids: list[str], width: int) -> pd.DataFrame:
+    """The glue a user writes today: AsyncLlamaCloud, gather 64 at a time, json_normalize."""
+    from llama_cloud import AsyncLlamaCloud
+
+    async def main() -> list[dict[str, Any]]:
+        client = AsyncLlamaCloud(api_key=api_key, base_url=base_url)
+        gate = asyncio.Semaphore(width)
+
+        async def one(job_id: str) -> dict[str, Any]:
+            async with gate:
+                job = await client.classify.get(job_id)
+                return job.model_dump()
+
+        try:
+            return list(await asyncio.gather(*(one(i) for i in ids)))
+        finally:
+            await client.close()
+
+    return pd.json_normalize(asyncio.run(main()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=float, default=20)
+    parser.add_argument("--sdk-concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    with cf.Emulator(jobs=args.jobs, seed=0, latency_ms=args.latency_ms, process=True) as emu:
+        ids = [str(i) for i in emu.dataset.ids]
+        opts = {"base_url": emu.base_url, "api_key": emu.api_key, "progress": False,
+                "concurrency": args.concurrency}  # fmt: skip
+        print(f"{args.jobs:,} jobs, {args.latency_ms:g} ms latency, emulator in a subprocess")
+        sdk = measure(f"official SDK + gather({args.sdk_concurrency}) + json_normalize",
+                      lambda: sdk_gather(emu.base_url, emu.api_key, ids, args.sdk_concurrency),
+                      len(ids))  # fmt: skip
+        batched = measure("classify_frames.fetch_jobs (batched)",
+                          lambda: cf.fetch_jobs(ids, **opts), len(ids))  # fmt: skip
+        per_id = measure("classify_frames.fetch_jobs (per_id=True)",
+                         lambda: cf.fetch_jobs(ids, per_id=True, **opts), len(ids))  # fmt: skip
+    for result in (batched, per_id):
+        print(f"{result['name']}: {sdk['wall'] / result['wall']:.1f}x faster than the SDK, "
+              f"{sdk['cpu'] / max(result['cpu'], 1e-9):.1f}x less client CPU")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
