@@ -1,0 +1,418 @@
+"""Hive-partitioned Parquet datasets: the streaming writer, the manifest, and reading back.
+
+Layout, readable by pyarrow.dataset, DuckDB, Polars, Dask and Spark with no help from us::
+
+    DIR/_classify_frames.json                          provenance, schema, file list (we read it)
+    DIR/created_month=2026-03/part-00001-00000.parquet
+    DIR/created_month=unknown/part-00001-00001.parquet  rows with no created_at (failed fetches)
+
+Every data file has the same Arrow schema (columns added by a later batch are added, as nulls,
+to files written before), no pandas metadata, and partition values that are plain strings; the
+partition columns live in the directory names only, as Hive and Spark expect.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from .._atomic import atomic_path
+from .._exceptions import ExportError
+from .._schema import JOB_TYPE, KNOWN_COLUMNS, STATUSES, TAIL_COLUMNS, status_dtype
+from ..frame import _pandas_dtype, empty_frame
+from ._file import ROW_GROUP_ROWS
+
+__all__ = [
+    "MANIFEST",
+    "DatasetWriter",
+    "FileInfo",
+    "conform",
+    "read_dataset",
+    "read_manifest",
+    "settle_files",
+    "unify",
+    "write_manifest",
+]
+
+MANIFEST = "_classify_frames.json"
+DERIVED = "created_month"
+UNKNOWN_MONTH = "unknown"
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # what Hive, Spark and pyarrow read as null
+ROWS_PER_FILE = 1_000_000
+MAX_BUFFERED_ROWS = 128_000  # rows held across all partitions before the largest is flushed
+MAX_OPEN_FILES = 64
+
+_KNOWN = frozenset(KNOWN_COLUMNS) | frozenset(TAIL_COLUMNS) | frozenset(JOB_TYPE.names)
+
+
+@dataclass
+class FileInfo:
+    """One data file of a dataset: its path relative to the root, rows, and schema."""
+
+    path: str
+    rows: int
+    schema: pa.Schema
+
+
+# -- Arrow tables of job frames --------------------------------------------------------------
+
+
+def batch_table(frame: pd.DataFrame) -> pa.Table:
+    """A job frame as Arrow with portable types: categories and large strings become strings,
+    and unknown columns holding only nulls take no type, so a later batch decides it."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        t = column.type
+        if pa.types.is_dictionary(t):
+            column = column.cast(t.value_type)
+            t = column.type
+        if pa.types.is_large_string(t):
+            column = column.cast(pa.string())
+        if name not in _KNOWN and column.null_count == len(column):
+            column = pa.nulls(len(column), pa.null())
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def unify(first: pa.Schema | None, second: pa.Schema) -> pa.Schema:
+    """Both schemas' columns in a canonical order; conflicting types widen, else become text."""
+    if first is None:
+        return _canonical(second)
+    try:
+        merged = pa.unify_schemas([first, second], promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        fields = {f.name: f for f in first}
+        for f in second:
+            old = fields.get(f.name)
+            if old is None or old.type == f.type:
+                fields.setdefault(f.name, f)
+                continue
+            try:
+                fields[f.name] = pa.unify_schemas(
+                    [pa.schema([old]), pa.schema([f])], promote_options="permissive"
+                ).field(0)
+            except (pa.ArrowTypeError, pa.ArrowInvalid):
+                fields[f.name] = pa.field(f.name, pa.string())
+        merged = pa.schema(list(fields.values()))
+    return _canonical(merged)
+
+
+def _canonical(schema: pa.Schema) -> pa.Schema:
+    """Contract columns in contract order, then unknown ones sorted, then the tail."""
+    order = {name: i for i, name in enumerate([*KNOWN_COLUMNS, *JOB_TYPE.names])}
+    tail = {name: i for i, name in enumerate(TAIL_COLUMNS)}
+
+    def key(f: pa.Field) -> tuple[int, int, str]:
+        if f.name in tail:
+            return (2, tail[f.name], "")
+        if f.name in order:
+            return (0, order[f.name], "")
+        return (1, 0, f.name)
+
+    return pa.schema(sorted(schema, key=key))
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly ``schema``'s columns: missing ones as nulls, others cast."""
+    columns = []
+    for f in schema:
+        if f.name not in table.column_names:
+            columns.append(pa.nulls(len(table), f.type))
+            continue
+        column = table.column(f.name)
+        if column.type != f.type:
+            try:
+                column = column.cast(f.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                # only text can hold anything: a value Arrow cannot cast is kept as JSON
+                values = [
+                    v if v is None or isinstance(v, str) else orjson.dumps(v, default=str).decode()
+                    for v in column.to_pylist()
+                ]
+                column = pa.chunked_array([pa.array(values, type=pa.string())])
+        columns.append(column)
+    return pa.table(columns, schema=schema)
+
+
+# -- the streaming writer ----------------------------------------------------------------------
+
+
+@dataclass
+class _Open:
+    writer: pq.ParquetWriter
+    info: FileInfo
+
+
+@dataclass
+class DatasetWriter:
+    """Writes frames into hive partitions under ``root`` as they come, in bounded memory.
+
+    Rows wait in per-partition buffers until a row group's worth is there (or the buffers
+    together hold ``max_buffered_rows``), then go to that partition's open file.
+    """
+
+    root: Path
+    partition_by: Sequence[str]
+    prefix: str
+    row_group_rows: int = ROW_GROUP_ROWS
+    rows_per_file: int = ROWS_PER_FILE
+    max_buffered_rows: int = MAX_BUFFERED_ROWS
+    schema: pa.Schema | None = None
+    partition_types: dict[str, str] = field(default_factory=dict)
+    files: list[FileInfo] = field(default_factory=list)
+    _buffers: dict[str, list[pa.Table]] = field(default_factory=dict)
+    _buffered: dict[str, int] = field(default_factory=dict)
+    _open: dict[str, _Open] = field(default_factory=dict)
+    _seq: int = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Add the rows of one job frame."""
+        if frame.empty:
+            return
+        segments = partition_segments(frame, self.partition_by)
+        self._record_partition_types(frame)
+        table = batch_table(frame.drop(columns=[c for c in self.partition_by if c != DERIVED]))
+        schema = unify(self.schema, table.schema)
+        if self.schema is not None and not schema.equals(self.schema):
+            self._close_all()  # files already open keep their schema; settle_files fixes them
+        self.schema = schema
+        codes, uniques = pd.factorize(segments)
+        if len(uniques) == 1:
+            self._buffer(str(uniques[0]), table)
+        else:
+            for i, segment in enumerate(uniques):
+                self._buffer(str(segment), table.take(pa.array((codes == i).nonzero()[0])))
+        while sum(self._buffered.values()) > self.max_buffered_rows:
+            self._flush(max(self._buffered, key=self._buffered.__getitem__))
+
+    def finish(self) -> list[FileInfo]:
+        """Flush and close everything; the files written, each with its own schema."""
+        for segment in list(self._buffers):
+            self._flush(segment)
+        self._close_all()
+        return self.files
+
+    def abort(self) -> None:
+        """Close open files without flushing (the caller deletes the directory)."""
+        for handle in self._open.values():
+            handle.writer.close()
+        self._open.clear()
+
+    def _record_partition_types(self, frame: pd.DataFrame) -> None:
+        for name in self.partition_by:
+            if name == DERIVED:
+                continue
+            if name not in frame.columns:
+                msg = f"cannot partition by {name!r}: no such column (columns: {list(frame)[:8]}…)"
+                raise ExportError(msg)
+            type_ = batch_table(frame[[name]]).schema[0].type
+            if not pa.types.is_null(type_):
+                self.partition_types.setdefault(name, str(type_))
+
+    def _buffer(self, segment: str, table: pa.Table) -> None:
+        self._buffers.setdefault(segment, []).append(table)
+        self._buffered[segment] = self._buffered.get(segment, 0) + len(table)
+        if self._buffered[segment] >= self.row_group_rows:
+            self._flush(segment)
+
+    def _flush(self, segment: str) -> None:
+        tables = self._buffers.pop(segment, [])
+        self._buffered.pop(segment, None)
+        if not tables or self.schema is None:
+            return
+        data = pa.concat_tables([conform(t, self.schema) for t in tables])
+        handle = self._open.get(segment)
+        if handle is None:
+            if len(self._open) >= MAX_OPEN_FILES:
+                self._close(next(iter(self._open)))
+            handle = self._open_file(segment)
+        handle.writer.write_table(data, row_group_size=self.row_group_rows)
+        handle.info.rows += len(data)
+        if handle.info.rows >= self.rows_per_file:
+            self._close(segment)
+
+    def _open_file(self, segment: str) -> _Open:
+        assert self.schema is not None
+        name = f"{self.prefix}-{self._seq:05d}.parquet"
+        relative = f"{segment}/{name}" if segment else name
+        self._seq += 1
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+        handle = _Open(writer, FileInfo(relative, 0, self.schema))
+        self._open[segment] = handle
+        self.files.append(handle.info)
+        return handle
+
+    def _close(self, segment: str) -> None:
+        handle = self._open.pop(segment)
+        handle.writer.close()
+
+    def _close_all(self) -> None:
+        for segment in list(self._open):
+            self._close(segment)
+
+
+def partition_segments(frame: pd.DataFrame, partition_by: Sequence[str]) -> pd.Series:
+    """Each row's directory under the root, e.g. ``created_month=2026-03/status=RUNNING``."""
+    parts: list[pd.Series] = []
+    for name in partition_by:
+        if name == DERIVED:
+            values = frame["created_at"].dt.strftime("%Y-%m").fillna(UNKNOWN_MONTH)
+        elif name not in frame.columns:
+            msg = f"cannot partition by {name!r}: no such column"
+            raise ExportError(msg)
+        else:
+            column = frame[name]
+            if not _plain(column.dtype):
+                msg = f"cannot partition by {name!r}: it holds {column.dtype}, not text or integers"
+                raise ExportError(msg)
+            text = column.astype("string").fillna(NULL_PARTITION)
+            values = text.map(lambda v: quote(str(v), safe=" ._-:+@"))
+        parts.append(name + "=" + values.astype(str))
+    if not parts:
+        return pd.Series([""] * len(frame), index=frame.index)
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + "/" + part
+    return out
+
+
+def _plain(dtype: Any) -> bool:
+    """Whether a column's values make sensible directory names (text, whole numbers, flags)."""
+    if isinstance(dtype, pd.CategoricalDtype | pd.StringDtype):
+        return True
+    if isinstance(dtype, pd.ArrowDtype):
+        t = dtype.pyarrow_dtype
+        return bool(pa.types.is_string(t) or pa.types.is_integer(t) or pa.types.is_boolean(t))
+    return bool(pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+
+
+def settle_files(root: Path, files: Iterable[FileInfo], schema: pa.Schema) -> None:
+    """Rewrite, one at a time, the files whose schema is not ``schema`` (rare: a batch brought
+    a new unknown column or widened a type after they were written)."""
+    for info in files:
+        if info.schema.equals(schema):
+            continue
+        path = root / info.path
+        table = conform(pq.read_table(path, schema=info.schema), schema)
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+        info.schema = schema
+
+
+# -- manifest ----------------------------------------------------------------------------------
+
+
+def write_manifest(root: Path, manifest: dict[str, Any], schema: pa.Schema | None) -> None:
+    """Write ``_classify_frames.json`` (schema as base64 Arrow IPC) atomically."""
+    data = dict(manifest)
+    data["schema"] = (
+        base64.b64encode(schema.serialize().to_pybytes()).decode() if schema is not None else None
+    )
+    with atomic_path(root / MANIFEST) as tmp:
+        tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """The manifest of the dataset at ``root``, or ExportError if there is none."""
+    path = root / MANIFEST
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        msg = (
+            f"{str(root)!r} is not a classify_frames dataset (no {MANIFEST}); "
+            "create one with export_jobs or sync_parquet"
+        )
+        raise ExportError(msg) from None
+    except (OSError, ValueError) as exc:
+        msg = f"cannot read the manifest of {str(root)!r}: {exc}"
+        raise ExportError(msg) from None
+    return manifest
+
+
+def manifest_schema(manifest: dict[str, Any]) -> pa.Schema | None:
+    """The data schema recorded in a manifest."""
+    encoded = manifest.get("schema")
+    if not encoded:
+        return None
+    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(encoded)))
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def read_dataset(root: Path) -> pd.DataFrame:
+    """Every row of the dataset at ``root`` as a typed jobs frame (contract dtypes)."""
+    if not (root / MANIFEST).exists():
+        try:
+            table = pads.dataset(root, format="parquet", partitioning="hive").to_table()
+        except (OSError, pa.ArrowException) as exc:
+            msg = f"cannot read {str(root)!r} as a Parquet dataset: {exc}"
+            raise ExportError(msg) from None
+        return table_to_frame(table, partition_types={}, nested=False)
+    manifest = read_manifest(root)
+    schema = manifest_schema(manifest)
+    partition_by = [p for p in manifest.get("partition_by", []) if p != DERIVED]
+    nested = bool(manifest.get("nested"))
+    if schema is None:
+        return empty_frame(nested=nested)
+    files = [str(root / path) for path in manifest.get("files", {})]
+    partitioning = pads.partitioning(
+        pa.schema([(p, pa.string()) for p in manifest.get("partition_by", [])]), flavor="hive"
+    )
+    try:
+        dataset = pads.dataset(
+            files,
+            schema=schema,
+            format="parquet",
+            partitioning=partitioning,
+            partition_base_dir=str(root),
+        )
+        table = dataset.to_table(columns=[*schema.names, *partition_by])
+    except (OSError, pa.ArrowException) as exc:
+        msg = f"cannot read the dataset {str(root)!r}: {exc}"
+        raise ExportError(msg) from None
+    return table_to_frame(table, manifest.get("partition_types", {}), nested=nested)
+
+
+def table_to_frame(
+    table: pa.Table, partition_types: dict[str, str], *, nested: bool
+) -> pd.DataFrame:
+    """Arrow rows of a dataset as a frame with the dtypes ``jobs_to_frame`` gives."""
+    if DERIVED in table.column_names:
+        table = table.drop_columns([DERIVED])
+    for name, type_name in partition_types.items():
+        if name in table.column_names:
+            column = table.column(name)
+            column = pc.if_else(pc.equal(column, NULL_PARTITION), None, column)
+            index = table.column_names.index(name)
+            table = table.set_column(index, name, column.cast(pa.type_for_alias(type_name)))
+    table = table.select(_canonical(table.schema).names)
+    frame: pd.DataFrame = table.to_pandas(types_mapper=_pandas_dtype, ignore_metadata=True)
+    for name in ("created_at", "updated_at"):
+        if name in frame.columns and not isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+            frame[name] = pd.to_datetime(frame[name], utc=True).dt.as_unit("us")
+    if "status" in frame.columns:
+        unknown = sorted(set(frame["status"].dropna().unique()) - set(STATUSES))
+        frame["status"] = frame["status"].astype(status_dtype(tuple(unknown)))
+    return frame
