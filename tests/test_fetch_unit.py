@@ -211,3 +211,58 @@ def test_wait_polls_until_jobs_finish() -> None:
 
     df = client(handler).fetch_jobs(["a"], per_id=True, wait=True, wait_timeout=30)
     assert df.loc[0, "status"] == "COMPLETED" and polls["n"] == 3
+
+
+def test_cancelling_a_fetch_keeps_what_was_fetched_and_leaves_no_tasks() -> None:
+    import asyncio
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        job_id = request.url.path.rsplit("/", 1)[1]
+        if job_id >= "j050":
+            await asyncio.sleep(30)
+        return httpx.Response(200, json=job(job_id))
+
+    ids = [f"j{i:03d}" for i in range(100)]
+
+    async def main() -> set[asyncio.Task[object]]:
+        c = client(handler, concurrency=4)
+        task = asyncio.create_task(c.afetch_jobs(ids, per_id=True))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await c.aclose()
+        partial = c.partial
+        assert partial is not None and partial["id"].tolist() == ids
+        assert partial["status"].notna().sum() == 50
+        assert partial["fetch_error"].dropna().eq("not fetched: interrupted").all()
+        return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+    assert asyncio.run(main()) == set()
+
+
+def test_kernel_interrupt_in_the_jupyter_path_cancels_the_worker_thread() -> None:
+    """In Jupyter the sync API runs the fetch on a worker thread; an interrupt must stop it."""
+    import _thread
+    import asyncio
+    import threading
+
+    from classify_frames._sync import _ThreadRunner
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        job_id = request.url.path.rsplit("/", 1)[1]
+        if job_id >= "j010":
+            await asyncio.sleep(30)
+        return httpx.Response(200, json=job(job_id))
+
+    c = client(handler, concurrency=2)
+    ids = [f"j{i:03d}" for i in range(40)]
+    timer = threading.Timer(0.8, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        _ThreadRunner(c.afetch_jobs(ids, per_id=True)).run()
+    assert not [
+        t for t in threading.enumerate() if t.name == "classify-frames-sync" and t.is_alive()
+    ]
+    assert c.partial is not None and c.partial["status"].notna().sum() == 10
+    assert cf.fetch.last_partial() is c.partial
