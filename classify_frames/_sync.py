@@ -8,6 +8,7 @@ connection outlives the call.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -33,6 +34,7 @@ class _ThreadRunner:
         self._loop = asyncio.new_event_loop()
         self._task: asyncio.Task[Any] | None = None
         self._ready = threading.Event()
+        self._done = threading.Event()
         self._result: Any = None
         self._error: BaseException | None = None
 
@@ -48,18 +50,21 @@ class _ThreadRunner:
             self._ready.set()
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
+            self._done.set()
 
     def run(self) -> Any:
         thread = threading.Thread(target=self._main, name="classify-frames-sync", daemon=True)
         thread.start()
+        # Wait on an Event, not on thread.join(): an interrupted join() can mark a thread that
+        # still runs as stopped (CPython 3.11), and the cancel below would not be waited for.
         try:
-            while thread.is_alive():
-                thread.join(0.1)  # short waits keep the calling thread interruptible
+            while not self._done.wait(0.1):  # short waits keep the calling thread interruptible
+                pass
         except KeyboardInterrupt:
             self._ready.wait()
             if self._task is not None and not self._loop.is_closed():
                 self._loop.call_soon_threadsafe(self._task.cancel)
-            thread.join()
+            self._done.wait()
             raise
         if self._error is not None:
             raise self._error
@@ -81,6 +86,7 @@ def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
                 done, item = future.result()
             except KeyboardInterrupt:
                 future.cancel()
+                concurrent.futures.wait([future])  # let the cancel land before aclose below
                 raise
             if done:
                 return
