@@ -6,7 +6,8 @@ renames, with :func:`recover` putting the old version back if a crash falls betw
 reader, or a process killed at any point, sees either the old dataset or the new one.
 
 The lock is an ``flock`` on ``.<name>.lock`` beside the directory: the kernel releases it when its
-holder dies, so a killed sync never leaves a stale lock behind.
+holder dies, so a killed sync never leaves a stale lock behind (only an unlocked file, which the
+next writer takes and removes).
 """
 
 from __future__ import annotations
@@ -37,27 +38,46 @@ def dataset_lock(target: Path, timeout: float = 0.0) -> Iterator[None]:
     Raises ExportError, naming the holder's pid, if another export or sync keeps it.
     """
     lock = target.parent / f".{target.name}.lock"
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        msg = f"cannot write beside {str(target)!r} (lock file {lock.name}): {exc.strerror or exc}"
-        raise ExportError(msg) from None
     deadline = time.monotonic() + timeout
+    while True:
+        fd = _open_lock(lock, target)
+        if _try_lock(fd):
+            if _same_file(fd, lock):
+                break
+            os.close(fd)  # its holder removed that file as we took it: take the new one
+            continue
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        if time.monotonic() >= deadline:
+            msg = (
+                f"another export or sync (pid {holder}) is writing {str(target)!r}; "
+                "wait for it to finish, or pass lock_timeout=<seconds> to wait"
+            )
+            raise ExportError(msg)
+        time.sleep(0.1)
     try:
-        while not _try_lock(fd):
-            if time.monotonic() >= deadline:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                msg = (
-                    f"another export or sync (pid {holder}) is writing {str(target)!r}; "
-                    "wait for it to finish, or pass lock_timeout=<seconds> to wait"
-                )
-                raise ExportError(msg)
-            time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
+        with contextlib.suppress(OSError):  # before unlocking: no one may take a file about to go
+            lock.unlink()
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _open_lock(lock: Path, target: Path) -> int:
+    try:
+        return os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        msg = f"cannot write beside {str(target)!r} (lock file {lock.name}): {exc.strerror or exc}"
+        raise ExportError(msg) from None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.fstat(fd).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _try_lock(fd: int) -> bool:

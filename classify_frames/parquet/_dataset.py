@@ -113,7 +113,7 @@ def unify(first: pa.Schema | None, second: pa.Schema) -> pa.Schema:
 
 def _canonical(schema: pa.Schema) -> pa.Schema:
     """Contract columns in contract order, then unknown ones sorted, then the tail."""
-    order = {name: i for i, name in enumerate([*KNOWN_COLUMNS, *JOB_TYPE.names])}
+    order = {name: i for i, name in enumerate(dict.fromkeys([*KNOWN_COLUMNS, *JOB_TYPE.names]))}
     tail = {name: i for i, name in enumerate(TAIL_COLUMNS)}
 
     def key(f: pa.Field) -> tuple[int, int, str]:
@@ -377,13 +377,12 @@ def read_dataset(root: Path) -> pd.DataFrame:
     if schema is None:
         return empty_frame(nested=nested)
     files = [str(root / path) for path in manifest.get("files", {})]
-    partitioning = pads.partitioning(
-        pa.schema([(p, pa.string()) for p in manifest.get("partition_by", [])]), flavor="hive"
-    )
+    keys = pa.schema([(p, pa.string()) for p in manifest.get("partition_by", [])])
+    partitioning = pads.partitioning(keys, flavor="hive")
     try:
         dataset = pads.dataset(
             files,
-            schema=schema,
+            schema=pa.schema([*schema, *keys]),
             format="parquet",
             partitioning=partitioning,
             partition_base_dir=str(root),

@@ -348,7 +348,7 @@ class _Run:
         stored: _Stored | None,
     ) -> SyncSummary:
         started = time.monotonic()
-        filters = {k: options.pop(k) for k in _LIST_FILTERS if k in options}
+        filters = {k: v for k in _LIST_FILTERS if (v := options.pop(k, None)) is not None}
         if job_ids is not None and filters:
             msg = f"give job_ids or list filters, not both (got {sorted(filters)})"
             raise ExportError(msg)

@@ -1,0 +1,188 @@
+"""export_jobs: hive-partitioned datasets that other engines read, written in bounded memory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import pytest
+from test_parquet_support import MemoryClient, job
+
+import classify_frames as cf
+from classify_frames import ExportError
+from classify_frames.parquet import export_jobs, read_metadata, read_parquet
+from classify_frames.parquet._dataset import DatasetWriter
+
+
+def jobs_over_three_months(n: int = 600) -> list[dict]:
+    return [
+        job(i, month=1 + i % 3, status="RUNNING" if i % 7 == 0 else "COMPLETED") for i in range(n)
+    ]
+
+
+def data_files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.parquet"))
+
+
+def test_export_writes_month_partitions_and_a_manifest(tmp_path: Path) -> None:
+    client = MemoryClient(jobs_over_three_months())
+    summary = export_jobs(
+        [*(f"cls-{i:06d}" for i in range(600)), "cls-gone"], path=tmp_path / "ds",
+        client=client, batch_size=100,
+    )  # fmt: skip
+    assert (summary.added, summary.failed, summary.rows) == (600, 1, 601)
+    assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == [
+        "_classify_frames.json", "created_month=2026-01", "created_month=2026-02",
+        "created_month=2026-03", "created_month=unknown",
+    ]  # fmt: skip
+    meta = read_metadata(tmp_path / "ds")
+    assert meta["rows"] == 601 and meta["base_url"] == "http://127.0.0.1:9"
+    assert meta["version"] == cf.__version__ and meta["fetched_at"]
+    back = read_parquet(tmp_path / "ds").sort_values("id", ignore_index=True)
+    expected = cf.jobs_to_frame([*jobs_over_three_months(), {"id": "cls-gone"}])
+    expected.loc[600, ["fetch_error", "http_status"]] = ["404: no such job", 404]
+    expected["http_status"] = expected["http_status"].where(expected["fetch_error"].notna(), 200)
+    pd.testing.assert_frame_equal(back, expected.sort_values("id", ignore_index=True))
+
+
+def test_files_share_one_schema_even_when_a_late_batch_brings_new_fields(tmp_path: Path) -> None:
+    jobs = jobs_over_three_months(300)
+    jobs[250]["priority"] = 3  # an unknown field, first seen in the third batch
+    jobs[260]["priority"] = "high"  # ... and with two types
+    jobs[270]["configuration"]["rules"][0]["weight"] = 1.5  # a new field inside rules
+    export_jobs(path=tmp_path / "ds", client=MemoryClient(jobs), batch_size=100)
+    schemas = {pq.read_schema(p) for p in data_files(tmp_path / "ds")}
+    assert len(data_files(tmp_path / "ds")) == 3
+    assert len({s.to_string() for s in schemas}) == 1
+    schema = schemas.pop()
+    assert schema.field("priority").type == pa.string()
+    assert b"pandas" not in (schema.metadata or {})
+    back = read_parquet(tmp_path / "ds").set_index("id")
+    assert back.loc["cls-000250", "priority"] == "3"
+    assert back.loc["cls-000270", "configuration.rules"][0]["weight"] == 1.5
+
+
+def test_partition_by_month_and_status(tmp_path: Path) -> None:
+    export_jobs(
+        path=tmp_path / "ds", partition_by=("created_month", "status"),
+        client=MemoryClient(jobs_over_three_months()),
+    )  # fmt: skip
+    dirs = {p.parent.relative_to(tmp_path / "ds").as_posix() for p in data_files(tmp_path / "ds")}
+    assert "created_month=2026-02/status=RUNNING" in dirs
+    assert "status" not in pq.read_schema(data_files(tmp_path / "ds")[0]).names
+    back = read_parquet(tmp_path / "ds")
+    assert back["status"].dtype == cf.jobs_to_frame([job(1)])["status"].dtype
+    assert (back["status"] == "RUNNING").sum() == len([i for i in range(600) if i % 7 == 0])
+
+
+def test_partition_by_an_integer_column_keeps_its_type(tmp_path: Path) -> None:
+    export_jobs(
+        [f"cls-{i:06d}" for i in range(5)] + ["cls-gone"], path=tmp_path / "ds",
+        partition_by=["http_status"], client=MemoryClient([job(i) for i in range(5)]),
+    )  # fmt: skip
+    back = read_parquet(tmp_path / "ds")
+    assert str(back["http_status"].dtype) == "Int64"
+    assert sorted(back["http_status"].tolist()) == [200] * 5 + [404]
+
+
+def test_nested_frames_export(tmp_path: Path) -> None:
+    export_jobs(path=tmp_path / "ds", nested=True, client=MemoryClient(jobs_over_three_months(50)))
+    back = read_parquet(tmp_path / "ds")
+    assert isinstance(back["result"].dtype, pd.ArrowDtype)
+    assert pa.types.is_struct(back["result"].dtype.pyarrow_dtype)
+    assert len(back) == 50
+
+
+def test_other_engines_read_it_without_this_package(tmp_path: Path) -> None:
+    export_jobs(
+        path=tmp_path / "ds", partition_by=("created_month", "status"),
+        client=MemoryClient(jobs_over_three_months()),
+    )  # fmt: skip
+    script = f"""
+import sys, duckdb, polars as pl, pyarrow.dataset as ds, dask.dataframe as dd
+root = {str(tmp_path / "ds")!r}
+t = ds.dataset(root, format="parquet", partitioning="hive").to_table()
+assert t.num_rows == 600, t.num_rows
+n = duckdb.sql(f"select count(*) from read_parquet('{{root}}/**/*.parquet') "
+               "where created_month = '2026-02' and status = 'RUNNING'").fetchall()[0][0]
+assert n == len([i for i in range(600) if i % 3 == 1 and i % 7 == 0]), n
+p = pl.scan_parquet(root + "/**/*.parquet", hive_partitioning=True).collect()
+assert p.height == 600 and "created_month" in p.columns and p["created_month"].dtype == pl.String
+d = dd.read_parquet(root).compute()
+assert len(d) == 600 and set(d["created_month"].astype(str)) == {{"2026-01", "2026-02", "2026-03"}}
+assert "classify_frames" not in sys.modules
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_writer_memory_is_bounded(tmp_path: Path) -> None:
+    writer = DatasetWriter(tmp_path, ["created_month"], prefix="part", row_group_rows=500,
+                           max_buffered_rows=1_000)  # fmt: skip
+    frame = cf.jobs_to_frame([job(i, month=1 + i % 12) for i in range(300)])
+    peak = 0
+    for _ in range(40):
+        writer.write(frame)
+        peak = max(peak, sum(writer._buffered.values()))
+    files = writer.finish()
+    assert peak <= 1_000
+    assert sum(f.rows for f in files) == 12_000
+    assert pads.dataset(tmp_path, format="parquet").count_rows() == 12_000
+
+
+def test_existing_datasets_are_replaced_only_when_asked(tmp_path: Path) -> None:
+    export_jobs(path=tmp_path / "ds", client=MemoryClient([job(1)]))
+    with pytest.raises(ExportError, match=r"sync_parquet|overwrite"):
+        export_jobs(path=tmp_path / "ds", client=MemoryClient([job(2)]))
+    summary = export_jobs(path=tmp_path / "ds", client=MemoryClient([job(2)]), overwrite=True)
+    assert summary.rows == 1
+    assert read_parquet(tmp_path / "ds")["id"].tolist() == ["cls-000002"]
+    manifest = json.loads((tmp_path / "ds" / "_classify_frames.json").read_text())
+    assert manifest["generation"] == 2
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(ExportError, match="not a classify_frames dataset"):
+        export_jobs(path=tmp_path / "other", client=MemoryClient([job(1)]), overwrite=True)
+
+
+def test_a_failed_export_leaves_nothing_behind(tmp_path: Path) -> None:
+    export_jobs(path=tmp_path / "ds", client=MemoryClient([job(1)]))
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    broken = MemoryClient(jobs_over_three_months(), fail_after=2)
+    with pytest.raises(ConnectionError):
+        export_jobs(path=tmp_path / "ds", client=broken, batch_size=100, overwrite=True)
+    with pytest.raises(ConnectionError):
+        export_jobs(path=tmp_path / "new", client=broken, batch_size=100)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert read_parquet(tmp_path / "ds")["id"].tolist() == ["cls-000001"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"path": "missing/ds"}, "does not exist"),
+        ({"path": "jobs.parquet"}, "looks like a file"),
+        ({"path": "ds", "partition_by": ["nope"]}, "cannot partition by 'nope'"),
+        ({"path": "ds", "partition_by": ["configuration.rules"]}, "cannot partition by"),
+        ({"path": "ds", "partition_by": ["a/b"]}, "partition_by must be"),
+    ],
+)
+def test_bad_arguments_are_clear_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kwargs: dict, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ExportError, match=message):
+        export_jobs(client=MemoryClient([job(1)]), **kwargs)
+    assert not (tmp_path / "ds").exists()
+
+
+def test_unknown_option_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="unknown option"):
+        export_jobs(path=tmp_path / "ds", colour="red", api_key="llx-x")
