@@ -243,3 +243,15 @@ def test_sync_keeps_the_layout_it_was_made_with(tmp_path: Path) -> None:
     summary = sync_parquet(tmp_path / "ds2", client=MemoryClient([job(1)]))
     assert summary.updated == 1  # and the row moved from status=RUNNING to status=COMPLETED
     assert [p.parent.name for p in (tmp_path / "ds2").rglob("*.parquet")] == ["status=COMPLETED"]
+
+
+def test_daily_syncs_do_not_pile_up_small_files(tmp_path: Path) -> None:
+    jobs = [job(0, status="RUNNING", updated="2026-03-01T00:00:00Z")]
+    for day in range(1, 13):
+        jobs.append(job(day, month=3))
+        jobs[0] = job(0, status="RUNNING", updated=f"2026-03-{day:02d}T01:00:00Z")
+        sync_parquet(tmp_path / "ds", client=MemoryClient(jobs))
+    files = list((tmp_path / "ds").rglob("*.parquet"))
+    assert len(files) <= 9
+    back = read_parquet(tmp_path / "ds")
+    assert len(back) == 13 and back["id"].is_unique

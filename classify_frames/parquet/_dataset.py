@@ -36,13 +36,19 @@ from ..frame import _pandas_dtype, empty_frame
 from ._file import ROW_GROUP_ROWS
 
 __all__ = [
+    "DERIVED",
     "MANIFEST",
+    "ROWS_PER_FILE",
     "DatasetWriter",
     "FileInfo",
+    "batch_table",
     "conform",
+    "manifest_schema",
+    "partition_segments",
     "read_dataset",
     "read_manifest",
     "settle_files",
+    "table_to_frame",
     "unify",
     "write_manifest",
 ]

@@ -33,6 +33,7 @@ from ._commit import dataset_lock, link_or_copy, new_staging, recover, swap_in
 from ._dataset import (
     DERIVED,
     MANIFEST,
+    ROWS_PER_FILE,
     DatasetWriter,
     FileInfo,
     conform,
@@ -49,10 +50,11 @@ if TYPE_CHECKING:
 
     from ..fetch import ClassifyClient
 
-__all__ = ["SyncSummary", "export_jobs", "sync_parquet"]
+__all__ = ["SyncSummary", "compact", "export_jobs", "sync_parquet"]
 
 _LIST_FILTERS = ("status", "configuration_id", "created_after", "created_before", "limit")
 _NAT = np.iinfo(np.int64).min
+_MAX_FILES = 8  # small files a partition may gather before a sync merges them
 
 
 @dataclass(frozen=True)
@@ -484,6 +486,7 @@ class _Run:
                 (staging / info.path).unlink(missing_ok=True)
         if stored is not None:
             kept.update(self._carry_over(staging, stored, schema, writer))
+            kept = compact(staging, kept, prefix=f"{writer.prefix}-c")
         partition_types = dict(stored.manifest.get("partition_types", {})) if stored else {}
         partition_types.update(writer.partition_types)
         meta = provenance({}, base_url=self.base_url, fetched_at=self.fetched_at)
@@ -573,6 +576,31 @@ class _Run:
             seconds=time.monotonic() - started,
             committed=committed,
         )
+
+
+def compact(staging: Path, files: dict[str, int], *, prefix: str) -> dict[str, int]:
+    """Merge the files of each partition that has more than ``_MAX_FILES`` small ones, so that
+    daily syncs do not leave thousands of tiny files. Streams row groups: one in memory at most.
+    """
+    by_partition: dict[str, list[str]] = {}
+    for relative in files:
+        by_partition.setdefault(relative.rpartition("/")[0], []).append(relative)
+    out = dict(files)
+    for number, (segment, members) in enumerate(sorted(by_partition.items())):
+        small = [m for m in members if files[m] < ROWS_PER_FILE // 4]
+        if len(small) <= _MAX_FILES:
+            continue
+        name = f"{prefix}{number:05d}.parquet"
+        merged = f"{segment}/{name}" if segment else name
+        schema = pq.read_schema(staging / small[0])
+        with pq.ParquetWriter(staging / merged, schema, compression="zstd") as writer:
+            for relative in small:
+                with pq.ParquetFile(staging / relative) as source:
+                    for group in range(source.num_row_groups):
+                        writer.write_table(source.read_row_group(group))
+                (staging / relative).unlink()
+                out[merged] = out.get(merged, 0) + out.pop(relative)
+    return out
 
 
 def _micros(values: pd.Series) -> npt.NDArray[np.int64]:
