@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import math
 import os
 import warnings
@@ -199,7 +200,10 @@ def _as_str(value: Any) -> str | None:
         return value
     if isinstance(value, bool | int | float):
         return str(value)
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # integers past 64 bits, which orjson refuses
+        return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _as_float(value: Any) -> float | None:
@@ -366,7 +370,17 @@ def _any_array(values: list[Any]) -> pa.Array:
         array = pa.array(values)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return pa.array([_as_str(v) for v in values], type=pa.string())
+    if _has_empty_struct(array.type):  # Parquet cannot store a struct with no fields
+        return pa.array([_as_str(v) for v in values], type=pa.string())
     return array.cast(pa.string()) if pa.types.is_null(array.type) else array
+
+
+def _has_empty_struct(t: pa.DataType) -> bool:
+    if pa.types.is_struct(t):
+        return t.num_fields == 0 or any(_has_empty_struct(f.type) for f in t)
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _has_empty_struct(t.value_type)
+    return False
 
 
 # -- reading what the user has -------------------------------------------------------------------
@@ -394,8 +408,10 @@ def _read_json_lines(data: bytes) -> pa.Table | None:
         table = pa_json.read_json(io.BytesIO(data), parse_options=options)
     except (pa.ArrowException, ValueError):
         return None
-    if "items" in table.column_names or any(
-        table.schema.field(f.name).type != f.type for f in JOB_TYPE
+    if (
+        "items" in table.column_names
+        or any(table.schema.field(f.name).type != f.type for f in JOB_TYPE)
+        or any(_has_empty_struct(f.type) for f in table.schema)
     ):
         return None
     return table
