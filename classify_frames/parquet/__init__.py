@@ -41,7 +41,10 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
     """
     target = Path(path)
     if target.is_dir():
-        return read_dataset(target)
+        try:
+            return read_dataset(target)
+        except ExportError:  # a sync swapped a new version in while we read: read that one
+            return read_dataset(target)
     if not target.exists():
         msg = f"no such file or dataset directory: {str(target)!r}"
         raise ExportError(msg)

@@ -46,7 +46,8 @@ def dataset_lock(target: Path, timeout: float = 0.0) -> Iterator[None]:
                 break
             os.close(fd)  # its holder removed that file as we took it: take the new one
             continue
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.lseek(fd, 0, os.SEEK_SET)
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
         os.close(fd)
         if time.monotonic() >= deadline:
             msg = (
@@ -57,7 +58,8 @@ def dataset_lock(target: Path, timeout: float = 0.0) -> Iterator[None]:
         time.sleep(0.1)
     try:
         os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, str(os.getpid()).encode())
         yield
     finally:
         with contextlib.suppress(OSError):  # before unlocking: no one may take a file about to go

@@ -121,20 +121,20 @@ def export_jobs(
     """
     target = _check_target(path)
     partition_by = _check_partition_by(partition_by)
-    if (target / MANIFEST).exists() and not overwrite:
-        msg = (
-            f"{str(target)!r} already holds a dataset: use sync_parquet to update it, "
-            "or pass overwrite=True to replace it"
-        )
-        raise ExportError(msg)
-    if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).exists():
-        msg = f"{str(target)!r} exists and is not a classify_frames dataset; not replacing it"
-        raise ExportError(msg)
     run = _Run(target, partition_by=partition_by, nested=nested, generation=1)
     with dataset_lock(target, lock_timeout):
         recover(target)
         if (target / MANIFEST).exists():
+            if not overwrite:
+                msg = (
+                    f"{str(target)!r} already holds a dataset: use sync_parquet to update it, "
+                    "or pass overwrite=True to replace it"
+                )
+                raise ExportError(msg)
             run.generation = int(read_manifest(target).get("generation", 0)) + 1
+        elif target.is_dir() and any(target.iterdir()):
+            msg = f"{str(target)!r} exists and is not a classify_frames dataset; not replacing it"
+            raise ExportError(msg)
         return run.execute(job_ids, client, batch_size, progress, options, stored=None)
 
 
@@ -184,7 +184,11 @@ def sync_parquet(
             target, partition_by=layout, nested=stored_nested,
             generation=int(manifest.get("generation", 0)) + 1,
         )  # fmt: skip
-        stored = _Stored.load(target, manifest)
+        try:
+            stored = _Stored.load(target, manifest)
+        except (OSError, pa.ArrowException) as exc:
+            msg = f"cannot read the stored dataset {str(target)!r} (damaged?): {exc}"
+            raise ExportError(msg) from None
         return run.execute(job_ids, client, batch_size, progress, options, stored=stored)
 
 
