@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 from test_parquet_support import MemoryClient, job
@@ -210,6 +211,8 @@ def test_a_killed_sync_leaves_the_old_dataset_and_the_next_completes(
     assert len(staging) == 1
     assert bool(list(staging[0].rglob("*.parquet"))) == (block_after != 0)
     assert read_parquet(root).equals(before)
+    on_disk = duckdb.sql(f"select count(*) from read_parquet('{root}/**/*.parquet')").fetchall()
+    assert on_disk == [(300,)]  # what any other reader sees: the old version, whole
     summary = sync_parquet(root, client=MemoryClient(jobs[:0] + _later(jobs)), batch_size=100)
     assert (summary.added, summary.updated) == (300, 300)
     assert not list(tmp_path.glob(".ds.*"))
