@@ -186,3 +186,17 @@ def test_bad_arguments_are_clear_errors(
 def test_unknown_option_is_named(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="unknown option"):
         export_jobs(path=tmp_path / "ds", colour="red", api_key="llx-x")
+
+
+@pytest.mark.parametrize("schema", ["current", "mixed"])
+def test_emulator_jobs_come_back_as_the_frame_fetch_would_build(
+    tmp_path: Path, schema: str
+) -> None:
+    from classify_frames.emulator import Dataset
+
+    jobs = list(Dataset.generate(2_000, seed=3, schema=schema).jobs())  # "mixed": unknown fields
+    export_jobs(path=tmp_path / "ds", client=MemoryClient(jobs), batch_size=300,
+                partition_by=("created_month", "status"))  # fmt: skip
+    back = read_parquet(tmp_path / "ds").sort_values("id", ignore_index=True)
+    expected = cf.jobs_to_frame(jobs).sort_values("id", ignore_index=True)
+    pd.testing.assert_frame_equal(back, expected)
