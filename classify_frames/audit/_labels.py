@@ -1,0 +1,144 @@
+"""Ground-truth labels: read them (a DataFrame, or a CSV / Parquet / JSON-lines file) and join
+them to the jobs on ``id`` or ``document_input_value``.
+
+A label is a type name, or ``"none"`` (or ``"no match"``) for a document no rule describes; a blank
+label means "not labelled yet", so the review queue, filled in only in part, can be passed back.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._prepare import NO_MATCH
+
+__all__ = ["AuditWarning", "LabelsInput", "join_labels", "read_labels"]
+
+LabelsInput = pd.DataFrame | str | os.PathLike[str]
+
+_STRING = pd.StringDtype("pyarrow")
+_JOIN_KEYS = {"id": "id", "document_input_value": "document"}
+_NONE_LABELS = frozenset({"none", NO_MATCH})
+
+
+class AuditWarning(UserWarning):
+    """Something in the data limits what the audit can say (unmatched or unknown labels ...)."""
+
+
+def read_labels(labels: LabelsInput, *, label_col: str = "label", join_on: str = "id") -> pd.Series:
+    """Labels as a Series: the join key as index, the normalised label as value.
+
+    Blank labels are dropped (not labelled yet); ``"none"`` / ``"no match"`` (any case) become
+    ``"no match"``. A key labelled twice keeps its last label, with a warning if they differ.
+
+    >>> read_labels(pd.DataFrame({"id": ["a", "b", "c"], "label": ["invoice", "None", ""]}))
+    id
+    a     invoice
+    b    no match
+    Name: label, dtype: string
+    """
+    if join_on not in _JOIN_KEYS:
+        msg = f"join_on must be 'id' or 'document_input_value', got {join_on!r}"
+        raise ValueError(msg)
+    table = _read(labels)
+    missing = [c for c in (join_on, label_col) if c not in table.columns]
+    if missing:
+        msg = (
+            f"the labels have no {' or '.join(repr(c) for c in missing)} column "
+            f"(they have {', '.join(map(repr, table.columns)) or 'no columns'}); "
+            "set label_col= / join_on= to name them"
+        )
+        raise ValueError(msg)
+    keys = table[join_on].astype(_STRING).str.strip()
+    values = table[label_col].astype(_STRING).str.strip()
+    keep = (keys.notna() & values.notna() & (values != "")).to_numpy(bool)
+    keys, values = keys[keep], values[keep]
+    values = values.where(~values.str.lower().isin(_NONE_LABELS), NO_MATCH)
+    series = pd.Series(values.to_numpy(), index=pd.Index(keys.to_numpy(), name=join_on), name="label")
+    series = series.astype(_STRING)
+    duplicated = series.index.duplicated(keep="last")
+    if duplicated.any():
+        dupes = series[series.index.duplicated(keep=False)]
+        conflicting = int((dupes.groupby(level=0).nunique() > 1).sum())
+        if conflicting:
+            msg = f"{conflicting} {join_on}(s) are labelled more than once, differently: kept the last"
+            warnings.warn(msg, AuditWarning, stacklevel=3)
+        series = series[~duplicated]
+    return series
+
+
+def _read(labels: LabelsInput) -> pd.DataFrame:
+    if isinstance(labels, pd.DataFrame):
+        return labels
+    if not isinstance(labels, str | os.PathLike):
+        msg = f"labels must be a DataFrame or the path of a CSV/Parquet file, got {type(labels).__name__}"
+        raise TypeError(msg)
+    path = Path(labels)
+    if not path.is_file():
+        msg = f"no such labels file: {str(path)!r}"
+        raise FileNotFoundError(msg)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix in (".jsonl", ".json"):
+            return pd.read_json(path, lines=suffix == ".jsonl", dtype=False)
+        # keep_default_na=False: a type called "NA" or "None" is a label, not a missing value
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, OSError) as exc:
+        msg = f"cannot read labels from {str(path)!r}: {exc}"
+        raise ValueError(msg) from None
+
+
+def join_labels(
+    jobs: pd.DataFrame,
+    labels: LabelsInput,
+    *,
+    label_col: str = "label",
+    join_on: str = "id",
+    known_types: set[str] | None = None,
+) -> pd.Series:
+    """Each job's label (NA where it has none), aligned to ``jobs`` (a prepared frame).
+
+    Raises ``ValueError`` naming the join key when no label matches any job; warns when some
+    labels match no job, and when labels use types that no rule set defines.
+    """
+    table = read_labels(labels, label_col=label_col, join_on=join_on)
+    if table.empty:
+        msg = f"the labels hold no label: every {label_col!r} is blank"
+        raise ValueError(msg)
+    keys = jobs[_JOIN_KEYS[join_on]]
+    position = table.index.get_indexer(keys.to_numpy(object, na_value=None))
+    found = position >= 0
+    values = table.to_numpy(object, na_value=None)[np.maximum(position, 0)]
+    truth = pd.Series(
+        pd.array(np.where(found, values, None), dtype=_STRING), index=jobs.index, name="label"
+    )
+    if not found.any():
+        sample_label = table.index[0]
+        sample_job = next((k for k in keys.dropna()[:1]), None)
+        other = "document_input_value" if join_on == "id" else "id"
+        msg = (
+            f"none of the {len(table)} labels matches a job on {join_on!r} (a label's {join_on} "
+            f"is {sample_label!r}, a job's is {sample_job!r}); check the file, or join on "
+            f"the other key with join_on={other!r}"
+        )
+        raise ValueError(msg)
+    used = np.zeros(len(table), dtype=bool)
+    used[position[found]] = True
+    if not used.all():
+        msg = f"{int((~used).sum())} of {len(table)} labels match no job on {join_on!r}"
+        warnings.warn(msg, AuditWarning, stacklevel=3)
+    if known_types:
+        unknown = sorted(set(table.unique()) - known_types - {NO_MATCH})
+        if unknown:
+            msg = (
+                f"labels use types no rule set defines: {', '.join(map(repr, unknown[:10]))}; "
+                "they count as misses in the confusion matrix"
+            )
+            warnings.warn(msg, AuditWarning, stacklevel=3)
+    return truth

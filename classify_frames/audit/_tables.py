@@ -1,0 +1,522 @@
+"""The audit's tables: pure, vectorised functions of a prepared frame (see :mod:`._prepare`).
+
+Each returns a plain DataFrame; :class:`~classify_frames.audit.AuditReport` only caches them.
+Types are ordered by job count, with "no match" last.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ._prepare import NO_MATCH
+from ._stats import (
+    PSI_MAJOR,
+    PSI_MODERATE,
+    BinStrategy,
+    bin_index,
+    calibration_errors,
+    calibration_table,
+    ks_2samp,
+    psi,
+    resolve_bins,
+    wilson_interval,
+)
+
+__all__ = [
+    "by_type",
+    "confusion",
+    "disagreements",
+    "drift",
+    "risk_coverage",
+    "recommend_threshold",
+    "review_queue",
+    "status_counts",
+    "summary",
+    "top_errors",
+    "type_order",
+]
+
+Strategy = Literal["lowest", "stratified", "margin"]
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+QUEUE_COLUMNS = {
+    "id": "id",
+    "document": "document_input_value",
+    "type": "result.type",
+    "confidence": "result.confidence",
+    "reasoning": "result.reasoning",
+}
+
+
+def type_order(*series: pd.Series | np.ndarray) -> list[str]:
+    """Every type seen in ``series``, most frequent first, "no match" last."""
+    parts = [pd.Series(s, dtype=object).dropna().astype(str) for s in series]
+    counts = pd.concat(parts).value_counts(sort=False)
+    ranked = sorted(counts.items(), key=lambda kv: (kv[0] == NO_MATCH, -kv[1], kv[0]))
+    return [name for name, _ in ranked]
+
+
+def status_counts(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Jobs and share per status (``FETCH ERROR`` for rows that could not be fetched)."""
+    counts = jobs["status"].value_counts()
+    table = pd.DataFrame({"jobs": counts, "share": counts / max(len(jobs), 1)})
+    table.index.name = "status"
+    return table
+
+
+def top_errors(jobs: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """The ``n`` most common ``error_message``s of failed jobs, with their share of failures."""
+    failed = jobs.loc[jobs["status"] == "FAILED", "error_message"].fillna("(no message)")
+    counts = failed.value_counts().head(n)
+    table = pd.DataFrame({"jobs": counts, "share_of_failed": counts / max(len(failed), 1)})
+    table.index.name = "error_message"
+    return table
+
+
+def summary(
+    jobs: pd.DataFrame, threshold: float, label_metrics: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """Headline numbers, one per row: status mix, no-match and failure rates, confidence
+    quantiles, share below ``threshold`` (and accuracy, ECE, Brier ... when labels are given)."""
+    n = len(jobs)
+    completed = jobs[jobs["completed"]]
+    conf = completed["confidence"].dropna()
+    failed = int((jobs["status"] == "FAILED").sum())
+    no_match = int((completed["type"] == NO_MATCH).sum())
+    rows: dict[str, float | int | str] = {
+        "jobs": n,
+        "completed": len(completed),
+        "completed_share": _ratio(len(completed), n),
+        "failed": failed,
+        "failure_rate": _ratio(failed, n),
+        "top_error": top_errors(jobs, 1).index[0] if failed else "",
+        "no_match": no_match,
+        "no_match_rate": _ratio(no_match, len(completed)),
+        "confidence_missing": int(completed["confidence"].isna().sum()),
+        "confidence_mean": float(conf.mean()) if len(conf) else math.nan,
+    }
+    for q in QUANTILES:
+        rows[f"confidence_p{round(q * 100)}"] = float(conf.quantile(q)) if len(conf) else math.nan
+    rows["threshold"] = threshold
+    rows["below_threshold"] = _ratio(int((conf < threshold).sum()), len(conf))
+    rows.update(label_metrics or {})
+    return pd.DataFrame({"value": pd.Series(rows, dtype=object)}).rename_axis("metric")
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def by_type(
+    jobs: pd.DataFrame,
+    threshold: float,
+    truth: pd.Series | None = None,
+    bins: BinStrategy = "auto",
+    n_bins: int = 10,
+) -> pd.DataFrame:
+    """Per predicted type: count, share, confidence mean/median/p10/p90, share below threshold.
+
+    With ``truth`` (labels aligned to ``jobs``) also precision, recall, F1 and support (as
+    scikit-learn's ``precision_recall_fscore_support`` with ``zero_division=0``, "no match" a
+    class of its own), accuracy among the type's predictions with a Wilson interval, ECE, MCE
+    and Brier of the type's stated confidences, ``gap`` (mean confidence minus accuracy) and
+    ``overconfident``: the mean stated confidence lies above the Wilson upper bound.
+    """
+    completed = jobs[jobs["completed"]]
+    types = completed["type"].astype(object)
+    conf = completed["confidence"]
+    grouped = conf.groupby(types, observed=True, sort=False)
+    table = pd.DataFrame(
+        {
+            "count": types.value_counts(),
+            "confidence_mean": grouped.mean(),
+            "confidence_median": grouped.median(),
+            "confidence_p10": grouped.quantile(0.1),
+            "confidence_p90": grouped.quantile(0.9),
+            "below_threshold": (conf < threshold)
+            .where(conf.notna())
+            .groupby(types, observed=True, sort=False)
+            .mean(),
+        }
+    )
+    table["count"] = table["count"].fillna(0).astype("int64")
+    table.insert(1, "share", table["count"] / max(len(completed), 1))
+    if truth is None:
+        order = type_order(types)
+        return table.reindex(order).rename_axis("type").fillna({"count": 0, "share": 0.0})
+    y_true, y_pred, conf_l = labelled(jobs, truth)
+    order = type_order(types, y_true)
+    table = table.reindex(order)
+    table[["count"]] = table[["count"]].fillna(0).astype("int64")
+    table["share"] = table["share"].fillna(0.0)
+    matrix = confusion(y_true, y_pred, order).to_numpy()
+    tp = np.diag(matrix).astype(float)
+    predicted, support = matrix.sum(axis=0), matrix.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(support > 0, tp / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    table["precision"] = precision
+    table["recall"] = recall
+    table["f1"] = f1
+    table["support"] = support
+    per_type = _per_type_calibration(y_pred, conf_l, y_true == y_pred, bins, n_bins)
+    table = table.join(per_type)
+    lo, hi = wilson_interval(table["correct"].fillna(0), table["labelled"].fillna(0))
+    table["accuracy_lo"], table["accuracy_hi"] = lo, hi
+    table["gap"] = table["labelled_confidence"] - table["accuracy"]
+    table["overconfident"] = (table["labelled_confidence"] > table["accuracy_hi"]).fillna(False)
+    return table.drop(columns=["correct", "labelled_confidence"]).rename_axis("type")
+
+
+def labelled(
+    jobs: pd.DataFrame, truth: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(y_true, y_pred, confidence)`` of the completed jobs that have a label."""
+    keep = jobs["completed"].to_numpy(bool) & truth.notna().to_numpy(bool)
+    y_true = truth.to_numpy(object, na_value=None)[keep]
+    y_pred = jobs["type"].astype(object).to_numpy()[keep]
+    return y_true, y_pred, jobs["confidence"].to_numpy(float)[keep]
+
+
+def _per_type_calibration(
+    y_pred: np.ndarray, conf: np.ndarray, correct: np.ndarray, bins: BinStrategy, n_bins: int
+) -> pd.DataFrame:
+    """Labelled count, accuracy, ECE, MCE and Brier per predicted type, in one groupby."""
+    has = ~np.isnan(conf)
+    frame = pd.DataFrame({"type": y_pred[has], "conf": conf[has], "hit": correct[has] * 1.0})
+    columns = ["labelled", "correct", "accuracy", "labelled_confidence", "ece", "mce", "brier"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    strategy = resolve_bins(frame["conf"].to_numpy(), bins)
+    frame["bin"] = bin_index(frame["conf"].to_numpy(), strategy, n_bins)[0]
+    frame["sq"] = (frame["conf"] - frame["hit"]) ** 2
+    cells = frame.groupby(["type", "bin"], sort=False).agg(
+        n=("hit", "size"), conf=("conf", "sum"), hit=("hit", "sum")
+    )
+    cells["abs"] = (cells["conf"] - cells["hit"]).abs()
+    cells["gap"] = cells["abs"] / cells["n"]
+    per = cells.groupby(level="type", sort=False).agg(
+        labelled=("n", "sum"), correct=("hit", "sum"), conf=("conf", "sum"),
+        abs=("abs", "sum"), mce=("gap", "max"),
+    )
+    out = pd.DataFrame(
+        {
+            "labelled": per["labelled"].astype("int64"),
+            "correct": per["correct"],
+            "accuracy": per["correct"] / per["labelled"],
+            "labelled_confidence": per["conf"] / per["labelled"],
+            "ece": per["abs"] / per["labelled"],
+            "mce": per["mce"],
+            "brier": frame.groupby("type", sort=False)["sq"].mean(),
+        }
+    )
+    return out[columns]
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, order: list[str]) -> pd.DataFrame:
+    """Confusion matrix, rows the true type and columns the predicted one, "no match" included
+    (as scikit-learn's ``confusion_matrix(y_true, y_pred, labels=order)``)."""
+    k = len(order)
+    position = {name: i for i, name in enumerate(order)}
+    t = pd.Series(y_true, dtype=object).map(position).to_numpy()
+    p = pd.Series(y_pred, dtype=object).map(position).to_numpy()
+    keep = ~(pd.isna(t) | pd.isna(p))
+    codes = t[keep].astype(np.int64) * k + p[keep].astype(np.int64)
+    matrix = np.bincount(codes, minlength=k * k).reshape(k, k)
+    return pd.DataFrame(
+        matrix,
+        index=pd.Index(order, name="label"),
+        columns=pd.Index(order, name="predicted"),
+    )
+
+
+def label_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, conf: np.ndarray, bins: BinStrategy, n_bins: int
+) -> dict[str, float]:
+    """Accuracy, ECE, MCE, Brier and AURC of the labelled jobs, for the summary."""
+    correct = y_true == y_pred
+    has = ~np.isnan(conf)
+    table = calibration_table(conf[has], correct[has], bins, n_bins)
+    ece, mce = calibration_errors(table)
+    curve, aurc = risk_coverage(conf, correct)
+    return {
+        "labelled": len(y_true),
+        "accuracy": float(correct.mean()) if len(correct) else math.nan,
+        "ece": ece,
+        "mce": mce,
+        "brier": float(np.mean((conf[has] - correct[has]) ** 2)) if has.any() else math.nan,
+        "aurc": aurc,
+    }
+
+
+def risk_coverage(conf: np.ndarray, correct: np.ndarray) -> tuple[pd.DataFrame, float]:
+    """Accepting every job at or above each distinct confidence: coverage, accepted, accuracy
+    (with a Wilson interval) and risk; and the area under the risk-coverage curve (AURC).
+
+    Thresholds are the distinct confidences only, so tied jobs are accepted or refused together
+    and nothing depends on their order. AURC is the area under that step curve: the sum over
+    thresholds (highest first) of the coverage each adds times the risk at that point.
+    """
+    has = ~np.isnan(conf)
+    conf, hit = conf[has], correct[has].astype(float)
+    columns = ["accepted", "coverage", "correct", "accuracy", "accuracy_lo", "accuracy_hi", "risk"]
+    if len(conf) == 0:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="threshold")), math.nan
+    values, inverse = np.unique(conf, return_inverse=True)
+    count = np.bincount(inverse)
+    hits = np.bincount(inverse, weights=hit)
+    accepted = np.cumsum(count[::-1])[::-1]
+    right = np.cumsum(hits[::-1])[::-1]
+    accuracy = right / accepted
+    lo, hi = wilson_interval(right, accepted)
+    coverage = accepted / len(conf)
+    table = pd.DataFrame(
+        {
+            "accepted": accepted,
+            "coverage": coverage,
+            "correct": right.astype(np.int64),
+            "accuracy": accuracy,
+            "accuracy_lo": lo,
+            "accuracy_hi": hi,
+            "risk": 1 - accuracy,
+        },
+        index=pd.Index(values, name="threshold"),
+    )
+    added = -np.diff(np.append(coverage, 0.0))
+    return table, float(np.sum(added * (1 - accuracy)))
+
+
+def recommend_threshold(
+    jobs: pd.DataFrame, truth: pd.Series, target_accuracy: float = 0.95
+) -> pd.DataFrame:
+    """Per "overall" and per predicted type: the lowest threshold whose Wilson lower bound of
+    accuracy among the accepted labelled jobs meets ``target_accuracy``, and what it keeps.
+
+    ``accepted`` / ``coverage`` count labelled jobs; ``kept`` / ``kept_share`` apply the threshold
+    to every completed job of the frame (labelled or not). NaN threshold: no threshold reaches it.
+    """
+    if not 0 < target_accuracy <= 1:
+        msg = f"target_accuracy must be in (0, 1], got {target_accuracy!r}"
+        raise ValueError(msg)
+    y_true, y_pred, conf = labelled(jobs, truth)
+    completed = jobs[jobs["completed"]]
+    all_conf = completed["confidence"].to_numpy(float)
+    all_types = completed["type"].astype(object).to_numpy()
+    rows = {}
+    groups = [("overall", np.ones(len(y_pred), bool), np.ones(len(all_types), bool))]
+    groups += [(t, y_pred == t, all_types == t) for t in type_order(pd.Series(y_pred))]
+    for name, mask, mask_all in groups:
+        table, _ = risk_coverage(conf[mask], (y_true == y_pred)[mask])
+        ok = table[table["accuracy_lo"] >= target_accuracy]
+        if ok.empty:
+            threshold, row = math.nan, None
+        else:
+            threshold = float(ok.index[0])
+            row = ok.iloc[0]
+        kept = int(np.sum(all_conf[mask_all] >= threshold)) if row is not None else 0
+        rows[name] = {
+            "threshold": threshold,
+            "accepted": int(row["accepted"]) if row is not None else 0,
+            "coverage": float(row["coverage"]) if row is not None else 0.0,
+            "accuracy": float(row["accuracy"]) if row is not None else math.nan,
+            "accuracy_lo": float(row["accuracy_lo"]) if row is not None else math.nan,
+            "labelled": int(table["accepted"].iloc[0]) if len(table) else 0,
+            "kept": kept,
+            "kept_share": _ratio(kept, int(mask_all.sum())),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("type")
+
+
+def disagreements(
+    jobs: pd.DataFrame, truth: pd.Series, min_confidence: float
+) -> pd.DataFrame:
+    """Labelled jobs stated at ``min_confidence`` or more whose label differs from the type:
+    model errors or label errors, most confident first."""
+    keep = jobs["completed"] & truth.notna() & (jobs["confidence"] >= min_confidence)
+    keep &= jobs["type"].astype(object) != truth.astype(object)
+    rows = jobs[keep.to_numpy(bool)]
+    table = pd.DataFrame(
+        {
+            "id": rows["id"],
+            "document_input_value": rows["document"],
+            "result.type": rows["type"].astype(object),
+            "label": truth[rows.index],
+            "result.confidence": rows["confidence"],
+            "result.reasoning": rows["reasoning"],
+        }
+    )
+    return table.sort_values(["result.confidence", "id"], ascending=[False, True], kind="stable")
+
+
+def review_queue(
+    jobs: pd.DataFrame,
+    threshold: float,
+    n: int = 50,
+    strategy: Strategy = "lowest",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The completed jobs most worth a human look, with an empty ``label`` column to fill in.
+
+    - ``"lowest"``: the ``n`` lowest stated confidences (missing ones first), no-match jobs
+      before others at equal confidence;
+    - ``"stratified"``: ``n`` jobs drawn at random (``seed``) from each type and from "no
+      match", for an unbiased per-type accuracy estimate once labelled;
+    - ``"margin"``: the ``n`` jobs stated closest to ``threshold``, the decisions an
+      auto-accept rule is least sure of (the API states one confidence, for the winning rule
+      only, so there is no margin between rules to use instead).
+
+    The filled-in file (CSV or Parquet) can be passed back as ``labels=``; blank labels count
+    as not labelled.
+    """
+    completed = jobs[jobs["completed"]]
+    if n < 1:
+        msg = f"n must be at least 1, got {n!r}"
+        raise ValueError(msg)
+    conf = completed["confidence"]
+    if strategy == "lowest":
+        key = pd.DataFrame(
+            {
+                "conf": conf.fillna(-1.0),
+                "match": completed["type"].astype(object) != NO_MATCH,
+                "id": completed["id"],
+            }
+        )
+        picked = key.sort_values(["conf", "match", "id"], kind="stable").index[:n]
+    elif strategy == "margin":
+        key = pd.DataFrame({"d": (conf - threshold).abs(), "id": completed["id"]})
+        picked = key.dropna(subset=["d"]).sort_values(["d", "id"], kind="stable").index[:n]
+    elif strategy == "stratified":
+        rng = np.random.default_rng(seed)
+        order = pd.Series(rng.random(len(completed)), index=completed.index)
+        ranked = order.groupby(completed["type"].astype(object), sort=False).rank(method="first")
+        picked = completed.index[(ranked <= n).to_numpy(bool)]
+    else:
+        msg = f"strategy must be 'lowest', 'stratified' or 'margin', got {strategy!r}"
+        raise ValueError(msg)
+    rows = completed.loc[picked]
+    table = rows[list(QUEUE_COLUMNS)].rename(columns=QUEUE_COLUMNS)
+    table["result.type"] = table["result.type"].astype(object).where(
+        table["result.type"].astype(object) != NO_MATCH
+    ).astype(pd.StringDtype("pyarrow"))
+    table["label"] = pd.array([""] * len(table), dtype=pd.StringDtype("pyarrow"))
+    return table.reset_index(drop=True)
+
+
+def drift(
+    jobs: pd.DataFrame,
+    threshold: float,
+    freq: str = "M",
+    baseline: object = None,
+    truth: pd.Series | None = None,
+    min_jobs: int = 200,
+) -> pd.DataFrame:
+    """Per period of ``created_at``: jobs, confidence mean/median, share below threshold, no-match
+    rate, the type mix (``share.<type>``), and each period against the baseline: PSI of the
+    confidence histogram, PSI of the type mix, the KS statistic and p-value of the confidences.
+
+    ``drift`` is ``"major"`` where the larger PSI reaches 0.25, ``"moderate"`` from 0.1 (the
+    standard cut-offs), for periods of at least ``min_jobs`` jobs. It is flagged on PSI, not KS:
+    stated confidences take few distinct values, and KS assumes continuous scores (its p-value
+    is then off, and with many jobs any tiny shift is "significant"). ``baseline`` is a period
+    (``"2026-01"``), a ``(start, end)`` pair of dates, or None: the first periods, until they
+    hold ``min_jobs`` jobs (PSI of small samples is noisy). With labels, the accuracy per period
+    is added too. A rule-set change shifts the type mix as well: see ``by_configuration``.
+    """
+    freq = {"M": "M", "ME": "M", "W": "W", "D": "D", "Q": "Q", "QE": "Q"}.get(freq, freq)
+    keep = jobs["completed"].to_numpy(bool) & jobs["created_at"].notna().to_numpy(bool)
+    if not keep.any():
+        msg = "drift needs completed jobs with a 'created_at' time; this frame has none"
+        raise ValueError(msg)
+    rows = jobs[keep]
+    period = rows["created_at"].dt.tz_convert(None).dt.to_period(freq)
+    types = rows["type"].astype(object)
+    conf = rows["confidence"]
+    grouped = conf.groupby(period, sort=True)
+    table = pd.DataFrame(
+        {
+            "jobs": period.value_counts().sort_index(),
+            "confidence_mean": grouped.mean(),
+            "confidence_median": grouped.median(),
+            "below_threshold": (conf < threshold).where(conf.notna()).groupby(period).mean(),
+            "no_match_rate": (types == NO_MATCH).groupby(period).mean(),
+        }
+    )
+    if truth is not None:
+        labels = truth[rows.index]
+        hit = (types == labels.astype(object)).where(labels.notna())
+        table["labelled"] = labels.notna().groupby(period).sum()
+        table["accuracy"] = hit.astype(float).groupby(period).mean()
+    base_mask = _baseline_mask(rows["created_at"], period, baseline, table["jobs"], min_jobs)
+    order = type_order(types)
+    type_counts = pd.crosstab(period, types).reindex(columns=order, fill_value=0)
+    for name in order:
+        table[f"share.{name}"] = type_counts[name] / table["jobs"]
+    has = conf.notna().to_numpy(bool)
+    values = conf.to_numpy(float)
+    base_values = values[base_mask & has]
+    base_types = types[base_mask].value_counts().reindex(order, fill_value=0).to_numpy()
+    psi_conf, psi_type, ks_d, ks_p = [], [], [], []
+    if len(base_values):
+        strategy = resolve_bins(base_values, "auto")
+        strategy = "quantile" if strategy == "uniform" else strategy
+        ids = bin_index(values[has], strategy, 10, reference=base_values)[0]
+        size = int(ids.max()) + 1
+        conf_counts = pd.crosstab(period[has], ids).reindex(
+            index=table.index, columns=range(size), fill_value=0
+        )
+        base_conf = np.bincount(ids[base_mask[has]], minlength=size)
+    codes = period.to_numpy()
+    for p in table.index:
+        if len(base_values):
+            psi_conf.append(psi(base_conf, conf_counts.loc[p].to_numpy()))
+            d, pv = ks_2samp(base_values, values[(codes == p) & has])
+        else:
+            psi_conf.append(math.nan)
+            d, pv = math.nan, math.nan
+        psi_type.append(psi(base_types, type_counts.loc[p].to_numpy()))
+        ks_d.append(d)
+        ks_p.append(pv)
+    table["psi_confidence"] = psi_conf
+    table["psi_type"] = psi_type
+    table["ks_statistic"] = ks_d
+    table["ks_pvalue"] = ks_p
+    worst = table[["psi_confidence", "psi_type"]].max(axis=1)
+    flag = np.where(worst >= PSI_MAJOR, "major", np.where(worst >= PSI_MODERATE, "moderate", ""))
+    flag = np.where(table["jobs"] >= min_jobs, flag, "")
+    base_periods = set(period[base_mask].unique())
+    table["baseline"] = [p in base_periods for p in table.index]
+    table["drift"] = np.where(table["baseline"], "", flag)
+    return table.rename_axis("period")
+
+
+def _baseline_mask(
+    created: pd.Series, period: pd.Series, baseline: object, jobs: pd.Series, min_jobs: int
+) -> np.ndarray:
+    if baseline is None:
+        enough = np.flatnonzero(jobs.cumsum().to_numpy() >= min_jobs)
+        last = jobs.index[enough[0]] if len(enough) else jobs.index[-1]
+        return (period <= last).to_numpy(bool)
+    if isinstance(baseline, tuple) and len(baseline) == 2:
+        start = pd.Timestamp(baseline[0], tz="UTC") if baseline[0] is not None else None
+        end = pd.Timestamp(baseline[1], tz="UTC") if baseline[1] is not None else None
+        mask = pd.Series(True, index=created.index)
+        if start is not None:
+            mask &= created >= start
+        if end is not None:
+            mask &= created <= end
+        result = mask.to_numpy(bool)
+    else:
+        try:
+            wanted = pd.Period(baseline, freq=period.dt.freq)  # type: ignore[arg-type]
+        except (ValueError, TypeError) as exc:
+            msg = f"baseline must be a period like '2026-01' or a (start, end) pair: {exc}"
+            raise ValueError(msg) from None
+        result = (period == wanted).to_numpy(bool)
+    if not result.any():
+        msg = f"the baseline {baseline!r} holds no completed job"
+        raise ValueError(msg)
+    return result
