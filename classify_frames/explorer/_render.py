@@ -19,6 +19,7 @@ from ._index import BINS, JobIndex, Rows, View
 
 __all__ = [
     "TABLE_COLUMNS",
+    "column_values",
     "detail_html",
     "histogram_html",
     "label",
@@ -120,8 +121,7 @@ def table_html(
     head = "".join(
         f"<th>{html.escape(c)}{arrow if c == sort_by else ''}</th>" for c in ["#", *columns]
     )
-    page = frame[columns].iloc[rows]
-    values = {c: page[c].tolist() for c in columns}
+    values = {c: column_values(frame[c], rows) for c in columns}
     body = []
     for i, position in enumerate(rows.tolist()):
         cells = [f'<td class="cf-num cf-muted">{position}</td>']
@@ -145,7 +145,7 @@ def detail_html(frame: pd.DataFrame, position: int | None) -> str:
     """Everything about one job (frame position): result, rules, errors, times, other fields."""
     if position is None:
         return '<div class="cf-explorer cf-muted">choose a job to see its details</div>'
-    row = frame.iloc[position]
+    row = {name: column_values(frame[name], np.array([position]))[0] for name in frame.columns}
     get = row.get
     parts = [
         f'{_STYLE}<div class="cf-explorer cf-detail-body">',
@@ -185,12 +185,28 @@ def detail_html(frame: pd.DataFrame, position: int | None) -> str:
         "document_input_type",
         "document_input_value",
     }
-    others = [(name, get(name)) for name in frame.columns if name not in shown]
+    others = [(name, value) for name, value in row.items() if name not in shown]
     parts.extend(
         _field(str(name), value, long=True) for name, value in others if not _missing(value)
     )
     parts.append("</table></div>")
     return "".join(parts)
+
+
+def column_values(column: pd.Series, rows: Rows) -> list[Any]:
+    """Python values of ``column`` at frame positions ``rows``, without copying the column.
+
+    Arrow-backed columns are read value by value: Arrow's ``take`` first joins the chunks of a
+    many-chunk column (a concat, a Parquet file's row groups), 2-3 ms a column on 1M rows.
+    """
+    dtype = column.dtype
+    if isinstance(dtype, pd.ArrowDtype) or (
+        isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+    ):
+        chunked = column.array.__arrow_array__()
+        return [chunked[i].as_py() for i in rows.tolist()]
+    values: list[Any] = column.iloc[rows].tolist()
+    return values
 
 
 def snapshot_html(index: JobIndex, view: View, rows: Rows) -> str:

@@ -22,6 +22,7 @@ from ._export import FORMATS, Format, export_frame
 from ._index import JobIndex, View
 from ._render import (
     TABLE_COLUMNS,
+    column_values,
     detail_html,
     histogram_html,
     label,
@@ -439,7 +440,7 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
 
 
 def _job_options(frame: pd.DataFrame, rows: np.ndarray) -> Sequence[tuple[str, int]]:
-    ids = frame["id"].iloc[rows].tolist() if "id" in frame.columns else [None] * len(rows)
+    ids = column_values(frame["id"], rows) if "id" in frame.columns else [None] * len(rows)
     return [
         (f"{job_id}" if isinstance(job_id, str) else f"row {position}", position)
         for job_id, position in zip(ids, rows.tolist(), strict=True)
