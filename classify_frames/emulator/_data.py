@@ -121,7 +121,7 @@ class Dataset:
         self.seed, self.schema = seed, schema
         self._keys = [mix(((seed & 0xFFFFFFFF) << 8 | salt) + 1) >> 2 for salt in range(8)]
         self.project_id = make_id(0, self._keys[_PROJECT])
-        self._users = [make_id(u, self._keys[_USER]) for u in range(_USERS)]
+        self.user_ids = [make_id(u, self._keys[_USER]) for u in range(_USERS)]
         self.configurations = [self._configuration(k) for k in range(len(RULE_SETS))]
         self._kinds = _kind_vocabulary()
         self._n = n
@@ -213,7 +213,7 @@ class Dataset:
             job["file_input"] = value
         job["project_id"] = self.project_id
         job["status"] = STATUSES[status]
-        job["user_id"] = self._users[v2 % _USERS]
+        job["user_id"] = self.user_ids[v2 % _USERS]
         job["configuration_id"] = config["id"]
         job["created_at"] = created
         job["error_message"] = (
