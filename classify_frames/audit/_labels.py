@@ -58,7 +58,9 @@ def read_labels(labels: LabelsInput, *, label_col: str = "label", join_on: str =
     keep = (keys.notna() & values.notna() & (values != "")).to_numpy(bool)
     keys, values = keys[keep], values[keep]
     values = values.where(~values.str.lower().isin(_NONE_LABELS), NO_MATCH)
-    series = pd.Series(values.to_numpy(), index=pd.Index(keys.to_numpy(), name=join_on), name="label")
+    series = pd.Series(
+        values.to_numpy(), index=pd.Index(keys.to_numpy(), name=join_on), name="label"
+    )
     series = series.astype(_STRING)
     duplicated = series.index.duplicated(keep="last")
     if duplicated.any():

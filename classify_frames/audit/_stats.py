@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "BinStrategy",
     "CALIBRATION_COLUMNS",
     "PSI_MAJOR",
     "PSI_MODERATE",
     "Z95",
+    "BinStrategy",
     "bin_index",
     "calibration_errors",
     "calibration_table",
@@ -105,7 +105,11 @@ def kolmogorov_sf(x: float) -> float:
         return 1.0
     if x < 1.0:  # the Jacobi theta form converges fast for small x
         k = np.arange(1, 12)
-        cdf = math.sqrt(2 * math.pi) / x * np.sum(np.exp(-((2 * k - 1) ** 2) * math.pi**2 / (8 * x * x)))
+        cdf = (
+            math.sqrt(2 * math.pi)
+            / x
+            * np.sum(np.exp(-((2 * k - 1) ** 2) * math.pi**2 / (8 * x * x)))
+        )
         return float(min(max(1.0 - cdf, 0.0), 1.0))
     k = np.arange(1, 101)
     terms = (-1.0) ** (k - 1) * np.exp(-2.0 * k * k * x * x)

@@ -31,9 +31,9 @@ __all__ = [
     "confusion",
     "disagreements",
     "drift",
-    "risk_coverage",
     "recommend_threshold",
     "review_queue",
+    "risk_coverage",
     "status_counts",
     "summary",
     "top_errors",
@@ -122,8 +122,11 @@ def by_type(
     With ``truth`` (labels aligned to ``jobs``) also precision, recall, F1 and support (as
     scikit-learn's ``precision_recall_fscore_support`` with ``zero_division=0``, "no match" a
     class of its own), accuracy among the type's predictions with a Wilson interval, ECE, MCE
-    and Brier of the type's stated confidences, ``gap`` (mean confidence minus accuracy) and
-    ``overconfident``: the mean stated confidence lies above the Wilson upper bound.
+    and Brier of the type's stated confidences and ``gap`` (their mean minus that accuracy).
+    Seen from the documents whose label is the type: ``label_confidence`` (the mean confidence
+    stated on them), ``label_gap`` (that minus the share classified right) and
+    ``overconfident``: ``label_confidence`` lies above the Wilson upper bound of that share,
+    the classifier is sure of documents of this type more often than it gets them right.
     """
     completed = jobs[jobs["completed"]]
     types = completed["type"].astype(object)
@@ -168,13 +171,18 @@ def by_type(
     lo, hi = wilson_interval(table["correct"].fillna(0), table["labelled"].fillna(0))
     table["accuracy_lo"], table["accuracy_hi"] = lo, hi
     table["gap"] = table["labelled_confidence"] - table["accuracy"]
-    table["overconfident"] = (table["labelled_confidence"] > table["accuracy_hi"]).fillna(False)
+    has = ~np.isnan(conf_l)
+    sides = pd.DataFrame({"t": y_true[has], "c": conf_l[has], "hit": (y_true == y_pred)[has]})
+    by_label = sides.groupby("t").agg(n=("hit", "size"), c=("c", "mean"), hit=("hit", "sum"))
+    by_label = by_label.reindex(order)
+    _, recall_hi = wilson_interval(by_label["hit"].fillna(0), by_label["n"].fillna(0))
+    table["label_confidence"] = by_label["c"]
+    table["label_gap"] = by_label["c"] - by_label["hit"] / by_label["n"]
+    table["overconfident"] = (by_label["c"] > recall_hi).fillna(False).astype(bool)
     return table.drop(columns=["correct", "labelled_confidence"]).rename_axis("type")
 
 
-def labelled(
-    jobs: pd.DataFrame, truth: pd.Series
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def labelled(jobs: pd.DataFrame, truth: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(y_true, y_pred, confidence)`` of the completed jobs that have a label."""
     keep = jobs["completed"].to_numpy(bool) & truth.notna().to_numpy(bool)
     y_true = truth.to_numpy(object, na_value=None)[keep]
@@ -200,8 +208,11 @@ def _per_type_calibration(
     cells["abs"] = (cells["conf"] - cells["hit"]).abs()
     cells["gap"] = cells["abs"] / cells["n"]
     per = cells.groupby(level="type", sort=False).agg(
-        labelled=("n", "sum"), correct=("hit", "sum"), conf=("conf", "sum"),
-        abs=("abs", "sum"), mce=("gap", "max"),
+        labelled=("n", "sum"),
+        correct=("hit", "sum"),
+        conf=("conf", "sum"),
+        abs=("abs", "sum"),
+        mce=("gap", "max"),
     )
     out = pd.DataFrame(
         {
@@ -331,9 +342,7 @@ def recommend_threshold(
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("type")
 
 
-def disagreements(
-    jobs: pd.DataFrame, truth: pd.Series, min_confidence: float
-) -> pd.DataFrame:
+def disagreements(jobs: pd.DataFrame, truth: pd.Series, min_confidence: float) -> pd.DataFrame:
     """Labelled jobs stated at ``min_confidence`` or more whose label differs from the type:
     model errors or label errors, most confident first."""
     keep = jobs["completed"] & truth.notna() & (jobs["confidence"] >= min_confidence)
@@ -399,9 +408,12 @@ def review_queue(
         raise ValueError(msg)
     rows = completed.loc[picked]
     table = rows[list(QUEUE_COLUMNS)].rename(columns=QUEUE_COLUMNS)
-    table["result.type"] = table["result.type"].astype(object).where(
-        table["result.type"].astype(object) != NO_MATCH
-    ).astype(pd.StringDtype("pyarrow"))
+    table["result.type"] = (
+        table["result.type"]
+        .astype(object)
+        .where(table["result.type"].astype(object) != NO_MATCH)
+        .astype(pd.StringDtype("pyarrow"))
+    )
     table["label"] = pd.array([""] * len(table), dtype=pd.StringDtype("pyarrow"))
     return table.reset_index(drop=True)
 
