@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=20)
     parser.add_argument("--sdk-concurrency", type=int, default=64)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
     with cf.Emulator(jobs=args.jobs, seed=0, latency_ms=args.latency_ms, process=True) as emu:
         ids = [str(i) for i in emu.dataset.ids]

@@ -79,7 +79,7 @@ class ClassifyClient:
         organization_id: str | None = None,
         timeout: float = 60.0,
         connect_timeout: float = 5.0,
-        concurrency: int = 16,
+        concurrency: int = 32,
         max_requests_per_second: float | None = None,
         retries: int = 5,
         allow_insecure_http: bool = False,

@@ -27,7 +27,7 @@ def client_options(command: F) -> F:
         click.option("--base-url", envvar="LLAMA_CLOUD_BASE_URL", help="API base URL."),
         click.option("--region", type=click.Choice(["na", "eu"]), default="na", show_default=True),
         click.option("--project-id", help="Project to read jobs from."),
-        click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True),
+        click.option("--concurrency", type=click.IntRange(1, 256), default=32, show_default=True),
         click.option(
             "--max-rps", type=click.FloatRange(min=0.001), help="Requests per second cap."
         ),
