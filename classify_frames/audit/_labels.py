@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._prepare import NO_MATCH
+from ._prepare import NO_MATCH, objects
 
 __all__ = ["AuditWarning", "LabelsInput", "join_labels", "read_labels"]
 
@@ -67,7 +67,7 @@ def read_labels(labels: LabelsInput, *, label_col: str = "label", join_on: str =
         dupes = series[series.index.duplicated(keep=False)]
         conflicting = int((dupes.groupby(level=0).nunique() > 1).sum())
         if conflicting:
-            msg = f"{conflicting} {join_on}(s) are labelled more than once, differently: kept the last"
+            msg = f"{conflicting} {join_on}(s) labelled more than once, differently: kept the last"
             warnings.warn(msg, AuditWarning, stacklevel=3)
         series = series[~duplicated]
     return series
@@ -77,7 +77,8 @@ def _read(labels: LabelsInput) -> pd.DataFrame:
     if isinstance(labels, pd.DataFrame):
         return labels
     if not isinstance(labels, str | os.PathLike):
-        msg = f"labels must be a DataFrame or the path of a CSV/Parquet file, got {type(labels).__name__}"
+        kind = type(labels).__name__
+        msg = f"labels must be a DataFrame or the path of a CSV/Parquet file, got {kind}"
         raise TypeError(msg)
     path = Path(labels)
     if not path.is_file():
@@ -114,12 +115,11 @@ def join_labels(
         msg = f"the labels hold no label: every {label_col!r} is blank"
         raise ValueError(msg)
     keys = jobs[_JOIN_KEYS[join_on]]
-    position = table.index.get_indexer(keys.to_numpy(object, na_value=None))
+    position = table.index.get_indexer(pd.Index(objects(keys)))
     found = position >= 0
-    values = table.to_numpy(object, na_value=None)[np.maximum(position, 0)]
-    truth = pd.Series(
-        pd.array(np.where(found, values, None), dtype=_STRING), index=jobs.index, name="label"
-    )
+    values = objects(table)[np.maximum(position, 0)]
+    values[~found] = None
+    truth = pd.Series(pd.array(values, dtype=_STRING), index=jobs.index, name="label")
     if not found.any():
         sample_label = table.index[0]
         sample_job = next((k for k in keys.dropna()[:1]), None)

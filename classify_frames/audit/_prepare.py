@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["NO_MATCH", "prepare", "rule_set_ids"]
+__all__ = ["NO_MATCH", "objects", "prepare", "rule_set_ids"]
 
 #: How a job whose rules all failed to match (``result.type`` null) is named in every table.
 NO_MATCH = "no match"
@@ -29,6 +29,11 @@ def _column(df: pd.DataFrame, name: str, dtype: Any = _STRING) -> pd.Series:
     if name in df.columns:
         return df[name]
     return pd.Series(pd.array([None] * len(df), dtype=dtype), index=df.index, name=name)
+
+
+def objects(values: pd.Series) -> np.ndarray:
+    """The values as a numpy object array, None where missing."""
+    return values.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload,no-any-return]
 
 
 def prepare(df: pd.DataFrame) -> pd.DataFrame:
@@ -70,7 +75,7 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
             "id": _column(df, "id").astype(_STRING),
             "status": status.where(fetched, "FETCH ERROR"),
             "completed": completed,
-            "type": pd.Categorical(types.to_numpy(object, na_value=None)),
+            "type": pd.Categorical(objects(types)),
             "confidence": confidence,
             "created_at": created,
             "configuration_id": _column(df, "configuration_id").astype(_STRING),

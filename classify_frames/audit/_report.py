@@ -212,7 +212,7 @@ class AuditReport:
 
     @property
     def accuracy(self) -> float:
-        """Share of labelled completed jobs whose type is the label ("no match" on "none" is right)."""
+        """Share of labelled jobs whose type is the label ("no match" on "none" is right)."""
         self._need_labels("accuracy")
         return self._label_metrics["accuracy"]
 

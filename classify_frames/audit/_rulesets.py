@@ -7,6 +7,8 @@ a new ``configuration_id``, and unrelated configurations are never compared.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -151,11 +153,11 @@ def rule_changes(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 def unused_rules(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """Rules that no completed job of their rule set was classified as."""
     rows = jobs[jobs["completed"] & jobs["rule_set"].notna()]
-    seen = rows.groupby("rule_set")["type"].agg(lambda s: set(s.astype(object)))
+    seen = {str(rs): set(types.astype(object)) for rs, types in rows.groupby("rule_set")["type"]}
     counts = rows["rule_set"].value_counts()
     records = [
         {"rule_set": rs, "type": t, "description": d, "jobs_under_rule_set": int(counts[rs])}
-        for rs in seen.index
+        for rs in seen
         for t, d in rules.get(rs, [])
         if t not in seen[rs]
     ]
@@ -234,7 +236,7 @@ def flips(
         pairs = pairs[pairs["to_rule_set"] == to_rule_set]
     if pairs.empty:
         return pd.DataFrame()
-    top = pairs.groupby(["from_rule_set", "to_rule_set"]).size().idxmax()
+    top = cast(tuple[str, str], pairs.groupby(["from_rule_set", "to_rule_set"]).size().idxmax())
     chosen = pairs[(pairs["from_rule_set"] == top[0]) & (pairs["to_rule_set"] == top[1])]
     order = type_order(chosen["from_type"], chosen["to_type"])
     matrix = pd.crosstab(chosen["from_type"], chosen["to_type"]).reindex(

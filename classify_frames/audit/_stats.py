@@ -11,6 +11,7 @@ import math
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
@@ -53,7 +54,7 @@ CALIBRATION_COLUMNS = [
 
 
 def wilson_interval(
-    successes: np.ndarray | float, trials: np.ndarray | float, z: float = Z95
+    successes: npt.ArrayLike, trials: npt.ArrayLike, z: float = Z95
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a binomial proportion, vectorised; NaN where ``trials`` is 0.
 

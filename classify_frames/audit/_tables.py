@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._prepare import NO_MATCH
+from ._prepare import NO_MATCH, objects
 from ._stats import (
     PSI_MAJOR,
     PSI_MODERATE,
@@ -56,7 +56,7 @@ def type_order(*series: pd.Series | np.ndarray) -> list[str]:
     parts = [pd.Series(s, dtype=object).dropna().astype(str) for s in series]
     counts = pd.concat(parts).value_counts(sort=False)
     ranked = sorted(counts.items(), key=lambda kv: (kv[0] == NO_MATCH, -kv[1], kv[0]))
-    return [name for name, _ in ranked]
+    return [str(name) for name, _ in ranked]
 
 
 def status_counts(jobs: pd.DataFrame) -> pd.DataFrame:
@@ -185,7 +185,7 @@ def by_type(
 def labelled(jobs: pd.DataFrame, truth: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(y_true, y_pred, confidence)`` of the completed jobs that have a label."""
     keep = jobs["completed"].to_numpy(bool) & truth.notna().to_numpy(bool)
-    y_true = truth.to_numpy(object, na_value=None)[keep]
+    y_true = objects(truth)[keep]
     y_pred = jobs["type"].astype(object).to_numpy()[keep]
     return y_true, y_pred, jobs["confidence"].to_numpy(float)[keep]
 
@@ -253,7 +253,7 @@ def label_metrics(
     has = ~np.isnan(conf)
     table = calibration_table(conf[has], correct[has], bins, n_bins)
     ece, mce = calibration_errors(table)
-    curve, aurc = risk_coverage(conf, correct)
+    aurc = risk_coverage(conf, correct)[1]
     return {
         "labelled": len(y_true),
         "accuracy": float(correct.mean()) if len(correct) else math.nan,
@@ -511,7 +511,7 @@ def _baseline_mask(
     if baseline is None:
         enough = np.flatnonzero(jobs.cumsum().to_numpy() >= min_jobs)
         last = jobs.index[enough[0]] if len(enough) else jobs.index[-1]
-        return (period <= last).to_numpy(bool)
+        return np.asarray(period <= last, dtype=bool)
     if isinstance(baseline, tuple) and len(baseline) == 2:
         start = pd.Timestamp(baseline[0], tz="UTC") if baseline[0] is not None else None
         end = pd.Timestamp(baseline[1], tz="UTC") if baseline[1] is not None else None
@@ -520,7 +520,7 @@ def _baseline_mask(
             mask &= created >= start
         if end is not None:
             mask &= created <= end
-        result = mask.to_numpy(bool)
+        result = np.asarray(mask, dtype=bool)
     else:
         try:
             wanted = pd.Period(baseline, freq=period.dt.freq)  # type: ignore[arg-type]
