@@ -50,7 +50,7 @@ def read_labels(labels: LabelsInput, *, label_col: str = "label", join_on: str =
         msg = (
             f"the labels have no {' or '.join(repr(c) for c in missing)} column "
             f"(they have {', '.join(map(repr, table.columns)) or 'no columns'}); "
-            "set label_col= / join_on= to name them"
+            "name them with label_col= / join_on= (--label-col / --join-on)"
         )
         raise ValueError(msg)
     keys = table[join_on].astype(_STRING).str.strip()
