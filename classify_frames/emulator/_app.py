@@ -147,8 +147,8 @@ class EmulatorApp:
         pairs = _query(scope)
         project = self._project(pairs)
         if endpoint == "get":
-            job = self.store.get(job_id, project)
-            return _json(200, job) if job is not None else _not_found(job_id)
+            body = self.store.get_bytes(job_id, project)
+            return (200, body, []) if body is not None else _not_found(job_id)
         if endpoint == "list":
             return self._list(pairs, project)
         if endpoint == "create":

@@ -17,7 +17,8 @@ that never matches, documents classified again) is described in :attr:`Dataset.i
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+import functools
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -60,9 +61,18 @@ _USERS = 7
 _JOB, _DOC, _FILE, _PARSE, _TXN, _USER, _CONFIG, _PROJECT = range(8)
 
 
+@functools.lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
 def format_time(ms: int) -> str:
     """Epoch milliseconds as the API writes them: ``2026-03-04T12:34:56.789Z``."""
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    days, rest = divmod(ms, _DAY_MS)
+    seconds, milli = divmod(rest, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{_day(days)}T{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}Z"
 
 
 def _iso(ms: np.ndarray) -> list[str]:
@@ -123,6 +133,7 @@ class Dataset:
         self.project_id = make_id(0, self._keys[_PROJECT])
         self.user_ids = [make_id(u, self._keys[_USER]) for u in range(_USERS)]
         self.configurations = [self._configuration(k) for k in range(len(RULE_SETS))]
+        self._teams = [rs.name.split("-")[0] for rs in RULE_SETS]
         self._kinds = _kind_vocabulary()
         self._n = n
         self._generate(np.random.default_rng([seed, 0xC1A551F7]))
@@ -164,6 +175,8 @@ class Dataset:
 
     def jobs_at(self, rows: np.ndarray) -> list[dict[str, Any]]:
         """The jobs of ``rows`` (valid row numbers), columns computed together for speed."""
+        if len(rows) < 16:  # numpy's per-call overhead outweighs vectorising a few rows
+            return [self._job_scalar(int(i)) for i in rows]
         rows = np.asarray(rows, dtype=np.int64)
         created = self.created_ms[rows]
         columns = zip(
@@ -183,6 +196,24 @@ class Dataset:
             strict=True,
         )
         return [self._assemble(*row) for row in columns]
+
+    def _job_scalar(self, i: int) -> dict[str, Any]:
+        created = int(self.created_ms[i])
+        return self._assemble(
+            i,
+            make_id(i, self._keys[_JOB]),
+            self._document_value(int(self._doc[i]), int(self._input[i]), int(self.config_codes[i])),
+            make_id(i, self._keys[_PARSE]),
+            format_time(created),
+            format_time(created + int(self._duration_ms[i])),
+            int(self.status_codes[i]),
+            int(self.config_codes[i]),
+            int(self._input[i]),
+            int(self._style[i]),
+            int(self._extra[i]),
+            int(self._v1[i]),
+            int(self._v2[i]),
+        )
 
     def _assemble(
         self,
@@ -235,26 +266,21 @@ class Dataset:
     def document_values(self, rows: np.ndarray) -> list[str]:
         """The input of each job: a URL, a file id or a parse job id (one per document)."""
         rows = np.asarray(rows, dtype=np.int64)
-        docs = self._doc[rows]
-        kinds = self._input[rows]
-        file_ids = make_ids(docs, self._keys[_FILE])
-        parse_ids = make_ids(docs, self._keys[_DOC])
-        teams = [self.configurations[c]["name"].split("-")[0] for c in range(len(RULE_SETS))]
-        out = []
-        for doc, kind, config, file_id, parse_job in zip(
-            docs.tolist(),
-            kinds.tolist(),
-            self.config_codes[rows].tolist(),
-            file_ids,
-            parse_ids,
-            strict=True,
-        ):
-            if kind == 0:
-                ext = _EXTENSIONS[doc % len(_EXTENSIONS)]
-                out.append(f"https://storage.example.com/{teams[config]}/2026/doc-{doc:07d}.{ext}")
-            else:
-                out.append(file_id if kind == 1 else parse_job)
-        return out
+        return [
+            self._document_value(doc, kind, config)
+            for doc, kind, config in zip(
+                self._doc[rows].tolist(),
+                self._input[rows].tolist(),
+                self.config_codes[rows].tolist(),
+                strict=True,
+            )
+        ]
+
+    def _document_value(self, doc: int, kind: int, config: int) -> str:
+        if kind == 0:
+            ext = _EXTENSIONS[doc % len(_EXTENSIONS)]
+            return f"https://storage.example.com/{self._teams[config]}/2026/doc-{doc:07d}.{ext}"
+        return make_id(doc, self._keys[_FILE if kind == 1 else _DOC])
 
     def _result(self, i: int, v1: int) -> dict[str, Any]:
         pred = int(self._pred[i])

@@ -27,6 +27,7 @@ __all__ = ["JobStateError", "JobStore", "Selection", "decode_token", "encode_tok
 
 _FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 _PENDING_SHARE = 0.2  # of job_duration spent PENDING before RUNNING
+_ENCODED_CACHE = 8192  # dataset jobs kept as JSON bytes
 
 
 class JobStateError(Exception):
@@ -117,6 +118,7 @@ class JobStore:
         self._configs = {c["id"]: c for c in dataset.configurations}
         self._config_codes = {c["id"]: k for k, c in enumerate(dataset.configurations)}
         self._rows_cache: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
+        self._encoded: dict[int, bytes] = {}
         self._rng = random.Random(seed)
         self._version = 0
 
@@ -131,6 +133,22 @@ class JobStore:
         if row is None:
             return None
         return self._changed.get(row) or self.dataset.job(row)
+
+    def get_bytes(self, job_id: str, project: str) -> bytes | None:
+        """:meth:`get` as JSON bytes; recently served dataset jobs come from a small cache."""
+        if job_id in self._created:
+            job = self.get(job_id, project)
+            return None if job is None else orjson.dumps(job)
+        row = self._row(job_id, project)
+        if row is None:
+            return None
+        body = self._encoded.get(row)
+        if body is None:
+            body = orjson.dumps(self._changed.get(row) or self.dataset.job(row))
+            self._encoded[row] = body
+            if len(self._encoded) > _ENCODED_CACHE:
+                del self._encoded[next(iter(self._encoded))]  # the oldest entry
+        return body
 
     def jobs(self, rows: np.ndarray) -> list[dict[str, Any]]:
         """The dataset jobs of ``rows``, with the changes clients made."""
@@ -291,6 +309,7 @@ class JobStore:
             job["status"] = "CANCELLED"
         job["updated_at"] = format_time(int(now * 1000))
         self._changed[row] = job
+        self._encoded.pop(row, None)
         self._version += 1
         return job
 
@@ -305,6 +324,7 @@ class JobStore:
             return False
         self._deleted.add(row)
         self._changed.pop(row, None)
+        self._encoded.pop(row, None)
         self._version += 1
         return True
 
