@@ -16,8 +16,8 @@ that never matches, documents classified again) is described in :attr:`Dataset.i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 import functools
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, overload
 

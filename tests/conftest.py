@@ -1,0 +1,47 @@
+"""Shared fixtures: the local emulator of the Classify API, over real loopback sockets.
+
+- ``emulator``: one emulator for the whole session (2,000 jobs, seed 0, ``mixed`` schema). Read
+  from it freely; do not create, cancel or delete its jobs. Faults a test sets on it are turned
+  off again after that test.
+- ``make_emulator(**kw)``: a fresh, started :class:`Emulator` per call (500 jobs, seed 0 unless
+  given), stopped after the test; for tests that change jobs or need their own faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from classify_frames.emulator import Emulator, Faults
+
+
+@pytest.fixture(scope="session")
+def _session_emulator() -> Iterator[Emulator]:
+    with Emulator(jobs=2_000, seed=0, schema="mixed") as emu:
+        yield emu
+
+
+@pytest.fixture
+def emulator(_session_emulator: Emulator) -> Iterator[Emulator]:
+    """The session's emulator; faults set during a test are cleared after it."""
+    yield _session_emulator
+    if _session_emulator.faults != Faults():
+        _session_emulator.clear_faults()
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., Emulator]]:
+    """Start emulators of your own: ``emu = make_emulator(jobs=100, fail_rate=0.5)``."""
+    started: list[Emulator] = []
+
+    def make(**kw: Any) -> Emulator:
+        kw.setdefault("jobs", 500)
+        emu = Emulator(**kw).start()
+        started.append(emu)
+        return emu
+
+    yield make
+    for emu in started:
+        emu.stop()
