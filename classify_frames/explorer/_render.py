@@ -99,9 +99,10 @@ def histogram_html(view: View, width: int = 320, height: int = 90) -> str:
         f"{x:g}</text>"
         for x, anchor in ((0, "start"), (0.5, "middle"), (1, "end"))
     )
+    peak = f" (peak {top:,} in a bin)" if view.histogram.any() else ""
     note = f" · {view.no_confidence:,} without confidence" if view.no_confidence else ""
     return (
-        f'<div class="cf-explorer"><div>confidence of matched jobs (peak {top:,}){note}</div>'
+        f'<div class="cf-explorer"><div>confidence of matched jobs{peak}{note}</div>'
         f'<svg width="{width}" height="{height}" role="img" aria-label="confidence histogram">'
         f'<line x1="0" y1="{plot}" x2="{width}" y2="{plot}" stroke="#999"/>'
         f"{''.join(bars)}{ticks}</svg></div>"
