@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,13 +27,13 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     if not path.parent.is_dir():
         msg = f"cannot write {str(path)!r}: the directory {str(path.parent)!r} does not exist"
         raise ExportError(msg)
+    # Not mkstemp: its 0600 mode would survive the rename; open(..., "x") honours the umask.
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp.open("xb").close()
     except OSError as exc:
         msg = f"cannot write {str(path)!r}: {exc.strerror or exc}"
         raise ExportError(msg) from None
-    os.close(fd)
-    tmp = Path(name)
     try:
         yield tmp
         os.replace(tmp, path)
