@@ -142,13 +142,15 @@ class AuditReport:
         and pass it back as ``labels=`` (see :func:`._tables.review_queue`)."""
         return _tables.review_queue(self.jobs, self.threshold, n, strategy, seed)
 
-    def drift(self, freq: str = "M", baseline: object = None, min_jobs: int = 200) -> pd.DataFrame:
-        """Confidence and type mix per period against a baseline, PSI and KS, flagged on PSI
-        (see :func:`._tables.drift`)."""
-        key = (freq, repr(baseline), min_jobs)
+    def drift(
+        self, freq: str = "M", baseline: object = None, min_jobs: int = 200, alpha: float = 0.001
+    ) -> pd.DataFrame:
+        """Confidence, type mix, no-match rate (and accuracy) per period against a baseline,
+        flagged where a shift is significant and large (see :func:`._tables.drift`)."""
+        key = (freq, repr(baseline), min_jobs, alpha)
         if key not in self._drift_cache:
             self._drift_cache[key] = _tables.drift(
-                self.jobs, self.threshold, freq, baseline, self.truth, min_jobs
+                self.jobs, self.threshold, freq, baseline, self.truth, min_jobs, alpha
             )
         return self._drift_cache[key]
 

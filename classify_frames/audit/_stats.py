@@ -23,11 +23,14 @@ __all__ = [
     "bin_index",
     "calibration_errors",
     "calibration_table",
+    "chi2_homogeneity",
+    "chi2_sf",
     "isotonic_fit",
     "kolmogorov_sf",
     "ks_2samp",
     "psi",
     "resolve_bins",
+    "two_proportion_pvalue",
     "wilson_interval",
 ]
 
@@ -115,6 +118,78 @@ def kolmogorov_sf(x: float) -> float:
     k = np.arange(1, 101)
     terms = (-1.0) ** (k - 1) * np.exp(-2.0 * k * k * x * x)
     return float(min(max(2.0 * np.sum(terms), 0.0), 1.0))
+
+
+def chi2_sf(x: float, dof: int) -> float:
+    """Survival function of the chi-squared distribution (regularised upper incomplete gamma:
+    a series below ``a + 1``, Lentz's continued fraction above).
+
+    >>> round(chi2_sf(3.841, 1), 4)
+    0.05
+    """
+    if dof < 1 or math.isnan(x):
+        return math.nan
+    if x <= 0:
+        return 1.0
+    a, z = dof / 2.0, x / 2.0
+    log_front = a * math.log(z) - z - math.lgamma(a)
+    if z < a + 1:
+        term = total = 1.0 / a
+        n = a
+        while abs(term) > abs(total) * 1e-15:
+            n += 1
+            term *= z / n
+            total += term
+        return max(0.0, 1.0 - math.exp(log_front) * total)
+    tiny = 1e-300
+    b = z + 1 - a
+    c, d = 1 / tiny, 1 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        step = d * c
+        h *= step
+        if abs(step - 1) < 1e-15:
+            break
+    return min(1.0, math.exp(log_front) * h)
+
+
+def chi2_homogeneity(expected: np.ndarray, actual: np.ndarray) -> float:
+    """p-value of Pearson's chi-squared test that two histograms (counts over the same bins)
+    come from one distribution; bins empty in both are ignored.
+
+    >>> round(chi2_homogeneity(np.array([50, 50]), np.array([70, 30])), 4)
+    0.0039
+    """
+    table = np.vstack([np.asarray(expected, float), np.asarray(actual, float)])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return math.nan
+    fitted = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    statistic = float(np.sum((table - fitted) ** 2 / fitted))
+    return chi2_sf(statistic, table.shape[1] - 1)
+
+
+def two_proportion_pvalue(k1: float, n1: float, k2: float, n2: float) -> float:
+    """Two-sided p-value of the pooled two-proportion z-test (NaN when undefined).
+
+    >>> round(two_proportion_pvalue(30, 200, 60, 200), 5)
+    0.00033
+    """
+    if n1 == 0 or n2 == 0:
+        return math.nan
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 1.0
+    z = (k2 / n2 - k1 / n1) / se
+    return math.erfc(abs(z) / math.sqrt(2))
 
 
 def ks_2samp(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

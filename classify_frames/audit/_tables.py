@@ -20,9 +20,11 @@ from ._stats import (
     bin_index,
     calibration_errors,
     calibration_table,
+    chi2_homogeneity,
     ks_2samp,
     psi,
     resolve_bins,
+    two_proportion_pvalue,
     wilson_interval,
 )
 
@@ -425,20 +427,26 @@ def drift(
     baseline: object = None,
     truth: pd.Series | None = None,
     min_jobs: int = 200,
+    alpha: float = 0.001,
 ) -> pd.DataFrame:
-    """Per period of ``created_at``: jobs, confidence mean/median, share below threshold, no-match
-    rate, the type mix (``share.<type>``), and each period against the baseline: PSI of the
-    confidence histogram, PSI of the type mix, the KS statistic and p-value of the confidences.
+    """Each period of ``created_at`` against a baseline: what moved, and whether it matters.
 
-    ``drift`` is ``"major"`` where the larger PSI reaches 0.25, ``"moderate"`` from 0.1 (the
-    standard cut-offs), for periods of at least ``min_jobs`` jobs. It is flagged on PSI, not KS:
-    stated confidences take few distinct values, and KS assumes continuous scores (its p-value
-    is then off, and with many jobs any tiny shift is "significant"). ``baseline`` is a period
-    (``"2026-01"``), a ``(start, end)`` pair of dates, or None: the first periods, until they
-    hold ``min_jobs`` jobs (PSI of small samples is noisy). With labels, the accuracy per period
-    is added too. A rule-set change shifts the type mix as well: see ``by_configuration``.
+    Per period: jobs, confidence mean/median, share below threshold, no-match rate, the type
+    mix (``share.<type>``), and against the baseline the PSI of the confidence histogram and of
+    the type mix (each with the p-value of a chi-squared test on the same counts), the change
+    of the no-match rate (and, with labels, of accuracy) with a two-proportion p-value, and the
+    KS statistic and p-value of the confidences.
+
+    A period of at least ``min_jobs`` jobs is flagged (``drift``) on a signal that is both
+    significant (p < ``alpha``) and large: a PSI of 0.1 or more (the standard cut-offs: 0.25 and
+    up is ``"major"``) or a rate that moved 5 points or more (10 and up is ``"major"``);
+    ``reasons`` says which. KS is reported but never flags: stated confidences take few
+    distinct values and KS assumes continuous scores, so its p-value is off, and with many jobs
+    any tiny shift is "significant". ``baseline`` is a period (``"2026-01"``), a ``(start, end)``
+    pair of dates, or None: the first periods, until they hold ``min_jobs`` jobs. A rule-set
+    change moves the type mix too: audit each ``configuration_id`` apart to separate them.
     """
-    freq = {"M": "M", "ME": "M", "W": "W", "D": "D", "Q": "Q", "QE": "Q"}.get(freq, freq)
+    freq = {"ME": "M", "QE": "Q", "YE": "Y"}.get(freq, freq)
     keep = jobs["completed"].to_numpy(bool) & jobs["created_at"].notna().to_numpy(bool)
     if not keep.any():
         msg = "drift needs completed jobs with a 'created_at' time; this frame has none"
@@ -447,6 +455,7 @@ def drift(
     period = rows["created_at"].dt.tz_convert(None).dt.to_period(freq)
     types = rows["type"].astype(object)
     conf = rows["confidence"]
+    no_match = types == NO_MATCH
     grouped = conf.groupby(period, sort=True)
     table = pd.DataFrame(
         {
@@ -454,55 +463,108 @@ def drift(
             "confidence_mean": grouped.mean(),
             "confidence_median": grouped.median(),
             "below_threshold": (conf < threshold).where(conf.notna()).groupby(period).mean(),
-            "no_match_rate": (types == NO_MATCH).groupby(period).mean(),
+            "no_match_rate": no_match.groupby(period).mean(),
         }
     )
-    if truth is not None:
-        labels = truth[rows.index]
-        hit = (types == labels.astype(object)).where(labels.notna())
-        table["labelled"] = labels.notna().groupby(period).sum()
-        table["accuracy"] = hit.astype(float).groupby(period).mean()
     base_mask = _baseline_mask(rows["created_at"], period, baseline, table["jobs"], min_jobs)
     order = type_order(types)
     type_counts = pd.crosstab(period, types).reindex(columns=order, fill_value=0)
     for name in order:
         table[f"share.{name}"] = type_counts[name] / table["jobs"]
-    has = conf.notna().to_numpy(bool)
-    values = conf.to_numpy(float)
-    base_values = values[base_mask & has]
     base_types = types[base_mask].value_counts().reindex(order, fill_value=0).to_numpy()
-    psi_conf, psi_type, ks_d, ks_p = [], [], [], []
-    if len(base_values):
-        strategy = resolve_bins(base_values, "auto")
-        strategy = "quantile" if strategy == "uniform" else strategy
-        ids = bin_index(values[has], strategy, 10, reference=base_values)[0]
-        size = int(ids.max()) + 1
-        conf_counts = pd.crosstab(period[has], ids).reindex(
-            index=table.index, columns=range(size), fill_value=0
-        )
-        base_conf = np.bincount(ids[base_mask[has]], minlength=size)
-    codes = period.to_numpy()
-    for p in table.index:
-        if len(base_values):
-            psi_conf.append(psi(base_conf, conf_counts.loc[p].to_numpy()))
-            d, pv = ks_2samp(base_values, values[(codes == p) & has])
-        else:
-            psi_conf.append(math.nan)
-            d, pv = math.nan, math.nan
-        psi_type.append(psi(base_types, type_counts.loc[p].to_numpy()))
-        ks_d.append(d)
-        ks_p.append(pv)
-    table["psi_confidence"] = psi_conf
-    table["psi_type"] = psi_type
-    table["ks_statistic"] = ks_d
-    table["ks_pvalue"] = ks_p
-    worst = table[["psi_confidence", "psi_type"]].max(axis=1)
-    flag = np.where(worst >= PSI_MAJOR, "major", np.where(worst >= PSI_MODERATE, "moderate", ""))
-    flag = np.where(table["jobs"] >= min_jobs, flag, "")
+    table["psi_type"], table["p_type"] = zip(
+        *[_shift(base_types, type_counts.loc[p].to_numpy()) for p in table.index], strict=True
+    )
+    _confidence_shift(table, period, conf.to_numpy(float), base_mask)
+    _rate_change(table, "no_match", no_match, period, base_mask)
+    if truth is not None:
+        labels = truth[rows.index]
+        hit = (types == labels.astype(object)).where(labels.notna())
+        table["labelled"] = labels.notna().groupby(period).sum()
+        table["accuracy"] = hit.astype(float).groupby(period).mean()
+        _rate_change(table, "accuracy", hit, period, base_mask)
     base_periods = set(period[base_mask].unique())
     table["baseline"] = [p in base_periods for p in table.index]
-    table["drift"] = np.where(table["baseline"], "", flag)
+    flags = [_flag(row, alpha) for _, row in table.iterrows()]
+    eligible = (table["jobs"] >= min_jobs) & ~table["baseline"]
+    table["drift"] = [f[0] if ok else "" for f, ok in zip(flags, eligible, strict=True)]
+    table["reasons"] = [f[1] if ok else "" for f, ok in zip(flags, eligible, strict=True)]
     return table.rename_axis("period")
+
+
+def _shift(base: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
+    return psi(base, actual), chi2_homogeneity(base, actual)
+
+
+def _confidence_shift(
+    table: pd.DataFrame, period: pd.Series, values: np.ndarray, base_mask: np.ndarray
+) -> None:
+    """PSI and chi-squared p of the confidence histogram, and KS, per period (in place).
+
+    Bins are the baseline's distinct values when few (ties), else its deciles."""
+    has = ~np.isnan(values)
+    base_values = values[base_mask & has]
+    columns = ["psi_confidence", "p_confidence", "ks_statistic", "ks_pvalue"]
+    if len(base_values) == 0:
+        table[columns] = math.nan
+        return
+    strategy = resolve_bins(base_values, "auto")
+    strategy = "quantile" if strategy == "uniform" else strategy
+    ids = bin_index(values[has], strategy, 10, reference=base_values)[0]
+    size = int(ids.max()) + 1
+    counts = pd.crosstab(period[has], ids).reindex(
+        index=table.index, columns=range(size), fill_value=0
+    )
+    base_counts = np.bincount(ids[base_mask[has]], minlength=size)
+    codes = period.to_numpy()
+    table[columns] = [
+        (
+            *_shift(base_counts, counts.loc[p].to_numpy()),
+            *ks_2samp(base_values, values[(codes == p) & has]),
+        )
+        for p in table.index
+    ]
+
+
+def _rate_change(
+    table: pd.DataFrame, name: str, hits: pd.Series, period: pd.Series, base_mask: np.ndarray
+) -> None:
+    """Change of a rate against the baseline and its two-proportion p-value (in place)."""
+    valid = hits.notna().to_numpy(bool)
+    values = hits.to_numpy(float, na_value=np.nan)
+    k0, n0 = float(np.nansum(values[base_mask & valid])), float((base_mask & valid).sum())
+    k = pd.Series(np.where(valid, values, 0.0), index=hits.index).groupby(period).sum()
+    n = pd.Series(valid, index=hits.index).groupby(period).sum()
+    table[f"{name}_change"] = k / n.where(n > 0) - (k0 / n0 if n0 else math.nan)
+    table[f"p_{name}"] = [
+        two_proportion_pvalue(k0, n0, float(k[p]), float(n[p])) for p in table.index
+    ]
+
+
+_SIGNALS = (
+    ("confidence", "psi_confidence", "p_confidence", "PSI"),
+    ("type mix", "psi_type", "p_type", "PSI"),
+    ("no-match rate", "no_match_change", "p_no_match", "rate"),
+    ("accuracy", "accuracy_change", "p_accuracy", "rate"),
+)
+
+
+def _flag(row: pd.Series, alpha: float) -> tuple[str, str]:
+    """Severity and reasons of one period (see :func:`drift`)."""
+    severity, reasons = "", []
+    for label, value_col, p_col, kind in _SIGNALS:
+        if value_col not in row or not row[p_col] < alpha:
+            continue
+        value = float(row[value_col])
+        size = abs(value) if kind == "rate" else value
+        moderate, major = (0.05, 0.10) if kind == "rate" else (PSI_MODERATE, PSI_MAJOR)
+        if not size >= moderate:
+            continue
+        reasons.append(
+            f"{label} PSI {value:.2f}" if kind == "PSI" else f"{label} {value * 100:+.1f} pts"
+        )
+        severity = "major" if size >= major or severity == "major" else "moderate"
+    return severity, "; ".join(reasons)
 
 
 def _baseline_mask(
