@@ -462,7 +462,7 @@ class Dataset:
         for k, rs in enumerate(RULE_SETS):
             in_set = self.config_codes == k
             over = [self._kinds.index(t) for t in OVERCONFIDENT.get((rs.name, rs.version), ())]
-            offset[in_set & np.isin(self._label, over)] -= 0.27
+            offset[in_set & np.isin(self._label, over)] -= 0.3
             if rs.name in DRIFT_KINDS:
                 offset[in_set & (self.created_ms >= _DRIFT_MS)] -= 0.12
         right = rng.random(n) < np.clip(stated + offset, 0.02, 0.995)
@@ -473,13 +473,19 @@ class Dataset:
             rows = wrong[self.config_codes[wrong] == k]
             targets = [self._kinds.index(t) for t in rs.types if t not in NEVER_MATCHED]
             over = [self._kinds.index(t) for t in OVERCONFIDENT.get((rs.name, rs.version), ())]
-            pool = np.array(targets + over * 5, dtype=np.int16)  # errors land on them more
+            pool = np.array(targets + over * 8, dtype=np.int16)  # errors land on them more
             guess = pool[rng.integers(0, len(pool), size=len(rows))]
             same = guess == self._label[rows]
             guess[same] = _next_of(targets, guess[same])
             to_none = (self._label[rows] != none) & (rng.random(len(rows)) < 0.35)
             guess[to_none] = -1
             pred[rows] = guess
+        # Whatever it thought at first, it states 0.9+ whenever it answers an over-confident type.
+        for k, rs in enumerate(RULE_SETS):
+            over = [self._kinds.index(t) for t in OVERCONFIDENT.get((rs.name, rs.version), ())]
+            boast = np.flatnonzero((self.config_codes == k) & np.isin(pred, over))
+            high = rng.choice([5, 6, 7], size=len(boast), p=(0.3, 0.45, 0.25)).astype(np.uint8)
+            self._conf[boast] = np.maximum(self._conf[boast], high)
         return pred
 
     def _durations(self, rng: np.random.Generator) -> np.ndarray:
