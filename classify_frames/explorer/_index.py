@@ -130,7 +130,7 @@ class JobIndex:
         low, high = np.nanmin(self.confidence, initial=0.0), np.nanmax(self.confidence, initial=1.0)
         self.confidence_span = (min(0.0, float(low)), max(1.0, float(high)))
         self._text = _search_text([self._column(c) for c in _SEARCHED], n)
-        self._search_cache: tuple[str, Mask] = ("", np.ones(n, bool))
+        self._search_cache: tuple[str, Mask] | None = None  # the last query and its rows
         self._orders: dict[tuple[str, bool], Rows] = {}
 
     def _column(self, name: str) -> pd.Series | None:
@@ -224,11 +224,9 @@ class JobIndex:
         needle = query.strip()
         if not needle:
             return None
-        cached, mask = self._search_cache
-        if needle != cached:
-            mask = _contains(self._text, needle)
-            self._search_cache = (needle, mask)
-        return mask
+        if self._search_cache is None or self._search_cache[0] != needle:
+            self._search_cache = (needle, _contains(self._text, needle))
+        return self._search_cache[1]
 
 
 _NAT = np.iinfo(np.int64).min

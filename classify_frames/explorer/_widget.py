@@ -36,7 +36,7 @@ __all__ = ["PAGE_SIZES", "JobExplorer", "explore"]
 
 PAGE_SIZES = (10, 25, 50, 100, 250)
 _MISSING_LABELS = {"status": "(missing)", "result_type": "(none)", "configuration": "(none)"}
-_WIDE = widgets.Layout(width="340px")
+_WIDE = {"width": "340px"}  # a dict, so each control gets its own Layout widget
 _STYLE = {"description_width": "90px"}
 
 
