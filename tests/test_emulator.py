@@ -387,7 +387,7 @@ def test_cancel(make_emulator: MakeEmulator, schema: str, final: str) -> None:
         assert http.get(f"{JOBS}/{pending['id']}").json()["status"] == final
         listed = list_all(emu, status=final, page_size=100)
         assert pending["id"] in {j["id"] for j in listed}
-        assert http.post(f"{JOBS}/{done['id']}/cancel").status_code == 409
+        assert http.post(f"{JOBS}/{done['id']}/cancel").status_code == 400
         assert http.post(f"{JOBS}/cls-nope/cancel").status_code == 404
         made = http.post(JOBS, json={"file_input": "f", "configuration": {"rules": RULES}})
         stopped = http.post(f"{JOBS}/{made.json()['id']}/cancel").json()

@@ -157,7 +157,7 @@ class EmulatorApp:
             try:
                 job = self.store.cancel(job_id, project)
             except JobStateError as exc:
-                return _detail(409, str(exc))
+                return _detail(400, str(exc))
             return _json(200, job) if job is not None else _not_found(job_id)
         if endpoint == "delete":
             if self.store.delete(job_id, project):

@@ -31,7 +31,7 @@ _ENCODED_CACHE = 8192  # dataset jobs kept as JSON bytes
 
 
 class JobStateError(Exception):
-    """The request is valid but the job's state forbids it (409)."""
+    """The request is valid but the job's state forbids it (400: the SDK retries 409)."""
 
 
 def encode_token(offset: int, key: str) -> str:
