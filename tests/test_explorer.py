@@ -155,6 +155,8 @@ def test_search_is_literal_case_insensitive_and_per_field(jobs: pd.DataFrame) ->
     e = explore(jobs)
     e.search.value = "total <SCRIPT>"  # reasoning, any case, HTML taken literally
     assert ids(e.filtered) == ["job-01"]
+    e.search.value = "alert(1"  # regex syntax is taken literally too
+    assert ids(e.filtered) == ["job-01"]
     e.search.value = "JOB-0"  # the id
     assert len(e.filtered) == 10
     e.search.value = "docs.example/7.pdf"  # the input value; "." is not a regex wildcard
