@@ -124,15 +124,16 @@ print("ok")
 
 
 def test_writer_memory_is_bounded(tmp_path: Path) -> None:
-    writer = DatasetWriter(tmp_path, ["created_month"], prefix="part", row_group_rows=500,
-                           max_buffered_rows=1_000)  # fmt: skip
     frame = cf.jobs_to_frame([job(i, month=1 + i % 12) for i in range(300)])
+    cap = 4 * frame.memory_usage(deep=True).sum()
+    writer = DatasetWriter(tmp_path, ["created_month"], prefix="part", row_group_rows=500,
+                           max_buffered_bytes=cap)  # fmt: skip
     peak = 0
     for _ in range(40):
         writer.write(frame)
         peak = max(peak, sum(writer._buffered.values()))
     files = writer.finish()
-    assert peak <= 1_000
+    assert peak <= cap
     assert sum(f.rows for f in files) == 12_000
     assert pads.dataset(tmp_path, format="parquet").count_rows() == 12_000
 

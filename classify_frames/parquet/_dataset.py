@@ -58,7 +58,8 @@ DERIVED = "created_month"
 UNKNOWN_MONTH = "unknown"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # what Hive, Spark and pyarrow read as null
 ROWS_PER_FILE = 1_000_000
-MAX_BUFFERED_ROWS = 128_000  # rows held across all partitions before the largest is flushed
+ROW_GROUP_BYTES = 24 << 20  # a partition's buffer is written as a row group at this size...
+MAX_BUFFERED_BYTES = 48 << 20  # ...and the largest goes when all buffers together hold this
 MAX_OPEN_FILES = 64
 
 _KNOWN = frozenset(KNOWN_COLUMNS) | frozenset(TAIL_COLUMNS) | frozenset(JOB_TYPE.names)
@@ -168,7 +169,8 @@ class DatasetWriter:
     """Writes frames into hive partitions under ``root`` as they come, in bounded memory.
 
     Rows wait in per-partition buffers until a row group's worth is there (or the buffers
-    together hold ``max_buffered_rows``), then go to that partition's open file.
+    together hold ``max_buffered_bytes``), then go to that partition's open file. Memory is
+    bounded by bytes, not rows, since jobs range from a few hundred bytes to many kilobytes.
     """
 
     root: Path
@@ -176,12 +178,13 @@ class DatasetWriter:
     prefix: str
     row_group_rows: int = ROW_GROUP_ROWS
     rows_per_file: int = ROWS_PER_FILE
-    max_buffered_rows: int = MAX_BUFFERED_ROWS
+    row_group_bytes: int = ROW_GROUP_BYTES
+    max_buffered_bytes: int = MAX_BUFFERED_BYTES
     schema: pa.Schema | None = None
     partition_types: dict[str, str] = field(default_factory=dict)
     files: list[FileInfo] = field(default_factory=list)
     _buffers: dict[str, list[pa.Table]] = field(default_factory=dict)
-    _buffered: dict[str, int] = field(default_factory=dict)
+    _buffered: dict[str, int] = field(default_factory=dict)  # bytes per partition
     _open: dict[str, _Open] = field(default_factory=dict)
     _seq: int = 0
 
@@ -202,7 +205,7 @@ class DatasetWriter:
         else:
             for i, segment in enumerate(uniques):
                 self._buffer(str(segment), table.take(pa.array((codes == i).nonzero()[0])))
-        while sum(self._buffered.values()) > self.max_buffered_rows:
+        while sum(self._buffered.values()) > self.max_buffered_bytes:
             self._flush(max(self._buffered, key=self._buffered.__getitem__))
 
     def finish(self) -> list[FileInfo]:
@@ -231,8 +234,9 @@ class DatasetWriter:
 
     def _buffer(self, segment: str, table: pa.Table) -> None:
         self._buffers.setdefault(segment, []).append(table)
-        self._buffered[segment] = self._buffered.get(segment, 0) + len(table)
-        if self._buffered[segment] >= self.row_group_rows:
+        self._buffered[segment] = self._buffered.get(segment, 0) + table.nbytes
+        rows = sum(len(t) for t in self._buffers[segment])
+        if self._buffered[segment] >= self.row_group_bytes or rows >= self.row_group_rows:
             self._flush(segment)
 
     def _flush(self, segment: str) -> None:
@@ -246,7 +250,7 @@ class DatasetWriter:
             if len(self._open) >= MAX_OPEN_FILES:
                 self._close(next(iter(self._open)))
             handle = self._open_file(segment)
-        handle.writer.write_table(data, row_group_size=self.row_group_rows)
+        handle.writer.write_table(data, row_group_size=len(data))
         handle.info.rows += len(data)
         if handle.info.rows >= self.rows_per_file:
             self._close(segment)
