@@ -12,7 +12,7 @@ import hashlib
 import random
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,8 +62,10 @@ class _Created:
     duration: float
     outcome: str
     result: dict[str, Any] | None
+    parse_job_id: str
+    pages: int
+    legacy: bool
     cancelled_at: float | None = None
-    legacy: bool = field(default=False)
 
     def render(self, now: float) -> dict[str, Any]:
         job = dict(self.job)
@@ -82,14 +84,13 @@ class _Created:
         job["status"] = status
         job["updated_at"] = format_time(int(changed * 1000))
         if status != "PENDING":
-            job["parse_job_id"] = job["parse_job_id"] or make_id(int(self.start * 1e6), 7)
+            job["parse_job_id"] = self.parse_job_id
         if status == "COMPLETED":
             job["result"] = self.result
         if status == "FAILED" and self.cancelled_at is None:
             job["error_message"] = "Timed out waiting for the parse job after 900 seconds"
         if "usage" in job and status in ("COMPLETED", "FAILED"):
-            pages = float(1 + mix(len(job["id"]) + int(self.start)) % 8)
-            parse = None if job["document_input_type"] == "parse_job_id" else pages
+            parse = None if job["document_input_type"] == "parse_job_id" else float(self.pages)
             job["usage"] = {"credits": parse or 0.0, "parse_credits": parse}
         return job
 
@@ -120,6 +121,8 @@ class JobStore:
         self._rows_cache: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
         self._encoded: dict[int, bytes] = {}
         self._rng = random.Random(seed)
+        self._key = mix(seed + 0xC4EA7E) >> 2  # ids of created jobs: no clash with the dataset's
+        self._made = 0
         self._version = 0
 
     # -- reading ---------------------------------------------------------------------------
@@ -245,7 +248,9 @@ class JobStore:
                 return self._created[original].render(time.time()), False
         configuration, config_id = self._configuration(request)
         now = time.time()
-        job_id = make_id(len(self._created), mix(self.dataset.seed + 0xC4EA7E) >> 2)
+        number = self._made
+        self._made += 1
+        job_id = make_id(number, self._key)
         legacy = self.dataset.schema == "seed"
         job: dict[str, Any] = {
             "id": job_id,
@@ -260,7 +265,7 @@ class JobStore:
             configuration_id=config_id,
             created_at=format_time(int(now * 1000)),
             error_message=None,
-            parse_job_id=request.input_value if request.input_type == "parse_job_id" else None,
+            parse_job_id=None,
             result=None,
             transaction_id=request.transaction_id,
             updated_at=format_time(int(now * 1000)),
@@ -274,6 +279,12 @@ class JobStore:
             duration=self.job_duration,
             outcome="FAILED" if self._rng.random() < 0.1 else "COMPLETED",
             result=self._result(configuration),
+            parse_job_id=(
+                request.input_value
+                if request.input_type == "parse_job_id"
+                else make_id(number, self._key ^ 0x9A75E)
+            ),
+            pages=self._rng.randint(1, 12),
             legacy=legacy,
         )
         self._created[job_id] = made
