@@ -66,18 +66,23 @@ class _Final(Exception):  # noqa: N818
 
 
 class _Pacer:
-    """Spaces requests evenly so that no second ever sees more than ``rate`` of them."""
+    """Spaces requests so that no second ever sees more than ``rate`` of them.
+
+    Waiters go one at a time and each next slot is counted from the moment the previous
+    request really left: a waiter woken late (a busy event loop) cannot bring the ones queued
+    behind it along in a burst. A pause that lands while one waits is honoured too.
+    """
 
     def __init__(self, rate: float | None) -> None:
         self._interval = 1.0 / rate if rate else 0.0
         self._next = 0.0
+        self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
-        now = time.monotonic()
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        async with self._lock:
+            while (delay := self._next - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
+            self._next = time.monotonic() + self._interval
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for ``seconds`` (a server asked us to)."""
