@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ Validator = Callable[[Any], "str | None"]
 _RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 _CONNECTIONS_PER_POOL = 8
 _MAX_SERVER_WAIT = 120.0  # never sleep longer than this on a server's say-so
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,11 @@ def _detail(response: httpx.Response) -> str:
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        text = response.text.strip().replace("\n", " ")
+        if "html" in response.headers.get("content-type", ""):
+            # A proxy's or portal's page: its title says what happened, its markup does not.
+            found = _TITLE.search(response.text)
+            return f"an HTML page ({' '.join(found[1].split()) if found else 'no title'})"
+        text = " ".join(response.text.split())
         return text[:120] + ("…" if len(text) > 120 else "")
     detail = body.get("detail") if isinstance(body, dict) else body
     return str(detail)[:200]
