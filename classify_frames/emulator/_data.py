@@ -115,8 +115,9 @@ class Dataset:
     Attributes:
         schema: which fields the jobs carry (``seed``, ``current`` or ``mixed``).
         project_id: the project every job belongs to.
-        configurations: one dict per saved configuration (``id``, ``name``, ``version``,
-            ``rules``, ``mode``, ``parsing_configuration``), indexed by :attr:`config_codes`.
+        user_ids: the users who created the jobs.
+        configurations: one dict per saved configuration (``id``, ``name``, ``version`` and
+            the ``configuration`` object jobs carry), indexed by :attr:`config_codes`.
         created_ms, status_codes, config_codes: per-job columns (epoch ms, index into
             :data:`STATUSES`, index into :attr:`configurations`), sorted by creation time.
     """
