@@ -48,6 +48,7 @@ text-align:left;vertical-align:top;white-space:nowrap}
 .cf-explorer .cf-muted{color:#777}
 .cf-explorer .cf-error{color:#b00020;white-space:pre-wrap}
 .cf-explorer .cf-long{white-space:pre-wrap;max-width:60em}
+.cf-explorer.cf-scroll{overflow-x:auto}
 </style>"""
 
 
@@ -57,13 +58,12 @@ def label(value: Any, missing: str) -> str:
 
 
 def summary_html(index: JobIndex, view: View) -> str:
-    """Rows matched of total, then the counts by status and by result type."""
+    """The matched jobs counted by status and by result type (the 12 commonest types)."""
     status = _counts(index.facets["status"].values, view.status_counts, "(missing)")
     kinds = _counts(index.facets["result_type"].values, view.type_counts, "(none)", limit=12)
     return (
-        f'{_STYLE}<div class="cf-explorer"><b class="cf-summary-matched">{view.matched:,}</b>'
-        f" of {view.total:,} jobs match"
-        f'<table class="cf-grid"><tr><th>status</th><td>{status}</td></tr>'
+        f'{_STYLE}<div class="cf-explorer"><table class="cf-grid">'
+        f"<tr><th>status</th><td>{status}</td></tr>"
         f"<tr><th>type</th><td>{kinds}</td></tr></table></div>"
     )
 
@@ -137,7 +137,7 @@ def table_html(
             f'<tr><td colspan="{len(columns) + 1}" class="cf-muted">no jobs match</td></tr>'
         )
     return (
-        f'{_STYLE}<div class="cf-explorer"><table class="cf-grid cf-page">'
+        f'{_STYLE}<div class="cf-explorer cf-scroll"><table class="cf-grid cf-page">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
@@ -165,7 +165,8 @@ def detail_html(frame: pd.DataFrame, position: int | None) -> str:
         for name in ("result.type", "result.confidence", "configuration_id", "configuration.mode")
     )
     parts.append(_field("result.reasoning", get("result.reasoning"), long=True))
-    parts.append(f"<tr><th>rules</th><td>{_rules(get('configuration.rules'))}</td></tr>")
+    rules = _rules(get("configuration.rules"))
+    parts.append(f'<tr><th>rules</th><td class="cf-long">{rules}</td></tr>')
     parts.extend(
         _field(name, get(name), long=True)
         for name in ("created_at", "updated_at", "document_input_type", "document_input_value")
@@ -213,7 +214,8 @@ def column_values(column: pd.Series, rows: Rows) -> list[Any]:
 def snapshot_html(index: JobIndex, view: View, rows: Rows) -> str:
     """A static picture of the explorer, for front ends that cannot show widgets."""
     return (
-        summary_html(index, view)
+        f"<div><b>{view.matched:,}</b> of {view.total:,} jobs</div>"
+        + summary_html(index, view)
         + histogram_html(view)
         + table_html(index.frame, rows)
         + '<div class="cf-muted">(static snapshot: run in Jupyter to filter interactively)</div>'

@@ -129,7 +129,10 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         self.failed_only = control(
             widgets.Checkbox(description="failed only", indent=False), "cf-failed"
         )
-        self.reset = control(widgets.Button(description="Reset filters", icon="undo"), "cf-reset")
+        self.reset = control(
+            widgets.Button(description="Reset filters", icon="undo", layout={"width": "auto"}),
+            "cf-reset",
+        )
         self.matched = control(widgets.Label(), "cf-matched")
         self.summary = control(widgets.HTML(), "cf-summary")
         self.histogram = control(widgets.HTML(), "cf-histogram")
@@ -186,7 +189,10 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             "cf-export-name",
         )
         self.export_button = control(
-            widgets.Button(description="Export filtered rows", icon="download"), "cf-export"
+            widgets.Button(
+                description="Export filtered rows", icon="download", layout={"width": "auto"}
+            ),
+            "cf-export",
         )
         self.export_status = control(widgets.HTML(), "cf-export-status")
 
