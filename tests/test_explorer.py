@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -462,3 +463,28 @@ def test_explorer_is_a_widget_box(jobs: pd.DataFrame) -> None:
     e = JobExplorer(jobs)
     assert "cf-explorer-widget" in e._dom_classes
     assert e.frame is jobs
+
+
+@pytest.mark.slow
+def test_filter_changes_on_300k_rows_stay_fast() -> None:
+    """A guard on the vectorised path; benchmarks/bench_explorer.py measures 1M rows."""
+    base = cf.jobs_to_frame(list(Dataset.generate(3_000, seed=1).jobs()))
+    df = pd.concat([base] * 100, ignore_index=True)  # 100 Arrow chunks, as a concat makes
+    e = explore(df, sort_by="result.confidence")
+    steps: list[dict[str, Any]] = [
+        {"status": ["COMPLETED"]},
+        {"result_type": ["invoice", "receipt"]},
+        {"confidence": (0.6, 0.9)},
+        {"created": ("2026-02-01", None)},
+        {"search": "invoice"},
+        {"no_match_only": True, "result_type": []},
+        {"failed_only": True, "no_match_only": False, "status": []},
+    ]
+    for step in steps:
+        best = float("inf")
+        for _ in range(3):
+            e.set_filters(search="")  # so every try pays for its search again
+            start = time.perf_counter()
+            e.set_filters(**step)
+            best = min(best, time.perf_counter() - start)
+        assert best < 0.2, (step, best)
