@@ -457,6 +457,9 @@ def test_index_orders_are_stable_with_missing_last() -> None:
     assert index.order("result.confidence", descending=True).tolist() == [0, 2, 3, 1]
     view = index.view(FilterState(confidence=(0.0, 0.6)), sort_by="result.confidence")
     assert view.rows.tolist() == [3, 0, 2] and view.no_confidence == 0
+    text = JobIndex(pd.DataFrame({"id": pd.array(["b", None, "a", "b", "c"], "string[pyarrow]")}))
+    assert text.order("id").tolist() == [2, 0, 3, 4, 1]  # Arrow's sort: stable, missing last
+    assert text.order("id", descending=True).tolist() == [4, 0, 3, 2, 1]
 
 
 def test_explorer_is_a_widget_box(jobs: pd.DataFrame) -> None:

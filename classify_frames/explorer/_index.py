@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from ._state import FilterState
 
-__all__ = ["BINS", "Facet", "JobIndex", "View"]
+__all__ = ["BINS", "Facet", "JobIndex", "View", "arrow_data"]
 
 BINS = 20  # confidence histogram bins over [0, 1]
 _SEARCHED = ("id", "document_input_value", "result.reasoning")
@@ -204,10 +204,7 @@ class JobIndex:
         """All frame positions sorted by ``column``, stable, missing values last; cached."""
         key = (column, descending)
         if key not in self._orders:
-            values, missing = _sort_key(self.frame[column])
-            if descending:
-                values = -values
-            self._orders[key] = np.lexsort((values, missing)).astype(np.intp)
+            self._orders[key] = _sort_order(self.frame[column], descending)
         return self._orders[key]
 
     def _created_mask(self, start: dt.date | None, end: dt.date | None) -> Mask | None:
@@ -304,6 +301,29 @@ def _search_text(columns: list[pd.Series | None], n: int) -> pa.ChunkedArray:
     ]
     joined = pc.binary_join_element_wise(*parts, _SEPARATOR)
     return joined if isinstance(joined, pa.ChunkedArray) else pa.chunked_array([joined])
+
+
+def arrow_data(column: pd.Series) -> pa.ChunkedArray | None:
+    """The Arrow data behind an Arrow-backed column, without a copy (None for other columns)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.ArrowDtype) or (
+        isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+    ):
+        data: pa.ChunkedArray = column.array.__arrow_array__()
+        return data
+    return None
+
+
+def _sort_order(column: pd.Series, descending: bool) -> Rows:
+    """Positions of ``column`` in sorted order: stable, missing values last."""
+    data = arrow_data(column)
+    if data is not None and not pa.types.is_nested(data.type):
+        # Arrow sorts its strings 3x faster than factorize(sort=True) (1M ids: 0.8 s)
+        order = "descending" if descending else "ascending"
+        indices = pc.array_sort_indices(data, order=order, null_placement="at_end")
+        return np.asarray(indices.to_numpy(), dtype=np.intp)
+    values, missing = _sort_key(column)
+    return np.lexsort((-values if descending else values, missing)).astype(np.intp)
 
 
 def _sort_key(column: pd.Series) -> tuple[npt.NDArray[np.float64], Mask]:
