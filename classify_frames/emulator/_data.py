@@ -267,15 +267,14 @@ class Dataset:
     def document_values(self, rows: np.ndarray) -> list[str]:
         """The input of each job: a URL, a file id or a parse job id (one per document)."""
         rows = np.asarray(rows, dtype=np.int64)
-        return [
-            self._document_value(doc, kind, config)
-            for doc, kind, config in zip(
-                self._doc[rows].tolist(),
-                self._input[rows].tolist(),
-                self.config_codes[rows].tolist(),
-                strict=True,
-            )
-        ]
+        docs, kinds = self._doc[rows], self._input[rows]
+        values = np.empty(len(rows), dtype=object)
+        for kind, salt in ((1, _FILE), (2, _DOC)):
+            chosen = kinds == kind
+            values[chosen] = make_ids(docs[chosen], self._keys[salt])
+        for k in np.flatnonzero(kinds == 0).tolist():
+            values[k] = self._document_value(int(docs[k]), 0, int(self.config_codes[rows[k]]))
+        return values.tolist()  # type: ignore[no-any-return]
 
     def _document_value(self, doc: int, kind: int, config: int) -> str:
         if kind == 0:
@@ -290,13 +289,7 @@ class Dataset:
             reasoning = NO_MATCH_REASONS[v1 % len(NO_MATCH_REASONS)]
             return {"confidence": confidence, "reasoning": reasoning, "type": None}
         kind = self._kinds[pred]
-        evidence = EVIDENCE[kind]
-        reasoning = (
-            REASONING_OPENERS[v1 % len(REASONING_OPENERS)]
-            + evidence[(v1 >> 3) % len(evidence)]
-            + REASONING_CLOSERS[(v1 >> 5) % len(REASONING_CLOSERS)].format(type=kind)
-        )
-        return {"confidence": confidence, "reasoning": reasoning, "type": kind}
+        return {"confidence": confidence, "reasoning": _reasoning(kind, v1), "type": kind}
 
     def _usage(self, i: int, status: int, input_code: int) -> dict[str, float | None]:
         if status in (_PENDING, _RUNNING, _CANCELLED):
@@ -513,6 +506,17 @@ class Dataset:
         unknown = rng.random(n) < 0.05
         extra[unknown] = rng.integers(0, len(EXTRA_FIELDS), size=int(unknown.sum()))
         return style, extra
+
+
+@functools.lru_cache(maxsize=8192)
+def _reasoning(kind: str, variant: int) -> str:
+    """Why the classifier chose ``kind``, worded by ``variant`` (0..255)."""
+    evidence = EVIDENCE[kind]
+    return (
+        REASONING_OPENERS[variant % len(REASONING_OPENERS)]
+        + evidence[(variant >> 3) % len(evidence)]
+        + REASONING_CLOSERS[(variant >> 5) % len(REASONING_CLOSERS)].format(type=kind)
+    )
 
 
 def _kind_vocabulary() -> list[str]:
