@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -78,7 +80,14 @@ def emulator_command(
         click.echo(f"LLAMA_CLOUD_BASE_URL={emu.base_url}")
         click.echo(f"LLAMA_CLOUD_API_KEY={emu.api_key}")  # the emulator's own key, made to share
         click.echo("press Ctrl-C to stop")
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it cleanly too
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
             click.echo("stopped")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
