@@ -10,6 +10,15 @@ job is turned into its JSON object only when asked for::
     >>> sorted(ds.labels().columns)
     ['document_input_value', 'id', 'label']
 
+Schemas:
+
+- ``seed``: exactly the fields of the seed reference page; statuses PENDING, RUNNING, COMPLETED
+  and FAILED (a cancelled job reads FAILED).
+- ``current``: a newer server, as the SDK's models describe it: ``file_input`` instead of
+  ``document_input_value``, ``usage{credits, parse_credits}``, and CANCELLED.
+- ``mixed``: a server mid-migration: jobs of both kinds (and some carrying both input fields),
+  5% with an unknown extra field, some of them nested objects.
+
 What is injected for an audit to find (over-confident types, a drift, a rule-set change, a rule
 that never matches, documents classified again) is described in :attr:`Dataset.injected`.
 """
