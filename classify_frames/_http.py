@@ -46,13 +46,16 @@ class Reply:
     """What one logical request ended with, after retries.
 
     ``data`` is the parsed JSON body of a 2xx answer; otherwise ``error`` says why in words a
-    user can act on, and ``status`` is the last HTTP status seen (None if no answer came).
+    user can act on, ``status`` is the last HTTP status seen (None if no answer came), and
+    ``gave_up`` tells a service failing for now (retried until out of attempts) from an answer
+    about this request itself (404, 422 …).
     """
 
     status: int | None
     data: Any = None
     error: str | None = None
     attempts: int = 1
+    gave_up: bool = False
 
 
 class _Retryable(Exception):  # noqa: N818 - internal signal, never escapes this module
@@ -311,4 +314,6 @@ def _capped(wait: float | None) -> float | None:
 
 def _gave_up(exc: _Retryable, attempts: int) -> Reply:
     tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
-    return Reply(exc.status, error=f"gave up {tries}: {exc.reason}", attempts=attempts)
+    return Reply(
+        exc.status, error=f"gave up {tries}: {exc.reason}", attempts=attempts, gave_up=True
+    )

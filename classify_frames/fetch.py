@@ -273,7 +273,7 @@ class ClassifyClient:
             page = params + ([("page_token", token)] if token else [])
             reply = await transport.get_json(_JOBS_PATH, page, validate=_page_problem)
             if reply.data is None:
-                break  # the batch request failed for good: ask per id below
+                break  # the batch request failed for good: see below
             items: list[dict[str, Any]] = reply.data["items"]
             if any(item["id"] not in wanted for item in items):
                 self._server_ignores_job_ids()
@@ -286,8 +286,15 @@ class ClassifyClient:
             seen_tokens.add(token)
         for job in found.values():
             state.add(job)
-        on_done(len(found))
         missing = [i for i in batch if i not in found]
+        if reply.gave_up:
+            # The service is failing, not this query: asking for each id would send it 100
+            # times the requests (and wait out 100 times the backoff) to learn the same.
+            for job_id in missing:
+                state.fail(job_id, reply)
+            on_done(len(batch))
+            return
+        on_done(len(found))
         await _pool(missing, lambda i: self._fetch_one(transport, state, i, on_done), 4)
 
     def _server_ignores_job_ids(self) -> None:
