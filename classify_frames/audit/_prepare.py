@@ -22,7 +22,6 @@ __all__ = ["NO_MATCH", "objects", "prepare", "rule_set_ids"]
 NO_MATCH = "no match"
 
 _STRING = pd.StringDtype("pyarrow")
-_RULE_SEP, _FIELD_SEP = "\x1e", "\x1f"
 
 
 def _column(df: pd.DataFrame, name: str, dtype: Any = _STRING) -> pd.Series:
@@ -36,9 +35,10 @@ def objects(values: pd.Series) -> np.ndarray:
     return values.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload,no-any-return]
 
 
-def prepare(df: pd.DataFrame) -> pd.DataFrame:
+def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, str]]]]:
     """Internal columns: id, status, completed, type, confidence, created_at, configuration_id,
-    rule_set, document, reasoning, error_message (row order and index kept).
+    rule_set, document, reasoning, error_message (row order and index kept); and the rules of
+    each rule set (see :func:`rule_set_ids`).
 
     A frame without ``status`` counts the rows with a result as completed; rows that could not be
     fetched (``fetch_error`` set) never count as completed. ``type`` is categorical, with
@@ -69,7 +69,7 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     confidence = confidence.where(completed & np.isfinite(confidence.to_numpy()))
     created = _column(df, "created_at", "datetime64[us, UTC]")
     created = pd.to_datetime(created, utc=True, errors="coerce")
-    rule_set, _ = rule_set_ids(_column(df, "configuration.rules", object))
+    rule_set, rules = rule_set_ids(_column(df, "configuration.rules", object))
     out = pd.DataFrame(
         {
             "id": _column(df, "id").astype(_STRING),
@@ -79,23 +79,23 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
             "confidence": confidence,
             "created_at": created,
             "configuration_id": _column(df, "configuration_id").astype(_STRING),
-            "rule_set": rule_set.to_numpy(),
+            "rule_set": rule_set,
             "document": _column(df, "document_input_value").astype(_STRING),
             "reasoning": _column(df, "result.reasoning").astype(_STRING),
             "error_message": _column(df, "error_message").astype(_STRING),
         },
         index=df.index,
     )
-    out["rule_set"] = out["rule_set"].astype(_STRING)
-    return out
+    return out, rules
 
 
 def rule_set_ids(rules: pd.Series) -> tuple[pd.Series, dict[str, list[tuple[str, str]]]]:
     """A stable fingerprint of each row's rules, and each fingerprint's ``(type, description)``s.
 
     The fingerprint is the first 10 hex digits of the SHA-256 of the sorted ``(type, description)``
-    pairs, so it names a rule set across datasets and sessions whatever the rules' order. The
-    work is done once per distinct rule set (Arrow joins each row's rules into one string).
+    pairs, so it names a rule set across datasets and sessions whatever the rules' order. Rows
+    are grouped first by a 64-bit hash of their rules computed in numpy (a million rows share a
+    handful of rule sets), and the fingerprint is computed once per group, from one of its rows.
 
     >>> import pyarrow as pa
     >>> from classify_frames._schema import RULE_TYPE
@@ -105,39 +105,63 @@ def rule_set_ids(rules: pd.Series) -> tuple[pd.Series, dict[str, list[tuple[str,
     >>> ids.isna().tolist(), sets[ids[0]]
     ([False, True], [('a', 'x')])
     """
-    keys = _rule_keys(rules)
-    encoded = keys.dictionary_encode()
-    fingerprints: list[str] = []
-    sets: dict[str, list[tuple[str, str]]] = {}
-    for key in encoded.dictionary.to_pylist():
-        pairs = sorted(
-            (tuple(rule.split(_FIELD_SEP, 1)) for rule in key.split(_RULE_SEP)) if key else []
-        )
-        pairs_list = [(str(p[0]), str(p[1]) if len(p) > 1 else "") for p in pairs]
-        digest = hashlib.sha256(json.dumps(pairs_list).encode()).hexdigest()[:10]
-        fingerprints.append(digest)
-        sets[digest] = pairs_list
-    names = pa.array(fingerprints, type=pa.string())
-    indices = encoded.indices
-    values = pc.take(names, indices) if len(names) else pa.nulls(len(indices), pa.string())
-    series = values.to_pandas(types_mapper=lambda _: _STRING).set_axis(rules.index)
-    return series.astype(_STRING), sets
-
-
-def _rule_keys(rules: pd.Series) -> pa.Array:
-    """One string per row holding its rules (``type<US>description`` joined by ``<RS>``)."""
     arrow = _as_arrow_rules(rules)
-    if arrow is None:
-        return pa.nulls(len(rules), pa.string())
-    values = arrow.values
-    kinds = pc.fill_null(pc.struct_field(values, "type"), "")
-    descriptions = pc.fill_null(pc.struct_field(values, "description"), "")
-    elements = pc.binary_join_element_wise(kinds, descriptions, _FIELD_SEP)
-    lists = pa.ListArray.from_arrays(arrow.offsets, elements, mask=arrow.is_null())
-    return pc.binary_join(lists, _RULE_SEP)
+    sets: dict[str, list[tuple[str, str]]] = {}
+    names = np.full(len(rules), None, dtype=object)
+    if arrow is not None and arrow.num_chunks:
+        # chunk by chunk: combining the chunks of nested lists costs more than all the rest
+        valid = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in arrow.chunks])
+        hashes = _row_hashes(arrow)[valid]
+        rows = np.flatnonzero(valid)
+        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        digests = []
+        for row in rows[first]:
+            pairs = sorted(
+                (str(r.get("type") or ""), str(r.get("description") or ""))
+                for r in arrow[int(row)].as_py()
+            )
+            digest = hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:10]
+            sets[digest] = pairs
+            digests.append(digest)
+        names[rows] = np.array(digests, dtype=object)[inverse]
+    return pd.Series(pd.array(names, dtype=_STRING), index=rules.index), sets
 
 
-def _as_arrow_rules(rules: pd.Series) -> pa.ListArray | None:
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: spreads equal-looking integers over all 64 bits."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    out: np.ndarray = x ^ (x >> np.uint64(31))
+    return out
+
+
+def _row_hashes(rules: pa.ChunkedArray) -> np.ndarray:
+    """A 64-bit hash per row of its multiset of rules (order-insensitive, like the fingerprint).
+
+    Each distinct type and description is numbered once by Arrow's dictionary encoding (over
+    all chunks together); a rule is the mixed pair of numbers, and a row the wrapping sum of its
+    rules mixed with its length.
+    """
+    flats = [chunk.flatten() for chunk in rules.chunks]
+    lengths = np.concatenate([np.diff(chunk.offsets.to_numpy()) for chunk in rules.chunks])
+    codes = []
+    for field in ("type", "description"):
+        values = pa.concat_arrays([pc.struct_field(flat, field) for flat in flats])
+        encoded = values.dictionary_encode()
+        codes.append(pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64) + 1)
+    size = np.uint64(int(codes[1].max(initial=0)) + 1)
+    rule = _mix(codes[0].astype(np.uint64) * size + codes[1].astype(np.uint64))
+    starts = np.cumsum(lengths) - lengths
+    sums = np.zeros(len(lengths), dtype=np.uint64)
+    filled = lengths > 0
+    if len(rule):
+        sums[filled] = np.add.reduceat(rule, starts[filled])
+    return _mix(sums ^ _mix(lengths.astype(np.uint64)))
+
+
+def _as_arrow_rules(rules: pd.Series) -> pa.ChunkedArray | None:
     if rules.isna().all():
         return None
     if isinstance(rules.dtype, pd.ArrowDtype) and pa.types.is_list(rules.dtype.pyarrow_dtype):
@@ -148,13 +172,9 @@ def _as_arrow_rules(rules: pd.Series) -> pa.ListArray | None:
         data = pa.array(
             [v if isinstance(v, list) else None for v in values], type=pa.list_(rule_type)
         )
-    if isinstance(data, pa.ChunkedArray):
-        data = data.combine_chunks()
-    if not isinstance(data, pa.ListArray):
-        return None
-    if data.offset:  # ListArray.from_arrays refuses a null mask with sliced offsets: rebase
-        data = pa.concat_arrays([data])
-    return data
+    chunked = data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
+    kind = chunked.type
+    return chunked if pa.types.is_list(kind) or pa.types.is_large_list(kind) else None
 
 
 def _json_or_none(text: str) -> Any:

@@ -38,7 +38,7 @@ class Recalibrator:
 
     def transform(self, df: pd.DataFrame) -> pd.Series:
         """Calibrated confidence of each job of ``df`` (NaN where it states none)."""
-        jobs = prepare(df)
+        jobs = prepare(df)[0]
         conf = jobs["confidence"].to_numpy(float)
         keys = jobs["rule_set"].fillna("").to_numpy(object)
         out = np.full(len(jobs), np.nan)

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from .._atomic import atomic_path
 from . import _plots, _rulesets, _tables
 from ._labels import LabelsInput, join_labels
-from ._prepare import prepare, rule_set_ids
+from ._prepare import prepare
 from ._recalibrate import Recalibrator
 from ._stats import BinStrategy, calibration_table
 
@@ -89,15 +89,11 @@ class AuditReport:
         self.threshold = threshold
         self.bins: BinStrategy = bins
         self.n_bins = n_bins
-        self.jobs = prepare(df)
-        rules = df["configuration.rules"] if "configuration.rules" in df.columns else None
-        self.rules: dict[str, list[tuple[str, str]]] = (
-            rule_set_ids(rules)[1] if rules is not None else {}
-        )
+        self.jobs, self.rules = prepare(df)
         self.truth: pd.Series | None = None
         if labels is not None:
             known = {t for pairs in self.rules.values() for t, _ in pairs}
-            known |= set(self.jobs["type"].dropna().astype(str))
+            known |= {str(t) for t in self.jobs["type"].cat.categories}
             self.truth = join_labels(
                 self.jobs,
                 labels,

@@ -32,7 +32,7 @@ _KEYS = ["configuration_id", "rule_set"]
 
 
 def _keyed(jobs: pd.DataFrame) -> pd.DataFrame:
-    rows = jobs[jobs["completed"]]
+    rows = jobs.loc[jobs["completed"], [*_KEYS, "type", "confidence", "created_at"]]
     return rows.assign(
         configuration_id=rows["configuration_id"].fillna("(none)"),
         rule_set=rows["rule_set"].fillna("(none)"),
@@ -65,7 +65,7 @@ def by_configuration(jobs: pd.DataFrame, threshold: float, rules: Rules) -> pd.D
     )
     grouped = frame.groupby(_KEYS, sort=False)
     table = grouped.agg(
-        jobs=("id", "size"),
+        jobs=("type", "size"),
         no_match=("no_match", "sum"),
         confidence_mean=("confidence", "mean"),
         confidence_median=("confidence", "median"),
@@ -152,7 +152,7 @@ def rule_changes(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 
 def unused_rules(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """Rules that no completed job of their rule set was classified as."""
-    rows = jobs[jobs["completed"] & jobs["rule_set"].notna()]
+    rows = jobs.loc[jobs["completed"] & jobs["rule_set"].notna(), ["rule_set", "type"]]
     seen = {str(rs): set(types.astype(object)) for rs, types in rows.groupby("rule_set")["type"]}
     counts = rows["rule_set"].value_counts()
     records = [
@@ -168,7 +168,7 @@ def unused_rules(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 
 def unknown_types(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """Result types that are not among the rules of the job's rule set, with their count."""
-    rows = jobs[jobs["completed"] & jobs["rule_set"].notna()]
+    rows = jobs.loc[jobs["completed"] & jobs["rule_set"].notna(), ["rule_set", "type"]]
     rows = rows[rows["type"].astype(object) != NO_MATCH]
     allowed = pd.MultiIndex.from_tuples(
         [(rs, t) for rs, pairs in rules.items() for t, _ in pairs], names=["rule_set", "type"]
@@ -181,7 +181,8 @@ def unknown_types(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 
 def _pairs(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """For documents classified under a rule set and its predecessor: the latest type under each."""
-    rows = jobs[jobs["completed"] & jobs["rule_set"].notna() & jobs["document"].notna()]
+    keep = jobs["completed"] & jobs["rule_set"].notna() & jobs["document"].notna()
+    rows = jobs.loc[keep, ["document", "rule_set", "type", "created_at"]]
     rows = rows[rows["document"].duplicated(keep=False)]
     latest = rows.sort_values("created_at", kind="stable").drop_duplicates(
         ["document", "rule_set"], keep="last"

@@ -84,7 +84,7 @@ def summary(
     """Headline numbers, one per row: status mix, no-match and failure rates, confidence
     quantiles, share below ``threshold`` (and accuracy, ECE, Brier ... when labels are given)."""
     n = len(jobs)
-    completed = jobs[jobs["completed"]]
+    completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     conf = completed["confidence"].dropna()
     failed = int((jobs["status"] == "FAILED").sum())
     no_match = int((completed["type"] == NO_MATCH).sum())
@@ -130,7 +130,7 @@ def by_type(
     ``overconfident``: ``label_confidence`` lies above the Wilson upper bound of that share,
     the classifier is sure of documents of this type more often than it gets them right.
     """
-    completed = jobs[jobs["completed"]]
+    completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     types = completed["type"].astype(object)
     conf = completed["confidence"]
     grouped = conf.groupby(types, observed=True, sort=False)
@@ -316,14 +316,18 @@ def recommend_threshold(
         msg = f"target_accuracy must be in (0, 1], got {target_accuracy!r}"
         raise ValueError(msg)
     y_true, y_pred, conf = labelled(jobs, truth)
-    completed = jobs[jobs["completed"]]
+    completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     all_conf = completed["confidence"].to_numpy(float)
-    all_types = completed["type"].astype(object).to_numpy()
+    names = type_order(pd.Series(y_pred))
+    position = {name: i for i, name in enumerate(names)}
+    codes = pd.Series(y_pred, dtype=object).map(position).to_numpy(float)
+    all_codes = completed["type"].astype(object).map(position).to_numpy(float)
+    correct = y_true == y_pred
     rows = {}
-    groups = [("overall", np.ones(len(y_pred), bool), np.ones(len(all_types), bool))]
-    groups += [(t, y_pred == t, all_types == t) for t in type_order(pd.Series(y_pred))]
+    groups = [("overall", np.ones(len(y_pred), bool), np.ones(len(all_conf), bool))]
+    groups += [(t, codes == i, all_codes == i) for i, t in enumerate(names)]
     for name, mask, mask_all in groups:
-        table, _ = risk_coverage(conf[mask], (y_true == y_pred)[mask])
+        table, _ = risk_coverage(conf[mask], correct[mask])
         ok = table[table["accuracy_lo"] >= target_accuracy]
         if ok.empty:
             threshold, row = math.nan, None
@@ -383,32 +387,35 @@ def review_queue(
     The filled-in file (CSV or Parquet) can be passed back as ``labels=``; blank labels count
     as not labelled.
     """
-    completed = jobs[jobs["completed"]]
     if n < 1:
         msg = f"n must be at least 1, got {n!r}"
         raise ValueError(msg)
-    conf = completed["confidence"]
+    completed = jobs.loc[jobs["completed"], ["id", "type", "confidence"]]
+    conf = completed["confidence"].to_numpy(float)
     if strategy == "lowest":
         key = pd.DataFrame(
             {
-                "conf": conf.fillna(-1.0),
-                "match": completed["type"].astype(object) != NO_MATCH,
+                "conf": np.nan_to_num(conf, nan=-1.0),
+                "match": (completed["type"].astype(object) != NO_MATCH).to_numpy(bool),
                 "id": completed["id"],
-            }
+            },
+            index=completed.index,
         )
-        picked = key.sort_values(["conf", "match", "id"], kind="stable").index[:n]
+        picked = _smallest(key, n)
     elif strategy == "margin":
-        key = pd.DataFrame({"d": (conf - threshold).abs(), "id": completed["id"]})
-        picked = key.dropna(subset=["d"]).sort_values(["d", "id"], kind="stable").index[:n]
+        distance = np.abs(conf - threshold)
+        key = pd.DataFrame({"d": distance, "id": completed["id"]}, index=completed.index)
+        picked = _smallest(key[~np.isnan(distance)], n)
     elif strategy == "stratified":
-        rng = np.random.default_rng(seed)
-        order = pd.Series(rng.random(len(completed)), index=completed.index)
-        ranked = order.groupby(completed["type"].astype(object), sort=False).rank(method="first")
-        picked = completed.index[(ranked <= n).to_numpy(bool)]
+        codes = completed["type"].cat.codes.to_numpy()
+        order = np.lexsort((np.random.default_rng(seed).random(len(codes)), codes))
+        sorted_codes = codes[order]
+        starts = np.searchsorted(sorted_codes, sorted_codes, side="left")
+        picked = completed.index[np.sort(order[np.arange(len(order)) - starts < n])]
     else:
         msg = f"strategy must be 'lowest', 'stratified' or 'margin', got {strategy!r}"
         raise ValueError(msg)
-    rows = completed.loc[picked]
+    rows = jobs.loc[picked]
     table = rows[list(QUEUE_COLUMNS)].rename(columns=QUEUE_COLUMNS)
     table["result.type"] = (
         table["result.type"]
@@ -418,6 +425,16 @@ def review_queue(
     )
     table["label"] = pd.array([""] * len(table), dtype=pd.StringDtype("pyarrow"))
     return table.reset_index(drop=True)
+
+
+def _smallest(key: pd.DataFrame, n: int) -> pd.Index:
+    """Index of the ``n`` first rows of ``key`` sorted by all its columns; only the rows tied
+    with or below the n-th first column value are sorted."""
+    first = key.iloc[:, 0].to_numpy(float)
+    if len(first) > n:
+        cutoff = np.partition(first, n - 1)[n - 1]
+        key = key[first <= cutoff]
+    return key.sort_values(list(key.columns), kind="stable").index[:n]
 
 
 def drift(
@@ -506,7 +523,8 @@ def _confidence_shift(
     base_values = values[base_mask & has]
     columns = ["psi_confidence", "p_confidence", "ks_statistic", "ks_pvalue"]
     if len(base_values) == 0:
-        table[columns] = math.nan
+        for column in columns:
+            table[column] = math.nan
         return
     strategy = resolve_bins(base_values, "auto")
     strategy = "quantile" if strategy == "uniform" else strategy
@@ -516,13 +534,14 @@ def _confidence_shift(
         index=table.index, columns=range(size), fill_value=0
     )
     base_counts = np.bincount(ids[base_mask[has]], minlength=size)
-    codes = period.to_numpy()
+    codes = period.array.asi8  # integer ordinals: comparing Period objects is slow
+    ordinals = pd.PeriodIndex(table.index).asi8
     table[columns] = [
         (
             *_shift(base_counts, counts.loc[p].to_numpy()),
-            *ks_2samp(base_values, values[(codes == p) & has]),
+            *ks_2samp(base_values, values[(codes == ordinal) & has]),
         )
-        for p in table.index
+        for p, ordinal in zip(table.index, ordinals, strict=True)
     ]
 
 

@@ -1,0 +1,130 @@
+"""The table part of a confidence audit of 1,000,000 jobs (with labels), and scikit-learn on
+the same arrays for the metrics it has (precision/recall/F1, confusion matrix, Brier,
+calibration curve).
+
+    python benchmarks/bench_audit.py [--jobs 1000000] [--base 100000]
+
+The frame is ``--base`` emulator jobs repeated (with fresh ids and documents) up to ``--jobs``,
+which keeps the emulator's distributions without spending a minute generating JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss, confusion_matrix, precision_recall_fscore_support
+
+import classify_frames as cf
+from classify_frames.audit import NO_MATCH
+from classify_frames.audit._stats import calibration_table
+from classify_frames.audit._tables import confusion
+from classify_frames.emulator import Dataset
+
+
+def timed(name: str, run) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    run()
+    took = time.perf_counter() - started
+    print(f"  {name:<38} {took:7.3f} s", flush=True)
+    return took
+
+
+def frame(jobs: int, base: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ds = Dataset.generate(base, seed=0)
+    one, truth = cf.jobs_to_frame(ds.jobs()), ds.labels()
+    copies = -(-jobs // base)
+    parts, labels = [], []
+    for k in range(copies):
+        suffix = f"-{k}"
+        parts.append(
+            one.assign(
+                id=one["id"] + suffix,
+                document_input_value=one["document_input_value"] + suffix,
+            )
+        )
+        labels.append(truth.assign(id=truth["id"] + suffix))
+    df = pd.concat(parts, ignore_index=True).iloc[:jobs]
+    return df, pd.concat(labels, ignore_index=True).iloc[:jobs]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--base", type=int, default=100_000)
+    args = parser.parse_args()
+    df, labels = frame(args.jobs, args.base)
+    print(f"{len(df):,} jobs, {len(labels):,} labels")
+    warnings.simplefilter("ignore")
+    report: cf.AuditReport | None = None
+
+    def build() -> None:
+        nonlocal report
+        report = cf.audit(df, labels)
+
+    total = timed("audit(df, labels) (prepare, join)", build)
+    assert report is not None
+    r = report
+    steps = {
+        "summary": lambda: r.summary,
+        "by_type (P/R/F1, ECE, Brier per type)": lambda: r.by_type,
+        "confusion": lambda: r.confusion,
+        "calibration (distinct, uniform, quantile)": lambda: [
+            r.calibration(b) for b in ("distinct", "uniform", "quantile")
+        ],
+        "risk_coverage": lambda: r.risk_coverage,
+        "recommend_threshold": lambda: r.recommend_threshold(0.8),
+        "disagreements": lambda: r.disagreements,
+        "review_queue (3 strategies)": lambda: [
+            r.review_queue(50, s) for s in ("lowest", "stratified", "margin")
+        ],
+        "drift (monthly)": lambda: r.drift("M"),
+        "drift (weekly)": lambda: r.drift("W"),
+        "by_configuration + mix": lambda: (r.by_configuration, r.configuration_mix),
+        "rule_changes, unused, unknown": lambda: (r.rule_changes, r.unused_rules, r.unknown_types),
+        "reclassified + flips": lambda: (r.reclassified, r.flips()),
+    }
+    total += sum(timed(name, run) for name, run in steps.items())
+    print(f"table part of the audit: {total:.2f} s for {len(df):,} jobs")
+
+    y_true, y_pred, conf = r._labelled
+    correct = y_true == y_pred
+    has = ~np.isnan(conf)
+    order = list(r.by_type.index)
+    assert NO_MATCH in order
+    print("the metrics scikit-learn also has, on the same arrays (ours | scikit-learn):")
+    pairs = {
+        "confusion matrix": (
+            lambda: confusion(y_true, y_pred, order),
+            lambda: confusion_matrix(y_true, y_pred, labels=order),
+        ),
+        "precision, recall, F1, support": (
+            lambda: confusion(y_true, y_pred, order),  # ours derives them from the matrix
+            lambda: precision_recall_fscore_support(y_true, y_pred, labels=order, zero_division=0),
+        ),
+        "Brier (top-label)": (
+            lambda: float(np.mean((conf[has] - correct[has]) ** 2)),
+            lambda: brier_score_loss(correct[has], conf[has]),
+        ),
+        "calibration curve (uniform, 10 bins)": (
+            lambda: calibration_table(conf[has], correct[has], "uniform"),
+            lambda: calibration_curve(correct[has], conf[has], n_bins=10),
+        ),
+    }
+    for name, (ours, theirs) in pairs.items():
+        a, b = _once(ours), _once(theirs)
+        print(f"  {name:<38} {a:7.3f} s | {b:7.3f} s", flush=True)
+
+
+def _once(run) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()
