@@ -359,6 +359,20 @@ def test_frames_without_optional_columns(tmp_path: Path) -> None:
     assert len(pd.read_parquet(tmp_path / "all.parquet")) == 3
 
 
+def test_a_nested_frame_filters_on_its_struct_fields() -> None:
+    df = cf.jobs_to_frame(
+        [job(0, "COMPLETED", "invoice", 0.9), job(1, "COMPLETED", None, 0.3)], nested=True
+    )
+    assert "result.type" not in df.columns
+    e = explore(df)
+    assert not e.result_type.disabled and not e.confidence.disabled
+    e.set_filters(confidence=(0, 0.5), search="REASON 1")
+    assert ids(e.filtered) == ["job-01"]
+    e.reset_filters()
+    e.no_match_only.value = True
+    assert ids(e.filtered) == ["job-01"]
+
+
 def test_an_empty_frame() -> None:
     e = explore(cf.empty_frame())
     assert e.matched.value == "0 of 0 jobs" and e.page_label.value == "page 1 of 1"

@@ -105,7 +105,8 @@ class JobIndex:
     """A frame of jobs prepared for fast filtering; build once per frame (about 1 s per 1M rows).
 
     Columns the contract names but the frame lacks behave as all-missing, so their filters keep
-    nothing once set and the widget disables them. Unknown statuses and extra columns are fine.
+    nothing once set and the widget disables them. Unknown statuses and extra columns are fine;
+    so are ``nested=True`` frames, whose ``result`` and ``configuration`` are struct columns.
     """
 
     def __init__(self, frame: pd.DataFrame) -> None:
@@ -134,7 +135,16 @@ class JobIndex:
         self._orders: dict[tuple[str, bool], Rows] = {}
 
     def _column(self, name: str) -> pd.Series | None:
-        return self.frame[name] if name in self.frame.columns else None
+        """A column, or a struct field of a ``nested=True`` frame ("result.type"), or None."""
+        if name in self.frame.columns:
+            return self.frame[name]
+        group, _, field = name.partition(".")
+        if group in self.frame.columns:
+            data = arrow_data(self.frame[group])
+            if data is not None and pa.types.is_struct(data.type) and field in data.type.names:
+                values: pd.Series = self.frame[group].struct.field(field)
+                return values
+        return None
 
     def has(self, name: str) -> bool:
         """Whether the frame has ``name`` with at least one value."""
