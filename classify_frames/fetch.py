@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import time
 import warnings
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
@@ -40,7 +41,8 @@ _BATCH = 100  # the list endpoint's largest page
 _QUERY_BUDGET = 6_000  # characters of job_ids per request, well under common URL limits
 _MAX_ID_LENGTH = 512
 _FORBIDDEN_IN_ID = frozenset("/\\?#%")
-_DEDUP_WINDOW = 20  # pages of ids remembered when streaming a listing
+_DEDUP_WINDOW = 20  # pages of ids remembered to drop jobs a listing repeats
+_TOKEN_REPEATS = 5  # times in a row a repeated page token is asked for again
 _CLIENT_OPTIONS = frozenset(
     {
         "api_key", "base_url", "region", "project_id", "organization_id", "timeout",
@@ -373,12 +375,19 @@ class ClassifyClient:
     async def _pages(
         self, queries: list[list[tuple[str, str]]], limit: int | None, bar: Any
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Pages of jobs for each query, following cursors, never past ``limit`` jobs."""
+        """Pages of jobs for each query, following cursors, never past ``limit`` jobs.
+
+        A job a page repeats from the last ones is dropped before it counts toward ``limit``.
+        A repeated page token is asked for again (a server's hiccup), up to a few times in a
+        row before the listing is left with a warning, so a looping server cannot hold us.
+        """
         transport = self._transport()
         left = limit if limit is not None else -1
         for query in queries:
             token: str | None = None
             seen_tokens: set[str] = set()
+            repeats = 0
+            recent: deque[set[str]] = deque(maxlen=_DEDUP_WINDOW)
             while left != 0:
                 params = [*query, ("page_size", str(_BATCH))]
                 if token:
@@ -390,7 +399,7 @@ class ClassifyClient:
                         "client.partial (or classify_frames.fetch.last_partial())"
                     )
                     raise APIError(msg, status_code=reply.status, path=_JOBS_PATH)
-                items: list[dict[str, Any]] = reply.data["items"]
+                items = _new_items(reply.data["items"], recent)
                 if left > 0:
                     items = items[:left]
                     left -= len(items)
@@ -402,11 +411,18 @@ class ClassifyClient:
                 token = reply.data.get("next_page_token")
                 if not token:
                     break
-                if token in seen_tokens:
-                    msg = "the server repeated a page token; stopped this listing to avoid a loop"
+                if token not in seen_tokens:
+                    seen_tokens.add(token)
+                    repeats = 0
+                    continue
+                repeats += 1
+                if repeats > _TOKEN_REPEATS:
+                    msg = (
+                        f"the server repeated a page token {repeats} times in a row; stopped "
+                        "this listing to avoid a loop"
+                    )
                     warnings.warn(msg, stacklevel=2)
                     break
-                seen_tokens.add(token)
 
     # -- streaming ---------------------------------------------------------------------------
 
@@ -467,13 +483,10 @@ class ClassifyClient:
             return
         limit = filters.pop("limit", None)
         queries = _list_queries(**filters)
-        recent: list[set[str]] = []
         buffer: list[dict[str, Any]] = []
         with progress_bar(None, "Listing jobs", self._show(progress)) as bar:
             async for page in self._pages(queries, limit, bar):
-                page_ids = {job["id"] for job in page}
-                buffer.extend(j for j in page if not any(j["id"] in seen for seen in recent))
-                recent = [*recent[-_DEDUP_WINDOW:], page_ids]
+                buffer.extend(page)
                 if len(buffer) >= batch_size:
                     yield _frame_with(buffer, nested, self._attrs())
                     buffer = []
@@ -585,6 +598,19 @@ def _frame_with(jobs: list[dict[str, Any]], nested: bool, attrs: dict[str, Any])
     frame = build_frame(jobs, nested=nested)
     frame.attrs.update(attrs)
     return frame
+
+
+def _new_items(items: list[dict[str, Any]], recent: deque[set[str]]) -> list[dict[str, Any]]:
+    """The jobs of a page not seen in it already nor in the ``recent`` pages (then updated)."""
+    seen: set[str] = set()
+    new = []
+    for item in items:
+        job_id = item["id"]
+        if job_id not in seen and not any(job_id in page for page in recent):
+            seen.add(job_id)
+            new.append(item)
+    recent.append(seen)
+    return new
 
 
 def _newer(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
