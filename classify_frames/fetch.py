@@ -435,7 +435,7 @@ class ClassifyClient:
         progress: bool | None = None,
         **filters: Any,
     ) -> Iterator[pd.DataFrame]:
-        """Frames of at most about ``batch_size`` rows, as jobs arrive; memory stays flat.
+        """Frames of ``batch_size`` rows (the last may hold fewer), as jobs arrive; memory stays flat.
 
         With ``job_ids`` every unique id is exactly one row across all frames; otherwise the
         listing's jobs for ``filters`` (status, configuration_id, created_after,
@@ -487,9 +487,9 @@ class ClassifyClient:
         with progress_bar(None, "Listing jobs", self._show(progress)) as bar:
             async for page in self._pages(queries, limit, bar):
                 buffer.extend(page)
-                if len(buffer) >= batch_size:
-                    yield _frame_with(buffer, nested, self._attrs())
-                    buffer = []
+                while len(buffer) >= batch_size:
+                    yield _frame_with(buffer[:batch_size], nested, self._attrs())
+                    del buffer[:batch_size]
             if buffer:
                 yield _frame_with(buffer, nested, self._attrs())
 
