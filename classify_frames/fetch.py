@@ -435,7 +435,7 @@ class ClassifyClient:
         progress: bool | None = None,
         **filters: Any,
     ) -> Iterator[pd.DataFrame]:
-        """Frames of ``batch_size`` rows (the last may hold fewer), as jobs arrive; memory stays flat.
+        """Frames of ``batch_size`` rows (the last may hold fewer) as jobs arrive; flat memory.
 
         With ``job_ids`` every unique id is exactly one row across all frames; otherwise the
         listing's jobs for ``filters`` (status, configuration_id, created_after,
