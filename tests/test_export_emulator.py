@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 import classify_frames as cf
 from classify_frames.cli import main
+from classify_frames.parquet import read_metadata
 
 
 def opts(emu: Any) -> dict[str, Any]:
@@ -91,3 +92,12 @@ def test_sync_by_ids_asks_only_for_jobs_not_final(make_emulator: Any, tmp_path: 
         requests = client.stats()["requests"]
     assert (again.added, again.updated, again.unchanged, again.failed) == (0, 2, 50, 1)
     assert requests <= 2  # one job_ids page for what is not final, one GET for the missing id
+
+
+def test_a_fetched_frame_records_where_and_when_it_came_from(emulator: Any, tmp_path: Path) -> None:
+    frame = cf.fetch_jobs([str(i) for i in emulator.dataset.ids[:30]], **opts(emulator))
+    path = frame.classify.to_parquet(tmp_path / "jobs.parquet")
+    meta = read_metadata(path)
+    assert meta["base_url"] == emulator.base_url and meta["fetched_at"] and meta["rows"] == 30
+    assert emulator.api_key.encode() not in path.read_bytes()
+    pd.testing.assert_frame_equal(cf.read_parquet(path), frame)
