@@ -56,12 +56,14 @@ def test_files_share_one_schema_even_when_a_late_batch_brings_new_fields(tmp_pat
     jobs[250]["priority"] = 3  # an unknown field, first seen in the third batch
     jobs[260]["priority"] = "high"  # ... and with two types
     jobs[270]["configuration"]["rules"][0]["weight"] = 1.5  # a new field inside rules
+    jobs[280]["note"] = None  # a field that is never anything but null
     export_jobs(path=tmp_path / "ds", client=MemoryClient(jobs), batch_size=100)
     schemas = {pq.read_schema(p) for p in data_files(tmp_path / "ds")}
     assert len(data_files(tmp_path / "ds")) == 3
     assert len({s.to_string() for s in schemas}) == 1
     schema = schemas.pop()
     assert schema.field("priority").type == pa.string()
+    assert schema.field("note").type == pa.string()
     assert b"pandas" not in (schema.metadata or {})
     back = read_parquet(tmp_path / "ds").set_index("id")
     assert back.loc["cls-000250", "priority"] == "3"

@@ -45,6 +45,7 @@ __all__ = [
     "conform",
     "manifest_schema",
     "partition_segments",
+    "portable",
     "read_dataset",
     "read_manifest",
     "settle_files",
@@ -116,6 +117,14 @@ def unify(first: pa.Schema | None, second: pa.Schema) -> pa.Schema:
                 fields[f.name] = pa.field(f.name, pa.string())
         merged = pa.schema(list(fields.values()))
     return _canonical(merged)
+
+
+def portable(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with columns that were never anything but null typed as text (Spark and others
+    cannot read Parquet's null type)."""
+    return pa.schema(
+        [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in schema]
+    )
 
 
 def _canonical(schema: pa.Schema) -> pa.Schema:

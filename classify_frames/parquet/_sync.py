@@ -38,6 +38,7 @@ from ._dataset import (
     FileInfo,
     conform,
     manifest_schema,
+    portable,
     read_manifest,
     settle_files,
     unify,
@@ -481,6 +482,8 @@ class _Run:
         schema = writer.schema
         if stored is not None and stored.schema is not None:
             schema = unify(stored.schema, schema) if schema is not None else stored.schema
+        if schema is not None:
+            schema = portable(schema)
         self._drop_duplicates(staging, files)
         if schema is not None:
             settle_files(staging, files, schema)
