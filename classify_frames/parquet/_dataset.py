@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -288,10 +289,13 @@ class DatasetWriter:
 
 def partition_segments(frame: pd.DataFrame, partition_by: Sequence[str]) -> pd.Series:
     """Each row's directory under the root, e.g. ``created_month=2026-03/status=RUNNING``."""
-    parts: list[pd.Series] = []
-    for name in partition_by:
+    out = pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    for depth, name in enumerate(partition_by):
         if name == DERIVED:
-            values = frame["created_at"].dt.strftime("%Y-%m").fillna(UNKNOWN_MONTH)
+            stamps = frame["created_at"]
+            codes, uniques = pd.factorize(stamps.dt.year * 100 + stamps.dt.month)
+            labels = [f"{int(u) // 100:04d}-{int(u) % 100:02d}" for u in uniques]
+            missing = UNKNOWN_MONTH
         elif name not in frame.columns:
             msg = f"cannot partition by {name!r}: no such column"
             raise ExportError(msg)
@@ -300,14 +304,13 @@ def partition_segments(frame: pd.DataFrame, partition_by: Sequence[str]) -> pd.S
             if not _plain(column.dtype):
                 msg = f"cannot partition by {name!r}: it holds {column.dtype}, not text or integers"
                 raise ExportError(msg)
-            text = column.astype("string").fillna(NULL_PARTITION)
-            values = text.map(lambda v: quote(str(v), safe=" ._-:+@"))
-        parts.append(name + "=" + values.astype(str))
-    if not parts:
-        return pd.Series([""] * len(frame), index=frame.index)
-    out = parts[0]
-    for part in parts[1:]:
-        out = out + "/" + part
+            codes, uniques = pd.factorize(column)
+            labels = [quote(str(u), safe=" ._-:+@") for u in uniques]
+            missing = NULL_PARTITION
+        # factorize gives -1 for a missing value: the last label
+        names = np.array([f"{name}={v}" for v in [*labels, missing]], dtype=object)
+        level = names[codes]
+        out = pd.Series(level, index=frame.index) if depth == 0 else out + "/" + level
     return out
 
 
