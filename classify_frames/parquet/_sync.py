@@ -331,6 +331,8 @@ def _partition_keys(relative: str) -> dict[str, str]:
 
 @dataclass
 class _Run:
+    """One export or sync: streams frames into a staging directory, counts, then commits."""
+
     target: Path
     partition_by: tuple[str, ...]
     nested: bool
