@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ._prepare import NO_MATCH, objects
+from ._prepare import NO_MATCH
 
 __all__ = ["AuditWarning", "LabelsInput", "join_labels", "read_labels"]
 
@@ -53,15 +55,22 @@ def read_labels(labels: LabelsInput, *, label_col: str = "label", join_on: str =
             "name them with label_col= / join_on= (--label-col / --join-on)"
         )
         raise ValueError(msg)
-    keys = table[join_on].astype(_STRING).str.strip()
-    values = table[label_col].astype(_STRING).str.strip()
-    keep = (keys.notna() & values.notna() & (values != "")).to_numpy(bool)
+    keys = pd.Series(pc.utf8_trim_whitespace(_arrow(table[join_on])), dtype=_STRING)
+    # labels repeat a few types: clean the distinct values, not every row
+    values = table[label_col].astype("category")
+    cleaned = [str(c).strip() for c in values.cat.categories]
+    cleaned = [NO_MATCH if c.lower() in _NONE_LABELS else c for c in cleaned]
+    values = pd.Series(
+        np.array([*cleaned, ""], dtype=object)[values.cat.codes.to_numpy()], dtype=_STRING
+    )
+    keep = (keys.notna() & (values != "")).to_numpy(bool)
     keys, values = keys[keep], values[keep]
-    values = values.where(~values.str.lower().isin(_NONE_LABELS), NO_MATCH)
     series = pd.Series(
         values.to_numpy(), index=pd.Index(keys.to_numpy(), name=join_on), name="label"
     )
     series = series.astype(_STRING)
+    if pc.count_distinct(_arrow(keys)).as_py() == len(keys):  # the usual case, checked in C++
+        return series
     duplicated = series.index.duplicated(keep="last")
     if duplicated.any():
         dupes = series[series.index.duplicated(keep=False)]
@@ -71,6 +80,12 @@ def read_labels(labels: LabelsInput, *, label_col: str = "label", join_on: str =
             warnings.warn(msg, AuditWarning, stacklevel=3)
         series = series[~duplicated]
     return series
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    """A string Series as one Arrow string array."""
+    array = pa.array(values.astype(_STRING), type=pa.string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _read(labels: LabelsInput) -> pd.DataFrame:
@@ -115,11 +130,14 @@ def join_labels(
         msg = f"the labels hold no label: every {label_col!r} is blank"
         raise ValueError(msg)
     keys = jobs[_JOIN_KEYS[join_on]]
-    position = table.index.get_indexer(pd.Index(objects(keys)))
+    # Arrow's hash join of the string keys: no Python string objects for a million ids
+    positions = pc.index_in(_arrow(keys), value_set=_arrow(table.index.to_series()))
+    position = pc.fill_null(positions, -1).to_numpy()
     found = position >= 0
-    values = objects(table)[np.maximum(position, 0)]
-    values[~found] = None
-    truth = pd.Series(pd.array(values, dtype=_STRING), index=jobs.index, name="label")
+    values = pc.take(_arrow(table), positions)
+    truth = pd.Series(values.to_pandas(types_mapper=lambda _: _STRING), name="label").set_axis(
+        jobs.index
+    )
     if not found.any():
         sample_label = table.index[0]
         sample_job = next((k for k in keys.dropna()[:1]), None)

@@ -57,15 +57,18 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
     confidence = confidence.astype("float64")
     raw_type = _column(df, "result.type").astype(_STRING)
     if "status" in df.columns:
-        status = df["status"].astype(_STRING).str.upper().fillna("UNKNOWN")
+        status = _statuses(df["status"])
     else:
         has_result = raw_type.notna() | confidence.notna()
         status = pd.Series(
-            np.where(has_result.to_numpy(bool), "COMPLETED", "UNKNOWN"), index=df.index
-        ).astype(_STRING)
+            pd.Categorical(np.where(has_result.to_numpy(bool), "COMPLETED", "UNKNOWN")),
+            index=df.index,
+        )
     fetched = _column(df, "fetch_error").isna().to_numpy(bool)
-    completed = (status == "COMPLETED").to_numpy(bool) & fetched
-    types = raw_type.where(~(raw_type.isna() & completed), NO_MATCH).where(completed)
+    if not fetched.all():
+        status = status.cat.add_categories(["FETCH ERROR"]).where(fetched, "FETCH ERROR")
+    completed = (status == "COMPLETED").to_numpy(bool)
+    types = raw_type.fillna(NO_MATCH).where(completed).astype("category")
     confidence = confidence.where(completed & np.isfinite(confidence.to_numpy()))
     created = _column(df, "created_at", "datetime64[us, UTC]")
     created = pd.to_datetime(created, utc=True, errors="coerce")
@@ -73,9 +76,9 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
     out = pd.DataFrame(
         {
             "id": _column(df, "id").astype(_STRING),
-            "status": status.where(fetched, "FETCH ERROR"),
+            "status": status,
             "completed": completed,
-            "type": pd.Categorical(objects(types)),
+            "type": types,
             "confidence": confidence,
             "created_at": created,
             "configuration_id": _column(df, "configuration_id").astype(_STRING),
@@ -87,6 +90,19 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
         index=df.index,
     )
     return out, rules
+
+
+def _statuses(status: pd.Series) -> pd.Series:
+    """Statuses as an upper-case categorical, ``UNKNOWN`` where missing (per category, not row)."""
+    status = status.astype("category")
+    upper = [str(c).upper() for c in status.cat.categories]
+    if len(set(upper)) == len(upper):
+        status = status.cat.rename_categories(upper)
+    else:  # "completed" and "COMPLETED" both present: merge them row by row
+        status = status.astype(str).str.upper().astype("category")
+    if status.isna().any():
+        status = status.cat.add_categories(["UNKNOWN"]).fillna("UNKNOWN")
+    return status
 
 
 def rule_set_ids(rules: pd.Series) -> tuple[pd.Series, dict[str, list[tuple[str, str]]]]:
@@ -148,9 +164,10 @@ def _row_hashes(rules: pa.ChunkedArray) -> np.ndarray:
     lengths = np.concatenate([np.diff(chunk.offsets.to_numpy()) for chunk in rules.chunks])
     codes = []
     for field in ("type", "description"):
-        values = pa.concat_arrays([pc.struct_field(flat, field) for flat in flats])
-        encoded = values.dictionary_encode()
-        codes.append(pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64) + 1)
+        values = pa.chunked_array([pc.struct_field(flat, field) for flat in flats])
+        encoded = pc.dictionary_encode(values).unify_dictionaries()
+        indices = [pc.fill_null(c.indices, -1).to_numpy() for c in encoded.chunks]
+        codes.append(np.concatenate([np.zeros(0, np.int64), *indices]).astype(np.int64) + 1)
     size = np.uint64(int(codes[1].max(initial=0)) + 1)
     rule = _mix(codes[0].astype(np.uint64) * size + codes[1].astype(np.uint64))
     starts = np.cumsum(lengths) - lengths

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._prepare import NO_MATCH, objects
+from ._prepare import NO_MATCH
 from ._stats import (
     PSI_MAJOR,
     PSI_MODERATE,
@@ -55,8 +55,11 @@ QUEUE_COLUMNS = {
 
 def type_order(*series: pd.Series | np.ndarray) -> list[str]:
     """Every type seen in ``series``, most frequent first, "no match" last."""
-    parts = [pd.Series(s, dtype=object).dropna().astype(str) for s in series]
-    counts = pd.concat(parts).value_counts(sort=False)
+    counts = pd.Series(dtype="int64")
+    for values in series:  # value_counts of a categorical is a bincount of its codes
+        found = pd.Series(values).value_counts(sort=False)
+        found.index = found.index.astype(str)
+        counts = counts.add(found[found > 0], fill_value=0)
     ranked = sorted(counts.items(), key=lambda kv: (kv[0] == NO_MATCH, -kv[1], kv[0]))
     return [str(name) for name, _ in ranked]
 
@@ -187,9 +190,31 @@ def by_type(
 def labelled(jobs: pd.DataFrame, truth: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(y_true, y_pred, confidence)`` of the completed jobs that have a label."""
     keep = jobs["completed"].to_numpy(bool) & truth.notna().to_numpy(bool)
-    y_true = objects(truth)[keep]
-    y_pred = jobs["type"].astype(object).to_numpy()[keep]
-    return y_true, y_pred, jobs["confidence"].to_numpy(float)[keep]
+    return (
+        _strings(truth, keep),
+        _strings(jobs["type"], keep),
+        jobs["confidence"].to_numpy(float)[keep],
+    )
+
+
+def _strings(values: pd.Series, keep: np.ndarray) -> np.ndarray:
+    """``values[keep]`` as an object array, built from the distinct values (few types, many
+    jobs) rather than one Python string per row."""
+    categorical = (
+        values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+    )
+    names = np.array([str(c) for c in categorical.cat.categories] + [None], dtype=object)
+    picked: np.ndarray = names[categorical.cat.codes.to_numpy()[keep]]
+    return picked
+
+
+def _codes(values: np.ndarray | pd.Series, order: list[str]) -> np.ndarray:
+    """Position of each value in ``order`` (-1 where absent), by hashing the distinct values
+    (for a categorical Series, only its categories)."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        where = pd.Index(order).get_indexer(pd.Index([str(c) for c in values.cat.categories]))
+        return np.append(where, -1)[values.cat.codes.to_numpy()].astype(np.int64)
+    return np.asarray(pd.Categorical(values, categories=order).codes, dtype=np.int64)
 
 
 def _per_type_calibration(
@@ -234,11 +259,9 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, order: list[str]) -> pd.Da
     """Confusion matrix, rows the true type and columns the predicted one, "no match" included
     (as scikit-learn's ``confusion_matrix(y_true, y_pred, labels=order)``)."""
     k = len(order)
-    position = {name: i for i, name in enumerate(order)}
-    t = pd.Series(y_true, dtype=object).map(position).to_numpy()
-    p = pd.Series(y_pred, dtype=object).map(position).to_numpy()
-    keep = ~(pd.isna(t) | pd.isna(p))
-    codes = t[keep].astype(np.int64) * k + p[keep].astype(np.int64)
+    t, p = _codes(y_true, order), _codes(y_pred, order)
+    keep = (t >= 0) & (p >= 0)
+    codes = t[keep] * k + p[keep]
     matrix = np.bincount(codes, minlength=k * k).reshape(k, k)
     return pd.DataFrame(
         matrix,
@@ -319,9 +342,8 @@ def recommend_threshold(
     completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     all_conf = completed["confidence"].to_numpy(float)
     names = type_order(pd.Series(y_pred))
-    position = {name: i for i, name in enumerate(names)}
-    codes = pd.Series(y_pred, dtype=object).map(position).to_numpy(float)
-    all_codes = completed["type"].astype(object).map(position).to_numpy(float)
+    codes = _codes(y_pred, names)
+    all_codes = _codes(completed["type"], names)
     correct = y_true == y_pred
     rows = {}
     groups = [("overall", np.ones(len(y_pred), bool), np.ones(len(all_conf), bool))]
@@ -351,9 +373,12 @@ def recommend_threshold(
 def disagreements(jobs: pd.DataFrame, truth: pd.Series, min_confidence: float) -> pd.DataFrame:
     """Labelled jobs stated at ``min_confidence`` or more whose label differs from the type:
     model errors or label errors, most confident first."""
-    keep = jobs["completed"] & truth.notna() & (jobs["confidence"] >= min_confidence)
-    keep &= jobs["type"].astype(object) != truth.astype(object)
-    rows = jobs[keep.to_numpy(bool)]
+    keep = (jobs["completed"] & truth.notna() & (jobs["confidence"] >= min_confidence)).to_numpy(
+        bool
+    )
+    candidates = np.flatnonzero(keep)
+    wrong = candidates[_strings(jobs["type"], keep) != _strings(truth, keep)]
+    rows = jobs.iloc[wrong]
     table = pd.DataFrame(
         {
             "id": rows["id"],
