@@ -77,7 +77,7 @@ def read_labels(labels: LabelsInput, *, label_col: str = "label", join_on: str =
         conflicting = int((dupes.groupby(level=0).nunique() > 1).sum())
         if conflicting:
             msg = f"{conflicting} {join_on}(s) labelled more than once, differently: kept the last"
-            warnings.warn(msg, AuditWarning, stacklevel=3)
+            warnings.warn(msg, AuditWarning, stacklevel=4)
         series = series[~duplicated]
     return series
 
@@ -152,13 +152,13 @@ def join_labels(
     used[position[found]] = True
     if not used.all():
         msg = f"{int((~used).sum())} of {len(table)} labels match no job on {join_on!r}"
-        warnings.warn(msg, AuditWarning, stacklevel=3)
+        warnings.warn(msg, AuditWarning, stacklevel=4)
     if known_types:
-        unknown = sorted(set(table.unique()) - known_types - {NO_MATCH})
+        unknown = sorted(set(truth.dropna().unique()) - known_types - {NO_MATCH})
         if unknown:
             msg = (
                 f"labels use types no rule set defines: {', '.join(map(repr, unknown[:10]))}; "
                 "they count as misses in the confusion matrix"
             )
-            warnings.warn(msg, AuditWarning, stacklevel=3)
+            warnings.warn(msg, AuditWarning, stacklevel=4)
     return truth
