@@ -101,26 +101,40 @@ def test_nested_frames_export(tmp_path: Path) -> None:
     assert len(back) == 50
 
 
-def test_other_engines_read_it_without_this_package(tmp_path: Path) -> None:
+_READERS = {
+    "pyarrow": """
+import pyarrow.dataset as ds
+t = ds.dataset(ROOT, format="parquet", partitioning="hive").to_table()
+assert t.num_rows == 600, t.num_rows
+""",
+    "duckdb": """
+import duckdb
+n = duckdb.sql(f"select count(*) from read_parquet('{ROOT}/**/*.parquet') "
+               "where created_month = '2026-02' and status = 'RUNNING'").fetchall()[0][0]
+assert n == len([i for i in range(600) if i % 3 == 1 and i % 7 == 0]), n
+""",
+    "polars": """
+import polars as pl
+p = pl.scan_parquet(ROOT + "/**/*.parquet", hive_partitioning=True).collect()
+assert p.height == 600 and p["created_month"].dtype == pl.String
+""",
+    "dask": """
+import dask.dataframe as dd
+d = dd.read_parquet(ROOT).compute()
+assert len(d) == 600 and set(d["created_month"].astype(str)) == {"2026-01", "2026-02", "2026-03"}
+""",
+}
+
+
+@pytest.mark.parametrize("engine", sorted(_READERS))
+def test_other_engines_read_it_without_this_package(tmp_path: Path, engine: str) -> None:
+    pytest.importorskip(engine)
     export_jobs(
         path=tmp_path / "ds", partition_by=("created_month", "status"),
         client=MemoryClient(jobs_over_three_months()),
     )  # fmt: skip
-    script = f"""
-import sys, duckdb, polars as pl, pyarrow.dataset as ds, dask.dataframe as dd
-root = {str(tmp_path / "ds")!r}
-t = ds.dataset(root, format="parquet", partitioning="hive").to_table()
-assert t.num_rows == 600, t.num_rows
-n = duckdb.sql(f"select count(*) from read_parquet('{{root}}/**/*.parquet') "
-               "where created_month = '2026-02' and status = 'RUNNING'").fetchall()[0][0]
-assert n == len([i for i in range(600) if i % 3 == 1 and i % 7 == 0]), n
-p = pl.scan_parquet(root + "/**/*.parquet", hive_partitioning=True).collect()
-assert p.height == 600 and "created_month" in p.columns and p["created_month"].dtype == pl.String
-d = dd.read_parquet(root).compute()
-assert len(d) == 600 and set(d["created_month"].astype(str)) == {{"2026-01", "2026-02", "2026-03"}}
-assert "classify_frames" not in sys.modules
-print("ok")
-"""
+    script = f"import sys\nROOT = {str(tmp_path / 'ds')!r}\n{_READERS[engine]}"
+    script += 'assert "classify_frames" not in sys.modules\nprint("ok")\n'
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr[-2000:]
 
