@@ -23,7 +23,7 @@ import orjson
 import stamina
 
 from ._exceptions import AuthenticationError
-from ._settings import Settings
+from ._settings import Secret, Settings
 
 __all__ = ["Reply", "Stats", "Transport"]
 
@@ -38,6 +38,7 @@ Validator = Callable[[Any], "str | None"]
 _RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 _CONNECTIONS_PER_POOL = 8
 _MAX_SERVER_WAIT = 120.0  # never sleep longer than this on a server's say-so
+_MASK = "********"
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -137,18 +138,22 @@ def _server_wait(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: httpx.Response, key: Secret) -> str:
+    """What an error answer says, on one short line, never quoting the key back (some servers
+    and proxies echo the Authorization header they were sent)."""
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
         if "html" in response.headers.get("content-type", ""):
             # A proxy's or portal's page: its title says what happened, its markup does not.
             found = _TITLE.search(response.text)
-            return f"an HTML page ({' '.join(found[1].split()) if found else 'no title'})"
-        text = " ".join(response.text.split())
-        return text[:120] + ("…" if len(text) > 120 else "")
-    detail = body.get("detail") if isinstance(body, dict) else body
-    return str(detail)[:200]
+            text = f"an HTML page ({' '.join(found[1].split()) if found else 'no title'})"
+        else:
+            text = " ".join(response.text.split())
+    else:
+        text = str(body.get("detail") if isinstance(body, dict) else body)
+    text = text.replace(key.get(), _MASK)  # before cutting: no prefix of the key is left
+    return text[:200] + ("…" if len(text) > 200 else "")
 
 
 _REASONS = {403: "forbidden", 404: "not found", 422: "rejected as invalid"}
@@ -278,23 +283,25 @@ class Transport:
         self.stats.count(response.status_code)
         status = response.status_code
         log.debug("GET %s -> %s", path, status)
+        key = self.settings.key
         if status == 401:
+            detail = _detail(response, key)
             msg = (
-                f"401 from {path}: the API key was refused ({_detail(response)}). Set a valid "
+                f"401 from {path}: the API key was refused ({detail}). Set a valid "
                 "key with LLAMA_CLOUD_API_KEY=... or api_key=..."
             )
-            raise AuthenticationError(msg, status_code=401, path=path, detail=_detail(response))
+            raise AuthenticationError(msg, status_code=401, path=path, detail=detail)
         if 300 <= status < 400:
-            where = response.headers.get("location", "?")
+            where = response.headers.get("location", "?").replace(key.get(), _MASK)
             reason = f"redirected ({status}) to {where}; not followed, so the key stays here"
             raise _Final(Reply(status, error=reason, attempts=attempts))
         should_retry = response.headers.get("x-should-retry", "").lower()
         if status >= 400:
             retryable = status in _RETRY_STATUSES or status >= 500
             if should_retry == "true" or (retryable and should_retry != "false"):
-                reason = f"{status} {_detail(response)}".strip()
+                reason = f"{status} {_detail(response, key)}".strip()
                 raise _Retryable(reason, status, _capped(_server_wait(response)))
-            reason = f"{_REASONS.get(status, 'HTTP error')} ({status}: {_detail(response)})"
+            reason = f"{_REASONS.get(status, 'HTTP error')} ({status}: {_detail(response, key)})"
             raise _Final(Reply(status, error=reason, attempts=attempts))
         try:
             data = orjson.loads(response.content)
