@@ -95,10 +95,17 @@ class Settings:
     _key: Secret = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        key = self.api_key
-        if key is None:
-            key = os.environ.get("LLAMA_CLOUD_API_KEY") or os.environ.get("LLAMA_PARSE_API_KEY")
-        secret = key if isinstance(key, Secret) else Secret(key or "")
+        # No local variable holds the bare key: a traceback showing locals must not show it.
+        secret = (
+            self.api_key
+            if isinstance(self.api_key, Secret)
+            else Secret(
+                self.api_key
+                or os.environ.get("LLAMA_CLOUD_API_KEY")
+                or os.environ.get("LLAMA_PARSE_API_KEY")
+                or ""
+            )
+        )
         object.__setattr__(self, "_key", secret)
         object.__setattr__(self, "api_key", secret)
         if self.region not in REGIONS:
@@ -149,11 +156,11 @@ class Settings:
 
 def _check_url(url: str, allow_insecure_http: bool) -> str:
     parts = urlsplit(url)
+    if parts.username or parts.password:  # checked first: the message must not quote them
+        msg = "base_url must not carry credentials; pass the API key as api_key"
+        raise ConfigurationError(msg)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         msg = f"base_url must be an http(s) URL with a host, got {url!r}"
-        raise ConfigurationError(msg)
-    if parts.username or parts.password:
-        msg = "base_url must not carry credentials; pass the API key as api_key"
         raise ConfigurationError(msg)
     if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
         msg = (
