@@ -110,7 +110,9 @@ class ClassifyClient:
         self._http = transport
 
     def __repr__(self) -> str:
-        s = self.settings
+        s = self.__dict__.get("settings")
+        if s is None:  # __init__ refused its settings: a traceback may still show this object
+            return "ClassifyClient(<not configured>)"
         return (
             f"ClassifyClient(base_url={s.base_url!r}, project_id={s.project_id!r}, "
             f"concurrency={s.concurrency}, max_requests_per_second={s.max_requests_per_second})"
