@@ -61,6 +61,12 @@ def jobs_to_frame(jobs: JobsInput, *, nested: bool = False) -> pd.DataFrame:
         source = _read_file(jobs)
     elif isinstance(jobs, bytearray | memoryview):
         source = bytes(jobs)
+    elif isinstance(jobs, Mapping):
+        msg = "jobs_to_frame takes a list of jobs, not one job: wrap it, [job]"
+        raise TypeError(msg)
+    elif not isinstance(jobs, Iterable):
+        msg = f"jobs_to_frame takes dicts, JSON bytes or a path, not {type(jobs).__name__}"
+        raise TypeError(msg)
     else:
         source = jobs
     if isinstance(source, bytes):
@@ -442,15 +448,24 @@ def _load_records(jobs: Iterable[Mapping[str, Any]] | bytes) -> list[dict[str, A
     return records
 
 
+def _parse_lines(data: bytes) -> list[Any]:
+    records = []
+    for number, line in enumerate(data.splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                where = f"line {number}, column {exc.colno}"
+                msg = f"not JSON, a JSON array, or JSON lines: {exc.msg} at {where}"
+                raise ValueError(msg) from None
+    return records
+
+
 def _parse_json(data: bytes) -> list[Any]:
     try:
         parsed = orjson.loads(data) if data.strip() else []
     except orjson.JSONDecodeError:
-        try:
-            return [orjson.loads(line) for line in data.splitlines() if line.strip()]
-        except orjson.JSONDecodeError as exc:
-            msg = f"not JSON, a JSON array, or JSON lines: {exc}"
-            raise ValueError(msg) from None
+        return _parse_lines(data)
     if isinstance(parsed, dict):
         items = parsed.get("items")
         return list(items) if isinstance(items, list) else [parsed]
