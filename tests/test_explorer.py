@@ -449,7 +449,12 @@ def pandas_filter(df: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     return df[keep.astype(bool)]
 
 
-def test_masks_agree_with_plain_pandas_on_emulator_data() -> None:
+@pytest.mark.parametrize("block", [65_536, 256], ids=["one-block", "blocks"])
+def test_masks_agree_with_plain_pandas_on_emulator_data(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small blocks make the search skip blocks and reuse earlier scans, as on big frames
+    monkeypatch.setattr("classify_frames.explorer._index._BLOCK", block)
     df = cf.jobs_to_frame(list(Dataset.generate(3000, seed=3).jobs()))
     e = explore(df)
     rng = np.random.default_rng(0)
