@@ -362,3 +362,12 @@ def test_rule_set_change_and_reclassification() -> None:
     flips = report.flips()
     assert int(flips.to_numpy().sum()) == int(both.sum())
     assert len(report.by_configuration) == 2
+
+
+def test_a_key_labelled_twice_keeps_the_last_label_with_a_warning(data: Any) -> None:
+    df, labels = data
+    first = labels["id"].iloc[0]
+    twice = pd.concat([pd.DataFrame({"id": [first], "label": ["mystery_type"]}), labels])
+    with pytest.warns(AuditWarning, match="1 id\\(s\\) labelled more than once"):
+        report = cf.audit(df, twice)
+    assert report.accuracy == pytest.approx(cf.audit(df, labels).accuracy)

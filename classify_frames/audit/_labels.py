@@ -31,17 +31,18 @@ class AuditWarning(UserWarning):
     """Something in the data limits what the audit can say (unmatched or unknown labels ...)."""
 
 
-def read_labels(labels: LabelsInput, *, label_col: str = "label", join_on: str = "id") -> pd.Series:
-    """Labels as a Series: the join key as index, the normalised label as value.
+def read_labels(
+    labels: LabelsInput, *, label_col: str = "label", join_on: str = "id"
+) -> pd.DataFrame:
+    """Labels as two columns: ``key`` (the ``join_on`` value) and ``label`` (categorical).
 
     Blank labels are dropped (not labelled yet); ``"none"`` / ``"no match"`` (any case) become
-    ``"no match"``. A key labelled twice keeps its last label, with a warning if they differ.
+    ``"no match"``. Keys labelled twice stay (:func:`join_labels` keeps the last).
 
     >>> read_labels(pd.DataFrame({"id": ["a", "b", "c"], "label": ["invoice", "None", ""]}))
-    id
-    a     invoice
-    b    no match
-    Name: label, dtype: string
+      key     label
+    0   a   invoice
+    1   b  no match
     """
     if join_on not in _JOIN_KEYS:
         msg = f"join_on must be 'id' or 'document_input_value', got {join_on!r}"
@@ -57,29 +58,27 @@ def read_labels(labels: LabelsInput, *, label_col: str = "label", join_on: str =
         raise ValueError(msg)
     keys = pd.Series(pc.utf8_trim_whitespace(_arrow(table[join_on])), dtype=_STRING)
     # labels repeat a few types: clean the distinct values, not every row
-    values = table[label_col].astype("category")
-    cleaned = [str(c).strip() for c in values.cat.categories]
+    raw = table[label_col].astype("category")
+    cleaned = [str(c).strip() for c in raw.cat.categories]
     cleaned = [NO_MATCH if c.lower() in _NONE_LABELS else c for c in cleaned]
-    values = pd.Series(
-        np.array([*cleaned, ""], dtype=object)[values.cat.codes.to_numpy()], dtype=_STRING
+    names = list(dict.fromkeys(c for c in cleaned if c))
+    position = np.array([names.index(c) if c else -1 for c in cleaned] + [-1], dtype=np.int64)
+    codes = position[raw.cat.codes.to_numpy()]
+    keep = keys.notna().to_numpy(bool) & (codes >= 0)
+    out = pd.DataFrame(
+        {
+            "key": keys[keep].reset_index(drop=True),
+            "label": pd.Categorical.from_codes(codes[keep], categories=pd.Index(names)),
+        }
     )
-    keep = (keys.notna() & (values != "")).to_numpy(bool)
-    keys, values = keys[keep], values[keep]
-    series = pd.Series(
-        values.to_numpy(), index=pd.Index(keys.to_numpy(), name=join_on), name="label"
-    )
-    series = series.astype(_STRING)
-    if pc.count_distinct(_arrow(keys)).as_py() == len(keys):  # the usual case, checked in C++
-        return series
-    duplicated = series.index.duplicated(keep="last")
-    if duplicated.any():
-        dupes = series[series.index.duplicated(keep=False)]
-        conflicting = int((dupes.groupby(level=0).nunique() > 1).sum())
-        if conflicting:
-            msg = f"{conflicting} {join_on}(s) labelled more than once, differently: kept the last"
-            warnings.warn(msg, AuditWarning, stacklevel=4)
-        series = series[~duplicated]
-    return series
+    return out
+
+
+def _warn_conflicts(table: pd.DataFrame, join_on: str) -> None:
+    conflicting = int((table.groupby("key", observed=True)["label"].nunique() > 1).sum())
+    if conflicting:
+        msg = f"{conflicting} {join_on}(s) labelled more than once, differently: kept the last"
+        warnings.warn(msg, AuditWarning, stacklevel=5)
 
 
 def _arrow(values: pd.Series) -> pa.Array:
@@ -131,15 +130,24 @@ def join_labels(
         raise ValueError(msg)
     keys = jobs[_JOIN_KEYS[join_on]]
     # Arrow's hash join of the string keys: no Python string objects for a million ids
-    positions = pc.index_in(_arrow(keys), value_set=_arrow(table.index.to_series()))
-    position = pc.fill_null(positions, -1).to_numpy()
-    found = position >= 0
-    values = pc.take(_arrow(table), positions)
-    truth = pd.Series(values.to_pandas(types_mapper=lambda _: _STRING), name="label").set_axis(
-        jobs.index
+    encoded = pc.dictionary_encode(_arrow(table["key"]))
+    distinct = encoded.dictionary
+    if len(distinct) < len(table):
+        _warn_conflicts(table, join_on)
+    last = np.full(len(distinct), -1, dtype=np.int64)  # a key labelled twice: its last row
+    np.maximum.at(last, encoded.indices.to_numpy(), np.arange(len(table)))
+    key_index = pc.fill_null(pc.index_in(_arrow(keys), value_set=distinct), -1).to_numpy()
+    found = key_index >= 0
+    position = np.where(found, last[key_index], -1)
+    categorical = table["label"].cat
+    codes = np.where(found, categorical.codes.to_numpy()[np.maximum(position, 0)], -1)
+    truth = pd.Series(
+        pd.Categorical.from_codes(codes, categories=categorical.categories),
+        index=jobs.index,
+        name="label",
     )
     if not found.any():
-        sample_label = table.index[0]
+        sample_label = table["key"].iloc[0]
         sample_job = next((k for k in keys.dropna()[:1]), None)
         other = "document_input_value" if join_on == "id" else "id"
         msg = (
@@ -148,13 +156,14 @@ def join_labels(
             f"the other key with join_on={other!r}"
         )
         raise ValueError(msg)
-    used = np.zeros(len(table), dtype=bool)
-    used[position[found]] = True
+    used = np.zeros(len(distinct), dtype=bool)
+    used[key_index[found]] = True
     if not used.all():
-        msg = f"{int((~used).sum())} of {len(table)} labels match no job on {join_on!r}"
+        msg = f"{int((~used).sum())} of {len(distinct)} labels match no job on {join_on!r}"
         warnings.warn(msg, AuditWarning, stacklevel=4)
     if known_types:
-        unknown = sorted(set(truth.dropna().unique()) - known_types - {NO_MATCH})
+        matched = {str(c) for c in truth.cat.remove_unused_categories().cat.categories}
+        unknown = sorted(matched - known_types - {NO_MATCH})
         if unknown:
             msg = (
                 f"labels use types no rule set defines: {', '.join(map(repr, unknown[:10]))}; "
