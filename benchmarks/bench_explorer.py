@@ -1,7 +1,9 @@
 """How long one filter change takes in the explorer on 1,000,000 jobs, against plain pandas.
 
 A filter change is what the user waits for: the mask, the counts on every facet, the summary,
-the confidence histogram and the first page of the table (HTML), all recomputed by the widget.
+the confidence histogram and the first page of the table (HTML), all recomputed by the widget;
+each is timed ``--repeat`` times from the state before it (a search with a new spelling each
+time, so no attempt reuses an earlier scan).
 The naive pandas version is what a user would type for the same filter: a boolean-indexed copy,
 two ``value_counts``, ``np.histogram`` and ``sort_values().head().to_html()``.
 
@@ -120,27 +122,37 @@ def main() -> None:
     explorer: JobExplorer = explore(df)
     print(f"explore(df), indexing once: {time.perf_counter() - start:.2f} s")
 
-    for column in ("id", "result.confidence"):  # each column's order is computed once, then cached
+    for column in ("id", "result.confidence"):  # each order is computed once, then cached
         start = time.perf_counter()
         explorer.sort_by.value = column
         print(f"first sort by {column}: {(time.perf_counter() - start) * 1000:.0f} ms")
-    print(
-        f"\n{'filter change':<16}{'explorer ms':>12}{'(again)':>9}{'pandas ms':>11}{'matched':>10}"
-    )
-    worst = 0.0
+    print(f"\n{'filter change':<16}{'median ms':>11}{'max ms':>9}{'pandas ms':>11}{'matched':>10}")
+    slowest = []
     for name, change in changes(df):
-        # the change as the user makes it (a new search scans the text here) ...
-        first = timed(lambda change=change: explorer.set_filters(**change), 1)[0]
-        # ... and the same state recomputed: masks, counts, summary, histogram, first page
-        again = statistics.median(timed(explorer._refresh, args.repeat))
+        before = explorer.filters
+        ours = []
+        for attempt in range(args.repeat):
+            explorer.set_filters(**before)
+            step = dict(change)
+            if step.get("search"):  # a new spelling each time, so no attempt reuses a scan
+                step["search"] = _spelling(step["search"], attempt)
+            ours += timed(lambda step=step: explorer.set_filters(**step), 1)
         state = explorer.filters
         theirs = timed(lambda state=state: naive(df, state, "result.confidence"), args.repeat)
-        worst = max(worst, first, again)
+        slowest.append(statistics.median(ours))
         print(
-            f"{name:<16}{first:>12.1f}{again:>9.1f}{statistics.median(theirs):>11.1f}"
-            f"{explorer.matched.value.split(' of ')[0]:>10}"
+            f"{name:<16}{statistics.median(ours):>11.1f}{max(ours):>9.1f}"
+            f"{statistics.median(theirs):>11.1f}{explorer.matched.value.split(' of ')[0]:>10}"
         )
-    print(f"\nslowest explorer filter change: {worst:.0f} ms on {len(df):,} rows (target < 200 ms)")
+    print(
+        f"\nslowest filter change (median of {args.repeat}): {max(slowest):.0f} ms "
+        f"on {len(df):,} rows (target < 200 ms)"
+    )
+
+
+def _spelling(text: str, k: int) -> str:
+    """``text`` with the letters picked by the bits of ``k`` upper-cased (search ignores case)."""
+    return "".join(c.upper() if (k >> i) & 1 else c for i, c in enumerate(text))
 
 
 if __name__ == "__main__":
