@@ -103,7 +103,7 @@ class AuditReport:
             )
 
     def __repr__(self) -> str:
-        labelled = "" if self.truth is None else f", {int(self.truth.notna().sum())} labelled"
+        labelled = "" if self.truth is None else f", {len(self._labelled[0])} labelled"
         return f"<AuditReport of {len(self.jobs)} jobs{labelled}, threshold {self.threshold:g}>"
 
     # -- without labels ----------------------------------------------------------------------
@@ -129,7 +129,8 @@ class AuditReport:
     def by_type(self) -> pd.DataFrame:
         """Per predicted type (and "no match"): count, share, confidence statistics; with labels
         precision, recall, F1, support, accuracy, ECE, MCE, Brier and over-confidence."""
-        return _tables.by_type(self.jobs, self.threshold, self.truth, self.bins, self.n_bins)
+        labelled = self._labelled if self.truth is not None else None
+        return _tables.by_type(self.jobs, self.threshold, labelled, self.bins, self.n_bins)
 
     def review_queue(
         self, n: int = 50, strategy: _tables.Strategy = "lowest", seed: int = 0
@@ -183,13 +184,17 @@ class AuditReport:
     @cached_property
     def reclassified(self) -> pd.DataFrame:
         """Documents classified under two rule-set versions: agreement with a Wilson interval."""
-        return _rulesets.reclassified(self.jobs, self.rules)
+        return _rulesets.reclassified(self._pairs)
+
+    @cached_property
+    def _pairs(self) -> pd.DataFrame:
+        return _rulesets.pairs_of(self.jobs, self.rules)
 
     def flips(
         self, from_rule_set: str | None = None, to_rule_set: str | None = None
     ) -> pd.DataFrame:
         """Flip matrix of reclassified documents (old type rows, new type columns)."""
-        return _rulesets.flips(self.jobs, self.rules, from_rule_set, to_rule_set)
+        return _rulesets.flips(self._pairs, from_rule_set, to_rule_set)
 
     # -- with labels -------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ __all__ = [
     "by_configuration",
     "configuration_mix",
     "flips",
+    "pairs_of",
     "predecessors",
     "reclassified",
     "rule_changes",
@@ -179,8 +180,8 @@ def unknown_types(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     return unknown.rename("jobs").reset_index()
 
 
-def _pairs(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
-    """For documents classified under a rule set and its predecessor: the latest type under each."""
+def pairs_of(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """Documents classified under a rule set and its predecessor: the latest type under each."""
     keep = jobs["completed"] & jobs["rule_set"].notna() & jobs["document"].notna()
     rows = jobs.loc[keep, ["document", "rule_set", "type", "created_at"]]
     rows = rows[rows["document"].duplicated(keep=False)]
@@ -202,10 +203,9 @@ def _pairs(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     return pd.concat(frames)[columns]
 
 
-def reclassified(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+def reclassified(pairs: pd.DataFrame) -> pd.DataFrame:
     """Documents classified under a rule set and again under its successor: how many, and how
     often the type stayed the same (with a Wilson interval)."""
-    pairs = _pairs(jobs, rules)
     columns = ["documents", "agree", "agreement", "agreement_lo", "agreement_hi"]
     if pairs.empty:
         return pd.DataFrame(
@@ -223,14 +223,10 @@ def reclassified(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 
 
 def flips(
-    jobs: pd.DataFrame,
-    rules: Rules,
-    from_rule_set: str | None = None,
-    to_rule_set: str | None = None,
+    pairs: pd.DataFrame, from_rule_set: str | None = None, to_rule_set: str | None = None
 ) -> pd.DataFrame:
-    """Flip matrix of reclassified documents: type under the old rule set (rows) against type
-    under the new one (columns); the pair with the most documents unless one is named."""
-    pairs = _pairs(jobs, rules)
+    """Flip matrix of reclassified documents (``pairs_of``): type under the old rule set (rows)
+    against type under the new one (columns); the pair with the most documents unless named."""
     if from_rule_set is not None:
         pairs = pairs[pairs["from_rule_set"] == from_rule_set]
     if to_rule_set is not None:

@@ -118,13 +118,13 @@ def _ratio(a: float, b: float) -> float:
 def by_type(
     jobs: pd.DataFrame,
     threshold: float,
-    truth: pd.Series | None = None,
+    labelled_jobs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     bins: BinStrategy = "auto",
     n_bins: int = 10,
 ) -> pd.DataFrame:
     """Per predicted type: count, share, confidence mean/median/p10/p90, share below threshold.
 
-    With ``truth`` (labels aligned to ``jobs``) also precision, recall, F1 and support (as
+    With ``labelled_jobs`` (``labelled(jobs, truth)``) also precision, recall, F1 and support (as
     scikit-learn's ``precision_recall_fscore_support`` with ``zero_division=0``, "no match" a
     class of its own), accuracy among the type's predictions with a Wilson interval, ECE, MCE
     and Brier of the type's stated confidences and ``gap`` (their mean minus that accuracy).
@@ -152,10 +152,10 @@ def by_type(
     )
     table["count"] = table["count"].fillna(0).astype("int64")
     table.insert(1, "share", table["count"] / max(len(completed), 1))
-    if truth is None:
+    if labelled_jobs is None:
         order = type_order(types)
         return table.reindex(order).rename_axis("type").fillna({"count": 0, "share": 0.0})
-    y_true, y_pred, conf_l = labelled(jobs, truth)
+    y_true, y_pred, conf_l = labelled_jobs
     order = type_order(types, y_true)
     table = table.reindex(order)
     table[["count"]] = table[["count"]].fillna(0).astype("int64")
