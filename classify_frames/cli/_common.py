@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,6 +77,12 @@ def check_output(path: Path) -> Path:
     if not path.parent.is_dir():
         msg = f"the directory of {str(path)!r} does not exist"
         raise click.BadParameter(msg, param_hint="--out")
+    try:  # a read-only directory must fail now, not after the whole fetch
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        msg = f"cannot write in the directory of {str(path)!r}: {exc.strerror or exc}"
+        raise click.BadParameter(msg, param_hint="--out") from None
     return path
 
 
@@ -103,13 +110,13 @@ def read_ids(source: str) -> list[str]:
         if not path.is_file():
             msg = f"no such file: {source!r}"
             raise click.BadParameter(msg, param_hint="IDS_FILE")
-        if path.suffix.lower() == ".csv":
-            table = pd.read_csv(path, dtype=str)
-            column = "id" if "id" in table.columns else table.columns[0]
-            return [str(v).strip() for v in table[column].dropna()]
         try:
+            if path.suffix.lower() == ".csv":
+                table = pd.read_csv(path, dtype=str)
+                column = "id" if "id" in table.columns else table.columns[0]
+                return [str(v).strip() for v in table[column].dropna()]
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # pandas' parser errors are ValueErrors
             msg = f"cannot read {source!r}: {exc}"
             raise click.BadParameter(msg, param_hint="IDS_FILE") from None
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
