@@ -694,8 +694,14 @@ def _page_problem(data: Any) -> str | None:
     return None
 
 
-def _iso(value: When) -> str:
-    stamp = pd.Timestamp(value)
+def _iso(value: When, name: str) -> str:
+    msg = f"{name} must be a date or time (ISO 8601 like 2026-05-01), got {value!r}"
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValueError(msg) from None
+    if pd.isna(stamp):  # None, "", "NaT"
+        raise ValueError(msg)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return stamp.tz_convert("UTC").isoformat().replace("+00:00", "Z")
@@ -712,9 +718,9 @@ def _list_queries(
     if configuration_id:
         base.append(("configuration_id", configuration_id))
     if created_after is not None:
-        base.append(("created_at_on_or_after", _iso(created_after)))
+        base.append(("created_at_on_or_after", _iso(created_after, "created_after")))
     if created_before is not None:
-        base.append(("created_at_on_or_before", _iso(created_before)))
+        base.append(("created_at_on_or_before", _iso(created_before, "created_before")))
     if status is None:
         return [base]
     statuses = [status] if isinstance(status, str) else list(dict.fromkeys(status))
