@@ -1,0 +1,180 @@
+"""The fault matrix at full size: every emulator fault against a fetch (or listing) of many ids.
+
+Prints one row per fault with what the invariants of issue 7 need: rows and whether each unique
+id is exactly one row in input order holding the served job (or a fetch_error), errors,
+requests and retries (both sides' counts), the most requests started in any one second, how
+many requests were sent while a 429's Retry-After was running, and seconds.
+
+    python benchmarks/fault_matrix.py                 # 10,000 ids, real backoff (a few minutes)
+    python benchmarks/fault_matrix.py --ids 5000 --fast   # no backoff waits (stamina testing)
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pandas as pd
+import stamina
+
+import classify_frames as cf
+from classify_frames._http import _server_wait
+from classify_frames.emulator import Emulator
+
+RATE_PERIOD = 0.5  # the free tier's 20 a minute, scaled to 20 a half second
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    faults: dict[str, Any]
+    client: dict[str, Any]
+    listing: bool = False
+
+
+CASES = [
+    Case("no fault", {}, {}),
+    Case("429 storm, Retry-After seconds", {"rate_limit": 20, "rate_period": RATE_PERIOD}, {}),
+    Case("429 storm, Retry-After HTTP date",
+         {"rate_limit": 20, "rate_period": RATE_PERIOD, "retry_after": "http-date"}, {}),
+    Case("429 storm, retry-after-ms",
+         {"rate_limit": 20, "rate_period": RATE_PERIOD, "retry_after_ms": True}, {}),
+    Case("free tier, client limited to it", {"rate_limit": 20, "rate_period": RATE_PERIOD},
+         {"max_requests_per_second": 20 / RATE_PERIOD}),
+    Case("5xx 30%", {"fail_rate": 0.3}, {}),
+    Case("5xx 5%, x-should-retry: false", {"fail_rate": 0.05, "no_retry": True}, {}),
+    Case("outage: 5xx 100%", {"fail_rate": 1.0}, {}),
+    Case("latency spikes 20% past timeout", {"spike_rate": 0.2, "spike_s": 1.5},
+         {"timeout": 0.5}),
+    Case("reset mid-body 30%", {"drop_rate": 0.3}, {}),
+    Case("truncated JSON 30%", {"truncate_rate": 0.3}, {}),
+    Case("malformed JSON 30%", {"malformed_rate": 0.3}, {}),
+    Case("HTML 502 page 30%", {"html_rate": 0.3}, {}),
+    Case("HTML page with 200 30%", {"html_200_rate": 0.3}, {}),
+    Case("200 not a job 30%", {"not_a_job_rate": 0.3}, {}),
+    Case("server ignores job_ids", {"ignore_job_ids": True}, {}),
+    Case("list: repeated page token 30%", {"page_loop_rate": 0.3}, {}, listing=True),
+    Case("list: duplicate items 50%", {"duplicate_rate": 0.5}, {}, listing=True),
+    Case("list: lying total_size 50%", {"lying_total_rate": 0.5}, {}, listing=True),
+    Case("list: page larger than asked 50%", {"oversize_rate": 0.5}, {}, listing=True),
+]  # fmt: skip
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """httpx's transport with every exchange timed: (start, end, status, Retry-After)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=32))
+        self.log: list[tuple[float, float, int | None, float | None]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        start = time.monotonic()
+        try:
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+        except httpx.TransportError:
+            self.log.append((start, time.monotonic(), None, None))
+            raise
+        wait = _server_wait(response) if response.status_code == 429 else None
+        self.log.append((start, time.monotonic(), response.status_code, wait))
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def most_per_second(self) -> int:
+        starts = sorted(s for s, _, _, _ in self.log)
+        best = low = 0
+        for high, t in enumerate(starts):
+            while t - starts[low] >= 1.0:
+                low += 1
+            best = max(best, high - low + 1)
+        return best
+
+    def sent_while_told_to_wait(self) -> int:
+        """Requests started while a 429 answered earlier asked for a pause (50 ms slack)."""
+        pauses = [(end, end + wait) for _, end, status, wait in self.log if status == 429 and wait]
+        return sum(
+            any(a + 0.05 < start < b - 0.05 for a, b in pauses) for start, _, _, _ in self.log
+        )
+
+
+def run_case(case: Case, emu: Emulator, ids: list[str], truth: pd.DataFrame) -> dict[str, Any]:
+    emu.clear_faults()
+    emu.set_faults(seed=3, **case.faults)
+    emu.reset_counters()
+    recorder = Recorder()
+    started = time.monotonic()
+    with warnings.catch_warnings(record=True) as caught, cf.ClassifyClient(
+        base_url=emu.base_url, api_key=emu.api_key, progress=False, transport=recorder,
+        **case.client,
+    ) as client:  # fmt: skip
+        warnings.simplefilter("always")
+        df = client.list_jobs() if case.listing else client.fetch_jobs(ids)
+        stats = client.stats()
+    seconds = time.monotonic() - started
+    served = emu.counters()
+    if case.listing:
+        expected = set(truth.index)
+        rows_ok = df["id"].is_unique and set(df["id"]) == expected
+    else:
+        rows_ok = df["id"].tolist() == list(dict.fromkeys(ids))
+    fetched = df.loc[df["fetch_error"].isna(), ["id", "status", "updated_at"]].set_index("id")
+    data_ok = fetched.astype(str).equals(truth.loc[fetched.index].astype(str))
+    errors = df["fetch_error"].notna()
+    limit = case.client.get("max_requests_per_second")
+    return {
+        "fault": case.name,
+        "rows": len(df),
+        "each id once, in order": "yes" if rows_ok and data_ok else "NO",
+        "errors": int(errors.sum()),
+        "errors say why": "yes" if df.loc[errors, "fetch_error"].str.len().gt(5).all() else "NO",
+        "requests": stats["requests"],
+        "server saw": served["requests"],
+        "retries": stats["retries"],
+        "429s": stats["by_status"].get("429", 0),
+        "max req/s": recorder.most_per_second(),
+        "limit req/s": f"{limit:g}" if limit else "-",
+        "sent during Retry-After": recorder.sent_while_told_to_wait(),
+        "warnings": len(caught),
+        "seconds": round(seconds, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ids", type=int, default=10_000, help="ids fetched per fault")
+    parser.add_argument("--fast", action="store_true", help="no backoff waits (3 attempts)")
+    parser.add_argument("--only", help="run the faults whose name contains this")
+    args = parser.parse_args()
+    if args.fast:
+        stamina.set_testing(True, attempts=3)
+    cases = [c for c in CASES if not args.only or args.only.lower() in c.name.lower()]
+    with Emulator(jobs=args.ids + 1_000, seed=7, process=True) as emu:
+        truth = cf.jobs_to_frame(list(emu.dataset.jobs()))[
+            ["id", "status", "updated_at"]
+        ].set_index("id")
+        rng = random.Random(11)
+        known = rng.sample(list(emu.dataset.ids), args.ids)
+        ids = known + [f"cls-missing-{i}" for i in range(20)] + rng.sample(known, 300)
+        rng.shuffle(ids)
+        print(f"{len(ids):,} ids asked ({len(set(ids)):,} unique, 20 unknown) per fetch; "
+              f"listings cover {len(emu.dataset):,} jobs; "
+              f"{'no backoff waits' if args.fast else 'real backoff'}\n")  # fmt: skip
+        rows = []
+        for case in cases:
+            rows.append(run_case(case, emu, ids, truth))
+            print(f"  {case.name}: {rows[-1]['seconds']} s", flush=True)
+    table = pd.DataFrame(rows).set_index("fault")
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print()
+        print(table.to_string())
+
+
+if __name__ == "__main__":
+    main()
