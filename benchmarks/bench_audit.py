@@ -20,9 +20,9 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, confusion_matrix, precision_recall_fscore_support
 
 import classify_frames as cf
-from classify_frames.audit import NO_MATCH
-from classify_frames.audit._stats import calibration_table
-from classify_frames.audit._tables import confusion
+from classify_frames.auditing import NO_MATCH
+from classify_frames.auditing._stats import calibration_table
+from classify_frames.auditing._tables import confusion
 from classify_frames.emulator import Dataset
 
 

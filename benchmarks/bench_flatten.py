@@ -14,9 +14,9 @@ import time
 import orjson
 import pandas as pd
 import pyarrow.json as pa_json
-from classify_frames.emulator import Dataset
 
 from classify_frames import jobs_to_frame
+from classify_frames.emulator import Dataset
 
 
 def timed(name: str, run, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]

@@ -31,7 +31,7 @@ from ._settings import Settings
 from .frame import empty_frame, jobs_to_frame
 
 if TYPE_CHECKING:
-    from .audit import AuditReport, audit
+    from .auditing import AuditReport, audit
     from .emulator import Emulator
     from .explorer import JobExplorer, explore
     from .fetch import ClassifyClient, afetch_jobs, alist_jobs, fetch_jobs, list_jobs
@@ -68,8 +68,8 @@ __all__ = [
 ]
 
 _LAZY = {
-    "AuditReport": "audit",
-    "audit": "audit",
+    "AuditReport": "auditing",
+    "audit": "auditing",
     "Emulator": "emulator",
     "JobExplorer": "explorer",
     "explore": "explorer",

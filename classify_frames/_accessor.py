@@ -15,7 +15,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .audit import AuditReport
+    from .auditing import AuditReport
     from .explorer import JobExplorer
 
 __all__ = ["ClassifyAccessor"]
@@ -40,7 +40,7 @@ class ClassifyAccessor:
 
     def audit(self, labels: Any = None, **options: Any) -> AuditReport:
         """Same as :func:`classify_frames.audit` on this frame."""
-        from .audit import audit
+        from .auditing import audit
 
         return audit(self._frame, labels, **options)
 

@@ -16,7 +16,7 @@ from sklearn.metrics import (
 )
 
 import classify_frames as cf
-from classify_frames.audit import NO_MATCH, AuditReport, AuditWarning
+from classify_frames.auditing import NO_MATCH, AuditReport, AuditWarning
 
 TYPES = ["invoice", "receipt", "contract"]
 SCORES = [0.6, 0.7, 0.8, 0.9, 0.95, 0.99]

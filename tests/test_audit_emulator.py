@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import classify_frames as cf
-from classify_frames.audit import AuditReport, AuditWarning
+from classify_frames.auditing import AuditReport, AuditWarning
 from classify_frames.cli import main
 from classify_frames.emulator import Dataset, Emulator
 

@@ -11,7 +11,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss
 
-from classify_frames.audit._stats import (
+from classify_frames.auditing._stats import (
     calibration_errors,
     calibration_table,
     isotonic_fit,

@@ -111,7 +111,7 @@ def audit_command(
     Labels are a CSV or Parquet file with an id (or document_input_value) and a label column;
     "none" marks a document no rule describes.
     """
-    from ..audit import audit
+    from ..auditing import audit
 
     if html_path is not None and not html_path.parent.is_dir():
         msg = f"the directory of {str(html_path)!r} does not exist"

@@ -1,6 +1,6 @@
 """The audit's tables: pure, vectorised functions of a prepared frame (see :mod:`._prepare`).
 
-Each returns a plain DataFrame; :class:`~classify_frames.audit.AuditReport` only caches them.
+Each returns a plain DataFrame; :class:`~classify_frames.auditing.AuditReport` only caches them.
 Types are ordered by job count, with "no match" last.
 """
 
