@@ -72,26 +72,26 @@ class _ThreadRunner:
 
 
 def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
-    """Iterate an async iterator from sync code, one item at a time, without a running loop
-    conflict. The iterator runs on a private loop in a worker thread that lives as long as
-    the generator returned here.
+    """Iterate an async iterator from sync code, without a running loop conflict.
+
+    The iterator runs on a private loop in a worker thread that lives as long as the generator
+    returned here. The next item is fetched while the caller works on the current one (one
+    item ahead, no more), so network and, say, Parquet writing overlap.
     """
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="classify-frames-iter", daemon=True)
     thread.start()
+    future = asyncio.run_coroutine_threadsafe(_next(agen), loop)
     try:
         while True:
-            future = asyncio.run_coroutine_threadsafe(_next(agen), loop)
-            try:
-                done, item = future.result()
-            except KeyboardInterrupt:
-                future.cancel()
-                concurrent.futures.wait([future])  # let the cancel land before aclose below
-                raise
+            done, item = future.result()
             if done:
                 return
+            future = asyncio.run_coroutine_threadsafe(_next(agen), loop)
             yield item  # type: ignore[misc]  # not None: _next returned an item
     finally:
+        future.cancel()
+        concurrent.futures.wait([future])  # let a cancel land before aclose below
         closer = getattr(agen, "aclose", None)
         if closer is not None:
             asyncio.run_coroutine_threadsafe(closer(), loop).result()
