@@ -13,6 +13,7 @@ import asyncio
 import random
 import threading
 import time
+import tracemalloc
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -449,3 +450,30 @@ def test_leaving_iter_frames_early_closes_everything(emu: Emulator, ids: list[st
         frames.close()
     assert first["id"].tolist() == list(dict.fromkeys(ids))[:1_000]
     assert connections_to(emu) == before and no_worker_threads()
+
+
+# -- memory: streaming stays flat ----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_iter_frames_memory_stays_flat(emu: Emulator, ids: list[str]) -> None:
+    """Streaming 5,000 jobs needs no more memory at its peak than streaming 1,000."""
+
+    def peak(**kw: Any) -> float:
+        tracemalloc.start()
+        try:
+            with client(emu) as c:
+                rows = sum(len(frame) for frame in c.iter_frames(batch_size=500, **kw))
+            assert rows == len(kw.get("job_ids") or []) or rows == kw.get("limit")
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    known = [i for i in dict.fromkeys(ids) if i not in MISSING]
+    peak(job_ids=known[:500])  # warm up: imports, caches, the connection pool's first use
+    for kw_small, kw_large in (
+        ({"job_ids": known[:1_000]}, {"job_ids": known[:5_000]}),
+        ({"limit": 1_000}, {"limit": 5_000}),
+    ):
+        small, large = peak(**kw_small), peak(**kw_large)
+        assert large < 1.5 * small, (small, large)
