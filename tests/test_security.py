@@ -81,7 +81,7 @@ def test_no_public_object_shows_the_key(emu: Emulator, tmp_path: Path) -> None:
         ]  # fmt: skip
     for obj in objects:
         assert_no_canary(repr(obj), str(obj))
-    assert_no_canary(df.to_string(), df.to_html(), df.to_json())
+    assert_no_canary(df.to_string(), df.to_html(), df.to_json(date_format="iso"))
     for obj in (client, client.settings, client.settings.key):
         with pytest.raises(TypeError, match="not pickled"):
             pickle.dumps(obj)
