@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import time
 import warnings
 from collections import deque
@@ -40,7 +41,7 @@ _JOBS_PATH = "/api/v2/classify"
 _BATCH = 100  # the list endpoint's largest page
 _QUERY_BUDGET = 6_000  # characters of job_ids per request, well under common URL limits
 _MAX_ID_LENGTH = 512
-_FORBIDDEN_IN_ID = frozenset("/\\?#%")
+_FORBIDDEN_IN_ID = re.compile(r"[\s/\\?#%]")
 _DEDUP_WINDOW = 20  # pages of ids remembered to drop jobs a listing repeats
 _TOKEN_REPEATS = 5  # times in a row a repeated page token is asked for again
 _CLIENT_OPTIONS = frozenset(
@@ -646,7 +647,7 @@ def _valid_id(value: object) -> bool:
         and 0 < len(value) <= _MAX_ID_LENGTH
         and value not in (".", "..")
         and value.isprintable()
-        and not any(c.isspace() or c in _FORBIDDEN_IN_ID for c in value)
+        and _FORBIDDEN_IN_ID.search(value) is None
     )
 
 
