@@ -44,6 +44,7 @@ class Exchange:
     end: float
     status: int | None
     wait: float | None  # what Retry-After / retry-after-ms asked for
+    listing: bool  # a list request (else one job's GET)
 
 
 class Recorder(httpx.AsyncBaseTransport):
@@ -58,14 +59,16 @@ class Recorder(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         start = time.monotonic()
+        listing = request.url.path == "/api/v2/classify"
         try:
             response = await self.inner.handle_async_request(request)
             await response.aread()
         except httpx.TransportError:
-            self.exchanges.append(Exchange(start, time.monotonic(), None, None))
+            self.exchanges.append(Exchange(start, time.monotonic(), None, None, listing))
             raise
-        wait = _server_wait(response) if response.status_code == 429 else None
-        self.exchanges.append(Exchange(start, time.monotonic(), response.status_code, wait))
+        status = response.status_code
+        wait = _server_wait(response) if status == 429 else None
+        self.exchanges.append(Exchange(start, time.monotonic(), status, wait, listing))
         if self.ready is not None and len(self.exchanges) >= (self.after or 0):
             self.ready.set()
         return response
@@ -145,31 +148,31 @@ def check_rows(df: pd.DataFrame, wanted: list[str], truth: pd.DataFrame, why: st
 ANSWER_FAULTS: dict[str, tuple[dict[str, Any], str]] = {
     "5xx": (
         {"fail_rate": 0.3},
-        rf"gave up after 3 attempts: {SERVER_ERROR}",
+        rf"gave up after 4 attempts: {SERVER_ERROR}",
     ),
     "html 502 page": (
         {"html_rate": 0.3},
-        r"gave up after 3 attempts: 502 an HTML page \(502 Bad Gateway\)",
+        r"gave up after 4 attempts: 502 an HTML page \(502 Bad Gateway\)",
     ),
     "html 200 page": (
         {"html_200_rate": 0.3},
-        r"gave up after 3 attempts: invalid JSON body \(text/html, \d+ bytes\)",
+        r"gave up after 4 attempts: invalid JSON body \(text/html, \d+ bytes\)",
     ),
     "200 not a job": (
         {"not_a_job_rate": 0.3},
-        r"gave up after 3 attempts: the answer is not a (job|page of jobs) \(a JSON \w+\)",
+        r"gave up after 4 attempts: the answer is not a (job|page of jobs) \(a JSON \w+\)",
     ),
     "reset mid-body": (
         {"drop_rate": 0.3},
-        r"gave up after 3 attempts: connection error \(\w+\)",
+        r"gave up after 4 attempts: connection error \(\w+\)",
     ),
     "truncated JSON": (
         {"truncate_rate": 0.3},
-        r"gave up after 3 attempts: invalid JSON body \(application/json, \d+ bytes\)",
+        r"gave up after 4 attempts: invalid JSON body \(application/json, \d+ bytes\)",
     ),
     "malformed JSON": (
         {"malformed_rate": 0.3},
-        r"gave up after 3 attempts: invalid JSON body \(application/json, \d+ bytes\)",
+        r"gave up after 4 attempts: invalid JSON body \(application/json, \d+ bytes\)",
     ),
 }
 
@@ -181,7 +184,7 @@ def test_answer_faults_are_retried_then_reported(
     faults, why = ANSWER_FAULTS[fault]
     emu.set_faults(seed=3, **faults)
     started = time.monotonic()
-    with stamina.set_testing(True, attempts=3), client(emu) as c:
+    with stamina.set_testing(True, attempts=4), client(emu) as c:
         df = c.fetch_jobs(ids)
         stats = c.stats()
     seconds = time.monotonic() - started
@@ -189,26 +192,34 @@ def test_answer_faults_are_retried_then_reported(
     served = emu.counters()
     assert stats["requests"] == served["requests"]  # every request counted on both sides
     logical = stats["requests"] - stats["retries"]  # requests before any retry
-    assert stats["requests"] <= 3 * logical  # never more than the attempts configured
-    assert served["by_endpoint"]["list"] <= 3 * 51  # 51 batches of at most 100 ids
+    assert stats["requests"] <= 4 * logical  # never more than the attempts configured
+    assert served["by_endpoint"]["list"] <= 4 * 51  # 51 batches of at most 100 ids
     # Only ids a batch did not return are asked for one by one: the unknown ones (unless
     # their batch was given up on, in which case the batch's reason is theirs).
     assert logical - 51 <= len(MISSING)
-    assert failed <= 0.05 * N_IDS
+    # A batch fails 4 times in a row with odds 0.3**4 (0.8%): of 51, rarely more than one.
+    assert failed <= 0.08 * N_IDS
     assert seconds < 60
 
 
 def test_x_should_retry_false_is_never_retried(
     emu: Emulator, ids: list[str], truth: pd.DataFrame
 ) -> None:
-    emu.set_faults(seed=3, fail_rate=0.05, no_retry=True)
-    with client(emu) as c:
+    """A 5xx saying x-should-retry: false is final: a batch's ids are then asked one by one
+    (the answer was about this request, not a service giving up), each 5xx id reported."""
+    emu.set_faults(seed=3, fail_rate=0.1, no_retry=True)
+    recorder = Recorder()
+    with client(emu, recorder) as c:
         df = c.fetch_jobs(ids)
         stats = c.stats()
-    failed = check_rows(df, ids, truth, rf"HTTP error \({SERVER_ERROR.replace(' ', ': ', 1)}\)")
-    assert stats["retries"] == 0
-    assert 0 < failed <= 0.1 * N_IDS
-    assert emu.counters()["requests"] == stats["requests"]
+    check_rows(df, ids, truth, rf"HTTP error \({SERVER_ERROR.replace(' ', ': ', 1)}\)")
+    served = emu.counters()
+    assert stats["retries"] == 0 and served["requests"] == stats["requests"]
+    failed = [e for e in recorder.exchanges if e.status is not None and e.status >= 500]
+    assert len(failed) == served["by_fault"]["server_error"] > 0
+    assert len(recorder.exchanges) == 51 + served["by_endpoint"]["get"]  # nothing retried
+    # Each 5xx GET is one error row, with that status.
+    assert (df["http_status"] >= 500).sum() == sum(not e.listing for e in failed)
 
 
 def test_latency_spikes_past_the_timeout(
