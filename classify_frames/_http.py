@@ -39,6 +39,8 @@ Validator = Callable[[Any], "str | None"]
 _RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 _CONNECTIONS_PER_POOL = 8
 _MAX_SERVER_WAIT = 120.0  # never sleep longer than this on a server's say-so
+_MIN_SPACING = 0.005  # seconds between requests after a first 429 (then doubled per pause)
+_EASE = 0.98  # spacing kept per success after a 429: halved back in 35 successes
 _MASK = "********"
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
@@ -78,11 +80,18 @@ class _Pacer:
     Waiters go one at a time and each next slot is counted from the moment the previous
     request really left: a waiter woken late (a busy event loop) cannot bring the ones queued
     behind it along in a burst. A pause that lands while one waits is honoured too.
+
+    A server's 429 pauses everyone, and doubles the spacing (once per pause, however many
+    429s it brings): otherwise the whole queue leaves in one burst when the pause ends, into
+    a window with room for a few, and requests burn their attempts on 429 after 429. Each
+    success then eases the spacing back towards the configured rate.
     """
 
     def __init__(self, rate: float | None) -> None:
-        self._interval = 1.0 / rate if rate else 0.0
+        self._floor = 1.0 / rate if rate else 0.0
+        self._interval = self._floor
         self._next = 0.0
+        self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
@@ -92,8 +101,17 @@ class _Pacer:
             self._next = time.monotonic() + self._interval
 
     def pause(self, seconds: float) -> None:
-        """Hold every request back for ``seconds`` (a server asked us to)."""
-        self._next = max(self._next, time.monotonic() + seconds)
+        """Hold every request back for ``seconds`` (a server asked us to), then go slower."""
+        now = time.monotonic()
+        if now >= self._paused_until:
+            self._interval = max(2 * self._interval, _MIN_SPACING)
+        self._paused_until = max(self._paused_until, now + seconds)
+        self._next = max(self._next, now + seconds)
+
+    def ease(self) -> None:
+        """A request went through: a little less spacing, down to the configured rate's."""
+        if self._interval > self._floor:
+            self._interval = max(self._floor, self._interval * _EASE)
 
 
 @dataclass
@@ -316,6 +334,7 @@ class Transport:
         problem = validate(data) if validate else None
         if problem:
             raise _Retryable(problem, status)
+        self._pacer.ease()
         return Reply(status, data=data, attempts=attempts)
 
 
