@@ -259,11 +259,9 @@ def test_a_server_ignoring_job_ids_is_detected(
 def test_429_storm_honours_retry_after(
     emu: Emulator, ids: list[str], truth: pd.DataFrame, form: str
 ) -> None:
-    """No client limit: the server's 20 a 0.5 s answers 429s, and the whole client waits.
-
-    When a pause ends every waiting request leaves at once, so a batch can meet 429s until
-    it runs out of attempts (most with retry-after-ms, which frees one slot, not twenty):
-    its ids then say so. Setting max_requests_per_second avoids that (the test below)."""
+    """No client limit: the server's 20 a 0.5 s answers 429s; the whole client waits, then
+    goes slower, so the queue does not leave in one burst when a pause ends and no request
+    runs out of attempts (retry-after-ms frees one slot, not twenty)."""
     emu.set_faults(
         rate_limit=20, rate_period=0.5,
         retry_after="http-date" if form == "http-date" else "seconds",
@@ -275,8 +273,7 @@ def test_429_storm_honours_retry_after(
         df = c.fetch_jobs(ids)
         stats = c.stats()
     seconds = time.monotonic() - started
-    failed = check_rows(df, ids, truth, r"gave up after 6 attempts: 429 Rate limit exceeded.*")
-    assert failed <= 0.03 * N_IDS
+    check_rows(df, ids, truth, r"(?!)")  # every known id fetched
     limited = [e for e in recorder.exchanges if e.status == 429]
     assert limited and stats["by_status"]["429"] == len(limited)
     for e in limited:
