@@ -308,12 +308,17 @@ def _extra_columns(records: Sequence[dict[str, Any]], reserved: set[str]) -> dic
             if len(objects) < len(values):
                 found[name] = [(i, v) for i, v in values if not (type(v) is dict and v)]
         for key in keys & known.keys():
+            name = _column_name(prefix, key)
             if known[key] is not None:
-                walk(
-                    [(i, r[key]) for i, r in rows if type(r.get(key)) is dict],
-                    _column_name(prefix, key),
-                    known[key],
+                walk([(i, r[key]) for i, r in rows if type(r.get(key)) is dict], name, known[key])
+            misfits = [(i, r[key]) for i, r in rows if not _fits(key, known[key], r.get(key))]
+            if misfits:  # an object field that holds something else: keep it as it came
+                found[f"{name} (unparsed)"] = misfits
+                msg = (
+                    f"{len(misfits)} job(s) have a {name!r} that is not the expected JSON "
+                    f"{'array' if key == 'rules' else 'object'}; kept in {name + ' (unparsed)'!r}"
                 )
+                warnings.warn(msg, stacklevel=4)
 
     unknown_fields, unknown_rule_fields = _unknown_levels(records)
     if unknown_fields:
@@ -345,23 +350,38 @@ _RESULT_KEYS = frozenset(_KNOWN_TREE["result"])
 _USAGE_KEYS = frozenset(_KNOWN_TREE["usage"])
 
 
+def _fits(key: str, known: dict[str, Any] | None, value: Any) -> bool:
+    """Whether a known field's value has the shape the contract parses (else it is kept raw)."""
+    if value is None:
+        return True
+    if known is not None:
+        return type(value) is dict
+    return key != "rules" or type(value) is list
+
+
 def _unknown_levels(records: Sequence[dict[str, Any]]) -> tuple[bool, bool]:
-    """(any unknown key outside rules, any unknown key inside a rule), in one cheap pass."""
+    """(any unknown key or misshapen object outside rules, any unknown key inside a rule),
+    in one cheap pass."""
     other = False
     rule_keys: set[str] = set()
     for r in records:
         if not r.keys() <= _TOP_KEYS:
             other = True
         config, result, usage = r.get("configuration"), r.get("result"), r.get("usage")
-        if type(result) is dict and not result.keys() <= _RESULT_KEYS:
+        if result is not None and (type(result) is not dict or not result.keys() <= _RESULT_KEYS):
             other = True
-        if type(usage) is dict and not usage.keys() <= _USAGE_KEYS:
+        if usage is not None and (type(usage) is not dict or not usage.keys() <= _USAGE_KEYS):
+            other = True
+        if config is not None and type(config) is not dict:
             other = True
         if type(config) is dict:
             parsing, rules = config.get("parsing_configuration"), config.get("rules")
             if not config.keys() <= _CONFIG_KEYS or (
-                type(parsing) is dict and not parsing.keys() <= _PARSING_KEYS
+                parsing is not None
+                and (type(parsing) is not dict or not parsing.keys() <= _PARSING_KEYS)
             ):
+                other = True
+            if rules is not None and type(rules) is not list:
                 other = True
             if type(rules) is list:
                 for rule in rules:

@@ -170,3 +170,12 @@ def test_no_warning_on_ordinary_jobs() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         jobs_to_frame([seed_job()] * 3)
+
+
+def test_misshapen_known_objects_are_kept_not_dropped() -> None:
+    jobs = [{"id": "a", "result": "oops", "configuration": {"rules": "x"}}, {"id": "b"}]
+    with pytest.warns(UserWarning, match="not the expected JSON"):
+        df = jobs_to_frame(jobs)
+    assert df.loc[0, "result (unparsed)"] == "oops"
+    assert df.loc[0, "configuration.rules (unparsed)"] == "x"
+    assert pd.isna(df.loc[0, "result.type"]) and pd.isna(df.loc[1, "result (unparsed)"])

@@ -7,10 +7,17 @@ from typing import Any
 
 import orjson
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import classify_frames as cf
+
+# Generated jobs are misshapen on purpose; the warnings that say so are tested in test_frame.py.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*not the expected JSON:UserWarning"),
+    pytest.mark.filterwarnings("ignore:.*collides with a contract column:UserWarning"),
+]
 
 text = st.text(max_size=30) | st.text(alphabet="éß文档🚀\u200b\n\"'\\<>&", max_size=20)
 huge = st.integers(min_value=1, max_value=3).map(lambda n: "x" * (50_000 * n))
