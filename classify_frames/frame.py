@@ -314,15 +314,18 @@ def _extra_columns(records: Sequence[dict[str, Any]], reserved: set[str]) -> dic
             misfits = [(i, r[key]) for i, r in rows if not _fits(key, known[key], r.get(key))]
             if misfits:  # an object field that holds something else: keep it as it came
                 found[f"{name} (unparsed)"] = misfits
-                msg = (
-                    f"{len(misfits)} job(s) have a {name!r} that is not the expected JSON "
-                    f"{'array' if key == 'rules' else 'object'}; kept in {name + ' (unparsed)'!r}"
-                )
-                warnings.warn(msg, stacklevel=4)
+                unparsed.append(f"{name!r} in {len(misfits)} job(s)")
 
+    unparsed: list[str] = []
     unknown_fields, unknown_rule_fields = _unknown_levels(records)
     if unknown_fields:
         walk(list(enumerate(records)), "", _KNOWN_TREE)
+    if unparsed:
+        msg = (
+            f"not the expected JSON object or array: {', '.join(unparsed)}; kept as they came "
+            "in '... (unparsed)' columns"
+        )
+        warnings.warn(msg, stacklevel=4)
     if unknown_rule_fields:
         found["configuration.rules"] = [
             (i, r["configuration"]["rules"])

@@ -105,6 +105,7 @@ def test_unknown_rule_fields_are_kept_in_the_rules_column() -> None:
     assert rules[0]["id"] == 7 and rules[0]["type"] == "t"
 
 
+@pytest.mark.filterwarnings("ignore:not the expected JSON:UserWarning")
 def test_wrong_types_are_coerced_and_every_row_kept() -> None:
     jobs = [
         {"id": "a", "result": {"confidence": "0.75", "type": 5}},

@@ -15,7 +15,7 @@ import classify_frames as cf
 
 # Generated jobs are misshapen on purpose; the warnings that say so are tested in test_frame.py.
 pytestmark = [
-    pytest.mark.filterwarnings("ignore:.*not the expected JSON:UserWarning"),
+    pytest.mark.filterwarnings("ignore:not the expected JSON:UserWarning"),
     pytest.mark.filterwarnings("ignore:.*collides with a contract column:UserWarning"),
 ]
 

@@ -170,6 +170,7 @@ def test_jobs_to_frame_refuses_what_it_cannot_read_clearly(
         cf.jobs_to_frame(bad)  # type: ignore[arg-type]
 
 
+@pytest.mark.filterwarnings("ignore:not the expected JSON:UserWarning")
 def test_jobs_to_frame_keeps_odd_but_readable_jobs() -> None:
     jobs = [
         {"id": "a", "status": "SOMETHING_NEW", "result": {"confidence": "0.9"}},
