@@ -40,6 +40,7 @@ _RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 _CONNECTIONS_PER_POOL = 8
 _MAX_SERVER_WAIT = 120.0  # never sleep longer than this on a server's say-so
 _MIN_SPACING = 0.005  # seconds between requests after a first 429 (then doubled per pause)
+_MAX_SPACING = 0.5  # seconds between requests at the slowest a 429 storm makes us go
 _EASE = 0.98  # spacing kept per success after a 429: halved back in 35 successes
 _MASK = "********"
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -104,7 +105,11 @@ class _Pacer:
         """Hold every request back for ``seconds`` (a server asked us to), then go slower."""
         now = time.monotonic()
         if now >= self._paused_until:
-            self._interval = max(2 * self._interval, _MIN_SPACING)
+            # Capped: a server whose Retry-After is already past (an HTTP date has whole
+            # seconds) starts a new pause with every 429, and uncapped doubling once grew the
+            # spacing to days and hung a fetch.
+            doubled = max(2 * self._interval, _MIN_SPACING)
+            self._interval = min(doubled, max(_MAX_SPACING, self._floor))
         self._paused_until = max(self._paused_until, now + seconds)
         self._next = max(self._next, now + seconds)
 

@@ -266,3 +266,21 @@ def test_kernel_interrupt_in_the_jupyter_path_cancels_the_worker_thread() -> Non
     ]
     assert c.partial is not None and c.partial["status"].notna().sum() == 10
     assert cf.fetch.last_partial() is c.partial
+
+
+def test_many_429s_with_a_past_retry_after_slow_the_client_but_never_stall_it() -> None:
+    """An HTTP-date Retry-After already past makes every 429 a new pause; spacing is capped."""
+    import asyncio
+
+    from classify_frames._http import _Pacer
+
+    async def main() -> float:
+        pacer = _Pacer(None)
+        for _ in range(200):
+            pacer.pause(0.0)
+        started = time.monotonic()
+        for _ in range(3):
+            await pacer.wait()
+        return time.monotonic() - started
+
+    assert asyncio.run(main()) < 2.0
