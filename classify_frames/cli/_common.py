@@ -15,7 +15,7 @@ import pandas as pd
 from .._atomic import atomic_path
 from .._exceptions import ClassifyFramesError
 
-__all__ = ["client_options", "friendly_errors", "read_ids", "write_frame"]
+__all__ = ["client_options", "friendly_errors", "out_option", "read_ids", "write_frame"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +38,16 @@ def client_options(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+#: ``--out FILE`` for the commands that write one frame.
+out_option = click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Output file: .parquet, .csv or .jsonl.",
+)
 
 
 def client_kwargs(options: dict[str, Any]) -> dict[str, Any]:

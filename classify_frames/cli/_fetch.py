@@ -14,6 +14,7 @@ from ._common import (
     client_kwargs,
     client_options,
     friendly_errors,
+    out_option,
     read_ids,
     write_frame,
 )
@@ -23,13 +24,7 @@ __all__ = ["demo_command", "fetch_command", "list_command", "summary_text"]
 
 @click.command("fetch")
 @click.argument("ids_file", default="-")
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Output file: .parquet, .csv or .jsonl.",
-)
+@out_option
 @click.option("--strict", is_flag=True, help="Fail (exit 1) if any job could not be fetched.")
 @click.option("--wait", is_flag=True, help="Wait for PENDING/RUNNING jobs to finish.")
 @click.option("--per-id", is_flag=True, help="GET each job instead of batching through job_ids.")
@@ -67,13 +62,7 @@ def fetch_command(
 @click.option("--since", help="Created on or after (ISO 8601 date or time).")
 @click.option("--until", help="Created on or before (ISO 8601 date or time).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many jobs.")
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Output file: .parquet, .csv or .jsonl.",
-)
+@out_option
 @client_options
 @friendly_errors
 def list_command(
