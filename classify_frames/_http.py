@@ -24,6 +24,7 @@ import orjson
 import stamina
 
 from ._exceptions import AuthenticationError
+from ._network import PoolTransport
 from ._settings import Secret, Settings
 
 __all__ = ["Reply", "Stats", "Transport"]
@@ -205,19 +206,17 @@ class Transport:
         # Requests go straight to httpx transports: the client layer's URL merging, cookie jar
         # and auth/redirect machinery cost more CPU than the HTTP exchange itself here, and
         # none of it is wanted (no cookies; redirects are never followed, so the key cannot
-        # travel to another host). httpx's pool also costs CPU per request in proportion to
-        # its open connections (3,000 GETs at 32 connections: 14.3 s of CPU in one pool,
-        # 3.5 s in four pools of 8; encode/httpx#3215), so connections are spread over pools.
+        # travel to another host). httpcore's pool also costs CPU per request in proportion
+        # to its open connections (3,000 GETs at 32 connections: 14.3 s of CPU in one pool,
+        # 3.5 s in four pools of 8; encode/httpx#3215), so connections are spread over pools,
+        # and the pools do their I/O on asyncio directly (see _network).
         if transport is not None:
             self._pools = [transport]
         else:
             shards = -(-settings.concurrency // _CONNECTIONS_PER_POOL)
             per_pool = -(-settings.concurrency // shards)
-            limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
             tls = httpx.create_ssl_context()  # one CA bundle load (40 ms), not one per pool
-            self._pools = [
-                httpx.AsyncHTTPTransport(limits=limits, verify=tls) for _ in range(shards)
-            ]
+            self._pools = [PoolTransport(per_pool, tls) for _ in range(shards)]
         self._in_flight = [0] * len(self._pools)
 
     async def aclose(self) -> None:

@@ -1,0 +1,306 @@
+"""The asyncio network backend under httpcore, against small servers on real loopback sockets.
+
+Each server here misbehaves in one way a real peer can (closes an idle connection, stops mid-body,
+never answers, never reads, speaks TLS under another name); the transport must turn each into the
+httpx error the rest of the client already handles, and keep its pool usable afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from classify_frames._network import AsyncioBackend, PoolTransport
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
+
+
+class _Server:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.connections = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/x"
+
+
+@asynccontextmanager
+async def serve(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIterator[_Server]:
+    """A loopback server calling ``handler`` once per connection; counts connections."""
+    server: _Server
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        server.connections += 1
+        try:
+            await handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    listener = await asyncio.start_server(on_connect, "127.0.0.1", 0, ssl=tls)
+    server = _Server(listener.sockets[0].getsockname()[1])
+    async with listener:
+        yield server
+
+
+async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A well-behaved keep-alive server: one OK per request, until the client hangs up."""
+    while await reader.readuntil(b"\r\n\r\n"):
+        writer.write(OK)
+        await writer.drain()
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    async def main() -> Any:
+        return await coro
+
+    return asyncio.run(main())
+
+
+def test_keeps_connections_alive() -> None:
+    async def main() -> None:
+        async with (
+            serve(answer_each) as server,
+            httpx.AsyncClient(transport=PoolTransport(max_connections=2)) as client,
+        ):
+            for _ in range(20):
+                response = await client.get(server.url)
+                assert response.json() == {"ok": True}
+            await asyncio.gather(*(client.get(server.url) for _ in range(20)))
+            assert server.connections <= 2
+
+    run(main())
+
+
+def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
+    async def one_answer_then_close(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(OK)  # says nothing about closing, then closes: keep-alive timed out
+        await writer.drain()
+
+    async def main() -> None:
+        async with (
+            serve(one_answer_then_close) as server,
+            httpx.AsyncClient(transport=PoolTransport(max_connections=1)) as client,
+        ):
+            for _ in range(3):
+                assert (await client.get(server.url)).status_code == 200
+                await asyncio.sleep(0.05)  # the close reaches the client's loop
+            assert server.connections == 3
+
+    run(main())
+
+
+def test_a_body_cut_short_is_a_protocol_error() -> None:
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"id": ')
+
+    async def main() -> None:
+        async with (
+            serve(cut) as server,
+            httpx.AsyncClient(transport=PoolTransport(max_connections=1)) as client,
+        ):
+            with pytest.raises(httpx.RemoteProtocolError):
+                await client.get(server.url)
+
+    run(main())
+
+
+def test_a_silent_server_times_out_and_the_pool_recovers() -> None:
+    answered = 0
+
+    async def first_silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        answered += 1
+        if answered == 1:
+            await reader.read()  # never answers; returns when the client gives up
+            return
+        await answer_each(reader, writer)
+
+    async def main() -> None:
+        async with (
+            serve(first_silent) as server,
+            httpx.AsyncClient(transport=PoolTransport(max_connections=1), timeout=0.2) as client,
+        ):
+            start = time.monotonic()
+            with pytest.raises(httpx.ReadTimeout):
+                await client.get(server.url)
+            assert 0.15 < time.monotonic() - start < 2
+            assert (await client.get(server.url)).status_code == 200
+
+    run(main())
+
+
+def test_a_cancelled_request_leaves_the_pool_usable() -> None:
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readuntil(b"\r\n\r\n"):
+            await asyncio.sleep(0.1)
+            writer.write(OK)
+            await writer.drain()
+
+    async def main() -> None:
+        async with (
+            serve(slow) as server,
+            httpx.AsyncClient(transport=PoolTransport(max_connections=1)) as client,
+        ):
+            task = asyncio.create_task(client.get(server.url))
+            await asyncio.sleep(0.02)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert (await client.get(server.url)).json() == {"ok": True}
+
+    run(main())
+
+
+def test_a_refused_connection_is_a_connect_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: connections are refused
+
+        async def main() -> None:
+            async with httpx.AsyncClient(transport=PoolTransport(max_connections=1)) as client:
+                with pytest.raises(httpx.ConnectError):
+                    await client.get(f"http://127.0.0.1:{port}/x")
+
+        run(main())
+
+
+def test_a_large_body_arrives_whole_through_flow_control() -> None:
+    body = bytes(range(256)) * (12 * 4096)  # 12 MiB: past the read-pause mark many times
+
+    async def big(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+        for start in range(0, len(body), 1 << 16):
+            writer.write(body[start : start + (1 << 16)])
+            await writer.drain()
+
+    async def main() -> None:
+        async with (
+            serve(big) as server,
+            httpx.AsyncClient(transport=PoolTransport(max_connections=1)) as client,
+        ):
+            response = await client.get(server.url)
+            assert response.content == body
+
+    run(main())
+
+
+def test_a_server_that_stops_reading_gives_a_write_timeout() -> None:
+    async def deaf(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+
+    async def main() -> None:
+        async with (
+            serve(deaf) as server,
+            httpx.AsyncClient(transport=PoolTransport(max_connections=1), timeout=0.3) as client,
+        ):
+            with pytest.raises(httpx.WriteTimeout):
+                await client.post(server.url, content=b"x" * (64 << 20))
+
+    run(main())
+
+
+def test_socket_options_are_applied() -> None:
+    async def main() -> None:
+        async with serve(answer_each) as server:
+            option = (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            stream = await AsyncioBackend().connect_tcp(
+                "127.0.0.1", server.port, timeout=5, socket_options=[option]
+            )
+            sock = stream.get_extra_info("socket")
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+            assert stream.get_extra_info("server_addr")[1] == server.port
+            assert stream.get_extra_info("ssl_object") is None
+            await stream.aclose()
+
+    run(main())
+
+
+@pytest.fixture(scope="module")
+def tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context for ``localhost`` and a client context trusting its CA."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server)
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    return server, client
+
+
+def test_https_through_start_tls(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server_ctx, client_ctx = tls
+
+    async def main() -> None:
+        async with (
+            serve(answer_each, tls=server_ctx) as server,
+            httpx.AsyncClient(
+                transport=PoolTransport(max_connections=2, ssl_context=client_ctx)
+            ) as client,
+        ):
+            url = f"https://localhost:{server.port}/x"
+            responses = await asyncio.gather(*(client.get(url) for _ in range(10)))
+            assert all(r.json() == {"ok": True} for r in responses)
+            assert server.connections <= 2
+
+    run(main())
+
+
+def test_https_refuses_a_certificate_for_another_name(
+    tls: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    server_ctx, client_ctx = tls
+
+    async def main() -> None:
+        async with (
+            serve(answer_each, tls=server_ctx) as server,
+            httpx.AsyncClient(
+                transport=PoolTransport(max_connections=1, ssl_context=client_ctx)
+            ) as client,
+        ):
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await client.get(f"https://127.0.0.1:{server.port}/x")  # cert says localhost
+
+    run(main())
+
+
+def test_a_slow_reader_holds_the_server_back() -> None:
+    sent = 0
+    size = 64 << 20
+
+    async def firehose(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal sent
+        chunk = b"x" * (1 << 16)
+        while sent < size:
+            writer.write(chunk)
+            await writer.drain()
+            sent += len(chunk)
+
+    async def main() -> None:
+        async with serve(firehose) as server:
+            stream = await AsyncioBackend().connect_tcp("127.0.0.1", server.port, timeout=5)
+            await asyncio.sleep(0.5)  # nobody reads: the backend must stop reading the socket
+            assert sent < size // 2
+            received = 0
+            while received < size:
+                received += len(await stream.read(1 << 20, timeout=5))
+            assert received == size
+            await stream.aclose()
+
+    run(main())
