@@ -235,7 +235,15 @@ class Transport:
         job, say); such an answer is retried like a 503.
         """
         query = [*self.settings.scope_params.items(), *(params or [])]
-        attempts = 0
+        # Most requests succeed at once: only a first failure pays for setting up stamina's
+        # retry loop, whose first attempt then replays that failure (same policy, same waits).
+        try:
+            return await self._once(path, query, 1, validate)
+        except _Retryable as exc:
+            failure: _Retryable | None = exc
+        except _Final as exc:
+            return exc.reply
+        attempts = 1
         last: _Retryable | None = None
         try:
             async for attempt in stamina.retry_context(
@@ -247,9 +255,11 @@ class Transport:
                 wait_jitter=0.5,
             ):
                 with attempt:
+                    if failure is not None:
+                        last, failure = failure, None
+                        raise last
                     attempts += 1
-                    if attempts > 1:
-                        self.stats.retries += 1
+                    self.stats.retries += 1
                     try:
                         return await self._once(path, query, attempts, validate)
                     except _Retryable as exc:
