@@ -216,7 +216,9 @@ class Transport:
             shards = -(-settings.concurrency // _CONNECTIONS_PER_POOL)
             per_pool = -(-settings.concurrency // shards)
             tls = httpx.create_ssl_context()  # one CA bundle load (40 ms), not one per pool
-            self._pools = [PoolTransport(per_pool, tls) for _ in range(shards)]
+            proxy = settings.proxy
+            via = httpx.Proxy(proxy.get()) if isinstance(proxy, Secret) else None
+            self._pools = [PoolTransport(per_pool, tls, via) for _ in range(shards)]
         self._in_flight = [0] * len(self._pools)
 
     async def aclose(self) -> None:

@@ -235,14 +235,35 @@ class PoolTransport(httpx.AsyncBaseTransport):
 
     Answers come back with their whole body read (JSON pages here, never streams), so
     ``response.aread()`` costs nothing more. httpcore's errors become httpx's, as with
-    ``httpx.AsyncHTTPTransport``.
+    ``httpx.AsyncHTTPTransport``. With ``proxy``, requests go through that http(s) proxy.
 
     >>> transport = PoolTransport(max_connections=8)  # doctest: +SKIP
     >>> httpx.AsyncClient(transport=transport)  # doctest: +SKIP
     """
 
-    def __init__(self, max_connections: int, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
+    def __init__(
+        self,
+        max_connections: int,
+        ssl_context: ssl.SSLContext | None = None,
+        proxy: httpx.Proxy | None = None,
+    ) -> None:
+        self._pool: httpcore.AsyncConnectionPool
+        if proxy is None:
+            self._pool = httpcore.AsyncConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                network_backend=AsyncioBackend(),
+            )
+            return
+        # https targets are tunnelled with CONNECT (TLS end to end); http ones are forwarded.
+        url = proxy.url
+        self._pool = httpcore.AsyncHTTPProxy(
+            proxy_url=httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            proxy_auth=proxy.raw_auth,
+            proxy_headers=proxy.headers.raw,
             ssl_context=ssl_context,
             max_connections=max_connections,
             max_keepalive_connections=max_connections,

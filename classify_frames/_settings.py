@@ -4,7 +4,8 @@ Lookup order for each setting (first found wins):
 
 1. the argument passed to :class:`Settings` / :class:`~classify_frames.ClassifyClient`;
 2. the environment: ``LLAMA_CLOUD_API_KEY`` then ``LLAMA_PARSE_API_KEY`` for the key,
-   ``LLAMA_CLOUD_BASE_URL`` for the base URL;
+   ``LLAMA_CLOUD_BASE_URL`` for the base URL, ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY``
+   and ``NO_PROXY`` for a proxy (as curl, requests and httpx read them);
 3. the default: the North-American service (``region="eu"`` picks Europe).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
@@ -92,6 +94,7 @@ class Settings:
     max_requests_per_second: float | None = None
     retries: int = 5
     allow_insecure_http: bool = False
+    proxy: Secret | str | None = field(default=None, repr=False)
     _key: Secret = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -123,6 +126,7 @@ class Settings:
         if not (isinstance(self.retries, int) and self.retries >= 0):
             msg = f"retries must be a whole number >= 0, got {self.retries!r}"
             raise ConfigurationError(msg)
+        object.__setattr__(self, "proxy", _proxy_for(self.proxy, url))
         rps = self.max_requests_per_second
         if rps is not None and not rps > 0:
             msg = f"max_requests_per_second must be positive or None, got {rps!r}"
@@ -152,6 +156,28 @@ class Settings:
         if self.organization_id:
             params["organization_id"] = self.organization_id
         return params
+
+
+def _proxy_for(proxy: Secret | str | None, base_url: str) -> Secret | None:
+    """The proxy to reach ``base_url`` through, kept as a :class:`Secret` (its URL may carry a
+    password): the argument if given (``""`` for none), else the environment's, unless
+    ``NO_PROXY`` names the host. A loopback base URL (the emulator) never goes through one."""
+    if isinstance(proxy, Secret):
+        return proxy
+    parts = urlsplit(base_url)
+    if proxy is None:
+        found = urllib.request.getproxies()
+        host = parts.hostname or ""
+        if _is_loopback(host) or urllib.request.proxy_bypass(host):
+            return None
+        proxy = found.get(parts.scheme) or found.get("all")
+    if not proxy:
+        return None
+    scheme = urlsplit(proxy).scheme
+    if scheme not in ("http", "https"):
+        msg = f"proxy must be an http:// or https:// URL, got a {scheme or 'scheme-less'} one"
+        raise ConfigurationError(msg)
+    return Secret(proxy)
 
 
 def _check_url(url: str, allow_insecure_http: bool) -> str:

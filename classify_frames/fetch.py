@@ -48,7 +48,7 @@ _CLIENT_OPTIONS = frozenset(
     {
         "api_key", "base_url", "region", "project_id", "organization_id", "timeout",
         "connect_timeout", "concurrency", "max_requests_per_second", "retries",
-        "allow_insecure_http", "progress", "transport",
+        "allow_insecure_http", "proxy", "progress", "transport",
     }
 )  # fmt: skip
 
@@ -67,7 +67,9 @@ class ClassifyClient:
     {'requests': 101, 'retries': 0, 'by_status': {'200': 101}}
 
     Sync methods work in scripts and inside Jupyter; the ``a``-prefixed ones are awaitable.
-    ``transport`` replaces the network (an ``httpx.MockTransport`` in unit tests).
+    ``proxy`` is an http(s) proxy URL (by default the environment's ``HTTPS_PROXY`` and
+    friends; ``""`` for none). ``transport`` replaces the network (an ``httpx.MockTransport``
+    in unit tests).
     When a call is interrupted (Ctrl-C, kernel interrupt, task cancel) the jobs fetched so far
     are kept in :attr:`partial`.
     """
@@ -86,6 +88,7 @@ class ClassifyClient:
         max_requests_per_second: float | None = None,
         retries: int = 5,
         allow_insecure_http: bool = False,
+        proxy: str | None = None,
         progress: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -101,6 +104,7 @@ class ClassifyClient:
             max_requests_per_second=max_requests_per_second,
             retries=retries,
             allow_insecure_http=allow_insecure_http,
+            proxy=proxy,
         )
         self.settings.require_key()
         self.progress = progress

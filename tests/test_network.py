@@ -14,11 +14,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+import classify_frames as cf
+from classify_frames import ConfigurationError
 from classify_frames._network import AsyncioBackend, PoolTransport
+from classify_frames._settings import Settings
+from classify_frames.emulator import Emulator
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
@@ -304,3 +309,110 @@ def test_a_slow_reader_holds_the_server_back() -> None:
             await stream.aclose()
 
     run(main())
+
+
+class _Proxy:
+    """A forward proxy on loopback: CONNECT tunnels, absolute-form requests forwarded.
+    Records each request line with the Proxy-Authorization it came with."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str | None]] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return
+            line, *rest = head.decode().rstrip("\r\n").split("\r\n")
+            method, target, _ = line.split(" ")
+            headers = dict(h.split(": ", 1) for h in rest)
+            self.seen.append((method, target, headers.pop("Proxy-Authorization", None)))
+            if method == "CONNECT":
+                host, port = target.rsplit(":", 1)
+                up_reader, up_writer = await asyncio.open_connection(host, int(port))
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+                return
+            url = urlsplit(target)
+            up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port)
+            headers["Connection"] = "close"
+            path = url.path + (f"?{url.query}" if url.query else "")
+            lines = [f"{method} {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+            up_writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+            writer.write(await up_reader.read())  # the upstream closes after its answer
+            up_writer.close()
+            await writer.drain()
+            return
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(1 << 16):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+def test_https_through_a_connect_tunnel(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server_ctx, client_ctx = tls
+    proxy = _Proxy()
+
+    async def main() -> None:
+        async with serve(answer_each, tls=server_ctx) as server, serve(proxy.handle) as via:
+            transport = PoolTransport(
+                1, ssl_context=client_ctx, proxy=httpx.Proxy(f"http://127.0.0.1:{via.port}")
+            )
+            async with httpx.AsyncClient(transport=transport) as client:
+                for _ in range(3):
+                    response = await client.get(f"https://localhost:{server.port}/x")
+                    assert response.json() == {"ok": True}
+            assert proxy.seen == [("CONNECT", f"localhost:{server.port}", None)]  # one tunnel
+
+    run(main())
+
+
+def test_fetch_through_a_proxy_with_credentials() -> None:
+    proxy = _Proxy()
+    password = "pr0xy-s3cret"
+
+    async def main(emu: Emulator) -> None:
+        async with serve(proxy.handle) as via:
+            client = cf.ClassifyClient(
+                base_url=emu.base_url,
+                api_key=emu.api_key,
+                proxy=f"http://alice:{password}@127.0.0.1:{via.port}",
+                progress=False,
+            )
+            frame = await client.afetch_jobs(emu.dataset.ids[:30], per_id=True)
+            await client.aclose()
+            assert frame["fetch_error"].isna().all()
+            assert len(frame) == 30
+            assert password not in repr(client) + repr(client.settings)
+
+    with Emulator(jobs=50) as emu:
+        run(main(emu))
+    assert len(proxy.seen) == 30
+    assert all(t.startswith(f"{emu.base_url}/api/v2/classify/") for _, t, _ in proxy.seen)
+    assert {auth for _, _, auth in proxy.seen} == {"Basic YWxpY2U6cHIweHktczNjcmV0"}
+
+
+REMOTE = "https://api.cloud.llamaindex.ai"
+
+
+def test_the_proxy_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    found = Settings(api_key="k", base_url=REMOTE).proxy
+    assert found is not None
+    assert found.get() == "http://proxy.corp:3128"  # type: ignore[union-attr]
+    assert Settings(api_key="k", base_url=REMOTE, proxy="").proxy is None
+    assert Settings(api_key="k", base_url="http://127.0.0.1:9").proxy is None  # the emulator
+    monkeypatch.setenv("NO_PROXY", ".llamaindex.ai")
+    assert Settings(api_key="k", base_url=REMOTE).proxy is None
+
+
+def test_an_unsupported_proxy_is_refused_without_quoting_it() -> None:
+    with pytest.raises(ConfigurationError, match="http:// or https://") as caught:
+        Settings(api_key="k", base_url=REMOTE, proxy="socks5://bob:hunter2@proxy:1080")
+    assert "hunter2" not in str(caught.value)
