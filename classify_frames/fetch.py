@@ -749,7 +749,12 @@ async def _pool(items: Iterable[T], work: Callable[[T], Awaitable[object]], widt
             for _ in range(width):
                 group.create_task(worker())
     except BaseExceptionGroup as grouped:
-        raise _first(grouped) from None
+        error = _first(grouped)
+    else:
+        return
+    # Raised outside the handler: ``from None`` would only hide the group, and IPython still
+    # finds it in ``__context__`` and prints a bare stderr traceback instead of the error.
+    raise error
 
 
 def _first(grouped: BaseExceptionGroup[BaseException]) -> BaseException:
