@@ -284,3 +284,52 @@ def test_many_429s_with_a_past_retry_after_slow_the_client_but_never_stall_it() 
         return time.monotonic() - started
 
     assert asyncio.run(main()) < 2.0
+
+
+def test_an_outage_opens_the_breaker_and_a_cool_down_closes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After 10 requests in a row given up on, the rest are not sent; after the cool-down,
+    requests go out again."""
+    monkeypatch.setattr("classify_frames._http._COOL_DOWN", 0.3)
+    down = True
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path.rsplit("/", 1)[-1])
+        if down:
+            return httpx.Response(503, json={"detail": "down"})
+        return httpx.Response(200, json=job(sent[-1]))
+
+    ids = [f"j{i}" for i in range(40)]
+    with stamina.set_testing(True, attempts=2):
+        c = client(handler, concurrency=1)
+        df = c.fetch_jobs(ids, per_id=True)
+        assert len(sent) == 20  # 10 ids, 2 attempts each
+        given_up = df["fetch_error"].str.startswith("gave up after 2 attempts: 503")
+        assert given_up.tolist() == [True] * 10 + [False] * 30
+        refused = df.loc[10:, "fetch_error"]
+        assert refused.str.fullmatch(
+            r"not sent: the service failed the last 10 requests after all their retries "
+            r"\(last: gave up after 2 attempts: 503 down\); requests resume in \d+ s"
+        ).all()
+        assert df.loc[10:, "http_status"].isna().all()
+        time.sleep(0.35)
+        down = False
+        again = c.fetch_jobs(ids, per_id=True)
+    assert again["fetch_error"].isna().all()
+
+
+def test_answers_between_failures_keep_the_breaker_closed() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        job_id = request.url.path.rsplit("/", 1)[-1]
+        if job_id.endswith("9"):
+            return httpx.Response(404, json={"detail": "no such job"})  # an answer: it is up
+        return httpx.Response(503, json={"detail": "down"})
+
+    with stamina.set_testing(True, attempts=1):
+        df = client(handler, concurrency=1).fetch_jobs(
+            [f"j{i:02d}" for i in range(60)], per_id=True
+        )
+    assert not df["fetch_error"].str.startswith("not sent").any()
+    assert df["fetch_error"].str.startswith("not found").sum() == 6

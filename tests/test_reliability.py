@@ -305,15 +305,26 @@ def test_an_outage_fails_fast_without_asking_each_id(
 ) -> None:
     """Every request answered 5xx: each batch is given up after its attempts, and its ids
     are reported with that reason rather than asked for one by one (100 times the load on a
-    struggling server, and as many backoffs)."""
+    struggling server, and as many backoffs). Once 10 batches in a row have been given up on,
+    the breaker opens: the batches still to go are not sent at all."""
     emu.set_faults(seed=3, fail_rate=1.0)
-    with stamina.set_testing(True, attempts=3), client(emu) as c:
+    with stamina.set_testing(True, attempts=3), client(emu, concurrency=4) as c:
         df = c.fetch_jobs(ids)
         stats = c.stats()
-    failed = check_rows(df, ids, truth, rf"gave up after 3 attempts: {SERVER_ERROR}")
+    failed = check_rows(
+        df,
+        ids,
+        truth,
+        rf"gave up after [123] attempts?: {SERVER_ERROR}|not sent: the service failed the last "
+        rf"\d+ requests after all their retries \(last: .*\); requests resume in \d+ s",
+    )
     assert failed == N_IDS
-    assert stats["requests"] == emu.counters()["requests"] == 3 * 51
-    assert df["http_status"].isin([500, 502, 503, 504]).all()
+    assert stats["requests"] == emu.counters()["requests"]
+    assert 3 * 10 <= stats["requests"] <= 3 * (10 + 4)  # 10 batches, and those in flight
+    sent = ~df["fetch_error"].str.startswith("not sent")
+    assert df.loc[sent, "http_status"].isin([500, 502, 503, 504]).all()
+    assert df.loc[~sent, "http_status"].isna().all()
+    assert (~sent).sum() >= N_IDS - 14 * 100
 
 
 # -- pagination faults: listings end, and keep every job once ------------------------------------
