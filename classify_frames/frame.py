@@ -70,10 +70,9 @@ def jobs_to_frame(jobs: JobsInput, *, nested: bool = False) -> pd.DataFrame:
     else:
         source = jobs
     if isinstance(source, bytes):
-        table = _read_json_lines(source)
-        if table is not None:
-            struct, extras = _split_table(table)
-            return _assemble(struct, extras, nested=nested)
+        parsed = _read_json_lines(source)
+        if parsed is not None:
+            return _assemble(*parsed, nested=nested)
     with _gc_paused():
         return build_frame(_load_records(source), nested=nested)
 
@@ -342,8 +341,32 @@ def _extra_columns(records: Sequence[dict[str, Any]], reserved: set[str]) -> dic
         full: list[Any] = [None] * n
         for i, v in values:
             full[i] = v
-        columns[name] = _any_array(full)
+        columns[name] = _rules_array(full) if name == "configuration.rules" else _any_array(full)
     return columns
+
+
+def _rules_array(rows: list[Any]) -> pa.Array:
+    """``configuration.rules`` when rules carry fields beyond the contract's: the contract's
+    two, as strings, then every other field with its own type (JSON text where values disagree).
+    """
+    rules = [rule for row in rows if type(row) is list for rule in row if type(rule) is dict]
+    names = [*RULE_TYPE.names, *sorted({key for rule in rules for key in rule} - _RULE_FIELDS)]
+    children = [
+        pa.array([_as_str(rule.get(key)) for rule in rules], type=pa.string())
+        if key in _RULE_FIELDS
+        else _any_array([rule.get(key) for rule in rules])
+        for key in names
+    ]
+    offsets = [0]
+    for row in rows:
+        offsets.append(
+            offsets[-1] + (sum(type(r) is dict for r in row) if type(row) is list else 0)
+        )
+    return pa.ListArray.from_arrays(
+        pa.array(offsets, type=pa.int32()),
+        pa.StructArray.from_arrays(children, names=names),
+        mask=pa.array([type(row) is not list for row in rows]),
+    )
 
 
 _TOP_KEYS = frozenset(_KNOWN_TREE)
@@ -422,8 +445,9 @@ def _read_file(path: str | os.PathLike[str]) -> bytes:
     return Path(path).read_bytes()
 
 
-def _read_json_lines(data: bytes) -> pa.Table | None:
-    """JSON lines parsed by Arrow in C++, or None when the bytes need the Python path.
+def _read_json_lines(data: bytes) -> tuple[pa.StructArray, dict[str, pa.Array]] | None:
+    """JSON lines parsed by Arrow in C++ (the known-field struct and the flattened unknown
+    columns), or None when the bytes need the Python path.
 
     The Python path takes over for JSON arrays, a single ``{"items": [...]}`` page, values of
     the wrong type, and unknown fields nested inside the known objects.
@@ -443,7 +467,10 @@ def _read_json_lines(data: bytes) -> pa.Table | None:
         or any(_has_empty_struct(f.type) for f in table.schema)
     ):
         return None
-    return table
+    try:
+        return _split_table(table)
+    except pa.ArrowException:  # e.g. a list of nothing but nulls, which Arrow cannot combine
+        return None
 
 
 def _split_table(table: pa.Table) -> tuple[pa.StructArray, dict[str, pa.Array]]:

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import classify_frames as cf
@@ -75,6 +75,8 @@ job = st.fixed_dictionaries(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(job, max_size=6))
+@example([{"id": "0", "configuration": {"rules": [{"weight": None}]}}])  # only unknown fields
+@example([{"id": "0", "configuration": {"rules": [{"weight": False}, {"weight": 0}]}}])  # mixed
 def test_any_jobs_give_one_row_each_and_the_contract_dtypes(jobs: list[dict[str, Any]]) -> None:
     frame = cf.jobs_to_frame(jobs)
     assert frame["id"].tolist() == [j["id"] for j in jobs]
@@ -91,6 +93,7 @@ def test_any_jobs_give_one_row_each_and_the_contract_dtypes(jobs: list[dict[str,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(st.lists(job, max_size=5))
+@example([{"id": "0", "unknown": [None, None]}])  # Arrow cannot combine its chunks
 def test_json_lines_path_agrees_with_dict_path(jobs: list[dict[str, Any]]) -> None:
     try:
         lines = b"\n".join(orjson.dumps(j) for j in jobs)
