@@ -182,6 +182,27 @@ def test_get_one_job(emulator: Emulator) -> None:
         assert http.put(f"{JOBS}/{emulator.dataset.ids[0]}").status_code == 405
 
 
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [("gzip", True), ("gzip, deflate, br", True), ("br;q=1, *", True), ("gzip;q=0", False),
+     ("identity", False)],
+)  # fmt: skip
+def test_answers_are_gzipped_when_asked(emulator: Emulator, accept: str, gzipped: bool) -> None:
+    job_id = emulator.dataset.ids[0]
+    with client(emulator) as c:
+        plain = {
+            path: c.get(path, params=params, headers={"Accept-Encoding": "identity"}).content
+            for path, params in [(JOBS, {"page_size": 100}), (f"{JOBS}/{job_id}", {})]
+        }
+        for path, body in plain.items():
+            params = {"page_size": 100} if path == JOBS else {}
+            response = c.get(path, params=params, headers={"Accept-Encoding": accept})
+            assert (response.headers.get("content-encoding") == "gzip") is gzipped, path
+            assert response.content == body  # httpx undid the encoding
+        small = c.get(f"{JOBS}/cls-nope", headers={"Accept-Encoding": accept})
+        assert "content-encoding" not in small.headers  # a 404 detail: not worth it
+
+
 def test_auth_is_required_everywhere(emulator: Emulator) -> None:
     job = f"{JOBS}/{emulator.dataset.ids[0]}"
     for path in (job, JOBS, "/_emulator/counters"):

@@ -333,3 +333,29 @@ def test_answers_between_failures_keep_the_breaker_closed() -> None:
         )
     assert not df["fetch_error"].str.startswith("not sent").any()
     assert df["fetch_error"].str.startswith("not found").sum() == 6
+
+
+def test_bodies_are_asked_for_gzipped_and_a_corrupt_one_is_retried() -> None:
+    import gzip
+
+    import orjson
+
+    calls: list[httpx.Request] = []
+
+    def gzipped(body: bytes) -> httpx.Response:  # raw bytes, as a network transport hands them
+        return httpx.Response(
+            200, stream=httpx.ByteStream(body), headers={"Content-Encoding": "gzip"}
+        )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        body = orjson.dumps(job(request.url.path.rsplit("/", 1)[-1]))
+        return gzipped(body if len(calls) == 1 else gzip.compress(body))  # first: says gzip, is not
+
+    with stamina.set_testing(True, attempts=2):
+        df = client(handler).fetch_jobs(["a"], per_id=True)
+        failed = client(lambda _: gzipped(b"not gzip")).fetch_jobs(["b"], per_id=True)
+    assert all(r.headers["Accept-Encoding"] == "gzip" for r in calls)
+    assert len(calls) == 2
+    assert df.loc[0, "result.type"] == "invoice"
+    assert failed.loc[0, "fetch_error"].startswith("gave up after 2 attempts: undecodable body")

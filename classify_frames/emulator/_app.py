@@ -21,6 +21,7 @@ Every ``/api`` route takes ``project_id`` (jobs of another project are not found
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -43,6 +44,7 @@ _Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
 _PREFIX = "/api/v2/classify"
 _JSON = b"application/json"
+_GZIP_MIN = 1_400  # bytes: smaller bodies fit one packet either way, and go uncompressed
 _HTML = b"text/html; charset=utf-8"
 _PROXY_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -134,12 +136,15 @@ class EmulatorApp:
             answer = await self._handle(endpoint, job_id, scope, receive)
         status, body, headers = answer
         counters.by_status[str(status)] += 1
+        if fault == "truncated":
+            body = body[: max(1, len(body) * 2 // 3)]
+        elif fault == "malformed":
+            body = _malform(body)
+        if len(body) >= _GZIP_MIN and _accepts_gzip(scope):  # as the service's front end does
+            body = gzip.compress(body, compresslevel=1, mtime=0)
+            headers = [*headers, (b"content-encoding", b"gzip"), (b"vary", b"accept-encoding")]
         if fault == "dropped":
             await _send_dropped(send, status, body, headers)
-        elif fault == "truncated":
-            await _send(send, status, body[: max(1, len(body) * 2 // 3)], headers)
-        elif fault == "malformed":
-            await _send(send, status, _malform(body), headers)
         else:
             await _send(send, status, body, headers)
 
@@ -339,6 +344,22 @@ def _malform(body: bytes) -> bytes:
     """The body with JSON syntax broken (a colon gone, or a brace added when there is none)."""
     broken = body.replace(b'":', b'" ', 1)
     return broken if broken != body else b"{" + body
+
+
+def _accepts_gzip(scope: Scope) -> bool:
+    """Whether the request's ``Accept-Encoding`` allows gzip (``gzip;q=0`` refuses it)."""
+    for name, value in scope["headers"]:
+        if name != b"accept-encoding":
+            continue
+        for token in value.lower().split(b","):
+            coding, _, params = token.partition(b";")
+            weight = params.strip()
+            if coding.strip() in (b"gzip", b"*"):
+                try:
+                    return not weight.startswith(b"q=") or float(weight[2:]) > 0
+                except ValueError:
+                    return False
+    return False
 
 
 async def _body(receive: Receive) -> bytes:
