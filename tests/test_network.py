@@ -13,7 +13,6 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -66,13 +65,6 @@ async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
         await writer.drain()
 
 
-def run(coro: Awaitable[Any]) -> Any:
-    async def main() -> Any:
-        return await coro
-
-    return asyncio.run(main())
-
-
 def test_keeps_connections_alive() -> None:
     async def main() -> None:
         async with (
@@ -85,7 +77,7 @@ def test_keeps_connections_alive() -> None:
             await asyncio.gather(*(client.get(server.url) for _ in range(20)))
             assert server.connections <= 2
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
@@ -106,7 +98,7 @@ def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
                 await asyncio.sleep(0.05)  # the close reaches the client's loop
             assert server.connections == 3
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_a_body_cut_short_is_a_protocol_error() -> None:
@@ -122,7 +114,7 @@ def test_a_body_cut_short_is_a_protocol_error() -> None:
             with pytest.raises(httpx.RemoteProtocolError):
                 await client.get(server.url)
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_a_silent_server_times_out_and_the_pool_recovers() -> None:
@@ -147,7 +139,7 @@ def test_a_silent_server_times_out_and_the_pool_recovers() -> None:
             assert 0.15 < time.monotonic() - start < 2
             assert (await client.get(server.url)).status_code == 200
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_a_cancelled_request_leaves_the_pool_usable() -> None:
@@ -169,7 +161,7 @@ def test_a_cancelled_request_leaves_the_pool_usable() -> None:
                 await task
             assert (await client.get(server.url)).json() == {"ok": True}
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_a_refused_connection_is_a_connect_error() -> None:
@@ -182,7 +174,7 @@ def test_a_refused_connection_is_a_connect_error() -> None:
                 with pytest.raises(httpx.ConnectError):
                     await client.get(f"http://127.0.0.1:{port}/x")
 
-        run(main())
+        asyncio.run(main())
 
 
 def test_a_large_body_arrives_whole_through_flow_control() -> None:
@@ -203,7 +195,7 @@ def test_a_large_body_arrives_whole_through_flow_control() -> None:
             response = await client.get(server.url)
             assert response.content == body
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_a_server_that_stops_reading_gives_a_write_timeout() -> None:
@@ -218,7 +210,7 @@ def test_a_server_that_stops_reading_gives_a_write_timeout() -> None:
             with pytest.raises(httpx.WriteTimeout):
                 await client.post(server.url, content=b"x" * (64 << 20))
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_socket_options_are_applied() -> None:
@@ -234,7 +226,7 @@ def test_socket_options_are_applied() -> None:
             assert stream.get_extra_info("ssl_object") is None
             await stream.aclose()
 
-    run(main())
+    asyncio.run(main())
 
 
 @pytest.fixture(scope="module")
@@ -264,7 +256,7 @@ def test_https_through_start_tls(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> 
             assert all(r.json() == {"ok": True} for r in responses)
             assert server.connections <= 2
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_https_refuses_a_certificate_for_another_name(
@@ -282,7 +274,7 @@ def test_https_refuses_a_certificate_for_another_name(
             with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
                 await client.get(f"https://127.0.0.1:{server.port}/x")  # cert says localhost
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_a_slow_reader_holds_the_server_back() -> None:
@@ -308,7 +300,7 @@ def test_a_slow_reader_holds_the_server_back() -> None:
             assert received == size
             await stream.aclose()
 
-    run(main())
+    asyncio.run(main())
 
 
 class _Proxy:
@@ -368,7 +360,7 @@ def test_https_through_a_connect_tunnel(tls: tuple[ssl.SSLContext, ssl.SSLContex
                     assert response.json() == {"ok": True}
             assert proxy.seen == [("CONNECT", f"localhost:{server.port}", None)]  # one tunnel
 
-    run(main())
+    asyncio.run(main())
 
 
 def test_fetch_through_a_proxy_with_credentials() -> None:
@@ -390,7 +382,7 @@ def test_fetch_through_a_proxy_with_credentials() -> None:
             assert password not in repr(client) + repr(client.settings)
 
     with Emulator(jobs=50) as emu:
-        run(main(emu))
+        asyncio.run(main(emu))
     assert len(proxy.seen) == 30
     assert all(t.startswith(f"{emu.base_url}/api/v2/classify/") for _, t, _ in proxy.seen)
     assert {auth for _, _, auth in proxy.seen} == {"Basic YWxpY2U6cHIweHktczNjcmV0"}
