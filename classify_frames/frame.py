@@ -203,7 +203,9 @@ def _known_struct(records: Sequence[dict[str, Any]]) -> pa.StructArray:
 def _as_str(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, bool | int | float):
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as JSON writes it, like the objects below
+    if isinstance(value, int | float):
         return str(value)
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()

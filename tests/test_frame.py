@@ -120,8 +120,10 @@ def test_wrong_types_are_coerced_and_every_row_kept() -> None:
 
 
 def test_mixed_type_unknown_field_becomes_json_text() -> None:
-    df = jobs_to_frame([{"id": "a", "tag": 1}, {"id": "b", "tag": "x"}, {"id": "c", "tag": [1]}])
-    assert df["tag"].tolist() == ["1", "x", "[1]"]
+    tags = [1, "x", [1], True, None, 2.5]
+    df = jobs_to_frame([{"id": str(i), "tag": tag} for i, tag in enumerate(tags)])
+    assert df["tag"].tolist()[:4] == ["1", "x", "[1]", "true"]
+    assert df["tag"].isna().tolist()[4] and df.loc[5, "tag"] == "2.5"
 
 
 @pytest.mark.parametrize("nested", [False, True])
