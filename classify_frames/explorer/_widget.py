@@ -196,17 +196,17 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         )
         self.export_status = control(widgets.HTML(), "cf-export-status")
 
+        choosers = (
+            self.status,
+            self.result_type,
+            self.configuration,
+            self.confidence,
+            self.created_from,
+            self.created_to,
+            self.search,
+        )
         filters_box = widgets.VBox(
-            [
-                self.status,
-                self.result_type,
-                self.configuration,
-                self.confidence,
-                self.created_from,
-                self.created_to,
-                self.search,
-                widgets.HBox([self.no_match_only, self.failed_only, self.reset]),
-            ]
+            [*choosers, widgets.HBox([self.no_match_only, self.failed_only, self.reset])]
         )
         summary_box = widgets.VBox([self.matched, self.summary, self.histogram])
         summary_box.layout.padding = "0 0 0 16px"
@@ -235,13 +235,7 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         self.add_class("cf-explorer-widget")
 
         for widget in (
-            self.status,
-            self.result_type,
-            self.configuration,
-            self.confidence,
-            self.created_from,
-            self.created_to,
-            self.search,
+            *choosers,
             self.no_match_only,
             self.failed_only,
             self.sort_by,
