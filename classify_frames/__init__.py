@@ -33,6 +33,17 @@ from .frame import empty_frame, jobs_to_frame
 if TYPE_CHECKING:
     from .auditing import AuditReport, audit
     from .emulator import Emulator
+    from .experiments import (
+        Comparison,
+        ReclassifyPlan,
+        cancel_jobs,
+        compare,
+        configurations,
+        delete_jobs,
+        reclassify,
+        save_configuration,
+        with_configuration_names,
+    )
     from .explorer import JobExplorer, explore
     from .fetch import ClassifyClient, afetch_jobs, alist_jobs, fetch_jobs, list_jobs
     from .parquet import export_jobs, read_parquet, sync_parquet, to_parquet
@@ -45,17 +56,23 @@ __all__ = [
     "AuthenticationError",
     "ClassifyClient",
     "ClassifyFramesError",
+    "Comparison",
     "ConfigurationError",
     "Emulator",
     "ExportError",
     "FetchError",
     "JobExplorer",
     "RateLimitError",
+    "ReclassifyPlan",
     "Settings",
     "__version__",
     "afetch_jobs",
     "alist_jobs",
     "audit",
+    "cancel_jobs",
+    "compare",
+    "configurations",
+    "delete_jobs",
     "empty_frame",
     "explore",
     "export_jobs",
@@ -63,14 +80,26 @@ __all__ = [
     "jobs_to_frame",
     "list_jobs",
     "read_parquet",
+    "reclassify",
+    "save_configuration",
     "sync_parquet",
     "to_parquet",
+    "with_configuration_names",
 ]
 
 _LAZY = {
     "AuditReport": "auditing",
     "audit": "auditing",
     "Emulator": "emulator",
+    "Comparison": "experiments",
+    "ReclassifyPlan": "experiments",
+    "cancel_jobs": "experiments",
+    "compare": "experiments",
+    "configurations": "experiments",
+    "delete_jobs": "experiments",
+    "reclassify": "experiments",
+    "save_configuration": "experiments",
+    "with_configuration_names": "experiments",
     "JobExplorer": "explorer",
     "explore": "explorer",
     "ClassifyClient": "fetch",

@@ -276,20 +276,43 @@ class Transport:
         ``validate`` checks a 2xx body and returns why it is unusable (a 200 that is not a
         job, say); such an answer is retried like a 503.
         """
+        return await self.request_json("GET", path, params=params, validate=validate)
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]] | None = None,
+        json: Any = None,
+        validate: Validator | None = None,
+    ) -> Reply:
+        """:meth:`get_json` for any method, with an optional JSON body.
+
+        Retried like a GET: only send what is safe to repeat (a create with a
+        ``transaction_id``, a cancel, a delete).
+        """
         if refusal := self._breaker.refusal():
             return Reply(None, error=refusal, attempts=0, gave_up=True)
-        reply = await self._get_json(path, params, validate)
+        content = None if json is None else orjson.dumps(json)
+        reply = await self._get_json(path, params, validate, method, content)
         self._breaker.record(reply)
         return reply
 
     async def _get_json(
-        self, path: str, params: list[tuple[str, str]] | None, validate: Validator | None
+        self,
+        path: str,
+        params: list[tuple[str, str]] | None,
+        validate: Validator | None,
+        method: str = "GET",
+        content: bytes | None = None,
     ) -> Reply:
         query = [*self.settings.scope_params.items(), *(params or [])]
+        send = (method, content)
         # Most requests succeed at once: only a first failure pays for setting up stamina's
         # retry loop, whose first attempt then replays that failure (same policy, same waits).
         try:
-            return await self._once(path, query, 1, validate)
+            return await self._once(path, query, 1, validate, send)
         except _Retryable as exc:
             last = exc
         except _Final as exc:
@@ -313,7 +336,7 @@ class Transport:
                     attempts += 1
                     self.stats.retries += 1
                     try:
-                        return await self._once(path, query, attempts, validate)
+                        return await self._once(path, query, attempts, validate, send)
                     except _Retryable as exc:
                         last = exc
                         raise
@@ -324,13 +347,22 @@ class Transport:
         return _gave_up(last, attempts)  # not reached: stamina re-raises the last failure
 
     async def _send(
-        self, pool: httpx.AsyncBaseTransport, path: str, query: list[tuple[str, str]]
+        self,
+        pool: httpx.AsyncBaseTransport,
+        path: str,
+        query: list[tuple[str, str]],
+        send: tuple[str, bytes | None] = ("GET", None),
     ) -> httpx.Response:
         url = self._base + path
         if query:
             url += "?" + urlencode(query, quote_via=quote, safe="")
+        method, content = send
+        headers = self._headers
+        if content is not None:
+            headers = httpx.Headers(headers)
+            headers["Content-Type"] = "application/json"
         request = httpx.Request(
-            "GET", url, headers=self._headers, extensions={"timeout": self._timeout}
+            method, url, headers=headers, content=content, extensions={"timeout": self._timeout}
         )
         response = await pool.handle_async_request(request)
         try:
@@ -348,7 +380,12 @@ class Transport:
         return exc.wait
 
     async def _once(
-        self, path: str, query: list[tuple[str, str]], attempts: int, validate: Validator | None
+        self,
+        path: str,
+        query: list[tuple[str, str]],
+        attempts: int,
+        validate: Validator | None,
+        send: tuple[str, bytes | None] = ("GET", None),
     ) -> Reply:
         try:
             async with self._slots:
@@ -356,7 +393,7 @@ class Transport:
                 shard = min(range(len(self._pools)), key=self._in_flight.__getitem__)
                 self._in_flight[shard] += 1
                 try:
-                    response = await self._send(self._pools[shard], path, query)
+                    response = await self._send(self._pools[shard], path, query, send)
                 finally:
                     self._in_flight[shard] -= 1
         except httpx.TimeoutException as exc:
@@ -373,7 +410,7 @@ class Transport:
             raise _Retryable(msg, None) from exc
         self.stats.count(response.status_code)
         status = response.status_code
-        log.debug("GET %s -> %s", path, status)
+        log.debug("%s %s -> %s", send[0], path, status)
         key = self.settings.key
         if status == 401:
             detail = _detail(response, key)

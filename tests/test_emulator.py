@@ -593,7 +593,10 @@ def test_counters_by_endpoint_status_and_fault(make_emulator: MakeEmulator) -> N
     assert counts["by_status"] == {"200": 2, "404": 1, "422": 1, "500": 1}
     assert counts["by_fault"] == {"server_error": 1}
     emu.reset_counters()
-    assert emu.counters() == {"requests": 0, "by_endpoint": {}, "by_status": {}, "by_fault": {}}
+    assert emu.counters() == {
+        "requests": 0, "by_endpoint": {}, "by_status": {}, "by_fault": {},
+        "jobs_created": 0, "creations_replayed": 0,
+    }  # fmt: skip
 
 
 # -- running it --------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from ._configurations import ConfigurationRegistry
 from ._faults import Counters, FaultDraws, Faults
 from ._requests import ListQuery, parse_create, parse_list_query
 from ._store import JobStateError, JobStore, Selection, decode_token, encode_token
@@ -43,6 +44,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
 _PREFIX = "/api/v2/classify"
+_CONFIGURATIONS = "/api/v1/beta/configurations"
 _JSON = b"application/json"
 _GZIP_MIN = 1_400  # bytes: smaller bodies fit one packet either way, and go uncompressed
 _HTML = b"text/html; charset=utf-8"
@@ -81,6 +83,7 @@ class EmulatorApp:
         self.counters = Counters()
         self._auth = b"Bearer " + api_key.encode()
         self._draws = FaultDraws(faults or Faults())
+        self.configurations = ConfigurationRegistry(store.dataset, store.saved_configurations)
 
     @property
     def faults(self) -> Faults:
@@ -116,6 +119,8 @@ class EmulatorApp:
             await _send(send, *refused)
             return
         wait = draws.rate_limited(time.monotonic())
+        if not wait and endpoint == "create":
+            wait = draws.create_limited(time.monotonic())
         if wait:
             answer = self._rate_limited(wait)
             counters.by_fault["rate_limited"] += 1
@@ -168,6 +173,15 @@ class EmulatorApp:
             if self.store.delete(job_id, project):
                 return _json(200, {"id": job_id, "project_id": project})
             return _not_found(job_id)
+        if endpoint.startswith("configurations"):
+            if self.faults.no_configurations:
+                return _detail(404, "Not Found")
+            raw = await _body(receive) if scope["method"] == "POST" else b""
+            try:
+                body = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError as exc:
+                return _detail(422, f"the body is not JSON: {exc}")
+            return _json(*self.configurations.answer(scope["method"], job_id, pairs, body))
         if endpoint == "method_not_allowed":
             return _detail(405, "Method Not Allowed")
         return _detail(404, "Not Found")
@@ -221,9 +235,13 @@ class EmulatorApp:
         if request is None:
             return _detail(422, errors)
         try:
-            job, _ = self.store.create(request, project)
+            job, new = self.store.create(request, project)
         except LookupError as exc:
             return _detail(404, str(exc))
+        if new:
+            self.counters.jobs_created += 1
+        else:
+            self.counters.creations_replayed += 1
         return _json(200, job)
 
     # -- faults ----------------------------------------------------------------------------
@@ -309,6 +327,9 @@ class EmulatorApp:
 
 def _route(method: str, path: str) -> tuple[str, str]:
     """(endpoint, job id) of a request; the endpoint names what the counters count."""
+    if path == _CONFIGURATIONS or path.startswith(_CONFIGURATIONS + "/"):
+        rest = path[len(_CONFIGURATIONS) :].strip("/")
+        return ("configurations" if not rest else "configurations_one"), rest
     if path in (_PREFIX, _PREFIX + "/"):
         return {"GET": "list", "POST": "create"}.get(method, "method_not_allowed"), ""
     if not path.startswith(_PREFIX + "/"):

@@ -26,6 +26,7 @@ that never matches, documents classified again) is described in :attr:`Dataset.i
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, overload
@@ -66,6 +67,7 @@ _CHANGE_MS = np.datetime64(RULE_SET_CHANGE, "ms").astype(np.int64)
 _DRIFT_MS = np.datetime64(DRIFT_START, "ms").astype(np.int64)
 _RECLASSIFIED_SHARE = 0.03
 _USERS = 7
+_URL = re.compile(r"https://storage\.example\.com/\w+/2026/doc-(\d{7})\.\w+")
 # Salts of the id streams, so a job, its document, file and parse job never share an id.
 _JOB, _DOC, _FILE, _PARSE, _TXN, _USER, _CONFIG, _PROJECT = range(8)
 
@@ -310,6 +312,21 @@ class Dataset:
 
     # -- truth and what was injected -------------------------------------------------------
 
+    def document_kind(self, value: str) -> str | None:
+        """What the document behind an input (a URL, file id or parse job id this dataset
+        made) really is, whatever the rules: ``"invoice"``, ``"meeting_notes"`` ...; None for
+        an input it never made. A classifier run under new rules answers from this."""
+        found = _URL.fullmatch(value)
+        if found is not None:
+            doc: int | None = int(found[1])
+        else:
+            doc = parse_id(value, self._keys[_FILE])
+            if doc is None:
+                doc = parse_id(value, self._keys[_DOC])
+        if doc is None or doc >= len(self._doc_kinds):
+            return None
+        return self._kinds[int(self._doc_kinds[doc])]
+
     def labels(self) -> pd.DataFrame:
         """The hidden ground truth: one row per job, ``label`` the true type or ``"none"``."""
         names = np.array([*self._kinds, "none"], dtype=object)
@@ -382,6 +399,7 @@ class Dataset:
         config = self._pick_teams(rng, created)
         kind = self._pick_kinds(rng, config, created)
         doc = np.arange(base, dtype=np.int32)
+        self._doc_kinds = kind.copy()  # what each document really is, by document number
         input_type = rng.choice(3, size=base, p=(0.3, 0.5, 0.2)).astype(np.uint8)
         pages = rng.integers(1, 13, size=base, dtype=np.uint8)
         # Documents of finance v1 classified again under v2, in a batch after the change.

@@ -63,6 +63,10 @@ class Faults:
         lying_total_rate: share of list pages whose ``total_size`` is wrong.
         oversize_rate: share of list pages holding more items than ``page_size``.
         ignore_job_ids: the list endpoint ignores ``job_ids`` (a proxy dropping the filter).
+        create_rate_limit, create_rate_period: at most this many creations (``POST
+            /api/v2/classify``) per period, the rest get 429: the service's 40 per second, or
+            the free tier's 20 per 60 s.
+        no_configurations: answer 404 on the configurations API, as an older server does.
         seed: seeds the RNG that draws every fault.
     """
 
@@ -88,6 +92,9 @@ class Faults:
     lying_total_rate: float = 0.0
     oversize_rate: float = 0.0
     ignore_job_ids: bool = False
+    create_rate_limit: float | None = None
+    create_rate_period: float = 1.0
+    no_configurations: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -103,8 +110,12 @@ class Faults:
         if self.rate_limit is not None and not self.rate_limit > 0:
             msg = f"rate_limit must be a positive number or None, got {self.rate_limit!r}"
             raise ValueError(msg)
-        if not self.rate_period > 0:
-            msg = f"rate_period must be a positive number of seconds, got {self.rate_period!r}"
+        if self.create_rate_limit is not None and not self.create_rate_limit > 0:
+            limit = self.create_rate_limit
+            msg = f"create_rate_limit must be a positive number or None, got {limit!r}"
+            raise ValueError(msg)
+        if not self.rate_period > 0 or not self.create_rate_period > 0:
+            msg = "rate_period and create_rate_period must be positive numbers of seconds"
             raise ValueError(msg)
         if self.retry_after not in ("seconds", "http-date"):
             msg = f"retry_after must be 'seconds' or 'http-date', got {self.retry_after!r}"
@@ -167,6 +178,8 @@ class Counters:
         self.by_endpoint: Counter[str] = Counter()
         self.by_status: Counter[str] = Counter()
         self.by_fault: Counter[str] = Counter()
+        self.jobs_created = 0  # new jobs made by POST /api/v2/classify
+        self.creations_replayed = 0  # creations answered with the job of a known transaction_id
 
     def snapshot(self) -> dict[str, Any]:
         """The counts as plain dicts (what ``GET /_emulator/counters`` returns)."""
@@ -175,6 +188,8 @@ class Counters:
             "by_endpoint": dict(self.by_endpoint),
             "by_status": dict(self.by_status),
             "by_fault": dict(self.by_fault),
+            "jobs_created": self.jobs_created,
+            "creations_replayed": self.creations_replayed,
         }
 
 
@@ -187,12 +202,21 @@ class FaultDraws:
         self._limiter = (
             RateLimiter(faults.rate_limit, faults.rate_period) if faults.rate_limit else None
         )
+        self._create_limiter = (
+            RateLimiter(faults.create_rate_limit, faults.create_rate_period)
+            if faults.create_rate_limit
+            else None
+        )
         self._answer = [(name, getattr(faults, field)) for name, field in _RATE_FIELDS.items()]
         self._any_answer = any(rate for _, rate in self._answer)
 
     def rate_limited(self, now: float) -> float:
         """Seconds to wait when this request is over the limit, else 0.0."""
         return self._limiter.admit(now) if self._limiter else 0.0
+
+    def create_limited(self, now: float) -> float:
+        """Seconds to wait when this creation is over the creation limit, else 0.0."""
+        return self._create_limiter.admit(now) if self._create_limiter else 0.0
 
     def delay(self) -> tuple[float, bool]:
         """Seconds to sleep before answering, and whether that is a spike."""

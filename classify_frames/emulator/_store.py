@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 
 from ._catalog import EVIDENCE
+from ._classifier import classify_document
 from ._data import CONFIDENCES, STATUSES, Dataset, format_time
 from ._ids import make_id, mix
 from ._requests import CreateRequest, ListQuery
@@ -116,7 +117,7 @@ class JobStore:
         self._changed: dict[int, dict[str, Any]] = {}  # dataset rows cancelled since
         self._created: dict[str, _Created] = {}
         self._by_transaction: dict[tuple[str, str], str] = {}
-        self._configs = {c["id"]: c for c in dataset.configurations}
+        self.saved_configurations = {c["id"]: c for c in dataset.configurations}
         self._config_codes = {c["id"]: k for k, c in enumerate(dataset.configurations)}
         self._rows_cache: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
         self._encoded: dict[int, bytes] = {}
@@ -272,13 +273,21 @@ class JobStore:
         )
         if not legacy:
             job["usage"] = {"credits": None, "parse_credits": None}
+        kind = self.dataset.document_kind(request.input_value)
+        result: dict[str, Any] | None
+        if kind is None:  # not a document of the dataset: no truth to answer from
+            failed, result = self._rng.random() < 0.1, self._result(configuration)
+        else:
+            failed, result = classify_document(
+                kind, configuration["rules"], self.dataset.seed, request.input_value
+            )
         made = _Created(
             job=job,
             project=project,
             start=now,
             duration=self.job_duration,
-            outcome="FAILED" if self._rng.random() < 0.1 else "COMPLETED",
-            result=self._result(configuration),
+            outcome="FAILED" if failed else "COMPLETED",
+            result=result,
             parse_job_id=(
                 request.input_value
                 if request.input_type == "parse_job_id"
@@ -341,7 +350,7 @@ class JobStore:
 
     def _configuration(self, request: CreateRequest) -> tuple[dict[str, Any], str | None]:
         if request.configuration_id is not None and request.configuration is None:
-            saved = self._configs.get(request.configuration_id)
+            saved = self.saved_configurations.get(request.configuration_id)
             if saved is None:
                 msg = f"Configuration {request.configuration_id} not found"
                 raise LookupError(msg)

@@ -1,0 +1,360 @@
+"""Compare two classifications of the same documents: before and after new rules.
+
+>>> comparison = cf.compare(sample, after, labels="labels.csv")  # doctest: +SKIP
+>>> comparison.agreement, comparison.flips, comparison.by_type    # doctest: +SKIP
+>>> comparison.accuracy.difference_ci, comparison.accuracy.mcnemar_p  # doctest: +SKIP
+
+Pairs are matched by ``source_id`` (the column :func:`reclassify` writes) to the ``id`` of the
+jobs before; only pairs whose two jobs completed are compared, and the others are counted.
+With labels, each side's accuracy is judged on the same labelled documents, so their
+difference gets a paired interval (Tango's) and McNemar's exact test (see :mod:`._paired`).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ..auditing._labels import _read, read_labels
+from ..auditing._prepare import NO_MATCH
+from ._paired import PairedResult, paired_accuracy
+
+__all__ = ["Comparison", "compare"]
+
+LabelsInput = pd.DataFrame | str | os.PathLike[str]
+_WEIGHT_COLUMNS = ("weight", "inclusion_probability")
+
+
+def _types(frame: pd.DataFrame) -> pd.DataFrame:
+    """id-like key, completed flag, predicted type (NO_MATCH for none) and confidence."""
+    status = frame["status"].astype("string") if "status" in frame else pd.Series("COMPLETED")
+    ok = status.eq("COMPLETED").fillna(False).to_numpy(bool)
+    if "fetch_error" in frame:
+        ok &= frame["fetch_error"].isna().to_numpy(bool)
+    n = len(frame)
+    if "result.type" in frame:
+        kinds = frame["result.type"].astype("string").fillna(NO_MATCH).to_numpy(dtype=object)
+    else:
+        kinds = np.full(n, NO_MATCH, dtype=object)
+    if "result.confidence" in frame:
+        confidence = pd.to_numeric(frame["result.confidence"], errors="coerce").to_numpy(float)
+    else:
+        confidence = np.full(n, np.nan)
+    return pd.DataFrame(
+        {
+            "completed": ok,
+            "type": pd.Series(kinds, index=frame.index).where(ok, None).to_numpy(dtype=object),
+            "confidence": np.where(ok, confidence, np.nan),
+        },
+        index=frame.index,
+    )
+
+
+def compare(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    labels: LabelsInput | None = None,
+    *,
+    label_col: str = "label",
+    join_on: str = "id",
+) -> Comparison:
+    """Pair ``after`` (from :func:`reclassify`) with ``before`` by ``source_id`` and compare.
+
+    ``labels`` (a frame or CSV/Parquet file, joined on the before jobs' ``id`` or, with
+    ``join_on="document_input_value"``, on the documents) adds each side's accuracy, their
+    paired difference with a 95% interval, McNemar's exact test and the change in calibration.
+    A labels column ``weight`` (or ``inclusion_probability``) is used as design weights.
+    """
+    for name, frame in (("before", before), ("after", after)):
+        if not isinstance(frame, pd.DataFrame):
+            msg = f"{name} must be a DataFrame of jobs, got {type(frame).__name__}"
+            raise TypeError(msg)
+    if "source_id" not in after.columns:
+        msg = (
+            "after has no 'source_id' column: pass the frame reclassify() returned (its "
+            "source_id names the job each row re-ran)"
+        )
+        raise ValueError(msg)
+    if "id" not in before.columns:
+        msg = "before has no 'id' column: pass a frame of jobs (fetch_jobs, list_jobs)"
+        raise ValueError(msg)
+    old = before.drop_duplicates("id", keep="last")
+    mine = _types(old).set_axis(old["id"].astype(object).to_numpy())
+    theirs = _types(after)
+    source = after["source_id"].astype(object).to_numpy()
+    known = np.array([s in mine.index for s in source], dtype=bool)
+    matched = mine.reindex(source[known])
+    both = matched["completed"].to_numpy(bool) & theirs["completed"].to_numpy(bool)[known]
+    pairs = pd.DataFrame(
+        {
+            "source_id": source[known][both],
+            "before": matched["type"].to_numpy()[both],
+            "after": theirs["type"].to_numpy()[known][both],
+            "before_confidence": matched["confidence"].to_numpy()[both],
+            "after_confidence": theirs["confidence"].to_numpy()[known][both],
+        }
+    )
+    documents = None
+    if join_on == "document_input_value" and "document_input_value" in old.columns:
+        documents = old.set_index(old["id"].astype(object))["document_input_value"]
+    truth, weights = _labels_for(pairs["source_id"], labels, label_col, join_on, documents)
+    pairs["label"] = truth
+    return Comparison(
+        pairs=pairs,
+        weights=weights,
+        rows=len(after),
+        unmatched=int((~known).sum()),
+        incomplete=int(known.sum() - both.sum()),
+        labelled_input=labels is not None,
+    )
+
+
+def _labels_for(
+    source_ids: pd.Series,
+    labels: LabelsInput | None,
+    label_col: str,
+    join_on: str,
+    documents: pd.Series | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    n = len(source_ids)
+    if labels is None:
+        return np.full(n, None, dtype=object), None
+    table = read_labels(labels, label_col=label_col, join_on=join_on)
+    by_key = dict(zip(table["key"].astype(object), table["label"].astype(object), strict=True))
+    keys = source_ids.to_numpy(dtype=object)
+    if documents is not None:
+        keys = documents.reindex(keys).to_numpy(dtype=object)
+    truth = np.array([by_key.get(k) for k in keys], dtype=object)
+    # The seam for sampling designs: weights travel with the labels, one per labelled key.
+    raw = _read(labels)
+    column = next((c for c in _WEIGHT_COLUMNS if c in raw.columns), None)
+    if column is None:
+        return truth, None
+    values = pd.to_numeric(raw[column], errors="coerce")
+    if column == "inclusion_probability":
+        values = 1.0 / values
+    weight_of = dict(zip(raw[join_on].astype(str), values, strict=True))
+    weights = np.array([weight_of.get(str(k), np.nan) for k in keys], dtype=float)
+    return truth, weights
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two classifications of the same documents, paired (from :func:`compare`).
+
+    Attributes:
+        pairs: one row per pair both of whose jobs completed: ``source_id``, ``before`` and
+            ``after`` types (``"no match"`` when no rule matched), both confidences, ``label``.
+        rows: rows of the after frame; unmatched: rows whose ``source_id`` is not in before;
+        incomplete: matched pairs where a job did not complete (failed, not fetched ...).
+    """
+
+    pairs: pd.DataFrame
+    weights: np.ndarray | None
+    rows: int
+    unmatched: int
+    incomplete: int
+    labelled_input: bool
+
+    def __repr__(self) -> str:
+        return "Comparison(" + "; ".join(self.findings) + ")"
+
+    @property
+    def n(self) -> int:
+        """Pairs compared."""
+        return len(self.pairs)
+
+    @property
+    def agreement(self) -> float:
+        """Share of pairs with the same type before and after (no match counts as a type)."""
+        if not self.n:
+            return float("nan")
+        return float((self.pairs["before"] == self.pairs["after"]).mean())
+
+    @cached_property
+    def flips(self) -> pd.DataFrame:
+        """Crosstab of pairs: type before (rows) by type after (columns)."""
+        table = pd.crosstab(
+            self.pairs["before"].rename("before"), self.pairs["after"].rename("after")
+        )
+        order = _order(set(table.index) | set(table.columns))
+        return table.reindex(index=order, columns=order, fill_value=0)
+
+    @cached_property
+    def by_type(self) -> pd.DataFrame:
+        """Per type: jobs before and after, gained, lost and net; with labels, each side's
+        recall (share of that type's labelled documents given it) and the label count."""
+        p = self.pairs
+        order = _order(set(p["before"]) | set(p["after"]))
+        rows = []
+        for kind in order:
+            was, now = p["before"] == kind, p["after"] == kind
+            row: dict[str, object] = {
+                "type": kind,
+                "before": int(was.sum()),
+                "after": int(now.sum()),
+                "gained": int((now & ~was).sum()),
+                "lost": int((was & ~now).sum()),
+            }
+            row["net"] = row["after"] - row["before"]  # type: ignore[operator]
+            if self._has_labels:
+                truly = p["label"] == kind
+                k = int(truly.sum())
+                row["labelled"] = k
+                row["recall_before"] = float((was & truly).sum() / k) if k else float("nan")
+                row["recall_after"] = float((now & truly).sum() / k) if k else float("nan")
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("type") if rows else pd.DataFrame()
+
+    @cached_property
+    def no_match(self) -> pd.DataFrame:
+        """Pairs that left or entered "no match", and those that stayed there."""
+        was, now = self.pairs["before"] == NO_MATCH, self.pairs["after"] == NO_MATCH
+        return pd.DataFrame(
+            {"pairs": [int((~was & now).sum()), int((was & ~now).sum()), int((was & now).sum())]},
+            index=pd.Index(["became no match", "no match became a type", "stayed no match"]),
+        )
+
+    @property
+    def _has_labels(self) -> bool:
+        return bool(self.pairs["label"].notna().any())
+
+    @cached_property
+    def _labelled(self) -> pd.DataFrame:
+        keep = self.pairs["label"].notna().to_numpy(bool)
+        if self.weights is not None:
+            keep &= np.isfinite(self.weights) & (self.weights > 0)
+        return self.pairs[keep]
+
+    @cached_property
+    def accuracy(self) -> PairedResult | None:
+        """Accuracy before and after on the labelled pairs, the paired difference (after minus
+        before) with Tango's 95% interval, and McNemar's exact p-value; None without labels."""
+        rows = self._labelled
+        if rows.empty:
+            return None
+        right_before = (rows["before"] == rows["label"]).to_numpy(bool)
+        right_after = (rows["after"] == rows["label"]).to_numpy(bool)
+        weights = None
+        if self.weights is not None:
+            keep = self.pairs["label"].notna().to_numpy(bool)
+            w = self.weights[keep]
+            weights = w[np.isfinite(w) & (w > 0)]
+        return paired_accuracy(right_before, right_after, weights)
+
+    @cached_property
+    def calibration(self) -> pd.DataFrame | None:
+        """Before, after and change: accuracy, mean stated confidence, the gap between them,
+        ECE (one bin per distinct confidence value) and Brier score, on the labelled pairs."""
+        rows = self._labelled
+        if rows.empty:
+            return None
+        out = {}
+        for side in ("before", "after"):
+            right = (rows[side] == rows["label"]).to_numpy(float)
+            conf = rows[f"{side}_confidence"].to_numpy(float)
+            ok = np.isfinite(conf)
+            right, conf = right[ok], conf[ok]
+            gaps = pd.DataFrame({"c": conf, "y": right}).groupby("c")["y"].agg(["mean", "size"])
+            ece = float((gaps["size"] * (gaps.index.to_numpy() - gaps["mean"]).abs()).sum())
+            out[side] = {
+                "labelled": int(ok.sum()),
+                "accuracy": float(right.mean()) if ok.any() else float("nan"),
+                "mean_confidence": float(conf.mean()) if ok.any() else float("nan"),
+                "overconfidence": float(conf.mean() - right.mean()) if ok.any() else float("nan"),
+                "ece": ece / max(1, int(ok.sum())),
+                "brier": float(((conf - right) ** 2).mean()) if ok.any() else float("nan"),
+            }
+        table = pd.DataFrame(out).T
+        change = table.loc["after"] - table.loc["before"]
+        change["labelled"] = float("nan")
+        table.loc["change"] = change
+        return table
+
+    @cached_property
+    def findings(self) -> list[str]:
+        """What the comparison says, in plain words with numbers."""
+        if not self.n:
+            return [f"No pair to compare: none of the {self.rows} rows completed on both sides."]
+        lines = [
+            f"{self.n:,} documents compared: {self.agreement:.0%} have the same type under "
+            f"both rule sets, {round((1 - self.agreement) * self.n):,} changed."
+        ]
+        if self.unmatched or self.incomplete:
+            lines.append(
+                f"Left out: {self.incomplete:,} pair(s) where a job did not complete, "
+                f"{self.unmatched:,} row(s) whose source job is not in the frame before."
+            )
+        nm = [int(v) for v in self.no_match["pairs"]]
+        lines.append(
+            f"No match: {nm[0]:,} became no match, {nm[1]:,} found a type, "
+            f"{nm[2]:,} stayed unmatched."
+        )
+        acc = self.accuracy
+        if acc is not None:
+            lo, hi = acc.difference_ci
+            weighted = " (design-weighted)" if acc.weighted else ""
+            verdict = (
+                "better" if lo > 0 else "worse" if hi < 0 else "not distinguishable from before"
+            )
+            lines.append(
+                f"From {acc.n:,} labelled documents{weighted}: accuracy {acc.before:.1%} before, "
+                f"{acc.after:.1%} after; difference {acc.difference:+.1%} (95% CI "
+                f"{lo:+.1%} to {hi:+.1%}): {verdict}. McNemar exact p = {acc.mcnemar_p:.3g} "
+                f"({acc.right_after_only} fixed, {acc.right_before_only} broken)."
+            )
+            cal = self.calibration
+            if cal is not None:
+                ece, brier = cal["ece"].astype(float), cal["brier"].astype(float)
+                lines.append(
+                    f"Calibration: ECE {ece['before']:.3f} → {ece['after']:.3f}, "
+                    f"Brier {brier['before']:.3f} → {brier['after']:.3f}."
+                )
+        elif self.labelled_input:
+            lines.append("None of the labels matches a compared pair: no accuracy to report.")
+        return lines
+
+    def to_html_section(self) -> str:
+        """This comparison as one ``<section>`` of HTML, for the audit's report."""
+        parts = [
+            "<section class='cf-comparison'><h2>Rule-set experiment</h2><ul>",
+            *(f"<li>{html.escape(line)}</li>" for line in self.findings),
+            "</ul>",
+        ]
+        acc = self.accuracy
+        if acc is not None:
+            table = pd.DataFrame(
+                {
+                    "accuracy": [acc.before, acc.after, acc.difference],
+                    "95% CI low": [acc.before_ci[0], acc.after_ci[0], acc.difference_ci[0]],
+                    "95% CI high": [acc.before_ci[1], acc.after_ci[1], acc.difference_ci[1]],
+                },
+                index=["before", "after", "difference"],
+            )
+            parts += ["<h3>Accuracy (paired)</h3>", table.to_html(float_format="{:.3f}".format)]
+        if self.calibration is not None:
+            parts += [
+                "<h3>Calibration</h3>",
+                self.calibration.to_html(float_format="{:.3f}".format, na_rep=""),
+            ]
+        parts += [
+            "<h3>Per type</h3>",
+            self.by_type.to_html(float_format="{:.2f}".format, na_rep=""),
+            "<h3>Flips (before × after)</h3>",
+            self.flips.to_html(),
+            "</section>",
+        ]
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        return self.to_html_section()
+
+
+def _order(types: set[object]) -> list[str]:
+    names = sorted(str(t) for t in types if t is not None and t != NO_MATCH)
+    return names + ([NO_MATCH] if NO_MATCH in types else [])

@@ -1,0 +1,413 @@
+"""Re-run jobs on the same inputs under new rules, idempotently, and wait for the answers.
+
+>>> import classify_frames as cf
+>>> after = cf.reclassify(sample, rules=better, experiment="invoice-v3")   # doctest: +SKIP
+>>> cf.compare(sample, after, labels="labels.csv")                          # doctest: +SKIP
+
+Each new job's ``transaction_id`` is made from the experiment's name, the source job's id and
+the rule set's fingerprint, so running the same call again (after a crash, a Ctrl-C, or just
+once more) creates nothing new: the service answers with the jobs it made the first time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, overload
+
+import pandas as pd
+from typing_extensions import Unpack
+
+from .._progress import progress_bar
+from .._schema import FINAL_STATUSES
+from ..fetch import ClassifyClient
+from ..frame import build_frame
+from ._create import DEFAULT_CREATE_RATE, InputStyle, JobRequest, create_jobs, creation_error
+from ._options import ClientOptions
+from ._rules import Rule, RulesInput, check_rules, fingerprint
+
+__all__ = ["ReclassifyPlan", "reclassify", "transaction_id"]
+
+_STRING = pd.StringDtype("pyarrow")
+_MAX_EXPERIMENT = 100
+_POLL_FIRST, _POLL_MAX = 0.5, 15.0  # seconds between polls: first, and at most
+
+
+def transaction_id(experiment: str, source_id: str, rule_set: str) -> str:
+    """The idempotency key of re-running ``source_id`` under ``rule_set`` in ``experiment``."""
+    text = "\x1f".join((experiment, source_id, rule_set)).encode()
+    return "cfx-" + hashlib.sha256(text).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class ReclassifyPlan:
+    """What ``reclassify(..., dry_run=True)`` would do; nothing was sent."""
+
+    experiment: str
+    rule_set: str
+    jobs: int
+    without_input: int
+    credits: float | None
+    credits_known: int
+
+    def __str__(self) -> str:
+        text = (
+            f"Experiment {self.experiment!r} (rule set {self.rule_set}) would create at most "
+            f"{self.jobs:,} job(s), one per source job with an input (fewer when some were "
+            "created by an earlier run: those are reused, not paid twice)"
+        )
+        if self.without_input:
+            text += f"; {self.without_input:,} row(s) have no input to re-run"
+        if self.credits is None:
+            return text + ". No credits estimate: the source jobs carry no usage."
+        return (
+            f"{text}. Estimated cost: about {self.credits:,.0f} credits, from the source jobs' "
+            f"usage (known for {self.credits_known:,} of {self.jobs:,})."
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<p><b>Dry run.</b> {escape(str(self))}</p>"
+
+
+@dataclass(frozen=True)
+class _Source:
+    row: int
+    job_id: str
+    request: JobRequest | None
+    problem: str | None
+
+
+@overload
+def reclassify(
+    jobs: pd.DataFrame | Iterable[str],
+    *,
+    experiment: str,
+    rules: RulesInput | None = ...,
+    configuration_id: str | None = ...,
+    wait: bool = ...,
+    wait_timeout: float = ...,
+    dry_run: Literal[False] = ...,
+    rate: float = ...,
+    input_style: InputStyle = ...,
+    progress: bool = ...,
+    client: ClassifyClient | None = ...,
+    **client_options: Unpack[ClientOptions],
+) -> pd.DataFrame: ...
+@overload
+def reclassify(
+    jobs: pd.DataFrame | Iterable[str],
+    *,
+    experiment: str,
+    rules: RulesInput | None = ...,
+    configuration_id: str | None = ...,
+    wait: bool = ...,
+    wait_timeout: float = ...,
+    dry_run: Literal[True],
+    rate: float = ...,
+    input_style: InputStyle = ...,
+    progress: bool = ...,
+    client: ClassifyClient | None = ...,
+    **client_options: Unpack[ClientOptions],
+) -> ReclassifyPlan: ...
+def reclassify(
+    jobs: pd.DataFrame | Iterable[str],
+    *,
+    experiment: str,
+    rules: RulesInput | None = None,
+    configuration_id: str | None = None,
+    wait: bool = True,
+    wait_timeout: float = 1800.0,
+    dry_run: bool = False,
+    rate: float = DEFAULT_CREATE_RATE,
+    input_style: InputStyle = "file_input",
+    progress: bool = True,
+    client: ClassifyClient | None = None,
+    **client_options: Unpack[ClientOptions],
+) -> pd.DataFrame | ReclassifyPlan:
+    """Re-run each job on its input under ``rules`` (or a saved ``configuration_id``).
+
+    Returns a frame in the column contract, one row per row of ``jobs`` and in its order, with
+    ``source_id`` (the job re-run) and ``experiment``; a job that could not be created is a row
+    with ``fetch_error``. Idempotent: the same call again returns the same jobs and creates
+    none. ``wait=True`` polls until every new job is final (progress bar; Ctrl-C stops
+    waiting, and the same call resumes). ``dry_run=True`` sends nothing and returns a
+    :class:`ReclassifyPlan` (how many jobs, credits estimated from the originals' usage).
+
+    Args:
+        jobs: a frame of jobs (``fetch_jobs``, ``list_jobs``), or their ids (fetched first).
+        experiment: a name for this trial; with the rules it makes the transaction ids.
+        rules: the candidate rule set (checked before any request; see ``check_rules``).
+        configuration_id: a saved configuration to use instead of ``rules``.
+        rate: creations per second (the service allows 40; the free tier ``20 / 60``).
+        input_style: ``"legacy"`` sends ``file_id`` instead of ``file_input``, for old servers.
+        client: a :class:`ClassifyClient` to use; otherwise one is made from ``client_options``.
+    """
+    name = _check_experiment(experiment)
+    checked, rule_set = _rule_set(rules, configuration_id)
+    if dry_run:
+        if not isinstance(jobs, pd.DataFrame):
+            msg = "dry_run needs the frame of jobs (their usage estimates the credits), not ids"
+            raise TypeError(msg)
+        return _plan(jobs, name, rule_set, checked, configuration_id)
+    own = client is None
+    active = client if client is not None else ClassifyClient(progress=progress, **client_options)
+    try:
+        return active._run(
+            _areclassify(
+                active, jobs, name, rule_set, checked, configuration_id,
+                wait=wait, wait_timeout=wait_timeout, rate=rate, style=input_style,
+                progress=progress,
+            )
+        )  # fmt: skip
+    finally:
+        if own:
+            active.close()
+
+
+def _check_experiment(experiment: object) -> str:
+    if not isinstance(experiment, str) or not experiment.strip():
+        msg = f"experiment must be a non-empty name (it keys the new jobs), got {experiment!r}"
+        raise ValueError(msg)
+    if len(experiment) > _MAX_EXPERIMENT:
+        msg = f"experiment names have at most {_MAX_EXPERIMENT} characters, got {len(experiment)}"
+        raise ValueError(msg)
+    return experiment
+
+
+def _rule_set(
+    rules: RulesInput | None, configuration_id: str | None
+) -> tuple[list[Rule] | None, str]:
+    if (rules is None) == (configuration_id is None):
+        msg = "give the new rules (rules=[...]) or a saved configuration (configuration_id=...)"
+        raise ValueError(msg)
+    if rules is not None:
+        checked = check_rules(rules)
+        return checked, fingerprint(checked)
+    if not isinstance(configuration_id, str) or not configuration_id:
+        msg = f"configuration_id must be a non-empty string, got {configuration_id!r}"
+        raise ValueError(msg)
+    return None, f"configuration {configuration_id}"
+
+
+def _value(row: pd.Series, name: str) -> Any:
+    value = row.get(name)
+    if value is None or (not isinstance(value, list | dict | str) and pd.isna(value)):
+        return None
+    return value
+
+
+def _sources(
+    frame: pd.DataFrame, experiment: str, rule_set: str, rules: list[Rule] | None,
+    configuration_id: str | None,
+) -> list[_Source]:  # fmt: skip
+    if "id" not in frame.columns:
+        msg = "the jobs frame has no 'id' column: pass a frame from fetch_jobs or list_jobs"
+        raise ValueError(msg)
+    out = []
+    for k, (_, row) in enumerate(frame.iterrows()):
+        job_id = _value(row, "id")
+        value = _value(row, "document_input_value") or _value(row, "file_input")
+        kind = _value(row, "document_input_type")
+        if job_id is None:
+            out.append(_Source(k, "", None, "no source job id"))
+            continue
+        if value is None:
+            why = _value(row, "fetch_error")
+            problem = (
+                f"no input to re-run: the source job could not be fetched ({why})"
+                if why
+                else "no input to re-run: the source job has no document_input_value"
+            )
+            out.append(_Source(k, job_id, None, problem))
+            continue
+        if kind not in ("url", "file_id", "parse_job_id"):
+            kind = "url" if str(value).startswith(("http://", "https://")) else "file_id"
+        configuration: dict[str, Any] | None = None
+        if rules is not None:
+            parsing = {
+                key: v
+                for key in ("lang", "max_pages", "target_pages")
+                if (v := _value(row, f"configuration.parsing_configuration.{key}")) is not None
+            }
+            if "max_pages" in parsing:
+                parsing["max_pages"] = int(parsing["max_pages"])
+            configuration = {"rules": rules, "mode": "FAST"}
+            if parsing:
+                configuration["parsing_configuration"] = parsing
+        request = JobRequest(
+            input_type=kind,
+            input_value=str(value),
+            transaction_id=transaction_id(experiment, job_id, rule_set),
+            configuration=configuration,
+            configuration_id=configuration_id,
+        )
+        out.append(_Source(k, job_id, request, None))
+    return out
+
+
+def _plan(
+    frame: pd.DataFrame, experiment: str, rule_set: str, rules: list[Rule] | None,
+    configuration_id: str | None,
+) -> ReclassifyPlan:  # fmt: skip
+    sources = _sources(frame, experiment, rule_set, rules, configuration_id)
+    runnable = [s for s in sources if s.request is not None]
+    credits = None
+    known = 0
+    if "usage.credits" in frame.columns and runnable:
+        values = pd.to_numeric(
+            frame["usage.credits"].iloc[[s.row for s in runnable]], errors="coerce"
+        )
+        known = int(values.notna().sum())
+        if known:
+            credits = float(values.mean()) * len(runnable)
+    return ReclassifyPlan(
+        experiment=experiment,
+        rule_set=rule_set,
+        jobs=len(runnable),
+        without_input=len(sources) - len(runnable),
+        credits=credits,
+        credits_known=known,
+    )
+
+
+async def _areclassify(
+    client: ClassifyClient,
+    jobs: pd.DataFrame | Iterable[str],
+    experiment: str,
+    rule_set: str,
+    rules: list[Rule] | None,
+    configuration_id: str | None,
+    *,
+    wait: bool,
+    wait_timeout: float,
+    rate: float,
+    style: InputStyle,
+    progress: bool,
+) -> pd.DataFrame:
+    if isinstance(jobs, pd.DataFrame):
+        frame = jobs
+    else:
+        frame = await client.afetch_jobs(list(jobs), progress=progress)
+    sources = _sources(frame, experiment, rule_set, rules, configuration_id)
+    runnable = [s for s in sources if s.request is not None]
+    requests = [s.request for s in runnable if s.request is not None]
+    transport = client._transport()
+    sent = 0
+
+    def count(n: int) -> None:
+        nonlocal sent
+        sent += n
+        bar.update(n)
+
+    bar = progress_bar(len(requests), f"Creating jobs ({experiment})", progress)
+    try:
+        with bar:
+            replies = await create_jobs(transport, requests, rate=rate, style=style, on_done=count)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        _hint(
+            f"stopped while creating jobs: {sent:,} of {len(requests):,} sent. Nothing is lost "
+            "or paid twice: run the same call again; it reuses the jobs already made and "
+            "creates only the rest."
+        )
+        raise
+    jobs_by_row: dict[int, dict[str, Any]] = {}
+    errors: dict[int, tuple[str, int | None]] = {s.row: (s.problem or "", None) for s in sources}
+    for source, reply in zip(runnable, replies, strict=True):
+        if reply.data is not None:
+            jobs_by_row[source.row] = reply.data
+            errors.pop(source.row, None)
+        else:
+            errors[source.row] = (creation_error(reply, rules), reply.status)
+    latest: pd.DataFrame | None = None
+    ids = list(dict.fromkeys(job["id"] for job in jobs_by_row.values()))
+    if wait and ids:
+        latest = await _wait(client, ids, wait_timeout, progress)
+    return _assemble(sources, jobs_by_row, errors, latest, experiment, client._attrs())
+
+
+async def _wait(
+    client: ClassifyClient, ids: Sequence[str], timeout: float, progress: bool
+) -> pd.DataFrame:
+    """Poll the new jobs (through the list endpoint's ``job_ids`` filter) until all are final."""
+    deadline = time.monotonic() + timeout
+    delay = _POLL_FIRST
+    pending = list(ids)
+    done: list[pd.DataFrame] = []
+    bar = progress_bar(len(ids), "Waiting for jobs", progress)
+    try:
+        with bar:
+            while pending:
+                frame = await client.afetch_jobs(pending, progress=False)
+                final = frame["status"].isin(FINAL_STATUSES).to_numpy(bool)
+                gone = (frame["http_status"] == 404).fillna(False).to_numpy(bool)
+                finished = final | gone
+                done.append(frame[finished])
+                bar.update(int(finished.sum()))
+                pending = frame.loc[~finished, "id"].tolist()
+                if not pending:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    done.append(frame[~finished])
+                    msg = (
+                        f"{len(pending):,} new job(s) still PENDING/RUNNING after {timeout:g} s; "
+                        "run the same call again to keep waiting (it creates nothing new)"
+                    )
+                    warnings.warn(msg, stacklevel=4)
+                    break
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 1.5, _POLL_MAX)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        _hint(
+            f"stopped waiting: {len(pending):,} of {len(ids):,} new jobs are not final yet. "
+            "They keep running on the service; run the same call again to pick them up (it "
+            "creates nothing new)."
+        )
+        raise
+    return pd.concat(done, ignore_index=True) if done else build_frame([])
+
+
+def _hint(message: str) -> None:
+    warnings.warn(message, stacklevel=2)
+
+
+def _assemble(
+    sources: list[_Source],
+    jobs_by_row: dict[int, dict[str, Any]],
+    errors: dict[int, tuple[str, int | None]],
+    latest: pd.DataFrame | None,
+    experiment: str,
+    attrs: dict[str, Any],
+) -> pd.DataFrame:
+    """One row per source row, in order: the new job as last seen, or why there is none."""
+    if latest is None:
+        unique = {job["id"]: job for job in jobs_by_row.values()}
+        latest = build_frame(list(unique.values()))
+    position = {job_id: k for k, job_id in enumerate(latest["id"].tolist())}
+    ok_rows = [s.row for s in sources if s.row in jobs_by_row]
+    err_rows = [s.row for s in sources if s.row not in jobs_by_row]
+    parts = [latest.iloc[[position[jobs_by_row[r]["id"]] for r in ok_rows]]]
+    if err_rows:
+        parts.append(
+            build_frame(
+                [{} for _ in err_rows],
+                fetch_errors=[errors[r][0] for r in err_rows],
+                http_status=[errors[r][1] for r in err_rows],
+            )
+        )
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    out["status"] = out["status"].astype(parts[0]["status"].dtype)
+    out.index = pd.Index(ok_rows + err_rows)
+    out = out.sort_index().reset_index(drop=True)
+    tail = list(out.columns).index("fetch_error")
+    source_ids = [s.job_id or None for s in sorted(sources, key=lambda s: s.row)]
+    out.insert(tail, "experiment", pd.Series([experiment] * len(out), dtype=_STRING))
+    out.insert(tail, "source_id", pd.Series(source_ids, dtype=_STRING))
+    out.attrs.update(attrs)
+    return out
