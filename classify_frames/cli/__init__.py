@@ -14,11 +14,13 @@ __all__ = ["main"]
 
 _COMMANDS = {
     "audit": ("._audit", "audit_command", "Audit classification confidence of a jobs file."),
+    "compare": ("._compare", "compare_command", "Compare jobs before and after new rules."),
     "demo": ("._fetch", "demo_command", "Run the main job end to end on the embedded emulator."),
     "emulator": ("._emulator", "emulator_command", "Serve a local emulator of the Classify API."),
     "export": ("._export", "export_command", "Export jobs to a partitioned Parquet dataset."),
     "fetch": ("._fetch", "fetch_command", "Fetch jobs by id into Parquet, CSV or JSON lines."),
     "list": ("._fetch", "list_command", "List jobs by filter into Parquet, CSV or JSON lines."),
+    "reclassify": ("._reclassify", "reclassify_command", "Re-run jobs under new rules."),
     "sync": (
         "._export",
         "sync_command",

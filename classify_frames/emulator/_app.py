@@ -119,10 +119,11 @@ class EmulatorApp:
             await _send(send, *refused)
             return
         wait = draws.rate_limited(time.monotonic())
-        if not wait and endpoint == "create":
+        creation = not wait and endpoint == "create"
+        if creation:
             wait = draws.create_limited(time.monotonic())
         if wait:
-            answer = self._rate_limited(wait)
+            answer = self._rate_limited(wait, creation)
             counters.by_fault["rate_limited"] += 1
             counters.by_status[str(answer[0])] += 1
             await _send(send, *answer)
@@ -246,7 +247,7 @@ class EmulatorApp:
 
     # -- faults ----------------------------------------------------------------------------
 
-    def _rate_limited(self, wait: float) -> _Answer:
+    def _rate_limited(self, wait: float, creation: bool = False) -> _Answer:
         faults = self.faults
         seconds = max(1, int(wait + 0.999))
         if faults.retry_after == "http-date":
@@ -256,7 +257,10 @@ class EmulatorApp:
         headers = [(b"retry-after", value.encode())]
         if faults.retry_after_ms:
             headers.append((b"retry-after-ms", str(int(wait * 1000) + 1).encode()))
-        limit = f"{faults.rate_limit:g} requests per {faults.rate_period:g} s"
+        if creation:
+            limit = f"{faults.create_rate_limit:g} creations per {faults.create_rate_period:g} s"
+        else:
+            limit = f"{faults.rate_limit:g} requests per {faults.rate_period:g} s"
         status, body, _ = _detail(429, f"Rate limit exceeded: {limit}")
         return status, body, headers
 

@@ -65,6 +65,9 @@ def compare(
 ) -> Comparison:
     """Pair ``after`` (from :func:`reclassify`) with ``before`` by ``source_id`` and compare.
 
+    ``before`` is the jobs re-run (paired on their ``id``), or another experiment's frame on
+    the same jobs (paired on its ``source_id`` too).
+
     ``labels`` (a frame or CSV/Parquet file, joined on the before jobs' ``id`` or, with
     ``join_on="document_input_value"``, on the documents) adds each side's accuracy, their
     paired difference with a 95% interval, McNemar's exact test and the change in calibration.
@@ -80,11 +83,13 @@ def compare(
             "source_id names the job each row re-ran)"
         )
         raise ValueError(msg)
-    if "id" not in before.columns:
+    # Two experiments on the same sample pair by their common source; else before is the source.
+    key = "source_id" if "source_id" in before.columns else "id"
+    if key not in before.columns:
         msg = "before has no 'id' column: pass a frame of jobs (fetch_jobs, list_jobs)"
         raise ValueError(msg)
-    old = before.drop_duplicates("id", keep="last")
-    mine = _types(old).set_axis(old["id"].astype(object).to_numpy())
+    old = before[before[key].notna()].drop_duplicates(key, keep="last")
+    mine = _types(old).set_axis(old[key].astype(object).to_numpy())
     theirs = _types(after)
     source = after["source_id"].astype(object).to_numpy()
     known = np.array([s in mine.index for s in source], dtype=bool)
@@ -101,7 +106,7 @@ def compare(
     )
     documents = None
     if join_on == "document_input_value" and "document_input_value" in old.columns:
-        documents = old.set_index(old["id"].astype(object))["document_input_value"]
+        documents = old.set_index(old[key].astype(object))["document_input_value"]
     truth, weights = _labels_for(pairs["source_id"], labels, label_col, join_on, documents)
     pairs["label"] = truth
     return Comparison(
