@@ -1,0 +1,145 @@
+"""The paired statistics of ``compare``: checked against SciPy, the likelihood, by simulation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize, stats
+
+import classify_frames as cf
+from classify_frames.experiments._paired import (
+    _tango_z,
+    mcnemar_exact,
+    paired_accuracy,
+    tango_interval,
+    wilson,
+)
+
+Z = stats.norm.ppf(0.975)
+
+
+@pytest.mark.parametrize("b", [0, 1, 3, 10, 29])
+@pytest.mark.parametrize("c", [0, 2, 7, 30, 120])
+def test_mcnemar_exact_is_scipys_binomial_test(b: int, c: int) -> None:
+    expected = stats.binomtest(b, b + c, 0.5).pvalue if b + c else 1.0
+    assert mcnemar_exact(b, c) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (97, 100), (500, 1000)])
+def test_wilson_is_scipys(k: int, n: int) -> None:
+    ci = stats.binomtest(k, n).proportion_ci(method="wilson")
+    assert wilson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-12)
+
+
+@pytest.mark.parametrize(("b", "c", "n", "delta"), [(5, 15, 100, 0.02), (0, 9, 30, -0.1),
+                                                      (40, 20, 160, 0.2), (3, 3, 12, 0.4)])  # fmt: skip
+def test_tango_uses_the_restricted_maximum_likelihood(b: int, c: int, n: int, delta: float) -> None:
+    """The closed-form p21 under p12 - p21 = delta is where the likelihood peaks."""
+
+    def minus_loglik(q: float) -> float:
+        return -(
+            c * math.log(q + delta) + b * math.log(q) + (n - b - c) * math.log(1 - 2 * q - delta)
+        )
+
+    low, high = max(0.0, -delta) + 1e-9, (1 - delta) / 2 - 1e-9
+    q_best = optimize.minimize_scalar(minus_loglik, bounds=(low, high), method="bounded").x
+    variance_best = n * (2 * q_best + delta * (1 - delta))
+    expected = (c - b - n * delta) / math.sqrt(variance_best)
+    assert _tango_z(delta, b, c, n) == pytest.approx(expected, rel=1e-4)
+
+
+def test_tango_bounds_invert_the_score_test() -> None:
+    for b, c, n in [(5, 15, 100), (40, 20, 160), (0, 4, 25), (12, 2, 44)]:
+        lo, hi = tango_interval(b, c, n)
+        assert lo < (c - b) / n < hi
+        assert _tango_z(lo, b, c, n) == pytest.approx(Z, abs=1e-6)
+        assert _tango_z(hi, b, c, n) == pytest.approx(-Z, abs=1e-6)
+    # no discordant pair: the known closed form, +-z^2 / (n + z^2)
+    lo, hi = tango_interval(0, 0, 50)
+    assert (lo, hi) == pytest.approx((-(Z**2) / (50 + Z**2), Z**2 / (50 + Z**2)), abs=1e-9)
+    assert tango_interval(0, 50, 50)[1] == 1.0 and tango_interval(50, 0, 50)[0] == -1.0
+
+
+@pytest.mark.parametrize(
+    ("n", "cells"),
+    [(40, (0.6, 0.05, 0.15, 0.2)), (150, (0.7, 0.08, 0.12, 0.1)), (300, (0.85, 0.02, 0.03, 0.1))],
+)
+def test_tango_interval_covers_at_close_to_95_percent(n: int, cells: tuple[float, ...]) -> None:
+    """Multinomial pairs (both right, right before only, right after only, both wrong)."""
+    rng = np.random.default_rng(7)
+    draws = rng.multinomial(n, cells, size=1_000)
+    truth = cells[2] - cells[1]
+    hits = 0
+    for _, b, c, _ in draws:
+        lo, hi = tango_interval(int(b), int(c), n)
+        hits += lo <= truth <= hi
+    assert 0.93 <= hits / len(draws) <= 0.975, hits / len(draws)
+
+
+def test_paired_accuracy_counts_and_the_weight_seam() -> None:
+    before = np.array([1, 1, 0, 0, 1, 0, 1, 1], dtype=bool)
+    after = np.array([1, 0, 1, 1, 1, 1, 1, 1], dtype=bool)
+    plain = paired_accuracy(before, after)
+    assert (plain.right_before_only, plain.right_after_only) == (1, 3)
+    assert plain.difference == pytest.approx(2 / 8)
+    assert plain.difference_ci == pytest.approx(tango_interval(1, 3, 8))
+    assert plain.mcnemar_p == pytest.approx(stats.binomtest(1, 4).pvalue)
+    same = paired_accuracy(before, after, weights=np.full(8, 3.0))
+    assert same.difference == pytest.approx(plain.difference) and same.weighted
+    assert same.difference_ci == pytest.approx(plain.difference_ci)
+    skewed = paired_accuracy(before, after, weights=np.array([1, 9, 1, 1, 1, 1, 1, 1.0]))
+    assert skewed.n_effective < 8 and skewed.difference < plain.difference
+
+
+def _frame(
+    ids: list[str], types: list[str | None], conf: list[float], **extra: object
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"id": ids, "status": ["COMPLETED"] * len(ids), "result.type": types,
+         "result.confidence": conf, "fetch_error": [None] * len(ids), **extra}
+    )  # fmt: skip
+
+
+def test_compare_counts_flips_gains_losses_and_no_match_changes() -> None:
+    before = _frame(["a", "b", "c", "d", "e"], ["invoice", "invoice", None, "receipt", "receipt"],
+                    [0.9, 0.8, 0.5, 0.95, 0.9])  # fmt: skip
+    after = _frame(["n1", "n2", "n3", "n4", "n5"], ["invoice", "receipt", "receipt", None, "receipt"],
+                   [0.95, 0.9, 0.7, 0.6, 0.9], source_id=["a", "b", "c", "d", "e"])  # fmt: skip
+    labels = pd.DataFrame(
+        {"id": list("abcde"), "label": ["invoice", "receipt", "receipt", "none", "invoice"]}
+    )
+    result = cf.compare(before, after, labels=labels)
+    assert result.n == 5 and result.agreement == pytest.approx(2 / 5)
+    assert (
+        result.flips.loc["invoice", "receipt"] == 1 and result.flips.loc["no match", "receipt"] == 1
+    )
+    assert result.by_type.loc["receipt", ["before", "after", "gained", "lost"]].tolist() == [
+        2,
+        3,
+        2,
+        1,
+    ]
+    assert result.no_match["pairs"].tolist() == [1, 1, 0]
+    acc = result.accuracy
+    assert acc is not None and (acc.before, acc.after) == (pytest.approx(0.2), pytest.approx(0.8))
+    assert result.by_type.loc["receipt", "recall_after"] == 1.0
+    cal = result.calibration
+    assert cal is not None and cal.loc["before", "brier"] == pytest.approx(
+        np.mean((np.array([0.9, 0.8, 0.5, 0.95, 0.9]) - np.array([1, 0, 0, 0, 0])) ** 2)
+    )
+    assert "accuracy 20.0% before, 80.0% after" in " ".join(result.findings)
+
+
+def test_compare_says_what_is_wrong_with_its_inputs() -> None:
+    jobs = _frame(["a"], ["invoice"], [0.9])
+    with pytest.raises(ValueError, match="source_id"):
+        cf.compare(jobs, jobs)
+    with pytest.raises(TypeError, match="DataFrame"):
+        cf.compare(jobs, ["a"])  # type: ignore[arg-type]
+    failed = _frame(["n"], [None], [float("nan")], source_id=["a"])
+    failed["status"] = "FAILED"
+    result = cf.compare(jobs, failed)
+    assert result.n == 0 and result.incomplete == 1 and "No pair" in result.findings[0]
