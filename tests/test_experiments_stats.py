@@ -34,8 +34,10 @@ def test_wilson_is_scipys(k: int, n: int) -> None:
     assert wilson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-12)
 
 
-@pytest.mark.parametrize(("b", "c", "n", "delta"), [(5, 15, 100, 0.02), (0, 9, 30, -0.1),
-                                                      (40, 20, 160, 0.2), (3, 3, 12, 0.4)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("b", "c", "n", "delta"),
+    [(5, 15, 100, 0.02), (0, 9, 30, -0.1), (40, 20, 160, 0.2), (3, 3, 12, 0.4)],
+)
 def test_tango_uses_the_restricted_maximum_likelihood(b: int, c: int, n: int, delta: float) -> None:
     """The closed-form p21 under p12 - p21 = delta is where the likelihood peaks."""
 
@@ -106,7 +108,8 @@ def _frame(
 def test_compare_counts_flips_gains_losses_and_no_match_changes() -> None:
     before = _frame(["a", "b", "c", "d", "e"], ["invoice", "invoice", None, "receipt", "receipt"],
                     [0.9, 0.8, 0.5, 0.95, 0.9])  # fmt: skip
-    after = _frame(["n1", "n2", "n3", "n4", "n5"], ["invoice", "receipt", "receipt", None, "receipt"],
+    after = _frame(["n1", "n2", "n3", "n4", "n5"],
+                   ["invoice", "receipt", "receipt", None, "receipt"],
                    [0.95, 0.9, 0.7, 0.6, 0.9], source_id=["a", "b", "c", "d", "e"])  # fmt: skip
     labels = pd.DataFrame(
         {"id": list("abcde"), "label": ["invoice", "receipt", "receipt", "none", "invoice"]}
