@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -253,3 +256,27 @@ def test_configurations_by_name_with_a_quiet_fallback(
         emu.clear_faults()
     assert plain["configuration.name"].str.startswith("rules ").all()
     assert plain["configuration.version"].isna().all()
+
+
+def test_ctrl_c_while_waiting_says_how_to_resume(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(jobs=300, seed=7, job_duration=120)
+    jobs = cf.list_jobs(status="COMPLETED", limit=12, **opts(emu))
+    stop = threading.Event()
+
+    def interrupt_once_all_are_made() -> None:
+        while not stop.wait(0.01):
+            if emu.counters()["jobs_created"] == len(jobs):
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, while the call waits
+                return
+
+    watcher = threading.Thread(target=interrupt_once_all_are_made, daemon=True)
+    watcher.start()
+    try:
+        with pytest.raises(KeyboardInterrupt), pytest.warns(UserWarning, match="same call again"):
+            cf.reclassify(jobs, rules=finance_v1(emu), experiment="ctrl-c", rate=FAST, **opts(emu))
+    finally:
+        stop.set()
+        watcher.join()
+    resumed = cf.reclassify(jobs, rules=finance_v1(emu), experiment="ctrl-c", wait=False,
+                            rate=FAST, **opts(emu))  # fmt: skip
+    assert emu.counters()["jobs_created"] == len(jobs) and resumed["id"].notna().all()
