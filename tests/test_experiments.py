@@ -240,6 +240,9 @@ def test_configurations_by_name_with_a_quiet_fallback(
     assert named["configuration.version"].notna().all()
     cols = list(named.columns)
     assert cols[cols.index("configuration_id") + 1] == "configuration.name"
+    table = cf.audit(named).by_configuration  # the audit shows them next to the ids
+    assert table["name"].tolist() == ["finance-intake"] and table["version"].notna().all()
+    assert "name" not in cf.audit(sample).by_configuration.columns
     first = cf.save_configuration("finance-better", better_rules(emu), **conn(emu))
     again = cf.save_configuration("finance-better", better_rules(emu), **conn(emu))
     assert first == again and first["rule_set"] == fingerprint(better_rules(emu))

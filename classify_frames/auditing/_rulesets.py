@@ -33,7 +33,8 @@ _KEYS = ["configuration_id", "rule_set"]
 
 
 def _keyed(jobs: pd.DataFrame) -> pd.DataFrame:
-    rows = jobs.loc[jobs["completed"], [*_KEYS, "type", "confidence", "created_at"]]
+    named = [c for c in ("configuration_name", "configuration_version") if c in jobs.columns]
+    rows = jobs.loc[jobs["completed"], [*_KEYS, "type", "confidence", "created_at", *named]]
     return rows.assign(
         configuration_id=rows["configuration_id"].fillna("(none)"),
         rule_set=rows["rule_set"].fillna("(none)"),
@@ -78,6 +79,11 @@ def by_configuration(jobs: pd.DataFrame, threshold: float, rules: Rules) -> pd.D
     lo, hi = wilson_interval(table["no_match"], table["jobs"])
     table["no_match_lo"], table["no_match_hi"] = lo, hi
     table["rules"] = [len(rules.get(rs, [])) for rs in table.index.get_level_values("rule_set")]
+    if "configuration_name" in rows.columns and rows["configuration_name"].notna().any():
+        # names and versions next to the ids, when cf.with_configuration_names added them
+        names = grouped[["configuration_name", "configuration_version"]].first()
+        table[["name", "version"]] = names.to_numpy()
+        columns = ["name", "version", *columns]
     return table.sort_values("first_seen", kind="stable")[columns]
 
 
