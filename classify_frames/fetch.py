@@ -27,6 +27,7 @@ import pandas as pd
 
 from ._exceptions import APIError, ClassifyFramesError, FetchError
 from ._http import Reply, Stats, Transport, Validator
+from ._precedence import newer_copy
 from ._progress import progress_bar
 from ._schema import FINAL_STATUSES, STATUSES
 from ._settings import Settings
@@ -621,11 +622,11 @@ def _new_items(items: list[dict[str, Any]], recent: deque[set[str]]) -> list[dic
 
 
 def _newer(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """Of two copies of a job, the one updated last (ISO 8601 strings compare in time order
-    when they share a format, which one server's answers do)."""
+    """Of two copies of a job, the one that wins by :mod:`classify_frames._precedence` (a tie:
+    the one that came last)."""
     if old is None:
         return new
-    return new if str(new.get("updated_at") or "") >= str(old.get("updated_at") or "") else old
+    return new if newer_copy(old, new) else old
 
 
 def _unique_ids(job_ids: Iterable[str]) -> list[str]:
