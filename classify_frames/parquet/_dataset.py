@@ -424,7 +424,7 @@ def damaged_message(
     return (
         f"the dataset {str(root)!r} is damaged: {len(damaged)} data file(s) cannot be read, "
         f"holding {rows} of its {sum(int(v or 0) for v in recorded.values())} rows: "
-        f"{shown}{more}. {way[0].upper()}{way[1:]}"
+        f"{shown}{more}. Ways forward: {way}"
     )
 
 
