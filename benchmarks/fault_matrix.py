@@ -12,11 +12,19 @@ many requests were sent while a 429's Retry-After was running, and seconds.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.server
+import json
 import random
+import tempfile
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pandas as pd
@@ -35,6 +43,7 @@ class Case:
     faults: dict[str, Any]
     client: dict[str, Any]
     listing: bool = False
+    far_repeat: bool = False  # exported through FarRepeat, read back with read_parquet
 
 
 CASES = [
@@ -62,7 +71,59 @@ CASES = [
     Case("list: duplicate items 50%", {"duplicate_rate": 0.5}, {}, listing=True),
     Case("list: lying total_size 50%", {"lying_total_rate": 0.5}, {}, listing=True),
     Case("list: page larger than asked 50%", {"oversize_rate": 0.5}, {}, listing=True),
+    Case("export: 50 jobs repeated 24 pages apart", {}, {}, listing=True, far_repeat=True),
 ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def far_repeat(emu: Emulator, pages: int = 24) -> Iterator[str]:
+    """A loopback server in front of ``emu`` whose listing moved while it was paged: 50 final
+    jobs of its first page show there RUNNING an hour earlier, and again, as they are, ``pages``
+    pages later (beyond the client's 20-page window). Yields its base URL."""
+    state: dict[str, Any] = {"page": 0, "first": []}
+    upstream = httpx.Client(base_url=emu.base_url)
+
+    def answer(path: str, auth: str) -> tuple[int, bytes]:
+        reply = upstream.get(path, headers={"Authorization": auth})
+        query = dict(parse_qsl(urlsplit(path).query))
+        if reply.status_code != 200 or "job_ids" in query or "items" not in reply.json():
+            return reply.status_code, reply.content
+        data = reply.json()
+        state["page"] = state["page"] + 1 if "page_token" in query else 0
+        if state["page"] == 0:
+            state["first"] = [j for j in data["items"] if j["status"] == "COMPLETED"][:50]
+            moved = {j["id"] for j in state["first"]}
+            data["items"] = [_earlier(j) if j["id"] in moved else j for j in data["items"]]
+        elif state["page"] == pages:
+            data["items"] += state["first"]
+        return 200, json.dumps(data).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, body = answer(self.path, self.headers.get("Authorization", ""))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        upstream.close()
+
+
+def _earlier(job: dict[str, Any]) -> dict[str, Any]:
+    when = pd.Timestamp(job["updated_at"]) - pd.Timedelta(hours=1)
+    return {**job, "status": "RUNNING", "updated_at": when.isoformat().replace("+00:00", "Z")}
 
 
 class Recorder(httpx.AsyncBaseTransport):
@@ -110,12 +171,19 @@ def run_case(case: Case, emu: Emulator, ids: list[str], truth: pd.DataFrame) -> 
     emu.reset_counters()
     recorder = Recorder()
     started = time.monotonic()
-    with warnings.catch_warnings(record=True) as caught, cf.ClassifyClient(
-        base_url=emu.base_url, api_key=emu.api_key, progress=False, transport=recorder,
-        **case.client,
-    ) as client:  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(far_repeat(emu)) if case.far_repeat else emu.base_url
+        caught = stack.enter_context(warnings.catch_warnings(record=True))
+        client = stack.enter_context(cf.ClassifyClient(
+            base_url=url, api_key=emu.api_key, progress=False, transport=recorder, **case.client,
+        ))  # fmt: skip
         warnings.simplefilter("always")
-        df = client.list_jobs() if case.listing else client.fetch_jobs(ids)
+        if case.far_repeat:
+            out = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "ds"
+            cf.export_jobs(path=out, client=client)
+            df = cf.read_parquet(out)
+        else:
+            df = client.list_jobs() if case.listing else client.fetch_jobs(ids)
         stats = client.stats()
     seconds = time.monotonic() - started
     served = emu.counters()
