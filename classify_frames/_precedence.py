@@ -20,37 +20,49 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ._schema import FINAL_STATUSES
+from ._schema import FINAL_STATUSES, STATUSES
 
 __all__ = ["NAT", "instant", "newer_copy", "precedence"]
 
 NAT = np.iinfo(np.int64).min  # "no updated_at", in microseconds since the epoch
-_RANK = {"PENDING": 1, "RUNNING": 3}
-_UNKNOWN_RANK = 2
 _OFFSET = 1 << 58  # instants from year -7100 to 11100 fit in the key's 59 bits
 
 
 def precedence(statuses: Any, instants: Any) -> npt.NDArray[np.int64]:
     """One sortable key per copy of a job: the copy with the larger key wins.
 
-    ``statuses`` are status strings (None when unknown), ``instants`` ``updated_at`` values in
-    microseconds since the epoch (``NAT`` when missing).
+    ``statuses`` are status strings (None when unknown; a list, an array or an Arrow array),
+    ``instants`` ``updated_at`` values in microseconds since the epoch (``NAT`` when missing).
 
     >>> a, b = precedence(["RUNNING", "COMPLETED"], [instant("2026-03-01T10:00:00Z")] * 2)
     >>> bool(b > a)
     True
     """
-    codes = pd.Series(np.asarray(statuses, dtype=object), dtype=object)
-    final = codes.isin(FINAL_STATUSES).to_numpy()
-    rank = codes.map(_RANK).fillna(_UNKNOWN_RANK).to_numpy(dtype=np.int64, copy=True)
-    rank[final | codes.isna().to_numpy()] = 0
+    values = (
+        statuses
+        if isinstance(statuses, pa.Array | pa.ChunkedArray)
+        else pa.array(np.asarray(statuses, dtype=object), type=pa.string(), from_pandas=True)
+    )
+    known = pa.array(STATUSES)
+    # Arrow looks the statuses up without a Python object per row (a million stored rows)
+    index = pc.index_in(values, value_set=known).fill_null(len(STATUSES))
+    index = np.asarray(index.to_numpy(zero_copy_only=False), dtype=np.intp)
+    final = np.array([s in FINAL_STATUSES for s in STATUSES] + [False], dtype=np.int64)[index]
+    rank = np.array([_rank(s) for s in STATUSES] + [2], dtype=np.int64)[index]
+    rank[np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = 0
     when = np.asarray(instants, dtype=np.int64)
-    known = when != NAT
     # NAT stays 0, below every real instant; the clip only guards absurd years
-    shifted = np.where(known, np.clip(when, 1 - _OFFSET, _OFFSET - 1) + _OFFSET, 0)
-    key: npt.NDArray[np.int64] = (final.astype(np.int64) << 61) | (shifted << 2) | rank
+    shifted = np.where(when != NAT, np.clip(when, 1 - _OFFSET, _OFFSET - 1) + _OFFSET, 0)
+    key: npt.NDArray[np.int64] = (final << 61) | (shifted << 2) | rank
     return key
+
+
+def _rank(status: str) -> int:
+    """Within final or unfinished copies, after the instant: RUNNING over PENDING."""
+    return {"PENDING": 1, "RUNNING": 3}.get(status, 0 if status in FINAL_STATUSES else 2)
 
 
 def instant(value: Any) -> int:

@@ -291,7 +291,7 @@ class _Stored:
             .fill_null(NAT)
             .to_numpy(zero_copy_only=False)
         )
-        key = precedence(status_all.to_numpy(zero_copy_only=False), updated_all)
+        key = precedence(status_all, updated_all)
         rows = pd.Series(np.arange(len(all_ids)), index=all_ids)
         duplicates: set[int] = set()
         if not all_ids.is_unique:  # repair: keep the copy that wins, a fetched one first
@@ -368,10 +368,7 @@ class _JobColumns:
         )
 
     def key(self) -> npt.NDArray[np.int64]:
-        return precedence(
-            self.statuses.to_numpy(zero_copy_only=False),
-            self.updated.fill_null(NAT).to_numpy(zero_copy_only=False),
-        )
+        return precedence(self.statuses, self.updated.fill_null(NAT).to_numpy(zero_copy_only=False))
 
 
 def _joined(parts: list[pa.ChunkedArray], type_: pa.DataType) -> pa.ChunkedArray:
