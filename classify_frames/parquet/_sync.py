@@ -714,7 +714,8 @@ def _foreign_files(target: Path, files: Iterable[str], *, replacing: bool) -> li
             if relative in ours or (replacing and _OUR_PART.fullmatch(name)):
                 continue
             found.append(relative)
-        if not dirs and not names and here != target:
+        empty = not dirs and not names and here != target
+        if empty and "=" not in here.name:  # an empty partition directory is ours
             found.append(here.relative_to(target).as_posix() + "/")
     data = [f for f in found if f.lower().endswith(_DATA_SUFFIXES) and _visible(f)]
     if data:
@@ -739,7 +740,14 @@ def _keep_foreign(target: Path, staging: Path, foreign: list[str]) -> None:
         source, destination = target / relative, staging / relative
         if relative.endswith("/"):
             destination.mkdir(parents=True, exist_ok=True)
-        elif source.is_symlink():
+            continue
+        if destination.exists() or destination.is_symlink():
+            msg = (
+                f"{str(source)!r} is not part of the dataset but has the name of a file this run "
+                "writes: move it out of the dataset directory and run again"
+            )
+            raise ExportError(msg)
+        if source.is_symlink():
             destination.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(os.readlink(source), destination)
         elif source.exists():
