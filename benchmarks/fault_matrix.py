@@ -12,6 +12,7 @@ many requests were sent while a 429's Retry-After was running, and seconds.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import http.server
 import json
@@ -20,7 +21,8 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+import zlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,7 @@ class Case:
     client: dict[str, Any]
     listing: bool = False
     far_repeat: bool = False  # exported through FarRepeat, read back with read_parquet
+    tamper: str | None = None  # a fault the emulator has not: "poison" or "drip" (see Recorder)
 
 
 CASES = [
@@ -67,6 +70,8 @@ CASES = [
     Case("HTML page with 200 30%", {"html_200_rate": 0.3}, {}),
     Case("200 not a job 30%", {"not_a_job_rate": 0.3}, {}),
     Case("server ignores job_ids", {"ignore_job_ids": True}, {}),
+    Case("poisoned job: NaN confidence in 1%", {}, {}, tamper="poison"),
+    Case("slow-drip body 2%", {}, {"timeout": 0.5, "connect_timeout": 0.5}, tamper="drip"),
     Case("list: repeated page token 30%", {"page_loop_rate": 0.3}, {}, listing=True),
     Case("list: duplicate items 50%", {"duplicate_rate": 0.5}, {}, listing=True),
     Case("list: lying total_size 50%", {"lying_total_rate": 0.5}, {}, listing=True),
@@ -126,12 +131,37 @@ def _earlier(job: dict[str, Any]) -> dict[str, Any]:
     return {**job, "status": "RUNNING", "updated_at": when.isoformat().replace("+00:00", "Z")}
 
 
-class Recorder(httpx.AsyncBaseTransport):
-    """httpx's transport with every exchange timed: (start, end, status, Retry-After)."""
+def poisoned(job_id: str) -> bool:
+    """The ids (1 in 100) whose job the "poison" tamper sends with a NaN confidence."""
+    return zlib.crc32(job_id.encode()) % 100 == 0
 
-    def __init__(self) -> None:
+
+class _Drip(httpx.AsyncByteStream):
+    """A body that sends a few bytes, then one more a second: each read comes in time."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.body[:10]
+        for i in range(10, len(self.body)):
+            await asyncio.sleep(1.0)
+            yield self.body[i : i + 1]
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """httpx's transport with every exchange timed: (start, end, status, Retry-After).
+
+    ``tamper="poison"`` rewrites answers so that each :func:`poisoned` job holds a NaN
+    confidence (as Python's ``json.dumps`` writes it); ``"drip"`` sends 2% of the answers
+    (seeded) a byte a second after their first ten.
+    """
+
+    def __init__(self, tamper: str | None = None) -> None:
         self.inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=32))
         self.log: list[tuple[float, float, int | None, float | None]] = []
+        self.tamper = tamper
+        self.rng = random.Random(5)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         start = time.monotonic()
@@ -143,7 +173,23 @@ class Recorder(httpx.AsyncBaseTransport):
             raise
         wait = _server_wait(response) if response.status_code == 429 else None
         self.log.append((start, time.monotonic(), response.status_code, wait))
+        if self.tamper and response.status_code == 200:
+            return self._tampered(response)
         return response
+
+    def _tampered(self, response: httpx.Response) -> httpx.Response:
+        headers = [(k, v) for k, v in response.headers.items()
+                   if k.lower() not in ("content-encoding", "content-length")]  # fmt: skip
+        body = response.content
+        if self.tamper == "drip":
+            if self.rng.random() < 0.02:
+                return httpx.Response(200, headers=headers, stream=_Drip(body))
+            return httpx.Response(200, headers=headers, content=body)
+        data = json.loads(body)
+        for job in data.get("items", [data]) if isinstance(data, dict) else []:
+            if isinstance(job, dict) and poisoned(str(job.get("id"))) and job.get("result"):
+                job["result"]["confidence"] = float("nan")
+        return httpx.Response(200, headers=headers, content=json.dumps(data).encode())
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -169,7 +215,7 @@ def run_case(case: Case, emu: Emulator, ids: list[str], truth: pd.DataFrame) -> 
     emu.clear_faults()
     emu.set_faults(seed=3, **case.faults)
     emu.reset_counters()
-    recorder = Recorder()
+    recorder = Recorder(case.tamper)
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(far_repeat(emu)) if case.far_repeat else emu.base_url
@@ -195,6 +241,14 @@ def run_case(case: Case, emu: Emulator, ids: list[str], truth: pd.DataFrame) -> 
     fetched = df.loc[df["fetch_error"].isna(), ["id", "status", "updated_at"]].set_index("id")
     data_ok = fetched.astype(str).equals(truth.loc[fetched.index].astype(str))
     errors = df["fetch_error"].notna()
+    if case.tamper == "poison":  # exactly the poisoned jobs with a result fail, and say why
+        has_result = set(truth.index[truth["status"] == "COMPLETED"])
+        bad = {i for i in df["id"] if poisoned(i) and i in has_result}
+        said = df.loc[errors, "fetch_error"].str.contains("confidence is NaN")
+        rows_ok = (
+            rows_ok and set(df.loc[errors & ~df["id"].str.startswith("cls-missing"), "id"]) == bad
+        )
+        rows_ok = rows_ok and int(said.sum()) == len(bad)
     limit = case.client.get("max_requests_per_second")
     return {
         "fault": case.name,
