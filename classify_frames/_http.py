@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import gc
 import logging
 import re
 import time
@@ -24,6 +23,7 @@ import orjson
 import stamina
 
 from ._exceptions import AuthenticationError
+from ._json import lenient_loads, loads
 from ._network import PoolTransport
 from ._settings import Secret, Settings
 
@@ -35,6 +35,32 @@ log = logging.getLogger("classify_frames")
 # progress bar and in ``client.stats()`` instead; a user who configures logging still sees them.
 logging.getLogger("stamina").addHandler(logging.NullHandler())
 
+
+class _HideHeaders(logging.Filter):
+    """Keeps header lists out of httpcore's (and httpx's) DEBUG records: a server or proxy may
+    echo the key in a response header, and httpcore logs every header it receives."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "(b'" in message or '(b"' in message:
+            record.msg, record.args = _HEADER_LIST.sub("[headers hidden]", message), ()
+        return True
+
+
+_HEADER_LIST = re.compile(r"\[\(b['\"].*\)\]", re.DOTALL)
+
+
+def _hide_headers_from_debug_logs() -> None:
+    # A logger's filters do not apply to its children's records: each logger that logs is named.
+    for name in ("httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+                 "httpcore.socks", "httpx"):  # fmt: skip
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _HideHeaders) for f in logger.filters):
+            logger.addFilter(_HideHeaders())
+
+
+_hide_headers_from_debug_logs()
+
 Validator = Callable[[Any], "str | None"]
 
 _RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -45,7 +71,6 @@ _MAX_SPACING = 0.5  # seconds between requests at the slowest a 429 storm makes 
 _EASE = 0.98  # spacing kept per success after a 429: halved back in 35 successes
 _TRIP_AFTER = 10  # requests given up on in a row (no success between) that open the breaker
 _COOL_DOWN = 30.0  # seconds the breaker stays open before requests are tried again
-_MASK = "********"
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -56,7 +81,9 @@ class Reply:
     ``data`` is the parsed JSON body of a 2xx answer; otherwise ``error`` says why in words a
     user can act on, ``status`` is the last HTTP status seen (None if no answer came), and
     ``gave_up`` tells a service failing for now (retried until out of attempts) from an answer
-    about this request itself (404, 422 …).
+    about this request itself (404, 422 …). ``lenient`` says the body was not strict JSON and
+    was parsed by :func:`~classify_frames._json.lenient_loads`: check its jobs with
+    :func:`~classify_frames._json.body_problem`.
     """
 
     status: int | None
@@ -64,6 +91,7 @@ class Reply:
     error: str | None = None
     attempts: int = 1
     gave_up: bool = False
+    lenient: bool = False
 
 
 class _Retryable(Exception):  # noqa: N818 - internal signal, never escapes this module
@@ -215,7 +243,7 @@ def _detail(response: httpx.Response, key: Secret) -> str:
             text = " ".join(response.text.split())
     else:
         text = str(body.get("detail") if isinstance(body, dict) else body)
-    text = text.replace(key.get(), _MASK)  # before cutting: no prefix of the key is left
+    text = key.mask(text)  # before cutting: no prefix of the key is left
     return text[:200] + ("…" if len(text) > 200 else "")
 
 
@@ -243,6 +271,7 @@ class Transport:
         )
         self._base = str(settings.base_url)
         self._timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout).as_dict()
+        self._deadline = settings.connect_timeout + settings.timeout  # for a whole attempt
         # Requests go straight to httpx transports: the client layer's URL merging, cookie jar
         # and auth/redirect machinery cost more CPU than the HTTP exchange itself here, and
         # none of it is wanted (no cookies; redirects are never followed, so the key cannot
@@ -393,12 +422,19 @@ class Transport:
                 shard = min(range(len(self._pools)), key=self._in_flight.__getitem__)
                 self._in_flight[shard] += 1
                 try:
-                    response = await self._send(self._pools[shard], path, query, send)
+                    # httpx's timeouts bound each read: a server dripping a byte at a time
+                    # would hold the attempt for ever. This bounds the whole attempt.
+                    async with asyncio.timeout(self._deadline):
+                        response = await self._send(self._pools[shard], path, query, send)
                 finally:
                     self._in_flight[shard] -= 1
         except httpx.TimeoutException as exc:
             self.stats.count(None)
             reason = "timed out"
+            raise _Retryable(reason, None) from exc
+        except TimeoutError as exc:
+            self.stats.count(None)
+            reason = f"timed out (no complete answer within {self._deadline:g} s)"
             raise _Retryable(reason, None) from exc
         except httpx.TransportError as exc:
             self.stats.count(None)
@@ -420,7 +456,7 @@ class Transport:
             )
             raise AuthenticationError(msg, status_code=401, path=path, detail=detail)
         if 300 <= status < 400:
-            where = response.headers.get("location", "?").replace(key.get(), _MASK)
+            where = key.mask(response.headers.get("location", "?"))
             reason = f"redirected ({status}) to {where}; not followed, so the key stays here"
             raise _Final(Reply(status, error=reason, attempts=attempts))
         should_retry = response.headers.get("x-should-retry", "").lower()
@@ -431,30 +467,23 @@ class Transport:
                 raise _Retryable(reason, status, _capped(_server_wait(response)))
             reason = f"{_REASONS.get(status, 'HTTP error')} ({status}: {_detail(response, key)})"
             raise _Final(Reply(status, error=reason, attempts=attempts))
+        lenient = False
         try:
-            data = _loads(response.content)
+            data = loads(response.content)
         except orjson.JSONDecodeError as exc:
-            kind = response.headers.get("content-type", "?").split(";")[0]
-            msg = f"invalid JSON body ({kind}, {len(response.content)} bytes)"
-            raise _Retryable(msg, status) from exc
+            # One NaN or bad byte in one job must not cost the other 99 of its page; a body
+            # that is not JSON even leniently (truncated, an HTML page) is retried.
+            data = lenient_loads(response.content)
+            if data is None:
+                kind = response.headers.get("content-type", "?").split(";")[0]
+                msg = f"invalid JSON body ({kind}, {len(response.content)} bytes)"
+                raise _Retryable(msg, status) from exc
+            lenient = True
         problem = validate(data) if validate else None
         if problem:
             raise _Retryable(problem, status)
         self._pacer.ease()
-        return Reply(status, data=data, attempts=attempts)
-
-
-def _loads(content: bytes) -> Any:
-    """Parse a body with the cyclic GC paused: a page of 100 jobs is thousands of new
-    containers, and collections triggered mid-parse cost more than the parse (JSON is acyclic).
-    """
-    if not gc.isenabled():
-        return orjson.loads(content)
-    gc.disable()
-    try:
-        return orjson.loads(content)
-    finally:
-        gc.enable()
+        return Reply(status, data=data, attempts=attempts, lenient=lenient)
 
 
 def _capped(wait: float | None) -> float | None:

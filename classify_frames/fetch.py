@@ -26,7 +26,9 @@ import httpx
 import pandas as pd
 
 from ._exceptions import APIError, ClassifyFramesError, FetchError
-from ._http import Reply, Stats, Transport, Validator
+from ._http import Stats, Transport, Validator
+from ._json import body_problem
+from ._precedence import newer_copy
 from ._progress import progress_bar
 from ._schema import FINAL_STATUSES, STATUSES
 from ._settings import Settings
@@ -257,10 +259,13 @@ class ClassifyClient:
         reply = await transport.get_json(
             f"{_JOBS_PATH}/{_quote(job_id)}", validate=_job_problem(job_id)
         )
-        if reply.data is not None:
+        damage = body_problem(reply.data) if reply.lenient else None
+        if damage is not None:
+            state.fail(job_id, _damaged(damage), reply.status)
+        elif reply.data is not None:
             state.add(reply.data)
         else:
-            state.fail(job_id, reply)
+            state.fail(job_id, reply.error, reply.status)
         on_done(1)
 
     async def _fetch_batch(
@@ -275,6 +280,7 @@ class ClassifyClient:
             return
         wanted = set(batch)
         found: dict[str, dict[str, Any]] = {}
+        damaged: set[str] = set()  # ids whose job the server sent as invalid JSON
         params = [("job_ids", i) for i in batch] + [("page_size", str(_BATCH))]
         token: str | None = None
         seen_tokens: set[str] = set()
@@ -284,26 +290,28 @@ class ClassifyClient:
             if reply.data is None:
                 break  # the batch request failed for good: see below
             items: list[dict[str, Any]] = reply.data["items"]
+            if reply.lenient:
+                items = _undamaged(items, wanted, damaged, state, reply.status)
             if any(item["id"] not in wanted for item in items):
                 self._server_ignores_job_ids()
                 break
             for item in items:
                 found[item["id"]] = _newer(found.get(item["id"]), item)
             token = reply.data.get("next_page_token")
-            if not token or token in seen_tokens or len(found) == len(wanted):
+            if not token or token in seen_tokens or len(found) + len(damaged) == len(wanted):
                 break
             seen_tokens.add(token)
         for job in found.values():
             state.add(job)
-        missing = [i for i in batch if i not in found]
+        missing = [i for i in batch if i not in found and i not in damaged]
         if reply.gave_up:
             # The service is failing, not this query: asking for each id would send it 100
             # times the requests (and wait out 100 times the backoff) to learn the same.
             for job_id in missing:
-                state.fail(job_id, reply)
+                state.fail(job_id, reply.error, reply.status)
             on_done(len(batch))
             return
-        on_done(len(found))
+        on_done(len(found) + len(damaged))
         await _pool(missing, lambda i: self._fetch_one(transport, state, i, on_done), 4)
 
     def _server_ignores_job_ids(self) -> None:
@@ -406,7 +414,10 @@ class ClassifyClient:
                         "client.partial (or classify_frames.fetch.last_partial())"
                     )
                     raise APIError(msg, status_code=reply.status, path=_JOBS_PATH)
-                items = _new_items(reply.data["items"], recent)
+                page = reply.data["items"]
+                if reply.lenient:
+                    page = _sound_listed(page)
+                items = _new_items(page, recent)
                 if left > 0:
                     items = items[:left]
                     left -= len(items)
@@ -575,9 +586,9 @@ class _Collected:
         self.jobs[job["id"]] = _newer(self.jobs.get(job["id"]), job)
         self.errors.pop(job["id"], None)
 
-    def fail(self, job_id: str, reply: Reply) -> None:
+    def fail(self, job_id: str, error: str | None, status: int | None) -> None:
         if job_id not in self.jobs:  # a failed re-poll keeps the last state we saw
-            self.errors[job_id] = (reply.error or "unknown error", reply.status)
+            self.errors[job_id] = (error or "unknown error", status)
 
     def unfinished(self) -> list[str]:
         return [i for i, job in self.jobs.items() if job.get("status") not in FINAL_STATUSES]
@@ -601,6 +612,44 @@ class _Collected:
         return frame
 
 
+def _damaged(problem: str) -> str:
+    return f"the server sent this job as invalid JSON: {problem}"
+
+
+def _undamaged(
+    items: list[dict[str, Any]],
+    wanted: set[str],
+    damaged: set[str],
+    state: _Collected,
+    status: int | None,
+) -> list[dict[str, Any]]:
+    """The items of a leniently parsed page that are sound; each asked-for damaged one
+    becomes its id's failure (one asked for by nobody is dropped, and never taken for a sign
+    that the server ignores ``job_ids``)."""
+    sound = []
+    for item in items:
+        problem = body_problem(item)
+        if problem is None:
+            sound.append(item)
+        elif item["id"] in wanted:
+            damaged.add(item["id"])
+            state.fail(item["id"], _damaged(problem), status)
+    return sound
+
+
+def _sound_listed(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A listed page's sound jobs; the damaged ones are named in a warning."""
+    problems = {item["id"]: p for item in items if (p := body_problem(item)) is not None}
+    if problems:
+        shown = "; ".join(f"{k!a}: {v}" for k, v in list(problems.items())[:3])
+        msg = (
+            f"{len(problems)} listed job(s) were sent as invalid JSON and left out ({shown}); "
+            "fetch them by id for a row each that says why"
+        )
+        warnings.warn(msg, stacklevel=2)
+    return [item for item in items if item["id"] not in problems]
+
+
 def _frame_with(jobs: list[dict[str, Any]], nested: bool, attrs: dict[str, Any]) -> pd.DataFrame:
     frame = build_frame(jobs, nested=nested)
     frame.attrs.update(attrs)
@@ -621,11 +670,11 @@ def _new_items(items: list[dict[str, Any]], recent: deque[set[str]]) -> list[dic
 
 
 def _newer(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """Of two copies of a job, the one updated last (ISO 8601 strings compare in time order
-    when they share a format, which one server's answers do)."""
+    """Of two copies of a job, the one that wins by :mod:`classify_frames._precedence` (a tie:
+    the one that came last)."""
     if old is None:
         return new
-    return new if str(new.get("updated_at") or "") >= str(old.get("updated_at") or "") else old
+    return new if newer_copy(old, new) else old
 
 
 def _unique_ids(job_ids: Iterable[str]) -> list[str]:

@@ -15,7 +15,16 @@ import pandas as pd
 from .._atomic import atomic_path
 from .._exceptions import ClassifyFramesError
 
-__all__ = ["client_options", "friendly_errors", "out_option", "read_ids", "write_frame"]
+__all__ = [
+    "EXIT_ALL_FAILED",
+    "EXIT_SOME_FAILED",
+    "client_options",
+    "exit_for",
+    "friendly_errors",
+    "out_option",
+    "read_ids",
+    "write_frame",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,6 +70,20 @@ def client_kwargs(options: dict[str, Any]) -> dict[str, Any]:
         "retries": options.pop("retries"),
         "progress": not options.pop("no_progress"),
     }
+
+
+#: Exit codes of the commands that write a frame (documented in README's "Command line").
+EXIT_SOME_FAILED = 3  # the file was written, but some of its rows are jobs that failed to fetch
+EXIT_ALL_FAILED = 4  # the file was written, and no job in it could be fetched
+
+
+def exit_for(frame: pd.DataFrame) -> None:
+    """End the command with 3 when some rows could not be fetched, 4 when none could."""
+    failed = int(frame["fetch_error"].notna().sum())
+    if failed and failed == len(frame):
+        sys.exit(EXIT_ALL_FAILED)
+    if failed:
+        sys.exit(EXIT_SOME_FAILED)
 
 
 def friendly_errors(command: F) -> F:
