@@ -146,3 +146,11 @@ def test_compare_says_what_is_wrong_with_its_inputs() -> None:
     failed["status"] = "FAILED"
     result = cf.compare(jobs, failed)
     assert result.n == 0 and result.incomplete == 1 and "No pair" in result.findings[0]
+
+
+def test_rules_docstring_examples_run() -> None:
+    import doctest
+
+    from classify_frames.experiments import _rules
+
+    assert doctest.testmod(_rules).failed == 0

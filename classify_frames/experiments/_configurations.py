@@ -5,7 +5,7 @@
 
 Where the service cannot tell a job's configuration (an older server answering 404, jobs made
 with inline rules matching no saved configuration), the rule set's fingerprint stands in for its
-name, quietly: ``rules 3c4a2b1bfd``, the same name the audit's ``by_configuration`` uses.
+name, quietly: ``rules 50397b5eb7``, the same name the audit's ``by_configuration`` uses.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ __all__ = [
     "cancel_or_delete",
     "create_jobs",
     "creation_error",
+    "first_error",
 ]
 
 JOBS_PATH = "/api/v2/classify"
@@ -91,9 +92,11 @@ async def create_jobs(
     *,
     rate: float = DEFAULT_CREATE_RATE,
     style: InputStyle = "file_input",
-    on_done: Callable[[int], object] = lambda _: None,
+    on_done: Callable[[Reply], object] = lambda _: None,
 ) -> list[Reply]:
     """Create every job (in parallel, paced), one :class:`Reply` per request, in order.
+
+    ``on_done`` is called with each reply once it is settled (a job, or a final error).
 
     Requests the service kept failing (429s, 5xx) go round again up to twice more, slower: they
     carry their transaction id, so a retry can only find the job, never make a second one.
@@ -120,7 +123,7 @@ async def _round(
     replies: list[Reply | None],
     spacing: _Spacing,
     style: InputStyle,
-    on_done: Callable[[int], object],
+    on_done: Callable[[Reply], object],
     last: bool,
 ) -> None:
     """One pass over the requests ``todo``, ``concurrency`` at a time, paced by ``spacing``."""
@@ -134,12 +137,26 @@ async def _round(
             )
             replies[i] = reply
             if reply.data is not None or not reply.gave_up or last:
-                on_done(1)  # settled; one given up on now goes round again
+                on_done(reply)  # settled; one given up on now goes round again
 
     width = max(1, min(transport.settings.concurrency, len(todo)))
-    async with asyncio.TaskGroup() as group:
-        for _ in range(width):
-            group.create_task(worker())
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(width):
+                group.create_task(worker())
+    except BaseExceptionGroup as grouped:
+        error = first_error(grouped)
+    else:
+        return
+    raise error  # outside the handler, so the group does not show as its context
+
+
+def first_error(grouped: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first real error of a task group's (nested) group: what a user should see."""
+    error: BaseException = grouped
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 def creation_error(reply: Reply, rules: list[Rule] | None) -> str:

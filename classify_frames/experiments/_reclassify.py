@@ -12,21 +12,31 @@ once more) creates nothing new: the service answers with the jobs it made the fi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import math
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
 import pandas as pd
 from typing_extensions import Unpack
 
+from .._http import Reply
 from .._progress import progress_bar
 from .._schema import FINAL_STATUSES
 from ..fetch import ClassifyClient
 from ..frame import build_frame
-from ._create import DEFAULT_CREATE_RATE, InputStyle, JobRequest, create_jobs, creation_error
+from ._create import (
+    DEFAULT_CREATE_RATE,
+    InputStyle,
+    JobRequest,
+    create_jobs,
+    creation_error,
+    first_error,
+)
 from ._options import ClientOptions
 from ._rules import Rule, RulesInput, check_rules, fingerprint
 
@@ -34,6 +44,10 @@ __all__ = ["ReclassifyPlan", "reclassify", "transaction_id"]
 
 _STRING = pd.StringDtype("pyarrow")
 _MAX_EXPERIMENT = 100
+_SOURCE_COLUMNS = frozenset(
+    {"id", "document_input_value", "file_input", "document_input_type", "fetch_error"}
+    | {f"configuration.parsing_configuration.{k}" for k in ("lang", "max_pages", "target_pages")}
+)
 _POLL_FIRST, _POLL_MAX = 0.5, 15.0  # seconds between polls: first, and at most
 
 
@@ -195,7 +209,7 @@ def _rule_set(
     return None, f"configuration {configuration_id}"
 
 
-def _value(row: pd.Series, name: str) -> Any:
+def _value(row: dict[Any, Any], name: str) -> Any:
     value = row.get(name)
     if value is None or (not isinstance(value, list | dict | str) and pd.isna(value)):
         return None
@@ -210,7 +224,8 @@ def _sources(
         msg = "the jobs frame has no 'id' column: pass a frame from fetch_jobs or list_jobs"
         raise ValueError(msg)
     out = []
-    for k, (_, row) in enumerate(frame.iterrows()):
+    wanted = [c for c in frame.columns if c in _SOURCE_COLUMNS]
+    for k, row in enumerate(frame[wanted].to_dict("records")):
         job_id = _value(row, "id")
         value = _value(row, "document_input_value") or _value(row, "file_input")
         kind = _value(row, "document_input_type")
@@ -298,24 +313,53 @@ async def _areclassify(
     runnable = [s for s in sources if s.request is not None]
     requests = [s.request for s in runnable if s.request is not None]
     transport = client._transport()
-    sent = 0
-
-    def count(n: int) -> None:
-        nonlocal sent
-        sent += n
-        bar.update(n)
-
+    created: list[str] = []
+    closed = asyncio.Event()
+    settled = 0
     bar = progress_bar(len(requests), f"Creating jobs ({experiment})", progress)
+
+    def done(reply: Reply) -> None:
+        nonlocal settled
+        settled += 1
+        bar.update(1)
+        if reply.data is not None:
+            created.append(reply.data["id"])
+
+    async def submit() -> list[Reply]:
+        try:
+            with bar:
+                return await create_jobs(transport, requests, rate=rate, style=style, on_done=done)
+        finally:
+            closed.set()
+
+    # Waiting starts with the first job made: the early jobs finish while the rest are sent.
+    waiter = _Waiter(client, created, closed, wait_timeout, progress) if wait else None
     try:
-        with bar:
-            replies = await create_jobs(transport, requests, rate=rate, style=style, on_done=count)
+        async with asyncio.TaskGroup() as group:
+            creating = group.create_task(submit())
+            waiting = group.create_task(waiter.run()) if waiter is not None else None
     except (asyncio.CancelledError, KeyboardInterrupt):
-        _hint(
-            f"stopped while creating jobs: {sent:,} of {len(requests):,} sent. Nothing is lost "
-            "or paid twice: run the same call again; it reuses the jobs already made and "
-            "creates only the rest."
-        )
+        if not closed.is_set():
+            _hint(
+                f"stopped while creating jobs: {settled:,} of {len(requests):,} sent. Nothing "
+                "is lost or paid twice: run the same call again; it reuses the jobs already "
+                "made and creates only the rest."
+            )
+        elif waiter is not None:
+            _hint(
+                f"stopped waiting: {waiter.unfinished:,} of {len(created):,} new jobs are not "
+                "final yet. They keep running on the service; run the same call again to pick "
+                "them up (it creates nothing new)."
+            )
         raise
+    except BaseExceptionGroup as grouped:
+        error: BaseException | None = first_error(grouped)
+    else:
+        error = None
+    if error is not None:
+        raise error  # outside the handler, so the group does not show as its context
+    replies = creating.result()
+    latest = waiting.result() if waiting is not None else None
     jobs_by_row: dict[int, dict[str, Any]] = {}
     errors: dict[int, tuple[str, int | None]] = {s.row: (s.problem or "", None) for s in sources}
     for source, reply in zip(runnable, replies, strict=True):
@@ -324,53 +368,70 @@ async def _areclassify(
             errors.pop(source.row, None)
         else:
             errors[source.row] = (creation_error(reply, rules), reply.status)
-    latest: pd.DataFrame | None = None
-    ids = list(dict.fromkeys(job["id"] for job in jobs_by_row.values()))
-    if wait and ids:
-        latest = await _wait(client, ids, wait_timeout, progress)
     return _assemble(sources, jobs_by_row, errors, latest, experiment, client._attrs())
 
 
-async def _wait(
-    client: ClassifyClient, ids: Sequence[str], timeout: float, progress: bool
-) -> pd.DataFrame:
-    """Poll the new jobs (through the list endpoint's ``job_ids`` filter) until all are final."""
-    deadline = time.monotonic() + timeout
-    delay = _POLL_FIRST
-    pending = list(ids)
-    done: list[pd.DataFrame] = []
-    bar = progress_bar(len(ids), "Waiting for jobs", progress)
-    try:
-        with bar:
-            while pending:
-                frame = await client.afetch_jobs(pending, progress=False)
-                final = frame["status"].isin(FINAL_STATUSES).to_numpy(bool)
-                gone = (frame["http_status"] == 404).fillna(False).to_numpy(bool)
-                finished = final | gone
-                done.append(frame[finished])
-                bar.update(int(finished.sum()))
-                pending = frame.loc[~finished, "id"].tolist()
-                if not pending:
+class _Waiter:
+    """Polls the new jobs (the list endpoint's ``job_ids`` filter, 100 a request) until every
+    one is final, taking in the ids ``created`` as they come until ``closed`` is set."""
+
+    def __init__(
+        self,
+        client: ClassifyClient,
+        created: list[str],
+        closed: asyncio.Event,
+        timeout: float,
+        progress: bool,
+    ) -> None:
+        self.client, self.created, self.closed = client, created, closed
+        self.timeout, self.progress = timeout, progress
+        self.unfinished = 0
+
+    async def run(self) -> pd.DataFrame:
+        known: set[str] = set()
+        pending: list[str] = []
+        done: list[pd.DataFrame] = []
+        delay, deadline = _POLL_FIRST, math.inf
+        with progress_bar(None, "Waiting for jobs", self.progress) as bar:
+            while True:
+                fresh = [i for i in dict.fromkeys(self.created) if i not in known]
+                known.update(fresh)
+                pending += fresh
+                finished_now = False
+                if pending:
+                    frame = await self.client.afetch_jobs(pending, progress=False)
+                    final = frame["status"].isin(FINAL_STATUSES).to_numpy(bool)
+                    gone = (frame["http_status"] == 404).fillna(False).to_numpy(bool)
+                    finished = final | gone
+                    done.append(frame[finished])
+                    bar.update(int(finished.sum()))
+                    pending = frame.loc[~finished, "id"].tolist()
+                    finished_now = bool(finished.any())
+                    self.unfinished = len(pending)
+                    if self.closed.is_set() and len(known) == len(set(self.created)):
+                        bar.total = len(known)
+                        if not pending:
+                            break
+                        deadline = min(deadline, time.monotonic() + self.timeout)
+                        if time.monotonic() >= deadline:
+                            done.append(frame[~finished])
+                            msg = (
+                                f"{len(pending):,} new job(s) still PENDING/RUNNING after "
+                                f"{self.timeout:g} s; run the same call again to keep waiting "
+                                "(it creates nothing new)"
+                            )
+                            warnings.warn(msg, stacklevel=2)
+                            break
+                elif self.closed.is_set() and len(known) == len(set(self.created)):
                     break
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    done.append(frame[~finished])
-                    msg = (
-                        f"{len(pending):,} new job(s) still PENDING/RUNNING after {timeout:g} s; "
-                        "run the same call again to keep waiting (it creates nothing new)"
-                    )
-                    warnings.warn(msg, stacklevel=4)
-                    break
-                await asyncio.sleep(min(delay, left))
-                delay = min(delay * 1.5, _POLL_MAX)
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        _hint(
-            f"stopped waiting: {len(pending):,} of {len(ids):,} new jobs are not final yet. "
-            "They keep running on the service; run the same call again to pick them up (it "
-            "creates nothing new)."
-        )
-        raise
-    return pd.concat(done, ignore_index=True) if done else build_frame([])
+                if not finished_now and self.closed.is_set():
+                    delay = min(delay * 1.5, _POLL_MAX)  # nothing moved: back off
+                if self.closed.is_set():
+                    await asyncio.sleep(delay)
+                else:  # wake at once when creation ends, to take in its last jobs
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.closed.wait(), delay)
+        return pd.concat(done, ignore_index=True) if done else build_frame([])
 
 
 def _hint(message: str) -> None:

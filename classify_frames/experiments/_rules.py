@@ -7,7 +7,7 @@ to 2,000 characters (older servers said 500: their 422 is reported naming the ru
 
 >>> rules = check_rules([{"type": "invoice", "description": "A bill asking for payment."}])
 >>> fingerprint(rules)
-'3c4a2b1bfd'
+'50397b5eb7'
 >>> check_rules([{"type": "invoice", "description": "a bill"}])
 Traceback (most recent call last):
 ...
