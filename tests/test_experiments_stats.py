@@ -154,3 +154,15 @@ def test_rules_docstring_examples_run() -> None:
     from classify_frames.experiments import _rules
 
     assert doctest.testmod(_rules).failed == 0
+
+
+def test_compare_takes_design_weights_from_the_labels() -> None:
+    before = _frame(list("abcd"), ["invoice", "invoice", "receipt", "receipt"], [0.9] * 4)
+    after = _frame(["n1", "n2", "n3", "n4"], ["invoice", "receipt", "receipt", "receipt"],
+                   [0.9] * 4, source_id=list("abcd"))  # fmt: skip
+    labels = pd.DataFrame({"id": list("abcd"),
+                           "label": ["invoice", "receipt", "invoice", "receipt"],
+                           "design.weight": [1.0, 3.0, 1.0, 1.0]})  # fmt: skip
+    acc = cf.compare(before, after, labels=labels).accuracy
+    assert acc is not None and acc.weighted and acc.n_effective < 4
+    assert acc.before == pytest.approx(2 / 6) and acc.after == pytest.approx(5 / 6)

@@ -27,7 +27,13 @@ from ._paired import PairedResult, paired_accuracy
 __all__ = ["Comparison", "compare"]
 
 LabelsInput = pd.DataFrame | str | os.PathLike[str]
-_WEIGHT_COLUMNS = ("weight", "inclusion_probability")
+# The audit's review queues write design.weight / design.inclusion_probability
+_WEIGHT_COLUMNS = (
+    "design.weight",
+    "weight",
+    "design.inclusion_probability",
+    "inclusion_probability",
+)
 
 
 def _types(frame: pd.DataFrame) -> pd.DataFrame:
@@ -71,7 +77,8 @@ def compare(
     ``labels`` (a frame or CSV/Parquet file, joined on the before jobs' ``id`` or, with
     ``join_on="document_input_value"``, on the documents) adds each side's accuracy, their
     paired difference with a 95% interval, McNemar's exact test and the change in calibration.
-    A labels column ``weight`` (or ``inclusion_probability``) is used as design weights.
+    A labels column ``design.weight`` or ``weight`` (or an inclusion probability,
+    ``design.inclusion_probability``) is used as design weights.
     """
     for name, frame in (("before", before), ("after", after)):
         if not isinstance(frame, pd.DataFrame):
@@ -141,7 +148,7 @@ def _labels_for(
     if column is None:
         return truth, None
     values = pd.to_numeric(raw[column], errors="coerce")
-    if column == "inclusion_probability":
+    if column.endswith("inclusion_probability"):
         values = 1.0 / values
     weight_of = dict(zip(raw[join_on].astype(str), values, strict=True))
     weights = np.array([weight_of.get(str(k), np.nan) for k in keys], dtype=float)
@@ -233,7 +240,7 @@ class Comparison:
     def _labelled(self) -> pd.DataFrame:
         keep = self.pairs["label"].notna().to_numpy(bool)
         if self.weights is not None:
-            keep &= np.isfinite(self.weights) & (self.weights > 0)
+            keep = keep & np.isfinite(self.weights) & (self.weights > 0)
         return self.pairs[keep]
 
     @cached_property
