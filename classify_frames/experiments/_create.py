@@ -9,7 +9,9 @@ service answers a known ``transaction_id`` with the job it made the first time.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,6 +38,7 @@ DEFAULT_CREATE_RATE = 40.0
 #: ``"file_input"`` (current servers) or ``"legacy"`` (``file_id`` / ``parse_job_id`` bodies).
 InputStyle = Literal["file_input", "legacy"]
 _PASSES = 3  # rounds over creations still given up on, each at half the rate
+_WINDOW = 1.02  # seconds: the service's one-second window, with a margin for network jitter
 
 
 @dataclass(frozen=True)
@@ -65,19 +68,26 @@ class JobRequest:
 
 
 class _Spacing:
-    """At most ``rate`` requests a second: each waiter leaves one interval after the last."""
+    """At most ``rate`` requests a second, evenly spread, and never more than ``rate`` in any
+    second (the service counts a sliding window): a waiter woken late is not made to lose its
+    slot (up to one interval is caught up), but the window check keeps that from bursting."""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
         self._next = 0.0
         self._lock = asyncio.Lock()
+        self._sent: deque[float] = deque(maxlen=max(1, math.floor(rate)))
 
     async def wait(self) -> None:
         async with self._lock:
-            delay = self._next - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._next = max(self._next, time.monotonic()) + self.interval
+            now = time.monotonic()
+            slot = max(self._next, now - self.interval)
+            if len(self._sent) == self._sent.maxlen:
+                slot = max(slot, self._sent[0] + _WINDOW)
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            self._sent.append(time.monotonic())
+            self._next = slot + self.interval
 
 
 def _is_job(data: Any) -> str | None:
