@@ -347,7 +347,8 @@ async def _areclassify(
             )
         elif waiter is not None:
             _hint(
-                f"stopped waiting: {waiter.unfinished:,} of {len(created):,} new jobs are not "
+                f"stopped waiting: {len(set(created)) - waiter.finished:,} of "
+                f"{len(set(created)):,} new jobs are not "
                 "final yet. They keep running on the service; run the same call again to pick "
                 "them up (it creates nothing new)."
             )
@@ -385,7 +386,7 @@ class _Waiter:
     ) -> None:
         self.client, self.created, self.closed = client, created, closed
         self.timeout, self.progress = timeout, progress
-        self.unfinished = 0
+        self.finished = 0  # jobs seen final (or gone)
 
     async def run(self) -> pd.DataFrame:
         known: set[str] = set()
@@ -407,7 +408,7 @@ class _Waiter:
                     bar.update(int(finished.sum()))
                     pending = frame.loc[~finished, "id"].tolist()
                     finished_now = bool(finished.any())
-                    self.unfinished = len(pending)
+                    self.finished += int(finished.sum())
                     if self.closed.is_set() and len(known) == len(set(self.created)):
                         bar.total = len(known)
                         if not pending:
