@@ -175,8 +175,21 @@ def test_item03_export_keeps_one_row_per_job_of_a_far_repeating_listing(
         on_disk = duckdb.sql(f"select count(*) from read_parquet('{root}/**/*.parquet')")
         assert on_disk is not None and on_disk.fetchall() == [(len(back),)]
         again = cf.sync_parquet(root, **reshaper.opts())  # the listing repeats it again
-    assert (again.added, again.updated, again.unchanged) == (0, 0, len(back))
-    assert again.rows == len(back) and not again.committed
+        assert (again.added, again.updated, again.unchanged) == (0, 0, len(back))
+        assert again.rows == len(back) and not again.committed
+        # a dataset an older version wrote with a job twice: the sync says what it repaired
+        manifest_path = root / "_classify_frames.json"
+        manifest = json.loads(manifest_path.read_text())
+        name = sorted(manifest["files"])[0]
+        twice = name.replace(".parquet", "-copy.parquet")
+        shutil.copy(root / name, root / twice)
+        manifest["files"][twice] = manifest["files"][name]
+        manifest_path.write_text(json.dumps(manifest))
+        repaired = cf.sync_parquet(root, **reshaper.opts())
+    counts = (repaired.added, repaired.updated, repaired.unchanged, repaired.dropped)
+    assert counts == (0, 0, len(back), manifest["files"][name])
+    assert repaired.rows == len(back) and "damaged stored rows dropped" in str(repaired)
+    assert cf.read_parquet(root)["id"].is_unique
 
 
 def test_item05_the_copy_kept_is_chosen_by_instant_then_final_status(
