@@ -21,7 +21,7 @@ from llama_cloud import (
     UnprocessableEntityError,
 )
 
-from classify_frames.emulator import Emulator
+from classify_frames.emulator import Emulator, ManualClock
 
 MakeEmulator = Callable[..., Emulator]
 RULES = [{"type": "invoice", "description": "contains invoice number and total amount"}]
@@ -95,10 +95,12 @@ def test_list_by_job_ids(schema_emulator: Emulator) -> None:
 
 
 def test_create_wait_cancel_delete(make_emulator: MakeEmulator) -> None:
-    emu = make_emulator(job_duration=0.3)
+    clock = ManualClock()
+    emu = make_emulator(job_duration=5, clock=clock)
     with sdk(emu) as client:
         made = client.classify.create(file_input="dfl-1", configuration={"rules": RULES})
         assert made.status == "PENDING" and made.file_input == "dfl-1"
+        clock.advance(5)  # the first poll finds it done
         done = client.classify.wait_for_completion(made.id, polling_interval=0.1, timeout=30)
         assert done.status in ("COMPLETED", "FAILED")
         again = client.classify.create(file_id="f-2", configuration={"rules": RULES})

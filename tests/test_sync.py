@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import duckdb
@@ -17,7 +16,7 @@ import pytest
 from test_parquet_support import MemoryClient, job
 
 from classify_frames import ExportError
-from classify_frames.parquet import SyncSummary, export_jobs, read_parquet, sync_parquet
+from classify_frames.parquet import SyncSummary, _commit, export_jobs, read_parquet, sync_parquet
 from classify_frames.parquet._commit import dataset_lock, recover
 
 HERE = Path(__file__).parent
@@ -146,23 +145,44 @@ def test_summary_reads_well(tmp_path: Path) -> None:
     assert "<th style='text-align:left'>updated</th><td>2</td>" in summary._repr_html_()
 
 
-def test_a_second_writer_is_refused_or_waits(tmp_path: Path) -> None:
+def test_a_second_writer_is_refused_or_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sync_parquet(tmp_path / "ds", client=MemoryClient([job(1)]))
-    released = threading.Event()
+    held, refused, released = threading.Event(), threading.Event(), threading.Event()
+    try_lock = _commit._try_lock
+
+    def noting_refusals(fd: int) -> bool:
+        got = try_lock(fd)
+        if not got:
+            refused.set()
+        return got
+
+    monkeypatch.setattr(_commit, "_try_lock", noting_refusals)
 
     def hold() -> None:
         with dataset_lock(tmp_path / "ds"):
-            released.wait(5)
-            time.sleep(0.3)
+            held.set()
+            released.wait(10)
 
     holder = threading.Thread(target=hold)
     holder.start()
-    time.sleep(0.2)
+    assert held.wait(10)
     with pytest.raises(ExportError, match=rf"another export or sync \(pid {os.getpid()}\)"):
         sync_parquet(tmp_path / "ds", client=MemoryClient([job(2)]))
-    released.set()
-    summary = sync_parquet(tmp_path / "ds", client=MemoryClient([job(2)]), lock_timeout=10)
+    refused.clear()
+    waited: list[SyncSummary] = []
+    waiter = threading.Thread(
+        target=lambda: waited.append(
+            sync_parquet(tmp_path / "ds", client=MemoryClient([job(2)]), lock_timeout=10)
+        )
+    )
+    waiter.start()
+    assert refused.wait(10)  # the waiter found the lock taken ...
+    released.set()  # ... and gets it once the holder lets go
     holder.join()
+    waiter.join()
+    (summary,) = waited
     assert summary.added == 1 and summary.rows == 2
     assert not (tmp_path / ".ds.lock").exists()
 

@@ -6,13 +6,14 @@
 
 :class:`Emulator` serves a :class:`Dataset` over real HTTP (uvicorn on loopback) with the API's
 routes, auth, errors and optional :class:`Faults`; ``classify-frames emulator`` does the same
-from the command line.
+from the command line. ``Emulator(clock=ManualClock())`` lets a test step the emulator's time.
 """
 
 from __future__ import annotations
 
+from ._clock import ManualClock
 from ._data import Dataset
 from ._faults import Faults
 from ._server import Emulator
 
-__all__ = ["Dataset", "Emulator", "Faults"]
+__all__ = ["Dataset", "Emulator", "Faults", "ManualClock"]

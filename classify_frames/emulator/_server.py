@@ -98,6 +98,9 @@ class Emulator:
         host, port: where to listen (port 0 picks a free one).
         process: serve from a subprocess instead of a thread of this process.
         job_duration: seconds a created job takes from PENDING to its final status.
+        clock: the emulator's time (seconds since the epoch) for job states and rate-limit
+            windows; ``time.time`` by default. A :class:`ManualClock` lets a test step it
+            instead of sleeping. Threads only: a function cannot cross into a subprocess.
         latency_ms, fail_rate, rate_limit, **faults: faults to start with (see :class:`Faults`);
             change them at any time with :meth:`set_faults`.
     """
@@ -113,6 +116,7 @@ class Emulator:
         port: int = 0,
         process: bool = False,
         job_duration: float = 2.0,
+        clock: Callable[[], float] | None = None,
         latency_ms: float = 0.0,
         fail_rate: float = 0.0,
         rate_limit: float | None = None,
@@ -124,7 +128,11 @@ class Emulator:
             latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, **faults
         )
         self._host, self._port, self._process = host, port, process
+        if clock is not None and process:
+            msg = "clock= works with the emulator in a thread only: drop process=True to use it"
+            raise ValueError(msg)
         self._job_duration = job_duration
+        self._clock = clock or time.time
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._child: subprocess.Popen[bytes] | None = None
@@ -188,7 +196,9 @@ class Emulator:
     def _start_thread(self) -> None:
         sock = listen(self._host, self._port)
         self._port = sock.getsockname()[1]
-        store = JobStore(self.dataset, job_duration=self._job_duration, seed=self.dataset.seed)
+        store = JobStore(
+            self.dataset, job_duration=self._job_duration, seed=self.dataset.seed, clock=self._clock
+        )
         server = build_server(EmulatorApp(store, self._key.get(), self._initial))
         thread = threading.Thread(
             target=run_server, args=(server, sock), name="classify-frames-emulator", daemon=True
