@@ -89,8 +89,12 @@ def run_server(server: uvicorn.Server, sock: socket.socket) -> None:
 class Emulator:
     """A local Classify API serving synthetic jobs, for demos, notebooks, tests and benchmarks.
 
-    >>> with Emulator(jobs=100, seed=0) as emu:  # doctest: +SKIP
-    ...     cf.fetch_jobs(emu.dataset.ids[:10], base_url=emu.base_url, api_key=emu.api_key)
+    >>> import classify_frames as cf
+    >>> with Emulator(jobs=100, seed=0) as emu:
+    ...     df = cf.fetch_jobs(emu.dataset.ids[:10], base_url=emu.base_url, api_key=emu.api_key,
+    ...                        progress=False)
+    >>> len(df), int(df["fetch_error"].notna().sum())
+    (10, 0)
 
     Args:
         jobs, seed, schema: the dataset (see :class:`Dataset`); same arguments, same jobs.
