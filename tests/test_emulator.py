@@ -258,7 +258,8 @@ def test_list_filters(emulator: Emulator) -> None:
 def test_list_by_job_ids(emulator: Emulator) -> None:
     wanted = [emulator.dataset.ids[i] for i in (1500, 3, 42, 3)] + ["cls-unknown"]
     with client(emulator) as http:
-        reply = http.get(JOBS, params=[("job_ids", i) for i in wanted] + [("page_size", "100")])
+        params = (*[("job_ids", i) for i in wanted], ("page_size", "100"))
+        reply = http.get(JOBS, params=params)
     body = reply.json()
     assert sorted(j["id"] for j in body["items"]) == sorted(set(wanted) - {"cls-unknown"})
     assert body["total_size"] == 3 and body["next_page_token"] is None

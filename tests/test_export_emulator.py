@@ -56,7 +56,7 @@ def test_cli_export_then_sync_costs_only_the_listing(
     served = cf.list_jobs(**opts(emulator)).sort_values("id", ignore_index=True)
     stored = cf.read_parquet(out).sort_values("id", ignore_index=True)
     pd.testing.assert_frame_equal(stored, served)
-    by_status = duckdb.sql(
+    by_status = duckdb.execute(
         f"select status, count(*) from read_parquet('{out}/**/*.parquet') group by 1"
     ).fetchall()
     assert dict(by_status) == served["status"].value_counts().loc[lambda s: s > 0].to_dict()
