@@ -31,7 +31,11 @@ def make_jobs(n: int = 600, seed: int = 0, **overrides: Any) -> tuple[pd.DataFra
         truth = TYPES[rng.integers(3)] if rng.random() > 0.1 else "none"
         conf = float(rng.choice(SCORES))
         right = rng.random() < conf - (0.35 if truth == "receipt" else 0.05)
-        pred = (truth if truth != "none" else None) if right else rng.choice([*TYPES, None])
+        pred = (
+            (truth if truth != "none" else None)
+            if right
+            else rng.choice(np.array([*TYPES, None], dtype=object))
+        )
         status = "FAILED" if rng.random() < 0.05 else "COMPLETED"
         job: dict[str, Any] = {
             "id": f"job-{i:05d}",
@@ -101,7 +105,7 @@ def test_brier_and_per_type_brier_match_sklearn(data: Any, report: AuditReport) 
         hit = group["y_true"] == group["y_pred"]
         expected = brier_score_loss(hit, group["conf"]) if hit.nunique() > 1 else None
         if expected is not None:
-            assert report.by_type.loc[name, "brier"] == pytest.approx(expected)
+            assert report.by_type["brier"][name] == pytest.approx(expected)
 
 
 def test_overconfident_type_is_found(report: AuditReport) -> None:
@@ -135,7 +139,7 @@ def test_recommend_threshold_is_lowest_meeting_wilson_bound(report: AuditReport)
     assert overall["threshold"] == meets.index.min()
     assert overall["accepted"] == meets["accepted"].iloc[0]
     assert overall["kept"] >= overall["accepted"]
-    assert np.isnan(report.recommend_threshold(target_accuracy=1.0).loc["overall", "threshold"])
+    assert np.isnan(report.recommend_threshold(target_accuracy=1.0)["threshold"]["overall"])
 
 
 def test_disagreements_are_confident_and_wrong(report: AuditReport, data: Any) -> None:
@@ -223,7 +227,7 @@ def test_no_completed_jobs() -> None:
     )
     report = cf.audit(df)
     assert report.summary.loc["completed", "value"] == 0
-    assert np.isnan(report.summary.loc["confidence_p50", "value"])
+    assert np.isnan(report.summary["value"]["confidence_p50"])
     assert report.by_type.empty
     assert report.errors.loc["boom", "jobs"] == 3
     assert report.review_queue(5).empty

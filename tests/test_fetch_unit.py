@@ -216,9 +216,15 @@ def test_wait_polls_until_jobs_finish() -> None:
 def test_cancelling_a_fetch_keeps_what_was_fetched_and_leaves_no_tasks() -> None:
     import asyncio
 
+    stalled: list[str] = []
+    all_stalled = asyncio.Event()  # every worker waits on an answer after the first 50
+
     async def handler(request: httpx.Request) -> httpx.Response:
         job_id = request.url.path.rsplit("/", 1)[1]
         if job_id >= "j050":
+            stalled.append(job_id)
+            if len(stalled) == 4:
+                all_stalled.set()
             await asyncio.sleep(30)
         return httpx.Response(200, json=job(job_id))
 
@@ -227,7 +233,7 @@ def test_cancelling_a_fetch_keeps_what_was_fetched_and_leaves_no_tasks() -> None
     async def main() -> set[asyncio.Task[object]]:
         c = client(handler, concurrency=4)
         task = asyncio.create_task(c.afetch_jobs(ids, per_id=True))
-        await asyncio.sleep(0.5)
+        await asyncio.wait_for(all_stalled.wait(), 10)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

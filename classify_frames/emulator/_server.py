@@ -89,8 +89,12 @@ def run_server(server: uvicorn.Server, sock: socket.socket) -> None:
 class Emulator:
     """A local Classify API serving synthetic jobs, for demos, notebooks, tests and benchmarks.
 
-    >>> with Emulator(jobs=100, seed=0) as emu:  # doctest: +SKIP
-    ...     cf.fetch_jobs(emu.dataset.ids[:10], base_url=emu.base_url, api_key=emu.api_key)
+    >>> import classify_frames as cf
+    >>> with Emulator(jobs=100, seed=0) as emu:
+    ...     df = cf.fetch_jobs(emu.dataset.ids[:10], base_url=emu.base_url, api_key=emu.api_key,
+    ...                        progress=False)
+    >>> len(df), int(df["fetch_error"].notna().sum())
+    (10, 0)
 
     Args:
         jobs, seed, schema: the dataset (see :class:`Dataset`); same arguments, same jobs.
@@ -98,6 +102,9 @@ class Emulator:
         host, port: where to listen (port 0 picks a free one).
         process: serve from a subprocess instead of a thread of this process.
         job_duration: seconds a created job takes from PENDING to its final status.
+        clock: the emulator's time (seconds since the epoch) for job states and rate-limit
+            windows; ``time.time`` by default. A :class:`ManualClock` lets a test step it
+            instead of sleeping. Threads only: a function cannot cross into a subprocess.
         latency_ms, fail_rate, rate_limit, **faults: faults to start with (see :class:`Faults`);
             change them at any time with :meth:`set_faults`.
     """
@@ -113,6 +120,7 @@ class Emulator:
         port: int = 0,
         process: bool = False,
         job_duration: float = 2.0,
+        clock: Callable[[], float] | None = None,
         latency_ms: float = 0.0,
         fail_rate: float = 0.0,
         rate_limit: float | None = None,
@@ -124,7 +132,11 @@ class Emulator:
             latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, **faults
         )
         self._host, self._port, self._process = host, port, process
+        if clock is not None and process:
+            msg = "clock= works with the emulator in a thread only: drop process=True to use it"
+            raise ValueError(msg)
         self._job_duration = job_duration
+        self._clock = clock or time.time
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._child: subprocess.Popen[bytes] | None = None
@@ -188,7 +200,9 @@ class Emulator:
     def _start_thread(self) -> None:
         sock = listen(self._host, self._port)
         self._port = sock.getsockname()[1]
-        store = JobStore(self.dataset, job_duration=self._job_duration, seed=self.dataset.seed)
+        store = JobStore(
+            self.dataset, job_duration=self._job_duration, seed=self.dataset.seed, clock=self._clock
+        )
         server = build_server(EmulatorApp(store, self._key.get(), self._initial))
         thread = threading.Thread(
             target=run_server, args=(server, sock), name="classify-frames-emulator", daemon=True
