@@ -186,4 +186,40 @@ def test_misshapen_known_objects_are_kept_not_dropped() -> None:
         df = jobs_to_frame(jobs)
     assert df.loc[0, "result (unparsed)"] == "oops"
     assert df.loc[0, "configuration.rules (unparsed)"] == "x"
-    assert df["result.type"].isna()[0] and df["result (unparsed)"].isna()[1]
+    assert pd.isna(df.loc[0, "result.type"]) and pd.isna(df.loc[1, "result (unparsed)"])
+
+
+UNCONVERTIBLE = [
+    {
+        "id": "a",
+        "created_at": "yesterday",
+        "result": {"type": "invoice", "confidence": "high"},
+        "configuration": {"rules": ["junk", {"type": "invoice", "description": "d"}]},
+        "usage": {"credits": "lots"},
+    },
+    {"id": "b", "created_at": 1767225600, "updated_at": 1767225600250},  # epoch s and ms
+    {"id": "c", "created_at": "2026-01-01T00:00:00Z", "result": {"confidence": 0.5}},
+]
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_unconvertible_values_are_kept_raw_with_one_warning(as_bytes: bool) -> None:
+    jobs = b"\n".join(orjson.dumps(j) for j in UNCONVERTIBLE) if as_bytes else UNCONVERTIBLE
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = jobs_to_frame(jobs)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1, messages
+    for name in ("created_at", "result.confidence", "configuration.rules", "usage.credits"):
+        assert repr(name) in messages[0]
+    assert df["result.confidence (unparsed)"].tolist()[0] == "high"
+    assert df["usage.credits (unparsed)"].tolist()[0] == "lots"
+    assert df["created_at (unparsed)"].tolist()[0] == "yesterday"
+    assert json.loads(df.loc[0, "configuration.rules (unparsed)"])[0] == "junk"
+    assert [r["type"] for r in df.loc[0, "configuration.rules"]] == ["invoice"]
+    assert df["created_at (unparsed)"].isna().tolist() == [False, True, True]
+    stamp = pd.Timestamp("2026-01-01", tz="UTC")
+    assert df.loc[1, "created_at"] == stamp  # an epoch number is converted, not lost
+    assert df.loc[1, "updated_at"] == stamp + pd.Timedelta(milliseconds=250)
+    assert df.loc[2, "created_at"] == stamp and df.loc[2, "result.confidence"] == 0.5
+    assert "updated_at (unparsed)" not in df.columns

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pandas as pd
@@ -53,19 +53,29 @@ def _fast(module: str) -> bool:
 
 def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A listening TCP socket (port 0 picks a free port: read it from ``getsockname()``)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when their
+    # proto says TCP, and without it h11's separate header and body writes meet Nagle and the
+    # client's delayed ACK, a 40 ms stall on every keep-alive request.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
     return sock
 
 
-def build_server(app: EmulatorApp) -> uvicorn.Server:
-    """A quiet uvicorn server for ``app`` (httptools when installed; no logging set-up)."""
+def build_server(
+    app: EmulatorApp, *, http: Literal["auto", "h11", "httptools"] = "auto"
+) -> uvicorn.Server:
+    """A quiet uvicorn server for ``app`` (``auto``: httptools when installed, else h11; no
+    logging set-up)."""
     logging.getLogger("uvicorn.error").addFilter(_DropFilter())
+    if http == "auto":
+        http = "httptools" if _fast("httptools") else "h11"
     config = uvicorn.Config(
         app,
-        http="httptools" if _fast("httptools") else "h11",
+        http=http,
         lifespan="off",
         access_log=False,
         log_config=None,
@@ -75,10 +85,16 @@ def build_server(app: EmulatorApp) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-def run_server(server: uvicorn.Server, sock: socket.socket) -> None:
-    """Serve until ``server.should_exit`` on a new event loop (uvloop when installed)."""
+def run_server(
+    server: uvicorn.Server,
+    sock: socket.socket,
+    *,
+    loop: Literal["auto", "asyncio", "uvloop"] = "auto",
+) -> None:
+    """Serve until ``server.should_exit`` on a new event loop (``auto``: uvloop when
+    installed, else asyncio's own)."""
     factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
-    if _fast("uvloop"):
+    if loop == "uvloop" or (loop == "auto" and _fast("uvloop")):
         import uvloop
 
         factory = uvloop.new_event_loop
