@@ -152,13 +152,13 @@ def combine(
         spread = estimate * (1 - estimate)
         n_eff = np.where((var > 0) & (spread > 0), np.minimum(spread / var, kish), kish)
         lo, hi = _wilson(estimate, n_eff, z)
-        lo, hi = np.minimum(lo, estimate), np.maximum(hi, estimate)  # rounding at n_eff = inf
-    unlabelled = np.where(jobs > 0, 1.0 - covered, np.nan)
+    # (sums of shares can miss 1 by a rounding error: that is no unlabelled share)
+    unlabelled = np.where(jobs > 0, np.where(covered > 1 - 1e-9, 0.0, 1.0 - covered), np.nan)
     none = ~labelled.any(axis=1)
     estimate = np.where(none, np.nan, estimate)
     # jobs in cells without a label could be all right or all wrong: the interval holds both
-    lo = np.where(none, np.nan, lo * (1 - unlabelled))
-    hi = np.where(none, np.nan, hi * (1 - unlabelled) + unlabelled)
+    lo = np.where(none, np.nan, np.minimum(lo * (1 - unlabelled), estimate))
+    hi = np.where(none, np.nan, np.maximum(hi * (1 - unlabelled) + unlabelled, estimate))
     return {
         "estimate": estimate,
         "low": lo,
