@@ -10,8 +10,11 @@ certified threshold are at least ``target`` accurate in the population.
   certified (fixed-sequence testing controls the family-wise error at ``delta``).
 - Candidates whose accepted set holds fewer than ``min_labels`` labels are skipped. That count
   is a fact of the design (how many labels fall there), not of their correctness, so the
-  sequence is fixed before any label is read. The default is the least number of labels for
-  which a perfect record can pass: ``ceil(log(delta) / log(target))``.
+  sequence is fixed before any label is read. The default is 30, or more where a perfect
+  record of fewer labels could not pass (``ceil(log(delta) / log(target))``, 59 at 95%): a
+  first test on a handful of labels would fail too easily and stop the sequence (in the
+  simulation, 30 rather than the bare minimum raises how often a type is certified from 46%
+  to 77%, with no violation either way).
 - p-values: when the accepted jobs' labels all come from one stratum (a simple random sample of
   it), the exact binomial tail ``P(Bin(n, target') >= k)`` (scipy), with ``target'`` raised to
   cover the accepted jobs of strata with no label as if they were all wrong. When they span
@@ -27,11 +30,13 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._sample import LabelledSample, cell_counts, combine
 
-__all__ = ["certify", "certify_table", "min_labels_for", "stratified_pvalue"]
+__all__ = ["MIN_TESTED", "certify", "certify_table", "min_labels_for", "stratified_pvalue"]
+
+#: Thresholds whose accepted jobs hold fewer labels than this are not tested (by default).
+MIN_TESTED = 30
 
 
 def min_labels_for(target: float, delta: float) -> int:
@@ -63,14 +68,14 @@ def stratified_pvalue(weight: np.ndarray, n: np.ndarray, k: np.ndarray, target: 
     if observed <= target or w.sum() <= target:
         return 1.0
     a = w / n  # each label's share of the weighted mean
-    lam = np.geomspace(1e-2, 5e3, 600)[:, None] / a.max()
+    lam = np.geomspace(1e-2, 5e3, 160)[:, None] / a.max()
     x = lam * a  # (G, H)
     # the worst stratum accuracies under the null: p_h = n_h / (mu w_h) - 1 / expm1(x_h),
     # clipped to [0, 1], with mu set (bisection in log space) so that sum_h w_h p_h = target
     inv = 1.0 / np.expm1(np.minimum(x, 700.0))
     lo = np.full((len(lam), 1), -60.0)
     hi = np.full((len(lam), 1), 60.0)
-    for _ in range(80):
+    for _ in range(40):
         mid = (lo + hi) / 2
         p = np.clip(n / (np.exp(mid) * w) - inv, 0.0, 1.0)
         over = (p * w).sum(axis=1, keepdims=True) > target
@@ -96,7 +101,10 @@ def _pvalue(big_n: np.ndarray, n: np.ndarray, k: np.ndarray, target: float) -> t
         needed = target / weight[h]
         if needed > 1:
             return 1.0, "exact binomial"
-        return float(stats.binom.sf(k[h] - 1, n[h], needed)), "exact binomial"
+        from scipy.special import bdtrc  # scipy loads slowly: only when needed
+
+        # P(Bin(n, needed) >= k), scipy.stats.binom.sf(k - 1, n, needed) without its import
+        return float(bdtrc(int(k[h]) - 1, int(n[h]), needed)), "exact binomial"
     return (
         stratified_pvalue(weight[labelled], n[labelled], k[labelled], target),
         "stratified Chernoff",
@@ -114,7 +122,7 @@ def certify(
 ) -> dict[str, float | int | str]:
     """The certified threshold of one row (``domain``: a mask over the completed jobs; their
     ``confidence``; ``correct`` per labelled row) and what it keeps; see the module's docstring."""
-    m = min_labels_for(target, delta) if min_labels is None else int(min_labels)
+    m = max(min_labels_for(target, delta), MIN_TESTED) if min_labels is None else int(min_labels)
     usable = domain & np.isfinite(confidence)
     jobs = int(domain.sum())
     values = np.unique(confidence[usable])

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._certify import min_labels_for
 from ._design import design_columns
@@ -164,7 +163,9 @@ def _for_target(
     names = stratum_names(completed["type"], conf, bands)
     table = _pilot(names, conf, usable, correct)
     accepted = pd.Series(conf >= candidate, index=names.index).groupby(names.to_numpy(object)).all()
-    z_a, z_b = stats.norm.ppf(1 - delta), stats.norm.ppf(power)
+    from scipy.special import ndtri  # scipy loads slowly: only when needed
+
+    z_a, z_b = float(ndtri(1 - delta)), float(ndtri(power))
     p = min(expected, 0.999)
     n = (
         (z_a * math.sqrt(target * (1 - target)) + z_b * math.sqrt(p * (1 - p))) / (p - target)

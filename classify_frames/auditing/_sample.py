@@ -16,8 +16,8 @@ confidence value) is the post-stratified mean ``sum_h N_hD / N_D * mean_hD`` wit
 sizes ``N_hD`` known exactly from the frame (Cochran, *Sampling Techniques*, 5.A).
 
 Intervals are Wilson intervals at the effective sample size ``p(1-p)/var`` (the stratified
-variance with finite-population correction), never larger than Kish's ``(sum w)^2 / sum w^2``,
-so a weighted sample never claims more precision than its weights allow. A stratum cell with
+variance with finite-population correction), or Kish's ``(sum w)^2 / sum w^2`` where that
+variance is 0 (every label in each cell right, or every one wrong). A stratum cell with
 one label gets the largest variance a share can have (1/4); a cell with jobs but no label is
 left out of the estimate, and the interval is widened to hold any accuracy of those jobs
 (``unlabelled`` says what share of the domain that is). Coverage is checked by simulation in
@@ -150,7 +150,7 @@ def combine(
         var = np.where(labelled, w**2 * var_cell / np.maximum(n, 1) * fpc, 0.0).sum(axis=1)
         kish = 1.0 / np.where(labelled, w**2 / np.maximum(n, 1) * fpc, 0.0).sum(axis=1)
         spread = estimate * (1 - estimate)
-        n_eff = np.where((var > 0) & (spread > 0), np.minimum(spread / var, kish), kish)
+        n_eff = np.where((var > 0) & (spread > 0), spread / var, kish)
         lo, hi = _wilson(estimate, n_eff, z)
     # (sums of shares can miss 1 by a rounding error: that is no unlabelled share)
     unlabelled = np.where(jobs > 0, np.where(covered > 1 - 1e-9, 0.0, 1.0 - covered), np.nan)
