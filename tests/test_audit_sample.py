@@ -160,10 +160,10 @@ def test_rounds_of_labels_combine(pop: Population, tmp_path: Path) -> None:
 
 
 def test_findings_are_sentences_with_numbers(pop: Population, tmp_path: Path) -> None:
-    queue = filled(pop, pop.report.review_queue(strategy="stratified", budget=600))
+    queue = filled(pop, pop.report.review_queue(strategy="stratified", budget=500))
     report = pop.report.with_labels(round_trip(queue, tmp_path / "q.csv"))
     text = " ".join(report.findings)
-    assert "From 600 labels" in text and "95% CI" in text and "AUROC" in text
+    assert "From 500 labels" in text and "95% CI" in text and "AUROC" in text
     assert "certified" in text
     assert report.findings[0] in report._repr_html_()
     assert not any("labels" in f for f in pop.report.findings[:1])  # no labels: frame only
@@ -216,7 +216,7 @@ def test_binomial_and_chernoff_pvalues() -> None:
     rng = np.random.default_rng(0)
     w, n = np.array([0.6, 0.3, 0.1]), np.array([60, 40, 40])
     p = np.array([0.95, 0.85, 0.55])  # sum w p = 0.88
-    k = rng.binomial(n, p, size=(2000, 3))
+    k = rng.binomial(n, p, size=(800, 3))
     pvalues = np.array([stratified_pvalue(w, n, row, 0.88) for row in k])
     assert np.mean(pvalues <= 0.05) <= 0.05
     assert np.mean(pvalues <= 0.2) <= 0.2

@@ -209,15 +209,18 @@ def ece(
     conf_mean = np.bincount(ids[inside], weights=confidence[inside], minlength=g) / np.maximum(
         np.bincount(ids[inside], minlength=g), 1
     )
-    plug, gaps = _ece_of(big_n, n, k, conf_mean)
+    value, gaps = _ece_of(big_n, n, k, conf_mean)
+    plug = float(value)
     if math.isnan(plug):
         return nan
     boot_n, boot_k = _resample(sample, ids, g, correct, reps, seed)
     # (reps, H, G) -> (reps, G, H) cell counts
-    values = np.array([_ece_of(big_n, boot_n[r].T, boot_k[r].T, conf_mean)[0] for r in range(reps)])
+    values, _ = _ece_of(big_n, boot_n.transpose(0, 2, 1), boot_k.transpose(0, 2, 1), conf_mean)
     values = values[np.isfinite(values)]
     bias = float(values.mean() - plug) if len(values) else 0.0
-    lo, hi = np.quantile(values, [0.025, 0.975]) if len(values) else (plug, plug)
+    lo, hi = (
+        (float(q) for q in np.quantile(values, [0.025, 0.975])) if len(values) else (plug, plug)
+    )
     lo -= 2 * bias  # near 0 the bias estimate is too rough: widen, keep the upper quantile
     return {
         "ece": plug,
@@ -230,18 +233,18 @@ def ece(
 
 def _ece_of(
     big_n: np.ndarray, n: np.ndarray, k: np.ndarray, conf_mean: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """Plug-in ECE and per-bin |gap| from (G, H) cell counts (bins without a label left out)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Plug-in ECE and per-bin |gap| from (..., G, H) cell counts (bins without a label left
+    out); leading axes (bootstrap resamples) are kept."""
     with np.errstate(invalid="ignore", divide="ignore"):
         labelled = (n > 0) & (big_n > 0)
         w = np.where(labelled, big_n, 0.0)
         accuracy = np.where(labelled, k / np.maximum(n, 1), 0.0)
-        acc = (w * accuracy).sum(axis=1) / w.sum(axis=1)
-        gaps = np.abs(conf_mean - acc)
-        share = big_n.sum(axis=1) * labelled.any(axis=1)
-    if share.sum() == 0:
-        return math.nan, gaps
-    return float(np.nansum(share * gaps) / share.sum()), np.where(share > 0, gaps, np.nan)
+        acc = (w * accuracy).sum(axis=-1) / w.sum(axis=-1)
+        share = big_n.sum(axis=-1) * labelled.any(axis=-1)
+        gaps = np.where(share > 0, np.abs(conf_mean - acc), np.nan)
+        value = np.nansum(share * gaps, axis=-1) / share.sum(axis=-1)
+    return value, gaps
 
 
 def brier(sample: LabelledSample, correct: np.ndarray, confidence: np.ndarray) -> dict[str, float]:
