@@ -97,11 +97,28 @@ def skewed_population(jobs: int = 20_000, seed: int = 0) -> Population:
     return population(f"skewed mix ({jobs:,} jobs)", cf.jobs_to_frame(records), labels)
 
 
-def stratified_rows(pop: Population, per_stratum: int, rng: np.random.Generator) -> np.ndarray:
-    """Positions of a simple random sample of ``per_stratum`` jobs from each type."""
+def stratified_rows(
+    pop: Population, per_stratum: int | np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Positions of a simple random sample of ``per_stratum`` jobs from each type (a number,
+    or one per stratum)."""
     order = rng.permutation(len(pop.strata))
     ranked = pd.Series(pop.strata[order]).groupby(pop.strata[order]).cumcount().to_numpy()
-    return np.sort(order[ranked < per_stratum])
+    limit = np.broadcast_to(np.asarray(per_stratum), (len(pop.names),))[pop.strata[order]]
+    return np.sort(order[ranked < limit])
+
+
+def wilson_scan(conf: np.ndarray, correct: np.ndarray, target: float) -> float:
+    """The old heuristic on plain labelled shares: the lowest threshold whose Wilson lower
+    bound meets the target (NaN if none)."""
+    from classify_frames.auditing._stats import wilson_interval
+
+    values = np.unique(conf)
+    accepted = np.array([(conf >= v).sum() for v in values])
+    right = np.array([correct[conf >= v].sum() for v in values])
+    lo, _ = wilson_interval(right, accepted)
+    ok = values[lo >= target]
+    return float(ok.min()) if len(ok) else float("nan")
 
 
 def sample_of(pop: Population, rows: np.ndarray) -> LabelledSample:
@@ -117,12 +134,14 @@ class Outcome:
     certified: np.ndarray  # threshold (NaN: none)
     violated: np.ndarray  # the certified threshold's true accuracy is below the target
     labels: np.ndarray
+    scan: np.ndarray  # the old Wilson scan's threshold on the same labels
+    scan_violated: np.ndarray
 
 
 def simulate(
     pop: Population,
     reps: int,
-    per_stratum: int,
+    per_stratum: int | np.ndarray,
     target: float,
     delta: float = 0.05,
     seed: int = 0,
@@ -147,4 +166,10 @@ def simulate(
         out["certified"].append(t)
         out["violated"].append(float(np.isfinite(t) and pop.accuracy_at(t, domain) < target))
         out["labels"].append(float(len(rows)))
+        inside = domain[rows]
+        old = wilson_scan(pop.confidence[rows][inside], pop.correct[rows][inside], target)
+        out["scan"].append(old)
+        out["scan_violated"].append(
+            float(np.isfinite(old) and pop.accuracy_at(old, domain) < target)
+        )
     return Outcome(**{k: np.array(v) for k, v in out.items()})

@@ -4,8 +4,10 @@
   ``(sum_h W_h S_h)^2 / n - sum_h W_h S_h^2 / N`` set to ``(margin / 1.96)^2`` (Cochran 5.9),
   ``S_h`` from the labels so far, shrunk as ``(k + 1) / (n + 2)``, or from the stated
   confidence where a stratum has none.
-- ``target_accuracy=0.95``: a candidate threshold (the lowest whose estimated accuracy clears
-  the target by half the distance to 1, else the most accurate one), and the labels among its
+- ``target_accuracy=0.95``: a candidate threshold (the lowest whose expected accuracy clears
+  the target by half the distance to 1, else the most accurate one; expected accuracy is
+  halfway between the estimate and its 95% lower bound, since a small pilot flatters the
+  best thresholds), and the labels among its
   accepted jobs for the test to pass with probability ``power`` at the estimated accuracy
   (normal approximation of the binomial test, times 1.3 when the accepted jobs span strata,
   for the looser stratified bound), spread over its types in proportion to their jobs.
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._certify import min_labels_for
+from ._certify import MIN_TESTED, min_labels_for
 from ._design import design_columns
 from ._queue import draw_stratified, queue_table
 from ._sample import stratum_names
@@ -173,7 +175,7 @@ def _for_target(
     cells = table.index[accepted.reindex(table.index).fillna(False).to_numpy(bool)]
     if len(cells) > 1:
         n *= SPREAD_INFLATION
-    n = max(math.ceil(n), min_labels_for(target, delta))
+    n = max(math.ceil(n), min_labels_for(target, delta), MIN_TESTED)
     jobs_in = table.loc[cells, "jobs"].to_numpy(float)
     n = min(n, int(jobs_in.sum()), max_labels)
     wanted = np.minimum(np.ceil(jobs_in / jobs_in.sum() * n), jobs_in).astype(np.int64)
@@ -198,8 +200,9 @@ def _candidate(
     """The threshold to plan for, its expected accuracy, and where that expectation comes from."""
     if report.sample is not None and report.sample.trusted:
         curve = report.risk_coverage
-        expected = curve["accuracy"]
-        how = "estimated accuracy from the labels so far"
+        # a small pilot flatters the best thresholds: plan halfway to the 95% lower bound
+        expected = (curve["accuracy"] + curve["accuracy_lo"]) / 2
+        how = "a cautious estimate from the labels so far:"
     else:
         values = np.unique(conf[np.isfinite(conf)])
         expected = pd.Series(
