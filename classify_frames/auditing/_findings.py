@@ -27,15 +27,13 @@ def _ci(low: float, high: float) -> str:
 
 
 def _strength(auc: float) -> str:
+    """How well an AUROC separates right from wrong, as the start of a sentence."""
     if auc < 0.6:
-        return "hardly"
-    if auc < 0.7:
-        return "weakly"
-    if auc < 0.8:
-        return "fairly well"
-    if auc < 0.9:
-        return "well"
-    return "very well"
+        return "Confidence barely separates right from wrong"
+    for limit, word in ((0.7, "weakly"), (0.8, "fairly well"), (0.9, "well")):
+        if auc < limit:
+            return f"Confidence separates right from wrong {word}"
+    return "Confidence separates right from wrong very well"
 
 
 def findings(report: AuditReport) -> list[str]:
@@ -156,10 +154,7 @@ def _confidence_sentences(report: AuditReport) -> list[str]:
     auc, (lo, hi) = report.auroc, report.auroc_ci
     if math.isfinite(auc):
         chance = " — no better than chance" if lo <= 0.5 <= hi else ""
-        out.append(
-            f"Confidence separates right from wrong {_strength(auc)} (AUROC {auc:.2f}, "
-            f"95% CI {lo:.2f}–{hi:.2f}){chance}."
-        )
+        out.append(f"{_strength(auc)} (AUROC {auc:.2f}, 95% CI {lo:.2f}–{hi:.2f}){chance}.")
     ece = report.ece_debiased
     if math.isfinite(ece):
         stated = report.calibration()
