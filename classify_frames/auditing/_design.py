@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._labels import AuditWarning
+from ._labels import AuditWarning, LabelsInput, join_labelled
 from ._sample import LabelledSample, stratum_names
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "allocate",
     "design_columns",
     "labelled_sample",
+    "sample_from_labels",
 ]
 
 Allocation = Literal["equal", "proportional", "neyman"]
@@ -327,3 +328,13 @@ def _mix_pvalue(codes: np.ndarray, rows: np.ndarray) -> float:
 
     statistic = float(np.sum((observed - expected) ** 2 / expected))
     return float(chdtrc(len(expected) - 1, statistic))  # scipy.stats.chisquare's p-value
+
+
+def sample_from_labels(
+    jobs: pd.DataFrame, labels: LabelsInput, *, label_col: str = "label", join_on: str = "id"
+) -> tuple[pd.Series, LabelledSample | None]:
+    """Read labels (a file or DataFrame, with or without design columns) against a prepared
+    frame: each job's label (NA where none) and the random sample among them (see
+    :func:`labelled_sample` and :mod:`._sample`)."""
+    truth, design = join_labelled(jobs, labels, label_col=label_col, join_on=join_on)
+    return truth, labelled_sample(jobs, truth, design)

@@ -1,13 +1,23 @@
 """A labelled sample with its design, and design-weighted estimates with 95% intervals.
 
-This is the small internal API every population figure of the audit goes through (and
-``cf.compare`` reuses for its own 0/1 outcomes):
+This is the small internal API every population figure of the audit goes through, and the one
+for other code that needs "the same design-aware handling of a labelled sample" (``cf.compare``):
 
->>> from classify_frames.auditing._design import labelled_sample
->>> from classify_frames.auditing._sample import share   # doctest: +SKIP
->>> sample = labelled_sample(jobs, truth, design)   # see _design   # doctest: +SKIP
->>> est = share(sample, outcome)    # outcome: 0/1 per labelled row (sample.rows)  # doctest: +SKIP
->>> est.estimate, est.low, est.high, est.labels    # doctest: +SKIP
+>>> from classify_frames.auditing._design import sample_from_labels      # doctest: +SKIP
+>>> from classify_frames.auditing._prepare import prepare                # doctest: +SKIP
+>>> jobs, _ = prepare(df)                                                # doctest: +SKIP
+>>> truth, sample = sample_from_labels(jobs, "labels.csv")               # doctest: +SKIP
+>>> done = jobs[jobs["completed"]]                                       # doctest: +SKIP
+>>> right = (done["type"].astype(object).to_numpy()[sample.rows]
+...          == truth[jobs["completed"]].astype(object).to_numpy()[sample.rows])  # doctest: +SKIP
+>>> est = share(sample, right.astype(float))  # one per sample row     # doctest: +SKIP
+>>> est.estimate, est.low, est.high, est.labels                          # doctest: +SKIP
+
+``sample`` is None when no label is a random sample (a "lowest" queue); ``sample.trusted`` is
+False for design-less labels that fail the mix check (mark or refuse figures then). ``share``
+takes an optional ``domain`` mask over the completed jobs (one type, the accepted jobs ...).
+For an outcome in [-1, 1] (a paired difference) use :func:`cell_counts` and :func:`combine`
+and read ``estimate`` and ``var`` (a normal interval), not the Wilson bounds.
 
 The population is the completed jobs of the frame. Labelled rows are grouped in strata (the
 predicted type, split at the design's confidence bands); within a stratum they are a simple
