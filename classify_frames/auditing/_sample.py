@@ -202,7 +202,7 @@ def share(
 
     >>> s = LabelledSample(np.array([0, 0, 0, 0]), np.array([0, 1]), ["a"], "random")
     >>> str(share(s, np.array([1.0, 1.0])))
-    '100.0% (95% CI 34.2%-100.0%, 2 labels)'
+    '100.0% (95% CI 51.0%-100.0%, 2 labels)'
     """
     groups = np.zeros(len(sample.population), np.int64)
     if domain is not None:
