@@ -17,6 +17,7 @@ from sklearn.metrics import (
 
 import classify_frames as cf
 from classify_frames.auditing import NO_MATCH, AuditReport, AuditWarning
+from classify_frames.auditing._stats import wilson_interval
 
 TYPES = ["invoice", "receipt", "contract"]
 SCORES = [0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
@@ -130,16 +131,17 @@ def test_risk_coverage_by_brute_force(data: Any, report: AuditReport) -> None:
     assert report.aurc == pytest.approx(float(np.sum(added * steps["risk"])))
 
 
-def test_recommend_threshold_is_lowest_meeting_wilson_bound(report: AuditReport) -> None:
+def test_wilson_scan_is_lowest_meeting_wilson_bound(report: AuditReport) -> None:
     target = 0.8
-    table = report.recommend_threshold(target_accuracy=target)
+    table = report.wilson_scan_threshold(target_accuracy=target)
     curve = report.risk_coverage
-    meets = curve[curve["accuracy_lo"] >= target]
+    lo, _ = wilson_interval(curve["accuracy"] * curve["labelled"], curve["labelled"])
+    meets = curve[lo >= target]
     overall = table.loc["overall"]
     assert overall["threshold"] == meets.index.min()
-    assert overall["accepted"] == meets["accepted"].iloc[0]
+    assert overall["accepted"] == meets["labelled"].iloc[0]
     assert overall["kept"] >= overall["accepted"]
-    assert np.isnan(report.recommend_threshold(target_accuracy=1.0)["threshold"]["overall"])
+    assert np.isnan(report.wilson_scan_threshold(target_accuracy=1.0).loc["overall", "threshold"])
 
 
 def test_disagreements_are_confident_and_wrong(report: AuditReport, data: Any) -> None:
