@@ -16,7 +16,7 @@ import pytest
 import classify_frames as cf
 from classify_frames.emulator._data import Dataset
 from classify_frames.explorer import FilterState, JobExplorer, JobIndex, explore
-from classify_frames.explorer._render import column_values
+from classify_frames.explorer._render import TABLE_COLUMNS, column_values, configuration_labels
 from classify_frames.frame import build_frame
 
 RULES = [
@@ -525,3 +525,84 @@ def test_filter_changes_on_300k_rows_stay_fast() -> None:
             e.set_filters(**step)
             best = min(best, time.perf_counter() - start)
         assert best < 0.2, (step, best)
+
+
+def test_a_header_click_sorts_and_a_second_reverses(jobs: pd.DataFrame) -> None:
+    e = explore(jobs)
+    assert 'data-col="result.confidence"' in e.table.value  # headers the page can click
+    e.table.sort_by = "result.confidence"  # what the front end sets on a click
+    assert e.page_ids[0] == "job-03" and "result.confidence ▲" in e.table.value
+    e.table.descending = True  # the second click on the same header
+    assert e.page_ids[0] == "job-00" and "result.confidence ▼" in e.table.value
+    e.sort(None)
+    assert e.page_ids == ids(jobs)
+
+
+def test_a_row_click_opens_its_detail_and_keys_walk_the_rows(jobs: pd.DataFrame) -> None:
+    e = explore(jobs, page_size=5)
+    assert e.selected == "job-00" and 'data-row="3"' in e.table.value
+    e.table.selected = 3  # a click on the row whose data-row is 3
+    assert e.selected == "job-03" and "job-03" in e.detail.value
+    e._on_key({"event": "move", "step": 1})
+    e._on_key({"event": "move", "step": 1})  # past the page: the next page opens
+    assert e.selected == "job-05" and e.page_label.value == "page 2 of 3"
+    e._on_key({"event": "move", "step": -1})
+    assert e.selected == "job-04" and e.page_label.value == "page 1 of 3"
+    e._on_key({"event": "pick", "number": 1})  # no labelling: ignored
+    with pytest.raises(KeyError, match="not among the 11 filtered jobs"):
+        e.show_job("job-99")
+
+
+def test_columns_to_show_are_chosen(jobs: pd.DataFrame) -> None:
+    e = explore(jobs)
+    assert list(e.columns.value) == [c for c in TABLE_COLUMNS if c in jobs.columns]
+    assert "shard" in e.columns.options and "usage.credits" in e.columns.options
+    e.columns.value = ("id", "shard")
+    assert re.findall(r'data-col="([^"]+)"', e.table.value) == ["id", "shard"]
+    assert "eu-1" in e.table.value
+
+
+def test_configuration_names_where_known_else_short_ids(jobs: pd.DataFrame) -> None:
+    e = explore(jobs)
+    assert e.configuration.value == "" and e.configuration.label == "all configurations"
+    uuid = "18b122a6-fdef-28b6-374a-45051ed5d8cb"
+    ids_only = jobs.assign(configuration_id=[uuid] * 6 + ["18b122a6-aaaa"] * 5)
+    labels = configuration_labels(ids_only)
+    assert labels == {"18b122a6-aaaa": "18b122a6-aaa…", uuid: "18b122a6-fde…"}
+    named = jobs.assign(**{"configuration.name": ["invoices EU"] * 11})
+    named.loc[named["configuration_id"] == "cfg-b", "configuration.name"] = None
+    e = explore(named)
+    assert [label for label, _ in e.configuration.options] == [
+        "all configurations",
+        "invoices EU (6)",
+        "cfg-b (4)",
+    ]
+    assert "configuration.name" in e.columns.value
+    assert e.columns.value.index("configuration.name") < e.columns.value.index("configuration_id")
+    assert 'title="cfg-a">invoices EU</td>' in e.table.value
+
+
+def test_audit_this_selection_shows_the_findings(
+    jobs: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    e = explore(jobs, threshold=0.9, status=["COMPLETED"])
+    e.audit_button.click()
+    assert f"Audit of this selection ({len(e.filtered):,} jobs)" in e.audit_output.value
+    report = e.audit_selection()
+    assert report.threshold == 0.9 and len(report.jobs) == len(e.filtered)
+    monkeypatch.setattr(
+        type(report), "findings", ["96% of jobs are auto-accepted <b>"], raising=False
+    )
+    e.audit_button.click()
+    assert "<li>96% of jobs are auto-accepted &lt;b&gt;</li>" in e.audit_output.value
+
+    def broken() -> None:
+        raise ValueError("no completed job to audit")
+
+    monkeypatch.setattr(e, "audit_selection", broken)
+    e.audit_button.click()
+    assert "Cannot audit these" in e.audit_output.value
+    assert "no completed job to audit" in e.audit_output.value
+    e.search.value = "no such text anywhere"
+    e.audit_button.click()
+    assert "No jobs to audit" in e.audit_output.value

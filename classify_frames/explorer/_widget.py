@@ -572,6 +572,9 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
 
     def _on_audit(self) -> None:
         jobs = self._view.matched
+        if not jobs:
+            self.audit_output.value = "<i>No jobs to audit: the filters match none.</i>"
+            return
         self.audit_output.value = f"<i>auditing {jobs:,} jobs…</i>"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

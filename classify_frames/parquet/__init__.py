@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Literal, overload
 
 import pandas as pd
 
@@ -33,13 +34,33 @@ __all__ = [
 ]
 
 
-def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a file written by :func:`to_parquet`, or a whole dataset directory, as a typed frame.
+@overload
+def read_parquet(
+    path: str | os.PathLike[str], *, backend: Literal["pandas"] = "pandas"
+) -> pd.DataFrame: ...
+@overload
+def read_parquet(path: str | os.PathLike[str], *, backend: Literal["polars"]) -> Any: ...
+def read_parquet(
+    path: str | os.PathLike[str], *, backend: Literal["pandas", "polars"] = "pandas"
+) -> Any:
+    """Read a file written by :func:`to_parquet`, or a whole dataset directory, as a typed frame
+    (``backend="polars"``: a ``polars.DataFrame`` of the same columns, see ``to_polars``).
 
     >>> df = read_parquet("jobs.parquet")                # doctest: +SKIP
-    >>> df = read_parquet("jobs/")                       # doctest: +SKIP
+    >>> df = read_parquet("jobs/", backend="polars")     # doctest: +SKIP
     """
-    target = Path(path)
+    if backend not in ("pandas", "polars"):
+        msg = f"backend must be 'pandas' or 'polars', got {backend!r}"
+        raise ValueError(msg)
+    frame = _read_pandas(Path(path))
+    if backend == "polars":
+        from .._interop import to_polars
+
+        return to_polars(frame)
+    return frame
+
+
+def _read_pandas(target: Path) -> pd.DataFrame:
     if target.is_dir():
         try:
             return read_dataset(target)
