@@ -57,10 +57,12 @@ text-align:left;vertical-align:top;white-space:nowrap}
 .cf-explorer .cf-key{display:inline-block;width:10px;height:10px;margin:0 3px 0 6px}
 .cf-explorer .cf-findings li{margin:2px 0}
 .cf-explorer{line-height:1.4;white-space:normal}
-.cf-explorer .cf-detail-body table.cf-grid{table-layout:fixed}
-.cf-explorer .cf-detail-body th{width:15em;white-space:normal;overflow-wrap:anywhere}
-.cf-explorer .cf-detail-body td{white-space:pre-wrap;overflow-wrap:anywhere;max-width:none}
-.cf-explorer .cf-detail-body ol{margin:0;padding-left:1.5em;white-space:normal}
+.widget-html.cf-detail>.widget-html-content{min-width:0}
+.cf-explorer.cf-detail-body table.cf-grid{table-layout:fixed}
+.cf-explorer.cf-detail-body table.cf-grid th{width:18em;white-space:normal;overflow-wrap:anywhere}
+.cf-explorer.cf-detail-body table.cf-grid td{white-space:pre-wrap;overflow-wrap:anywhere;
+max-width:none}
+.cf-explorer.cf-detail-body ol{margin:0;padding-left:1.5em;white-space:normal}
 </style>"""
 
 
