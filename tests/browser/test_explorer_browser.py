@@ -363,6 +363,14 @@ def _label_five(page: Page, df: pd.DataFrame, queue: pd.DataFrame, labels: Path)
     expect(rows).to_have_count(min(10, len(queue)), timeout=60_000)
     count = page.locator(".cf-label-count")
     expect(count).to_have_text(f"0 of {len(queue)} labelled")
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    panel = page.locator(".cf-label-panel").bounding_box()
+    detail = page.locator(".cf-detail").bounding_box()
+    assert panel is not None and detail is not None
+    assert panel["x"] + panel["width"] <= WIDTH
+    assert detail["x"] + detail["width"] <= panel["x"]  # side by side, the detail never under it
+    spill = page.locator(".cf-detail").evaluate("e => e.scrollWidth - e.clientWidth")
+    assert spill <= 1, f"the detail's text runs {spill} px past its column"
     by_id = df.set_index("id")
 
     def rule_types(job_id: str) -> list[str]:
