@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import httpcore
 import httpx
 import orjson
 import stamina
@@ -201,6 +202,11 @@ class Transport:
             }
         )
         self._base = str(settings.base_url)
+        # Encoded once: requests through our own pools skip httpx's URL parsing (see _send).
+        base = httpx.Request("GET", self._base, headers=self._headers)
+        self._scheme, self._host, self._port = base.url.raw_scheme, base.url.raw_host, base.url.port
+        self._prefix = base.url.raw_path.rstrip(b"/")
+        self._raw_headers = base.headers.raw  # with Host, as httpx adds it
         self._timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout).as_dict()
         self._deadline = settings.connect_timeout + settings.timeout  # for a whole attempt
         # Requests go straight to httpx transports: the client layer's URL merging, cookie jar
@@ -300,21 +306,35 @@ class Transport:
         return _gave_up(last, attempts)  # not reached: stamina re-raises the last failure
 
     async def _send(self, pool: httpx.AsyncBaseTransport, outgoing: _Outgoing) -> httpx.Response:
-        url = self._base + outgoing.path
-        if outgoing.query:
-            url += "?" + urlencode(outgoing.query, quote_via=quote, safe="")
-        headers = self._headers
-        if outgoing.content is not None:
-            headers = httpx.Headers({**headers, "Content-Type": "application/json"})
-        request = httpx.Request(
-            outgoing.method,
-            url,
-            headers=headers,
-            content=outgoing.content,
-            extensions={"timeout": self._timeout},
-        )
-        response = await pool.handle_async_request(request)
-        try:
+        query = "?" + urlencode(outgoing.query, quote_via=quote, safe="") if outgoing.query else ""
+        if isinstance(pool, PoolTransport):
+            # Every part is already encoded (ids quoted, the query urlencoded): ASCII only.
+            target = self._prefix + (outgoing.path + query).encode("ascii")
+            headers_raw = self._raw_headers
+            if outgoing.content is not None:
+                size = str(len(outgoing.content)).encode("ascii")
+                extra = [(b"Content-Type", b"application/json"), (b"Content-Length", size)]
+                headers_raw = [*headers_raw, *extra]
+            core_url = httpcore.URL(
+                scheme=self._scheme, host=self._host, port=self._port, target=target
+            )
+            response = await pool.send(
+                outgoing.method.encode("ascii"), core_url, headers_raw, outgoing.content,
+                {"timeout": self._timeout},
+            )  # fmt: skip
+        else:  # a transport of the caller's (a MockTransport in tests): a whole httpx.Request
+            headers = self._headers
+            if outgoing.content is not None:
+                headers = httpx.Headers({**headers, "Content-Type": "application/json"})
+            request = httpx.Request(
+                outgoing.method,
+                self._base + outgoing.path + query,
+                headers=headers,
+                content=outgoing.content,
+                extensions={"timeout": self._timeout},
+            )
+            response = await pool.handle_async_request(request)
+        try:  # decodes gzip
             await response.aread()
         finally:
             await response.aclose()

@@ -77,10 +77,11 @@ class SettingsOptions(TypedDict, total=False):
 
 class ClientOptions(SettingsOptions, total=False):
     """:class:`~classify_frames.ClassifyClient`'s options: the settings, plus ``progress``
-    (bars by default), ``transport`` (an ``httpx.AsyncBaseTransport`` replacing the network, for
-    unit tests) and ``clock`` (the monotonic clock timing the breaker's cool-down, for tests)."""
+    (bars unless False; in a call's options None means the client's choice), ``transport``
+    (an ``httpx.AsyncBaseTransport`` replacing the network, for unit tests) and ``clock``
+    (the monotonic clock timing the breaker's cool-down, for tests)."""
 
-    progress: bool
+    progress: bool | None
     transport: httpx.AsyncBaseTransport | None
     clock: Callable[[], float] | None
 
@@ -93,7 +94,7 @@ class FetchOptions(TypedDict, total=False):
     wait: bool
     wait_timeout: float
     per_id: bool
-    progress: bool
+    progress: bool | None
 
 
 class ListFilters(TypedDict, total=False):
@@ -110,7 +111,7 @@ class ListOptions(ListFilters, total=False):
     """:meth:`~classify_frames.ClassifyClient.list_jobs`'s options."""
 
     nested: bool
-    progress: bool
+    progress: bool | None
 
 
 class IterOptions(ListFilters, total=False):
@@ -118,7 +119,7 @@ class IterOptions(ListFilters, total=False):
 
     batch_size: int
     nested: bool
-    progress: bool
+    progress: bool | None
 
 
 class FetchJobsOptions(ClientOptions, FetchOptions, total=False):

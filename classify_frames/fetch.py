@@ -91,7 +91,7 @@ class ClassifyClient:
         checked("ClassifyClient", options, ClientOptions)
         self.settings = settings_from(options)
         self.settings.require_key()
-        self.progress: bool = options.get("progress", True)
+        self.progress: bool = options.get("progress") is not False
         self.partial: pd.DataFrame | None = None
         self._stats = Stats()
         self._network = options.get("transport")
