@@ -224,7 +224,7 @@ def test_a_server_that_never_reads_gives_a_write_timeout(make_transport: MakeTra
         async with serve(deaf) as server:
             async with httpx.AsyncClient(transport=make_transport(1), timeout=0.3) as client:
                 with pytest.raises(httpx.WriteTimeout):
-                    await client.post(server.url, content=b"x" * (64 << 20))
+                    await client.post(server.url, content=b"x" * (16 << 20))
             done.set()
 
     asyncio.run(main())
