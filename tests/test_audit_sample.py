@@ -117,7 +117,7 @@ def test_edge_cases_answer_clearly(pop: Population, tmp_path: Path) -> None:
     low, high = one.accuracy_ci
     assert 0 <= low < high <= 1 and high - low > 0.5  # one label says little, and says so
     assert one.recommend_threshold(0.9)["method"].str.contains("fewer than").all()
-    assert one.findings and "From 1 labels" in one.findings[1]
+    assert one.findings and "From 1 label (" in one.findings[1]
 
     queue = filled(pop, pop.report.review_queue(n=30, strategy="stratified"))
     missing = queue[queue["design.stratum"] != "claim"]  # a stratum with no labels

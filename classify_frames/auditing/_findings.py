@@ -96,7 +96,8 @@ def _label_sentences(report: AuditReport) -> list[str]:
         lead = f"Every completed job is labelled ({est.labels:,}): accuracy is "
         lead += f"{est.estimate:.1%}, exactly."
     else:
-        lead = f"From {est.labels:,} labels ({design}), accuracy is {_pct(est.estimate)} "
+        noun = "label" if est.labels == 1 else "labels"
+        lead = f"From {est.labels:,} {noun} ({design}), accuracy is {_pct(est.estimate)} "
         lead += f"({_ci(est.low, est.high)}) over {est.jobs:,} completed jobs."
     if sample.kind == "unchecked":
         lead += " Treat it with care: the labels' mix differs from the frame's."
