@@ -19,6 +19,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -120,7 +121,7 @@ def planning(pop: Population, reps: int) -> None:
             more = report.plan_labels(target_accuracy=target, seed=seed)
             more["label"] = truth[more["id"]].to_numpy()
             both = report.with_labels(pd.concat([pilot, more], ignore_index=True))
-            t = float(both.recommend_threshold(target).loc["overall", "threshold"])
+            t = cast(float, both.recommend_threshold(target).loc["overall", "threshold"])
         certified.append(np.isfinite(t))
         violated.append(np.isfinite(t) and pop.accuracy_at(t) < target)
     print(f"  plan_labels(target_accuracy={target}): {more.attrs['summary']}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -141,7 +141,9 @@ def test_wilson_scan_is_lowest_meeting_wilson_bound(report: AuditReport) -> None
     assert overall["threshold"] == meets.index.min()
     assert overall["accepted"] == meets["labelled"].iloc[0]
     assert overall["kept"] >= overall["accepted"]
-    assert np.isnan(report.wilson_scan_threshold(target_accuracy=1.0).loc["overall", "threshold"])
+    assert np.isnan(
+        cast(float, report.wilson_scan_threshold(target_accuracy=1.0).loc["overall", "threshold"])
+    )
 
 
 def test_disagreements_are_confident_and_wrong(report: AuditReport, data: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -92,7 +93,7 @@ def test_lowest_queue_labels_give_no_population_figure(pop: Population, tmp_path
     with pytest.warns(AuditWarning, match="chosen, not drawn"):
         report = pop.report.with_labels(round_trip(queue, tmp_path / "lowest.csv"))
     assert report.sample is None and math.isnan(report.accuracy)
-    assert report.summary.loc["labelled_accuracy", "value"] < pop.accuracy - 0.2  # why
+    assert cast(float, report.summary.loc["labelled_accuracy", "value"]) < pop.accuracy - 0.2  # why
     table = report.recommend_threshold()
     assert table["threshold"].isna().all() and table["method"].str.startswith("refused").all()
     assert "not drawn at random" in " ".join(report.findings)
@@ -127,7 +128,7 @@ def test_edge_cases_answer_clearly(pop: Population, tmp_path: Path) -> None:
     assert est.unlabelled == pytest.approx(claim_share)
     assert est.high - est.low > claim_share  # widened to allow any accuracy there
     assert "strata with no label" in " ".join(report.findings)
-    assert np.isnan(report.by_type.loc["claim", "accuracy"])
+    assert np.isnan(cast(float, report.by_type.loc["claim", "accuracy"]))
 
     right = queue.copy()
     right["label"] = right["result.type"].fillna("none")  # every label agrees
@@ -214,10 +215,10 @@ def test_binomial_and_chernoff_pvalues() -> None:
         assert bound >= exact * (1 - 1e-6)
     # strata: under the null at its boundary, p <= alpha happens at most alpha of the time
     rng = np.random.default_rng(0)
-    w, n = np.array([0.6, 0.3, 0.1]), np.array([60, 40, 40])
+    w, sizes = np.array([0.6, 0.3, 0.1]), np.array([60, 40, 40])
     p = np.array([0.95, 0.85, 0.55])  # sum w p = 0.88
-    k = rng.binomial(n, p, size=(800, 3))
-    pvalues = np.array([stratified_pvalue(w, n, row, 0.88) for row in k])
+    hits = rng.binomial(sizes, p, size=(800, 3))
+    pvalues = np.array([stratified_pvalue(w, sizes, row, 0.88) for row in hits])
     assert np.mean(pvalues <= 0.05) <= 0.05
     assert np.mean(pvalues <= 0.2) <= 0.2
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pandas as pd
@@ -186,10 +186,11 @@ def test_misshapen_known_objects_are_kept_not_dropped() -> None:
         df = jobs_to_frame(jobs)
     assert df.loc[0, "result (unparsed)"] == "oops"
     assert df.loc[0, "configuration.rules (unparsed)"] == "x"
-    assert pd.isna(df.loc[0, "result.type"]) and pd.isna(df.loc[1, "result (unparsed)"])
+    # pandas-stubs: .loc's scalar type has Period, Interval and np.bool_, isna()'s does not
+    assert pd.isna(df.loc[0, "result.type"]) and pd.isna(df.loc[1, "result (unparsed)"])  # type: ignore[arg-type]
 
 
-UNCONVERTIBLE = [
+UNCONVERTIBLE: list[dict[str, Any]] = [
     {
         "id": "a",
         "created_at": "yesterday",
@@ -215,8 +216,9 @@ def test_unconvertible_values_are_kept_raw_with_one_warning(as_bytes: bool) -> N
     assert df["result.confidence (unparsed)"].tolist()[0] == "high"
     assert df["usage.credits (unparsed)"].tolist()[0] == "lots"
     assert df["created_at (unparsed)"].tolist()[0] == "yesterday"
-    assert json.loads(df.loc[0, "configuration.rules (unparsed)"])[0] == "junk"
-    assert [r["type"] for r in df.loc[0, "configuration.rules"]] == ["invoice"]
+    assert json.loads(cast(str, df.loc[0, "configuration.rules (unparsed)"]))[0] == "junk"
+    rules = cast(list[dict[str, Any]], df.loc[0, "configuration.rules"])
+    assert [r["type"] for r in rules] == ["invoice"]
     assert df["created_at (unparsed)"].isna().tolist() == [False, True, True]
     stamp = pd.Timestamp("2026-01-01", tz="UTC")
     assert df.loc[1, "created_at"] == stamp  # an epoch number is converted, not lost

@@ -76,7 +76,7 @@ class MemoryClient(_Client):
     ) -> Iterator[pd.DataFrame]:
         ids = None if job_ids is None else list(job_ids)
         self.calls.append((ids, filters))
-        for count, frame in enumerate(self._frames(ids, batch_size, nested, filters)):
+        for count, frame in enumerate(self._memory_frames(ids, batch_size, nested, filters)):
             if self.block_after is not None and count == self.block_after:
                 print("blocked", flush=True)
                 threading.Event().wait()
@@ -84,7 +84,7 @@ class MemoryClient(_Client):
                 raise ConnectionError("the network went away")
             yield frame
 
-    def _frames(
+    def _memory_frames(
         self, ids: list[str] | None, batch_size: int, nested: bool, filters: dict[str, Any]
     ) -> Iterator[pd.DataFrame]:
         if ids is None:
