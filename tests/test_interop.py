@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import polars as pl
@@ -52,7 +53,7 @@ def test_to_polars_keeps_every_column_and_shares_numbers(df: pd.DataFrame) -> No
     by_type = frame.group_by("result.type").len().sort("result.type", nulls_last=True)
     expected = df["result.type"].value_counts(dropna=False)
     assert dict(by_type.iter_rows()) == {
-        (None if pd.isna(k) else k): v for k, v in expected.items()
+        (None if pd.isna(cast(str | None, k)) else k): v for k, v in expected.items()
     }
 
 

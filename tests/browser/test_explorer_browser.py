@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import pytest
@@ -374,7 +375,8 @@ def _label_five(page: Page, df: pd.DataFrame, queue: pd.DataFrame, labels: Path)
     by_id = df.set_index("id")
 
     def rule_types(job_id: str) -> list[str]:
-        return [r["type"] for r in by_id.loc[job_id, "configuration.rules"]]
+        rules = cast(list[dict[str, str]], by_id.loc[job_id, "configuration.rules"])
+        return [r["type"] for r in rules]
 
     ids = queue["id"].tolist()
     expected: dict[str, str] = {}
