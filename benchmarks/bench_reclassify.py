@@ -28,7 +28,7 @@ def sdk_loop(emu: cf.Emulator, jobs: pd.DataFrame, rules: list[dict[str, str]]) 
         ids = [
             client.classify.create(
                 file_input=value,
-                configuration={"rules": rules},  # type: ignore[typeddict-item]
+                configuration={"rules": rules},  # type: ignore[arg-type]
             ).id
             for value in jobs["document_input_value"]
         ]
@@ -50,7 +50,7 @@ def sdk_gather(emu: cf.Emulator, jobs: pd.DataFrame, rules: list[dict[str, str]]
                 async with gate:
                     made = await client.classify.create(
                         file_input=value,
-                        configuration={"rules": rules},  # type: ignore[typeddict-item]
+                        configuration={"rules": rules},  # type: ignore[arg-type]
                     )
                     return made.id
 

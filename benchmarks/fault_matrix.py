@@ -71,7 +71,7 @@ CASES = [
     Case("200 not a job 30%", {"not_a_job_rate": 0.3}, {}),
     Case("server ignores job_ids", {"ignore_job_ids": True}, {}),
     Case("poisoned job: NaN confidence in 1%", {}, {}, tamper="poison"),
-    Case("slow-drip body 2%", {}, {"timeout": 0.5, "connect_timeout": 0.5}, tamper="drip"),
+    Case("slow-drip body 2%", {}, {"timeout": 1.0, "connect_timeout": 1.0}, tamper="drip"),
     Case("list: repeated page token 30%", {"page_loop_rate": 0.3}, {}, listing=True),
     Case("list: duplicate items 50%", {"duplicate_rate": 0.5}, {}, listing=True),
     Case("list: lying total_size 50%", {"lying_total_rate": 0.5}, {}, listing=True),

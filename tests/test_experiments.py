@@ -61,9 +61,11 @@ def sample(emu: Emulator) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def improved(emu: Emulator, sample: pd.DataFrame) -> pd.DataFrame:
-    return cf.reclassify(
+    frame = cf.reclassify(
         sample, rules=better_rules(emu), experiment="better", rate=FAST, **opts(emu)
     )
+    assert isinstance(frame, pd.DataFrame)
+    return frame
 
 
 def test_every_sampled_job_gets_exactly_one_new_job_on_the_same_input(

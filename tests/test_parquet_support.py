@@ -10,11 +10,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from classify_frames._settings import Settings
 from classify_frames.frame import build_frame, jobs_to_frame
+
+if TYPE_CHECKING:  # to mypy a ClassifyClient, so it passes where one is wanted
+    from classify_frames import ClassifyClient as _Client
+else:
+    _Client = object
 
 
 def job(
@@ -45,17 +51,16 @@ def job(
     }
 
 
-@dataclass
-class _Settings:
-    base_url: str = "http://127.0.0.1:9"
+def _settings() -> Settings:
+    return Settings(api_key="llx-memory", base_url="http://127.0.0.1:9")
 
 
 @dataclass
-class MemoryClient:
+class MemoryClient(_Client):
     """Serves ``jobs`` like the listing (no ids) or by id (unknown ids become failed rows)."""
 
     jobs: list[dict[str, Any]]
-    settings: _Settings = field(default_factory=_Settings)
+    settings: Settings = field(default_factory=_settings)
     calls: list[tuple[list[str] | None, dict[str, Any]]] = field(default_factory=list)
     block_after: int | None = None  # frames to yield before blocking forever (kill tests)
     fail_after: int | None = None  # frames to yield before raising
@@ -71,7 +76,7 @@ class MemoryClient:
     ) -> Iterator[pd.DataFrame]:
         ids = None if job_ids is None else list(job_ids)
         self.calls.append((ids, filters))
-        for count, frame in enumerate(self._frames(ids, batch_size, nested, filters)):
+        for count, frame in enumerate(self._memory_frames(ids, batch_size, nested, filters)):
             if self.block_after is not None and count == self.block_after:
                 print("blocked", flush=True)
                 threading.Event().wait()
@@ -79,7 +84,7 @@ class MemoryClient:
                 raise ConnectionError("the network went away")
             yield frame
 
-    def _frames(
+    def _memory_frames(
         self, ids: list[str] | None, batch_size: int, nested: bool, filters: dict[str, Any]
     ) -> Iterator[pd.DataFrame]:
         if ids is None:

@@ -175,8 +175,21 @@ def test_item03_export_keeps_one_row_per_job_of_a_far_repeating_listing(
         on_disk = duckdb.sql(f"select count(*) from read_parquet('{root}/**/*.parquet')")
         assert on_disk is not None and on_disk.fetchall() == [(len(back),)]
         again = cf.sync_parquet(root, **reshaper.opts())  # the listing repeats it again
-    assert (again.added, again.updated, again.unchanged) == (0, 0, len(back))
-    assert again.rows == len(back) and not again.committed
+        assert (again.added, again.updated, again.unchanged) == (0, 0, len(back))
+        assert again.rows == len(back) and not again.committed
+        # a dataset an older version wrote with a job twice: the sync says what it repaired
+        manifest_path = root / "_classify_frames.json"
+        manifest = json.loads(manifest_path.read_text())
+        name = sorted(manifest["files"])[0]
+        twice = name.replace(".parquet", "-copy.parquet")
+        shutil.copy(root / name, root / twice)
+        manifest["files"][twice] = manifest["files"][name]
+        manifest_path.write_text(json.dumps(manifest))
+        repaired = cf.sync_parquet(root, **reshaper.opts())
+    counts = (repaired.added, repaired.updated, repaired.unchanged, repaired.dropped)
+    assert counts == (0, 0, len(back), manifest["files"][name])
+    assert repaired.rows == len(back) and "damaged stored rows dropped" in str(repaired)
+    assert cf.read_parquet(root)["id"].is_unique
 
 
 def test_item05_the_copy_kept_is_chosen_by_instant_then_final_status(
@@ -353,6 +366,22 @@ def test_item11_damaged_files_are_named_skipped_and_repaired(
     back = cf.read_parquet(root).sort_values("id", ignore_index=True)
     served = cf.list_jobs(**opts(emulator)).sort_values("id", ignore_index=True)
     pd.testing.assert_frame_equal(back, served)
+
+
+def test_item11_repairing_a_dataset_made_from_ids_says_to_pass_the_ids(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    root = tmp_path / "jobs"
+    ids = list(emulator.dataset.ids[:300])
+    cf.export_jobs(ids, path=root, **opts(emulator))
+    manifest = json.loads((root / "_classify_frames.json").read_text())
+    name, lost = sorted(manifest["files"].items())[0]
+    (root / name).unlink()
+    with pytest.warns(UserWarning, match=rf"dropping {lost} rows .* pass those ids"):
+        repaired = cf.sync_parquet(root, repair=True, **opts(emulator))
+    assert repaired.dropped == lost and repaired.rows == len(ids) - lost
+    again = cf.sync_parquet(root, ids, **opts(emulator))
+    assert again.added == lost and len(cf.read_parquet(root)) == len(ids)
 
 
 # -- 12: a manifest that points outside the dataset ----------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from .._options import STATUS_NAMES
 from ._common import (
     check_output,
     client_kwargs,
@@ -61,7 +62,7 @@ def fetch_command(
 @click.option(
     "--status",
     multiple=True,
-    type=click.Choice(["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"]),
+    type=click.Choice(STATUS_NAMES),
     help="Only jobs in this status (repeatable).",
 )
 @click.option("--configuration-id", help="Only jobs of this configuration.")

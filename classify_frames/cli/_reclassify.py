@@ -96,9 +96,9 @@ def reclassify_command(
         raise click.UsageError(msg)
     rules = read_rules(rules_file) if rules_file is not None else None
     kwargs = client_kwargs(options)
-    show = kwargs.pop("progress")
+    show = kwargs.get("progress") is not False
     started = time.perf_counter()
-    with ClassifyClient(progress=show, **kwargs) as client:
+    with ClassifyClient(**kwargs) as client:
         source = read_jobs(jobs, "JOBS")
         frame = source if isinstance(source, pd.DataFrame) else client.fetch_jobs(source)
         if sample is not None and sample < len(frame):

@@ -118,10 +118,11 @@ class EmulatorApp:
             counters.by_status["401"] += 1
             await _send(send, *refused)
             return
-        wait = draws.rate_limited(time.monotonic())
+        now = self.store.clock()
+        wait = draws.rate_limited(now)
         creation = not wait and endpoint == "create"
         if creation:
-            wait = draws.create_limited(time.monotonic())
+            wait = draws.create_limited(now)
         if wait:
             answer = self._rate_limited(wait, creation)
             counters.by_fault["rate_limited"] += 1

@@ -10,12 +10,10 @@ from __future__ import annotations
 from ._compare import Comparison, compare
 from ._configurations import configurations, save_configuration, with_configuration_names
 from ._jobs import cancel_jobs, delete_jobs
-from ._options import ClientOptions
 from ._reclassify import ReclassifyPlan, reclassify
 from ._rules import check_rules, fingerprint, read_rules
 
 __all__ = [
-    "ClientOptions",
     "Comparison",
     "ReclassifyPlan",
     "cancel_jobs",

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pandas as pd
 from typing_extensions import Unpack
 
 from .._exceptions import APIError, ConfigurationError
 from .._http import Reply, Transport
+from .._options import ClientOptions
 from ..auditing._prepare import rule_set_ids
 from ..fetch import ClassifyClient
-from ._options import ClientOptions
 from ._rules import RulesInput, check_rules, fingerprint
 
 __all__ = ["configurations", "save_configuration", "with_configuration_names"]
@@ -60,11 +61,11 @@ async def list_configurations(transport: Transport) -> list[dict[str, Any]] | No
 
 
 async def _list(client: ClassifyClient) -> list[dict[str, Any]] | None:
-    return await list_configurations(client._transport())
+    return await list_configurations(client._here().transport)
 
 
 async def _post(client: ClassifyClient, body: dict[str, Any]) -> Reply:
-    return await client._transport().request_json("POST", PATH, json=body)
+    return await client._here().transport.request_json("POST", PATH, content=orjson.dumps(body))
 
 
 def _rules_of(item: dict[str, Any]) -> list[dict[str, str]]:
@@ -99,7 +100,7 @@ def _text(value: object) -> str | None:
 
 
 def _with_client(client: ClassifyClient | None, options: ClientOptions) -> ClassifyClient:
-    return client if client is not None else ClassifyClient(progress=False, **options)
+    return client if client is not None else ClassifyClient(**options)
 
 
 def configurations(
@@ -110,7 +111,7 @@ def configurations(
     ``updated_at``. Empty on a server without the configurations API."""
     active = _with_client(client, client_options)
     try:
-        items = active._run(_list(active))
+        items = active._run(_list(active), [])
     finally:
         if client is None:
             active.close()
@@ -136,7 +137,7 @@ def save_configuration(
         parameters["parsing_configuration"] = dict(parsing_configuration)
     active = _with_client(client, client_options)
     try:
-        reply = active._run(_post(active, {"name": name, "parameters": parameters}))
+        reply = active._run(_post(active, {"name": name, "parameters": parameters}), [])
     finally:
         if client is None:
             active.close()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
+import orjson
 import pandas as pd
 
 from .._http import Reply, Transport
@@ -142,9 +143,8 @@ async def _round(
     async def worker() -> None:
         for i in queue:
             await spacing.wait()
-            reply = await transport.request_json(
-                "POST", JOBS_PATH, json=requests[i].body(style), validate=_is_job
-            )
+            body = orjson.dumps(requests[i].body(style))
+            reply = await transport.request_json("POST", JOBS_PATH, content=body, validate=_is_job)
             replies[i] = reply
             if reply.data is not None or not reply.gave_up or last:
                 on_done(reply)  # settled; one given up on now goes round again

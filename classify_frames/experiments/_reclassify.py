@@ -25,6 +25,7 @@ import pandas as pd
 from typing_extensions import Unpack
 
 from .._http import Reply
+from .._options import ClientOptions
 from .._progress import progress_bar
 from .._schema import FINAL_STATUSES
 from ..fetch import ClassifyClient
@@ -37,7 +38,6 @@ from ._create import (
     creation_error,
     first_error,
 )
-from ._options import ClientOptions
 from ._rules import Rule, RulesInput, check_rules, fingerprint
 
 __all__ = ["ReclassifyPlan", "reclassify", "transaction_id"]
@@ -109,7 +109,6 @@ def reclassify(
     dry_run: Literal[False] = ...,
     rate: float = ...,
     input_style: InputStyle = ...,
-    progress: bool = ...,
     client: ClassifyClient | None = ...,
     **client_options: Unpack[ClientOptions],
 ) -> pd.DataFrame: ...
@@ -125,7 +124,6 @@ def reclassify(
     dry_run: Literal[True],
     rate: float = ...,
     input_style: InputStyle = ...,
-    progress: bool = ...,
     client: ClassifyClient | None = ...,
     **client_options: Unpack[ClientOptions],
 ) -> ReclassifyPlan: ...
@@ -140,7 +138,6 @@ def reclassify(
     dry_run: bool = False,
     rate: float = DEFAULT_CREATE_RATE,
     input_style: InputStyle = "file_input",
-    progress: bool = True,
     client: ClassifyClient | None = None,
     **client_options: Unpack[ClientOptions],
 ) -> pd.DataFrame | ReclassifyPlan:
@@ -170,14 +167,16 @@ def reclassify(
             raise TypeError(msg)
         return _plan(jobs, name, rule_set, checked, configuration_id)
     own = client is None
-    active = client if client is not None else ClassifyClient(progress=progress, **client_options)
+    active = client if client is not None else ClassifyClient(**client_options)
+    progress = active._show(client_options.get("progress"))
     try:
         return active._run(
             _areclassify(
                 active, jobs, name, rule_set, checked, configuration_id,
                 wait=wait, wait_timeout=wait_timeout, rate=rate, style=input_style,
                 progress=progress,
-            )
+            ),
+            [],
         )  # fmt: skip
     finally:
         if own:
@@ -308,11 +307,11 @@ async def _areclassify(
     if isinstance(jobs, pd.DataFrame):
         frame = jobs
     else:
-        frame = await client.afetch_jobs(list(jobs), progress=progress)
+        frame = await client._fetch(list(dict.fromkeys(jobs)), {"progress": progress}, [])
     sources = _sources(frame, experiment, rule_set, rules, configuration_id)
     runnable = [s for s in sources if s.request is not None]
     requests = [s.request for s in runnable if s.request is not None]
-    transport = client._transport()
+    transport = client._here().transport
     created: list[str] = []
     closed = asyncio.Event()
     settled = 0
@@ -400,7 +399,7 @@ class _Waiter:
                 pending += fresh
                 finished_now = False
                 if pending:
-                    frame = await self.client.afetch_jobs(pending, progress=False)
+                    frame = await self.client._fetch(pending, {"progress": False}, [])
                     final = frame["status"].isin(FINAL_STATUSES).to_numpy(bool)
                     gone = (frame["http_status"] == 404).fillna(False).to_numpy(bool)
                     finished = final | gone
