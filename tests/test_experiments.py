@@ -285,3 +285,23 @@ def test_ctrl_c_while_waiting_says_how_to_resume(make_emulator: MakeEmulator) ->
     resumed = cf.reclassify(jobs, rules=finance_v1(emu), experiment="ctrl-c", wait=False,
                             rate=FAST, **opts(emu))  # fmt: skip
     assert emu.counters()["jobs_created"] == len(jobs) and resumed["id"].notna().all()
+
+
+def test_labels_with_the_audits_design_give_design_aware_estimates(emu: Emulator) -> None:
+    config = emu.dataset.configurations[0]
+    population = cf.list_jobs(configuration_id=config["id"], **opts(emu))
+    queue = cf.audit(population).review_queue(n=12, strategy="stratified", seed=0)
+    queue["label"] = queue["id"].map(emu.labels().set_index("id")["label"])
+    sample = population[population["id"].isin(queue["id"])]
+    after = cf.reclassify(sample, rules=better_rules(emu), experiment="designed", rate=FAST,
+                          **opts(emu))  # fmt: skip
+    designed = cf.compare(population, after, labels=queue)
+    plain = cf.compare(sample, after, labels=queue[["id", "label"]])
+    assert designed.designed is not None and plain.designed is None
+    acc, simple = designed.accuracy, plain.accuracy
+    assert acc is not None and simple is not None and acc.weighted and not simple.weighted
+    assert acc.difference_ci[0] <= acc.difference <= acc.difference_ci[1]
+    assert (acc.right_before_only, acc.right_after_only) == (
+        simple.right_before_only, simple.right_after_only,
+    )  # fmt: skip
+    assert "design-weighted" in " ".join(designed.findings)

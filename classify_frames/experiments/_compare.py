@@ -13,16 +13,20 @@ difference gets a paired interval (Tango's) and McNemar's exact test (see :mod:`
 from __future__ import annotations
 
 import html
+import math
 import os
 from dataclasses import dataclass
 from functools import cached_property
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
+from ..auditing._design import sample_from_labels
 from ..auditing._labels import _read, read_labels
-from ..auditing._prepare import NO_MATCH
-from ._paired import PairedResult, paired_accuracy
+from ..auditing._prepare import NO_MATCH, prepare
+from ..auditing._sample import cell_counts, share
+from ._paired import PairedResult, mcnemar_exact, paired_accuracy
 
 __all__ = ["Comparison", "compare"]
 
@@ -77,8 +81,12 @@ def compare(
     ``labels`` (a frame or CSV/Parquet file, joined on the before jobs' ``id`` or, with
     ``join_on="document_input_value"``, on the documents) adds each side's accuracy, their
     paired difference with a 95% interval, McNemar's exact test and the change in calibration.
-    A labels column ``design.weight`` or ``weight`` (or an inclusion probability,
-    ``design.inclusion_probability``) is used as design weights.
+    Labels from the audit's review queue of ``before`` (``report.review_queue(strategy=
+    "stratified")``, its design columns kept) get the audit's design-aware handling: both
+    accuracies are population shares of ``before``'s completed jobs (post-stratified, Wilson
+    intervals at the effective size), and the paired difference a post-stratified mean of the
+    per-document difference with a normal interval (Cochran 5.A, finite-population correction).
+    Otherwise a labels column ``weight`` (or ``inclusion_probability``) is used as weights.
     """
     for name, frame in (("before", before), ("after", after)):
         if not isinstance(frame, pd.DataFrame):
@@ -116,9 +124,14 @@ def compare(
         documents = old.set_index(old[key].astype(object))["document_input_value"]
     truth, weights = _labels_for(pairs["source_id"], labels, label_col, join_on, documents)
     pairs["label"] = truth
+    designed = None
+    if labels is not None:  # the audit's design, when the labels carry one, before weights
+        after_type = dict(zip(pairs["source_id"], pairs["after"], strict=True))
+        designed = _design_accuracy(before, after_type, labels, label_col, join_on)
     return Comparison(
         pairs=pairs,
         weights=weights,
+        designed=designed,
         rows=len(after),
         unmatched=int((~known).sum()),
         incomplete=int(known.sum() - both.sum()),
@@ -155,6 +168,80 @@ def _labels_for(
     return truth, weights
 
 
+def _design_accuracy(
+    before: pd.DataFrame,
+    after_type: dict[object, object],
+    labels: LabelsInput,
+    label_col: str,
+    join_on: str,
+) -> PairedResult | None:
+    """The audit's design-aware estimates, when the labels carry a stratified design drawn
+    from the jobs of ``before`` (its review queue): accuracy before and after as population
+    shares of ``before``'s completed jobs, and their paired difference (a [-1, 1] outcome
+    per document) with a normal interval from the stratified variance. None otherwise."""
+    if "source_id" in before.columns:
+        return None  # two experiments: before is not the population the design was drawn from
+    jobs, _ = prepare(before)
+    try:
+        truth, sample = sample_from_labels(jobs, labels, label_col=label_col, join_on=join_on)
+    except ValueError:
+        return None
+    if sample is None or sample.kind != "stratified":
+        return None
+    done = jobs[jobs["completed"].to_numpy(bool)]
+    rows = sample.rows
+    ids = done["id"].astype(object).to_numpy()[rows]
+    label = truth[jobs["completed"].to_numpy(bool)].astype(object).to_numpy()[rows]
+    said_before = done["type"].astype(object).to_numpy()[rows]
+    said_after = np.array([after_type.get(i) for i in ids], dtype=object)
+    paired = np.array([a is not None for a in said_after], dtype=bool)
+    if not paired.any():
+        return None
+    right_before = np.where(paired, said_before == label, np.nan).astype(float)
+    right_after = np.where(paired, said_after == label, np.nan).astype(float)
+    before_share, after_share = share(sample, right_before), share(sample, right_after)
+    groups = np.zeros(len(sample.population), np.int64)
+    estimate, variance, n_eff = _stratified_difference(
+        *cell_counts(sample, groups, 1, right_after - right_before)
+    )
+    half = NormalDist().inv_cdf(0.975) * math.sqrt(variance)
+    b = int(((right_before == 1) & (right_after == 0)).sum())
+    c = int(((right_before == 0) & (right_after == 1)).sum())
+    return PairedResult(
+        n=int(paired.sum()),
+        n_effective=n_eff,
+        before=before_share.estimate,
+        before_ci=(before_share.low, before_share.high),
+        after=after_share.estimate,
+        after_ci=(after_share.low, after_share.high),
+        difference=estimate,
+        difference_ci=(max(-1.0, estimate - half), min(1.0, estimate + half)),
+        right_before_only=b,
+        right_after_only=c,
+        mcnemar_p=mcnemar_exact(b, c),
+        weighted=True,
+    )
+
+
+def _stratified_difference(
+    big_n: np.ndarray, n: np.ndarray, k: np.ndarray, q: np.ndarray
+) -> tuple[float, float, float]:
+    """Post-stratified mean of a [-1, 1] outcome (cells of one group), its variance with the
+    finite-population correction (Cochran 5.A; a cell with one label counts the largest
+    variance such an outcome has, 1), and Kish's effective sample size."""
+    big_n, n, k, q = big_n[0], n[0], k[0], q[0]
+    labelled = (n > 0) & (big_n > 0)
+    w = np.where(labelled, big_n, 0.0)
+    w = w / w.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(labelled, k / n, 0.0)
+        cell_var = np.where(n > 1, (q - n * mean**2) / (n - 1), 1.0)
+        fpc = np.clip(1.0 - n / np.where(big_n > 0, big_n, 1.0), 0.0, 1.0)
+        terms = np.where(labelled, w**2 * np.clip(cell_var, 0.0, 1.0) / np.maximum(n, 1), 0.0)
+        kish = float(1.0 / np.where(labelled, w**2 / np.maximum(n, 1), 0.0).sum())
+    return float((w * mean).sum()), float((terms * fpc).sum()), kish
+
+
 @dataclass(frozen=True)
 class Comparison:
     """Two classifications of the same documents, paired (from :func:`compare`).
@@ -172,6 +259,7 @@ class Comparison:
     unmatched: int
     incomplete: int
     labelled_input: bool
+    designed: PairedResult | None = None  # the audit's design-aware estimates, when they apply
 
     def __repr__(self) -> str:
         return "Comparison(" + "; ".join(self.findings) + ")"
@@ -247,6 +335,8 @@ class Comparison:
     def accuracy(self) -> PairedResult | None:
         """Accuracy before and after on the labelled pairs, the paired difference (after minus
         before) with Tango's 95% interval, and McNemar's exact p-value; None without labels."""
+        if self.designed is not None:
+            return self.designed
         rows = self._labelled
         if rows.empty:
             return None
