@@ -181,9 +181,12 @@ def _design_accuracy(
     per document) with a normal interval from the stratified variance. None otherwise."""
     if "source_id" in before.columns:
         return None  # two experiments: before is not the population the design was drawn from
+    table = _read(labels)
+    if "design.id" not in table.columns:
+        return None  # no design travelled with these labels
     jobs, _ = prepare(before)
     try:
-        truth, sample = sample_from_labels(jobs, labels, label_col=label_col, join_on=join_on)
+        truth, sample = sample_from_labels(jobs, table, label_col=label_col, join_on=join_on)
     except ValueError:
         return None
     if sample is None or sample.kind != "stratified":
