@@ -215,10 +215,14 @@ class AuditReport:
 
     @property
     def _labelled_mask(self) -> np.ndarray | None:
-        """Which completed jobs have a label (None without labels)."""
-        if self.truth is None:
+        """Which completed jobs hold a label of the random sample (None without one): the
+        next random draw leaves them out. Jobs labelled from a "lowest" queue stay in, since
+        leaving chosen jobs out of a draw would bias it."""
+        if self.sample is None:
             return None
-        return self.truth[self.jobs["completed"].to_numpy(bool)].notna().to_numpy(bool)
+        mask = np.zeros(int(self.jobs["completed"].sum()), bool)
+        mask[self.sample.rows] = True
+        return mask
 
     @cached_property
     def _pilot(self) -> pd.DataFrame | None:
