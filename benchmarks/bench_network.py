@@ -95,7 +95,7 @@ def fetch(
     """``cf.fetch_jobs`` as it is, or given a new ``transport()`` for each run."""
 
     def run() -> int:
-        given = {} if transport is None else {"transport": transport()}
+        given: dict[str, Any] = {} if transport is None else {"transport": transport()}
         frame = cf.fetch_jobs(ids, per_id=per_id, **opts, **given)
         assert frame["fetch_error"].isna().all()
         assert len(frame) == len(ids)
