@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import os
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .._atomic import atomic_path
-from . import _plots, _rulesets, _tables
+from . import _document, _plots, _rulesets, _tables
 from ._labels import LabelsInput, join_labels
 from ._prepare import prepare
 from ._recalibrate import Recalibrator
@@ -90,6 +88,10 @@ class AuditReport:
         self.bins: BinStrategy = bins
         self.n_bins = n_bins
         self.jobs, self.rules = prepare(df)
+        recorded = df.attrs.get("classify_frames")
+        #: Where the jobs came from, as the fetch recorded it in ``df.attrs`` (base URL and
+        #: fetch time; never the key), for the report's context line.
+        self.provenance: dict[str, Any] = dict(recorded) if isinstance(recorded, dict) else {}
         self.truth: pd.Series | None = None
         if labels is not None:
             known = {t for pairs in self.rules.values() for t, _ in pairs}
@@ -348,39 +350,15 @@ class AuditReport:
         ]
         return out
 
-    def _html(self, full: bool) -> str:
-        parts = [f"<h2>{html.escape(repr(self))}</h2>"]
-        for title, table in self.sections(full):
-            parts.append(f"<h3>{html.escape(title)}</h3>")
-            if table.empty:
-                parts.append("<p><i>nothing to show</i></p>")
-            else:
-                parts.append(table.to_html(float_format=lambda v: f"{v:.4g}", na_rep="", border=0))
-        for title, fig in self.figures().items():
-            data = base64.b64encode(_plots.to_png(fig)).decode()
-            parts.append(f"<h3>{html.escape(title)}</h3>")
-            parts.append(f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">')
-        return "\n".join(parts)
-
     def _repr_html_(self) -> str:
-        return f'<div class="classify-audit">{self._html(full=False)}</div>'
+        return _document.compact(self)
 
-    def to_html(self, path: str | os.PathLike[str]) -> Path:
-        """Write one self-contained HTML file (plots embedded as PNG), atomically."""
-        body = self._html(full=True)
-        page = (
-            "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Confidence audit</title>"
-            f"<style>{_CSS}</style></head><body>\n{body}\n</body></html>\n"
-        )
+    def to_html(self, path: str | os.PathLike[str], *, target_accuracy: float = 0.95) -> Path:
+        """Write the report as one self-contained HTML file (plots embedded), atomically:
+        findings first, then one section per question, cells that miss ``target_accuracy``
+        marked."""
+        page = _document.document(self, target_accuracy)
         target = Path(path)
         with atomic_path(target) as tmp:
             tmp.write_text(page, encoding="utf-8")
         return target
-
-
-_CSS = (
-    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-    "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
-    "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
-    "img{max-width:100%}"
-)

@@ -1,0 +1,794 @@
+"""The audit report as a document a reviewer reads: findings first, then one section per
+question (Can we auto-accept? Where is it wrong? Is it calibrated? Did anything drift? Did a
+rule change matter?), each plot beside the table it explains.
+
+It is a view of an :class:`~classify_frames.auditing.AuditReport`: every number is read from
+the report's own tables and properties (each table names its call under it and carries the
+raw values in ``data-*`` attributes, see :mod:`._htmltable`), written by :mod:`._format`,
+never computed a second time.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from . import _format as fmt
+from . import _page
+from ._htmltable import Column, Kind, table
+
+if TYPE_CHECKING:
+    from ._report import AuditReport
+
+__all__ = ["Section", "compact", "document", "findings", "sections"]
+
+TYPE = Column("type", "type", "text")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One question of the report: its anchor, title, plain answers and HTML body."""
+
+    anchor: str
+    title: str
+    answers: list[str]
+    body: str
+
+
+def _value(report: AuditReport, metric: str) -> object:
+    return report.summary.loc[metric, "value"]
+
+
+def _labelled(report: AuditReport) -> bool:
+    return report.truth is not None
+
+
+# -- marks ------------------------------------------------------------------------------------
+
+
+def _against(target: float, low: str, high: str) -> Callable[[pd.Series], str]:
+    """``miss`` where the interval lies below ``target``, ``unsure`` where it straddles it,
+    ``ok`` where it lies at or above."""
+
+    def mark(row: pd.Series) -> str:
+        lo, hi = row[low], row[high]
+        if fmt.is_missing(lo) or fmt.is_missing(hi):
+            return ""
+        return "miss" if hi < target else "unsure" if lo < target else "ok"
+
+    return mark
+
+
+def _calibration_mark(row: pd.Series) -> str:
+    """``over`` where the stated confidence lies above the accuracy's interval, ``under`` where
+    below."""
+    if row["confidence"] > row["accuracy_hi"]:
+        return "over"
+    return "under" if row["confidence"] < row["accuracy_lo"] else ""
+
+
+def _psi_mark(column: str) -> Callable[[pd.Series], str]:
+    def mark(row: pd.Series) -> str:
+        value = row[column]
+        if fmt.is_missing(value):
+            return ""
+        return "major" if value >= 0.25 else "moderate" if value >= 0.1 else ""
+
+    return mark
+
+
+def _severity(row: pd.Series) -> str:
+    return str(row["drift"]) if row["drift"] in ("major", "moderate") else ""
+
+
+def _legend(*items: tuple[str, str]) -> str:
+    spans = " ".join(f'<span class="{c}">{html.escape(t)}</span>' for c, t in items)
+    return f'<p class="legend">{spans}</p>'
+
+
+def _target_legend(target: float) -> str:
+    goal = fmt.goal(target)
+    return _legend(
+        ("ok", f"95% interval at or above {goal}"),
+        ("unsure", f"interval straddles {goal}"),
+        ("miss", f"interval below {goal}"),
+    )
+
+
+def _list(answers: list[str], css_class: str = "answer") -> str:
+    items = "".join(f"<li>{html.escape(a)}</li>" for a in answers)
+    return f'<ul class="{css_class}">{items}</ul>'
+
+
+def _pair(left: str, right: str) -> str:
+    return f'<div class="pair">{left}{right}</div>'
+
+
+# -- the headline -----------------------------------------------------------------------------
+
+
+def title(report: AuditReport) -> str:
+    """``Confidence audit of 20,000 Classify jobs``."""
+    return f"Confidence audit of {fmt.count(_value(report, 'jobs'))} Classify jobs"
+
+
+def context(report: AuditReport) -> str:
+    """Which jobs, when created, fetched when and from which server (host only, never a key),
+    how many labels and which threshold."""
+    parts = [f"{fmt.count(_value(report, 'completed'))} completed"]
+    created = report.jobs["created_at"].dropna()
+    if len(created):
+        first, last = created.min(), created.max()
+        parts.append(f"created {first:%d %b %Y} – {last:%d %b %Y}")
+    source = report.provenance
+    fetched = source.get("fetched_at")
+    host = _page.host_of(source.get("base_url"))
+    if fetched or host:
+        when = f" {fmt.timestamp(fetched)}" if fetched else ""
+        where = f" from {host}" if host else ""
+        parts.append(f"fetched{when}{where}")
+    if _labelled(report):
+        parts.append(f"{fmt.count(_value(report, 'labelled'))} labelled")
+    parts.append(f"auto-accept threshold {fmt.confidence(report.threshold)}")
+    return " · ".join(parts)
+
+
+def _overall_answers(report: AuditReport) -> list[str]:
+    jobs, completed = _value(report, "jobs"), _value(report, "completed")
+    if completed == 0:
+        return [
+            f"No job of the {fmt.count(jobs)} completed, so there is nothing to show about "
+            "confidence yet; see the status and errors below."
+        ]
+    out = []
+    if _labelled(report):
+        out.append(
+            f"Of {fmt.count(_value(report, 'labelled'))} labelled jobs, "
+            f"{fmt.percent(report.accuracy)} are classified right."
+        )
+    out.append(
+        f"{fmt.count(completed)} of {fmt.count(jobs)} jobs completed "
+        f"({fmt.percent(_value(report, 'completed_share'))}); "
+        f"{fmt.percent(_value(report, 'no_match_rate'))} of them matched no rule."
+    )
+    return out
+
+
+# -- Can we auto-accept? ----------------------------------------------------------------------
+
+RECOMMEND = [
+    Column("threshold", "threshold", "confidence", help="lowest confidence accepted"),
+    Column("kept_share", "jobs accepted", "percent", help="share of all completed jobs"),
+    Column("kept", "jobs", "count"),
+    Column("accuracy", "accuracy", "percent", help="on the labelled jobs accepted"),
+    Column("accuracy_lo", "lower bound", "percent", help="95% Wilson lower bound"),
+    Column("accepted", "labels accepted", "count"),
+    Column("labelled", "labels", "count"),
+]
+
+
+def _risk_columns(report: AuditReport, target: float) -> tuple[list[Column], list[Column]]:
+    def current(row: pd.Series) -> str:
+        return "current" if row.name == report.threshold else ""
+
+    index = [Column("threshold", "threshold", "confidence", mark=current)]
+    columns = [
+        Column("accepted", "labels accepted", "count"),
+        Column("coverage", "coverage", "percent", help="share of labelled jobs accepted"),
+        Column(
+            "accuracy",
+            "accuracy",
+            "percent",
+            low="accuracy_lo",
+            high="accuracy_hi",
+            mark=_against(target, "accuracy_lo", "accuracy_hi"),
+        ),
+        Column("risk", "error rate", "percent"),
+    ]
+    return index, columns
+
+
+def _auto_accept_answers(report: AuditReport, target: float) -> list[str]:
+    goal = fmt.goal(target)
+    if not _labelled(report):
+        return [
+            f"Auto-accepting needs labels: {fmt.percent(_value(report, 'below_threshold'))} of "
+            f"completed jobs state less than {fmt.confidence(report.threshold)}, but nothing "
+            "yet says how many of the rest are right. Label a sample: "
+            'report.review_queue(n=25, strategy="stratified").'
+        ]
+    recommended = report.recommend_threshold(target_accuracy=target)
+    overall = recommended.loc["overall"]
+    if fmt.is_missing(overall["threshold"]):
+        first = (
+            f"No threshold reaches {goal} accuracy over all types on these "
+            f"{fmt.count(overall['labelled'])} labels: do not auto-accept on confidence alone."
+        )
+    else:
+        first = (
+            f"Auto-accepting at confidence ≥ {fmt.confidence(overall['threshold'])} keeps "
+            f"{fmt.percent(overall['kept_share'])} of completed jobs "
+            f"({fmt.count(overall['kept'])}); the {fmt.count(overall['accepted'])} labelled "
+            f"jobs it accepts are {fmt.percent(overall['accuracy'])} right (95% lower bound "
+            f"{fmt.percent(overall['accuracy_lo'])}; a Wilson bound at the lowest passing "
+            "threshold, a heuristic with no correction for trying many)."
+        )
+    reached = int(recommended["threshold"].iloc[1:].notna().sum())
+    return [first, f"{reached} of {len(recommended) - 1} types reach {goal} on their own."]
+
+
+def _auto_accept_body(report: AuditReport, target: float) -> str:
+    if not _labelled(report):
+        return ""
+    goal = fmt.goal(target)
+    source = f"report.recommend_threshold(target_accuracy={target:g})"
+    recommended = report.recommend_threshold(target_accuracy=target)
+    reached = recommended["threshold"].notna().to_numpy()
+    met = [p for p in range(len(recommended)) if reached[p]]
+    unmet = [p for p in range(len(recommended)) if not reached[p]]
+    body = [
+        _pair(
+            table(recommended, RECOMMEND, source=source, index=[TYPE], rows=met, empty="none"),
+            _page.figure(report.plot_risk_coverage(), "Risk-coverage curve"),
+        )
+    ]
+    if unmet:
+        types = [str(recommended.index[p]) for p in unmet if p > 0]
+        together = "all types together and " if unmet[0] == 0 else ""
+        body.append(
+            f"<details><summary>No threshold reaches {goal} for {together}{len(types)} "
+            f"types: {html.escape(', '.join(types))}</summary>"
+            f"{table(recommended, RECOMMEND, source=source, index=[TYPE], rows=unmet)}</details>"
+        )
+    index, columns = _risk_columns(report, target)
+    body += [
+        "<h3>Risk and coverage at each threshold</h3>",
+        _target_legend(target),
+        table(report.risk_coverage, columns, source="report.risk_coverage", index=index),
+    ]
+    return "\n".join(body)
+
+
+# -- Where is it wrong? -----------------------------------------------------------------------
+
+
+def _by_type_columns(report: AuditReport, target: float) -> list[Column]:
+    plain = [
+        Column("count", "jobs", "count"),
+        Column("share", "share", "percent"),
+        Column("confidence_mean", "mean confidence", "number"),
+        Column("confidence_median", "median", "confidence"),
+        Column("confidence_p10", "p10", "confidence"),
+        Column("confidence_p90", "p90", "confidence"),
+        Column("below_threshold", f"below {report.threshold:g}", "percent"),
+    ]
+    if not _labelled(report):
+        return plain
+
+    def over(row: pd.Series) -> str:
+        return "over" if row["overconfident"] is True or row["overconfident"] == 1 else ""
+
+    return [
+        *plain[:3],
+        Column("labelled", "labels", "count"),
+        Column(
+            "accuracy",
+            "accuracy",
+            "percent",
+            low="accuracy_lo",
+            high="accuracy_hi",
+            mark=_against(target, "accuracy_lo", "accuracy_hi"),
+            help="share of the type's labelled predictions that are right (95% Wilson)",
+        ),
+        Column("precision", "precision", "percent"),
+        Column("recall", "recall", "percent"),
+        Column("f1", "F1", "percent"),
+        Column("support", "true of type", "count"),
+        Column("gap", "confidence − accuracy", "points"),
+        Column("ece", "ECE", "number"),
+        Column("brier", "Brier", "number"),
+        Column("overconfident", "over-confident", "flag", mark=over),
+        plain[-1],
+    ]
+
+
+def _confusion_columns(matrix: pd.DataFrame) -> list[Column]:
+    def cell(name: str) -> Callable[[pd.Series], str]:
+        def mark(row: pd.Series) -> str:
+            return "diag" if row.name == name else "zero" if row[name] == 0 else ""
+
+        return mark
+
+    return [Column(str(c), str(c), "count", mark=cell(str(c))) for c in matrix.columns]
+
+
+DISAGREEMENTS = [
+    Column("id", "id", "id"),
+    Column("result.type", "predicted", "text"),
+    Column("label", "label", "text"),
+    Column("result.confidence", "confidence", "confidence"),
+    Column("document_input_value", "document", "text"),
+    Column("result.reasoning", "reasoning", "text"),
+]
+STATUS = [Column("jobs", "jobs", "count"), Column("share", "share", "percent")]
+ERRORS = [Column("jobs", "jobs", "count"), Column("share_of_failed", "of failed", "percent")]
+
+
+def _where_answers(report: AuditReport, target: float) -> list[str]:
+    by_type = report.by_type
+    out = []
+    if _labelled(report):
+        rated = by_type[by_type["labelled"].fillna(0) > 0]
+        if len(rated):
+            # the type whose accuracy is surely lowest: the lowest upper bound, not a small
+            # sample's lowest point estimate
+            where = int(np.nanargmin(rated["accuracy_hi"].to_numpy(float)))
+            row = rated.iloc[where]
+            out.append(
+                f"Least accurate type: {rated.index[where]}, {fmt.percent(row['accuracy'])} right "
+                f"(95% CI {fmt.interval(row['accuracy_lo'], row['accuracy_hi'])}, "
+                f"{fmt.count(row['labelled'])} labels)."
+            )
+        matrix = report.confusion
+        counts = matrix.to_numpy().copy()
+        np.fill_diagonal(counts, 0)
+        if counts.size and counts.max() > 0:
+            i, j = (int(k) for k in np.unravel_index(int(counts.argmax()), counts.shape))
+            out.append(
+                f"Most frequent mistake: {matrix.index[i]} documents classified as "
+                f"{matrix.columns[j]} ({fmt.count(matrix.iat[i, j])} labelled jobs)."
+            )
+    elif by_type["confidence_mean"].notna().any():
+        means = by_type["confidence_mean"].to_numpy(float)
+        lowest = int(np.nanargmin(means))
+        out.append(
+            f"Lowest stated confidence: {by_type.index[lowest]} (mean "
+            f"{fmt.number(means[lowest])}); "
+            "labels would say whether that is where it is wrong."
+        )
+    failed = _value(report, "failed")
+    if failed:
+        out.append(
+            f"{fmt.count(failed)} jobs failed ({fmt.percent(_value(report, 'failure_rate'))}), "
+            f"most often: {_value(report, 'top_error')}."
+        )
+    return out
+
+
+def _where_body(report: AuditReport, target: float) -> str:
+    body = []
+    if _labelled(report):
+        body.append(_target_legend(target))
+    body += [
+        table(
+            report.by_type,
+            _by_type_columns(report, target),
+            source="report.by_type",
+            index=[TYPE],
+        ),
+        _page.figure(report.plot_confidence(), "Stated confidence per predicted type"),
+    ]
+    if _labelled(report):
+        matrix = report.confusion
+        body += [
+            "<h3>Confusion: rows are the label, columns the prediction</h3>",
+            table(
+                matrix,
+                _confusion_columns(matrix),
+                source="report.confusion",
+                index=[Column("label", "label", "text")],
+            ),
+            f"<h3>Confident and wrong (stated ≥ {fmt.confidence(report.threshold)})</h3>",
+            table(report.disagreements, DISAGREEMENTS, source="report.disagreements"),
+        ]
+    body += [
+        "<h3>Status and errors</h3>",
+        _pair(
+            table(
+                report.status, STATUS, source="report.status", index=[Column("status", "status")]
+            ),
+            table(
+                report.errors,
+                ERRORS,
+                source="report.errors",
+                index=[Column("error_message", "error", "text")],
+                empty="no job failed",
+            ),
+        ),
+    ]
+    return "\n".join(body)
+
+
+# -- Is it calibrated? ------------------------------------------------------------------------
+
+CALIBRATION = [
+    Column("count", "labels", "count"),
+    Column("confidence", "stated", "confidence", help="mean stated confidence of the bin"),
+    Column(
+        "accuracy",
+        "right",
+        "percent",
+        low="accuracy_lo",
+        high="accuracy_hi",
+        mark=_calibration_mark,
+    ),
+    Column("gap", "stated − right", "points"),
+]
+
+
+def _calibrated_answers(report: AuditReport, target: float) -> list[str]:
+    if not _labelled(report):
+        return ["Calibration needs labels: audit(df, labels=...) with a labelled sample."]
+    calibration = report.calibration()
+    answers = [
+        f"Stated confidence is {fmt.number(report.ece * 100, 2)} points from the share "
+        f"right on average (ECE {fmt.number(report.ece)}, largest gap "
+        f"{fmt.number(report.mce)}, Brier {fmt.number(report.brier)}; "
+        f"{fmt.count(_value(report, 'labelled'))} labels)."
+    ]
+    if len(calibration):
+        top = calibration.iloc[-1]
+        answers.append(
+            f"Jobs stated at {calibration.index[-1]} are {fmt.percent(top['accuracy'])} right "
+            f"(95% CI {fmt.interval(top['accuracy_lo'], top['accuracy_hi'])}, "
+            f"{fmt.count(top['count'])} labels)."
+        )
+    by_type = report.by_type
+    over = [str(t) for t in by_type.index[by_type["overconfident"].fillna(False).astype(bool)]]
+    if over:
+        answers.append(
+            "Over-confident types (sure of their documents more often than right about them): "
+            + ", ".join(over)
+            + "."
+        )
+    return answers
+
+
+def _calibrated_body(report: AuditReport, target: float) -> str:
+    if not _labelled(report):
+        return ""
+    body = [
+        _legend(
+            ("over", "stated above the interval: over-confident"),
+            ("under", "stated below it: under-confident"),
+        ),
+        _pair(
+            table(
+                report.calibration(),
+                CALIBRATION,
+                source="report.calibration()",
+                index=[Column("bin", "bin", "text")],
+            ),
+            _page.figure(report.plot_reliability(), "Reliability diagram"),
+        ),
+    ]
+    return "\n".join(body)
+
+
+# -- Did anything drift? ----------------------------------------------------------------------
+
+
+DRIFT = [
+    Column("jobs", "jobs", "count"),
+    Column("confidence_mean", "mean confidence", "number"),
+    Column("below_threshold", "below threshold", "percent"),
+    Column("no_match_rate", "no match", "percent"),
+    Column("no_match_change", "no match vs baseline", "points"),
+    Column("accuracy", "accuracy", "percent"),
+    Column("accuracy_change", "accuracy vs baseline", "points"),
+    Column("psi_confidence", "PSI confidence", "number", mark=_psi_mark("psi_confidence")),
+    Column("psi_type", "PSI type mix", "number", mark=_psi_mark("psi_type")),
+    Column("baseline", "baseline", "flag"),
+    Column("drift", "drift", "text", mark=_severity),
+    Column("reasons", "why", "text"),
+]
+
+
+def _drift_answers(report: AuditReport, target: float) -> list[str]:
+    if not report._has_times:
+        return ["No completed job has a creation time, so drift cannot be judged."]
+    drift = report.drift()
+    flagged = drift[drift["drift"] != ""]
+    base = ", ".join(str(p) for p in drift.index[drift["baseline"].to_numpy(bool)])
+    if flagged.empty:
+        return [f"No month of {len(drift)} drifted against the baseline ({base})."]
+    listed = "; ".join(
+        f"{period} ({row['drift']}: {row['reasons']})" for period, row in flagged.iterrows()
+    )
+    return [
+        f"{len(flagged)} of {len(drift)} months drifted against the baseline ({base}): {listed}."
+    ]
+
+
+def _drift_body(report: AuditReport, target: float) -> str:
+    if not report._has_times:
+        return ""
+    drift = report.drift()
+    period = [Column("period", "month", "text")]
+    shares = [
+        Column(str(c), str(c).removeprefix("share."), "percent")
+        for c in drift.columns
+        if str(c).startswith("share.")
+    ]
+    body = [
+        _legend(
+            ("major", "major: PSI ≥ 0.25 or a rate moved ≥ 10 pts"),
+            ("moderate", "moderate: PSI ≥ 0.1 or ≥ 5 pts"),
+        ),
+        _page.figure(report.plot_drift(), "Confidence, no-match rate and PSI per month"),
+        table(drift, DRIFT, source="report.drift()", index=period),
+        "<details><summary>Type mix per month</summary>"
+        f"{table(drift, shares, source='report.drift()', index=period)}</details>",
+    ]
+    return "\n".join(body)
+
+
+# -- Did a rule change matter? ----------------------------------------------------------------
+
+CONFIG_INDEX = [
+    Column("configuration_id", "configuration", "id"),
+    Column("rule_set", "rule set", "id"),
+]
+BY_CONFIGURATION = [
+    Column("jobs", "jobs", "count"),
+    Column("no_match_rate", "no match", "percent", low="no_match_lo", high="no_match_hi"),
+    Column("confidence_mean", "mean confidence", "number"),
+    Column("below_threshold", "below threshold", "percent"),
+    Column("rules", "rules", "count"),
+    Column("first_seen", "first job", "time"),
+    Column("last_seen", "last job", "time"),
+]
+RULE_CHANGES = [
+    Column("from_rule_set", "from", "id"),
+    Column("to_rule_set", "to", "id"),
+    Column("type", "type", "text"),
+    Column("change", "change", "text"),
+    Column("old_description", "before", "text"),
+    Column("new_description", "after", "text"),
+]
+RECLASSIFIED = [
+    Column("documents", "documents", "count"),
+    Column("agreement", "same type", "percent", low="agreement_lo", high="agreement_hi"),
+]
+UNUSED = [
+    Column("rule_set", "rule set", "id"),
+    Column("type", "type", "text"),
+    Column("description", "description", "text"),
+    Column("jobs_under_rule_set", "jobs under it", "count"),
+]
+UNKNOWN = [
+    Column("rule_set", "rule set", "id"),
+    Column("type", "type", "text"),
+    Column("jobs", "jobs", "count"),
+]
+
+
+def _rules_answers(report: AuditReport, target: float) -> list[str]:
+    configs = report.by_configuration
+    if configs.empty:
+        return ["No completed job: there is no configuration to compare."]
+    out = [
+        f"{configs.index.get_level_values('configuration_id').nunique()} configurations, "
+        f"{configs.index.get_level_values('rule_set').nunique()} rule-set versions."
+    ]
+    reclassified = report.reclassified
+    pairs = zip(
+        reclassified.index.get_level_values("from_rule_set").tolist(),
+        reclassified.index.get_level_values("to_rule_set").tolist(),
+        range(len(reclassified)),
+        strict=True,
+    )
+    for old, new, position in pairs:
+        row = reclassified.iloc[position]
+        out.append(
+            f"{fmt.count(row['documents'])} documents were classified under rule set "
+            f"{fmt.short_id(old)} and again under {fmt.short_id(new)}: "
+            f"{fmt.percent(row['agreement'])} kept their type "
+            f"(95% CI {fmt.interval(row['agreement_lo'], row['agreement_hi'])})."
+        )
+    if reclassified.empty and len(report.rule_changes):
+        out.append(
+            f"{len(report.rule_changes)} rules changed between versions, but no document was "
+            "classified under both, so their effect cannot be measured directly."
+        )
+    if len(report.unknown_types):
+        out.append(f"{len(report.unknown_types)} result types are not among their job's rules.")
+    return out
+
+
+def _matrix_columns(frame: pd.DataFrame, kind: Kind) -> list[Column]:
+    return [Column(str(c), str(c), kind) for c in frame.columns]
+
+
+def _rules_body(report: AuditReport, target: float) -> str:
+    mix = report.configuration_mix
+    flips = report.flips()
+    flip_index = [Column(str(flips.index.name), str(flips.index.name), "text")]
+    flip_columns = [
+        Column(
+            str(c),
+            str(c),
+            "count",
+            mark=lambda row, c=c: "diag" if row.name == c else "",  # type: ignore[misc]
+        )
+        for c in flips.columns
+    ]
+    body = [
+        table(
+            report.by_configuration,
+            BY_CONFIGURATION,
+            source="report.by_configuration",
+            index=CONFIG_INDEX,
+        ),
+        "<h3>Type mix by configuration</h3>",
+        table(
+            mix,
+            _matrix_columns(mix, "percent"),
+            source="report.configuration_mix",
+            index=CONFIG_INDEX,
+        ),
+        "<h3>Rules added, removed or edited</h3>",
+        table(report.rule_changes, RULE_CHANGES, source="report.rule_changes", empty="none"),
+        "<h3>Documents classified under two rule sets</h3>",
+        table(
+            report.reclassified,
+            RECLASSIFIED,
+            source="report.reclassified",
+            index=[Column("from_rule_set", "from", "id"), Column("to_rule_set", "to", "id")],
+            empty="none",
+        ),
+        table(
+            flips,
+            flip_columns,
+            source="report.flips()",
+            index=flip_index if len(flips) else [],
+            note="rows: type under the old rule set; columns: under the new one",
+            empty="none",
+        ),
+        "<h3>Rules that never matched</h3>",
+        table(report.unused_rules, UNUSED, source="report.unused_rules", empty="none"),
+        "<h3>Result types not in the rules</h3>",
+        table(report.unknown_types, UNKNOWN, source="report.unknown_types", empty="none"),
+    ]
+    return "\n".join(body)
+
+
+# -- every headline number --------------------------------------------------------------------
+
+_SUMMARY_KINDS: dict[str, Kind] = {
+    "jobs": "count",
+    "completed": "count",
+    "failed": "count",
+    "no_match": "count",
+    "confidence_missing": "count",
+    "labelled": "count",
+    "completed_share": "percent",
+    "failure_rate": "percent",
+    "no_match_rate": "percent",
+    "below_threshold": "percent",
+    "accuracy": "percent",
+    "top_error": "text",
+    "ece": "number",
+    "mce": "number",
+    "brier": "number",
+    "aurc": "number",
+}
+
+
+def _summary_kind(row: pd.Series) -> Kind:
+    return _SUMMARY_KINDS.get(str(row.name), "confidence")
+
+
+QUEUE = [
+    Column("id", "id", "text"),
+    Column("result.type", "predicted", "text", blank="no match"),
+    Column("result.confidence", "confidence", "confidence"),
+    Column("document_input_value", "document", "text"),
+    Column("result.reasoning", "reasoning", "text"),
+]
+
+
+def _numbers_body(report: AuditReport, target: float) -> str:
+    body = [
+        table(
+            report.summary,
+            [Column("value", "value", _summary_kind)],
+            source="report.summary",
+            index=[Column("metric", "metric", "text")],
+            fold=False,
+        ),
+        "<h3>Jobs worth a human look (lowest confidence)</h3>",
+        '<p class="note">For an unbiased accuracy estimate, label a random sample per type '
+        'instead: <code>report.review_queue(n=25, strategy="stratified")</code>, then '
+        "<code>audit(df, labels=...)</code>.</p>",
+        table(report.review_queue(25), QUEUE, source="report.review_queue(25)"),
+    ]
+    return "\n".join(body)
+
+
+# -- the whole ---------------------------------------------------------------------------------
+
+
+def _none(report: AuditReport, target: float) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class _Question:
+    anchor: str
+    title: str
+    answers: Callable[[AuditReport, float], list[str]]
+    body: Callable[[AuditReport, float], str]
+
+
+QUESTIONS = (
+    _Question("auto-accept", "Can we auto-accept?", _auto_accept_answers, _auto_accept_body),
+    _Question("wrong", "Where is it wrong?", _where_answers, _where_body),
+    _Question("calibrated", "Is it calibrated?", _calibrated_answers, _calibrated_body),
+    _Question("drift", "Did anything drift?", _drift_answers, _drift_body),
+    _Question("rules", "Did a rule change matter?", _rules_answers, _rules_body),
+    _Question("numbers", "Every headline number", _none, _numbers_body),
+)
+
+
+def sections(report: AuditReport, target_accuracy: float = 0.95) -> list[Section]:
+    """The report's questions in order, each with its answers and body."""
+    return [
+        Section(
+            q.anchor, q.title, q.answers(report, target_accuracy), q.body(report, target_accuracy)
+        )
+        for q in QUESTIONS
+    ]
+
+
+def findings(report: AuditReport, target_accuracy: float = 0.95) -> list[str]:
+    """The conclusions the document states first, as plain sentences with their numbers:
+    the overall ones, then each question's answers (none beyond the status when no job
+    completed)."""
+    out = _overall_answers(report)
+    if _value(report, "completed") == 0:
+        return out
+    return out + [a for q in QUESTIONS for a in q.answers(report, target_accuracy)]
+
+
+def _head(report: AuditReport, found: list[str]) -> str:
+    return (
+        f"<h1>{html.escape(title(report))}</h1>"
+        f'<p class="context">{html.escape(context(report))}</p>'
+        f'<div class="findings"><h2>Findings</h2>{_list(found, "found")}</div>'
+    )
+
+
+def document(report: AuditReport, target_accuracy: float = 0.95) -> str:
+    """The whole report as one self-contained HTML page."""
+    parts = sections(report, target_accuracy)
+    body = [
+        _head(report, findings(report, target_accuracy)),
+        _page.toc([(s.anchor, s.title) for s in parts]),
+    ]
+    for s in parts:
+        answers = _list(s.answers) if s.answers else ""
+        body.append(
+            f'<section id="{s.anchor}"><h2>{html.escape(s.title)}</h2>{answers}{s.body}</section>'
+        )
+    return _page.page(title(report), "\n".join(body))
+
+
+def compact(report: AuditReport, target_accuracy: float = 0.95) -> str:
+    """What Jupyter shows: title, context, findings and the headline plot, not every table."""
+    if _labelled(report):
+        headline = _page.figure(report.plot_risk_coverage(), "Risk-coverage curve")
+    else:
+        headline = _page.figure(report.plot_confidence(), "Stated confidence per predicted type")
+    return (
+        f'<div class="cf-report"><style>{_page.CSS}</style>'
+        f"{_head(report, findings(report, target_accuracy))}"
+        f'<div style="max-width:560px">{headline}</div>'
+        '<p class="note">Every table: <code>report.to_html("audit.html")</code>, or '
+        "<code>report.by_type</code>, <code>report.summary</code> …</p></div>"
+    )
