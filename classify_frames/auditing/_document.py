@@ -75,7 +75,7 @@ def _calibration_mark(row: pd.Series) -> str:
 def _psi_mark(column: str) -> Callable[[pd.Series], str]:
     def mark(row: pd.Series) -> str:
         value = row[column]
-        if fmt.is_missing(value):
+        if fmt.is_missing(value) or row["baseline"]:  # the baseline is never flagged
             return ""
         return "major" if value >= 0.25 else "moderate" if value >= 0.1 else ""
 
@@ -312,8 +312,8 @@ DISAGREEMENTS = [
     Column("result.type", "predicted", "text"),
     Column("label", "label", "text"),
     Column("result.confidence", "confidence", "confidence"),
-    Column("document_input_value", "document", "text"),
-    Column("result.reasoning", "reasoning", "text"),
+    Column("document_input_value", "document", "text", css="wide"),
+    Column("result.reasoning", "reasoning", "text", css="wide"),
 ]
 STATUS = [Column("jobs", "jobs", "count"), Column("share", "share", "percent")]
 ERRORS = [Column("jobs", "jobs", "count"), Column("share_of_failed", "of failed", "percent")]
@@ -396,7 +396,7 @@ def _where_body(report: AuditReport, target: float) -> str:
                 report.errors,
                 ERRORS,
                 source="report.errors",
-                index=[Column("error_message", "error", "text")],
+                index=[Column("error_message", "error", "text", css="wide")],
                 empty="no job failed",
             ),
         ),
@@ -485,7 +485,7 @@ DRIFT = [
     Column("psi_type", "PSI type mix", "number", mark=_psi_mark("psi_type")),
     Column("baseline", "baseline", "flag"),
     Column("drift", "drift", "text", mark=_severity),
-    Column("reasons", "why", "text"),
+    Column("reasons", "why", "text", css="wide"),
 ]
 
 
@@ -548,8 +548,8 @@ RULE_CHANGES = [
     Column("to_rule_set", "to", "id"),
     Column("type", "type", "text"),
     Column("change", "change", "text"),
-    Column("old_description", "before", "text"),
-    Column("new_description", "after", "text"),
+    Column("old_description", "before", "text", css="wide"),
+    Column("new_description", "after", "text", css="wide"),
 ]
 RECLASSIFIED = [
     Column("documents", "documents", "count"),
@@ -558,7 +558,7 @@ RECLASSIFIED = [
 UNUSED = [
     Column("rule_set", "rule set", "id"),
     Column("type", "type", "text"),
-    Column("description", "description", "text"),
+    Column("description", "description", "text", css="wide"),
     Column("jobs_under_rule_set", "jobs under it", "count"),
 ]
 UNKNOWN = [
@@ -688,8 +688,8 @@ QUEUE = [
     Column("id", "id", "text"),
     Column("result.type", "predicted", "text", blank="no match"),
     Column("result.confidence", "confidence", "confidence"),
-    Column("document_input_value", "document", "text"),
-    Column("result.reasoning", "reasoning", "text"),
+    Column("document_input_value", "document", "text", css="wide"),
+    Column("result.reasoning", "reasoning", "text", css="wide"),
 ]
 
 

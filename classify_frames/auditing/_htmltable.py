@@ -37,7 +37,7 @@ class Column:
     summary, picks that per row); ``low``/``high`` name the columns of a 95% interval shown
     with the value; ``mark`` gives a row's CSS class for this cell (``"miss"``, ``"unsure"``,
     ``"major"`` …, or ``""``); ``blank`` is shown where a value is missing (``"no match"``
-    for a null type).
+    for a null type); ``css`` is an extra class of its cells (``"wide"`` for long text).
     """
 
     name: str
@@ -48,6 +48,7 @@ class Column:
     mark: Callable[[pd.Series], str] | None = None
     help: str | None = None
     blank: str = _format.MISSING
+    css: str = ""
 
 
 def _text(kind: Kind, value: object) -> str:
@@ -99,6 +100,8 @@ def _cell(column: Column, row: pd.Series, value: object, header: bool) -> str:
             body += f' <span class="ci">{html.escape(_format.interval(low, high))}</span>'
     if kind == "id" and not missing:
         attrs += f' title="{html.escape(str(value))}"'
+    if column.css:
+        classes.append(column.css)
     if column.mark is not None and (mark := column.mark(row)):
         classes.append(mark)
     if classes:

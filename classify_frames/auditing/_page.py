@@ -86,11 +86,13 @@ CSS = """
 .cf-report th,.cf-report td{padding:3px 9px;border-bottom:1px solid #eaeef2;text-align:left;
   vertical-align:top}
 .cf-report thead th{background:#f6f8fa;position:sticky;top:0;white-space:nowrap}
-.cf-report th[scope=row]{background:#fff;position:sticky;left:0;font-weight:600;min-width:8ch;
-  max-width:36ch}
+.cf-report th[scope=row]{background:#fff;position:sticky;left:0;font-weight:600;
+  white-space:nowrap}
+.cf-report th.wide{white-space:normal;min-width:28ch}
 .cf-report .num{text-align:right;white-space:nowrap}
 .cf-report td{max-width:48ch;overflow-wrap:break-word}
-.cf-report td.text{min-width:10ch}
+.cf-report td.text{min-width:12ch}
+.cf-report td.wide{min-width:28ch}
 .cf-report .ci{color:#57606a;font-size:.9em}
 .cf-report .miss,.cf-report .major,.cf-report .over{background:#ffebe9}
 .cf-report .unsure,.cf-report .moderate,.cf-report .under{background:#fff8c5}

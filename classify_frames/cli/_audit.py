@@ -125,7 +125,7 @@ def audit_command(
         if labels is not None:
             sections.append(("Recommended thresholds", report.recommend_threshold(target_accuracy)))
         if html_path is not None:
-            report.to_html(html_path)
+            report.to_html(html_path, target_accuracy=target_accuracy)
     for warning in caught:
         click.secho(f"warning: {warning.message}", fg="yellow", err=True)
     click.echo(repr(report))
