@@ -249,7 +249,7 @@ def test_findings_state_the_apis_numbers(report: AuditReport) -> None:
         "right."
     )
     overall = report.recommend_threshold(target_accuracy=TARGET).loc["overall"]
-    if math.isnan(float(overall["threshold"])):
+    if fmt.is_missing(overall["threshold"]):
         assert f"over all types on these {fmt.count(labelled)} labels" in text
     else:
         assert f"≥ {fmt.confidence(overall['threshold'])} keeps" in text

@@ -219,7 +219,8 @@ def _auto_accept_answers(report: AuditReport, target: float) -> list[str]:
             "threshold, a heuristic with no correction for trying many)."
         )
     reached = int(recommended["threshold"].iloc[1:].notna().sum())
-    return [first, f"{reached} of {len(recommended) - 1} types reach {goal} on their own."]
+    verb = "reaches" if reached == 1 else "reach"
+    return [first, f"{reached} of {len(recommended) - 1} types {verb} {goal} on their own."]
 
 
 def _auto_accept_body(report: AuditReport, target: float) -> str:

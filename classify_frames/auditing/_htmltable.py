@@ -25,7 +25,7 @@ Kind = Literal["percent", "count", "number", "confidence", "points", "text", "id
 #: Rows shown before a long table folds; a table folds once it has more than ``FOLD`` rows.
 HEAD, FOLD = 10, 15
 #: Rows written into the folded part at most (the rest is one call away in the notebook).
-MAX_ROWS = 500
+MAX_ROWS = 200
 _NUMERIC: set[Kind] = {"percent", "count", "number", "confidence", "points"}
 
 
