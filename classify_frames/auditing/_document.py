@@ -91,12 +91,13 @@ def _legend(*items: tuple[str, str]) -> str:
     return f'<p class="legend">{spans}</p>'
 
 
-def _target_legend(target: float) -> str:
+def _target_legend(target: float, *more: tuple[str, str]) -> str:
     goal = fmt.goal(target)
     return _legend(
         ("ok", f"95% interval at or above {goal}"),
         ("unsure", f"interval straddles {goal}"),
         ("miss", f"interval below {goal}"),
+        *more,
     )
 
 
@@ -249,7 +250,7 @@ def _auto_accept_body(report: AuditReport, target: float) -> str:
     index, columns = _risk_columns(report, target)
     body += [
         "<h3>Risk and coverage at each threshold</h3>",
-        _target_legend(target),
+        _target_legend(target, ("current", f"the audit's threshold, {report.threshold:g}")),
         table(report.risk_coverage, columns, source="report.risk_coverage", index=index),
     ]
     return "\n".join(body)
