@@ -662,28 +662,20 @@ def _rules_body(report: AuditReport, target: float) -> str:
 
 # -- every headline number --------------------------------------------------------------------
 
-_SUMMARY_KINDS: dict[str, Kind] = {
-    "jobs": "count",
-    "completed": "count",
-    "failed": "count",
-    "no_match": "count",
-    "confidence_missing": "count",
-    "labelled": "count",
-    "completed_share": "percent",
-    "failure_rate": "percent",
-    "no_match_rate": "percent",
-    "below_threshold": "percent",
-    "accuracy": "percent",
-    "top_error": "text",
-    "ece": "number",
-    "mce": "number",
-    "brier": "number",
-    "aurc": "number",
-}
+_COUNTS = {"jobs", "completed", "failed", "no_match", "labelled"}
+_SHARES = ("_share", "_rate", "below_threshold", "accuracy", "accuracy_lo", "accuracy_hi")
 
 
 def _summary_kind(row: pd.Series) -> Kind:
-    return _SUMMARY_KINDS.get(str(row.name), "confidence")
+    """How a summary metric is written, from its name (and text as text)."""
+    name, value = str(row.name), row["value"]
+    if isinstance(value, str):
+        return "text"
+    if name in _COUNTS or name.endswith(("_missing", "_impossible", "_labels", "not_fetched")):
+        return "count"
+    if name.endswith(_SHARES):
+        return "percent"
+    return "confidence" if name.startswith("confidence_") or name == "threshold" else "number"
 
 
 QUEUE = [
