@@ -409,3 +409,22 @@ def test_a_failed_write_keeps_the_previous_file(
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["audit.html"]  # no temp file left
+
+
+def test_configurations_show_their_names_where_the_frame_knows_them(tmp_path: Path) -> None:
+    config = "9b1d6f1e-2f6c-4f43-9c55-5a0b1f3e9d21"
+    jobs = [
+        {
+            "id": f"j{i}",
+            "status": "COMPLETED",
+            "configuration_id": config if i % 2 else "c-unnamed-0000-0000-0000-000000000000",
+            "configuration": {"name": "invoices", "version": 3} if i % 2 else {},
+            "result": {"type": "a", "confidence": 0.9},
+        }
+        for i in range(6)
+    ]
+    report = cf.audit(cf.jobs_to_frame(jobs))
+    assert report.configuration_names == {config: "invoices v3"}
+    page = report.to_html(tmp_path / "a.html").read_text(encoding="utf-8")
+    assert f'title="{config}">invoices v3</th>' in page
+    assert ">c-unnamed…</th>" not in page and "c-unnamed-0000-0000-0000-000000000000" in page

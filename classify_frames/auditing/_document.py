@@ -532,10 +532,45 @@ def _drift_body(report: AuditReport, target: float) -> str:
 
 # -- Did a rule change matter? ----------------------------------------------------------------
 
-CONFIG_INDEX = [
-    Column("configuration_id", "configuration", "id"),
-    Column("rule_set", "rule set", "id"),
-]
+
+def configuration_names(df: pd.DataFrame) -> dict[str, str]:
+    """``configuration_id`` → ``"name v3"`` where the frame names its configurations
+    (``configuration.name`` and ``configuration.version``, as a server sends them or
+    ``cf.with_configuration_names`` adds them); the last name seen wins.
+
+    >>> configuration_names(pd.DataFrame({"configuration_id": ["c1"],
+    ...     "configuration.name": ["invoices"], "configuration.version": [3]}))
+    {'c1': 'invoices v3'}
+    """
+    if "configuration_id" not in df.columns or "configuration.name" not in df.columns:
+        return {}
+    named = df.dropna(subset=["configuration_id", "configuration.name"])
+    if "configuration.version" in df.columns:
+        versions = named["configuration.version"].tolist()
+    else:
+        versions = [None] * len(named)
+    out = {}
+    for config, name, version in zip(
+        named["configuration_id"].tolist(),
+        named["configuration.name"].tolist(),
+        versions,
+        strict=True,
+    ):
+        label = str(name)
+        if not fmt.is_missing(version) and str(version):
+            label += f" {version}" if str(version).startswith("v") else f" v{version}"
+        out[str(config)] = label
+    return out
+
+
+def _config_index(report: AuditReport) -> list[Column]:
+    names = report.configuration_names
+    return [
+        Column("configuration_id", "configuration", "id", names=names),
+        Column("rule_set", "rule set", "id"),
+    ]
+
+
 BY_CONFIGURATION = [
     Column("jobs", "jobs", "count"),
     Column("no_match_rate", "no match", "percent", low="no_match_lo", high="no_match_hi"),
@@ -625,14 +660,14 @@ def _rules_body(report: AuditReport, target: float) -> str:
             report.by_configuration,
             BY_CONFIGURATION,
             source="report.by_configuration",
-            index=CONFIG_INDEX,
+            index=_config_index(report),
         ),
         "<h3>Type mix by configuration</h3>",
         table(
             mix,
             _matrix_columns(mix, "percent"),
             source="report.configuration_mix",
-            index=CONFIG_INDEX,
+            index=_config_index(report),
         ),
         "<h3>Rules added, removed or edited</h3>",
         table(report.rule_changes, RULE_CHANGES, source="report.rule_changes", empty="none"),

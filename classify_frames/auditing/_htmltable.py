@@ -10,7 +10,7 @@ the document against the API that produced it.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,7 +37,8 @@ class Column:
     summary, picks that per row); ``low``/``high`` name the columns of a 95% interval shown
     with the value; ``mark`` gives a row's CSS class for this cell (``"miss"``, ``"unsure"``,
     ``"major"`` …, or ``""``); ``blank`` is shown where a value is missing (``"no match"``
-    for a null type); ``css`` is an extra class of its cells (``"wide"`` for long text).
+    for a null type); ``css`` is an extra class of its cells (``"wide"`` for long text);
+    ``names`` shows an id by its name where one is known (the full id stays in the tooltip).
     """
 
     name: str
@@ -49,6 +50,7 @@ class Column:
     help: str | None = None
     blank: str = _format.MISSING
     css: str = ""
+    names: Mapping[str, str] | None = None
 
 
 def _text(kind: Kind, value: object) -> str:
@@ -87,7 +89,13 @@ def _cell(column: Column, row: pd.Series, value: object, header: bool) -> str:
     attrs = f' data-col="{html.escape(column.name)}"'
     kind = column.kind(row) if callable(column.kind) else column.kind
     missing = _format.is_missing(value)
-    body = html.escape(column.blank if missing and kind != "flag" else _text(kind, value))
+    if missing and kind != "flag":
+        text = column.blank
+    elif column.names is not None and str(value) in column.names:
+        text = column.names[str(value)]
+    else:
+        text = _text(kind, value)
+    body = html.escape(text)
     if kind in _NUMERIC or kind == "flag":
         classes.append("num")
         attrs += f' data-value="{_raw(value)}"'

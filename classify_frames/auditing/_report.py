@@ -92,6 +92,8 @@ class AuditReport:
         #: Where the jobs came from, as the fetch recorded it in ``df.attrs`` (base URL and
         #: fetch time; never the key), for the report's context line.
         self.provenance: dict[str, Any] = dict(recorded) if isinstance(recorded, dict) else {}
+        #: Configuration names (and versions) where the frame knows them, by id.
+        self.configuration_names = _document.configuration_names(df)
         self.truth: pd.Series | None = None
         if labels is not None:
             known = {t for pairs in self.rules.values() for t, _ in pairs}
