@@ -25,7 +25,16 @@ from ._htmltable import Column, Kind, table
 if TYPE_CHECKING:
     from ._report import AuditReport
 
-__all__ = ["Section", "compact", "document", "findings", "sections"]
+__all__ = [
+    "Section",
+    "compact",
+    "configuration_names",
+    "context",
+    "document",
+    "findings",
+    "sections",
+    "title",
+]
 
 TYPE = Column("type", "type", "text")
 

@@ -32,10 +32,10 @@ def host_of(base_url: object) -> str:
     return f"{host}:{port}" if host and port else host
 
 
-def figure(fig: Figure, alt: str, css_class: str = "plot") -> str:
+def figure(fig: Figure, alt: str) -> str:
     """A figure as an ``<img>`` with its PNG inlined (the file stays self-contained)."""
     data = base64.b64encode(_plots.to_png(fig)).decode()
-    return f'<img class="{css_class}" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    return f'<img class="plot" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
 def toc(sections: Sequence[tuple[str, str]]) -> str:
