@@ -428,3 +428,18 @@ def test_configurations_show_their_names_where_the_frame_knows_them(tmp_path: Pa
     page = report.to_html(tmp_path / "a.html").read_text(encoding="utf-8")
     assert f'title="{config}">invoices v3</th>' in page
     assert ">c-unnamed…</th>" not in page and "c-unnamed-0000-0000-0000-000000000000" in page
+
+
+def test_drift_marks_are_the_audits_flags(report: AuditReport, page: str) -> None:
+    drift = report.drift()
+    rows = set()
+    for cell in parse(page).cells:
+        if cell["source"] != "report.drift()":
+            continue
+        classes = set(cell.get("class", "").split()) & {"major", "moderate"}
+        flag = drift["drift"].iloc[int(cell["row"])]
+        if classes:  # a marked cell is in a period the audit flagged, at its severity
+            rows.add(int(cell["row"]))
+            assert classes == {flag}, (cell, flag)
+    flagged = {i for i, f in enumerate(drift["drift"]) if f}
+    assert rows == flagged and flagged  # and each flagged period shows what moved

@@ -81,18 +81,18 @@ def _calibration_mark(row: pd.Series) -> str:
     return "under" if row["confidence"] < row["accuracy_lo"] else ""
 
 
-def _psi_mark(column: str) -> Callable[[pd.Series], str]:
-    def mark(row: pd.Series) -> str:
-        value = row[column]
-        if fmt.is_missing(value) or row["baseline"]:  # the baseline is never flagged
-            return ""
-        return "major" if value >= 0.25 else "moderate" if value >= 0.1 else ""
-
-    return mark
-
-
 def _severity(row: pd.Series) -> str:
     return str(row["drift"]) if row["drift"] in ("major", "moderate") else ""
+
+
+def _signal_mark(reason: str) -> Callable[[pd.Series], str]:
+    """The period's severity on the cell of a signal the audit named among its reasons (a
+    large PSI that is not significant, or in too small a period, is not marked)."""
+
+    def mark(row: pd.Series) -> str:
+        return _severity(row) if reason in str(row["reasons"]) else ""
+
+    return mark
 
 
 def _legend(*items: tuple[str, str]) -> str:
@@ -489,11 +489,11 @@ DRIFT = [
     Column("confidence_mean", "mean confidence", "number"),
     Column("below_threshold", "below threshold", "percent"),
     Column("no_match_rate", "no match", "percent"),
-    Column("no_match_change", "no match vs baseline", "points"),
+    Column("no_match_change", "no match vs baseline", "points", mark=_signal_mark("no-match rate")),
     Column("accuracy", "accuracy", "percent"),
-    Column("accuracy_change", "accuracy vs baseline", "points"),
-    Column("psi_confidence", "PSI confidence", "number", mark=_psi_mark("psi_confidence")),
-    Column("psi_type", "PSI type mix", "number", mark=_psi_mark("psi_type")),
+    Column("accuracy_change", "accuracy vs baseline", "points", mark=_signal_mark("accuracy")),
+    Column("psi_confidence", "PSI confidence", "number", mark=_signal_mark("confidence PSI")),
+    Column("psi_type", "PSI type mix", "number", mark=_signal_mark("type mix PSI")),
     Column("baseline", "baseline", "flag"),
     Column("drift", "drift", "text", mark=_severity),
     Column("reasons", "why", "text", css="wide"),
@@ -528,8 +528,8 @@ def _drift_body(report: AuditReport, target: float) -> str:
     ]
     body = [
         _legend(
-            ("major", "major: PSI ≥ 0.25 or a rate moved ≥ 10 pts"),
-            ("moderate", "moderate: PSI ≥ 0.1 or ≥ 5 pts"),
+            ("major", "flagged major: PSI ≥ 0.25 or a rate moved ≥ 10 pts"),
+            ("moderate", "moderate: PSI ≥ 0.1 or ≥ 5 pts (each significant, p < 0.001)"),
         ),
         _page.figure(report.plot_drift(), "Confidence, no-match rate and PSI per month"),
         table(drift, DRIFT, source="report.drift()", index=period),
