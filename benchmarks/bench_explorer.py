@@ -17,6 +17,7 @@ half a minute and is not what is measured here).
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -136,9 +137,9 @@ def main() -> None:
             step = dict(change)
             if step.get("search"):  # a new spelling each time, so no attempt reuses a scan
                 step["search"] = _spelling(step["search"], attempt)
-            ours += timed(lambda step=step: explorer.set_filters(**step), 1)
+            ours += timed(functools.partial(explorer.set_filters, **step), 1)
         state = explorer.filters
-        theirs = timed(lambda state=state: naive(df, state, "result.confidence"), args.repeat)
+        theirs = timed(functools.partial(naive, df, state, "result.confidence"), args.repeat)
         slowest.append(statistics.median(ours))
         print(
             f"{name:<16}{statistics.median(ours):>11.1f}{max(ours):>9.1f}"

@@ -32,7 +32,7 @@ def child(variant: str, out: Path) -> dict[str, Any]:
     """One measured run (in a fresh process): export the emulator's jobs, report time and RSS."""
     import classify_frames as cf
 
-    options = {"base_url": os.environ["LLAMA_CLOUD_BASE_URL"], "progress": False}
+    options: dict[str, Any] = {"base_url": os.environ["LLAMA_CLOUD_BASE_URL"], "progress": False}
     started = time.perf_counter()
     if variant == "export":
         summary = cf.export_jobs(path=out / "ds", **options)

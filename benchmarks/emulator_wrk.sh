@@ -8,7 +8,9 @@
 set -euo pipefail
 JOBS=${1:-10000}
 DURATION=${2:-10s}
-CLI=${CLI:-$(dirname "$0")/../../venv/bin/classify-frames}
+# CLI=path/to/classify-frames picks the install to measure (e.g. a venv without [fast])
+CLI=${CLI:-$(dirname "$0")/../.venv/bin/classify-frames}
+[ -x "$CLI" ] || CLI=$(dirname "$0")/../../venv/bin/classify-frames
 [ -x "$CLI" ] || CLI=classify-frames
 WORK=$(mktemp -d)
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT

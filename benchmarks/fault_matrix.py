@@ -12,11 +12,21 @@ many requests were sent while a 429's Retry-After was running, and seconds.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import http.server
+import json
 import random
+import tempfile
+import threading
 import time
 import warnings
+import zlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pandas as pd
@@ -35,6 +45,8 @@ class Case:
     faults: dict[str, Any]
     client: dict[str, Any]
     listing: bool = False
+    far_repeat: bool = False  # exported through FarRepeat, read back with read_parquet
+    tamper: str | None = None  # a fault the emulator has not: "poison" or "drip" (see Recorder)
 
 
 CASES = [
@@ -58,19 +70,98 @@ CASES = [
     Case("HTML page with 200 30%", {"html_200_rate": 0.3}, {}),
     Case("200 not a job 30%", {"not_a_job_rate": 0.3}, {}),
     Case("server ignores job_ids", {"ignore_job_ids": True}, {}),
+    Case("poisoned job: NaN confidence in 1%", {}, {}, tamper="poison"),
+    Case("slow-drip body 2%", {}, {"timeout": 0.5, "connect_timeout": 0.5}, tamper="drip"),
     Case("list: repeated page token 30%", {"page_loop_rate": 0.3}, {}, listing=True),
     Case("list: duplicate items 50%", {"duplicate_rate": 0.5}, {}, listing=True),
     Case("list: lying total_size 50%", {"lying_total_rate": 0.5}, {}, listing=True),
     Case("list: page larger than asked 50%", {"oversize_rate": 0.5}, {}, listing=True),
+    Case("export: 50 jobs repeated 24 pages apart", {}, {}, listing=True, far_repeat=True),
 ]  # fmt: skip
 
 
-class Recorder(httpx.AsyncBaseTransport):
-    """httpx's transport with every exchange timed: (start, end, status, Retry-After)."""
+@contextlib.contextmanager
+def far_repeat(emu: Emulator, pages: int = 24) -> Iterator[str]:
+    """A loopback server in front of ``emu`` whose listing moved while it was paged: 50 final
+    jobs of its first page show there RUNNING an hour earlier, and again, as they are, ``pages``
+    pages later (beyond the client's 20-page window). Yields its base URL."""
+    state: dict[str, Any] = {"page": 0, "first": []}
+    upstream = httpx.Client(base_url=emu.base_url)
 
-    def __init__(self) -> None:
+    def answer(path: str, auth: str) -> tuple[int, bytes]:
+        reply = upstream.get(path, headers={"Authorization": auth})
+        query = dict(parse_qsl(urlsplit(path).query))
+        if reply.status_code != 200 or "job_ids" in query or "items" not in reply.json():
+            return reply.status_code, reply.content
+        data = reply.json()
+        state["page"] = state["page"] + 1 if "page_token" in query else 0
+        if state["page"] == 0:
+            state["first"] = [j for j in data["items"] if j["status"] == "COMPLETED"][:50]
+            moved = {j["id"] for j in state["first"]}
+            data["items"] = [_earlier(j) if j["id"] in moved else j for j in data["items"]]
+        elif state["page"] == pages:
+            data["items"] += state["first"]
+        return 200, json.dumps(data).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, body = answer(self.path, self.headers.get("Authorization", ""))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        upstream.close()
+
+
+def _earlier(job: dict[str, Any]) -> dict[str, Any]:
+    when = pd.Timestamp(job["updated_at"]) - pd.Timedelta(hours=1)
+    return {**job, "status": "RUNNING", "updated_at": when.isoformat().replace("+00:00", "Z")}
+
+
+def poisoned(job_id: str) -> bool:
+    """The ids (1 in 100) whose job the "poison" tamper sends with a NaN confidence."""
+    return zlib.crc32(job_id.encode()) % 100 == 0
+
+
+class _Drip(httpx.AsyncByteStream):
+    """A body that sends a few bytes, then one more a second: each read comes in time."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.body[:10]
+        for i in range(10, len(self.body)):
+            await asyncio.sleep(1.0)
+            yield self.body[i : i + 1]
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """httpx's transport with every exchange timed: (start, end, status, Retry-After).
+
+    ``tamper="poison"`` rewrites answers so that each :func:`poisoned` job holds a NaN
+    confidence (as Python's ``json.dumps`` writes it); ``"drip"`` sends 2% of the answers
+    (seeded) a byte a second after their first ten.
+    """
+
+    def __init__(self, tamper: str | None = None) -> None:
         self.inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=32))
         self.log: list[tuple[float, float, int | None, float | None]] = []
+        self.tamper = tamper
+        self.rng = random.Random(5)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         start = time.monotonic()
@@ -82,7 +173,23 @@ class Recorder(httpx.AsyncBaseTransport):
             raise
         wait = _server_wait(response) if response.status_code == 429 else None
         self.log.append((start, time.monotonic(), response.status_code, wait))
+        if self.tamper and response.status_code == 200:
+            return self._tampered(response)
         return response
+
+    def _tampered(self, response: httpx.Response) -> httpx.Response:
+        headers = [(k, v) for k, v in response.headers.items()
+                   if k.lower() not in ("content-encoding", "content-length")]  # fmt: skip
+        body = response.content
+        if self.tamper == "drip":
+            if self.rng.random() < 0.02:
+                return httpx.Response(200, headers=headers, stream=_Drip(body))
+            return httpx.Response(200, headers=headers, content=body)
+        data = json.loads(body)
+        for job in data.get("items", [data]) if isinstance(data, dict) else []:
+            if isinstance(job, dict) and poisoned(str(job.get("id"))) and job.get("result"):
+                job["result"]["confidence"] = float("nan")
+        return httpx.Response(200, headers=headers, content=json.dumps(data).encode())
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -108,14 +215,21 @@ def run_case(case: Case, emu: Emulator, ids: list[str], truth: pd.DataFrame) -> 
     emu.clear_faults()
     emu.set_faults(seed=3, **case.faults)
     emu.reset_counters()
-    recorder = Recorder()
+    recorder = Recorder(case.tamper)
     started = time.monotonic()
-    with warnings.catch_warnings(record=True) as caught, cf.ClassifyClient(
-        base_url=emu.base_url, api_key=emu.api_key, progress=False, transport=recorder,
-        **case.client,
-    ) as client:  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(far_repeat(emu)) if case.far_repeat else emu.base_url
+        caught = stack.enter_context(warnings.catch_warnings(record=True))
+        client = stack.enter_context(cf.ClassifyClient(
+            base_url=url, api_key=emu.api_key, progress=False, transport=recorder, **case.client,
+        ))  # fmt: skip
         warnings.simplefilter("always")
-        df = client.list_jobs() if case.listing else client.fetch_jobs(ids)
+        if case.far_repeat:
+            out = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "ds"
+            cf.export_jobs(path=out, client=client)
+            df = cf.read_parquet(out)
+        else:
+            df = client.list_jobs() if case.listing else client.fetch_jobs(ids)
         stats = client.stats()
     seconds = time.monotonic() - started
     served = emu.counters()
@@ -127,6 +241,14 @@ def run_case(case: Case, emu: Emulator, ids: list[str], truth: pd.DataFrame) -> 
     fetched = df.loc[df["fetch_error"].isna(), ["id", "status", "updated_at"]].set_index("id")
     data_ok = fetched.astype(str).equals(truth.loc[fetched.index].astype(str))
     errors = df["fetch_error"].notna()
+    if case.tamper == "poison":  # exactly the poisoned jobs with a result fail, and say why
+        has_result = set(truth.index[truth["status"] == "COMPLETED"])
+        bad = {i for i in df["id"] if poisoned(i) and i in has_result}
+        said = df.loc[errors, "fetch_error"].str.contains("confidence is NaN")
+        rows_ok = (
+            rows_ok and set(df.loc[errors & ~df["id"].str.startswith("cls-missing"), "id"]) == bad
+        )
+        rows_ok = rows_ok and int(said.sum()) == len(bad)
     limit = case.client.get("max_requests_per_second")
     return {
         "fault": case.name,

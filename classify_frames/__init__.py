@@ -28,7 +28,10 @@ from ._exceptions import (
     RateLimitError,
 )
 from ._settings import Settings
+from ._version import VERSION
 from .frame import empty_frame, jobs_to_frame
+
+__version__ = VERSION  # from the package's metadata: pyproject.toml is the one place
 
 if TYPE_CHECKING:
     from .auditing import AuditReport, audit
@@ -37,7 +40,6 @@ if TYPE_CHECKING:
     from .fetch import ClassifyClient, afetch_jobs, alist_jobs, fetch_jobs, list_jobs
     from .parquet import export_jobs, read_parquet, sync_parquet, to_parquet
 
-__version__ = "0.1.0"
 
 __all__ = [
     "APIError",

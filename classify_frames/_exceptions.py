@@ -16,6 +16,7 @@ Every error carries the context a user needs (status, URL path, job ids) and nev
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 __all__ = [
     "APIError",
@@ -29,7 +30,14 @@ __all__ = [
 
 
 class ClassifyFramesError(Exception):
-    """Base of every error raised by classify_frames."""
+    """Base of every error raised by classify_frames.
+
+    Attributes:
+        partial: for a call cut short (a listing that failed midway), the frame of the jobs
+            it got before the error; None otherwise.
+    """
+
+    partial: Any = None
 
 
 class ConfigurationError(ClassifyFramesError, ValueError):
@@ -59,7 +67,9 @@ class AuthenticationError(APIError):
 
 
 class RateLimitError(APIError):
-    """429 answers went on past every retry."""
+    """429 answers went on past every retry of a listing (``list_jobs``, ``iter_frames``,
+    exports and syncs); ``fetch_jobs`` reports such ids as rows whose ``fetch_error`` says
+    429. Lower ``max_requests_per_second`` (the free tier allows 20 a minute)."""
 
 
 class FetchError(ClassifyFramesError):

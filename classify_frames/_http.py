@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import gc
 import logging
 import re
 import time
@@ -24,8 +23,11 @@ import orjson
 import stamina
 
 from ._exceptions import AuthenticationError
+from ._json import lenient_loads, loads
+from ._limits import Breaker, Pacer
 from ._network import PoolTransport
 from ._settings import Secret, Settings
+from ._version import VERSION
 
 __all__ = ["Reply", "Stats", "Transport"]
 
@@ -35,17 +37,37 @@ log = logging.getLogger("classify_frames")
 # progress bar and in ``client.stats()`` instead; a user who configures logging still sees them.
 logging.getLogger("stamina").addHandler(logging.NullHandler())
 
+
+class _HideHeaders(logging.Filter):
+    """Keeps header lists out of httpcore's (and httpx's) DEBUG records: a server or proxy may
+    echo the key in a response header, and httpcore logs every header it receives."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "(b'" in message or '(b"' in message:
+            record.msg, record.args = _HEADER_LIST.sub("[headers hidden]", message), ()
+        return True
+
+
+_HEADER_LIST = re.compile(r"\[\(b['\"].*\)\]", re.DOTALL)
+
+
+def _hide_headers_from_debug_logs() -> None:
+    # A logger's filters do not apply to its children's records: each logger that logs is named.
+    for name in ("httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+                 "httpcore.socks", "httpx"):  # fmt: skip
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _HideHeaders) for f in logger.filters):
+            logger.addFilter(_HideHeaders())
+
+
+_hide_headers_from_debug_logs()
+
 Validator = Callable[[Any], "str | None"]
 
 _RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 _CONNECTIONS_PER_POOL = 8
 _MAX_SERVER_WAIT = 120.0  # never sleep longer than this on a server's say-so
-_MIN_SPACING = 0.005  # seconds between requests after a first 429 (then doubled per pause)
-_MAX_SPACING = 0.5  # seconds between requests at the slowest a 429 storm makes us go
-_EASE = 0.98  # spacing kept per success after a 429: halved back in 35 successes
-_TRIP_AFTER = 10  # requests given up on in a row (no success between) that open the breaker
-_COOL_DOWN = 30.0  # seconds the breaker stays open before requests are tried again
-_MASK = "********"
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -56,7 +78,9 @@ class Reply:
     ``data`` is the parsed JSON body of a 2xx answer; otherwise ``error`` says why in words a
     user can act on, ``status`` is the last HTTP status seen (None if no answer came), and
     ``gave_up`` tells a service failing for now (retried until out of attempts) from an answer
-    about this request itself (404, 422 …).
+    about this request itself (404, 422 …). ``lenient`` says the body was not strict JSON and
+    was parsed by :func:`~classify_frames._json.lenient_loads`: check its jobs with
+    :func:`~classify_frames._json.body_problem`.
     """
 
     status: int | None
@@ -64,6 +88,17 @@ class Reply:
     error: str | None = None
     attempts: int = 1
     gave_up: bool = False
+    lenient: bool = False
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """One request as the client means it (the transport adds auth, encoding, timeouts)."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    content: bytes | None = None
 
 
 class _Retryable(Exception):  # noqa: N818 - internal signal, never escapes this module
@@ -76,86 +111,6 @@ class _Final(Exception):  # noqa: N818
     def __init__(self, reply: Reply) -> None:
         super().__init__(reply.error)
         self.reply = reply
-
-
-class _Pacer:
-    """Spaces requests so that no second ever sees more than ``rate`` of them.
-
-    Waiters go one at a time and each next slot is counted from the moment the previous
-    request really left: a waiter woken late (a busy event loop) cannot bring the ones queued
-    behind it along in a burst. A pause that lands while one waits is honoured too.
-
-    A server's 429 pauses everyone, and doubles the spacing (once per pause, however many
-    429s it brings): otherwise the whole queue leaves in one burst when the pause ends, into
-    a window with room for a few, and requests burn their attempts on 429 after 429. Each
-    success then eases the spacing back towards the configured rate.
-    """
-
-    def __init__(self, rate: float | None) -> None:
-        self._floor = 1.0 / rate if rate else 0.0
-        self._interval = self._floor
-        self._next = 0.0
-        self._paused_until = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            while (delay := self._next - time.monotonic()) > 0:
-                await asyncio.sleep(delay)
-            self._next = time.monotonic() + self._interval
-
-    def pause(self, seconds: float) -> None:
-        """Hold every request back for ``seconds`` (a server asked us to), then go slower."""
-        now = time.monotonic()
-        if now >= self._paused_until:
-            # Capped: a server whose Retry-After is already past (an HTTP date has whole
-            # seconds) starts a new pause with every 429, and uncapped doubling once grew the
-            # spacing to days and hung a fetch.
-            doubled = max(2 * self._interval, _MIN_SPACING)
-            self._interval = min(doubled, max(_MAX_SPACING, self._floor))
-        self._paused_until = max(self._paused_until, now + seconds)
-        self._next = max(self._next, now + seconds)
-
-    def ease(self) -> None:
-        """A request went through: a little less spacing, down to the configured rate's."""
-        if self._interval > self._floor:
-            self._interval = max(self._floor, self._interval * _EASE)
-
-
-class _Breaker:
-    """Stops sending to a service that is down, instead of hammering it for hours.
-
-    Once ``_TRIP_AFTER`` requests in a row have been given up on after all their retries (no
-    success in between), every request is answered at once, unsent, for ``_COOL_DOWN`` seconds;
-    then requests go out again, and the next one given up on opens it again. A success closes
-    it. Without it, an outage cost 10,000 ids 66 s of backoff (1,000,000 ids would cost hours),
-    to learn the same thing 100 times over.
-    """
-
-    def __init__(self) -> None:
-        self._streak = 0
-        self._until = 0.0
-        self._why = ""
-
-    def refusal(self) -> str | None:
-        """Why a request is not sent now, or None when it may go."""
-        left = self._until - time.monotonic()
-        if left <= 0:
-            return None
-        return (
-            f"not sent: the service failed the last {self._streak} requests after all their "
-            f"retries (last: {self._why}); requests resume in {left:.0f} s"
-        )
-
-    def record(self, reply: Reply) -> None:
-        """Count a request's outcome: given up on, or answered (which closes the breaker)."""
-        if reply.gave_up:
-            self._streak += 1
-            self._why = reply.error or "no answer"
-            if self._streak >= _TRIP_AFTER:
-                self._until = time.monotonic() + _COOL_DOWN
-        elif reply.status is not None and reply.status < 500:
-            self._streak, self._until = 0, 0.0
 
 
 @dataclass
@@ -215,7 +170,7 @@ def _detail(response: httpx.Response, key: Secret) -> str:
             text = " ".join(response.text.split())
     else:
         text = str(body.get("detail") if isinstance(body, dict) else body)
-    text = text.replace(key.get(), _MASK)  # before cutting: no prefix of the key is left
+    text = key.mask(text)  # before cutting: no prefix of the key is left
     return text[:200] + ("…" if len(text) > 200 else "")
 
 
@@ -226,23 +181,28 @@ class Transport:
     """Sends requests for a client: auth, scope parameters, pacing, retries, counters."""
 
     def __init__(
-        self, settings: Settings, stats: Stats, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: Settings,
+        stats: Stats,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.stats = stats
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._pacer = _Pacer(settings.max_requests_per_second)
-        self._breaker = _Breaker()
+        self._pacer = Pacer(settings.max_requests_per_second)
+        self._breaker = Breaker(clock)
         self._headers = httpx.Headers(
             {
                 "Authorization": f"Bearer {settings.require_key()}",
                 "Accept": "application/json",
                 "Accept-Encoding": "gzip",  # a page of 100 jobs: 159 kB as sent, 22 kB gzipped
-                "User-Agent": "classify-frames/0.1",
+                "User-Agent": f"classify-frames/{VERSION}",
             }
         )
         self._base = str(settings.base_url)
         self._timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout).as_dict()
+        self._deadline = settings.connect_timeout + settings.timeout  # for a whole attempt
         # Requests go straight to httpx transports: the client layer's URL merging, cookie jar
         # and auth/redirect machinery cost more CPU than the HTTP exchange itself here, and
         # none of it is wanted (no cookies; redirects are never followed, so the key cannot
@@ -276,20 +236,36 @@ class Transport:
         ``validate`` checks a 2xx body and returns why it is unusable (a 200 that is not a
         job, say); such an answer is retried like a 503.
         """
+        return await self.request_json("GET", path, params, validate=validate)
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]] | None = None,
+        *,
+        content: bytes | None = None,
+        validate: Validator | None = None,
+    ) -> Reply:
+        """Send ``method`` to ``path`` (with a JSON ``content`` body, if any) and return the
+        parsed JSON answer, paced, retried and counted like every request of the client.
+
+        Retries resend the same request, so a request that creates something must be
+        idempotent at the server (the Classify API's ``transaction_id``).
+        """
         if refusal := self._breaker.refusal():
             return Reply(None, error=refusal, attempts=0, gave_up=True)
-        reply = await self._get_json(path, params, validate)
-        self._breaker.record(reply)
+        query = [*self.settings.scope_params.items(), *(params or [])]
+        request = _Outgoing(method, path, query, content)
+        reply = await self._request_json(request, validate)
+        self._breaker.record(gave_up=reply.gave_up, status=reply.status, error=reply.error)
         return reply
 
-    async def _get_json(
-        self, path: str, params: list[tuple[str, str]] | None, validate: Validator | None
-    ) -> Reply:
-        query = [*self.settings.scope_params.items(), *(params or [])]
+    async def _request_json(self, request: _Outgoing, validate: Validator | None) -> Reply:
         # Most requests succeed at once: only a first failure pays for setting up stamina's
         # retry loop, whose first attempt then replays that failure (same policy, same waits).
         try:
-            return await self._once(path, query, 1, validate)
+            return await self._once(request, 1, validate)
         except _Retryable as exc:
             last = exc
         except _Final as exc:
@@ -313,7 +289,7 @@ class Transport:
                     attempts += 1
                     self.stats.retries += 1
                     try:
-                        return await self._once(path, query, attempts, validate)
+                        return await self._once(request, attempts, validate)
                     except _Retryable as exc:
                         last = exc
                         raise
@@ -323,14 +299,19 @@ class Transport:
             return exc.reply
         return _gave_up(last, attempts)  # not reached: stamina re-raises the last failure
 
-    async def _send(
-        self, pool: httpx.AsyncBaseTransport, path: str, query: list[tuple[str, str]]
-    ) -> httpx.Response:
-        url = self._base + path
-        if query:
-            url += "?" + urlencode(query, quote_via=quote, safe="")
+    async def _send(self, pool: httpx.AsyncBaseTransport, outgoing: _Outgoing) -> httpx.Response:
+        url = self._base + outgoing.path
+        if outgoing.query:
+            url += "?" + urlencode(outgoing.query, quote_via=quote, safe="")
+        headers = self._headers
+        if outgoing.content is not None:
+            headers = httpx.Headers({**headers, "Content-Type": "application/json"})
         request = httpx.Request(
-            "GET", url, headers=self._headers, extensions={"timeout": self._timeout}
+            outgoing.method,
+            url,
+            headers=headers,
+            content=outgoing.content,
+            extensions={"timeout": self._timeout},
         )
         response = await pool.handle_async_request(request)
         try:
@@ -347,21 +328,26 @@ class Transport:
         self._pacer.pause(exc.wait)
         return exc.wait
 
-    async def _once(
-        self, path: str, query: list[tuple[str, str]], attempts: int, validate: Validator | None
-    ) -> Reply:
+    async def _once(self, request: _Outgoing, attempts: int, validate: Validator | None) -> Reply:
         try:
             async with self._slots:
                 await self._pacer.wait()
                 shard = min(range(len(self._pools)), key=self._in_flight.__getitem__)
                 self._in_flight[shard] += 1
                 try:
-                    response = await self._send(self._pools[shard], path, query)
+                    # httpx's timeouts bound each read: a server dripping a byte at a time
+                    # would hold the attempt for ever. This bounds the whole attempt.
+                    async with asyncio.timeout(self._deadline):
+                        response = await self._send(self._pools[shard], request)
                 finally:
                     self._in_flight[shard] -= 1
         except httpx.TimeoutException as exc:
             self.stats.count(None)
             reason = "timed out"
+            raise _Retryable(reason, None) from exc
+        except TimeoutError as exc:
+            self.stats.count(None)
+            reason = f"timed out (no complete answer within {self._deadline:g} s)"
             raise _Retryable(reason, None) from exc
         except httpx.TransportError as exc:
             self.stats.count(None)
@@ -373,7 +359,8 @@ class Transport:
             raise _Retryable(msg, None) from exc
         self.stats.count(response.status_code)
         status = response.status_code
-        log.debug("GET %s -> %s", path, status)
+        path = request.path
+        log.debug("%s %s -> %s", request.method, path, status)
         key = self.settings.key
         if status == 401:
             detail = _detail(response, key)
@@ -383,7 +370,7 @@ class Transport:
             )
             raise AuthenticationError(msg, status_code=401, path=path, detail=detail)
         if 300 <= status < 400:
-            where = response.headers.get("location", "?").replace(key.get(), _MASK)
+            where = key.mask(response.headers.get("location", "?"))
             reason = f"redirected ({status}) to {where}; not followed, so the key stays here"
             raise _Final(Reply(status, error=reason, attempts=attempts))
         should_retry = response.headers.get("x-should-retry", "").lower()
@@ -394,30 +381,23 @@ class Transport:
                 raise _Retryable(reason, status, _capped(_server_wait(response)))
             reason = f"{_REASONS.get(status, 'HTTP error')} ({status}: {_detail(response, key)})"
             raise _Final(Reply(status, error=reason, attempts=attempts))
+        lenient = False
         try:
-            data = _loads(response.content)
+            data = loads(response.content)
         except orjson.JSONDecodeError as exc:
-            kind = response.headers.get("content-type", "?").split(";")[0]
-            msg = f"invalid JSON body ({kind}, {len(response.content)} bytes)"
-            raise _Retryable(msg, status) from exc
+            # One NaN or bad byte in one job must not cost the other 99 of its page; a body
+            # that is not JSON even leniently (truncated, an HTML page) is retried.
+            data = lenient_loads(response.content)
+            if data is None:
+                kind = response.headers.get("content-type", "?").split(";")[0]
+                msg = f"invalid JSON body ({kind}, {len(response.content)} bytes)"
+                raise _Retryable(msg, status) from exc
+            lenient = True
         problem = validate(data) if validate else None
         if problem:
             raise _Retryable(problem, status)
         self._pacer.ease()
-        return Reply(status, data=data, attempts=attempts)
-
-
-def _loads(content: bytes) -> Any:
-    """Parse a body with the cyclic GC paused: a page of 100 jobs is thousands of new
-    containers, and collections triggered mid-parse cost more than the parse (JSON is acyclic).
-    """
-    if not gc.isenabled():
-        return orjson.loads(content)
-    gc.disable()
-    try:
-        return orjson.loads(content)
-    finally:
-        gc.enable()
+        return Reply(status, data=data, attempts=attempts, lenient=lenient)
 
 
 def _capped(wait: float | None) -> float | None:

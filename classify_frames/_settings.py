@@ -11,8 +11,11 @@ Lookup order for each setting (first found wins):
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
+import re
+import socket
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Literal
@@ -20,7 +23,9 @@ from urllib.parse import urlsplit
 
 from ._exceptions import ConfigurationError
 
-__all__ = ["REGIONS", "Secret", "Settings"]
+__all__ = ["MASK", "REGIONS", "Secret", "Settings"]
+
+MASK = "********"
 
 REGIONS = {
     "na": "https://api.cloud.llamaindex.ai",
@@ -35,14 +40,29 @@ class Secret:
     Secret('********')
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("_pattern", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
+        self._pattern: re.Pattern[str] | None = None
 
     def get(self) -> str:
         """The secret itself, for the Authorization header only."""
         return self._value
+
+    def mask(self, text: str) -> str:
+        """``text`` with every copy of the secret replaced by ``********``: as is, and as a
+        server or proxy may echo it, URL-encoded (once or twice), JSON- or HTML-escaped, or in
+        base64.
+
+        >>> Secret("llx-a b").mask("key=llx-a%20b, llx-a%2520b, bGx4LWEgYg==")
+        'key=********, ********, ********'
+        """
+        if not self._value:
+            return text
+        if self._pattern is None:
+            self._pattern = _encodings_of(self._value)
+        return self._pattern.sub(MASK, text)
 
     def __repr__(self) -> str:
         return "Secret('********')"
@@ -63,13 +83,37 @@ class Secret:
         raise TypeError(msg)
 
 
+def _encodings_of(value: str) -> re.Pattern[str]:
+    """A pattern matching ``value`` with each character as is or in an escaped form."""
+    forms = []
+    for char in value:
+        code = ord(char)
+        escaped = [re.escape(char), f"%{code:02x}", f"%25{code:02x}", f"&#{code};", f"&#x{code:x};"]
+        escaped.append(re.escape(f"\\u{code:04x}"))
+        if char == " ":
+            escaped.append(r"\+")
+        forms.append("(?:" + "|".join(escaped) + ")")
+    encoded = value.encode("utf-8", "surrogateescape")
+    b64 = {base64.b64encode(encoded).decode(), base64.urlsafe_b64encode(encoded).decode()}
+    whole = ["".join(forms), *(re.escape(b.rstrip("=")) + "=*" for b in sorted(b64))]
+    return re.compile("|".join(whole), re.IGNORECASE)
+
+
 def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+    """A loopback address, or a ``localhost`` name that resolves only to loopback addresses
+    (RFC 6761 reserves the names, but a resolver or hosts file may still point one elsewhere).
+    """
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
+        pass
+    if host != "localhost" and not host.endswith(".localhost"):
         return False
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(ipaddress.ip_address(a[4][0]).is_loopback for a in found)
 
 
 @dataclass(frozen=True)
@@ -111,6 +155,7 @@ class Settings:
         )
         object.__setattr__(self, "_key", secret)
         object.__setattr__(self, "api_key", secret)
+        _check_key(secret)
         if self.region not in REGIONS:
             msg = f"region must be one of {sorted(REGIONS)}, got {self.region!r}"
             raise ConfigurationError(msg)
@@ -158,6 +203,28 @@ class Settings:
         return params
 
 
+def _check_key(key: Secret) -> None:
+    """Refuse a key no server can accept, before any request (it would fail as a network
+    error on every one of them). The messages never quote the key."""
+    value = key.get()
+    if not isinstance(value, str):
+        msg = f"the API key must be a string, got {type(value).__name__}"
+        raise ConfigurationError(msg)
+    if any(c.isspace() for c in value):
+        where = "at its start or end" if value.strip() != value else "in it"
+        msg = (
+            f"the API key has whitespace {where} (a newline or space copied with it?); "
+            "set it again without"
+        )
+        raise ConfigurationError(msg)
+    if not value.isascii() or not value.isprintable():
+        msg = (
+            "the API key has non-ASCII or control characters, which an HTTP header cannot "
+            "carry; copy it again from the LlamaCloud dashboard"
+        )
+        raise ConfigurationError(msg)
+
+
 def _proxy_for(proxy: Secret | str | None, base_url: str) -> Secret | None:
     """The proxy to reach ``base_url`` through, kept as a :class:`Secret` (its URL may carry a
     password): the argument if given (``""`` for none), else the environment's, unless
@@ -185,8 +252,16 @@ def _check_url(url: str, allow_insecure_http: bool) -> str:
     if parts.username or parts.password:  # checked first: the message must not quote them
         msg = "base_url must not carry credentials; pass the API key as api_key"
         raise ConfigurationError(msg)
+    # urlsplit silently drops tabs and newlines, and httpx refuses them only at the first
+    # request; a query or fragment would end up in the middle of every request's URL.
+    if not url.isprintable() or any(c.isspace() for c in url):
+        msg = f"base_url must not hold whitespace or control characters, got {url!r}"
+        raise ConfigurationError(msg)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         msg = f"base_url must be an http(s) URL with a host, got {url!r}"
+        raise ConfigurationError(msg)
+    if "?" in url or "#" in url:
+        msg = f"base_url must not have a query (?) or fragment (#), got {url!r}"
         raise ConfigurationError(msg)
     if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
         msg = (

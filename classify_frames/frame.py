@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -106,13 +107,16 @@ def build_frame(
     Rows keep the order of ``records``; a failed fetch is a record holding only its ``id``.
     """
     reserved = set(KNOWN_COLUMNS) | set(TAIL_COLUMNS) | set(JOB_TYPE.names)
-    extras = _extra_columns(records, reserved=reserved)
+    notes: list[str] = []
+    struct, unconverted = _known_struct(records)
+    extras = _extra_columns(records, reserved=reserved, notes=notes, unconverted=unconverted)
     return _assemble(
-        _known_struct(records),
+        struct,
         extras,
         fetch_errors=fetch_errors,
         http_status=http_status,
         nested=nested,
+        notes=notes,
     )
 
 
@@ -123,8 +127,10 @@ def _assemble(
     fetch_errors: Sequence[str | None] | None = None,
     http_status: Sequence[int | None] | None = None,
     nested: bool = False,
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     n = len(struct)
+    notes = [] if notes is None else notes
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     for i, field in enumerate(JOB_TYPE):
         child = struct.field(i)
@@ -137,6 +143,12 @@ def _assemble(
         else:
             columns[field.name] = child
     _keep_conflicting_file_input(columns, struct)
+    times: dict[str, pd.Series] = {}
+    for name in TIMESTAMP_COLUMNS:
+        times[name], unread = _parse_times(columns[name])
+        if unread is not None:
+            extras[f"{name} (unparsed)"] = unread
+            notes.append(f"{name!r} in {len(unread) - unread.null_count} job(s) (not a time)")
     if "configuration.rules" in extras:  # rules carry fields we do not know: keep them all
         columns["configuration.rules"] = extras.pop("configuration.rules")
     columns.update(sorted(extras.items()))
@@ -146,13 +158,44 @@ def _assemble(
     frame: pd.DataFrame = table.to_pandas(
         types_mapper=_pandas_dtype, self_destruct=True, split_blocks=True
     )
-    for name in TIMESTAMP_COLUMNS:
-        frame[name] = pd.to_datetime(
-            frame[name], utc=True, format="ISO8601", errors="coerce"
-        ).dt.as_unit("us")
+    for name, parsed in times.items():
+        frame[name] = parsed
     unknown = sorted(set(frame["status"].dropna().unique()) - set(STATUSES))
     frame["status"] = frame["status"].astype(status_dtype(tuple(unknown)))
+    if notes:
+        msg = (
+            f"not the expected JSON type: {', '.join(notes)}; kept as they came in "
+            "'... (unparsed)' columns"
+        )
+        warnings.warn(msg, stacklevel=3)
     return frame
+
+
+#: Epoch numbers below these magnitudes are read as seconds, milliseconds, microseconds (a
+#: heuristic: 1e11 s is the year 5138, 1e11 ms is 1973); anything larger as nanoseconds.
+_EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
+
+
+def _parse_times(text: pa.Array) -> tuple[pd.Series, pa.Array | None]:
+    """ISO 8601 text (and epoch numbers, which arrive as text) as UTC times, and the raw text
+    of the values that are neither (None when there are none)."""
+    raw = pd.Series(text.to_pandas(types_mapper=_pandas_dtype), dtype=_STRING)
+    parsed = pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce").dt.as_unit("us")
+    failed = parsed.isna() & raw.notna()
+    if not failed.any():
+        return parsed, None
+    numbers = pd.to_numeric(raw[failed], errors="coerce").to_numpy("float64", na_value=np.nan)
+    size = np.abs(numbers)
+    scale = np.select([size < limit for limit, _ in _EPOCH_UNITS], [1e6, 1e3, 1.0], 1e-3)
+    with np.errstate(invalid="ignore", over="ignore"):
+        micros = np.floor(numbers * scale)
+    ok = np.isfinite(micros) & (np.abs(micros) < 2**62)
+    rows = np.flatnonzero(failed.to_numpy())[ok]
+    parsed.iloc[rows] = pd.to_datetime(micros[ok].astype(np.int64), unit="us", utc=True)
+    unread = raw.where(failed & parsed.isna())
+    if unread.isna().all():
+        return parsed, None
+    return parsed, pa.array(unread.astype(object).where(unread.notna(), None), type=pa.string())
 
 
 def _pandas_dtype(t: pa.DataType) -> Any:
@@ -193,11 +236,27 @@ def _keep_conflicting_file_input(columns: dict[str, Any], struct: pa.StructArray
 # -- the known fields --------------------------------------------------------------------------
 
 
-def _known_struct(records: Sequence[dict[str, Any]]) -> pa.StructArray:
+Unconverted = dict[str, list[tuple[int, Any]]]
+
+#: What each coerced column holds, for the warning about values that are not one.
+_KIND = {
+    "result.confidence": "a number",
+    "usage.credits": "a number",
+    "usage.parse_credits": "a number",
+    "configuration.parsing_configuration.max_pages": "a whole number",
+    "configuration.rules": "a list of objects",
+}
+
+
+def _known_struct(records: Sequence[dict[str, Any]]) -> tuple[pa.StructArray, Unconverted]:
+    """The known fields as one struct array, and the raw values (by column, with their row)
+    that could not be converted to their contract type."""
     try:
-        return pa.array(records, type=JOB_TYPE)
+        return pa.array(records, type=JOB_TYPE), {}
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
-        return pa.array([_coerce_job(r) for r in records], type=JOB_TYPE)
+        unconverted: Unconverted = {}
+        jobs = [_coerce_job(r, i, unconverted) for i, r in enumerate(records)]
+        return pa.array(jobs, type=JOB_TYPE), unconverted
 
 
 def _as_str(value: Any) -> str | None:
@@ -234,8 +293,17 @@ def _as_dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _coerce_job(job: Mapping[str, Any]) -> dict[str, Any]:
-    """The known fields of one job, each forced to its contract type (None where impossible)."""
+def _coerce_job(job: Mapping[str, Any], row: int, unconverted: Unconverted) -> dict[str, Any]:
+    """The known fields of one job, each forced to its contract type; a value that cannot be
+    (confidence "high", a rule that is not an object) is None here and its raw value goes to
+    ``unconverted``."""
+
+    def convert(name: str, value: Any, to: Any) -> Any:
+        out = to(value)
+        if out is None and value is not None:
+            unconverted.setdefault(name, []).append((row, value))
+        return out
+
     out: dict[str, Any] = {
         f.name: _as_str(job.get(f.name)) for f in JOB_TYPE if f.name not in NESTED_GROUPS
     }
@@ -243,6 +311,8 @@ def _coerce_job(job: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(config, Mapping):
         parsing = config.get("parsing_configuration")
         rules = config.get("rules")
+        if isinstance(rules, list) and not all(isinstance(r, Mapping) for r in rules):
+            unconverted.setdefault("configuration.rules", []).append((row, rules))
         out["configuration"] = {
             "rules": [
                 {"description": _as_str(r.get("description")), "type": _as_str(r.get("type"))}
@@ -254,7 +324,11 @@ def _coerce_job(job: Mapping[str, Any]) -> dict[str, Any]:
             "mode": _as_str(config.get("mode")),
             "parsing_configuration": {
                 "lang": _as_str(_as_dict(parsing).get("lang")),
-                "max_pages": _as_int(_as_dict(parsing).get("max_pages")),
+                "max_pages": convert(
+                    "configuration.parsing_configuration.max_pages",
+                    _as_dict(parsing).get("max_pages"),
+                    _as_int,
+                ),
                 "target_pages": _as_str(_as_dict(parsing).get("target_pages")),
             }
             if isinstance(parsing, Mapping)
@@ -263,11 +337,13 @@ def _coerce_job(job: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(result, Mapping):
         out["result"] = {
             "type": _as_str(result.get("type")),
-            "confidence": _as_float(result.get("confidence")),
+            "confidence": convert("result.confidence", result.get("confidence"), _as_float),
             "reasoning": _as_str(result.get("reasoning")),
         }
     if isinstance(usage, Mapping):
-        out["usage"] = {k: _as_float(usage.get(k)) for k in ("credits", "parse_credits")}
+        out["usage"] = {
+            k: convert(f"usage.{k}", usage.get(k), _as_float) for k in ("credits", "parse_credits")
+        }
     return out
 
 
@@ -292,7 +368,14 @@ def _column_name(prefix: str, key: str) -> str:
     return f"{prefix}.{part}" if prefix else part
 
 
-def _extra_columns(records: Sequence[dict[str, Any]], reserved: set[str]) -> dict[str, pa.Array]:
+def _extra_columns(
+    records: Sequence[dict[str, Any]],
+    reserved: set[str],
+    notes: list[str],
+    unconverted: Unconverted,
+) -> dict[str, pa.Array]:
+    """Unknown fields, flattened, and the raw values of known ones that are not what the
+    contract expects, in ``... (unparsed)`` columns (each described in ``notes``)."""
     n = len(records)
     found: dict[str, list[tuple[int, Any]]] = {}
 
@@ -315,18 +398,16 @@ def _extra_columns(records: Sequence[dict[str, Any]], reserved: set[str]) -> dic
             misfits = [(i, r[key]) for i, r in rows if not _fits(key, known[key], r.get(key))]
             if misfits:  # an object field that holds something else: keep it as it came
                 found[f"{name} (unparsed)"] = misfits
-                unparsed.append(f"{name!r} in {len(misfits)} job(s)")
+                shape = "an object" if known[key] is not None else "a list"
+                notes.append(f"{name!r} in {len(misfits)} job(s) (not {shape})")
 
-    unparsed: list[str] = []
     unknown_fields, unknown_rule_fields = _unknown_levels(records)
     if unknown_fields:
         walk(list(enumerate(records)), "", _KNOWN_TREE)
-    if unparsed:
-        msg = (
-            f"not the expected JSON object or array: {', '.join(unparsed)}; kept as they came "
-            "in '... (unparsed)' columns"
-        )
-        warnings.warn(msg, stacklevel=4)
+    for name, values in unconverted.items():
+        notes.append(f"{name!r} in {len(values)} job(s) (not {_KIND[name]})")
+        column = found.setdefault(f"{name} (unparsed)", [])
+        column.extend(values)  # rows apart from the misshapen ones: rules here are lists
     if unknown_rule_fields:
         found["configuration.rules"] = [
             (i, r["configuration"]["rules"])

@@ -17,6 +17,7 @@ from sklearn.metrics import (
 
 import classify_frames as cf
 from classify_frames.auditing import NO_MATCH, AuditReport, AuditWarning
+from classify_frames.auditing._stats import wilson_interval
 
 TYPES = ["invoice", "receipt", "contract"]
 SCORES = [0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
@@ -31,7 +32,11 @@ def make_jobs(n: int = 600, seed: int = 0, **overrides: Any) -> tuple[pd.DataFra
         truth = TYPES[rng.integers(3)] if rng.random() > 0.1 else "none"
         conf = float(rng.choice(SCORES))
         right = rng.random() < conf - (0.35 if truth == "receipt" else 0.05)
-        pred = (truth if truth != "none" else None) if right else rng.choice([*TYPES, None])
+        pred = (
+            (truth if truth != "none" else None)
+            if right
+            else rng.choice(np.array([*TYPES, None], dtype=object))
+        )
         status = "FAILED" if rng.random() < 0.05 else "COMPLETED"
         job: dict[str, Any] = {
             "id": f"job-{i:05d}",
@@ -101,7 +106,7 @@ def test_brier_and_per_type_brier_match_sklearn(data: Any, report: AuditReport) 
         hit = group["y_true"] == group["y_pred"]
         expected = brier_score_loss(hit, group["conf"]) if hit.nunique() > 1 else None
         if expected is not None:
-            assert report.by_type.loc[name, "brier"] == pytest.approx(expected)
+            assert report.by_type["brier"][name] == pytest.approx(expected)
 
 
 def test_overconfident_type_is_found(report: AuditReport) -> None:
@@ -126,16 +131,17 @@ def test_risk_coverage_by_brute_force(data: Any, report: AuditReport) -> None:
     assert report.aurc == pytest.approx(float(np.sum(added * steps["risk"])))
 
 
-def test_recommend_threshold_is_lowest_meeting_wilson_bound(report: AuditReport) -> None:
+def test_wilson_scan_is_lowest_meeting_wilson_bound(report: AuditReport) -> None:
     target = 0.8
-    table = report.recommend_threshold(target_accuracy=target)
+    table = report.wilson_scan_threshold(target_accuracy=target)
     curve = report.risk_coverage
-    meets = curve[curve["accuracy_lo"] >= target]
+    lo, _ = wilson_interval(curve["accuracy"] * curve["labelled"], curve["labelled"])
+    meets = curve[lo >= target]
     overall = table.loc["overall"]
     assert overall["threshold"] == meets.index.min()
-    assert overall["accepted"] == meets["accepted"].iloc[0]
+    assert overall["accepted"] == meets["labelled"].iloc[0]
     assert overall["kept"] >= overall["accepted"]
-    assert np.isnan(report.recommend_threshold(target_accuracy=1.0).loc["overall", "threshold"])
+    assert np.isnan(report.wilson_scan_threshold(target_accuracy=1.0).loc["overall", "threshold"])
 
 
 def test_disagreements_are_confident_and_wrong(report: AuditReport, data: Any) -> None:
@@ -223,7 +229,7 @@ def test_no_completed_jobs() -> None:
     )
     report = cf.audit(df)
     assert report.summary.loc["completed", "value"] == 0
-    assert np.isnan(report.summary.loc["confidence_p50", "value"])
+    assert np.isnan(report.summary["value"]["confidence_p50"])
     assert report.by_type.empty
     assert report.errors.loc["boom", "jobs"] == 3
     assert report.review_queue(5).empty

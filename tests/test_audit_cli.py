@@ -58,6 +58,7 @@ def test_with_labels_and_html(files: dict[str, Path], tmp_path: Path) -> None:
     code, out = run(str(files["parquet"]), "--labels", str(files["labels"]), "--html", str(html))
     assert code == 0, out
     assert "accuracy" in out and "Recommended thresholds" in out and "precision" in out
+    assert "Every completed job is labelled" in out
     page = html.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "Reliability" in page
 
@@ -118,3 +119,31 @@ def test_warnings_are_shown_not_raised(files: dict[str, Path], tmp_path: Path) -
     result = CliRunner().invoke(main, ["audit", str(files["parquet"]), "--labels", str(extra)])
     assert result.exit_code == 0
     assert "warning: 1 of 301 labels match no job" in result.output
+
+
+def test_the_labelling_loop(files: dict[str, Path], tmp_path: Path) -> None:
+    """queue -> label -> audit -> plan more labels -> audit again, all from the terminal."""
+    queue = tmp_path / "queue.csv"
+    code, out = run(str(files["parquet"]), "--queue", str(queue), "--per-type", "30")
+    assert code == 0, out
+    assert "review queue of" in out and "No labels yet" in out
+    truth = pd.read_csv(files["labels"]).set_index("id")["label"]
+    table = pd.read_csv(queue, dtype=str, keep_default_na=False)
+    assert {"design.id", "design.stratum", "design.weight"} <= set(table.columns)
+    table["label"] = truth[table["id"]].to_numpy()
+    table.to_csv(queue, index=False)
+    more = tmp_path / "more.csv"
+    code, out = run(
+        str(files["parquet"]),
+        "--labels",
+        str(queue),
+        "--target-accuracy",
+        "0.7",
+        "--plan",
+        str(more),
+    )
+    assert code == 0, out
+    assert "From " in out and "95% CI" in out and "certified" in out.lower()
+    assert "label these" in out and more.exists()
+    code, out = run(str(files["parquet"]), "--plan", str(more))
+    assert code != 0 and "--plan needs --labels" in out

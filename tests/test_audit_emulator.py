@@ -121,7 +121,7 @@ def test_calibration_and_threshold_on_emulator(emulated: Any) -> None:
     curve = report.risk_coverage
     assert recommended["threshold"] == curve[curve["accuracy_lo"] >= 0.8].index.min() == 0.99
     completed = df[df["status"] == "COMPLETED"]
-    assert recommended["kept"] == int((completed["result.confidence"] >= 0.99).sum())
+    assert recommended["accepted"] == int((completed["result.confidence"] >= 0.99).sum())
 
 
 @pytest.mark.slow

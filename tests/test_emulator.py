@@ -18,7 +18,7 @@ import orjson
 import pandas as pd
 import pytest
 
-from classify_frames.emulator import Dataset, Emulator, Faults
+from classify_frames.emulator import Dataset, Emulator, Faults, ManualClock
 
 JOBS = "/api/v2/classify"
 SEED_FIELDS = {
@@ -258,7 +258,8 @@ def test_list_filters(emulator: Emulator) -> None:
 def test_list_by_job_ids(emulator: Emulator) -> None:
     wanted = [emulator.dataset.ids[i] for i in (1500, 3, 42, 3)] + ["cls-unknown"]
     with client(emulator) as http:
-        reply = http.get(JOBS, params=[("job_ids", i) for i in wanted] + [("page_size", "100")])
+        params = (*[("job_ids", i) for i in wanted], ("page_size", "100"))
+        reply = http.get(JOBS, params=params)
     body = reply.json()
     assert sorted(j["id"] for j in body["items"]) == sorted(set(wanted) - {"cls-unknown"})
     assert body["total_size"] == 3 and body["next_page_token"] is None
@@ -307,27 +308,41 @@ def _one_rule(kind: str, description: str) -> dict[str, Any]:
 
 
 def test_create_runs_a_job_to_completion(make_emulator: MakeEmulator) -> None:
-    emu = make_emulator(job_duration=0.4)
+    clock = ManualClock(start=1_800_000_000.0)  # 2027-01-15T08:00:00Z
+    emu = make_emulator(job_duration=10, clock=clock)
     with client(emu) as http:
         job = http.post(JOBS, json={"file_input": "dfl-1", "configuration": {"rules": RULES}})
         assert job.status_code == 200, job.text
         created = job.json()
         assert created["status"] == "PENDING" and created["file_input"] == "dfl-1"
-        assert http.get(f"{JOBS}/{created['id']}").json()["id"] == created["id"]
-        deadline = time.monotonic() + 30
-        seen = {created["status"]}
-        while time.monotonic() < deadline:
-            status = http.get(f"{JOBS}/{created['id']}").json()["status"]
-            seen.add(status)
-            if status in ("COMPLETED", "FAILED"):
-                break
-            time.sleep(0.05)
-        assert seen & {"COMPLETED", "FAILED"}
+        assert created["created_at"] == created["updated_at"] == "2027-01-15T08:00:00.000Z"
+
+        def status() -> str:
+            seen: str = http.get(f"{JOBS}/{created['id']}").json()["status"]
+            return seen
+
+        assert status() == "PENDING"
+        clock.advance(1.9)  # PENDING for the first 20% of job_duration
+        assert status() == "PENDING"
+        clock.advance(0.2)
+        assert status() == "RUNNING"
+        clock.advance(7.8)
+        assert status() == "RUNNING"
+        clock.advance(0.2)
         final = http.get(f"{JOBS}/{created['id']}").json()
+        assert final["status"] in ("COMPLETED", "FAILED")
+        assert final["updated_at"] == "2027-01-15T08:00:10.000Z"
         assert (final["result"] is not None) == (final["status"] == "COMPLETED")
         listed = http.get(JOBS, params={"job_ids": created["id"]}).json()["items"]
         assert [j["id"] for j in listed] == [created["id"]]
         assert http.get(JOBS).json()["total_size"] == 501
+
+
+def test_a_clock_cannot_go_back_or_cross_into_a_subprocess() -> None:
+    with pytest.raises(ValueError, match="only moves forward"):
+        ManualClock().advance(-1)
+    with pytest.raises(ValueError, match="drop process=True"):
+        Emulator(jobs=10, process=True, clock=ManualClock())
 
 
 def test_create_accepts_older_inputs_and_saved_configurations(
@@ -474,12 +489,18 @@ def test_rate_limit_answers_429_with_retry_after(make_emulator: MakeEmulator, fo
 
 
 def test_rate_limit_admits_again_after_the_window(make_emulator: MakeEmulator) -> None:
-    emu = make_emulator(rate_limit=3, rate_period=1.5)
+    clock = ManualClock()
+    emu = make_emulator(rate_limit=3, rate_period=1.5, clock=clock)
     with client(emu) as http:
-        codes = [http.get(f"{JOBS}/{emu.dataset.ids[0]}").status_code for _ in range(4)]
-        assert codes[:3] == [200, 200, 200]
-        time.sleep(1.6)  # the window has moved on, whatever the 4th request got
-        assert http.get(f"{JOBS}/{emu.dataset.ids[0]}").status_code == 200
+
+        def code() -> int:
+            return http.get(f"{JOBS}/{emu.dataset.ids[0]}").status_code
+
+        assert [code() for _ in range(4)] == [200, 200, 200, 429]
+        clock.advance(1.4)
+        assert code() == 429  # the window has not moved on yet
+        clock.advance(0.1)
+        assert [code() for _ in range(4)] == [200, 200, 200, 429]
 
 
 def test_server_errors(emulator: Emulator) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from llama_cloud import (
@@ -21,10 +21,15 @@ from llama_cloud import (
     UnprocessableEntityError,
 )
 
-from classify_frames.emulator import Emulator
+from classify_frames.emulator import Emulator, ManualClock
+
+if TYPE_CHECKING:
+    from llama_cloud.types import ClassifyConfigurationParam
 
 MakeEmulator = Callable[..., Emulator]
-RULES = [{"type": "invoice", "description": "contains invoice number and total amount"}]
+CONFIGURATION: ClassifyConfigurationParam = {
+    "rules": [{"type": "invoice", "description": "contains invoice number and total amount"}]
+}
 
 
 def sdk(emu: Emulator, **kw: Any) -> LlamaCloud:
@@ -95,13 +100,15 @@ def test_list_by_job_ids(schema_emulator: Emulator) -> None:
 
 
 def test_create_wait_cancel_delete(make_emulator: MakeEmulator) -> None:
-    emu = make_emulator(job_duration=0.3)
+    clock = ManualClock()
+    emu = make_emulator(job_duration=5, clock=clock)
     with sdk(emu) as client:
-        made = client.classify.create(file_input="dfl-1", configuration={"rules": RULES})
+        made = client.classify.create(file_input="dfl-1", configuration=CONFIGURATION)
         assert made.status == "PENDING" and made.file_input == "dfl-1"
+        clock.advance(5)  # the first poll finds it done
         done = client.classify.wait_for_completion(made.id, polling_interval=0.1, timeout=30)
         assert done.status in ("COMPLETED", "FAILED")
-        again = client.classify.create(file_id="f-2", configuration={"rules": RULES})
+        again = client.classify.create(file_id="f-2", configuration=CONFIGURATION)
         assert client.classify.cancel(again.id).status == "CANCELLED"
         with pytest.raises(BadRequestError):
             client.classify.cancel(again.id)

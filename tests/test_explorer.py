@@ -25,7 +25,9 @@ RULES = [
 ]
 
 
-def job(i: int, status: str, kind: str | None = None, conf: float | None = None, **extra: Any):
+def job(
+    i: int, status: str, kind: str | None = None, conf: float | None = None, **extra: Any
+) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": f"job-{i:02d}",
         "status": status,

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -16,11 +17,12 @@ from test_parquet_support import MemoryClient, job
 
 import classify_frames as cf
 from classify_frames import ExportError
+from classify_frames.emulator._data import Schema
 from classify_frames.parquet import export_jobs, read_metadata, read_parquet
 from classify_frames.parquet._dataset import DatasetWriter
 
 
-def jobs_over_three_months(n: int = 600) -> list[dict]:
+def jobs_over_three_months(n: int = 600) -> list[dict[str, Any]]:
     return [
         job(i, month=1 + i % 3, status="RUNNING" if i % 7 == 0 else "COMPLETED") for i in range(n)
     ]
@@ -46,7 +48,8 @@ def test_export_writes_month_partitions_and_a_manifest(tmp_path: Path) -> None:
     assert meta["version"] == cf.__version__ and meta["fetched_at"]
     back = read_parquet(tmp_path / "ds").sort_values("id", ignore_index=True)
     expected = cf.jobs_to_frame([*jobs_over_three_months(), {"id": "cls-gone"}])
-    expected.loc[600, ["fetch_error", "http_status"]] = ["404: no such job", 404]
+    expected.loc[600, "fetch_error"] = "404: no such job"
+    expected.loc[600, "http_status"] = 404
     expected["http_status"] = expected["http_status"].where(expected["fetch_error"].notna(), 200)
     pd.testing.assert_frame_equal(back, expected.sort_values("id", ignore_index=True))
 
@@ -67,7 +70,7 @@ def test_files_share_one_schema_even_when_a_late_batch_brings_new_fields(tmp_pat
     assert b"pandas" not in (schema.metadata or {})
     back = read_parquet(tmp_path / "ds").set_index("id")
     assert back.loc["cls-000250", "priority"] == "3"
-    assert back.loc["cls-000270", "configuration.rules"][0]["weight"] == 1.5
+    assert back["configuration.rules"]["cls-000270"][0]["weight"] == 1.5
 
 
 def test_partition_by_month_and_status(tmp_path: Path) -> None:
@@ -141,7 +144,7 @@ def test_other_engines_read_it_without_this_package(tmp_path: Path, engine: str)
 
 def test_writer_memory_is_bounded(tmp_path: Path) -> None:
     frame = cf.jobs_to_frame([job(i, month=1 + i % 12) for i in range(300)])
-    cap = 4 * frame.memory_usage(deep=True).sum()
+    cap = 4 * int(frame.memory_usage(deep=True).sum())
     writer = DatasetWriter(tmp_path, ["created_month"], prefix="part", row_group_rows=500,
                            max_buffered_bytes=cap)  # fmt: skip
     peak = 0
@@ -192,7 +195,7 @@ def test_a_failed_export_leaves_nothing_behind(tmp_path: Path) -> None:
     ],
 )
 def test_bad_arguments_are_clear_errors(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kwargs: dict, message: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kwargs: dict[str, Any], message: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ExportError, match=message):
@@ -207,7 +210,7 @@ def test_unknown_option_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("schema", ["current", "mixed"])
 def test_emulator_jobs_come_back_as_the_frame_fetch_would_build(
-    tmp_path: Path, schema: str
+    tmp_path: Path, schema: Schema
 ) -> None:
     from classify_frames.emulator import Dataset
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from click.testing import CliRunner
 
 import classify_frames as cf
 from classify_frames.cli import main
+from classify_frames.emulator import ManualClock
 from classify_frames.parquet import read_metadata
 
 
@@ -56,21 +56,22 @@ def test_cli_export_then_sync_costs_only_the_listing(
     served = cf.list_jobs(**opts(emulator)).sort_values("id", ignore_index=True)
     stored = cf.read_parquet(out).sort_values("id", ignore_index=True)
     pd.testing.assert_frame_equal(stored, served)
-    by_status = duckdb.sql(
+    by_status = duckdb.execute(
         f"select status, count(*) from read_parquet('{out}/**/*.parquet') group by 1"
     ).fetchall()
     assert dict(by_status) == served["status"].value_counts().loc[lambda s: s > 0].to_dict()
 
 
 def test_sync_picks_up_new_jobs_then_their_final_state(make_emulator: Any, tmp_path: Path) -> None:
-    emu = make_emulator(jobs=300, job_duration=0.5)
+    clock = ManualClock()
+    emu = make_emulator(jobs=300, job_duration=5, clock=clock)
     cf.export_jobs(path=tmp_path / "jobs", **opts(emu))
     created = create_jobs(emu, 3)
     first = cf.sync_parquet(tmp_path / "jobs", **opts(emu))
     assert (first.added, first.updated) == (3, 0)
     stored = cf.read_parquet(tmp_path / "jobs").set_index("id")
     assert set(stored.loc[created, "status"]) <= {"PENDING", "RUNNING"}
-    time.sleep(1.0)
+    clock.advance(5)
     emu.reset_counters()
     second = cf.sync_parquet(tmp_path / "jobs", **opts(emu))
     assert (second.added, second.updated, second.unchanged) == (0, 3, 300)
@@ -80,12 +81,13 @@ def test_sync_picks_up_new_jobs_then_their_final_state(make_emulator: Any, tmp_p
 
 
 def test_sync_by_ids_asks_only_for_jobs_not_final(make_emulator: Any, tmp_path: Path) -> None:
-    emu = make_emulator(jobs=200, job_duration=0.5)
+    clock = ManualClock()
+    emu = make_emulator(jobs=200, job_duration=5, clock=clock)
     created = create_jobs(emu, 2)
     final = [str(i) for i in emu.dataset.ids[:50]]
     summary = cf.sync_parquet(tmp_path / "jobs", [*final, *created, "cls-nope"], **opts(emu))
     assert (summary.added, summary.failed) == (52, 1)
-    time.sleep(1.0)
+    clock.advance(5)
     with cf.ClassifyClient(**{k: v for k, v in opts(emu).items() if k != "progress"}) as client:
         again = cf.sync_parquet(tmp_path / "jobs", [*final, *created, "cls-nope"], client=client,
                                 progress=False)  # fmt: skip

@@ -216,9 +216,15 @@ def test_wait_polls_until_jobs_finish() -> None:
 def test_cancelling_a_fetch_keeps_what_was_fetched_and_leaves_no_tasks() -> None:
     import asyncio
 
+    stalled: list[str] = []
+    all_stalled = asyncio.Event()  # every worker waits on an answer after the first 50
+
     async def handler(request: httpx.Request) -> httpx.Response:
         job_id = request.url.path.rsplit("/", 1)[1]
         if job_id >= "j050":
+            stalled.append(job_id)
+            if len(stalled) == 4:
+                all_stalled.set()
             await asyncio.sleep(30)
         return httpx.Response(200, json=job(job_id))
 
@@ -227,7 +233,7 @@ def test_cancelling_a_fetch_keeps_what_was_fetched_and_leaves_no_tasks() -> None
     async def main() -> set[asyncio.Task[object]]:
         c = client(handler, concurrency=4)
         task = asyncio.create_task(c.afetch_jobs(ids, per_id=True))
-        await asyncio.sleep(0.5)
+        await asyncio.wait_for(all_stalled.wait(), 10)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -241,13 +247,12 @@ def test_cancelling_a_fetch_keeps_what_was_fetched_and_leaves_no_tasks() -> None
     assert asyncio.run(main()) == set()
 
 
-def test_kernel_interrupt_in_the_jupyter_path_cancels_the_worker_thread() -> None:
-    """In Jupyter the sync API runs the fetch on a worker thread; an interrupt must stop it."""
+def test_kernel_interrupt_in_the_jupyter_path_cancels_the_work_on_the_clients_loop() -> None:
+    """In Jupyter a cell calls the sync API while the kernel's loop runs; an interrupt
+    (SIGINT's KeyboardInterrupt in the main thread) must stop the work on the client's loop."""
     import _thread
     import asyncio
     import threading
-
-    from classify_frames._sync import _ThreadRunner
 
     async def handler(request: httpx.Request) -> httpx.Response:
         job_id = request.url.path.rsplit("/", 1)[1]
@@ -257,25 +262,39 @@ def test_kernel_interrupt_in_the_jupyter_path_cancels_the_worker_thread() -> Non
 
     c = client(handler, concurrency=2)
     ids = [f"j{i:03d}" for i in range(40)]
+
+    async def cell() -> object:  # the kernel's loop is running while the cell blocks
+        return c.fetch_jobs(ids, per_id=True)
+
+    kernel = asyncio.new_event_loop()  # run_until_complete installs no SIGINT handler
     timer = threading.Timer(0.8, _thread.interrupt_main)
     timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        _ThreadRunner(c.afetch_jobs(ids, per_id=True)).run()
-    assert not [
-        t for t in threading.enumerate() if t.name == "classify-frames-sync" and t.is_alive()
-    ]
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        kernel.run_until_complete(cell())
+    kernel.close()
+    assert not asyncio.run_coroutine_threadsafe(_tasks(), c._loop.loop).result(5)
     assert c.partial is not None and c.partial["status"].notna().sum() == 10
-    assert cf.fetch.last_partial() is c.partial
+    assert interrupted.value.partial is c.partial  # type: ignore[attr-defined]
+    thread = c._loop._thread
+    assert thread is not None and thread.is_alive()  # the client keeps its loop for later calls
+    c.close()
+    assert not thread.is_alive()
+
+
+async def _tasks() -> int:
+    import asyncio
+
+    return len(asyncio.all_tasks() - {asyncio.current_task()})
 
 
 def test_many_429s_with_a_past_retry_after_slow_the_client_but_never_stall_it() -> None:
     """An HTTP-date Retry-After already past makes every 429 a new pause; spacing is capped."""
     import asyncio
 
-    from classify_frames._http import _Pacer
+    from classify_frames._limits import Pacer
 
     async def main() -> float:
-        pacer = _Pacer(None)
+        pacer = Pacer(None)
         for _ in range(200):
             pacer.pause(0.0)
         started = time.monotonic()
@@ -286,14 +305,15 @@ def test_many_429s_with_a_past_retry_after_slow_the_client_but_never_stall_it() 
     assert asyncio.run(main()) < 2.0
 
 
-def test_an_outage_opens_the_breaker_and_a_cool_down_closes_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """After 10 requests in a row given up on, the rest are not sent; after the cool-down,
-    requests go out again."""
-    monkeypatch.setattr("classify_frames._http._COOL_DOWN", 0.3)
+def test_an_open_breaker_holds_across_calls_until_its_cool_down_ends() -> None:
+    """After 10 requests in a row given up on, the rest are not sent; a second call on the
+    same client is refused at once, without a request; after the cool-down (an injected
+    clock: no sleep) requests go out again."""
+    from classify_frames._limits import COOL_DOWN
+
     down = True
     sent: list[str] = []
+    now = [1_000.0]
 
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(request.url.path.rsplit("/", 1)[-1])
@@ -302,19 +322,24 @@ def test_an_outage_opens_the_breaker_and_a_cool_down_closes_it(
         return httpx.Response(200, json=job(sent[-1]))
 
     ids = [f"j{i}" for i in range(40)]
-    with stamina.set_testing(True, attempts=2):
-        c = client(handler, concurrency=1)
+    refusal = (
+        r"not sent: the service failed the last 10 requests after all their retries "
+        r"\(last: gave up after 2 attempts: 503 down\); requests resume in \d+ s"
+    )
+    with (
+        stamina.set_testing(True, attempts=2),
+        client(handler, concurrency=1, clock=lambda: now[0]) as c,
+    ):
         df = c.fetch_jobs(ids, per_id=True)
         assert len(sent) == 20  # 10 ids, 2 attempts each
         given_up = df["fetch_error"].str.startswith("gave up after 2 attempts: 503")
         assert given_up.tolist() == [True] * 10 + [False] * 30
-        refused = df.loc[10:, "fetch_error"]
-        assert refused.str.fullmatch(
-            r"not sent: the service failed the last 10 requests after all their retries "
-            r"\(last: gave up after 2 attempts: 503 down\); requests resume in \d+ s"
-        ).all()
+        assert df.loc[10:, "fetch_error"].str.fullmatch(refusal).all()
         assert df.loc[10:, "http_status"].isna().all()
-        time.sleep(0.35)
+        now[0] += COOL_DOWN - 1  # a later call, still within the cool-down: nothing is sent
+        second = c.fetch_jobs(["k1", "k2"])
+        assert len(sent) == 20 and second["fetch_error"].str.fullmatch(refusal).all()
+        now[0] += 1.5  # the cool-down is over, and the service is back
         down = False
         again = c.fetch_jobs(ids, per_id=True)
     assert again["fetch_error"].isna().all()

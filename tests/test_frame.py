@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -16,9 +17,10 @@ from classify_frames._schema import KNOWN_COLUMNS, STATUSES, TAIL_COLUMNS
 SEED_PAGE = Path(__file__).parents[2] / "shared" / "seed" / "000_a3eb28ca5921c1cc.txt"
 
 
-def seed_job() -> dict:
+def seed_job() -> dict[str, Any]:
     if SEED_PAGE.is_file():
-        return json.loads(SEED_PAGE.read_text().split("Returns Examples")[1])
+        example: dict[str, Any] = json.loads(SEED_PAGE.read_text().split("Returns Examples")[1])
+        return example
     return {  # the same example, for a checkout without shared/
         "id": "id",
         "configuration": {
@@ -65,7 +67,7 @@ def test_status_is_categorical_and_keeps_unknown_statuses() -> None:
 def test_null_result_leaves_result_columns_null_and_adds_no_bogus_column() -> None:
     df = jobs_to_frame([{"id": "a", "status": "PENDING", "result": None}])
     assert "result" not in df.columns
-    assert pd.isna(df.loc[0, "result.type"]) and pd.isna(df.loc[0, "result.confidence"])
+    assert df["result.type"].isna()[0] and df["result.confidence"].isna()[0]
 
 
 def test_file_input_fills_document_input_value() -> None:
@@ -87,8 +89,8 @@ def test_unknown_fields_are_kept_and_flattened() -> None:
     assert df.loc[0, "priority"] == 3
     assert df.loc[0, "source.system"] == "sftp"
     assert df.loc[0, "source.meta.batch"] == "b1"
-    assert list(df.loc[0, "result.page_scores"]) == [0.1, 0.2]
-    assert pd.isna(df.loc[1, "priority"])
+    assert list(df["result.page_scores"][0]) == [0.1, 0.2]
+    assert df["priority"].isna()[1]
     assert df.columns[-2:].tolist() == ["fetch_error", "http_status"]
 
 
@@ -101,13 +103,13 @@ def test_a_literal_dotted_key_never_overwrites_the_nested_column() -> None:
 
 def test_unknown_rule_fields_are_kept_in_the_rules_column() -> None:
     job = {"id": "a", "configuration": {"rules": [{"description": "d" * 12, "type": "t", "id": 7}]}}
-    rules = jobs_to_frame([job]).loc[0, "configuration.rules"]
+    rules = jobs_to_frame([job])["configuration.rules"][0]
     assert rules[0]["id"] == 7 and rules[0]["type"] == "t"
 
 
 @pytest.mark.filterwarnings("ignore:not the expected JSON:UserWarning")
 def test_wrong_types_are_coerced_and_every_row_kept() -> None:
-    jobs = [
+    jobs: list[dict[str, Any]] = [
         {"id": "a", "result": {"confidence": "0.75", "type": 5}},
         {"id": "b", "result": {"confidence": "high"}, "status": 3},
         {"id": "c", "configuration": {"parsing_configuration": {"max_pages": "12"}, "rules": "x"}},
@@ -115,7 +117,7 @@ def test_wrong_types_are_coerced_and_every_row_kept() -> None:
     df = jobs_to_frame(jobs)
     assert df["id"].tolist() == ["a", "b", "c"]
     assert df.loc[0, "result.confidence"] == 0.75 and df.loc[0, "result.type"] == "5"
-    assert pd.isna(df.loc[1, "result.confidence"])
+    assert df["result.confidence"].isna()[1]
     assert df.loc[2, "configuration.parsing_configuration.max_pages"] == 12
 
 
@@ -152,7 +154,7 @@ def test_reads_pages_arrays_and_files(tmp_path: Path) -> None:
 def test_nested_frame_has_struct_columns() -> None:
     df = jobs_to_frame([seed_job()], nested=True)
     assert "configuration" in df.columns and "result.type" not in df.columns
-    assert df.loc[0, "result"]["type"] == "type"
+    assert df["result"][0]["type"] == "type"
     assert isinstance(df["configuration"].dtype, pd.ArrowDtype)
 
 
@@ -176,9 +178,48 @@ def test_no_warning_on_ordinary_jobs() -> None:
 
 
 def test_misshapen_known_objects_are_kept_not_dropped() -> None:
-    jobs = [{"id": "a", "result": "oops", "configuration": {"rules": "x"}}, {"id": "b"}]
+    jobs: list[dict[str, Any]] = [
+        {"id": "a", "result": "oops", "configuration": {"rules": "x"}},
+        {"id": "b"},
+    ]
     with pytest.warns(UserWarning, match="not the expected JSON"):
         df = jobs_to_frame(jobs)
     assert df.loc[0, "result (unparsed)"] == "oops"
     assert df.loc[0, "configuration.rules (unparsed)"] == "x"
     assert pd.isna(df.loc[0, "result.type"]) and pd.isna(df.loc[1, "result (unparsed)"])
+
+
+UNCONVERTIBLE = [
+    {
+        "id": "a",
+        "created_at": "yesterday",
+        "result": {"type": "invoice", "confidence": "high"},
+        "configuration": {"rules": ["junk", {"type": "invoice", "description": "d"}]},
+        "usage": {"credits": "lots"},
+    },
+    {"id": "b", "created_at": 1767225600, "updated_at": 1767225600250},  # epoch s and ms
+    {"id": "c", "created_at": "2026-01-01T00:00:00Z", "result": {"confidence": 0.5}},
+]
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_unconvertible_values_are_kept_raw_with_one_warning(as_bytes: bool) -> None:
+    jobs = b"\n".join(orjson.dumps(j) for j in UNCONVERTIBLE) if as_bytes else UNCONVERTIBLE
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = jobs_to_frame(jobs)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1, messages
+    for name in ("created_at", "result.confidence", "configuration.rules", "usage.credits"):
+        assert repr(name) in messages[0]
+    assert df["result.confidence (unparsed)"].tolist()[0] == "high"
+    assert df["usage.credits (unparsed)"].tolist()[0] == "lots"
+    assert df["created_at (unparsed)"].tolist()[0] == "yesterday"
+    assert json.loads(df.loc[0, "configuration.rules (unparsed)"])[0] == "junk"
+    assert [r["type"] for r in df.loc[0, "configuration.rules"]] == ["invoice"]
+    assert df["created_at (unparsed)"].isna().tolist() == [False, True, True]
+    stamp = pd.Timestamp("2026-01-01", tz="UTC")
+    assert df.loc[1, "created_at"] == stamp  # an epoch number is converted, not lost
+    assert df.loc[1, "updated_at"] == stamp + pd.Timedelta(milliseconds=250)
+    assert df.loc[2, "created_at"] == stamp and df.loc[2, "result.confidence"] == 0.5
+    assert "updated_at (unparsed)" not in df.columns

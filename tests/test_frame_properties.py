@@ -27,7 +27,11 @@ json_value = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
     max_leaves=8,
 )
-maybe = lambda strategy: st.none() | strategy  # noqa: E731
+
+
+def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.none() | strategy
+
 
 rule = st.fixed_dictionaries(
     {}, optional={"description": maybe(text), "type": maybe(text), "weight": scalar}
@@ -82,7 +86,9 @@ def test_any_jobs_give_one_row_each_and_the_contract_dtypes(jobs: list[dict[str,
     assert frame["id"].tolist() == [j["id"] for j in jobs]
     contract = cf.empty_frame().dtypes.drop(["status", "configuration.rules"])
     assert frame.dtypes[contract.index].equals(contract)
-    rules = frame["configuration.rules"].dtype.pyarrow_dtype.value_type  # extra rule fields kept
+    dtype = frame["configuration.rules"].dtype
+    assert isinstance(dtype, pd.ArrowDtype)
+    rules = dtype.pyarrow_dtype.value_type  # extra rule fields kept
     assert {"description", "type"} <= {f.name for f in rules}
     assert frame["result.confidence"].dtype == "float64"
 

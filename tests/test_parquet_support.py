@@ -10,11 +10,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from classify_frames._settings import Settings
 from classify_frames.frame import build_frame, jobs_to_frame
+
+if TYPE_CHECKING:  # to mypy a ClassifyClient, so it passes where one is wanted
+    from classify_frames import ClassifyClient as _Client
+else:
+    _Client = object
 
 
 def job(
@@ -45,17 +51,16 @@ def job(
     }
 
 
-@dataclass
-class _Settings:
-    base_url: str = "http://127.0.0.1:9"
+def _settings() -> Settings:
+    return Settings(api_key="llx-memory", base_url="http://127.0.0.1:9")
 
 
 @dataclass
-class MemoryClient:
+class MemoryClient(_Client):
     """Serves ``jobs`` like the listing (no ids) or by id (unknown ids become failed rows)."""
 
     jobs: list[dict[str, Any]]
-    settings: _Settings = field(default_factory=_Settings)
+    settings: Settings = field(default_factory=_settings)
     calls: list[tuple[list[str] | None, dict[str, Any]]] = field(default_factory=list)
     block_after: int | None = None  # frames to yield before blocking forever (kill tests)
     fail_after: int | None = None  # frames to yield before raising

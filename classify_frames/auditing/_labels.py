@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from ._prepare import NO_MATCH
 
-__all__ = ["AuditWarning", "LabelsInput", "join_labels", "read_labels"]
+__all__ = ["AuditWarning", "LabelsInput", "join_labelled", "join_labels", "read_labels"]
 
 LabelsInput = pd.DataFrame | str | os.PathLike[str]
 
@@ -37,7 +37,8 @@ def read_labels(
     """Labels as two columns: ``key`` (the ``join_on`` value) and ``label`` (categorical).
 
     Blank labels are dropped (not labelled yet); ``"none"`` / ``"no match"`` (any case) become
-    ``"no match"``. Keys labelled twice stay (:func:`join_labels` keeps the last).
+    ``"no match"``. Keys labelled twice stay (:func:`join_labels` keeps the last). The sampling
+    design columns of a review queue (``design.*``, see :mod:`._design`) are kept as they are.
 
     >>> read_labels(pd.DataFrame({"id": ["a", "b", "c"], "label": ["invoice", "None", ""]}))
       key     label
@@ -71,6 +72,9 @@ def read_labels(
             "label": pd.Categorical.from_codes(codes[keep], categories=pd.Index(names)),
         }
     )
+    for column in table.columns:
+        if str(column).startswith("design."):
+            out[column] = table[column][keep].reset_index(drop=True)
     return out
 
 
@@ -124,6 +128,21 @@ def join_labels(
     Raises ``ValueError`` naming the join key when no label matches any job; warns when some
     labels match no job, and when labels use types that no rule set defines.
     """
+    return join_labelled(
+        jobs, labels, label_col=label_col, join_on=join_on, known_types=known_types
+    )[0]
+
+
+def join_labelled(
+    jobs: pd.DataFrame,
+    labels: LabelsInput,
+    *,
+    label_col: str = "label",
+    join_on: str = "id",
+    known_types: set[str] | None = None,
+) -> tuple[pd.Series, pd.DataFrame | None]:
+    """:func:`join_labels`, and the labels' design columns aligned to ``jobs`` (None when the
+    labels carry none): the input of :func:`._design.labelled_sample`."""
     table = read_labels(labels, label_col=label_col, join_on=join_on)
     if table.empty:
         msg = f"the labels hold no label: every {label_col!r} is blank"
@@ -170,4 +189,10 @@ def join_labels(
                 "they count as misses in the confusion matrix"
             )
             warnings.warn(msg, AuditWarning, stacklevel=4)
-    return truth
+    design_cols = [c for c in table.columns if str(c).startswith("design.")]
+    design = None
+    if design_cols:
+        rows = table[design_cols].iloc[np.maximum(position, 0)].astype(object)
+        rows.iloc[~found] = None
+        design = rows.set_axis(jobs.index)
+    return truth, design

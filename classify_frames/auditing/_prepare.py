@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from typing import Any
 
 import numpy as np
@@ -37,8 +38,11 @@ def objects(values: pd.Series) -> np.ndarray:
 
 def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, str]]]]:
     """Internal columns: id, status, completed, type, confidence, created_at, configuration_id,
-    rule_set, document, reasoning, error_message (row order and index kept); and the rules of
-    each rule set (see :func:`rule_set_ids`).
+    rule_set, document, reasoning, error_message, confidence_impossible (row order and index
+    kept); and the rules of each rule set (see :func:`rule_set_ids`).
+
+    A stated confidence outside [0, 1] or infinite cannot be a probability: it becomes NaN
+    (``confidence_impossible`` marks it) with one warning counting them.
 
     A frame without ``status`` counts the rows with a result as completed; rows that could not be
     fetched (``fetch_error`` set) never count as completed. ``type`` is categorical, with
@@ -69,7 +73,13 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
         status = status.cat.add_categories(["FETCH ERROR"]).where(fetched, "FETCH ERROR")
     completed = (status == "COMPLETED").to_numpy(bool)
     types = raw_type.fillna(NO_MATCH).where(completed).astype("category")
-    confidence = confidence.where(completed & np.isfinite(confidence.to_numpy()))
+    values = confidence.to_numpy()
+    with np.errstate(invalid="ignore"):
+        possible = np.isfinite(values) & (values >= 0) & (values <= 1)
+    impossible = completed & confidence.notna().to_numpy(bool) & ~possible
+    if impossible.any():
+        _warn_impossible(values[impossible])
+    confidence = confidence.where(completed & possible)
     created = _column(df, "created_at", "datetime64[us, UTC]")
     created = pd.to_datetime(created, utc=True, errors="coerce")
     rule_set, rules = rule_set_ids(_column(df, "configuration.rules", object))
@@ -86,10 +96,24 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
             "document": _column(df, "document_input_value").astype(_STRING),
             "reasoning": _column(df, "result.reasoning").astype(_STRING),
             "error_message": _column(df, "error_message").astype(_STRING),
+            "confidence_impossible": impossible,
         },
         index=df.index,
     )
     return out, rules
+
+
+def _warn_impossible(values: np.ndarray) -> None:
+    """Warn once per frame about confidences outside [0, 1] or infinite, with examples."""
+    from ._labels import AuditWarning
+
+    examples = ", ".join(f"{v:g}" for v in pd.unique(values)[:3])
+    msg = (
+        f"{len(values)} completed job(s) state an impossible confidence ({examples}: outside "
+        "0..1 or infinite); they are left out of calibration, ECE, Brier, AUROC and thresholds "
+        "(their type and correctness still count)"
+    )
+    warnings.warn(msg, AuditWarning, stacklevel=4)
 
 
 def _statuses(status: pd.Series) -> pd.Series:

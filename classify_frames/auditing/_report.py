@@ -12,11 +12,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .._atomic import atomic_path
-from . import _document, _plots, _rulesets, _tables
-from ._labels import LabelsInput, join_labels
+from . import _document, _findings, _plan, _plots, _population, _queue, _rulesets, _tables
+from ._certify import certify_table
+from ._design import Allocation, labelled_sample
+from ._labels import LabelsInput, join_labelled
 from ._prepare import prepare
-from ._recalibrate import Recalibrator
-from ._stats import BinStrategy, calibration_table
+from ._recalibrate import Recalibrator, recalibrator_with_gain
+from ._sample import LabelledSample, ShareEstimate, no_estimate, share
+from ._stats import BinStrategy
 
 __all__ = ["AuditReport", "audit"]
 
@@ -36,8 +39,10 @@ def audit(
 
     ``labels`` (a DataFrame or a CSV / Parquet file with ``join_on`` and ``label_col`` columns;
     ``"none"`` for a document no rule describes) unlocks accuracy, the confusion matrix,
-    calibration, risk-coverage and threshold recommendations. ``by`` is the column whose
-    values are the predicted types (``result.type``).
+    calibration, risk-coverage and certified thresholds. A filled-in :meth:`review_queue`
+    carries its sampling design in ``design.*`` columns, which the audit reads by itself:
+    population figures (accuracy, thresholds, calibration) are then design-weighted, with 95%
+    intervals. ``by`` is the column whose values are the predicted types (``result.type``).
 
     >>> report = audit(df, labels="labels.csv", threshold=0.9)   # doctest: +SKIP
     >>> report.by_type                                            # doctest: +SKIP
@@ -65,12 +70,18 @@ def audit(
 class AuditReport:
     """Tables (plain DataFrames, computed on first use and cached), figures and an HTML report.
 
-    Without labels: ``summary``, ``status``, ``errors``, ``by_type``, ``review_queue()``,
-    ``drift()``, ``by_configuration``, ``configuration_mix``, ``rule_changes``,
-    ``unused_rules``, ``unknown_types``, ``reclassified``, ``flips()``. With labels also
-    ``accuracy``, ``confusion``, ``calibration()``, ``ece``, ``mce``, ``brier``,
-    ``risk_coverage``, ``aurc``, ``recommend_threshold()``, ``disagreements``,
-    ``recalibrate()``.
+    Without labels: ``findings``, ``summary``, ``status``, ``errors``, ``by_type``,
+    ``review_queue()``, ``drift()``, ``by_configuration``, ``configuration_mix``,
+    ``rule_changes``, ``unused_rules``, ``unknown_types``, ``reclassified``, ``flips()``. With
+    labels also ``accuracy`` and ``accuracy_ci``, ``confusion``, ``calibration()``, ``ece``
+    (``ece_debiased``, ``ece_ci``), ``mce``, ``brier``, ``auroc``, ``risk_coverage``, ``aurc``,
+    ``recommend_threshold()`` (certified), ``wilson_scan_threshold()`` (a heuristic),
+    ``plan_labels()``, ``disagreements``, ``recalibrate()``; ``with_labels()`` for the next
+    round of labels.
+
+    Population figures (the completed jobs of the frame, not just the labelled ones) come from
+    the labels that are a random sample (see ``sample``); counts such as the confusion matrix
+    and precision / recall are of the labels themselves.
     """
 
     def __init__(
@@ -83,11 +94,13 @@ class AuditReport:
         join_on: str = "id",
         bins: BinStrategy = "auto",
         n_bins: int = 10,
+        _prepared: tuple[pd.DataFrame, dict[str, list[tuple[str, str]]]] | None = None,
     ) -> None:
         self.threshold = threshold
         self.bins: BinStrategy = bins
         self.n_bins = n_bins
-        self.jobs, self.rules = prepare(df)
+        self._options = {"label_col": label_col, "join_on": join_on}
+        self.jobs, self.rules = prepare(df) if _prepared is None else _prepared
         recorded = df.attrs.get("classify_frames")
         #: Where the jobs came from, as the fetch recorded it in ``df.attrs`` (base URL and
         #: fetch time; never the key), for the report's context line.
@@ -95,16 +108,37 @@ class AuditReport:
         #: Configuration names (and versions) where the frame knows them, by id.
         self.configuration_names = _document.configuration_names(df)
         self.truth: pd.Series | None = None
+        #: The labels usable as a random sample, with their strata (None without any).
+        self.sample: LabelledSample | None = None
+        self._labels_given = 0
         if labels is not None:
             known = {t for pairs in self.rules.values() for t, _ in pairs}
             known |= {str(t) for t in self.jobs["type"].cat.categories}
-            self.truth = join_labels(
+            self.truth, design = join_labelled(
                 self.jobs,
                 labels,
                 label_col=label_col,
                 join_on=join_on,
                 known_types=known if self.rules else None,
             )
+            self.sample = labelled_sample(self.jobs, self.truth, design)
+
+    def with_labels(self, labels: LabelsInput) -> AuditReport:
+        """The same audit with other labels (the next round, say), reusing the prepared frame.
+
+        >>> report = report.with_labels("labels_round2.csv")   # doctest: +SKIP
+        """
+        report = AuditReport(
+            pd.DataFrame(),
+            labels,
+            threshold=self.threshold,
+            bins=self.bins,
+            n_bins=self.n_bins,
+            _prepared=(self.jobs, self.rules),
+            **self._options,
+        )
+        report.provenance, report.configuration_names = self.provenance, self.configuration_names
+        return report
 
     def __repr__(self) -> str:
         labelled = "" if self.truth is None else f", {len(self._labelled[0])} labelled"
@@ -116,7 +150,7 @@ class AuditReport:
     def summary(self) -> pd.DataFrame:
         """Headline numbers (jobs, completed and failure rates, no-match rate, confidence
         quantiles, share below threshold; with labels accuracy, ECE, MCE, Brier, AURC)."""
-        extra = self._label_metrics if self.truth is not None else None
+        extra = dict(self._label_metrics) if self.truth is not None else None
         return _tables.summary(self.jobs, self.threshold, extra)
 
     @cached_property
@@ -134,14 +168,73 @@ class AuditReport:
         """Per predicted type (and "no match"): count, share, confidence statistics; with labels
         precision, recall, F1, support, accuracy, ECE, MCE, Brier and over-confidence."""
         labelled = self._labelled if self.truth is not None else None
-        return _tables.by_type(self.jobs, self.threshold, labelled, self.bins, self.n_bins)
+        table = _tables.by_type(self.jobs, self.threshold, labelled, self.bins, self.n_bins)
+        if self.truth is None:
+            return table
+        # accuracy per predicted type over all its jobs, from the random sample
+        table[["accuracy", "accuracy_lo", "accuracy_hi"]] = np.nan
+        if self.sample is not None:
+            names = list(table.index)
+            types = self.jobs.loc[self.jobs["completed"], "type"].astype(object)
+            codes = pd.Index(names).get_indexer(types.to_numpy(object))
+            est = _population.by_group(self.sample, self._correct, codes, names)
+            table["accuracy"] = est["accuracy"]
+            table["accuracy_lo"] = est["accuracy_lo"]
+            table["accuracy_hi"] = est["accuracy_hi"]
+            table["accuracy_labels"] = est["labels"]
+        return table
 
     def review_queue(
-        self, n: int = 50, strategy: _tables.Strategy = "lowest", seed: int = 0
+        self,
+        n: int = 50,
+        strategy: _queue.Strategy = "lowest",
+        seed: int = 0,
+        *,
+        budget: int | None = None,
+        allocation: Allocation | None = None,
+        bands: tuple[float, ...] = (),
     ) -> pd.DataFrame:
-        """Jobs most worth a human look, with an empty ``label`` column; save it, fill it in
-        and pass it back as ``labels=`` (see :func:`._tables.review_queue`)."""
-        return _tables.review_queue(self.jobs, self.threshold, n, strategy, seed)
+        """Jobs to label, with an empty ``label`` column and the sampling design in
+        ``design.*`` columns; save it, fill it in and pass it back as ``labels=``.
+
+        ``strategy="stratified"``: ``n`` random jobs per predicted type (and "no match"), or
+        ``budget=400`` spread by ``allocation="neyman"`` (default) or ``"proportional"``;
+        ``bands=(0.9,)`` also splits each type at those confidences. ``"lowest"`` and
+        ``"margin"`` find errors but are not a random sample (see :func:`._queue.review_queue`).
+        Jobs already labelled are not drawn again.
+
+        >>> queue = report.review_queue(budget=400, strategy="stratified")   # doctest: +SKIP
+        >>> queue.to_csv("labels.csv", index=False)                          # doctest: +SKIP
+        """
+        return _queue.review_queue(
+            self.jobs,
+            self.threshold,
+            n,
+            strategy,
+            seed,
+            budget=budget,
+            allocation=allocation,
+            bands=bands,
+            labelled=self._labelled_mask,
+            pilot=self._pilot,
+        )
+
+    @property
+    def _labelled_mask(self) -> np.ndarray | None:
+        """Which completed jobs have a label (None without labels)."""
+        if self.truth is None:
+            return None
+        return self.truth[self.jobs["completed"].to_numpy(bool)].notna().to_numpy(bool)
+
+    @cached_property
+    def _pilot(self) -> pd.DataFrame | None:
+        """Right and labelled counts per stratum of the sample (for Neyman allocation)."""
+        if self.sample is None:
+            return None
+        codes = self.sample.strata
+        right = np.bincount(codes, weights=self._correct, minlength=len(self.sample.names))
+        count = np.bincount(codes, minlength=len(self.sample.names))
+        return pd.DataFrame({"correct": right, "labels": count}, index=self.sample.names)
 
     def drift(
         self, freq: str = "M", baseline: object = None, min_jobs: int = 200, alpha: float = 0.001
@@ -213,39 +306,162 @@ class AuditReport:
         return _tables.labelled(self.jobs, self._need_labels("this metric"))
 
     @cached_property
-    def _label_metrics(self) -> dict[str, float]:
+    def _completed_confidence(self) -> np.ndarray:
+        values: np.ndarray = self.jobs.loc[self.jobs["completed"], "confidence"].to_numpy(float)
+        return values
+
+    @cached_property
+    def _correct(self) -> np.ndarray:
+        """1.0 / 0.0 per row of the sample: the predicted type is the label."""
+        if self.sample is None:
+            return np.zeros(0)
+        done = self.jobs["completed"].to_numpy(bool)
+        types = _tables._strings(self.jobs["type"], done)[self.sample.rows]
+        truth = _tables._strings(self._need_labels("this metric"), done)[self.sample.rows]
+        correct: np.ndarray = (types == truth).astype(float)
+        return correct
+
+    @cached_property
+    def _label_metrics(self) -> dict[str, float | int | str]:
         y_true, y_pred, conf = self._labelled
-        return _tables.label_metrics(y_true, y_pred, conf, self.bins, self.n_bins)
+        plain = _tables.label_metrics(y_true, y_pred, conf, self.bins, self.n_bins)
+        est = self.accuracy_estimate
+        ece = self._ece
+        metrics: dict[str, float | int | str] = {
+            "labelled": plain["labelled"],
+            "sample": self.sample.kind if self.sample is not None else "not a random sample",
+            "sample_labels": self.sample.labels if self.sample is not None else 0,
+            "accuracy": est.estimate,
+            "accuracy_lo": est.low,
+            "accuracy_hi": est.high,
+            "ece": ece["ece"],
+            "ece_debiased": ece["ece_debiased"],
+            "ece_lo": ece["ece_lo"],
+            "ece_hi": ece["ece_hi"],
+            "mce": ece["mce"],
+            "brier": self._brier["brier"],
+            "auroc": self._auroc["auroc"],
+            "auroc_lo": self._auroc["auroc_lo"],
+            "auroc_hi": self._auroc["auroc_hi"],
+            "aurc": self.aurc,
+        }
+        if self.sample is None:
+            metrics["labelled_accuracy"] = plain["accuracy"]
+        return metrics
+
+    @cached_property
+    def accuracy_estimate(self) -> ShareEstimate:
+        """Accuracy of the completed jobs as a :class:`._sample.ShareEstimate` (estimate,
+        95% interval, labels it rests on)."""
+        self._need_labels("accuracy")
+        if self.sample is None:
+            return no_estimate(0, int(self.jobs["completed"].sum()))
+        return share(self.sample, self._correct)
 
     @property
     def accuracy(self) -> float:
-        """Share of labelled jobs whose type is the label ("no match" on "none" is right)."""
-        self._need_labels("accuracy")
-        return self._label_metrics["accuracy"]
+        """Share of the completed jobs whose type is right ("no match" on "none" is right),
+        estimated from the labels' random sample, design-weighted (NaN when the labels are
+        not a random sample, e.g. a "lowest" queue). See ``accuracy_ci``."""
+        return self.accuracy_estimate.estimate
+
+    @property
+    def accuracy_ci(self) -> tuple[float, float]:
+        """95% interval ``(low, high)`` of ``accuracy``."""
+        est = self.accuracy_estimate
+        return est.low, est.high
+
+    def _population_sample(self) -> LabelledSample:
+        sample = self.sample
+        if sample is None:
+            self._need_labels("this metric")
+            msg = (
+                "no population figure: none of the labels is a random sample (a 'lowest' or "
+                "'margin' queue is chosen, not drawn); label "
+                "review_queue(strategy='stratified') and pass that file"
+            )
+            raise ValueError(msg)
+        return sample
+
+    @cached_property
+    def _ece(self) -> dict[str, float]:
+        if self.sample is None:
+            return _population.ece(self._empty_sample, np.array([]), self._completed_confidence)
+        return _population.ece(
+            self.sample, self._correct, self._completed_confidence, self.bins, self.n_bins
+        )
+
+    @cached_property
+    def _empty_sample(self) -> LabelledSample:
+        size = int(self.jobs["completed"].sum())
+        return LabelledSample(np.zeros(size, np.int64), np.zeros(0, np.int64), ["all"], "none")
+
+    @cached_property
+    def _brier(self) -> dict[str, float]:
+        sample = self.sample or self._empty_sample
+        correct = self._correct if self.sample is not None else np.array([])
+        return _population.brier(sample, correct, self._completed_confidence)
+
+    @cached_property
+    def _auroc(self) -> dict[str, float]:
+        sample = self.sample or self._empty_sample
+        correct = self._correct if self.sample is not None else np.array([])
+        return _population.auroc(sample, correct, self._completed_confidence)
 
     @property
     def ece(self) -> float:
-        """Expected calibration error (top-label, default bins)."""
+        """Expected calibration error over the completed jobs (top-label, default bins,
+        plug-in); see ``ece_debiased`` and ``ece_ci`` for its small-sample bias."""
         self._need_labels("ece")
-        return self._label_metrics["ece"]
+        return self._ece["ece"]
+
+    @property
+    def ece_debiased(self) -> float:
+        """ECE with the plug-in's upward small-sample bias removed (bootstrap estimate)."""
+        self._need_labels("ece")
+        return self._ece["ece_debiased"]
+
+    @property
+    def ece_ci(self) -> tuple[float, float]:
+        """95% bootstrap interval of the ECE (bias-corrected)."""
+        self._need_labels("ece")
+        return self._ece["ece_lo"], self._ece["ece_hi"]
 
     @property
     def mce(self) -> float:
         """Maximum calibration error (top-label, default bins)."""
         self._need_labels("mce")
-        return self._label_metrics["mce"]
+        return self._ece["mce"]
 
     @property
     def brier(self) -> float:
-        """Top-label Brier score: mean of (confidence - correct)^2."""
+        """Top-label Brier score: mean of (confidence - correct)^2 over the completed jobs."""
         self._need_labels("brier")
-        return self._label_metrics["brier"]
+        return self._brier["brier"]
+
+    @property
+    def brier_ci(self) -> tuple[float, float]:
+        """95% interval of the Brier score."""
+        self._need_labels("brier")
+        return self._brier["brier_lo"], self._brier["brier_hi"]
+
+    @property
+    def auroc(self) -> float:
+        """AUROC of stated confidence for correctness (0.5: no separation; ties count 1/2)."""
+        self._need_labels("auroc")
+        return self._auroc["auroc"]
+
+    @property
+    def auroc_ci(self) -> tuple[float, float]:
+        """95% stratified bootstrap interval of ``auroc``."""
+        self._need_labels("auroc")
+        return self._auroc["auroc_lo"], self._auroc["auroc_hi"]
 
     @property
     def aurc(self) -> float:
         """Area under the risk-coverage curve (lower is better)."""
         self._need_labels("aurc")
-        return self._label_metrics["aurc"]
+        return self._risk_coverage[1]
 
     @cached_property
     def confusion(self) -> pd.DataFrame:
@@ -257,24 +473,123 @@ class AuditReport:
     def calibration(
         self, bins: BinStrategy | None = None, n_bins: int | None = None
     ) -> pd.DataFrame:
-        """Reliability table; ``bins`` "distinct" | "uniform" | "quantile" | "auto"."""
+        """Reliability table over the completed jobs: per bin (one per distinct stated value
+        by default; ``bins`` "distinct" | "uniform" | "quantile" | "auto") the jobs, their mean
+        stated confidence, accuracy with its 95% interval, the gap, and the labels it rests on."""
         self._need_labels("calibration")
-        y_true, y_pred, conf = self._labelled
-        return calibration_table(conf, y_true == y_pred, bins or self.bins, n_bins or self.n_bins)
+        sample = self.sample or self._empty_sample
+        correct = self._correct if self.sample is not None else np.array([])
+        return _population.calibration(
+            sample,
+            correct,
+            self._completed_confidence,
+            bins or self.bins,
+            n_bins or self.n_bins,
+        )
 
     @cached_property
-    def risk_coverage(self) -> pd.DataFrame:
-        """At each distinct threshold: accepted, coverage, accuracy (Wilson interval), risk."""
+    def _risk_coverage(self) -> tuple[pd.DataFrame, float]:
         self._need_labels("risk_coverage")
-        y_true, y_pred, conf = self._labelled
-        return _tables.risk_coverage(conf, y_true == y_pred)[0]
+        sample = self.sample or self._empty_sample
+        correct = self._correct if self.sample is not None else np.array([])
+        return _population.risk_coverage(sample, correct, self._completed_confidence)
 
-    def recommend_threshold(self, target_accuracy: float = 0.95) -> pd.DataFrame:
-        """Lowest threshold whose Wilson lower bound of accuracy meets the target, overall and
-        per type, with how many jobs it keeps."""
-        return _tables.recommend_threshold(
-            self.jobs, self._need_labels("recommend_threshold"), target_accuracy
+    @property
+    def risk_coverage(self) -> pd.DataFrame:
+        """At each distinct threshold: jobs accepted and coverage (exact counts), labels among
+        them, accuracy with its 95% interval, and risk."""
+        return self._risk_coverage[0]
+
+    def recommend_threshold(
+        self,
+        target_accuracy: float = 0.95,
+        delta: float = 0.05,
+        min_labels: int | None = None,
+    ) -> pd.DataFrame:
+        """Certified auto-accept thresholds, overall and per predicted type: with probability
+        at least ``1 - delta``, the jobs accepted at ``threshold`` are at least
+        ``target_accuracy`` accurate in the population (Learn then Test, fixed-sequence
+        testing from the highest threshold down; see :mod:`._certify`).
+
+        Columns: ``threshold`` (NaN where nothing can be certified), ``coverage`` and
+        ``accepted`` (jobs kept, exact), ``labelled`` (labels among them), the accepted jobs'
+        estimated ``accuracy`` with its 95% interval, the ``p_value`` of the last test passed
+        and the ``method``.
+        """
+        if not 0 < target_accuracy < 1:
+            msg = f"target_accuracy must be in (0, 1), got {target_accuracy!r}"
+            raise ValueError(msg)
+        if not 0 < delta < 1:
+            msg = f"delta must be in (0, 1), got {delta!r}"
+            raise ValueError(msg)
+        self._need_labels("recommend_threshold")
+        types = self.jobs.loc[self.jobs["completed"], "type"]
+        order = list(self.by_type.index[self.by_type["count"] > 0])
+        sample = self.sample or self._empty_sample
+        correct = self._correct if self.sample is not None else np.array([])
+        table = certify_table(
+            sample,
+            correct,
+            self._completed_confidence,
+            types,
+            order,
+            target_accuracy,
+            delta,
+            min_labels,
         )
+        if self.sample is None or not self.sample.trusted:
+            why = (
+                "refused: the labels are not a random sample"
+                if self.sample is None
+                else "refused: labels without a design that do not match the frame's mix"
+            )
+            for column in ("threshold", "accuracy", "accuracy_lo", "accuracy_hi", "p_value"):
+                table[column] = np.nan
+            table["coverage"], table["accepted"], table["method"] = 0.0, 0, why
+        return table
+
+    def wilson_scan_threshold(self, target_accuracy: float = 0.95) -> pd.DataFrame:
+        """A heuristic, not a guarantee: the lowest threshold whose Wilson lower bound of
+        accuracy among the accepted labelled jobs meets the target, scanning every threshold
+        (no multiple-testing control, and plain shares of the labelled jobs). Kept for
+        comparison; use :meth:`recommend_threshold`."""
+        return _tables.wilson_scan(
+            self.jobs, self._need_labels("wilson_scan_threshold"), target_accuracy
+        )
+
+    def plan_labels(
+        self,
+        target_accuracy: float | None = None,
+        *,
+        margin: float | None = None,
+        delta: float = 0.05,
+        power: float = 0.8,
+        seed: int = 0,
+        max_labels: int = 5_000,
+    ) -> pd.DataFrame:
+        """How many more labels, from which strata, to estimate accuracy to ``± margin`` or
+        to certify a threshold at ``target_accuracy``: a review queue ready to label (labels
+        already given count toward it). ``queue.attrs["plan"]`` is the per-stratum table and
+        ``queue.attrs["summary"]`` says it in words (see :func:`._plan.plan_labels`).
+
+        >>> queue = report.plan_labels(target_accuracy=0.95)   # doctest: +SKIP
+        >>> queue.attrs["summary"]                             # doctest: +SKIP
+        """
+        return _plan.plan_labels(
+            self,
+            target_accuracy=target_accuracy,
+            margin=margin,
+            delta=delta,
+            power=power,
+            seed=seed,
+            max_labels=max_labels,
+        )
+
+    @cached_property
+    def findings(self) -> list[str]:
+        """The answers in plain sentences with their numbers (accuracy with its interval and
+        label count, the certified threshold, calibration, what the data lacks)."""
+        return _findings.findings(self)
 
     @cached_property
     def disagreements(self) -> pd.DataFrame:
@@ -282,12 +597,16 @@ class AuditReport:
         return _tables.disagreements(self.jobs, self._need_labels("disagreements"), self.threshold)
 
     def recalibrate(self) -> Recalibrator:
-        """An isotonic map from stated to observed confidence per rule set, for new frames."""
+        """An isotonic map from stated to observed confidence per rule set, for new frames.
+
+        Isotonic regression overfits small samples: it warns below 1,000 labels per rule set,
+        and ``recalibrator.gain`` reports the cross-validated change of the Brier score
+        (5 folds; negative is better) so a gain is not claimed that the data cannot show."""
         truth = self._need_labels("recalibrate")
         keep = self.jobs["completed"].to_numpy(bool) & truth.notna().to_numpy(bool)
         rows = self.jobs[keep]
         correct = (rows["type"].astype(object) == truth[keep].astype(object)).to_numpy(float)
-        return Recalibrator(
+        return recalibrator_with_gain(
             rows["confidence"].to_numpy(float), correct, rows["rule_set"].to_numpy(object)
         )
 
@@ -355,11 +674,18 @@ class AuditReport:
     def _repr_html_(self) -> str:
         return _document.compact(self)
 
-    def to_html(self, path: str | os.PathLike[str], *, target_accuracy: float = 0.95) -> Path:
+    def to_html(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        target_accuracy: float = 0.95,
+        delta: float = 0.05,
+    ) -> Path:
         """Write the report as one self-contained HTML file (plots embedded), atomically:
-        findings first, then one section per question, cells that miss ``target_accuracy``
+        findings first, then one section per question; thresholds certified at
+        ``target_accuracy`` with probability ``1 - delta``, and cells that miss the target
         marked."""
-        page = _document.document(self, target_accuracy)
+        page = _document.document(self, _document.Goal(target_accuracy, delta))
         target = Path(path)
         with atomic_path(target) as tmp:
             tmp.write_text(page, encoding="utf-8")

@@ -7,7 +7,6 @@ Types are ordered by job count, with "no match" last.
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -33,24 +32,15 @@ __all__ = [
     "confusion",
     "disagreements",
     "drift",
-    "recommend_threshold",
-    "review_queue",
     "risk_coverage",
     "status_counts",
     "summary",
     "top_errors",
     "type_order",
+    "wilson_scan",
 ]
 
-Strategy = Literal["lowest", "stratified", "margin"]
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
-QUEUE_COLUMNS = {
-    "id": "id",
-    "document": "document_input_value",
-    "type": "result.type",
-    "confidence": "result.confidence",
-    "reasoning": "result.reasoning",
-}
 
 
 def type_order(*series: pd.Series | np.ndarray) -> list[str]:
@@ -82,14 +72,19 @@ def top_errors(jobs: pd.DataFrame, n: int = 5) -> pd.DataFrame:
 
 
 def summary(
-    jobs: pd.DataFrame, threshold: float, label_metrics: dict[str, float] | None = None
+    jobs: pd.DataFrame,
+    threshold: float,
+    label_metrics: dict[str, float | int | str] | None = None,
 ) -> pd.DataFrame:
-    """Headline numbers, one per row: status mix, no-match and failure rates, confidence
-    quantiles, share below ``threshold`` (and accuracy, ECE, Brier ... when labels are given)."""
+    """Headline numbers, one per row: status mix, no-match and failure rates, rows that could
+    not be fetched (``not_fetched``: fetch failures, not job failures), confidence quantiles,
+    missing and impossible confidences, share below ``threshold`` (and accuracy with its
+    interval, ECE, Brier, AUROC ... when labels are given)."""
     n = len(jobs)
     completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     conf = completed["confidence"].dropna()
     failed = int((jobs["status"] == "FAILED").sum())
+    not_fetched = int((jobs["status"] == "FETCH ERROR").sum())
     no_match = int((completed["type"] == NO_MATCH).sum())
     rows: dict[str, float | int | str] = {
         "jobs": n,
@@ -97,10 +92,15 @@ def summary(
         "completed_share": _ratio(len(completed), n),
         "failed": failed,
         "failure_rate": _ratio(failed, n),
+        "not_fetched": not_fetched,
+        "not_fetched_share": _ratio(not_fetched, n),
         "top_error": top_errors(jobs, 1).index[0] if failed else "",
         "no_match": no_match,
         "no_match_rate": _ratio(no_match, len(completed)),
         "confidence_missing": int(completed["confidence"].isna().sum()),
+        "confidence_impossible": int(jobs["confidence_impossible"].sum())
+        if "confidence_impossible" in jobs.columns
+        else 0,
         "confidence_mean": float(conf.mean()) if len(conf) else math.nan,
     }
     for q in QUANTILES:
@@ -326,11 +326,14 @@ def risk_coverage(conf: np.ndarray, correct: np.ndarray) -> tuple[pd.DataFrame, 
     return table, float(np.sum(added * (1 - accuracy)))
 
 
-def recommend_threshold(
+def wilson_scan(
     jobs: pd.DataFrame, truth: pd.Series, target_accuracy: float = 0.95
 ) -> pd.DataFrame:
-    """Per "overall" and per predicted type: the lowest threshold whose Wilson lower bound of
-    accuracy among the accepted labelled jobs meets ``target_accuracy``, and what it keeps.
+    """A heuristic, with no guarantee: per "overall" and per predicted type, the lowest
+    threshold whose Wilson lower bound of accuracy among the accepted labelled jobs meets
+    ``target_accuracy``, and what it keeps. Scanning every threshold and keeping the best makes
+    many comparisons (so it promises too much), and plain shares over the labelled jobs are
+    biased unless every job is labelled: use :func:`._certify.certify_table` for a guarantee.
 
     ``accepted`` / ``coverage`` count labelled jobs; ``kept`` / ``kept_share`` apply the threshold
     to every completed job of the frame (labelled or not). NaN threshold: no threshold reaches it.
@@ -390,76 +393,6 @@ def disagreements(jobs: pd.DataFrame, truth: pd.Series, min_confidence: float) -
         }
     )
     return table.sort_values(["result.confidence", "id"], ascending=[False, True], kind="stable")
-
-
-def review_queue(
-    jobs: pd.DataFrame,
-    threshold: float,
-    n: int = 50,
-    strategy: Strategy = "lowest",
-    seed: int = 0,
-) -> pd.DataFrame:
-    """The completed jobs most worth a human look, with an empty ``label`` column to fill in.
-
-    - ``"lowest"``: the ``n`` lowest stated confidences (missing ones first), no-match jobs
-      before others at equal confidence;
-    - ``"stratified"``: ``n`` jobs drawn at random (``seed``) from each type and from "no
-      match", for an unbiased per-type accuracy estimate once labelled;
-    - ``"margin"``: the ``n`` jobs stated closest to ``threshold``, the decisions an
-      auto-accept rule is least sure of (the API states one confidence, for the winning rule
-      only, so there is no margin between rules to use instead).
-
-    The filled-in file (CSV or Parquet) can be passed back as ``labels=``; blank labels count
-    as not labelled.
-    """
-    if n < 1:
-        msg = f"n must be at least 1, got {n!r}"
-        raise ValueError(msg)
-    completed = jobs.loc[jobs["completed"], ["id", "type", "confidence"]]
-    conf = completed["confidence"].to_numpy(float)
-    if strategy == "lowest":
-        key = pd.DataFrame(
-            {
-                "conf": np.nan_to_num(conf, nan=-1.0),
-                "match": (completed["type"].astype(object) != NO_MATCH).to_numpy(bool),
-                "id": completed["id"],
-            },
-            index=completed.index,
-        )
-        picked = _smallest(key, n)
-    elif strategy == "margin":
-        distance = np.abs(conf - threshold)
-        key = pd.DataFrame({"d": distance, "id": completed["id"]}, index=completed.index)
-        picked = _smallest(key[~np.isnan(distance)], n)
-    elif strategy == "stratified":
-        codes = completed["type"].cat.codes.to_numpy()
-        order = np.lexsort((np.random.default_rng(seed).random(len(codes)), codes))
-        sorted_codes = codes[order]
-        starts = np.searchsorted(sorted_codes, sorted_codes, side="left")
-        picked = completed.index[np.sort(order[np.arange(len(order)) - starts < n])]
-    else:
-        msg = f"strategy must be 'lowest', 'stratified' or 'margin', got {strategy!r}"
-        raise ValueError(msg)
-    rows = jobs.loc[picked]
-    table = rows[list(QUEUE_COLUMNS)].rename(columns=QUEUE_COLUMNS)
-    table["result.type"] = (
-        table["result.type"]
-        .astype(object)
-        .where(table["result.type"].astype(object) != NO_MATCH)
-        .astype(pd.StringDtype("pyarrow"))
-    )
-    table["label"] = pd.array([""] * len(table), dtype=pd.StringDtype("pyarrow"))
-    return table.reset_index(drop=True)
-
-
-def _smallest(key: pd.DataFrame, n: int) -> pd.Index:
-    """Index of the ``n`` first rows of ``key`` sorted by all its columns; only the rows tied
-    with or below the n-th first column value are sorted."""
-    first = key.iloc[:, 0].to_numpy(float)
-    if len(first) > n:
-        cutoff = np.partition(first, n - 1)[n - 1]
-        key = key[first <= cutoff]
-    return key.sort_values(list(key.columns), kind="stable").index[:n]
 
 
 def drift(

@@ -23,6 +23,9 @@ _BY_TYPE = [
     "recall",
     "f1",
     "support",
+    "accuracy",
+    "accuracy_lo",
+    "accuracy_hi",
     "ece",
     "label_gap",
     "overconfident",
@@ -93,6 +96,33 @@ def _echo_table(title: str, table: pd.DataFrame) -> None:
     show_default=True,
     help="Accuracy a recommended threshold must reach (with labels).",
 )
+@click.option(
+    "--delta",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Chance a certified threshold may miss the target accuracy (with labels).",
+)
+@click.option(
+    "--queue",
+    "queue_path",
+    type=click.Path(path_type=Path),
+    help="Write a stratified review queue (CSV) to label: the first step of the loop.",
+)
+@click.option(
+    "--budget",
+    type=click.IntRange(1),
+    help="Labels in the --queue in total (Neyman allocation); default: --per-type per type.",
+)
+@click.option(
+    "--per-type", type=click.IntRange(1), default=25, show_default=True, help="Queue size per type."
+)
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(path_type=Path),
+    help="With --labels: write the next queue, the labels needed to certify --target-accuracy.",
+)
 @click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write the report here.")
 @friendly_errors
 def audit_command(
@@ -102,34 +132,60 @@ def audit_command(
     join_on: str,
     threshold: float,
     target_accuracy: float,
+    delta: float,
+    queue_path: Path | None,
+    budget: int | None,
+    per_type: int,
+    plan_path: Path | None,
     html_path: Path | None,
 ) -> None:
     """Audit classification confidence of a jobs file (Parquet, CSV or JSON lines).
 
-    Prints the headline tables (summary, per-type confidence and, with --labels, accuracy,
-    calibration and recommended thresholds) and writes a self-contained HTML report with --html.
+    Prints the findings in plain words and the headline tables (summary, per-type confidence
+    and, with --labels, accuracy and certified thresholds); writes a self-contained HTML report
+    with --html. The labelling loop: --queue queue.csv writes a stratified sample to label;
+    label it, pass it back as --labels queue.csv (its design travels in its design.* columns);
+    --plan more.csv writes the labels still needed, to add to the same file.
     Labels are a CSV or Parquet file with an id (or document_input_value) and a label column;
     "none" marks a document no rule describes.
     """
     from ..auditing import audit
 
-    if html_path is not None and not html_path.parent.is_dir():
-        msg = f"the directory of {str(html_path)!r} does not exist"
-        raise click.BadParameter(msg, param_hint="--html")
+    for option, path in (("--html", html_path), ("--queue", queue_path), ("--plan", plan_path)):
+        if path is not None and not path.parent.is_dir():
+            msg = f"the directory of {str(path)!r} does not exist"
+            raise click.BadParameter(msg, param_hint=option)
+    if plan_path is not None and labels is None:
+        msg = "--plan needs --labels (the labels so far; a --queue file, filled in)"
+        raise click.BadParameter(msg, param_hint="--plan")
     frame = read_jobs(jobs)
+    written: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = audit(frame, labels, threshold=threshold, label_col=label_col, join_on=join_on)
         by_type = report.by_type[[c for c in _BY_TYPE if c in report.by_type.columns]]
         sections = [("Summary", report.summary), ("By type", by_type)]
         if labels is not None:
-            sections.append(("Recommended thresholds", report.recommend_threshold(target_accuracy)))
+            certified = report.recommend_threshold(target_accuracy, delta=delta)
+            sections.append(("Recommended thresholds (certified)", certified))
+        findings = report.findings
+        if queue_path is not None:
+            queue = report.review_queue(per_type, "stratified", budget=budget)
+            queue.to_csv(queue_path, index=False)
+            written.append(f"review queue of {len(queue):,} jobs written to {queue_path}")
+        if plan_path is not None:
+            plan = report.plan_labels(target_accuracy=target_accuracy, delta=delta)
+            plan.to_csv(plan_path, index=False)
+            written.append(f"{plan.attrs['summary']} ({len(plan):,} jobs written to {plan_path})")
         if html_path is not None:
-            report.to_html(html_path, target_accuracy=target_accuracy)
+            report.to_html(html_path, target_accuracy=target_accuracy, delta=delta)
+            written.append(f"report written to {html_path}")
     for warning in caught:
         click.secho(f"warning: {warning.message}", fg="yellow", err=True)
     click.echo(repr(report))
+    for sentence in findings:
+        click.echo(f"- {sentence}")
     for title, table in sections:
         _echo_table(title, table)
-    if html_path is not None:
-        click.echo(f"\nreport written to {html_path}")
+    for line in written:
+        click.echo(f"\n{line}")

@@ -14,8 +14,18 @@ import pandas as pd
 
 from .._atomic import atomic_path
 from .._exceptions import ClassifyFramesError
+from .._options import CLIENT_DEFAULTS, REGION_NAMES, ClientOptions
 
-__all__ = ["client_options", "friendly_errors", "out_option", "read_ids", "write_frame"]
+__all__ = [
+    "EXIT_ALL_FAILED",
+    "EXIT_SOME_FAILED",
+    "client_options",
+    "exit_for",
+    "friendly_errors",
+    "out_option",
+    "read_ids",
+    "write_frame",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,15 +34,28 @@ OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
 
 def client_options(command: F) -> F:
     """Options naming the service and how hard to push it (the key comes from the environment)."""
+    default = CLIENT_DEFAULTS  # the library's own defaults and choices, declared once
     options = [
         click.option("--base-url", envvar="LLAMA_CLOUD_BASE_URL", help="API base URL."),
-        click.option("--region", type=click.Choice(["na", "eu"]), default="na", show_default=True),
+        click.option(
+            "--region",
+            type=click.Choice(REGION_NAMES),
+            default=default["region"],
+            show_default=True,
+        ),
         click.option("--project-id", help="Project to read jobs from."),
-        click.option("--concurrency", type=click.IntRange(1, 256), default=32, show_default=True),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 256),
+            default=default["concurrency"],
+            show_default=True,
+        ),
         click.option(
             "--max-rps", type=click.FloatRange(min=0.001), help="Requests per second cap."
         ),
-        click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True),
+        click.option(
+            "--retries", type=click.IntRange(0, 20), default=default["retries"], show_default=True
+        ),
         click.option("--no-progress", is_flag=True, help="Hide the progress bar."),
     ]
     for option in reversed(options):
@@ -50,7 +73,7 @@ out_option = click.option(
 )
 
 
-def client_kwargs(options: dict[str, Any]) -> dict[str, Any]:
+def client_kwargs(options: dict[str, Any]) -> ClientOptions:
     """ClassifyClient arguments from the parsed ``client_options``."""
     return {
         "base_url": options.pop("base_url"),
@@ -61,6 +84,20 @@ def client_kwargs(options: dict[str, Any]) -> dict[str, Any]:
         "retries": options.pop("retries"),
         "progress": not options.pop("no_progress"),
     }
+
+
+#: Exit codes of the commands that write a frame (documented in README's "Command line").
+EXIT_SOME_FAILED = 3  # the file was written, but some of its rows are jobs that failed to fetch
+EXIT_ALL_FAILED = 4  # the file was written, and no job in it could be fetched
+
+
+def exit_for(frame: pd.DataFrame) -> None:
+    """End the command with 3 when some rows could not be fetched, 4 when none could."""
+    failed = int(frame["fetch_error"].notna().sum())
+    if failed and failed == len(frame):
+        sys.exit(EXIT_ALL_FAILED)
+    if failed:
+        sys.exit(EXIT_SOME_FAILED)
 
 
 def friendly_errors(command: F) -> F:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +43,17 @@ def _selection(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+@contextlib.contextmanager
+def _cli_words() -> Iterator[None]:
+    """The library's lock refusal names ``lock_timeout=``; on the command line it is an option."""
+    from ..parquet._commit import DatasetLockedError
+
+    try:
+        yield
+    except DatasetLockedError as exc:
+        raise click.ClickException(exc.explain("--lock-timeout SECONDS")) from None
 
 
 def _jobs(options: dict[str, Any]) -> tuple[list[str] | None, dict[str, Any]]:
@@ -93,35 +105,48 @@ def export_command(
     from ..parquet import export_jobs
 
     ids, filters = _jobs(options)
-    summary = export_jobs(
-        ids,
-        path=out,
-        partition_by=tuple(p.strip() for p in partition_by.split(",") if p.strip()),
-        nested=nested,
-        overwrite=overwrite,
-        lock_timeout=lock_timeout,
-        **filters,
-        **client_kwargs(options),
-    )
+    with _cli_words():
+        summary = export_jobs(
+            ids,
+            path=out,
+            partition_by=tuple(p.strip() for p in partition_by.split(",") if p.strip()),
+            nested=nested,
+            overwrite=overwrite,
+            lock_timeout=lock_timeout,
+            **filters,
+            **client_kwargs(options),
+        )
     click.echo(str(summary))
 
 
 @click.command("sync")
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 @_selection
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Drop data files that cannot be read; the listing fetches their jobs again.",
+)
 @client_options
 @friendly_errors
-def sync_command(directory: Path, lock_timeout: float, **options: Any) -> None:
+def sync_command(directory: Path, lock_timeout: float, repair: bool, **options: Any) -> None:
     """Bring the dataset in DIRECTORY up to date, fetching only jobs that are new or not final.
 
     With no IDS_FILE and no filters it repeats the selection the dataset was made with. Jobs
     already COMPLETED, FAILED or CANCELLED are never fetched again. An interrupted sync leaves
-    the dataset as it was; the next one completes it.
+    the dataset as it was; the next one completes it. A damaged data file stops the sync with
+    its name; --repair drops it and fetches its jobs again.
     """
     from ..parquet import sync_parquet
 
     ids, filters = _jobs(options)
-    summary = sync_parquet(
-        directory, ids, lock_timeout=lock_timeout, **filters, **client_kwargs(options)
-    )
+    with _cli_words():
+        summary = sync_parquet(
+            directory,
+            ids,
+            lock_timeout=lock_timeout,
+            repair=repair,
+            **filters,
+            **client_kwargs(options),
+        )
     click.echo(str(summary))

@@ -9,10 +9,12 @@ from typing import Any
 import click
 import pandas as pd
 
+from .._options import STATUS_NAMES
 from ._common import (
     check_output,
     client_kwargs,
     client_options,
+    exit_for,
     friendly_errors,
     out_option,
     read_ids,
@@ -34,7 +36,11 @@ def fetch_command(
     ids_file: str, out: Path, strict: bool, wait: bool, per_id: bool, **options: Any
 ) -> None:
     """Fetch the jobs whose ids are in IDS_FILE (one a line, or a CSV with an id column; - reads
-    standard input) and write them to --out."""
+    standard input) and write them to --out.
+
+    Exit status: 0 every job fetched; 1 an error (nothing written); 2 a usage error; 3 the
+    file was written but some jobs could not be fetched; 4 it was written but none could.
+    """
     from ..fetch import ClassifyClient
 
     check_output(out)
@@ -49,13 +55,14 @@ def fetch_command(
         f"wrote {len(frame):,} jobs to {out} ({failed:,} could not be fetched; "
         f"{stats['requests']:,} requests, {time.perf_counter() - started:.1f} s)"
     )
+    exit_for(frame)
 
 
 @click.command("list")
 @click.option(
     "--status",
     multiple=True,
-    type=click.Choice(["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"]),
+    type=click.Choice(STATUS_NAMES),
     help="Only jobs in this status (repeatable).",
 )
 @click.option("--configuration-id", help="Only jobs of this configuration.")
@@ -131,6 +138,7 @@ def demo_command(n_jobs: int, seed: int, latency_ms: float, out: Path, no_progre
     write_frame(frame, out)
     click.echo(summary_text(frame, stats, seconds))
     click.echo(f"wrote {out}")
+    exit_for(frame)
 
 
 def summary_text(frame: pd.DataFrame, stats: dict[str, Any], seconds: float) -> str:

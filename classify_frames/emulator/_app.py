@@ -115,7 +115,7 @@ class EmulatorApp:
             counters.by_status["401"] += 1
             await _send(send, *refused)
             return
-        wait = draws.rate_limited(time.monotonic())
+        wait = draws.rate_limited(self.store.clock())
         if wait:
             answer = self._rate_limited(wait)
             counters.by_fault["rate_limited"] += 1

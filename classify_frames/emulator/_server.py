@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pandas as pd
@@ -53,19 +53,29 @@ def _fast(module: str) -> bool:
 
 def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A listening TCP socket (port 0 picks a free port: read it from ``getsockname()``)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when their
+    # proto says TCP, and without it h11's separate header and body writes meet Nagle and the
+    # client's delayed ACK, a 40 ms stall on every keep-alive request.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
     return sock
 
 
-def build_server(app: EmulatorApp) -> uvicorn.Server:
-    """A quiet uvicorn server for ``app`` (httptools when installed; no logging set-up)."""
+def build_server(
+    app: EmulatorApp, *, http: Literal["auto", "h11", "httptools"] = "auto"
+) -> uvicorn.Server:
+    """A quiet uvicorn server for ``app`` (``auto``: httptools when installed, else h11; no
+    logging set-up)."""
     logging.getLogger("uvicorn.error").addFilter(_DropFilter())
+    if http == "auto":
+        http = "httptools" if _fast("httptools") else "h11"
     config = uvicorn.Config(
         app,
-        http="httptools" if _fast("httptools") else "h11",
+        http=http,
         lifespan="off",
         access_log=False,
         log_config=None,
@@ -75,10 +85,16 @@ def build_server(app: EmulatorApp) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-def run_server(server: uvicorn.Server, sock: socket.socket) -> None:
-    """Serve until ``server.should_exit`` on a new event loop (uvloop when installed)."""
+def run_server(
+    server: uvicorn.Server,
+    sock: socket.socket,
+    *,
+    loop: Literal["auto", "asyncio", "uvloop"] = "auto",
+) -> None:
+    """Serve until ``server.should_exit`` on a new event loop (``auto``: uvloop when
+    installed, else asyncio's own)."""
     factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
-    if _fast("uvloop"):
+    if loop == "uvloop" or (loop == "auto" and _fast("uvloop")):
         import uvloop
 
         factory = uvloop.new_event_loop
@@ -89,8 +105,12 @@ def run_server(server: uvicorn.Server, sock: socket.socket) -> None:
 class Emulator:
     """A local Classify API serving synthetic jobs, for demos, notebooks, tests and benchmarks.
 
-    >>> with Emulator(jobs=100, seed=0) as emu:  # doctest: +SKIP
-    ...     cf.fetch_jobs(emu.dataset.ids[:10], base_url=emu.base_url, api_key=emu.api_key)
+    >>> import classify_frames as cf
+    >>> with Emulator(jobs=100, seed=0) as emu:
+    ...     df = cf.fetch_jobs(emu.dataset.ids[:10], base_url=emu.base_url, api_key=emu.api_key,
+    ...                        progress=False)
+    >>> len(df), int(df["fetch_error"].notna().sum())
+    (10, 0)
 
     Args:
         jobs, seed, schema: the dataset (see :class:`Dataset`); same arguments, same jobs.
@@ -98,6 +118,9 @@ class Emulator:
         host, port: where to listen (port 0 picks a free one).
         process: serve from a subprocess instead of a thread of this process.
         job_duration: seconds a created job takes from PENDING to its final status.
+        clock: the emulator's time (seconds since the epoch) for job states and rate-limit
+            windows; ``time.time`` by default. A :class:`ManualClock` lets a test step it
+            instead of sleeping. Threads only: a function cannot cross into a subprocess.
         latency_ms, fail_rate, rate_limit, **faults: faults to start with (see :class:`Faults`);
             change them at any time with :meth:`set_faults`.
     """
@@ -113,6 +136,7 @@ class Emulator:
         port: int = 0,
         process: bool = False,
         job_duration: float = 2.0,
+        clock: Callable[[], float] | None = None,
         latency_ms: float = 0.0,
         fail_rate: float = 0.0,
         rate_limit: float | None = None,
@@ -124,7 +148,11 @@ class Emulator:
             latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, **faults
         )
         self._host, self._port, self._process = host, port, process
+        if clock is not None and process:
+            msg = "clock= works with the emulator in a thread only: drop process=True to use it"
+            raise ValueError(msg)
         self._job_duration = job_duration
+        self._clock = clock or time.time
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._child: subprocess.Popen[bytes] | None = None
@@ -188,7 +216,9 @@ class Emulator:
     def _start_thread(self) -> None:
         sock = listen(self._host, self._port)
         self._port = sock.getsockname()[1]
-        store = JobStore(self.dataset, job_duration=self._job_duration, seed=self.dataset.seed)
+        store = JobStore(
+            self.dataset, job_duration=self._job_duration, seed=self.dataset.seed, clock=self._clock
+        )
         server = build_server(EmulatorApp(store, self._key.get(), self._initial))
         thread = threading.Thread(
             target=run_server, args=(server, sock), name="classify-frames-emulator", daemon=True

@@ -2,7 +2,7 @@
 
 Dataset jobs are served from the dataset's columns; cancelled or deleted ones are recorded on
 the side. Created jobs live here and move PENDING -> RUNNING -> COMPLETED or FAILED over
-``job_duration`` seconds of wall time.
+``job_duration`` seconds of the store's clock (wall time unless a test injects one).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import hashlib
 import random
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,9 +110,16 @@ class Selection:
 class JobStore:
     """Every job a project can see, with the changes clients made to them."""
 
-    def __init__(self, dataset: Dataset, job_duration: float = 2.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        job_duration: float = 2.0,
+        seed: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.dataset = dataset
         self.job_duration = job_duration
+        self.clock = clock  # seconds since the epoch; a test steps a fake one instead of sleeping
         self._deleted: set[int] = set()
         self._changed: dict[int, dict[str, Any]] = {}  # dataset rows cancelled since
         self._created: dict[str, _Created] = {}
@@ -131,7 +139,7 @@ class JobStore:
         """The job as its project sees it, or None (unknown, deleted or another project's)."""
         made = self._created.get(job_id)
         if made is not None:
-            return made.render(time.time()) if made.project == project else None
+            return made.render(self.clock()) if made.project == project else None
         row = self._row(job_id, project)
         if row is None:
             return None
@@ -173,7 +181,7 @@ class JobStore:
                 self._rows_cache.popitem(last=False)
         else:
             self._rows_cache.move_to_end(key)
-        now = time.time()
+        now = self.clock()
         wanted = set(query.job_ids) if query.job_ids is not None else None
         created = [
             job
@@ -245,9 +253,9 @@ class JobStore:
         if request.transaction_id is not None:
             original = self._by_transaction.get((project, request.transaction_id))
             if original is not None:
-                return self._created[original].render(time.time()), False
+                return self._created[original].render(self.clock()), False
         configuration, config_id = self._configuration(request)
-        now = time.time()
+        now = self.clock()
         number = self._made
         self._made += 1
         job_id = make_id(number, self._key)
@@ -298,7 +306,7 @@ class JobStore:
         Raises:
             JobStateError: the job has already finished.
         """
-        now = time.time()
+        now = self.clock()
         made = self._created.get(job_id)
         if made is not None and made.project == project:
             status = made.render(now)["status"]

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
 from .._exceptions import ExportError
+from ._commit import side_copy
 from ._dataset import read_dataset
 from ._file import read_file, read_metadata, to_parquet
 from ._sync import SyncSummary, export_jobs, sync_parquet
@@ -33,19 +35,36 @@ __all__ = [
 ]
 
 
-def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_parquet(
+    path: str | os.PathLike[str], *, on_bad_files: Literal["raise", "skip"] = "raise"
+) -> pd.DataFrame:
     """Read a file written by :func:`to_parquet`, or a whole dataset directory, as a typed frame.
 
+    A dataset's data files that cannot be read (missing, truncated) are named in the error;
+    ``on_bad_files="skip"`` reads the others and warns how many rows are missing.
+
     >>> df = read_parquet("jobs.parquet")                # doctest: +SKIP
-    >>> df = read_parquet("jobs/")                       # doctest: +SKIP
+    >>> df = read_parquet("jobs/", on_bad_files="skip")  # doctest: +SKIP
     """
+    if on_bad_files not in ("raise", "skip"):
+        msg = f"on_bad_files must be 'raise' or 'skip', got {on_bad_files!r}"
+        raise ValueError(msg)
     target = Path(path)
-    if target.is_dir():
+    failure: ExportError | None = None
+    for _ in range(2):  # a sync may swap a new version in while we read: read that one
+        if target.is_dir():
+            root, shown = target, None
+        elif (old := side_copy(target)) is not None:
+            root, shown = old, target  # a writer died between the two renames of a swap
+        elif target.exists():
+            return read_file(target)
+        else:
+            break
         try:
-            return read_dataset(target)
-        except ExportError:  # a sync swapped a new version in while we read: read that one
-            return read_dataset(target)
-    if not target.exists():
-        msg = f"no such file or dataset directory: {str(target)!r}"
-        raise ExportError(msg)
-    return read_file(target)
+            return read_dataset(root, on_bad_files, shown=shown)
+        except ExportError as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
+    msg = f"no such file or dataset directory: {str(target)!r}"
+    raise ExportError(msg)

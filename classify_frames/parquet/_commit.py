@@ -7,7 +7,10 @@ reader, or a process killed at any point, sees either the old dataset or the new
 
 The lock is an ``flock`` on ``.<name>.lock`` beside the directory: the kernel releases it when its
 holder dies, so a killed sync never leaves a stale lock behind (only an unlocked file, which the
-next writer takes and removes).
+next writer takes and removes). Recovery runs as soon as the lock is held, before anything is
+written, so a staging directory left by a crash on a full disk is gone before it can block us.
+A reader that finds no directory where a crash fell between the two renames reads the side copy
+(:func:`side_copy`) instead.
 """
 
 from __future__ import annotations
@@ -25,17 +28,42 @@ from pathlib import Path
 
 from .._exceptions import ExportError
 
-__all__ = ["dataset_lock", "link_or_copy", "new_staging", "recover", "swap_in"]
+__all__ = [
+    "DatasetLockedError",
+    "dataset_lock",
+    "link_or_copy",
+    "new_staging",
+    "recover",
+    "side_copy",
+    "swap_in",
+]
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
 
+class DatasetLockedError(ExportError):
+    """Another export or sync holds the write lock of a dataset (``holder``: its pid)."""
+
+    def __init__(self, target: Path, holder: str) -> None:
+        self.target = target
+        self.holder = holder
+        super().__init__(self.explain("lock_timeout=<seconds>"))
+
+    def explain(self, option: str) -> str:
+        """The refusal, naming ``option`` as the way to wait (the CLI names its own)."""
+        return (
+            f"another export or sync (pid {self.holder}) is writing {str(self.target)!r}; "
+            f"wait for it to finish, or pass {option} to wait"
+        )
+
+
 @contextlib.contextmanager
 def dataset_lock(target: Path, timeout: float = 0.0) -> Iterator[None]:
     """Hold the write lock of the dataset at ``target``; wait up to ``timeout`` seconds for it.
+    Whatever a crashed writer left is cleaned up (:func:`recover`) before the lock is yielded.
 
-    Raises ExportError, naming the holder's pid, if another export or sync keeps it.
+    Raises DatasetLockedError, naming the holder's pid, if another export or sync keeps it.
     """
     lock = target.parent / f".{target.name}.lock"
     deadline = time.monotonic() + timeout
@@ -50,16 +78,15 @@ def dataset_lock(target: Path, timeout: float = 0.0) -> Iterator[None]:
         holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
         os.close(fd)
         if time.monotonic() >= deadline:
-            msg = (
-                f"another export or sync (pid {holder}) is writing {str(target)!r}; "
-                "wait for it to finish, or pass lock_timeout=<seconds> to wait"
-            )
-            raise ExportError(msg)
+            raise DatasetLockedError(target, holder)
         time.sleep(0.1)
     try:
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, str(os.getpid()).encode())
+        recover(target)
+        # the pid is only for the refusal message: a full disk must not stop us here
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, str(os.getpid()).encode())
         yield
     finally:
         with contextlib.suppress(OSError):  # before unlocking: no one may take a file about to go
@@ -127,6 +154,15 @@ def recover(target: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def side_copy(target: Path) -> Path | None:
+    """The old version a crash left beside ``target`` between the two renames of the portable
+    swap, when ``target`` itself is missing (what :func:`recover` would put back)."""
+    if target.exists():
+        return None
+    olds = sorted(target.parent.glob(f".{target.name}.old-*"))
+    return olds[0] if olds else None
+
+
 def swap_in(staging: Path, target: Path) -> None:
     """Make ``staging`` the dataset at ``target`` in one step; the old version is deleted."""
     if not target.exists():
@@ -136,7 +172,11 @@ def swap_in(staging: Path, target: Path) -> None:
     else:
         old = target.parent / f".{target.name}.old-{secrets.token_hex(4)}"
         os.rename(target, old)
-        os.rename(staging, target)
+        try:
+            os.rename(staging, target)
+        except BaseException:
+            os.rename(old, target)
+            raise
         shutil.rmtree(old, ignore_errors=True)
     _fsync_dir(target.parent)
 

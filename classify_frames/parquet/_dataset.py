@@ -14,12 +14,14 @@ partition columns live in the directory names only, as Hive and Spark expect.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
 from urllib.parse import quote
 
 import numpy as np
@@ -44,11 +46,13 @@ __all__ = [
     "FileInfo",
     "batch_table",
     "conform",
+    "damaged_message",
     "manifest_schema",
     "partition_segments",
     "portable",
     "read_dataset",
     "read_manifest",
+    "reason",
     "settle_files",
     "table_to_frame",
     "unify",
@@ -226,10 +230,14 @@ class DatasetWriter:
         return self.files
 
     def abort(self) -> None:
-        """Close open files without flushing (the caller deletes the directory)."""
+        """Close open files without flushing (the caller deletes the directory). Never raises:
+        on a full disk closing a file fails too, and the caller must still clean up."""
         for handle in self._open.values():
-            handle.writer.close()
+            with contextlib.suppress(OSError, pa.ArrowException):
+                handle.writer.close()
         self._open.clear()
+        self._buffers.clear()
+        self._buffered.clear()
 
     def _record_partition_types(self, frame: pd.DataFrame) -> None:
         for name in self.partition_by:
@@ -369,7 +377,55 @@ def read_manifest(root: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         msg = f"cannot read the manifest of {str(root)!r}: {exc}"
         raise ExportError(msg) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
+        raise ExportError(_refused(root, "it does not hold a file list"))
+    for relative in manifest.get("files", {}):
+        if not _inside(root, relative):
+            raise ExportError(_refused(root, f"it names {relative!r}, outside the dataset"))
     return manifest
+
+
+def _inside(root: Path, relative: str) -> bool:
+    """Whether a manifest's file path stays in the dataset, symbolic links resolved."""
+    path = PurePosixPath(relative)
+    if path.is_absolute() or not path.parts or ".." in path.parts or "\\" in relative:
+        return False
+    base = root.resolve()
+    return (base / relative).resolve().is_relative_to(base)
+
+
+def _refused(root: Path, why: str) -> str:
+    return (
+        f"the manifest of {str(root)!r} ({MANIFEST}) is damaged: {why}. Rebuild the dataset "
+        "with export_jobs(..., overwrite=True) (CLI: export --overwrite)"
+    )
+
+
+def reason(exc: BaseException) -> str:
+    """Why a data file could not be read, in a few words."""
+    if isinstance(exc, FileNotFoundError):
+        return "missing"
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def damaged_message(
+    root: Path, damaged: dict[str, str], recorded: dict[str, Any], *, what: str
+) -> str:
+    """What is damaged in a dataset, and the ways forward (``what``: "read" or "sync")."""
+    shown = "; ".join(f"{name} ({why})" for name, why in list(damaged.items())[:5])
+    more = f" and {len(damaged) - 5} more" if len(damaged) > 5 else ""
+    rows = sum(int(recorded.get(name) or 0) for name in damaged)
+    way = (
+        "sync_parquet(..., repair=True) (CLI: sync --repair) drops them and fetches their jobs "
+        "again; export_jobs(..., overwrite=True) (CLI: export --overwrite) rebuilds the dataset"
+    )
+    if what == "read":
+        way = f"read_parquet(..., on_bad_files='skip') reads the rest; {way}"
+    return (
+        f"the dataset {str(root)!r} is damaged: {len(damaged)} data file(s) cannot be read, "
+        f"holding {rows} of its {sum(int(v or 0) for v in recorded.values())} rows: "
+        f"{shown}{more}. Ways forward: {way}"
+    )
 
 
 def manifest_schema(manifest: dict[str, Any]) -> pa.Schema | None:
@@ -383,8 +439,16 @@ def manifest_schema(manifest: dict[str, Any]) -> pa.Schema | None:
 # -- reading -----------------------------------------------------------------------------------
 
 
-def read_dataset(root: Path) -> pd.DataFrame:
-    """Every row of the dataset at ``root`` as a typed jobs frame (contract dtypes)."""
+def read_dataset(
+    root: Path, on_bad_files: Literal["raise", "skip"] = "raise", *, shown: Path | None = None
+) -> pd.DataFrame:
+    """Every row of the dataset at ``root`` as a typed jobs frame (contract dtypes).
+
+    Data files that cannot be read are named in the error, or with ``on_bad_files="skip"``
+    left out with a warning. ``shown`` is the path to name in messages (``root`` may be the
+    side copy a crash left).
+    """
+    shown = shown or root
     if not (root / MANIFEST).exists():
         try:
             table = pads.dataset(root, format="parquet", partitioning="hive").to_table()
@@ -398,22 +462,55 @@ def read_dataset(root: Path) -> pd.DataFrame:
     nested = bool(manifest.get("nested"))
     if schema is None:
         return empty_frame(nested=nested)
-    files = [str(root / path) for path in manifest.get("files", {})]
-    keys = pa.schema([(p, pa.string()) for p in manifest.get("partition_by", [])])
-    partitioning = pads.partitioning(keys, flavor="hive")
+    recorded: dict[str, Any] = manifest.get("files", {})
+    files = list(recorded)
     try:
-        dataset = pads.dataset(
-            files,
-            schema=pa.schema([*schema, *keys]),
-            format="parquet",
-            partitioning=partitioning,
-            partition_base_dir=str(root),
-        )
-        table = dataset.to_table(columns=[*schema.names, *partition_by])
+        table = _scan(root, files, schema, manifest, partition_by)
     except (OSError, pa.ArrowException) as exc:
-        msg = f"cannot read the dataset {str(root)!r}: {exc}"
-        raise ExportError(msg) from None
+        bad = _bad_files(root, files)
+        if not bad:
+            msg = f"cannot read the dataset {str(shown)!r}: {exc}"
+            raise ExportError(msg) from None
+        message = damaged_message(shown, bad, recorded, what="read")
+        if on_bad_files != "skip":
+            raise ExportError(message) from None
+        warnings.warn(f"skipped them: {message}", stacklevel=3)
+        good = [f for f in files if f not in bad]
+        try:
+            table = _scan(root, good, schema, manifest, partition_by)
+        except (OSError, pa.ArrowException) as again:
+            msg = f"cannot read the dataset {str(shown)!r}: {again}"
+            raise ExportError(msg) from None
     return table_to_frame(table, manifest.get("partition_types", {}), nested=nested)
+
+
+def _scan(
+    root: Path,
+    files: list[str],
+    schema: pa.Schema,
+    manifest: dict[str, Any],
+    partition_by: list[str],
+) -> pa.Table:
+    keys = pa.schema([(p, pa.string()) for p in manifest.get("partition_by", [])])
+    dataset = pads.dataset(
+        [str(root / path) for path in files],
+        schema=pa.schema([*schema, *keys]),
+        format="parquet",
+        partitioning=pads.partitioning(keys, flavor="hive"),
+        partition_base_dir=str(root),
+    )
+    return dataset.to_table(columns=[*schema.names, *partition_by])
+
+
+def _bad_files(root: Path, files: list[str]) -> dict[str, str]:
+    """The data files whose footer cannot be read (missing or truncated), with the reason."""
+    bad = {}
+    for relative in files:
+        try:
+            pq.read_metadata(root / relative)
+        except (OSError, pa.ArrowException) as exc:
+            bad[relative] = reason(exc)
+    return bad
 
 
 def table_to_frame(

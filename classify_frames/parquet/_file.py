@@ -104,10 +104,13 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     10000
     """
     target = Path(path)
-    if target.is_dir():
+    from ._commit import side_copy
+
+    root = target if target.is_dir() else side_copy(target)
+    if root is not None:
         from ._dataset import read_manifest
 
-        manifest = read_manifest(target)
+        manifest = read_manifest(root)
         return {k: v for k, v in manifest.items() if k not in ("files", "schema")}
     try:
         raw = (pq.read_schema(target).metadata or {}).get(META_KEY)

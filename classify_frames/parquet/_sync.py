@@ -9,10 +9,14 @@ rows it replaces; every other file is hard-linked into the new version.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import html
 import inspect
+import os
+import re
 import shutil
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -28,8 +32,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._exceptions import ExportError
+from .._precedence import NAT, precedence
 from .._schema import FINAL_STATUSES
-from ._commit import dataset_lock, link_or_copy, new_staging, recover, swap_in
+from ._commit import dataset_lock, link_or_copy, new_staging, swap_in
 from ._dataset import (
     DERIVED,
     MANIFEST,
@@ -37,9 +42,11 @@ from ._dataset import (
     DatasetWriter,
     FileInfo,
     conform,
+    damaged_message,
     manifest_schema,
     portable,
     read_manifest,
+    reason,
     settle_files,
     unify,
     write_manifest,
@@ -47,15 +54,16 @@ from ._dataset import (
 from ._file import ROW_GROUP_ROWS, provenance
 
 if TYPE_CHECKING:
-    import os
-
     from ..fetch import ClassifyClient
 
 __all__ = ["SyncSummary", "compact", "export_jobs", "sync_parquet"]
 
 _LIST_FILTERS = ("status", "configuration_id", "created_after", "created_before", "limit")
-_NAT = np.iinfo(np.int64).min
 _MAX_FILES = 8  # small files a partition may gather before a sync merges them
+_DATA_SUFFIXES = (".parquet", ".pq", ".parq")
+_OUR_PART = re.compile(r"part-\d{5}-[\w-]+\.parquet")
+# what became of each stored row in a run (the strongest wins when a job comes twice)
+_SEEN_FAILED, _SEEN_UNCHANGED, _SEEN_UPDATED = 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,10 @@ class SyncSummary:
 
     ``added``: jobs new to the dataset; ``updated``: stored jobs replaced by a newer version;
     ``unchanged``: stored jobs seen or skipped with nothing newer; ``failed``: jobs that could
-    not be fetched this time (stored as rows with ``fetch_error`` when they are new).
+    not be fetched this time (stored as rows with ``fetch_error`` when they are new). Each job
+    counts once, however often a listing repeats it. ``dropped``: stored rows removed as
+    damage: older copies of a job stored twice, or (with ``repair=True``) the rows of files
+    that could not be read.
     """
 
     path: Path
@@ -76,12 +87,14 @@ class SyncSummary:
     files: int = 0
     seconds: float = 0.0
     committed: bool = False
+    dropped: int = 0
 
     def __str__(self) -> str:
         what = "written" if self.committed else "nothing to write"
+        repaired = f"; {self.dropped} damaged stored rows dropped" if self.dropped else ""
         return (
             f"{self.path}: {self.added} added, {self.updated} updated, {self.unchanged} "
-            f"unchanged, {self.failed} failed; {self.rows} rows in {self.files} files "
+            f"unchanged, {self.failed} failed{repaired}; {self.rows} rows in {self.files} files "
             f"({what}, {self.seconds:.1f} s)"
         )
 
@@ -91,6 +104,7 @@ class SyncSummary:
             for name, value in (
                 ("added", self.added), ("updated", self.updated),
                 ("unchanged", self.unchanged), ("failed", self.failed),
+                ("damaged rows dropped", self.dropped),
                 ("rows in dataset", self.rows), ("files", self.files),
                 ("seconds", f"{self.seconds:.1f}"),
             )
@@ -117,6 +131,7 @@ def export_jobs(
     Other ``options`` go to :class:`~classify_frames.ClassifyClient` when no ``client`` is
     given. An existing dataset is replaced only with ``overwrite=True`` (see
     :func:`sync_parquet` to update one); the new one appears in a single step when complete.
+    Files in the directory that are not the dataset's (notes, analyses) are kept.
 
     >>> export_jobs(path="jobs", status="COMPLETED", base_url=url, api_key=key)  # doctest: +SKIP
     """
@@ -124,7 +139,6 @@ def export_jobs(
     partition_by = _check_partition_by(partition_by)
     run = _Run(target, partition_by=partition_by, nested=nested, generation=1)
     with dataset_lock(target, lock_timeout):
-        recover(target)
         if (target / MANIFEST).exists():
             if not overwrite:
                 msg = (
@@ -132,7 +146,12 @@ def export_jobs(
                     "or pass overwrite=True to replace it"
                 )
                 raise ExportError(msg)
-            run.generation = int(read_manifest(target).get("generation", 0)) + 1
+            try:  # a damaged manifest must not stand in the way of replacing it
+                old = read_manifest(target)
+                run.generation = int(old.get("generation", 0)) + 1
+            except (ExportError, TypeError, ValueError):
+                old = {}
+            run.foreign = _foreign_files(target, list(old.get("files", {})), replacing=True)
         elif target.is_dir() and any(target.iterdir()):
             msg = f"{str(target)!r} exists and is not a classify_frames dataset; not replacing it"
             raise ExportError(msg)
@@ -149,6 +168,7 @@ def sync_parquet(
     nested: bool | None = None,
     progress: bool | None = None,
     lock_timeout: float = 0.0,
+    repair: bool = False,
     **options: Any,
 ) -> SyncSummary:
     """Bring the dataset at ``path`` up to date, fetching only jobs that are new or not final.
@@ -156,15 +176,18 @@ def sync_parquet(
     With ``job_ids``: those ids not stored yet, or stored as PENDING/RUNNING or failed. With list
     filters (``status=`` …): the listing, whose pages carry whole jobs, so final jobs cost no
     request of their own. With neither: the filters the dataset was made with. Stored jobs that
-    are not final are always refreshed. Rows are upserted by ``id``, the newest ``updated_at``
-    winning. A missing dataset is created (like :func:`export_jobs`).
+    are not final are always refreshed. Rows are upserted by ``id``, the newer copy winning (a
+    final status first, then the later ``updated_at``). A missing dataset is created (like
+    :func:`export_jobs`). Files in the directory that are not the dataset's are kept.
+
+    A data file that cannot be read stops the sync with its name; ``repair=True`` drops such
+    files, and the listing brings their jobs back (for a dataset made from ids, pass the ids).
 
     >>> sync_parquet("jobs", base_url=url, api_key=key)             # doctest: +SKIP
     SyncSummary(path=PosixPath('jobs'), added=12, updated=3, unchanged=9985, failed=0, ...)
     """
     target = _check_target(path)
     with dataset_lock(target, lock_timeout):
-        recover(target)
         if not (target / MANIFEST).exists():
             if target.is_dir() and any(target.iterdir()):
                 msg = f"{str(target)!r} exists and is not a classify_frames dataset"
@@ -185,11 +208,8 @@ def sync_parquet(
             target, partition_by=layout, nested=stored_nested,
             generation=int(manifest.get("generation", 0)) + 1,
         )  # fmt: skip
-        try:
-            stored = _Stored.load(target, manifest)
-        except (OSError, pa.ArrowException) as exc:
-            msg = f"cannot read the stored dataset {str(target)!r} (damaged?): {exc}"
-            raise ExportError(msg) from None
+        stored = _Stored.load(target, manifest, repair=repair)
+        run.foreign = _foreign_files(target, stored.manifest.get("files", {}), replacing=False)
         return run.execute(job_ids, client, batch_size, progress, options, stored=stored)
 
 
@@ -224,7 +244,7 @@ def _check_partition_by(partition_by: Sequence[str] | str) -> tuple[str, ...]:
 
 @dataclass
 class _Stored:
-    """The stored dataset: per row its id, whether it is settled, its ``updated_at`` and file."""
+    """The stored dataset: per row its id, whether it is settled, its precedence and file."""
 
     root: Path
     manifest: dict[str, Any]
@@ -232,61 +252,54 @@ class _Stored:
     ids: pd.Index  # every stored row's id
     settled: npt.NDArray[np.bool_]  # final status and fetched fine: never fetched again
     failed: npt.NDArray[np.bool_]
-    updated: npt.NDArray[np.int64]  # microseconds since the epoch, _NAT when unknown
+    key: npt.NDArray[np.int64]  # each row's precedence (classify_frames._precedence)
     file_of: npt.NDArray[np.int32]
     files: list[str]
     first_row: list[int]  # where each file's rows start, in file order
     duplicates: set[int]  # rows of ids stored twice (older copies), dropped at the next commit
+    damaged: dict[str, int]  # unreadable files (repair=True) -> rows the manifest gave them
     _lookup: pd.Series  # id -> row, the newest copy of each id
 
     @classmethod
-    def load(cls, root: Path, manifest: dict[str, Any]) -> _Stored:
-        files = list(manifest.get("files", {}))
-        ids, statuses, updated, failed, file_of = [], [], [], [], []
-        for number, relative in enumerate(files):
-            keys = _partition_keys(relative)
-            schema = pq.read_schema(root / relative)
-            wanted = [c for c in ("id", "status", "updated_at", "fetch_error") if c in schema.names]
-            table = pq.read_table(root / relative, columns=wanted)
-            n = len(table)
-            ids.append(table.column("id").cast(pa.string()))
-            status = (
-                table.column("status").cast(pa.string())
-                if "status" in wanted
-                else pa.chunked_array([pa.array([keys.get("status")] * n, type=pa.string())])
-            )
-            statuses.append(status)
-            updated.append(
-                table.column("updated_at").cast(pa.timestamp("us", "UTC")).cast(pa.int64())
-                if "updated_at" in wanted
-                else pa.chunked_array([pa.nulls(n, pa.int64())])
-            )
-            failed.append(
-                table.column("fetch_error").is_valid()
-                if "fetch_error" in wanted
-                else pa.chunked_array([pa.array([False] * n)])
-            )
-            file_of.append(np.full(n, number, dtype=np.int32))
-
-        def joined(parts: list[pa.ChunkedArray], type_: pa.DataType) -> pa.ChunkedArray:
-            chunks = [chunk for part in parts for chunk in part.chunks]
-            return pa.chunked_array(chunks, type=type_)
-
-        status_all = joined(statuses, pa.string())
-        failed_all = joined(failed, pa.bool_()).to_numpy(zero_copy_only=False)
+    def load(cls, root: Path, manifest: dict[str, Any], *, repair: bool = False) -> _Stored:
+        """Read the stored rows' ids and states; unreadable files stop it (naming them), or
+        are left out with ``repair=True``."""
+        recorded = manifest.get("files", {})
+        files: list[str] = []
+        columns: list[_JobColumns] = []
+        damaged: dict[str, str] = {}
+        for relative in recorded:
+            try:
+                columns.append(_JobColumns.read(root, relative))
+            except (OSError, pa.ArrowException) as exc:
+                damaged[relative] = reason(exc)
+                continue
+            files.append(relative)
+        if damaged and not repair:
+            raise ExportError(damaged_message(root, damaged, recorded, what="sync"))
+        status_all = _joined([c.statuses for c in columns], pa.string())
+        failed_all = _joined([c.failed for c in columns], pa.bool_()).to_numpy(zero_copy_only=False)
         settled = (
             pc.is_in(status_all, pa.array(sorted(FINAL_STATUSES))).to_numpy(zero_copy_only=False)
             & ~failed_all
         )
-        all_ids = pd.Index(joined(ids, pa.string()).to_numpy(zero_copy_only=False))
-        updated_all = joined(updated, pa.int64()).fill_null(_NAT).to_numpy(zero_copy_only=False)
+        all_ids = pd.Index(
+            _joined([c.ids for c in columns], pa.string()).to_numpy(zero_copy_only=False)
+        )
+        updated_all = (
+            _joined([c.updated for c in columns], pa.int64())
+            .fill_null(NAT)
+            .to_numpy(zero_copy_only=False)
+        )
+        key = precedence(status_all, updated_all)
         rows = pd.Series(np.arange(len(all_ids)), index=all_ids)
         duplicates: set[int] = set()
-        if not all_ids.is_unique:  # repair: keep the newest copy of each id
-            order = np.argsort(updated_all, kind="stable")
+        if not all_ids.is_unique:  # repair: keep the copy that wins, a fetched one first
+            order = np.lexsort((key, ~failed_all))
             newest = ~all_ids[order].duplicated(keep="last")
             duplicates = {int(i) for i in order[~newest]}
             rows = rows.iloc[np.sort(order[newest])]
+        sizes = [len(c.ids) for c in columns]
         return cls(
             root=root,
             manifest=manifest,
@@ -294,11 +307,12 @@ class _Stored:
             ids=all_ids,
             settled=settled,
             failed=failed_all,
-            updated=updated_all,
-            file_of=np.concatenate(file_of) if file_of else np.zeros(0, dtype=np.int32),
+            key=key,
+            file_of=np.repeat(np.arange(len(sizes), dtype=np.int32), sizes),
             files=files,
-            first_row=list(np.cumsum([0, *(len(f) for f in file_of)])[:-1]),
+            first_row=list(np.cumsum([0, *sizes])[:-1]),
             duplicates=duplicates,
+            damaged={f: int(recorded.get(f) or 0) for f in damaged},
             _lookup=rows,
         )
 
@@ -318,6 +332,49 @@ class _Stored:
         return [str(v) for v in self.ids[mask]]
 
 
+@dataclass
+class _JobColumns:
+    """What decides between copies of a job, for every row of one data file."""
+
+    ids: pa.ChunkedArray
+    statuses: pa.ChunkedArray
+    updated: pa.ChunkedArray  # microseconds since the epoch
+    failed: pa.ChunkedArray
+
+    @classmethod
+    def read(cls, root: Path, relative: str) -> _JobColumns:
+        keys = _partition_keys(relative)
+        schema = pq.read_schema(root / relative)
+        wanted = [c for c in ("id", "status", "updated_at", "fetch_error") if c in schema.names]
+        table = pq.read_table(root / relative, columns=wanted)
+        n = len(table)
+        return cls(
+            ids=table.column("id").cast(pa.string()),
+            statuses=(
+                table.column("status").cast(pa.string())
+                if "status" in wanted
+                else pa.chunked_array([pa.array([keys.get("status")] * n, type=pa.string())])
+            ),
+            updated=(
+                table.column("updated_at").cast(pa.timestamp("us", "UTC")).cast(pa.int64())
+                if "updated_at" in wanted
+                else pa.chunked_array([pa.nulls(n, pa.int64())])
+            ),
+            failed=(
+                table.column("fetch_error").is_valid()
+                if "fetch_error" in wanted
+                else pa.chunked_array([pa.array([False] * n)])
+            ),
+        )
+
+    def key(self) -> npt.NDArray[np.int64]:
+        return precedence(self.statuses, self.updated.fill_null(NAT).to_numpy(zero_copy_only=False))
+
+
+def _joined(parts: list[pa.ChunkedArray], type_: pa.DataType) -> pa.ChunkedArray:
+    return pa.chunked_array([chunk for part in parts for chunk in part.chunks], type=type_)
+
+
 def _partition_keys(relative: str) -> dict[str, str]:
     keys = {}
     for segment in relative.split("/")[:-1]:
@@ -331,7 +388,11 @@ def _partition_keys(relative: str) -> dict[str, str]:
 
 @dataclass
 class _Run:
-    """One export or sync: streams frames into a staging directory, counts, then commits."""
+    """One export or sync: streams frames into a staging directory, counts, then commits.
+
+    Counting is per job, not per row: ``_seen`` records what became of each stored row, and
+    the added/failed counts of new jobs are corrected when :meth:`_dedup` drops repeats.
+    """
 
     target: Path
     partition_by: tuple[str, ...]
@@ -341,11 +402,12 @@ class _Run:
     updated: int = 0
     unchanged: int = 0
     failed: int = 0
+    dropped: int = 0
     fetched_at: str | None = None
     base_url: str | None = None
-    _replaced: set[int] = field(default_factory=set)  # stored rows a newer version replaces
-    _best: dict[str, int] = field(default_factory=dict)  # id -> updated_at taken this run
-    _duplicates: set[str] = field(default_factory=set)
+    foreign: list[str] = field(default_factory=list)  # files here that are not the dataset's
+    _seen: npt.NDArray[np.int8] | None = None  # per stored row: _SEEN_* or 0
+    _hashes: list[npt.NDArray[np.uint64]] = field(default_factory=list)  # ids written
 
     def execute(
         self,
@@ -365,6 +427,8 @@ class _Run:
             msg = f"unexpected options with a client: {sorted(options)}"
             raise ExportError(msg)
         source = _source(stored, job_ids, filters)
+        if stored is not None:
+            self._seen = np.zeros(len(stored.ids), dtype=np.int8)
         staging = new_staging(self.target)
         writer = DatasetWriter(staging, self.partition_by, prefix=f"part-{self.generation:05d}")
         try:
@@ -375,14 +439,18 @@ class _Run:
                 for frame in self._frames(client, job_ids, source, stored, batch_size, progress):
                     self._take(frame, stored, writer)
             files = writer.finish()
-            if stored is not None and not files and not self._replaced and not stored.duplicates:
+            self._count_stored()
+            if stored is not None and not files and not self._must_rewrite(stored):
                 shutil.rmtree(staging, ignore_errors=True)
                 return self._summary(stored.manifest, started, committed=False)
             manifest = self._commit(staging, writer, files, stored, source)
             swap_in(staging, self.target)
-        except BaseException:
+        except BaseException as exc:
             writer.abort()
+            written = _staged_bytes(staging)
             shutil.rmtree(staging, ignore_errors=True)
+            if _out_of_space(exc):
+                raise ExportError(_space_message(self.target, written)) from None
             raise
         return self._summary(manifest, started, committed=True)
 
@@ -399,10 +467,10 @@ class _Run:
         self.fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if job_ids is not None:
             wanted = list(dict.fromkeys(job_ids))
-            if stored is not None:
+            if stored is not None and self._seen is not None:
                 positions = stored.positions(wanted)
                 skip = (positions >= 0) & stored.settled[np.maximum(positions, 0)]
-                self.unchanged += int(skip.sum())
+                self._seen[positions[skip]] = _SEEN_UNCHANGED
                 wanted = [i for i, s in zip(wanted, skip, strict=True) if not s]
             if wanted:
                 yield from client.iter_frames(wanted, **kw)
@@ -424,54 +492,36 @@ class _Run:
         if frame.empty:
             return
         failed = frame["fetch_error"].notna().to_numpy()
-        updated = _micros(frame["updated_at"])
+        key = precedence(frame["status"].to_numpy(dtype=object), _micros(frame["updated_at"]))
         positions = np.full(len(frame), -1) if stored is None else stored.positions(frame["id"])
         known = positions >= 0
-        safe = np.maximum(positions, 0)
-        stored_updated = stored.updated[safe] if stored is not None else np.full(len(frame), _NAT)
-        stored_failed = stored.failed[safe] if stored is not None else np.zeros(len(frame), bool)
-        newer = ~failed & (stored_failed | (updated > stored_updated))
-        take = ~known | (known & newer)
-        self.failed += int(failed.sum())
-        self.unchanged += int((known & ~failed & ~newer).sum())
-        keep = take
-        if stored is None:  # a fresh dataset: the stream's ids are unique, nothing to replace
-            self.added += int((~known & ~failed).sum())
-        else:
-            keep = self._newest_only(frame, take, known, failed, updated, positions)
-        if keep.any():
-            writer.write(frame if keep.all() else frame[keep])
+        take = ~known
+        if stored is not None and self._seen is not None and known.any():
+            safe = np.maximum(positions, 0)
+            newer = ~failed & (stored.failed[safe] | (key > stored.key[safe]))
+            take |= known & newer
+            outcome = np.where(failed, _SEEN_FAILED, _SEEN_UNCHANGED)
+            outcome[newer] = _SEEN_UPDATED
+            np.maximum.at(self._seen, positions[known], outcome[known].astype(np.int8))
+        self.added += int((~known & ~failed).sum())
+        self.failed += int((~known & failed).sum())
+        if take.any():
+            kept = frame if take.all() else frame[take]
+            writer.write(kept)
+            self._hashes.append(pd.util.hash_array(kept["id"].to_numpy(dtype=object)))
 
-    def _newest_only(
-        self,
-        frame: pd.DataFrame,
-        take: npt.NDArray[np.bool_],
-        known: npt.NDArray[np.bool_],
-        failed: npt.NDArray[np.bool_],
-        updated: npt.NDArray[np.int64],
-        positions: npt.NDArray[np.intp],
-    ) -> npt.NDArray[np.bool_]:
-        """Count added/updated rows; a job met twice in one run keeps its newest version."""
-        ids = frame["id"].to_numpy(dtype=object)
-        keep = take.copy()
-        for row in np.flatnonzero(take):
-            job_id, when = ids[row], int(updated[row])
-            best = self._best.get(job_id)
-            if best is None:
-                self._best[job_id] = when
-                if known[row]:
-                    self.updated += 1
-                    self._replaced.add(int(positions[row]))
-                elif not failed[row]:
-                    self.added += 1
-                continue
-            self._duplicates.add(job_id)
-            if failed[row]:
-                self.failed -= 1
-            keep[row] = when > best
-            if keep[row]:
-                self._best[job_id] = when
-        return keep
+    def _count_stored(self) -> None:
+        if self._seen is None:
+            return
+        counts = np.bincount(self._seen, minlength=4)
+        self.failed += int(counts[_SEEN_FAILED])
+        self.unchanged += int(counts[_SEEN_UNCHANGED])
+        self.updated += int(counts[_SEEN_UPDATED])
+
+    def _must_rewrite(self, stored: _Stored) -> bool:
+        """Whether the stored version changes though nothing new was written (a repair)."""
+        replaced = self._seen is not None and bool((self._seen == _SEEN_UPDATED).any())
+        return replaced or bool(stored.duplicates) or bool(stored.damaged)
 
     def _commit(
         self,
@@ -486,7 +536,7 @@ class _Run:
             schema = unify(stored.schema, schema) if schema is not None else stored.schema
         if schema is not None:
             schema = portable(schema)
-        self._drop_duplicates(staging, files)
+        self._dedup(staging, files, stored)
         if schema is not None:
             settle_files(staging, files, schema)
         kept: dict[str, int] = {info.path: info.rows for info in files if info.rows}
@@ -496,6 +546,8 @@ class _Run:
         if stored is not None:
             kept.update(self._carry_over(staging, stored, schema, writer))
             kept = compact(staging, kept, prefix=f"{writer.prefix}-c")
+            self.dropped = len(stored.duplicates) + sum(stored.damaged.values())
+        _keep_foreign(self.target, staging, self.foreign)
         partition_types = dict(stored.manifest.get("partition_types", {})) if stored else {}
         partition_types.update(writer.partition_types)
         meta = provenance({}, base_url=self.base_url, fetched_at=self.fetched_at)
@@ -517,25 +569,57 @@ class _Run:
         write_manifest(staging, manifest, schema)
         return manifest
 
-    def _drop_duplicates(self, staging: Path, files: list[FileInfo]) -> None:
-        """Drop the older copies of jobs that came twice in this run (rare: a listing that
-        shifted while paged)."""
-        if not self._duplicates:
+    def _dedup(self, staging: Path, files: list[FileInfo], stored: _Stored | None) -> None:
+        """Keep one row per job among the rows written this run: the winning copy (rare: a
+        listing that moved while it was paged repeats jobs, however far apart).
+
+        Streaming keeps only a 64-bit hash per written row (8 bytes a job); the files are read
+        again only when two hashes are equal, and only the id and precedence columns.
+        """
+        if not self._hashes:
             return
-        dupes = pa.array(sorted(self._duplicates), type=pa.string())
-        for info in files:
-            path = staging / info.path
-            table = pq.read_table(path, schema=info.schema)
-            best = pa.array(
-                [self._best.get(i, _NAT) for i in table.column("id").to_pylist()], pa.int64()
+        hashes = np.concatenate(self._hashes)
+        self._hashes.clear()
+        ordered = np.sort(hashes)
+        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+        if not len(repeated):
+            return
+        candidates = []
+        for number, info in enumerate(files):
+            columns = _JobColumns.read(staging, info.path)
+            ids = columns.ids.to_numpy(zero_copy_only=False)
+            rows = np.flatnonzero(np.isin(pd.util.hash_array(ids.astype(object)), repeated))
+            if not len(rows):
+                continue
+            candidates.append(
+                pd.DataFrame(
+                    {
+                        "id": ids[rows],
+                        "file": number,
+                        "row": rows,
+                        "fetched": ~columns.failed.to_numpy(zero_copy_only=False)[rows],
+                        "key": columns.key()[rows],
+                    }
+                )
             )
-            when = table.column("updated_at").cast(pa.int64()).fill_null(_NAT)
-            drop = pc.and_(pc.is_in(table.column("id"), dupes), pc.less(when, best))
-            if pc.any(drop).as_py():
-                table = table.filter(pc.invert(drop))
-                path.unlink()
-                pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
-                info.rows = len(table)
+        table = pd.concat(candidates, ignore_index=True)
+        table = table.sort_values(["id", "fetched", "key", "file", "row"], kind="stable")
+        losers = table[table.duplicated("id", keep="last")]
+        # a stored job's copies count once already (see _seen): correct only new jobs' counts
+        losers_new = losers if stored is None else losers[stored.positions(losers["id"]) < 0]
+        self.added -= int(losers_new["fetched"].sum())
+        self.failed -= int((~losers_new["fetched"]).sum())
+        for number in losers["file"].unique():
+            group = losers[losers["file"] == number]
+            info = files[int(number)]
+            path = staging / info.path
+            table_ = pq.read_table(path, schema=info.schema)
+            keep = np.ones(len(table_), dtype=bool)
+            keep[group["row"].to_numpy()] = False
+            table_ = table_.filter(pa.array(keep))
+            path.unlink()
+            pq.write_table(table_, path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+            info.rows = len(table_)
 
     def _carry_over(
         self, staging: Path, stored: _Stored, schema: pa.Schema | None, writer: DatasetWriter
@@ -545,7 +629,9 @@ class _Run:
         kept: dict[str, int] = {}
         rows = stored.manifest.get("files", {})
         replaced = np.zeros(len(stored.ids), dtype=bool)
-        replaced[list(self._replaced | stored.duplicates)] = True
+        if self._seen is not None:
+            replaced |= self._seen == _SEEN_UPDATED
+        replaced[list(stored.duplicates)] = True
         for number, relative in enumerate(stored.files):
             source = stored.root / relative
             drop_here = replaced & (stored.file_of == number)
@@ -584,6 +670,7 @@ class _Run:
             files=len(manifest.get("files", {})),
             seconds=time.monotonic() - started,
             committed=committed,
+            dropped=self.dropped,
         )
 
 
@@ -612,8 +699,102 @@ def compact(staging: Path, files: dict[str, int], *, prefix: str) -> dict[str, i
     return out
 
 
+def _foreign_files(target: Path, files: Iterable[str], *, replacing: bool) -> list[str]:
+    """Paths under ``target`` (files, links, empty directories) that are not the dataset's:
+    a user's notes or analyses, kept across every new version. When ``replacing`` it, the old
+    dataset's own part files are the dataset's even if its manifest cannot say so."""
+    ours = {MANIFEST, *files}
+    found: list[str] = []
+    for folder, dirs, names in os.walk(target):
+        here = Path(folder)
+        links = [d for d in dirs if (here / d).is_symlink()]
+        dirs[:] = sorted(d for d in dirs if d not in links)
+        for name in sorted([*names, *links]):
+            relative = (here / name).relative_to(target).as_posix()
+            if relative in ours or (replacing and _OUR_PART.fullmatch(name)):
+                continue
+            found.append(relative)
+        empty = not dirs and not names and here != target
+        if empty and "=" not in here.name:  # an empty partition directory is ours
+            found.append(here.relative_to(target).as_posix() + "/")
+    data = [f for f in found if f.lower().endswith(_DATA_SUFFIXES) and _visible(f)]
+    if data:
+        shown = ", ".join(data[:5]) + (f" and {len(data) - 5} more" if len(data) > 5 else "")
+        msg = (
+            f"{str(target)!r} holds Parquet files that are not part of the dataset: {shown}. "
+            "They are kept, and read_parquet ignores them, but DuckDB, Polars and pyarrow read "
+            "their rows as the dataset's: move them out of the dataset directory"
+        )
+        warnings.warn(msg, stacklevel=3)
+    return found
+
+
+def _visible(relative: str) -> bool:
+    """Whether other engines' dataset discovery sees a path (they skip ``_x`` and ``.x``)."""
+    return not any(part.startswith(("_", ".")) for part in relative.split("/"))
+
+
+def _keep_foreign(target: Path, staging: Path, foreign: list[str]) -> None:
+    """Carry the foreign files into the new version: hard links (no copy), links as links."""
+    for relative in foreign:
+        source, destination = target / relative, staging / relative
+        if relative.endswith("/"):
+            destination.mkdir(parents=True, exist_ok=True)
+            continue
+        if destination.exists() or destination.is_symlink():
+            msg = (
+                f"{str(source)!r} is not part of the dataset but has the name of a file this run "
+                "writes: move it out of the dataset directory and run again"
+            )
+            raise ExportError(msg)
+        if source.is_symlink():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.readlink(source), destination)
+        elif source.exists():
+            link_or_copy(source, destination)
+
+
+def _staged_bytes(staging: Path) -> int:
+    """Bytes this run wrote into ``staging`` (hard links to the old version cost nothing)."""
+    total = 0
+    for path in staging.rglob("*"):
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if path.is_file() and info.st_nlink == 1:
+            total += info.st_size
+    return total
+
+
+def _out_of_space(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a full disk; pyarrow says so only in words."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(seen) or "Disk quota exceeded" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _space_message(target: Path, written: int) -> str:
+    free = shutil.disk_usage(target.parent).free
+    return (
+        f"no space left on the disk holding {str(target)!r}: the new version needs more than "
+        f"{_megabytes(written)} (what this run had written when the disk filled), and "
+        f"{_megabytes(free)} is free now that the partial copy is removed. Free more space "
+        "and run again; the dataset is unchanged"
+    )
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1 << 20):,.1f} MB"
+
+
 def _micros(values: pd.Series) -> npt.NDArray[np.int64]:
-    """Microseconds since the epoch; NaT becomes _NAT (int64's minimum), older than anything."""
+    """Microseconds since the epoch; NaT becomes NAT (int64's minimum), older than anything."""
     naive = pd.to_datetime(values, utc=True).dt.tz_localize(None).dt.as_unit("us")
     return naive.to_numpy().view(np.int64)
 

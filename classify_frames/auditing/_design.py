@@ -1,0 +1,340 @@
+"""Sampling designs that travel with the labels.
+
+A review queue carries its design in plain columns (they survive a CSV or spreadsheet round
+trip): ``design.id`` (one per queue), ``design.strategy``, ``design.stratum``, ``design.bands``,
+``design.stratum_size`` (jobs the stratum's draw was made from), ``design.stratum_sample`` (jobs
+drawn), ``design.inclusion_probability``, ``design.weight`` and ``design.population`` (completed
+jobs of the frame), and ``design.check``, a checksum of the row's other design columns, so a
+hand edit is detected even in a file that keeps only the labelled rows.
+
+:func:`labelled_sample` reads the design back and decides which labels are a random sample:
+
+- rows of a ``stratified/...`` design whose checksum holds: stratified random sample;
+- rows of a ``lowest`` or ``margin`` queue: chosen, not drawn; never used for population figures;
+- rows with no design (or an edited one): a simple random sample only if their type mix and
+  confidence mix match the frame's (chi-squared test, p >= 0.01); otherwise the figures are
+  computed but marked, and no threshold is certified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import warnings
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ._labels import AuditWarning, LabelsInput, join_labelled
+from ._sample import LabelledSample, stratum_names
+
+__all__ = [
+    "DESIGN_COLUMNS",
+    "Allocation",
+    "allocate",
+    "design_columns",
+    "labelled_sample",
+    "sample_from_labels",
+]
+
+Allocation = Literal["equal", "proportional", "neyman"]
+
+DESIGN_COLUMNS = [
+    "design.id",
+    "design.strategy",
+    "design.stratum",
+    "design.bands",
+    "design.stratum_size",
+    "design.stratum_sample",
+    "design.inclusion_probability",
+    "design.weight",
+    "design.population",
+    "design.check",
+]
+#: A design-less sample whose type or confidence mix differs from the frame's at this level is
+#: not taken for a random one.
+MIX_ALPHA = 0.01
+
+
+def _checksum(*parts: object) -> str:
+    return hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).hexdigest()[:12]
+
+
+def _row_check(
+    design_id: object, strategy: object, stratum: object, bands: object, *counts: float
+) -> str:
+    """The checksum of one row's design (counts as integers, so a CSV round trip keeps it)."""
+    numbers = ["" if math.isnan(c) else int(c) for c in counts]
+    return _checksum(design_id, strategy, stratum, bands, *numbers)[:8]
+
+
+def _bands_text(bands: tuple[float, ...]) -> str:
+    return ";".join(f"{b:g}" for b in sorted(bands))
+
+
+def design_columns(
+    strategy: str,
+    strata: pd.Series,
+    pool: pd.Series,
+    population: int,
+    bands: tuple[float, ...] = (),
+) -> pd.DataFrame:
+    """The design columns of a queue: ``strata`` the stratum of each picked job, ``pool`` the
+    jobs per stratum the draw was made from (empty for a queue that was chosen, not drawn)."""
+    drawn = strata.value_counts()
+    bands_text = _bands_text(bands)
+    if len(pool):
+        size = strata.map(pool).astype(float)
+        sample = strata.map(drawn).astype(float)
+        table = sorted((str(s), int(pool[s]), int(drawn[s])) for s in drawn.index)
+        stratum = strata.astype(object).astype(str)
+    else:
+        size = sample = pd.Series(math.nan, index=strata.index)
+        table = []
+        stratum = pd.Series("", index=strata.index, dtype=object)
+    design_id = _checksum(strategy, bands_text, population, table, len(strata))
+    check = [
+        _row_check(design_id, strategy, s, bands_text, big, small, float(population))
+        for s, big, small in zip(stratum, size, sample, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "design.id": design_id,
+            "design.strategy": strategy,
+            "design.stratum": stratum,
+            "design.bands": bands_text,
+            "design.stratum_size": size.astype("Int64") if len(pool) else size,
+            "design.stratum_sample": sample.astype("Int64") if len(pool) else sample,
+            "design.inclusion_probability": sample / size,
+            "design.weight": size / sample,
+            "design.population": population,
+            "design.check": check,
+        },
+        index=strata.index,
+    )
+
+
+def allocate(
+    budget: int, sizes: np.ndarray, spread: np.ndarray, allocation: Allocation, minimum: int = 2
+) -> np.ndarray:
+    """Labels per stratum for a total ``budget``: ``"proportional"`` (n_h ~ N_h) or
+    ``"neyman"`` (n_h ~ N_h S_h, S_h the expected standard deviation of correctness), at least
+    ``minimum`` per stratum while the budget allows it, never more than a stratum holds.
+
+    >>> allocate(10, np.array([80, 20]), np.array([0.5, 0.5]), "proportional").tolist()
+    [8, 2]
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    budget = int(min(budget, sizes.sum()))
+    score = sizes * (np.asarray(spread, float) if allocation == "neyman" else 1.0)
+    score = np.where(sizes > 0, np.maximum(score, 1e-9), 0.0)
+    out = np.minimum(sizes, minimum if budget >= minimum * (sizes > 0).sum() else 0)
+    while out.sum() < budget:
+        room = out < sizes
+        left = budget - out.sum()
+        target = score * room / (score * room).sum() * (left + out[room].sum())
+        extra = np.floor(np.maximum(target - out, 0)).astype(np.int64)
+        extra = np.minimum(extra, sizes - out)
+        if extra.sum() == 0:  # largest remainders, one label each
+            gap = np.where(room, target - out, -np.inf)
+            extra = np.zeros_like(out)
+            extra[np.argsort(-gap, kind="stable")[: min(left, int(room.sum()))]] = 1
+        elif extra.sum() > left:
+            extra = np.floor(extra * left / extra.sum()).astype(np.int64)
+            if extra.sum() == 0:
+                extra[np.argmax(np.where(room, target - out, -np.inf))] = 1
+        out = out + extra
+    result: np.ndarray = out
+    return result
+
+
+def _parse_bands(text: object) -> tuple[float, ...]:
+    if text is None or (isinstance(text, float) and math.isnan(text)) or str(text).strip() == "":
+        return ()
+    return tuple(sorted(float(part) for part in str(text).split(";") if part.strip()))
+
+
+def _number(values: pd.Series) -> np.ndarray:
+    return pd.to_numeric(values, errors="coerce").to_numpy(float)
+
+
+def _valid_design(rows: pd.DataFrame) -> str:
+    """Why the design columns of one design id are inconsistent ("" when they hold)."""
+    text = rows[["design.id", "design.strategy", "design.stratum", "design.bands"]]
+    text = text.fillna("").astype(str).apply(lambda c: c.str.strip())
+    size, drawn = _number(rows["design.stratum_size"]), _number(rows["design.stratum_sample"])
+    population = _number(rows["design.population"])
+    checks = [
+        _row_check(*t, n_big, n_small, pop)
+        for t, n_big, n_small, pop in zip(
+            text.itertuples(index=False, name=None), size, drawn, population, strict=True
+        )
+    ]
+    edited = np.asarray(checks, dtype=object) != rows["design.check"].fillna("").astype(
+        str
+    ).str.strip().to_numpy(object)
+    if edited.any():
+        return f"{int(edited.sum())} rows do not match their checksum"
+    if text["design.strategy"].nunique() > 1 or text["design.bands"].nunique() > 1:
+        return "rows of one design name different strategies or bands"
+    if len(np.unique(population)) > 1:
+        return "rows of one design name different population sizes"
+    if str(text["design.strategy"].iloc[0]).startswith("stratified"):
+        inclusion = _number(rows["design.inclusion_probability"])
+        weight = _number(rows["design.weight"])
+        if np.isnan(size).any() or np.isnan(drawn).any() or (drawn < 1).any():
+            return "a stratum size or sample count is missing"
+        if not (
+            np.allclose(inclusion, drawn / size, rtol=1e-6)
+            and np.allclose(weight, size / drawn, rtol=1e-6)
+        ):
+            return "an inclusion probability or weight does not match its stratum's counts"
+    return ""
+
+
+def labelled_sample(
+    jobs: pd.DataFrame, truth: pd.Series, design: pd.DataFrame | None
+) -> LabelledSample | None:
+    """The random sample among the labels, with its strata (see the module's docstring);
+    None when no label can stand for the population (warned, saying what to do)."""
+    completed = jobs["completed"].to_numpy(bool)
+    has = truth.notna().to_numpy(bool)[completed]
+    population = int(completed.sum())
+    if not has.any():
+        return None
+    positions = np.flatnonzero(has)
+    types = jobs.loc[completed, "type"]
+    conf = jobs.loc[completed, "confidence"].to_numpy(float)
+    strategy = pd.Series("", index=range(len(positions)), dtype=object)
+    notes: list[str] = []
+    bands: set[float] = set()
+    if design is not None and "design.id" in design.columns:
+        block = design[completed].iloc[positions].reset_index(drop=True)
+        block = block.reindex(columns=DESIGN_COLUMNS)
+        ids = block["design.id"].fillna("").astype(str).str.strip()
+        for design_id, rows in block[ids != ""].groupby(ids[ids != ""]):
+            kind = str(rows["design.strategy"].iloc[0])
+            problem = _valid_design(rows)
+            if problem:
+                notes.append(
+                    f"the design columns of {len(rows)} labels were edited by hand ({problem}): "
+                    "they are treated as labels without a design"
+                )
+                continue
+            strategy[rows.index] = kind
+            if kind.startswith("stratified"):
+                bands |= set(_parse_bands(rows["design.bands"].iloc[0]))
+                then = int(_number(rows["design.population"])[0])
+                if then != population:
+                    notes.append(
+                        f"the frame has {population:,} completed jobs, the queue {design_id} was "
+                        f"drawn from {then:,}: stratum sizes are taken from the frame as it is now"
+                    )
+    chosen = strategy.isin(["lowest", "margin"]).to_numpy(bool)
+    drawn = strategy.str.startswith("stratified").to_numpy(bool)
+    if chosen.any():
+        picked = ", ".join(sorted(set(strategy[chosen])))
+        notes.append(
+            f"{int(chosen.sum())} labels come from a {picked!r} queue: they were chosen, not "
+            "drawn at random, so they are left out of every population figure (accuracy, "
+            "thresholds, calibration); label review_queue(strategy='stratified') for those"
+        )
+    band_tuple = tuple(sorted(bands))
+    names = stratum_names(types, conf, band_tuple)
+    codes, uniques = pd.factorize(names, sort=True)
+    if drawn.any():
+        sampled = positions[drawn]
+        kind = "stratified"
+        loose = ~drawn & ~chosen
+        if loose.any():
+            notes.append(
+                f"{int(loose.sum())} labels carry no sampling design, next to a stratified "
+                "queue's: they are left out of population figures"
+            )
+    else:
+        sampled = positions[~chosen]
+        if not len(sampled):
+            for note in notes:
+                warnings.warn(note, AuditWarning, stacklevel=4)
+            return None
+        kind, check = _check_random(types, conf, sampled)
+        if kind == "unchecked":
+            notes.append(check)
+    for note in notes:
+        warnings.warn(note, AuditWarning, stacklevel=4)
+    return LabelledSample(
+        population=codes.astype(np.int64),
+        rows=sampled.astype(np.int64),
+        names=[str(u) for u in uniques],
+        kind=kind,
+        bands=band_tuple,
+        notes=notes,
+    )
+
+
+def _check_random(types: pd.Series, conf: np.ndarray, rows: np.ndarray) -> tuple[str, str]:
+    """Whether design-less labels look like a simple random sample: chi-squared tests of their
+    type mix and confidence mix against the frame's."""
+    if len(rows) == len(types):
+        return "random", "every completed job is labelled"
+    type_codes, _ = pd.factorize(types.astype(object))
+    value_codes = _confidence_groups(conf)
+    problems = []
+    for what, codes in (("type mix", type_codes), ("confidence mix", value_codes)):
+        p = _mix_pvalue(codes, rows)
+        if p < MIX_ALPHA:
+            problems.append(f"{what} (chi-squared p = {p:.2g})")
+    n = len(rows)
+    if problems:
+        return "unchecked", (
+            f"the {n} labels carry no sampling design and their {' and '.join(problems)} "
+            "differs from the frame's: they do not look like a random sample, so population "
+            "figures may be biased and no threshold is certified; label "
+            "review_queue(strategy='stratified') (or budget=...) and pass that file back"
+        )
+    return "random", (
+        f"labels without a design match the frame's type and confidence mix (chi-squared "
+        f"p >= {MIX_ALPHA:g}): taken as a simple random sample, post-stratified by type"
+    )
+
+
+def _confidence_groups(conf: np.ndarray) -> np.ndarray:
+    values = np.nan_to_num(conf, nan=-1.0)
+    distinct = np.unique(values)
+    if len(distinct) <= 20:
+        return np.asarray(np.searchsorted(distinct, values))
+    edges = np.unique(np.quantile(values, np.linspace(0.1, 0.9, 9)))
+    return np.asarray(np.searchsorted(edges, values, side="right"))
+
+
+def _mix_pvalue(codes: np.ndarray, rows: np.ndarray) -> float:
+    """p-value of the chi-squared goodness-of-fit test of the sample's groups against the
+    population's shares; groups expected fewer than 5 times are pooled."""
+    k = int(codes.max()) + 1 if len(codes) else 0
+    share = np.bincount(codes, minlength=k) / len(codes)
+    observed = np.bincount(codes[rows], minlength=k).astype(float)
+    expected = share * len(rows)
+    small = expected < 5
+    if small.any():
+        observed = np.append(observed[~small], observed[small].sum())
+        expected = np.append(expected[~small], expected[small].sum())
+        keep = expected > 0
+        observed, expected = observed[keep], expected[keep]
+    if len(expected) < 2:
+        return 1.0
+    from scipy.special import chdtrc  # scipy loads slowly: only when needed
+
+    statistic = float(np.sum((observed - expected) ** 2 / expected))
+    return float(chdtrc(len(expected) - 1, statistic))  # scipy.stats.chisquare's p-value
+
+
+def sample_from_labels(
+    jobs: pd.DataFrame, labels: LabelsInput, *, label_col: str = "label", join_on: str = "id"
+) -> tuple[pd.Series, LabelledSample | None]:
+    """Read labels (a file or DataFrame, with or without design columns) against a prepared
+    frame: each job's label (NA where none) and the random sample among them (see
+    :func:`labelled_sample` and :mod:`._sample`)."""
+    truth, design = join_labelled(jobs, labels, label_col=label_col, join_on=join_on)
+    return truth, labelled_sample(jobs, truth, design)

@@ -1,0 +1,239 @@
+"""Label planning: how many more labels, from which strata, for a margin or a certificate.
+
+- ``margin=0.02``: Neyman allocation over the strata, the total from the stratified variance
+  ``(sum_h W_h S_h)^2 / n - sum_h W_h S_h^2 / N`` set to ``(margin / 1.96)^2`` (Cochran 5.9),
+  ``S_h`` from the labels so far, shrunk as ``(k + 1) / (n + 2)``, or from the stated
+  confidence where a stratum has none.
+- ``target_accuracy=0.95``: a candidate threshold (the lowest whose expected accuracy clears
+  the target by half the distance to 1, else the most accurate one; expected accuracy is
+  halfway between the estimate and its 95% lower bound, since a small pilot flatters the
+  best thresholds), and the labels among its
+  accepted jobs for the test to pass with probability ``power`` at the estimated accuracy
+  (normal approximation of the binomial test, times 1.3 when the accepted jobs span strata,
+  for the looser stratified bound), spread over its types in proportion to their jobs.
+
+Labels already given count toward the plan; the queue's strata split each type at the
+candidate threshold, so the rounds together stay a stratified random sample.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ._certify import MIN_TESTED, min_labels_for
+from ._design import design_columns
+from ._queue import draw_stratified, queue_table
+from ._sample import stratum_names
+from ._stats import Z95
+
+if TYPE_CHECKING:
+    from ._report import AuditReport
+
+__all__ = ["plan_labels"]
+
+SPREAD_INFLATION = 1.3
+
+
+def plan_labels(
+    report: AuditReport,
+    *,
+    target_accuracy: float | None = None,
+    margin: float | None = None,
+    delta: float = 0.05,
+    power: float = 0.8,
+    seed: int = 0,
+    max_labels: int = 5_000,
+) -> pd.DataFrame:
+    """The next review queue; see the module's docstring and ``AuditReport.plan_labels``."""
+    if target_accuracy is not None and margin is not None:
+        msg = "give target_accuracy= or margin=, not both"
+        raise ValueError(msg)
+    if target_accuracy is None and margin is None:
+        margin = 0.02
+    if margin is not None and not 0 < margin < 0.5:
+        msg = f"margin must be between 0 and 0.5 (e.g. 0.02 for ±2 points), got {margin!r}"
+        raise ValueError(msg)
+    if target_accuracy is not None and not 0 < target_accuracy < 1:
+        msg = f"target_accuracy must be in (0, 1), got {target_accuracy!r}"
+        raise ValueError(msg)
+    jobs = report.jobs
+    completed = jobs.loc[jobs["completed"]]
+    conf = completed["confidence"].to_numpy(float)
+    labelled = report._labelled_mask
+    if labelled is None:
+        labelled = np.zeros(len(completed), bool)
+    if report.sample is not None:  # labels that are not a random sample do not count
+        usable = np.zeros(len(completed), bool)
+        usable[report.sample.rows] = True
+        correct = np.full(len(completed), np.nan)
+        correct[report.sample.rows] = report._correct
+    else:
+        usable, correct = np.zeros(len(completed), bool), np.full(len(completed), np.nan)
+    if margin is not None:
+        bands = report.sample.bands if report.sample is not None else ()
+        names = stratum_names(completed["type"], conf, bands)
+        plan, summary = _for_margin(names, conf, usable, correct, margin, max_labels)
+    else:
+        assert target_accuracy is not None
+        plan, summary, bands, names = _for_target(
+            report, completed, conf, usable, correct, target_accuracy, delta, power, max_labels
+        )
+    queue = _queue_of(jobs, completed, names, labelled, plan, bands, seed)
+    queue.attrs["plan"] = plan
+    queue.attrs["summary"] = summary
+    return queue
+
+
+def _pilot(
+    names: pd.Series, conf: np.ndarray, usable: np.ndarray, correct: np.ndarray
+) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {"s": names.to_numpy(object), "c": conf, "u": usable, "y": np.nan_to_num(correct)}
+    )
+    grouped = frame.groupby("s", sort=True)
+    table = pd.DataFrame(
+        {
+            "jobs": grouped.size(),
+            "labelled": grouped["u"].sum().astype("int64"),
+            "correct": frame[frame["u"]].groupby("s")["y"].sum(),
+            "stated": grouped["c"].mean(),
+        }
+    ).fillna({"correct": 0.0})
+    guess = table["stated"].clip(0.05, 0.95).fillna(0.5)
+    seen = (table["correct"] + 1) / (table["labelled"] + 2)
+    table["expected_accuracy"] = np.where(table["labelled"] > 0, seen, guess)
+    return table
+
+
+def _for_margin(
+    names: pd.Series,
+    conf: np.ndarray,
+    usable: np.ndarray,
+    correct: np.ndarray,
+    margin: float,
+    max_labels: int,
+) -> tuple[pd.DataFrame, str]:
+    table = _pilot(names, conf, usable, correct)
+    big_n = table["jobs"].to_numpy(float)
+    total = big_n.sum()
+    w = big_n / total
+    p = table["expected_accuracy"].to_numpy(float)
+    spread = np.sqrt(p * (1 - p))
+    needed = (w @ spread) ** 2 / ((margin / Z95) ** 2 + (w @ spread**2) / total)
+    needed = min(math.ceil(needed), int(total), max_labels)
+    share = w * spread / max(float(w @ spread), 1e-12)
+    wanted = np.minimum(np.ceil(share * needed), big_n).astype(np.int64)
+    wanted = np.maximum(wanted, np.minimum(2, big_n).astype(np.int64))
+    table["planned"] = wanted
+    table["more"] = np.maximum(wanted - table["labelled"].to_numpy(), 0)
+    have = int(table["labelled"].sum())
+    more = int(table["more"].sum())
+    summary = (
+        f"To estimate accuracy to ±{margin * 100:g} points (95% confidence), about "
+        f"{int(wanted.sum()):,} labels are needed over {len(table)} strata (Neyman "
+        f"allocation); {have:,} usable labels are in hand: label these {more:,} more."
+    )
+    return table, summary
+
+
+def _for_target(
+    report: AuditReport,
+    completed: pd.DataFrame,
+    conf: np.ndarray,
+    usable: np.ndarray,
+    correct: np.ndarray,
+    target: float,
+    delta: float,
+    power: float,
+    max_labels: int,
+) -> tuple[pd.DataFrame, str, tuple[float, ...], pd.Series]:
+    candidate, expected, how = _candidate(report, completed, conf, target)
+    old_bands = report.sample.bands if report.sample is not None else ()
+    if candidate is None:
+        names = stratum_names(completed["type"], conf, old_bands)
+        table = _pilot(names, conf, usable, correct).assign(planned=0, more=0)
+        summary = (
+            f"No threshold looks able to reach {target:.0%} accuracy ({how}); more labels "
+            "will not certify one. Try a lower target_accuracy, or improve the rules."
+        )
+        return table, summary, old_bands, names
+    bands = tuple(sorted({*old_bands, candidate}))
+    names = stratum_names(completed["type"], conf, bands)
+    table = _pilot(names, conf, usable, correct)
+    accepted = pd.Series(conf >= candidate, index=names.index).groupby(names.to_numpy(object)).all()
+    from scipy.special import ndtri  # scipy loads slowly: only when needed
+
+    z_a, z_b = float(ndtri(1 - delta)), float(ndtri(power))
+    p = min(expected, 0.999)
+    n = (
+        (z_a * math.sqrt(target * (1 - target)) + z_b * math.sqrt(p * (1 - p))) / (p - target)
+    ) ** 2
+    cells = table.index[accepted.reindex(table.index).fillna(False).to_numpy(bool)]
+    if len(cells) > 1:
+        n *= SPREAD_INFLATION
+    n = max(math.ceil(n), min_labels_for(target, delta), MIN_TESTED)
+    jobs_in = table.loc[cells, "jobs"].to_numpy(float)
+    n = min(n, int(jobs_in.sum()), max_labels)
+    wanted = np.minimum(np.ceil(jobs_in / jobs_in.sum() * n), jobs_in).astype(np.int64)
+    table["planned"] = 0
+    table.loc[cells, "planned"] = np.maximum(wanted, table.loc[cells, "labelled"].to_numpy())
+    table["more"] = np.maximum(table["planned"] - table["labelled"], 0).astype("int64")
+    have = int(table.loc[cells, "labelled"].sum())
+    more = int(table["more"].sum())
+    coverage = float(np.mean(conf >= candidate))
+    summary = (
+        f"To certify ≥ {target:.0%} accuracy at threshold ≥ {candidate:g} (it keeps "
+        f"{coverage:.0%} of jobs; {how} {expected:.0%}), about {int(table['planned'].sum()):,} "
+        f"labels are needed among the jobs it accepts (for an {power:.0%} chance at "
+        f"delta={delta:g}); {have:,} are in hand: label these {more:,} more."
+    )
+    return table, summary, bands, names
+
+
+def _candidate(
+    report: AuditReport, completed: pd.DataFrame, conf: np.ndarray, target: float
+) -> tuple[float | None, float, str]:
+    """The threshold to plan for, its expected accuracy, and where that expectation comes from."""
+    if report.sample is not None and report.sample.trusted:
+        curve = report.risk_coverage
+        # a small pilot flatters the best thresholds: plan halfway to the 95% lower bound
+        expected = (curve["accuracy"] + curve["accuracy_lo"]) / 2
+        how = "a cautious estimate from the labels so far:"
+    else:
+        values = np.unique(conf[np.isfinite(conf)])
+        expected = pd.Series(
+            [float(np.mean(conf[conf >= v])) for v in values], index=values, dtype=float
+        )
+        how = "stated confidence, no labels yet:"
+    expected = expected.dropna()
+    good = expected[expected >= target + (1 - target) / 2]
+    if len(good):
+        t = float(good.index.min())
+        return t, float(good[t]), how
+    above = expected[expected > target]
+    if len(above):
+        t = float(above.index[int(np.argmax(above.to_numpy()))])
+        return t, float(above[t]), how
+    best = float(expected.max()) if len(expected) else math.nan
+    return None, best, f"the best estimate is {best:.0%}" if math.isfinite(best) else "no data"
+
+
+def _queue_of(
+    jobs: pd.DataFrame,
+    completed: pd.DataFrame,
+    names: pd.Series,
+    labelled: np.ndarray,
+    plan: pd.DataFrame,
+    bands: tuple[float, ...],
+    seed: int,
+) -> pd.DataFrame:
+    pool_names = names[~labelled]
+    sizes = pool_names.value_counts()
+    counts = plan["more"].reindex(sizes.index).fillna(0).astype("int64")
+    picked = draw_stratified(pool_names, counts, seed)
+    design = design_columns("stratified/plan", pool_names[picked], sizes, len(completed), bands)
+    return queue_table(jobs, picked, design)

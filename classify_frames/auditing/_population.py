@@ -1,0 +1,308 @@
+"""Population figures from a labelled sample: accuracy per group, risk-coverage, calibration,
+ECE (plug-in, debiased, bootstrap interval), Brier and AUROC, each with its label count.
+
+Arrays are over the completed jobs (``confidence``, ``groups``) or over the sample's labelled
+rows (``correct``), as in :mod:`._sample`. On a fully labelled frame every figure is the plain
+one (the tests compare them with scikit-learn).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ._sample import LabelledSample, cell_counts, combine
+from ._stats import CALIBRATION_COLUMNS, Z95, BinStrategy, bin_index, resolve_bins
+
+__all__ = [
+    "BOOTSTRAP",
+    "auroc",
+    "brier",
+    "by_group",
+    "calibration",
+    "ece",
+    "risk_coverage",
+]
+
+#: Bootstrap resamples for the ECE and AUROC intervals.
+BOOTSTRAP = 1000
+
+
+def by_group(
+    sample: LabelledSample, correct: np.ndarray, groups: np.ndarray, names: list[str]
+) -> pd.DataFrame:
+    """Accuracy per group (``groups``: a code per completed job, -1 none) with its interval,
+    labels, jobs and the share of its jobs in strata without a label."""
+    out = combine(*cell_counts(sample, groups, len(names), correct))
+    return pd.DataFrame(
+        {
+            "accuracy": out["estimate"],
+            "accuracy_lo": out["low"],
+            "accuracy_hi": out["high"],
+            "labels": out["labels"],
+            "jobs": out["jobs"],
+            "unlabelled": out["unlabelled"],
+        },
+        index=pd.Index(names),
+    )
+
+
+def risk_coverage(
+    sample: LabelledSample, correct: np.ndarray, confidence: np.ndarray
+) -> tuple[pd.DataFrame, float]:
+    """At each distinct threshold: jobs accepted and coverage (exact counts), labels among
+    them, accuracy with its 95% interval, risk; and the area under the risk-coverage curve."""
+    usable = np.isfinite(confidence)
+    values = np.unique(confidence[usable])
+    columns = ["accepted", "coverage", "labelled", "accuracy", "accuracy_lo", "accuracy_hi", "risk"]
+    if not len(values):
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="threshold")), math.nan
+    groups = np.where(usable, np.searchsorted(values, confidence), -1)
+    cells = cell_counts(sample, groups, len(values), correct)
+    big_n, n, k, q = (np.cumsum(c[::-1], axis=0)[::-1] for c in cells)
+    out = combine(big_n, n, k, q)
+    accepted = big_n.sum(axis=1)
+    coverage = accepted / usable.sum()
+    table = pd.DataFrame(
+        {
+            "accepted": accepted.astype(np.int64),
+            "coverage": coverage,
+            "labelled": out["labels"],
+            "accuracy": out["estimate"],
+            "accuracy_lo": out["low"],
+            "accuracy_hi": out["high"],
+            "risk": 1 - out["estimate"],
+        },
+        index=pd.Index(values, name="threshold"),
+    )
+    added = -np.diff(np.append(coverage, 0.0))
+    return table, float(np.nansum(added * (1 - out["estimate"])))
+
+
+def _bins(
+    confidence: np.ndarray, bins: BinStrategy, n_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    usable = np.isfinite(confidence)
+    values = confidence[usable]
+    strategy = resolve_bins(values, bins)
+    ids = np.full(len(confidence), -1, np.int64)
+    if not len(values):
+        return ids, np.array([]), np.array([]), []
+    found, lower, upper, names = bin_index(values, strategy, n_bins)
+    ids[usable] = found
+    return ids, lower, upper, names
+
+
+def calibration(
+    sample: LabelledSample,
+    correct: np.ndarray,
+    confidence: np.ndarray,
+    bins: BinStrategy = "auto",
+    n_bins: int = 10,
+) -> pd.DataFrame:
+    """Reliability table over the population: per bin (one per distinct value by default) the
+    jobs (``count``), their mean stated confidence (exact), accuracy with its 95% interval,
+    the gap, and the labels it rests on. Bins without a label are dropped."""
+    ids, lower, upper, names = _bins(confidence, bins, n_bins)
+    if not names:
+        return pd.DataFrame(
+            columns=[*CALIBRATION_COLUMNS, "labels"], index=pd.Index([], name="bin")
+        )
+    out = combine(*cell_counts(sample, ids, len(names), correct))
+    inside = ids >= 0
+    count = np.bincount(ids[inside], minlength=len(names))
+    conf_sum = np.bincount(ids[inside], weights=confidence[inside], minlength=len(names))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = conf_sum / count
+    table = pd.DataFrame(
+        {
+            "lower": lower,
+            "upper": upper,
+            "count": count,
+            "confidence": mean_conf,
+            "accuracy": out["estimate"],
+            "gap": mean_conf - out["estimate"],
+            "accuracy_lo": out["low"],
+            "accuracy_hi": out["high"],
+            "labels": out["labels"],
+        },
+        index=pd.Index(names, name="bin"),
+    )
+    return table[table["labels"] > 0]
+
+
+def _resample(
+    sample: LabelledSample,
+    cells: np.ndarray,
+    n_cells: int,
+    correct: np.ndarray,
+    reps: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified bootstrap at the level of cells: per stratum, the labels' counts per
+    (cell, right/wrong) redrawn as a multinomial. Returns ``(n, k)`` of shape (reps, H, cells);
+    a fully labelled stratum is kept as it is (no sampling error)."""
+    rng = np.random.default_rng(seed)
+    h_count = len(sample.names)
+    strata = sample.strata
+    y = np.asarray(correct, float)
+    keep = (cells[sample.rows] >= 0) & ~np.isnan(y)
+    c = cells[sample.rows][keep]
+    s = strata[keep]
+    hit = y[keep].astype(np.int64)
+    flat = np.bincount((s * n_cells + c) * 2 + hit, minlength=h_count * n_cells * 2)
+    flat = flat.reshape(h_count, n_cells * 2)
+    sizes = sample.sizes
+    n_out = np.zeros((reps, h_count, n_cells))
+    k_out = np.zeros((reps, h_count, n_cells))
+    for h in range(h_count):
+        total = int(flat[h].sum())
+        if total == 0:
+            continue
+        if total >= sizes[h]:
+            draws = np.broadcast_to(flat[h], (reps, n_cells * 2))
+        else:
+            draws = rng.multinomial(total, flat[h] / total, size=reps)
+        pairs = draws.reshape(reps, n_cells, 2)
+        n_out[:, h] = pairs.sum(axis=2)
+        k_out[:, h] = pairs[:, :, 1]
+    return n_out, k_out
+
+
+def ece(
+    sample: LabelledSample,
+    correct: np.ndarray,
+    confidence: np.ndarray,
+    bins: BinStrategy = "auto",
+    n_bins: int = 10,
+    reps: int = BOOTSTRAP,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Expected and maximum calibration error over the population: the plug-in ECE (bins by
+    population share), a debiased ECE and a 95% bootstrap interval.
+
+    The plug-in ECE is biased upward at small n: each bin's accuracy is noisy and ``|gap|``
+    turns noise into error (about 0.1 at n = 100 for a perfectly calibrated model). The
+    debiased value subtracts the bias a stratified bootstrap measures (the correction of
+    Kumar, Liang and Ma 2019, "Verified Uncertainty Calibration", with resampling in place of
+    their Gaussian draws). The interval runs from the bootstrap's 2.5% quantile minus twice
+    that bias (floored at 0) to its 97.5% quantile. An ECE near 0 has no regular sampling
+    distribution, so this is a practical range, not an exact one: in simulation (100 labels
+    of 3,000 jobs) it covered the population's ECE 88% of the time for a calibrated
+    classifier and 98% for one 10 points over-confident.
+    """
+    ids, _, _, names = _bins(confidence, bins, n_bins)
+    nan = {
+        "ece": math.nan,
+        "mce": math.nan,
+        "ece_debiased": math.nan,
+        "ece_lo": math.nan,
+        "ece_hi": math.nan,
+    }
+    if not names:
+        return nan
+    g = len(names)
+    big_n, n, k, _ = cell_counts(sample, ids, g, correct)
+    inside = ids >= 0
+    conf_mean = np.bincount(ids[inside], weights=confidence[inside], minlength=g) / np.maximum(
+        np.bincount(ids[inside], minlength=g), 1
+    )
+    value, gaps = _ece_of(big_n, n, k, conf_mean)
+    plug = float(value)
+    if math.isnan(plug):
+        return nan
+    boot_n, boot_k = _resample(sample, ids, g, correct, reps, seed)
+    # (reps, H, G) -> (reps, G, H) cell counts
+    values, _ = _ece_of(big_n, boot_n.transpose(0, 2, 1), boot_k.transpose(0, 2, 1), conf_mean)
+    values = values[np.isfinite(values)]
+    bias = float(values.mean() - plug) if len(values) else 0.0
+    lo, hi = (
+        (float(q) for q in np.quantile(values, [0.025, 0.975])) if len(values) else (plug, plug)
+    )
+    lo -= 2 * bias  # near 0 the bias estimate is too rough: widen, keep the upper quantile
+    return {
+        "ece": plug,
+        "mce": float(np.nanmax(gaps)),
+        "ece_debiased": max(plug - bias, 0.0),
+        "ece_lo": max(float(lo), 0.0),
+        "ece_hi": max(float(hi), 0.0),
+    }
+
+
+def _ece_of(
+    big_n: np.ndarray, n: np.ndarray, k: np.ndarray, conf_mean: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Plug-in ECE and per-bin |gap| from (..., G, H) cell counts (bins without a label left
+    out); leading axes (bootstrap resamples) are kept."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        labelled = (n > 0) & (big_n > 0)
+        w = np.where(labelled, big_n, 0.0)
+        accuracy = np.where(labelled, k / np.maximum(n, 1), 0.0)
+        acc = (w * accuracy).sum(axis=-1) / w.sum(axis=-1)
+        share = big_n.sum(axis=-1) * labelled.any(axis=-1)
+        gaps = np.where(share > 0, np.abs(conf_mean - acc), np.nan)
+        value = np.nansum(share * gaps, axis=-1) / share.sum(axis=-1)
+    return value, gaps
+
+
+def brier(sample: LabelledSample, correct: np.ndarray, confidence: np.ndarray) -> dict[str, float]:
+    """Top-label Brier score ``mean((confidence - correct)^2)`` over the population, with a
+    normal 95% interval from its stratified variance."""
+    rows_conf = confidence[sample.rows]
+    sq = (rows_conf - np.asarray(correct, float)) ** 2
+    groups = np.where(np.isfinite(confidence), 0, -1)
+    big_n, n, k, _ = cell_counts(sample, groups, 1, sq)
+    q = cell_counts(sample, groups, 1, sq**2)[2]
+    out = combine(big_n, n, k, q)
+    value, se = float(out["estimate"][0]), math.sqrt(max(float(out["var"][0]), 0.0))
+    return {
+        "brier": value,
+        "brier_lo": max(value - Z95 * se, 0.0),
+        "brier_hi": min(value + Z95 * se, 1.0),
+    }
+
+
+def _auc_of(right: np.ndarray, wrong: np.ndarray) -> np.ndarray:
+    """AUROC from (reps, V) weighted counts of right and wrong jobs per ascending value:
+    P(a right job states more than a wrong one), ties counting 1/2."""
+    below = np.cumsum(wrong, axis=-1) - wrong
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc: np.ndarray = (right * (below + wrong / 2)).sum(axis=-1) / (
+            right.sum(axis=-1) * wrong.sum(axis=-1)
+        )
+    return auc
+
+
+def auroc(
+    sample: LabelledSample,
+    correct: np.ndarray,
+    confidence: np.ndarray,
+    reps: int = BOOTSTRAP,
+    seed: int = 0,
+) -> dict[str, float]:
+    """AUROC of stated confidence for correctness over the population (Mann-Whitney with ties
+    counting 1/2; each label weighted by its stratum's N_h / n_h), with a 95% stratified
+    bootstrap percentile interval. 0.5: confidence does not separate right from wrong."""
+    usable = np.isfinite(confidence)
+    values = np.unique(confidence[usable])
+    nan = {"auroc": math.nan, "auroc_lo": math.nan, "auroc_hi": math.nan}
+    if len(values) == 0:
+        return nan
+    ids = np.where(usable, np.searchsorted(values, confidence), -1)
+    _, n, k, _ = cell_counts(sample, ids, len(values), correct)
+    per_stratum = n.sum(axis=0)
+    scale = np.where(per_stratum > 0, sample.sizes / np.maximum(per_stratum, 1), 0.0)
+    right, wrong = (k * scale).sum(axis=1), ((n - k) * scale).sum(axis=1)
+    value = float(_auc_of(right, wrong))
+    if not math.isfinite(value):
+        return nan
+    boot_n, boot_k = _resample(sample, ids, len(values), correct, reps, seed)
+    boot_scale = scale[None, :, None]
+    values_b = _auc_of(
+        (boot_k * boot_scale).sum(axis=1), ((boot_n - boot_k) * boot_scale).sum(axis=1)
+    )
+    values_b = values_b[np.isfinite(values_b)]
+    lo, hi = np.quantile(values_b, [0.025, 0.975]) if len(values_b) else (value, value)
+    return {"auroc": value, "auroc_lo": float(lo), "auroc_hi": float(hi)}
