@@ -224,9 +224,10 @@ def _auto_accept_answers(report: AuditReport, goal: Goal) -> list[str]:
     sure = fmt.goal(1 - goal.delta)
     if fmt.is_missing(overall["threshold"]):
         first = (
-            f"No threshold is certified at ≥ {wanted} accuracy with {sure} confidence "
-            f"({overall['method']}); report.plan_labels(target_accuracy={target:g}) says how "
-            "many more labels could change that."
+            f"No threshold is certified at ≥ {wanted} accuracy with {sure} confidence from "
+            f"these {fmt.count(overall['labelled'])} labels; "
+            f"report.plan_labels(target_accuracy={target:g}) says how many more could change "
+            "that."
         )
     else:
         first = (
@@ -251,20 +252,21 @@ def _auto_accept_body(report: AuditReport, goal: Goal) -> str:
     recommended = report.recommend_threshold(target_accuracy=target, delta=goal.delta)
     columns = _recommend_columns(target)
     reached = recommended["threshold"].notna().to_numpy()
-    met = [p for p in range(len(recommended)) if reached[p]]
-    unmet = [p for p in range(len(recommended)) if not reached[p]]
+    # the overall row always shows (with its method when nothing is certified); the types
+    # without a certified threshold fold below
+    met = [p for p in range(len(recommended)) if p == 0 or reached[p]]
+    unmet = [p for p in range(1, len(recommended)) if not reached[p]]
     body = [
         _pair(
-            table(recommended, columns, source=source, index=[TYPE], rows=met, empty="none"),
+            table(recommended, columns, source=source, index=[TYPE], rows=met),
             _page.figure(report.plot_risk_coverage(), "Risk-coverage curve"),
         )
     ]
     if unmet:
-        types = [str(recommended.index[p]) for p in unmet if p > 0]
-        together = "all types together and " if unmet[0] == 0 else ""
+        types = ", ".join(str(recommended.index[p]) for p in unmet)
         body.append(
-            f"<details><summary>No threshold certified at {wanted} for {together}{len(types)} "
-            f"types: {html.escape(', '.join(types))}</summary>"
+            f"<details><summary>No threshold certified at {wanted} for {len(unmet)} types: "
+            f"{html.escape(types)}</summary>"
             f"{table(recommended, columns, source=source, index=[TYPE], rows=unmet)}</details>"
         )
     index, columns = _risk_columns(report, target)
