@@ -78,8 +78,14 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "base_url": "https://api.cloud.llamaindex.ai",
         "fetched_at": "2026-12-01T15:10:00+00:00",
     }
-    report: AuditReport = cf.audit(df, ds.labels(), threshold=0.9)
-    return report.to_html(tmp_path_factory.mktemp("report") / "audit.html")
+    # the loop a user runs: a stratified queue, labelled (here from the truth) through a CSV
+    root = tmp_path_factory.mktemp("report")
+    queue = cf.audit(df, threshold=0.9).review_queue(strategy="stratified", budget=300)
+    truth = ds.labels().set_index("id")["label"]
+    queue["label"] = truth.reindex(queue["id"].astype(str)).to_numpy()
+    queue.to_csv(root / "labels.csv", index=False)
+    report: AuditReport = cf.audit(df, root / "labels.csv", threshold=0.9)
+    return report.to_html(root / "audit.html")
 
 
 @pytest.fixture(scope="module")
