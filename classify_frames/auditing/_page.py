@@ -111,11 +111,15 @@ CSS = """
   .cf-report section{break-before:page}
   .cf-report figure,.cf-report img.plot,.cf-report tr{break-inside:avoid}
   .cf-report .scroll{overflow:visible;border:0}
-  .cf-report table{font-size:8pt}
+  .cf-report table{font-size:7.5pt}
   .cf-report thead th,.cf-report th[scope=row]{position:static}
+  /* paper does not scroll: wide tables wrap their headers and cells to the page instead */
+  .cf-report th,.cf-report td,.cf-report .num,.cf-report thead th{white-space:normal;
+    padding:2px 4px}
+  .cf-report .ci{white-space:nowrap}
   .cf-report details::details-content{content-visibility:visible;display:contents}
   .cf-report details>summary,.cf-report .folded-head{display:none}
   .cf-report a{color:inherit;text-decoration:none}
 }
-@page{margin:14mm}
+@page{size:A4 landscape;margin:12mm}
 """
