@@ -326,10 +326,9 @@ def test_an_open_breaker_holds_across_calls_until_its_cool_down_ends() -> None:
         r"not sent: the service failed the last 10 requests after all their retries "
         r"\(last: gave up after 2 attempts: 503 down\); requests resume in \d+ s"
     )
-    with (
-        stamina.set_testing(True, attempts=2),
-        client(handler, concurrency=1, clock=lambda: now[0]) as c,
-    ):
+    with stamina.set_testing(True, attempts=2), client(
+        handler, concurrency=1, clock=lambda: now[0]
+    ) as c:
         df = c.fetch_jobs(ids, per_id=True)
         assert len(sent) == 20  # 10 ids, 2 attempts each
         given_up = df["fetch_error"].str.startswith("gave up after 2 attempts: 503")
