@@ -4,6 +4,7 @@
 >>> report = df.classify.audit(threshold=0.9)          # doctest: +SKIP
 >>> df.classify.to_parquet("jobs.parquet")             # doctest: +SKIP
 >>> df.classify.explore()                              # doctest: +SKIP
+>>> df.classify.to_arrow(), df.classify.to_polars()    # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pyarrow as pa
 
     from .auditing import AuditReport
     from .explorer import JobExplorer
@@ -56,3 +59,16 @@ class ClassifyAccessor:
 
         written: Path = to_parquet(self._frame, path, **options)
         return written
+
+    def to_arrow(self) -> pa.Table:
+        """This frame as a ``pyarrow.Table``, sharing the Arrow-backed columns' buffers."""
+        from ._interop import to_arrow
+
+        return to_arrow(self._frame)
+
+    def to_polars(self) -> Any:
+        """This frame as a ``polars.DataFrame`` over the same Arrow buffers where Arrow allows
+        (needs ``pip install 'classify-frames[polars]'``)."""
+        from ._interop import to_polars
+
+        return to_polars(self._frame)

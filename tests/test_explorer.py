@@ -16,7 +16,7 @@ import pytest
 import classify_frames as cf
 from classify_frames.emulator._data import Dataset
 from classify_frames.explorer import FilterState, JobExplorer, JobIndex, explore
-from classify_frames.explorer._render import column_values
+from classify_frames.explorer._render import TABLE_COLUMNS, column_values, configuration_labels
 from classify_frames.frame import build_frame
 
 RULES = [
@@ -76,6 +76,11 @@ def ids(frame: pd.DataFrame) -> list[str]:
     return frame["id"].tolist()
 
 
+def plain(markup: str) -> str:
+    """The text of some HTML, tags removed."""
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
 def test_starts_with_every_job_and_labelled_counts(jobs: pd.DataFrame) -> None:
     e = explore(jobs)
     assert e.matched.value == "11 of 11 jobs"
@@ -120,7 +125,7 @@ def test_result_type_select_includes_no_type(jobs: pd.DataFrame) -> None:
     assert ids(e.filtered) == ["job-02", "job-04"]
     e.result_type.value = ("receipt", None)
     assert len(e.filtered) == 7
-    assert "COMPLETED: 3 · PENDING: 1" in e.summary.value
+    assert "COMPLETED: 3 · PENDING: 1" in plain(e.summary.value)
 
 
 def test_configuration_dropdown(jobs: pd.DataFrame) -> None:
@@ -198,7 +203,7 @@ def test_reset_button_clears_every_filter_but_keeps_sorting(jobs: pd.DataFrame) 
     e.reset.click()
     assert e.filters == FilterState().as_dict()
     assert len(e.filtered) == 11
-    assert e.sort_by.value == "id" and e.descending.value
+    assert e.table.sort_by == "id" and e.table.descending
 
 
 def test_set_filters_replays_an_analysis(jobs: pd.DataFrame) -> None:
@@ -225,7 +230,9 @@ def test_set_filters_rejects_what_it_cannot_apply(jobs: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="date"):
         e.set_filters(created=("yesterday", None))
     with pytest.raises(ValueError, match="sort_by"):
-        explore(jobs, sort_by="usage.credits")
+        explore(jobs, sort_by="usage.credit")
+    with pytest.raises(ValueError, match="cannot sort by 'x'"):
+        explore(jobs).sort("x")
     assert e.filters == FilterState().as_dict()  # nothing half-applied
 
 
@@ -236,59 +243,67 @@ def test_summary_and_histogram_follow_the_filter(jobs: pd.DataFrame) -> None:
     assert "5 without confidence" in e.histogram.value
     e.status.value = ("COMPLETED",)
     assert "1 without confidence" in e.histogram.value
-    heights = [float(h) for h in re.findall(r'height="([\d.]+)" fill', e.histogram.value)]
+    heights = [float(h) for h in re.findall(r'cf-sel"[^>]*height="([\d.]+)"', e.histogram.value)]
     # bins are [k/20, (k+1)/20): 0.7 falls in 0.70-0.75 (np.histogram's float edges put it lower)
     confidences = e.filtered["result.confidence"].dropna().to_numpy()
     expected = np.bincount(np.minimum(confidences * 20, 19).astype(int), minlength=20)
     assert len(heights) == 20
     assert [h > 0 for h in heights] == [c > 0 for c in expected]
-    counts = re.findall(r"<title>[\d.]+–[\d.]+: (\d+)</title>", e.histogram.value)
-    assert [int(c) for c in counts] == expected.tolist()
+    counts = re.findall(r"<title>[\d.]+–[\d.]+: (\d+) of (\d+) jobs</title>", e.histogram.value)
+    assert [int(c) for c, _ in counts] == expected.tolist()
+    everyone = jobs["result.confidence"].dropna().to_numpy()
+    overall = np.bincount(np.minimum(everyone * 20, 19).astype(int), minlength=20)
+    assert [int(c) for _, c in counts] == overall.tolist()
+    assert 'class="cf-threshold"' in e.histogram.value and "threshold 0.8" in e.histogram.value
+    # the count axis: round ticks from 0 to at least the busiest bin of all jobs
+    ticks = [int(t) for t in re.findall(r'text-anchor="end">([\d,]+)</text>', e.histogram.value)]
+    assert ticks[0] == 0 and ticks[-1] >= overall.max() and ticks == sorted(ticks)
 
 
 def test_table_renders_one_escaped_page_and_pages_through(jobs: pd.DataFrame) -> None:
     e = explore(jobs, page_size=10)
     assert e.page_label.value == "page 1 of 2"
-    assert e.table.value.count("<tr>") == 11  # header + 10 rows
+    assert e.table.value.count("<tr") == 11  # header + 10 rows
     assert e.previous.disabled and not e.next.disabled
     assert "<script>" not in e.table.value and "<script>" not in e.detail.value
     e.next.click()
     assert e.page_label.value == "page 2 of 2" and e.next.disabled
-    assert e.table.value.count("<tr>") == 2 and "job-10" in e.table.value
-    assert [label for label, _ in e.job.options] == ["job-10"]
+    assert e.table.value.count("<tr") == 2 and "job-10" in e.table.value
+    assert e.page_ids == ["job-10"] and e.selected == "job-10"
     e.previous.click()
     assert e.page_label.value == "page 1 of 2"
     e.page_size.value = 25
-    assert e.page_label.value == "page 1 of 1" and e.table.value.count("<tr>") == 12
+    assert e.page_label.value == "page 1 of 1" and e.table.value.count("<tr") == 12
 
 
 def test_sorting_puts_missing_values_last(jobs: pd.DataFrame) -> None:
     e = explore(jobs)
-    e.sort_by.value = "result.confidence"
-    first = [label for label, _ in e.job.options]
+    e.table.sort_by = "result.confidence"  # what a click on its header sets
+    first = e.page_ids
     assert first[:3] == ["job-03", "job-01", "job-09"]
-    e.descending.value = True
-    first = [label for label, _ in e.job.options]
+    e.table.descending = True  # a second click
+    first = e.page_ids
     assert first[:3] == ["job-00", "job-08", "job-02"]
     assert set(first[-5:]) == {"job-04", "job-05", "job-06", "job-07", "job-10"}
     assert "result.confidence ▼" in e.table.value
-    e.sort_by.value = "created_at"
-    assert [label for label, _ in e.job.options][-2:] == ["job-08", "job-10"]
+    e.sort("created_at")
+    assert e.page_ids[-2:] == ["job-08", "job-10"] and not e.table.descending
+    assert 'data-col="created_at"' in e.table.value
 
 
 def test_detail_panel_shows_rules_reasoning_errors_and_times(jobs: pd.DataFrame) -> None:
     e = explore(jobs)
-    e.job.value = 1
+    e.table.selected = 1  # what a click on its row sets
     text = html.unescape(re.sub(r"<[^>]+>", " ", e.detail.value))
     assert "Mentions a TOTAL <script>alert(1)</script>" in text
     assert "has an invoice number and a total" in text and "receipt" in text
     assert "2026-01-02 12:00:00Z" in text and "2026-01-02 12:00:05Z" in text
     assert "<script>" not in e.detail.value
-    e.job.value = 5
+    e.table.selected = 5
     assert "parse failed: &lt;b&gt;bad pdf&lt;/b&gt;" in e.detail.value
-    e.job.value = 9
+    e.show_job("job-09")
     assert "shard" in e.detail.value and "eu-1" in e.detail.value
-    e.job.value = 10
+    e.table.selected = 10
     assert "HTTP 404: not found" in e.detail.value
 
 
@@ -378,7 +393,7 @@ def test_a_nested_frame_filters_on_its_struct_fields() -> None:
 def test_an_empty_frame() -> None:
     e = explore(cf.empty_frame())
     assert e.matched.value == "0 of 0 jobs" and e.page_label.value == "page 1 of 1"
-    assert e.job.options == () and "choose a job" in e.detail.value
+    assert e.page_ids == [] and e.selected is None and "choose a job" in e.detail.value
     e.search.value = "x"
     assert e.filtered.empty
 
@@ -403,7 +418,7 @@ def test_many_chunk_columns_read_the_right_rows(jobs: pd.DataFrame) -> None:
     e = explore(df, page_size=10)
     e.next.click()
     e.next.click()
-    assert [label for label, _ in e.job.options][:2] == ["job-09", "job-10"]
+    assert e.page_ids[:2] == ["job-09", "job-10"]
 
 
 def random_state(rng: np.random.Generator, df: pd.DataFrame) -> dict[str, Any]:
@@ -468,7 +483,7 @@ def test_masks_agree_with_plain_pandas_on_emulator_data(
         assert e.matched.value.startswith(f"{len(expected):,} of ")
         counts = expected["status"].value_counts()
         for value, n in counts[counts > 0].items():
-            assert f"{value}: {n:,}" in e.summary.value
+            assert f"{value}: {n:,}" in plain(e.summary.value)
 
 
 def test_index_orders_are_stable_with_missing_last() -> None:
@@ -512,3 +527,84 @@ def test_filter_changes_on_300k_rows_stay_fast() -> None:
             e.set_filters(**step)
             best = min(best, time.perf_counter() - start)
         assert best < 0.2, (step, best)
+
+
+def test_a_header_click_sorts_and_a_second_reverses(jobs: pd.DataFrame) -> None:
+    e = explore(jobs)
+    assert 'data-col="result.confidence"' in e.table.value  # headers the page can click
+    e.table.sort_by = "result.confidence"  # what the front end sets on a click
+    assert e.page_ids[0] == "job-03" and "result.confidence ▲" in e.table.value
+    e.table.descending = True  # the second click on the same header
+    assert e.page_ids[0] == "job-00" and "result.confidence ▼" in e.table.value
+    e.sort(None)
+    assert e.page_ids == ids(jobs)
+
+
+def test_a_row_click_opens_its_detail_and_keys_walk_the_rows(jobs: pd.DataFrame) -> None:
+    e = explore(jobs, page_size=5)
+    assert e.selected == "job-00" and 'data-row="3"' in e.table.value
+    e.table.selected = 3  # a click on the row whose data-row is 3
+    assert e.selected == "job-03" and "job-03" in e.detail.value
+    e._on_key({"event": "move", "step": 1})
+    e._on_key({"event": "move", "step": 1})  # past the page: the next page opens
+    assert e.selected == "job-05" and e.page_label.value == "page 2 of 3"
+    e._on_key({"event": "move", "step": -1})
+    assert e.selected == "job-04" and e.page_label.value == "page 1 of 3"
+    e._on_key({"event": "pick", "number": 1})  # no labelling: ignored
+    with pytest.raises(KeyError, match="not among the 11 filtered jobs"):
+        e.show_job("job-99")
+
+
+def test_columns_to_show_are_chosen(jobs: pd.DataFrame) -> None:
+    e = explore(jobs)
+    assert list(e.columns.value) == [c for c in TABLE_COLUMNS if c in jobs.columns]
+    assert "shard" in e.columns.options and "usage.credits" in e.columns.options
+    e.columns.value = ("id", "shard")
+    assert re.findall(r'data-col="([^"]+)"', e.table.value) == ["id", "shard"]
+    assert "eu-1" in e.table.value
+
+
+def test_configuration_names_where_known_else_short_ids(jobs: pd.DataFrame) -> None:
+    e = explore(jobs)
+    assert e.configuration.value == "" and e.configuration.label == "all configurations"
+    uuid = "18b122a6-fdef-28b6-374a-45051ed5d8cb"
+    ids_only = jobs.assign(configuration_id=[uuid] * 6 + ["18b122a6-aaaa"] * 5)
+    labels = configuration_labels(ids_only)
+    assert labels == {"18b122a6-aaaa": "18b122a6-aaa…", uuid: "18b122a6-fde…"}
+    named = jobs.assign(**{"configuration.name": ["invoices EU"] * 11})
+    named.loc[named["configuration_id"] == "cfg-b", "configuration.name"] = None
+    e = explore(named)
+    assert [label for label, _ in e.configuration.options] == [
+        "all configurations",
+        "invoices EU (6)",
+        "cfg-b (4)",
+    ]
+    assert "configuration.name" in e.columns.value
+    assert e.columns.value.index("configuration.name") < e.columns.value.index("configuration_id")
+    assert 'title="cfg-a">invoices EU</td>' in e.table.value
+
+
+def test_audit_this_selection_shows_the_findings(
+    jobs: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    e = explore(jobs, threshold=0.9, status=["COMPLETED"])
+    e.audit_button.click()
+    assert f"Audit of this selection ({len(e.filtered):,} jobs)" in e.audit_output.value
+    report = e.audit_selection()
+    assert report.threshold == 0.9 and len(report.jobs) == len(e.filtered)
+    monkeypatch.setattr(
+        type(report), "findings", ["96% of jobs are auto-accepted <b>"], raising=False
+    )
+    e.audit_button.click()
+    assert "<li>96% of jobs are auto-accepted &lt;b&gt;</li>" in e.audit_output.value
+
+    def broken() -> None:
+        raise ValueError("no completed job to audit")
+
+    monkeypatch.setattr(e, "audit_selection", broken)
+    e.audit_button.click()
+    assert "Cannot audit these" in e.audit_output.value
+    assert "no completed job to audit" in e.audit_output.value
+    e.search.value = "no such text anywhere"
+    e.audit_button.click()
+    assert "No jobs to audit" in e.audit_output.value

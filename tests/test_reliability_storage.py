@@ -368,6 +368,22 @@ def test_item11_damaged_files_are_named_skipped_and_repaired(
     pd.testing.assert_frame_equal(back, served)
 
 
+def test_item11_repairing_a_dataset_made_from_ids_says_to_pass_the_ids(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    root = tmp_path / "jobs"
+    ids = list(emulator.dataset.ids[:300])
+    cf.export_jobs(ids, path=root, **opts(emulator))
+    manifest = json.loads((root / "_classify_frames.json").read_text())
+    name, lost = sorted(manifest["files"].items())[0]
+    (root / name).unlink()
+    with pytest.warns(UserWarning, match=rf"dropping {lost} rows .* pass those ids"):
+        repaired = cf.sync_parquet(root, repair=True, **opts(emulator))
+    assert repaired.dropped == lost and repaired.rows == len(ids) - lost
+    again = cf.sync_parquet(root, ids, **opts(emulator))
+    assert again.added == lost and len(cf.read_parquet(root)) == len(ids)
+
+
 # -- 12: a manifest that points outside the dataset ----------------------------------------------
 
 

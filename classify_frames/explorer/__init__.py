@@ -4,10 +4,13 @@
 >>> explorer = cf.explore(df)  # or df.classify.explore(); a cell's last value  # doctest: +SKIP
 >>> explorer.set_filters(status=["COMPLETED"], confidence=(0, 0.5))      # doctest: +SKIP
 >>> explorer.filtered  # the matching rows; explorer.filters replays them  # doctest: +SKIP
+>>> cf.explore(df, queue=report.review_queue(n=50), labels="labels.csv")  # doctest: +SKIP
 
 The work is done by plain functions with no widgets (``_state``: the filter state, ``_index``:
-vectorised masks, counts and paging, ``_render``: HTML); :class:`JobExplorer` only wires stock
-ipywidgets to them, so it runs in JupyterLab, Notebook 7, VS Code and Voila with no front-end build.
+vectorised masks, counts and paging, ``_render``: HTML, ``_labelling``: the labels file);
+:class:`JobExplorer` only wires stock ipywidgets and one small anywidget (``_grid``: the
+clickable table) to them, so it runs in JupyterLab, Notebook 7, VS Code and Voila with no
+front-end build.
 """
 
 from __future__ import annotations

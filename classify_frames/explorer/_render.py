@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ._index import BINS, JobIndex, Rows, View, arrow_data
@@ -20,6 +21,7 @@ from ._index import BINS, JobIndex, Rows, View, arrow_data
 __all__ = [
     "TABLE_COLUMNS",
     "column_values",
+    "configuration_labels",
     "detail_html",
     "histogram_html",
     "label",
@@ -49,6 +51,18 @@ text-align:left;vertical-align:top;white-space:nowrap}
 .cf-explorer .cf-error{color:#b00020;white-space:pre-wrap}
 .cf-explorer .cf-long{white-space:pre-wrap;max-width:60em}
 .cf-explorer.cf-scroll{overflow-x:auto}
+.cf-explorer .cf-wrap td{white-space:normal}
+.cf-explorer .cf-nowrap{white-space:nowrap}
+.cf-explorer .cf-legend{font-size:12px}
+.cf-explorer .cf-key{display:inline-block;width:10px;height:10px;margin:0 3px 0 6px}
+.cf-explorer .cf-findings li{margin:2px 0}
+.cf-explorer{line-height:1.4;white-space:normal}
+.widget-html.cf-detail>.widget-html-content{min-width:0}
+.cf-explorer.cf-detail-body table.cf-grid{table-layout:fixed}
+.cf-explorer.cf-detail-body table.cf-grid th{width:18em;white-space:normal;overflow-wrap:anywhere}
+.cf-explorer.cf-detail-body table.cf-grid td{white-space:pre-wrap;overflow-wrap:anywhere;
+max-width:none}
+.cf-explorer.cf-detail-body ol{margin:0;padding-left:1.5em;white-space:normal}
 </style>"""
 
 
@@ -62,7 +76,7 @@ def summary_html(index: JobIndex, view: View) -> str:
     status = _counts(index.facets["status"].values, view.status_counts, "(missing)")
     kinds = _counts(index.facets["result_type"].values, view.type_counts, "(none)", limit=12)
     return (
-        f'{_STYLE}<div class="cf-explorer"><table class="cf-grid">'
+        f'{_STYLE}<div class="cf-explorer"><table class="cf-grid cf-wrap">'
         f"<tr><th>status</th><td>{status}</td></tr>"
         f"<tr><th>type</th><td>{kinds}</td></tr></table></div>"
     )
@@ -78,68 +92,186 @@ def _counts(values: Sequence[Any], counts: np.ndarray, missing: str, limit: int 
     if len(ranked) > len(shown):
         rest = sum(count for count, _ in ranked[len(shown) :])
         parts.append(f"{len(ranked) - len(shown)} more: {rest:,}")
-    return " · ".join(parts) or f'<span class="cf-muted">{_MISSING}</span>'
-
-
-def histogram_html(view: View, width: int = 320, height: int = 90) -> str:
-    """The matched jobs' confidences as an inline SVG bar chart over [0, 1] (cheap to redraw)."""
-    top = int(view.histogram.max(initial=0)) or 1
-    bar = width / BINS
-    plot = height - 14
-    bars = []
-    for i, count in enumerate(view.histogram.tolist()):
-        h = plot * count / top
-        low, high = i / BINS, (i + 1) / BINS
-        bars.append(
-            f'<rect x="{i * bar + 0.5:.1f}" y="{plot - h:.1f}" width="{bar - 1:.1f}" '
-            f'height="{h:.1f}" fill="#4c78a8"><title>{low:.2f}–{high:.2f}: {count:,}</title></rect>'
-        )
-    ticks = "".join(
-        f'<text x="{x * width:.0f}" y="{height - 2}" font-size="10" text-anchor="{anchor}">'
-        f"{x:g}</text>"
-        for x, anchor in ((0, "start"), (0.5, "middle"), (1, "end"))
+    # each "name: count" stays on one line; the list wraps between them
+    return " · ".join(f'<span class="cf-nowrap">{p}</span>' for p in parts) or (
+        f'<span class="cf-muted">{_MISSING}</span>'
     )
-    peak = f" (peak {top:,} in a bin)" if view.histogram.any() else ""
+
+
+def histogram_html(
+    view: View,
+    overall: npt.NDArray[np.int64] | None = None,
+    threshold: float | None = None,
+    width: int = 520,
+    height: int = 190,
+) -> str:
+    """The matched jobs' confidences over [0, 1] as an inline SVG bar chart (cheap to redraw).
+
+    Bars count jobs per 0.05 bin on a labelled count axis; ``overall`` (every job's bins) is
+    drawn behind in grey on the same axis, so the selection reads against all jobs, and
+    ``threshold`` is a dashed line. Each bar's tooltip gives its range and both counts.
+    """
+    selected = view.histogram
+    behind = selected if overall is None else overall
+    top, step = _axis(int(max(behind.max(initial=0), selected.max(initial=0))))
+    left, right, upper, lower = 46, 8, 22, 30
+    plot_w, plot_h = width - left - right, height - upper - lower
+    bar = plot_w / BINS
+
+    def x(value: float) -> float:
+        return left + plot_w * value
+
+    def y(count: float) -> float:
+        return upper + plot_h * (1 - count / top)
+
+    parts = [
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+        f'stroke="#e3e3e3"/><text x="{left - 4}" y="{y(tick) + 3.5:.1f}" font-size="10" '
+        f'text-anchor="end">{tick:,}</text>'
+        for tick in range(0, top + 1, step)
+    ]
+    for i in range(BINS):
+        low, high = i / BINS, (i + 1) / BINS
+        mine, everyone = int(selected[i]), int(behind[i])
+        tip = f"{low:.2f}–{high:.2f}: {mine:,}" + (
+            f" of {everyone:,} jobs" if overall is not None else " jobs"
+        )
+        x0 = left + i * bar + 0.5
+        if overall is not None:
+            h = plot_h * everyone / top
+            parts.append(
+                f'<rect class="cf-all" x="{x0:.1f}" y="{upper + plot_h - h:.1f}" '
+                f'width="{bar - 1:.1f}" height="{h:.1f}" fill="#d5dbe3"/>'
+            )
+        h = plot_h * mine / top
+        parts.append(
+            f'<rect class="cf-sel" x="{x0:.1f}" y="{upper + plot_h - h:.1f}" '
+            f'width="{bar - 1:.1f}" height="{h:.1f}" fill="#4c78a8"><title>{tip}</title></rect>'
+        )
+    base = upper + plot_h
+    parts.append(f'<line x1="{left}" y1="{base}" x2="{left + plot_w}" y2="{base}" stroke="#999"/>')
+    parts.extend(
+        f'<text x="{x(tenth / 10):.1f}" y="{base + 13}" font-size="10" text-anchor="middle">'
+        f"{tenth / 10:g}</text>"
+        for tenth in range(0, 11, 2)
+    )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.0f}" y="{height - 3}" font-size="10" '
+        f'text-anchor="middle" fill="#555">stated confidence</text>'
+        f'<text x="10" y="{upper + plot_h / 2:.0f}" font-size="10" text-anchor="middle" '
+        f'fill="#555" transform="rotate(-90 10 {upper + plot_h / 2:.0f})">jobs</text>'
+    )
+    if threshold is not None and 0 <= threshold <= 1:
+        tx = x(threshold)
+        parts.append(
+            f'<line class="cf-threshold" x1="{tx:.1f}" x2="{tx:.1f}" y1="{upper - 4}" '
+            f'y2="{base}" stroke="#c0392b" stroke-dasharray="4 3"/>'
+            f'<text x="{tx - 3:.1f}" y="{upper - 8}" font-size="10" text-anchor="end" '
+            f'fill="#c0392b">threshold {threshold:g}</text>'
+        )
+    legend = f'<span class="cf-key" style="background:#4c78a8"></span>selection ({view.matched:,})'
+    if overall is not None:
+        legend += (
+            f' <span class="cf-key" style="background:#d5dbe3"></span>all jobs ({view.total:,})'
+        )
     note = f" · {view.no_confidence:,} without confidence" if view.no_confidence else ""
     return (
-        f'<div class="cf-explorer"><div>confidence of matched jobs{peak}{note}</div>'
+        f'{_STYLE}<div class="cf-explorer"><div class="cf-legend">confidence: {legend}{note}</div>'
         f'<svg width="{width}" height="{height}" role="img" aria-label="confidence histogram">'
-        f'<line x1="0" y1="{plot}" x2="{width}" y2="{plot}" stroke="#999"/>'
-        f"{''.join(bars)}{ticks}</svg></div>"
+        f"{''.join(parts)}</svg></div>"
     )
+
+
+def _axis(count: int) -> tuple[int, int]:
+    """A round top for a count axis and its tick step: at most five steps of 1, 2 or 5 x 10^k.
+
+    >>> _axis(250), _axis(868), _axis(0)
+    ((250, 50), (1000, 200), (1, 1))
+    """
+    count = max(count, 1)
+    scale = 1
+    while True:
+        for m in (1, 2, 5):
+            step = m * scale
+            if -(-count // step) <= 5:
+                return step * -(-count // step), step
+        scale *= 10
 
 
 def table_html(
     frame: pd.DataFrame,
     rows: Rows,
     *,
+    columns: Sequence[str] | None = None,
     sort_by: str | None = None,
     descending: bool = False,
+    names: dict[str, str] | None = None,
 ) -> str:
-    """One page of the table: ``rows`` are frame positions, already filtered, sorted and paged."""
-    columns = [c for c in TABLE_COLUMNS if c in frame.columns]
+    """One page of the table: ``rows`` are frame positions, already filtered, sorted and paged.
+
+    ``columns`` (default :data:`TABLE_COLUMNS`) are shown in that order; ``names`` maps a
+    configuration id to what to show for it (see :func:`configuration_labels`). Headers carry
+    ``data-col`` and rows ``data-row`` (the frame position) for the clickable grid; a cut cell
+    keeps its whole text in its tooltip.
+    """
+    shown = [c for c in (TABLE_COLUMNS if columns is None else columns) if c in frame.columns]
     arrow = " ▼" if descending else " ▲"
-    head = "".join(
-        f"<th>{html.escape(c)}{arrow if c == sort_by else ''}</th>" for c in ["#", *columns]
+    head = '<th class="cf-num">#</th>' + "".join(
+        f'<th data-col="{html.escape(c)}" title="sort by {html.escape(c)}">'
+        f"{html.escape(c)}{arrow if c == sort_by else ''}</th>"
+        for c in shown
     )
-    values = {c: column_values(frame[c], rows) for c in columns}
+    values = {c: column_values(frame[c], rows) for c in shown}
     body = []
     for i, position in enumerate(rows.tolist()):
         cells = [f'<td class="cf-num cf-muted">{position}</td>']
-        for c in columns:
+        for c in shown:
             value = values[c][i]
             numeric = isinstance(value, float | int) and not isinstance(value, bool)
             css = ' class="cf-num"' if numeric else ""
-            cells.append(f"<td{css}>{html.escape(_short(_text(value)))}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
+            text = _text(value)
+            if names and c == "configuration_id" and text in names:
+                text = names[text]
+            short = _short(text)
+            tip = f' title="{html.escape(_text(value))}"' if short != text or names else ""
+            cells.append(f"<td{css}{tip}>{html.escape(short)}</td>")
+        body.append(f'<tr data-row="{position}">{"".join(cells)}</tr>')
     if not body:
-        body.append(
-            f'<tr><td colspan="{len(columns) + 1}" class="cf-muted">no jobs match</td></tr>'
-        )
+        body.append(f'<tr><td colspan="{len(shown) + 1}" class="cf-muted">no jobs match</td></tr>')
     return (
         f'{_STYLE}<div class="cf-explorer cf-scroll"><table class="cf-grid cf-page">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
+
+
+def configuration_labels(frame: pd.DataFrame) -> dict[str, str]:
+    """What to call each configuration: its ``configuration.name`` where the frame has one,
+    else the shortest prefix of its id (8 characters or more) that no other id shares.
+
+    >>> configuration_labels(pd.DataFrame({"configuration_id": ["18b122a6-fdef", "246eaba1-30"]}))
+    {'18b122a6-fdef': '18b122a6…', '246eaba1-30': '246eaba1…'}
+    """
+    if "configuration_id" not in frame.columns:
+        return {}
+    ids = frame["configuration_id"]
+    if "configuration.name" in frame.columns:
+        pairs = pd.DataFrame({"id": ids, "name": frame["configuration.name"]}).dropna()
+        named = pairs.drop_duplicates("id").set_index("id")["name"].astype(str).to_dict()
+    else:
+        named = {}
+    distinct = sorted({str(v) for v in ids.dropna().unique()})
+    out: dict[str, str] = {}
+    for config in distinct:
+        if named.get(config):
+            out[config] = named[config]
+            continue
+        length = 8
+        while length < len(config) and any(
+            o != config and o.startswith(config[:length]) for o in distinct
+        ):
+            length += 4
+        out[config] = config if length >= len(config) else config[:length] + "…"
+    return out
 
 
 def detail_html(frame: pd.DataFrame, position: int | None) -> str:
@@ -213,7 +345,7 @@ def snapshot_html(index: JobIndex, view: View, rows: Rows) -> str:
     return (
         f"<div><b>{view.matched:,}</b> of {view.total:,} jobs</div>"
         + summary_html(index, view)
-        + histogram_html(view)
+        + histogram_html(view, index.histogram)
         + table_html(index.frame, rows)
         + '<div class="cf-muted">(static snapshot: run in Jupyter to filter interactively)</div>'
     )
@@ -255,3 +387,25 @@ def _text(value: Any) -> str:
 
 def _short(text: str) -> str:
     return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + "…"
+
+
+def findings_html(report: Any, jobs: int, caught: Sequence[str] = ()) -> str:
+    """An audit of the selection for the explorer: ``report.findings`` where the report has
+    them (a list of sentences, a frame, or anything with ``_repr_html_``), else its own HTML;
+    warnings the audit raised (``caught``) are listed under it."""
+    findings = getattr(report, "findings", None)
+    if findings is None:
+        body = str(report._repr_html_())
+    elif hasattr(findings, "_repr_html_"):
+        body = str(findings._repr_html_())
+    elif isinstance(findings, str):
+        body = f"<p>{html.escape(findings)}</p>"
+    else:
+        items = "".join(f"<li>{html.escape(str(item))}</li>" for item in findings)
+        body = f'<ul class="cf-findings">{items}</ul>'
+    notes = "".join(f"<li>{html.escape(text)}</li>" for text in caught)
+    warned = f'<div class="cf-muted">the audit warned:<ul>{notes}</ul></div>' if notes else ""
+    return (
+        f'{_STYLE}<div class="cf-explorer cf-audit-body"><h4>Audit of this selection '
+        f"({jobs:,} jobs)</h4>{body}{warned}</div>"
+    )

@@ -2,6 +2,8 @@
 
 Each control sets one field of a :class:`~._state.FilterState`; every change recomputes the view
 (vectorised, see ``_index``) and re-renders only the summary, the histogram and one page of HTML.
+The table is a :class:`~._grid.JobGrid` (clickable headers and rows); labelling is a
+:class:`~._label_panel.LabelPanel` over a :class:`~._labelling.LabelStore`.
 Every control carries a ``cf-…`` CSS class so browser tests can find it.
 """
 
@@ -10,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import html
 import os
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +22,16 @@ import numpy as np
 import pandas as pd
 
 from ._export import FORMATS, Format, export_frame
+from ._grid import JobGrid
 from ._index import JobIndex, View
+from ._label_panel import LabelPanel
+from ._labelling import LabelStore, read_queue
 from ._render import (
     TABLE_COLUMNS,
     column_values,
+    configuration_labels,
     detail_html,
+    findings_html,
     histogram_html,
     label,
     snapshot_html,
@@ -38,10 +46,11 @@ PAGE_SIZES = (10, 25, 50, 100, 250)
 _MISSING_LABELS = {"status": "(missing)", "result_type": "(none)", "configuration": "(none)"}
 _WIDE = {"width": "340px"}  # a dict, so each control gets its own Layout widget
 _STYLE = {"description_width": "90px"}
+_AUTO = {"width": "auto"}
 
 
 class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
-    """Filter, inspect and export a frame of jobs; drive it by mouse or by code.
+    """Filter, inspect, label and export a frame of jobs; drive it by mouse, keys or code.
 
     >>> explorer = explore(df, status=["FAILED"])                  # doctest: +SKIP
     >>> explorer.set_filters(confidence=(0, 0.5), search="invoice")  # doctest: +SKIP
@@ -52,7 +61,9 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
     nothing, so jobs without a confidence (pending, failed: NaN) stay. Narrow it and only jobs
     with a confidence inside the range remain. "no match only" keeps completed jobs that no rule
     matched (``result.type`` missing); "failed only" keeps status FAILED and jobs that could not
-    be fetched (``fetch_error`` set). The frame is indexed once: explore it again after changing it.
+    be fetched (``fetch_error`` set). Click a column header to sort (again: descending), a row
+    to open it. With ``queue=`` (a review queue) or ``labels=`` (a labels file) a panel labels
+    the open job. The frame is indexed once: explore it again after changing it.
     """
 
     def __init__(
@@ -62,12 +73,25 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         page_size: int = 25,
         sort_by: str | None = None,
         descending: bool = False,
+        threshold: float = 0.8,
+        queue: pd.DataFrame | str | os.PathLike[str] | None = None,
+        labels: str | os.PathLike[str] | None = None,
         **filters: Any,
     ) -> None:
+        store = None
+        if queue is not None:
+            queued = read_queue(queue)
+            frame = _queue_rows(frame, queued)
+            store = LabelStore("labels.csv" if labels is None else labels, queue=queued)
+        elif labels is not None:
+            ids = frame["id"].astype(str).tolist() if "id" in frame.columns else []
+            store = LabelStore(labels, ids=ids)
         self._index = index = JobIndex(frame)
+        self.threshold = float(threshold)
         self._quiet = False
         self._page = 0
         self._facet_labels: dict[str, list[str]] = {}
+        self._names = configuration_labels(frame)
         low, high = index.confidence_span
 
         def control(widget: widgets.Widget, css: str, enabled: bool = True) -> Any:
@@ -87,7 +111,13 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             index.has("result.type"),
         )
         self.configuration = control(
-            widgets.Dropdown(description="configuration", layout=_WIDE, style=_STYLE),
+            widgets.Dropdown(
+                options=[("all configurations", "")],
+                value="",
+                description="configuration",
+                layout=_WIDE,
+                style=_STYLE,
+            ),
             "cf-config",
             index.has("configuration_id"),
         )
@@ -124,34 +154,44 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             "cf-search",
         )
         self.no_match_only = control(
-            widgets.Checkbox(description="no match only", indent=False), "cf-no-match"
+            widgets.Checkbox(description="no match only", indent=False, layout=_AUTO),
+            "cf-no-match",
         )
         self.failed_only = control(
-            widgets.Checkbox(description="failed only", indent=False), "cf-failed"
+            widgets.Checkbox(description="failed only", indent=False, layout=_AUTO), "cf-failed"
         )
         self.reset = control(
-            widgets.Button(description="Reset filters", icon="undo", layout={"width": "auto"}),
+            widgets.Button(
+                description="Reset filters",
+                icon="undo",
+                layout={"width": "auto", "flex": "0 0 auto", "min_width": "120px"},
+            ),
             "cf-reset",
         )
         self.matched = control(widgets.Label(), "cf-matched")
         self.summary = control(widgets.HTML(), "cf-summary")
         self.histogram = control(widgets.HTML(), "cf-histogram")
-        sortable = [c for c in TABLE_COLUMNS if c in frame.columns]
-        if sort_by is not None and sort_by not in sortable:
-            msg = f"sort_by must be one of {sortable}, got {sort_by!r}"
+        if sort_by is not None and sort_by not in frame.columns:
+            msg = f"sort_by must be a column of the frame, got {sort_by!r}"
             raise ValueError(msg)
-        self.sort_by = control(
-            widgets.Dropdown(
-                options=[("frame order", ""), *[(c, c) for c in sortable]],
-                value=sort_by or "",
-                description="sort by",
+        default = [c for c in TABLE_COLUMNS if c in frame.columns]
+        if "configuration.name" in frame.columns:
+            default.insert(
+                default.index("configuration_id")
+                if "configuration_id" in default
+                else len(default),
+                "configuration.name",
+            )
+        self.columns = control(
+            widgets.SelectMultiple(
+                options=[*default, *(str(c) for c in frame.columns if c not in default)],
+                value=default,
+                rows=6,
+                description="columns",
                 style=_STYLE,
+                layout={"width": "340px"},
             ),
-            "cf-sort",
-        )
-        self.descending = control(
-            widgets.Checkbox(value=descending, description="descending", indent=False),
-            "cf-descending",
+            "cf-columns",
         )
         self.page_size = control(
             widgets.Dropdown(
@@ -170,11 +210,19 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         for button in (self.previous, self.next):
             button.layout.width = "40px"
         self.page_label = control(widgets.Label(), "cf-page")
-        self.table = control(widgets.HTML(), "cf-table")
-        self.job = control(
-            widgets.Dropdown(description="job", layout=_WIDE, style=_STYLE), "cf-job"
+        self.table = control(
+            JobGrid(sort_by=sort_by or "", descending=descending, layout={"width": "100%"}),
+            "cf-table",
         )
-        self.detail = control(widgets.HTML(), "cf-detail")
+        self.detail = control(widgets.HTML(layout={"flex": "1 1 0", "min_width": "0"}), "cf-detail")
+        self.labelling = None if store is None else LabelPanel(store, self.move)
+        self.audit_button = control(
+            widgets.Button(
+                description="Audit this selection", icon="check-square", layout={"width": "auto"}
+            ),
+            "cf-audit",
+        )
+        self.audit_output = control(widgets.HTML(), "cf-audit-output")
         self.export_format = control(
             widgets.Dropdown(
                 options=[("Parquet", "parquet"), ("CSV", "csv")],
@@ -206,49 +254,46 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             self.search,
         )
         filters_box = widgets.VBox(
-            [*choosers, widgets.HBox([self.no_match_only, self.failed_only, self.reset])]
+            [*choosers, widgets.HBox([self.no_match_only, self.failed_only, self.reset])],
+            layout={"flex": "0 0 auto"},
         )
-        summary_box = widgets.VBox([self.matched, self.summary, self.histogram])
-        summary_box.layout.padding = "0 0 0 16px"
+        summary_box = widgets.VBox(
+            [self.matched, self.summary, self.histogram],
+            layout={"flex": "1 1 0", "min_width": "0", "padding": "0 0 0 16px"},
+        )
         pager = widgets.HBox(
-            [
-                self.sort_by,
-                self.descending,
-                self.page_size,
-                self.previous,
-                self.page_label,
-                self.next,
-            ]
+            [self.page_size, self.previous, self.page_label, self.next],
+            layout={"align_items": "center"},
         )
         export_box = widgets.HBox([self.export_format, self.export_name, self.export_button])
+        inspect = [self.detail] if self.labelling is None else [self.detail, self.labelling]
         super().__init__(
             [
                 widgets.HBox([filters_box, summary_box]),
-                pager,
+                widgets.HBox([self.columns, pager], layout={"align_items": "flex-end"}),
                 self.table,
-                self.job,
-                self.detail,
-                export_box,
+                widgets.HBox(inspect),
+                widgets.HBox([self.audit_button, export_box], layout={"flex_flow": "row wrap"}),
+                self.audit_output,
                 self.export_status,
             ]
         )
         self.add_class("cf-explorer-widget")
+        self.layout.max_width = "100%"
 
-        for widget in (
-            *choosers,
-            self.no_match_only,
-            self.failed_only,
-            self.sort_by,
-            self.descending,
-        ):
+        for widget in (*choosers, self.no_match_only, self.failed_only):
             widget.observe(self._on_filter, names="value")
+        self.table.observe(self._on_filter, names=["sort_by", "descending"])
+        self.table.observe(self._on_job, names="selected")
+        self.table.on_key(self._on_key)
+        self.columns.observe(lambda _: self._show_page(), names="value")
         self.page_size.observe(self._on_page_size, names="value")
-        self.job.observe(self._on_job, names="value")
         self.export_format.observe(self._on_format, names="value")
         self.reset.on_click(lambda _: self.reset_filters())
         self.previous.on_click(lambda _: self._turn(-1))
         self.next.on_click(lambda _: self._turn(+1))
         self.export_button.on_click(lambda _: self._on_export())
+        self.audit_button.on_click(lambda _: self._on_audit())
 
         self._view: View = index.view(FilterState())
         self._update_facets()
@@ -261,7 +306,7 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
 
     @property
     def frame(self) -> pd.DataFrame:
-        """The whole frame being explored."""
+        """The whole frame being explored (with ``queue=``: the queue's jobs, in its order)."""
         return self._index.frame
 
     @property
@@ -273,6 +318,23 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
     def filters(self) -> dict[str, Any]:
         """The current filters as a dict; ``set_filters(**explorer.filters)`` replays them."""
         return self._state().as_dict()
+
+    @property
+    def selected(self) -> str | None:
+        """The id of the open job (the row clicked last), or None."""
+        position = self.table.selected
+        if position < 0 or "id" not in self.frame.columns:
+            return None
+        value = column_values(self.frame["id"], np.array([position]))[0]
+        return None if value is None else str(value)
+
+    @property
+    def page_ids(self) -> list[str]:
+        """The ids of the rows on the current page, in the order shown."""
+        rows = self._view.page(self._page, self.page_size.value)
+        if "id" not in self.frame.columns:
+            return []
+        return [str(v) for v in column_values(self.frame["id"], rows)]
 
     def set_filters(self, **filters: Any) -> None:
         """Change the named filters (the others stay) and update the widget once.
@@ -296,6 +358,43 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
     def reset_filters(self) -> None:
         """Show every job again (sorting and page size stay)."""
         self.set_filters(**FilterState().as_dict())
+
+    def sort(self, column: str | None, descending: bool = False) -> None:
+        """Sort the table by ``column`` (None: frame order), as a click on its header does."""
+        if column is not None and column not in self.frame.columns:
+            msg = f"cannot sort by {column!r}: not a column of the frame"
+            raise ValueError(msg)
+        with self._quietly():
+            self.table.descending = descending
+            self.table.sort_by = column or ""
+        self._refresh()
+
+    def show_job(self, job_id: str) -> None:
+        """Open ``job_id``'s detail (and label it, in labelling mode), as a click on its row."""
+        rows = self._view.rows
+        where: np.ndarray = np.array([], dtype=np.intp)
+        if "id" in self.frame.columns and len(rows):
+            ids = self.frame["id"].astype(str).to_numpy()
+            where = np.flatnonzero(ids[rows] == job_id)
+        if not len(where):
+            msg = f"job {job_id!r} is not among the {self._view.matched:,} filtered jobs"
+            raise KeyError(msg)
+        self._go_to(int(where[0]))
+
+    def move(self, step: int) -> None:
+        """Open the next (``+1``) or previous (``-1``) job of the filtered, sorted rows."""
+        rows = self._view.rows
+        if not len(rows):
+            return
+        here = np.flatnonzero(rows == self.table.selected)
+        start = int(here[0]) if len(here) else self._page * self.page_size.value - step
+        self._go_to(min(max(start + step, 0), len(rows) - 1))
+
+    def audit_selection(self) -> Any:
+        """``cf.audit`` of the filtered rows at the explorer's threshold (an ``AuditReport``)."""
+        from ..auditing import audit
+
+        return audit(self.filtered, threshold=self.threshold)
 
     def export(self, path: str | os.PathLike[str], fmt: Format | None = None) -> Path:
         """Write exactly the filtered rows to ``path`` (format from the suffix unless given)."""
@@ -356,12 +455,12 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
     def _refresh(self) -> None:
         self._page = 0
         self._view = view = self._index.view(
-            self._state(), self.sort_by.value or None, self.descending.value
+            self._state(), self.table.sort_by or None, self.table.descending
         )
         self._update_facets()
         self.matched.value = f"{view.matched:,} of {view.total:,} jobs"
         self.summary.value = summary_html(self._index, view)
-        self.histogram.value = histogram_html(view)
+        self.histogram.value = histogram_html(view, self._index.histogram, self.threshold)
         self._show_page()
 
     def _update_facets(self) -> None:
@@ -374,7 +473,7 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             values = self._index.facets[name].values
             counts = self._view.facet_counts[name].tolist()
             options = [
-                (f"{label(v, _MISSING_LABELS[name])} ({c:,})", v)
+                (f"{self._facet_label(name, v)} ({c:,})", v)
                 for v, c in zip(values, counts, strict=True)
                 if not (name == "configuration" and v in (None, ""))
             ]
@@ -388,23 +487,41 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
                     widget.options = options
                     widget.value = kept
 
-    def _show_page(self) -> None:
+    def _facet_label(self, name: str, value: Any) -> str:
+        if name == "configuration" and value is not None:
+            return self._names.get(str(value), str(value))
+        return label(value, _MISSING_LABELS[name])
+
+    def _show_page(self, select: int | None = None) -> None:
+        """Render the current page; open row ``select`` (a frame position), else keep the open
+        job if it is on the page, else open the page's first row."""
         view, size = self._view, self.page_size.value
         self._page = min(self._page, view.pages(size) - 1)
         rows = view.page(self._page, size)
         self.table.value = table_html(
             self._index.frame,
             rows,
-            sort_by=self.sort_by.value or None,
-            descending=self.descending.value,
+            columns=[c for c in self.columns.options if c in self.columns.value],
+            sort_by=self.table.sort_by or None,
+            descending=self.table.descending,
+            names=self._names,
         )
         self.page_label.value = f"page {self._page + 1:,} of {view.pages(size):,}"
         self.previous.disabled = self._page == 0
         self.next.disabled = self._page >= view.pages(size) - 1
-        with self._quietly():
-            self.job.options = _job_options(self._index.frame, rows)
-            self.job.index = 0 if len(rows) else None
-        self._on_job()
+        on_page = rows.tolist()
+        if select is None:
+            select = self.table.selected if self.table.selected in on_page else -1
+            select = on_page[0] if select < 0 and on_page else select
+        if select == self.table.selected:
+            self._on_job()
+        else:
+            self.table.selected = select  # its observer shows the detail
+
+    def _go_to(self, index: int) -> None:
+        """Open the job at ``index`` of the filtered, sorted rows, turning to its page."""
+        self._page = index // self.page_size.value
+        self._show_page(select=int(self._view.rows[index]))
 
     def _on_page_size(self, _change: Any = None) -> None:
         self._page = 0
@@ -415,14 +532,61 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         self._show_page()
 
     def _on_job(self, _change: Any = None) -> None:
-        if not self._quiet:
-            self.detail.value = detail_html(self._index.frame, self.job.value)
+        if self._quiet:
+            return
+        position = self.table.selected
+        self.detail.value = detail_html(self._index.frame, None if position < 0 else position)
+        if self.labelling is not None:
+            choices, stated = self._choices(position)
+            self.labelling.show(self.selected, choices, stated)
+
+    def _choices(self, position: int) -> tuple[list[str], str]:
+        """The rule types of the job at ``position`` (else every type seen) and its result."""
+        frame = self._index.frame
+        if position < 0:
+            return [], ""
+        types: list[str] = []
+        if "configuration.rules" in frame.columns:
+            rules = column_values(frame["configuration.rules"], np.array([position]))[0]
+            if isinstance(rules, list):
+                types = [str(r["type"]) for r in rules if isinstance(r, dict) and r.get("type")]
+        if not types:
+            types = [str(v) for v in self._index.facets["result_type"].values if v is not None]
+        stated = "—"
+        if "result.type" in frame.columns:
+            value = column_values(frame["result.type"], np.array([position]))[0]
+            stated = "no match" if value is None else str(value)
+        return types, stated
+
+    def _on_key(self, message: dict[str, Any]) -> None:
+        if message.get("event") == "move":
+            self.move(1 if int(message.get("step", 1)) > 0 else -1)
+        elif message.get("event") == "pick" and self.labelling is not None:
+            self.labelling.pick(int(message.get("number", -1)))
 
     def _on_format(self, change: Any) -> None:
         name = self.export_name.value
         old, new = FORMATS[change["old"]], FORMATS[change["new"]]
         if name.lower().endswith(old):
             self.export_name.value = name[: -len(old)] + new
+
+    def _on_audit(self) -> None:
+        jobs = self._view.matched
+        if not jobs:
+            self.audit_output.value = "<i>No jobs to audit: the filters match none.</i>"
+            return
+        self.audit_output.value = f"<i>auditing {jobs:,} jobs…</i>"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                report = self.audit_selection()
+                shown = findings_html(report, jobs, [str(w.message) for w in caught])
+            except Exception as exc:  # an audit that cannot run says why, in the widget
+                shown = (
+                    f'<span class="cf-audit-error" style="color:#b00020">Cannot audit these '
+                    f"{jobs:,} jobs: {html.escape(str(exc))}</span>"
+                )
+        self.audit_output.value = shown
 
     def _on_export(self) -> None:
         try:
@@ -439,12 +603,28 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         )
 
 
-def _job_options(frame: pd.DataFrame, rows: np.ndarray) -> Sequence[tuple[str, int]]:
-    ids = column_values(frame["id"], rows) if "id" in frame.columns else [None] * len(rows)
-    return [
-        (f"{job_id}" if isinstance(job_id, str) else f"row {position}", position)
-        for job_id, position in zip(ids, rows.tolist(), strict=True)
-    ]
+def _queue_rows(frame: pd.DataFrame, queue: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` for the queue's ids, in the queue's order."""
+    if "id" not in frame.columns:
+        msg = "the frame has no 'id' column to find the queue's jobs in"
+        raise ValueError(msg)
+    wanted = pd.Index(queue["id"].astype(str)).drop_duplicates()
+    ids = pd.Index(frame["id"].astype(str))
+    position = (
+        ids.get_indexer(wanted) if ids.is_unique else ids.drop_duplicates().get_indexer(wanted)
+    )
+    missing = wanted[position < 0]
+    if len(missing):
+        shown = ", ".join(map(repr, missing[:5])) + (" …" if len(missing) > 5 else "")
+        msg = (
+            f"{len(missing):,} of the queue's {len(wanted):,} jobs are not in the frame "
+            f"({shown}); explore the frame the queue was made from"
+        )
+        raise ValueError(msg)
+    if not ids.is_unique:
+        first = ~ids.duplicated()
+        return frame[first].iloc[position].reset_index(drop=True)
+    return frame.iloc[position].reset_index(drop=True)
 
 
 def explore(
@@ -453,12 +633,28 @@ def explore(
     page_size: int = 25,
     sort_by: str | None = None,
     descending: bool = False,
+    threshold: float = 0.8,
+    queue: pd.DataFrame | str | os.PathLike[str] | None = None,
+    labels: str | os.PathLike[str] | None = None,
     **filters: Any,
 ) -> JobExplorer:
     """An interactive explorer of ``frame`` (also ``df.classify.explore()``), filters preset.
 
+    ``queue=`` (``report.review_queue(...)``, or its CSV/Parquet file) shows only the queue's
+    jobs, in its order, with a labelling panel writing to ``labels=`` (default ``labels.csv``);
+    ``labels=`` alone labels any job of the frame. ``threshold`` is drawn on the histogram and
+    used by "Audit this selection".
+
     >>> explore(df, status=["COMPLETED"], confidence=(0, 0.5))   # doctest: +SKIP
+    >>> explore(df, queue=report.review_queue(n=50), labels="labels.csv")  # doctest: +SKIP
     """
     return JobExplorer(
-        frame, page_size=page_size, sort_by=sort_by, descending=descending, **filters
+        frame,
+        page_size=page_size,
+        sort_by=sort_by,
+        descending=descending,
+        threshold=threshold,
+        queue=queue,
+        labels=labels,
+        **filters,
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, overload
 
 import pandas as pd
 
@@ -35,21 +35,51 @@ __all__ = [
 ]
 
 
+@overload
 def read_parquet(
-    path: str | os.PathLike[str], *, on_bad_files: Literal["raise", "skip"] = "raise"
-) -> pd.DataFrame:
-    """Read a file written by :func:`to_parquet`, or a whole dataset directory, as a typed frame.
+    path: str | os.PathLike[str],
+    *,
+    on_bad_files: Literal["raise", "skip"] = "raise",
+    backend: Literal["pandas"] = "pandas",
+) -> pd.DataFrame: ...
+@overload
+def read_parquet(
+    path: str | os.PathLike[str],
+    *,
+    on_bad_files: Literal["raise", "skip"] = "raise",
+    backend: Literal["polars"],
+) -> Any: ...
+def read_parquet(
+    path: str | os.PathLike[str],
+    *,
+    on_bad_files: Literal["raise", "skip"] = "raise",
+    backend: Literal["pandas", "polars"] = "pandas",
+) -> Any:
+    """Read a file written by :func:`to_parquet`, or a whole dataset directory, as a typed frame
+    (``backend="polars"``: a ``polars.DataFrame`` of the same columns, see ``to_polars``).
 
     A dataset's data files that cannot be read (missing, truncated) are named in the error;
     ``on_bad_files="skip"`` reads the others and warns how many rows are missing.
 
     >>> df = read_parquet("jobs.parquet")                # doctest: +SKIP
     >>> df = read_parquet("jobs/", on_bad_files="skip")  # doctest: +SKIP
+    >>> df = read_parquet("jobs/", backend="polars")     # doctest: +SKIP
     """
+    if backend not in ("pandas", "polars"):
+        msg = f"backend must be 'pandas' or 'polars', got {backend!r}"
+        raise ValueError(msg)
+    frame = _read_pandas(Path(path), on_bad_files)
+    if backend == "polars":
+        from .._interop import to_polars
+
+        return to_polars(frame)
+    return frame
+
+
+def _read_pandas(target: Path, on_bad_files: Literal["raise", "skip"]) -> pd.DataFrame:
     if on_bad_files not in ("raise", "skip"):
         msg = f"on_bad_files must be 'raise' or 'skip', got {on_bad_files!r}"
         raise ValueError(msg)
-    target = Path(path)
     failure: ExportError | None = None
     for _ in range(2):  # a sync may swap a new version in while we read: read that one
         if target.is_dir():

@@ -209,6 +209,13 @@ def sync_parquet(
             generation=int(manifest.get("generation", 0)) + 1,
         )  # fmt: skip
         stored = _Stored.load(target, manifest, repair=repair)
+        if stored.damaged and job_ids is None and _source(stored, None, {})["kind"] == "ids":
+            msg = (
+                f"dropping {sum(stored.damaged.values())} rows of damaged files; {str(target)!r} "
+                "was made from job ids, which a sync cannot list: pass those ids "
+                "(sync_parquet(path, ids)) to fetch the jobs again"
+            )
+            warnings.warn(msg, stacklevel=2)
         run.foreign = _foreign_files(target, stored.manifest.get("files", {}), replacing=False)
         return run.execute(job_ids, client, batch_size, progress, options, stored=stored)
 

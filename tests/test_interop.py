@@ -1,0 +1,73 @@
+"""``df.classify.to_arrow()`` / ``to_polars()`` and ``read_parquet(backend="polars")``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import classify_frames as cf
+from classify_frames.emulator import Dataset
+
+
+@pytest.fixture(scope="module")
+def df() -> pd.DataFrame:
+    return cf.jobs_to_frame(list(Dataset.generate(400, seed=5).jobs()))
+
+
+def _data_address(column: pa.ChunkedArray | pa.Array) -> int:
+    chunk = column.chunk(0) if isinstance(column, pa.ChunkedArray) else column
+    buffer = chunk.buffers()[1]
+    assert buffer is not None
+    return int(buffer.address)
+
+
+def test_to_arrow_shares_the_arrow_backed_columns(df: pd.DataFrame) -> None:
+    table = df.classify.to_arrow()
+    assert table.column_names == df.columns.tolist() and table.num_rows == len(df)
+    for name in ("id", "configuration.rules", "result.type"):  # Arrow-backed: the same buffers
+        assert _data_address(table.column(name)) == _data_address(df[name].array.__arrow_array__())
+    confidence = df["result.confidence"].to_numpy()
+    assert _data_address(table.column("result.confidence")) == confidence.ctypes.data
+    assert table.schema.field("created_at").type == pa.timestamp("us", tz="UTC")
+    assert pa.types.is_dictionary(table.schema.field("status").type)
+    assert table.to_pandas(types_mapper=pd.ArrowDtype)["id"].tolist() == df["id"].tolist()
+
+
+def test_to_polars_keeps_every_column_and_shares_numbers(df: pd.DataFrame) -> None:
+    frame = df.classify.to_polars()
+    assert isinstance(frame, pl.DataFrame) and frame.columns == df.columns.tolist()
+    assert frame.schema["created_at"] == pl.Datetime("us", "UTC")
+    assert frame.schema["configuration.rules"] == pl.List(
+        pl.Struct({"description": pl.String, "type": pl.String})
+    )
+    assert frame["id"].to_list() == df["id"].tolist()
+    assert frame["result.confidence"].null_count() == int(df["result.confidence"].isna().sum())
+    shared = df.classify.to_arrow().column("result.confidence")
+    assert _data_address(frame["result.confidence"].to_arrow()) == _data_address(shared)
+    by_type = frame.group_by("result.type").len().sort("result.type", nulls_last=True)
+    expected = df["result.type"].value_counts(dropna=False)
+    assert dict(by_type.iter_rows()) == {
+        (None if pd.isna(k) else k): v for k, v in expected.items()
+    }
+
+
+def test_read_parquet_with_the_polars_backend(df: pd.DataFrame, tmp_path: Path) -> None:
+    path = cf.to_parquet(df, tmp_path / "jobs.parquet")
+    frame = cf.read_parquet(path, backend="polars")
+    assert isinstance(frame, pl.DataFrame)
+    assert frame.equals(cf.read_parquet(path).classify.to_polars())
+    with pytest.raises(ValueError, match="backend must be 'pandas' or 'polars'"):
+        cf.read_parquet(path, backend="spark")  # type: ignore[call-overload]
+
+
+def test_without_polars_the_error_says_how_to_install_it(
+    df: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "polars", None)  # what Python does for a missing module
+    with pytest.raises(ImportError, match=r"pip install 'classify-frames\[polars\]'"):
+        df.classify.to_polars()
