@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import warnings
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,7 +21,7 @@ from test_audit import make_jobs
 import classify_frames as cf
 from classify_frames.auditing import AuditReport
 from classify_frames.auditing import _format as fmt
-from classify_frames.auditing._document import Goal, findings, sections
+from classify_frames.auditing._document import Goal, document, findings, sections
 from classify_frames.auditing._htmltable import Column, table
 from classify_frames.auditing._page import host_of
 from classify_frames.cli import main
@@ -450,3 +451,25 @@ def test_drift_marks_are_the_audits_flags(report: AuditReport, page: str) -> Non
             assert classes == {flag}, (cell, flag)
     flagged = {i for i, f in enumerate(drift["drift"]) if f}
     assert rows == flagged and flagged  # and each flagged period shows what moved
+
+
+@pytest.mark.parametrize("labels", ["lowest", "one"])
+def test_labels_that_are_no_random_sample_or_only_one(labels: str) -> None:
+    df, truth = make_jobs(200)
+    if labels == "lowest":
+        queue = cf.audit(df).review_queue(n=30, strategy="lowest")
+        given = queue.assign(label=truth.set_index("id")["label"][queue["id"]].to_numpy())
+    else:
+        given = truth.head(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = cf.audit(df, given)
+    page = document(report, GOAL)  # no population figure to read must not crash the view
+    answers = {s.anchor: s.answers for s in sections(report, GOAL)}
+    if labels == "lowest":
+        refused = "No threshold is certified: refused: the labels are not a random sample."
+        assert answers["auto-accept"][0] == refused
+        assert "chosen, not drawn at random" in answers["calibrated"][0]
+    else:
+        assert findings(report, GOAL)[: len(report.findings)] == report.findings
+    assert parse(page).order[0] == "findings"

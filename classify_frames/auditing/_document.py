@@ -67,6 +67,18 @@ def _labelled(report: AuditReport) -> bool:
     return report.truth is not None
 
 
+def _sampled(report: AuditReport) -> bool:
+    """Labels that are a random sample: the population figures exist (a "lowest" or
+    "margin" queue is chosen, not drawn, and has none)."""
+    return report.sample is not None
+
+
+_CHOSEN = (
+    "The labels were chosen, not drawn at random (a 'lowest' or 'margin' queue): {what} needs "
+    "a random sample, report.review_queue(budget=400, strategy='stratified')."
+)
+
+
 # -- marks ------------------------------------------------------------------------------------
 
 
@@ -222,7 +234,9 @@ def _auto_accept_answers(report: AuditReport, goal: Goal) -> list[str]:
     recommended = report.recommend_threshold(target_accuracy=target, delta=goal.delta)
     overall = recommended.loc["overall"]
     sure = fmt.goal(1 - goal.delta)
-    if fmt.is_missing(overall["threshold"]):
+    if str(overall["method"]).startswith("refused"):
+        first = f"No threshold is certified: {overall['method']}."
+    elif fmt.is_missing(overall["threshold"]):
         first = (
             f"No threshold is certified at ≥ {wanted} accuracy with {sure} confidence from "
             f"these {fmt.count(overall['labelled'])} labels; "
@@ -346,8 +360,8 @@ ERRORS = [Column("jobs", "jobs", "count"), Column("share_of_failed", "of failed"
 def _where_answers(report: AuditReport, goal: Goal) -> list[str]:
     by_type = report.by_type
     out = []
-    if _labelled(report):
-        rated = by_type[by_type["accuracy_labels"].fillna(0) > 0]
+    if _sampled(report):
+        rated = by_type[(by_type["accuracy_labels"].fillna(0) > 0) & by_type["accuracy_hi"].notna()]
         if len(rated):
             # the type whose accuracy is surely lowest: the lowest upper bound, not a small
             # sample's lowest point estimate
@@ -358,6 +372,7 @@ def _where_answers(report: AuditReport, goal: Goal) -> list[str]:
                 f"(95% CI {fmt.interval(row['accuracy_lo'], row['accuracy_hi'])}, "
                 f"{fmt.count(row['accuracy_labels'])} labels)."
             )
+    if _labelled(report):
         matrix = report.confusion
         counts = matrix.to_numpy().copy()
         np.fill_diagonal(counts, 0)
@@ -367,7 +382,7 @@ def _where_answers(report: AuditReport, goal: Goal) -> list[str]:
                 f"Most frequent mistake: {matrix.index[i]} documents classified as "
                 f"{matrix.columns[j]} ({fmt.count(matrix.iat[i, j])} labelled jobs)."
             )
-    elif by_type["confidence_mean"].notna().any():
+    if not _labelled(report) and by_type["confidence_mean"].notna().any():
         means = by_type["confidence_mean"].to_numpy(float)
         lowest = int(np.nanargmin(means))
         out.append(
@@ -449,6 +464,8 @@ CALIBRATION = [
 def _calibrated_answers(report: AuditReport, goal: Goal) -> list[str]:
     if not _labelled(report):
         return ["Calibration needs labels: audit(df, labels=...) with a labelled sample."]
+    if not _sampled(report):
+        return [_CHOSEN.format(what="calibration")]
     calibration = report.calibration()
     low, high = report.ece_ci
     auc_low, auc_high = report.auroc_ci
