@@ -270,12 +270,10 @@ def _auto_accept_body(report: AuditReport, goal: Goal) -> str:
     # without a certified threshold fold below
     met = [p for p in range(len(recommended)) if p == 0 or reached[p]]
     unmet = [p for p in range(1, len(recommended)) if not reached[p]]
-    body = [
-        _pair(
-            table(recommended, columns, source=source, index=[TYPE], rows=met),
-            _page.figure(report.plot_risk_coverage(), "Risk-coverage curve"),
-        )
-    ]
+    overall = table(recommended, columns, source=source, index=[TYPE], rows=met)
+    if not _sampled(report):  # no population figure: the refusal says why, nothing to plot
+        return overall
+    body = [_pair(overall, _page.figure(report.plot_risk_coverage(), "Risk-coverage curve"))]
     if unmet:
         types = ", ".join(str(recommended.index[p]) for p in unmet)
         body.append(
@@ -855,7 +853,7 @@ def document(report: AuditReport, goal: Goal = Goal()) -> str:
 
 def compact(report: AuditReport, goal: Goal = Goal()) -> str:
     """What Jupyter shows: title, context, findings and the headline plot, not every table."""
-    if _labelled(report):
+    if _sampled(report):
         headline = _page.figure(report.plot_risk_coverage(), "Risk-coverage curve")
     else:
         headline = _page.figure(report.plot_confidence(), "Stated confidence per predicted type")
