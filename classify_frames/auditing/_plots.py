@@ -28,7 +28,18 @@ def confidence_histograms(jobs: pd.DataFrame, max_types: int = 12) -> Figure:
         return _empty(Figure(figsize=(6, 2)), "no completed job states a confidence")
     cols = min(4, len(order))
     rows = -(-len(order) // cols)
-    fig = Figure(figsize=(3.2 * cols, 2.2 * rows), layout="constrained")
+    # fixed margins: the constrained layout engine took most of the report's rendering time
+    # for a grid of small panels whose labels all have the same size
+    height = 2.2 * rows
+    fig = Figure(figsize=(3.2 * cols, height))
+    fig.subplots_adjust(
+        left=0.6 / (3.2 * cols),
+        right=0.99,
+        top=1 - 0.3 / height,
+        bottom=0.55 / height,
+        wspace=0.3,
+        hspace=0.35,
+    )
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
     values = np.unique(completed["confidence"])
     width = max(float(np.min(np.diff(values))) * 0.8, 0.01) if len(values) > 1 else 0.02
