@@ -54,7 +54,8 @@ def confidence_histograms(jobs: pd.DataFrame, max_types: int = 12) -> Figure:
 
 
 def reliability(table: pd.DataFrame) -> Figure:
-    """Reliability diagram: accuracy (with Wilson intervals) against mean stated confidence."""
+    """Reliability diagram: accuracy (with the calibration table's design-based 95% intervals)
+    against stated confidence."""
     fig = Figure(figsize=(5, 4.5), layout="constrained")
     if table.empty:
         return _empty(fig, "no labelled job states a confidence")
@@ -69,7 +70,7 @@ def reliability(table: pd.DataFrame) -> Figure:
         yerr=err,
         fmt="o-",
         capsize=3,
-        label="observed accuracy (95% Wilson)",
+        label="observed accuracy (95% interval)",
     )
     for _, row in table.iterrows():
         ax.annotate(

@@ -646,35 +646,6 @@ class AuditReport:
     def _has_times(self) -> bool:
         return bool((self.jobs["completed"] & self.jobs["created_at"].notna()).any())
 
-    def sections(self, full: bool = True) -> list[tuple[str, pd.DataFrame]]:
-        """The report's tables in order, by title (headline ones only if not ``full``)."""
-        out = [("Summary", self.summary), ("By type", self.by_type)]
-        if self.truth is not None:
-            out.append(("Recommended thresholds", self.recommend_threshold()))
-        if not full:
-            return out
-        out += [("Status", self.status), ("Errors", self.errors)]
-        if self.truth is not None:
-            out += [
-                ("Confusion (rows: label)", self.confusion),
-                ("Calibration", self.calibration()),
-                ("Risk-coverage", self.risk_coverage),
-                ("Disagreements (top 25)", self.disagreements.head(25)),
-            ]
-        if self._has_times:
-            out.append(("Drift by month", self.drift()))
-        out += [
-            ("By configuration", self.by_configuration),
-            ("Type mix by configuration", self.configuration_mix),
-            ("Rule changes", self.rule_changes),
-            ("Rules that never matched", self.unused_rules),
-            ("Result types not in the rules", self.unknown_types),
-            ("Reclassified documents", self.reclassified),
-            ("Flips", self.flips()),
-            ("Review queue (lowest confidence)", self.review_queue(25)),
-        ]
-        return out
-
     def _repr_html_(self) -> str:
         return _document.compact(self)
 
