@@ -4,8 +4,9 @@ Client CPU of the paths users take by default, against the emulator in its own p
 the pools on ``PoolTransport`` (the asyncio backend) and on ``httpx.AsyncHTTPTransport``
 (httpcore on anyio, what the code would use without ``_network``), in the same run, alternated:
 
-- ``cf.fetch_jobs(ids)`` (batched: 100 ids a request) and ``cf.fetch_jobs(ids, per_id=True)``,
-  with the same sharded pools either way (only the backend under them changes);
+- ``cf.fetch_jobs(ids)`` (batched: 100 ids a request) and ``cf.fetch_jobs(ids, per_id=True)``:
+  the client as it is, against the same client given (``transport=``) httpx's transport in
+  pools of 8 connections, each request to the least busy, as the client spreads its own;
 - the transports alone: the same per-id GETs with no frame built, and the raw floor, a minimal
   keep-alive HTTP/1.1 client on asyncio streams (no pool, no retries, no checks).
 
@@ -21,16 +22,13 @@ import asyncio
 import gzip
 import ssl
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
-from unittest import mock
 
 import httpx
 import orjson
 
 import classify_frames as cf
-import classify_frames._http as http_module
 from classify_frames._network import PoolTransport
 
 Runner = Callable[[], int]
@@ -46,17 +44,27 @@ def httpx_pool(
     return httpx.AsyncHTTPTransport(verify=ssl_context or True, proxy=proxy, limits=limits)
 
 
-@contextmanager
-def pools_on(factory: Callable[..., httpx.AsyncBaseTransport]) -> Iterator[list[int]]:
-    """Make the client build its pools with ``factory``; yields how many it built."""
-    built: list[int] = []
+class HttpxShards(httpx.AsyncBaseTransport):
+    """httpx's own transport in pools of ``POOL_SIZE``, each request to the least busy pool
+    (the client's spreading of its own pools, for the client's ``transport=``)."""
 
-    def counted(*args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:
-        built.append(1)
-        return factory(*args, **kwargs)
+    def __init__(self, width: int) -> None:
+        self._pools = [httpx_pool(POOL_SIZE) for _ in range(-(-width // POOL_SIZE))]
+        self._busy = [0] * len(self._pools)
 
-    with mock.patch.object(http_module, "PoolTransport", counted):
-        yield built
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        shard = min(range(len(self._pools)), key=self._busy.__getitem__)
+        self._busy[shard] += 1
+        try:
+            response = await self._pools[shard].handle_async_request(request)
+            await response.aread()  # the connection is free again once the body is in
+        finally:
+            self._busy[shard] -= 1
+        return response
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
 
 
 def measure(runs: dict[str, Runner], repeat: int) -> dict[str, tuple[float, float]]:
@@ -78,11 +86,17 @@ def measure(runs: dict[str, Runner], repeat: int) -> dict[str, tuple[float, floa
     return best
 
 
-def fetch(ids: list[str], opts: dict[str, Any], per_id: bool, factory: Any) -> Runner:
+def fetch(
+    ids: list[str],
+    opts: dict[str, Any],
+    per_id: bool,
+    transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
+) -> Runner:
+    """``cf.fetch_jobs`` as it is, or given a new ``transport()`` for each run."""
+
     def run() -> int:
-        with pools_on(factory) as built:
-            frame = cf.fetch_jobs(ids, per_id=per_id, **opts)
-        assert built, "the client no longer builds its pools through _http.PoolTransport"
+        given: dict[str, Any] = {} if transport is None else {"transport": transport()}
+        frame = cf.fetch_jobs(ids, per_id=per_id, **opts, **given)
         assert frame["fetch_error"].isna().all()
         assert len(frame) == len(ids)
         return len(frame)
@@ -165,24 +179,28 @@ def main() -> None:
         print(f"{args.jobs:,} jobs, {args.latency_ms:g} ms latency, emulator in a subprocess, "
               f"concurrency {width}, best of {args.repeat}")  # fmt: skip
         server = (emu.base_url, emu.api_key)
+
+        def shards() -> httpx.AsyncBaseTransport:
+            return HttpxShards(width)
+
         host, port = emu.base_url.removeprefix("http://").rsplit(":", 1)
         pairs: dict[str, tuple[Runner, Runner]] = {
             "fetch_jobs (batched)": (
-                fetch(ids, opts, False, PoolTransport),
-                fetch(ids, opts, False, httpx_pool),
+                fetch(ids, opts, False),
+                fetch(ids, opts, False, shards),
             ),
             "fetch_jobs (per_id=True)": (
-                fetch(ids, opts, True, PoolTransport),
-                fetch(ids, opts, True, httpx_pool),
+                fetch(ids, opts, True),
+                fetch(ids, opts, True, shards),
             ),
             "per-id GETs, transport only": (
                 transport_only(*server, ids, width, lambda: PoolTransport(POOL_SIZE)),
                 transport_only(*server, ids, width, lambda: httpx_pool(POOL_SIZE)),
             ),
         }
-        for factory in (PoolTransport, httpx_pool):  # imports and first connections, untimed
-            fetch(ids[:500], opts, False, factory)()
-            fetch(ids[:200], opts, True, factory)()
+        for given in (None, shards):  # imports and first connections, untimed
+            fetch(ids[:500], opts, False, given)()
+            fetch(ids[:200], opts, True, given)()
         results: dict[str, tuple[float, float]] = {}
         for name, (ours, theirs) in pairs.items():
             print(name, flush=True)

@@ -191,10 +191,10 @@ def test_accessor_and_html(tmp_path: Path, data: Any) -> None:
     report = df.classify.audit(labels, threshold=0.9)
     assert isinstance(report, AuditReport) and report.threshold == 0.9
     html = report._repr_html_()
-    assert "By type" in html and "data:image/png;base64," in html
+    assert "Findings" in html and "data:image/png;base64," in html
     out = report.to_html(tmp_path / "audit.html")
     page = out.read_text(encoding="utf-8")
-    for title in ("Reliability", "Risk-coverage", "Drift", "Confusion", "Rule changes"):
+    for title in ("auto-accept?", "wrong?", "calibrated?", "drift?", "rule change matter?"):
         assert title in page
     assert "<script" not in page and "http://" not in page  # self-contained, nothing to fetch
     assert [p.name for p in tmp_path.iterdir()] == ["audit.html"]  # no temp file left

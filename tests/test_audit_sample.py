@@ -98,6 +98,8 @@ def test_lowest_queue_labels_give_no_population_figure(pop: Population, tmp_path
     assert table["threshold"].isna().all() and table["method"].str.startswith("refused").all()
     assert "not drawn at random" in " ".join(report.findings)
     assert len(report.confusion)  # the labels still show the errors
+    # chosen jobs stay in the next random draw (leaving them out would bias it)
+    assert len(report.review_queue(n=10**6, strategy="stratified")) == len(pop.strata)
 
 
 def test_design_less_labels_are_checked(pop: Population) -> None:

@@ -28,7 +28,18 @@ def confidence_histograms(jobs: pd.DataFrame, max_types: int = 12) -> Figure:
         return _empty(Figure(figsize=(6, 2)), "no completed job states a confidence")
     cols = min(4, len(order))
     rows = -(-len(order) // cols)
-    fig = Figure(figsize=(3.2 * cols, 2.2 * rows), layout="constrained")
+    # fixed margins: the constrained layout engine took most of the report's rendering time
+    # for a grid of small panels whose labels all have the same size
+    height = 2.2 * rows
+    fig = Figure(figsize=(3.2 * cols, height))
+    fig.subplots_adjust(
+        left=0.6 / (3.2 * cols),
+        right=0.99,
+        top=1 - 0.3 / height,
+        bottom=0.55 / height,
+        wspace=0.3,
+        hspace=0.35,
+    )
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
     values = np.unique(completed["confidence"])
     width = max(float(np.min(np.diff(values))) * 0.8, 0.01) if len(values) > 1 else 0.02
@@ -43,7 +54,8 @@ def confidence_histograms(jobs: pd.DataFrame, max_types: int = 12) -> Figure:
 
 
 def reliability(table: pd.DataFrame) -> Figure:
-    """Reliability diagram: accuracy (with Wilson intervals) against mean stated confidence."""
+    """Reliability diagram: accuracy (with the calibration table's design-based 95% intervals)
+    against stated confidence."""
     fig = Figure(figsize=(5, 4.5), layout="constrained")
     if table.empty:
         return _empty(fig, "no labelled job states a confidence")
@@ -58,7 +70,7 @@ def reliability(table: pd.DataFrame) -> Figure:
         yerr=err,
         fmt="o-",
         capsize=3,
-        label="observed accuracy (95% Wilson)",
+        label="observed accuracy (95% interval)",
     )
     for _, row in table.iterrows():
         ax.annotate(

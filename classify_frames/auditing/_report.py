@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import os
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .._atomic import atomic_path
-from . import _findings, _plan, _plots, _population, _queue, _rulesets, _tables
+from . import _document, _findings, _plan, _plots, _population, _queue, _rulesets, _tables
 from ._certify import certify_table
 from ._design import Allocation, labelled_sample
 from ._labels import LabelsInput, join_labelled
@@ -103,6 +101,12 @@ class AuditReport:
         self.n_bins = n_bins
         self._options = {"label_col": label_col, "join_on": join_on}
         self.jobs, self.rules = prepare(df) if _prepared is None else _prepared
+        recorded = df.attrs.get("classify_frames")
+        #: Where the jobs came from, as the fetch recorded it in ``df.attrs`` (base URL and
+        #: fetch time; never the key), for the report's context line.
+        self.provenance: dict[str, Any] = dict(recorded) if isinstance(recorded, dict) else {}
+        #: Configuration names (and versions) where the frame knows them, by id.
+        self.configuration_names = _document.configuration_names(df)
         self.truth: pd.Series | None = None
         #: The labels usable as a random sample, with their strata (None without any).
         self.sample: LabelledSample | None = None
@@ -124,7 +128,7 @@ class AuditReport:
 
         >>> report = report.with_labels("labels_round2.csv")   # doctest: +SKIP
         """
-        return AuditReport(
+        report = AuditReport(
             pd.DataFrame(),
             labels,
             threshold=self.threshold,
@@ -133,6 +137,8 @@ class AuditReport:
             _prepared=(self.jobs, self.rules),
             **self._options,
         )
+        report.provenance, report.configuration_names = self.provenance, self.configuration_names
+        return report
 
     def __repr__(self) -> str:
         labelled = "" if self.truth is None else f", {len(self._labelled[0])} labelled"
@@ -215,10 +221,14 @@ class AuditReport:
 
     @property
     def _labelled_mask(self) -> np.ndarray | None:
-        """Which completed jobs have a label (None without labels)."""
-        if self.truth is None:
+        """Which completed jobs hold a label of the random sample (None without one): the
+        next random draw leaves them out. Jobs labelled from a "lowest" queue stay in, since
+        leaving chosen jobs out of a draw would bias it."""
+        if self.sample is None:
             return None
-        return self.truth[self.jobs["completed"].to_numpy(bool)].notna().to_numpy(bool)
+        mask = np.zeros(int(self.jobs["completed"].sum()), bool)
+        mask[self.sample.rows] = True
+        return mask
 
     @cached_property
     def _pilot(self) -> pd.DataFrame | None:
@@ -636,72 +646,22 @@ class AuditReport:
     def _has_times(self) -> bool:
         return bool((self.jobs["completed"] & self.jobs["created_at"].notna()).any())
 
-    def sections(self, full: bool = True) -> list[tuple[str, pd.DataFrame]]:
-        """The report's tables in order, by title (headline ones only if not ``full``)."""
-        out = [("Summary", self.summary), ("By type", self.by_type)]
-        if self.truth is not None:
-            out.append(("Recommended thresholds", self.recommend_threshold()))
-        if not full:
-            return out
-        out += [("Status", self.status), ("Errors", self.errors)]
-        if self.truth is not None:
-            out += [
-                ("Confusion (rows: label)", self.confusion),
-                ("Calibration", self.calibration()),
-                ("Risk-coverage", self.risk_coverage),
-                ("Disagreements (top 25)", self.disagreements.head(25)),
-            ]
-        if self._has_times:
-            out.append(("Drift by month", self.drift()))
-        out += [
-            ("By configuration", self.by_configuration),
-            ("Type mix by configuration", self.configuration_mix),
-            ("Rule changes", self.rule_changes),
-            ("Rules that never matched", self.unused_rules),
-            ("Result types not in the rules", self.unknown_types),
-            ("Reclassified documents", self.reclassified),
-            ("Flips", self.flips()),
-            ("Review queue (lowest confidence)", self.review_queue(25)),
-        ]
-        return out
-
-    def _html(self, full: bool) -> str:
-        parts = [f"<h2>{html.escape(repr(self))}</h2>"]
-        for title, table in self.sections(full):
-            parts.append(f"<h3>{html.escape(title)}</h3>")
-            if table.empty:
-                parts.append("<p><i>nothing to show</i></p>")
-            else:
-                parts.append(table.to_html(float_format=lambda v: f"{v:.4g}", na_rep="", border=0))
-        for title, fig in self.figures().items():
-            data = base64.b64encode(_plots.to_png(fig)).decode()
-            parts.append(f"<h3>{html.escape(title)}</h3>")
-            parts.append(f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">')
-        return "\n".join(parts)
-
     def _repr_html_(self) -> str:
-        items = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in self.findings)
-        return (
-            f'<div class="classify-audit"><ul class="findings">{items}</ul>'
-            f"{self._html(full=False)}</div>"
-        )
+        return _document.compact(self)
 
-    def to_html(self, path: str | os.PathLike[str]) -> Path:
-        """Write one self-contained HTML file (plots embedded as PNG), atomically."""
-        body = self._html(full=True)
-        page = (
-            "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Confidence audit</title>"
-            f"<style>{_CSS}</style></head><body>\n{body}\n</body></html>\n"
-        )
+    def to_html(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        target_accuracy: float = 0.95,
+        delta: float = 0.05,
+    ) -> Path:
+        """Write the report as one self-contained HTML file (plots embedded), atomically:
+        findings first, then one section per question; thresholds certified at
+        ``target_accuracy`` with probability ``1 - delta``, and cells that miss the target
+        marked."""
+        page = _document.document(self, _document.Goal(target_accuracy, delta))
         target = Path(path)
         with atomic_path(target) as tmp:
             tmp.write_text(page, encoding="utf-8")
         return target
-
-
-_CSS = (
-    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-    "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
-    "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
-    "img{max-width:100%}"
-)

@@ -178,7 +178,7 @@ def audit_command(
             plan.to_csv(plan_path, index=False)
             written.append(f"{plan.attrs['summary']} ({len(plan):,} jobs written to {plan_path})")
         if html_path is not None:
-            report.to_html(html_path)
+            report.to_html(html_path, target_accuracy=target_accuracy, delta=delta)
             written.append(f"report written to {html_path}")
     for warning in caught:
         click.secho(f"warning: {warning.message}", fg="yellow", err=True)

@@ -1,0 +1,866 @@
+"""The audit report as a document a reviewer reads: findings first, then one section per
+question (Can we auto-accept? Where is it wrong? Is it calibrated? Did anything drift? Did a
+rule change matter?), each plot beside the table it explains.
+
+It is a view of an :class:`~classify_frames.auditing.AuditReport`: every number is read from
+the report's own tables and properties (each table names its call under it and carries the
+raw values in ``data-*`` attributes, see :mod:`._htmltable`), written by :mod:`._format`,
+never computed a second time.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from . import _format as fmt
+from . import _page
+from ._htmltable import Column, Kind, table
+
+if TYPE_CHECKING:
+    from ._report import AuditReport
+
+__all__ = [
+    "Goal",
+    "Section",
+    "compact",
+    "configuration_names",
+    "context",
+    "document",
+    "findings",
+    "sections",
+    "title",
+]
+
+TYPE = Column("type", "type", "text")
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What the report judges against: the accuracy an auto-accepted share must reach, and
+    the chance ``delta`` a certified threshold is allowed to miss it."""
+
+    target_accuracy: float = 0.95
+    delta: float = 0.05
+
+
+@dataclass(frozen=True)
+class Section:
+    """One question of the report: its anchor, title, plain answers and HTML body."""
+
+    anchor: str
+    title: str
+    answers: list[str]
+    body: str
+
+
+def _value(report: AuditReport, metric: str) -> object:
+    return report.summary.loc[metric, "value"]
+
+
+def _labelled(report: AuditReport) -> bool:
+    return report.truth is not None
+
+
+def _sampled(report: AuditReport) -> bool:
+    """Labels that are a random sample: the population figures exist (a "lowest" or
+    "margin" queue is chosen, not drawn, and has none)."""
+    return report.sample is not None
+
+
+_CHOSEN = (
+    "The labels were chosen, not drawn at random (a 'lowest' or 'margin' queue): {what} needs "
+    "a random sample, report.review_queue(budget=400, strategy='stratified')."
+)
+
+
+# -- marks ------------------------------------------------------------------------------------
+
+
+def _against(target: float, low: str, high: str) -> Callable[[pd.Series], str]:
+    """``miss`` where the interval lies below ``target``, ``unsure`` where it straddles it,
+    ``ok`` where it lies at or above."""
+
+    def mark(row: pd.Series) -> str:
+        lo, hi = row[low], row[high]
+        if fmt.is_missing(lo) or fmt.is_missing(hi):
+            return ""
+        return "miss" if hi < target else "unsure" if lo < target else "ok"
+
+    return mark
+
+
+def _calibration_mark(row: pd.Series) -> str:
+    """``over`` where the stated confidence lies above the accuracy's interval, ``under`` where
+    below."""
+    if row["confidence"] > row["accuracy_hi"]:
+        return "over"
+    return "under" if row["confidence"] < row["accuracy_lo"] else ""
+
+
+def _severity(row: pd.Series) -> str:
+    return str(row["drift"]) if row["drift"] in ("major", "moderate") else ""
+
+
+def _signal_mark(reason: str) -> Callable[[pd.Series], str]:
+    """The period's severity on the cell of a signal the audit named among its reasons (a
+    large PSI that is not significant, or in too small a period, is not marked)."""
+
+    def mark(row: pd.Series) -> str:
+        return _severity(row) if reason in str(row["reasons"]) else ""
+
+    return mark
+
+
+def _legend(*items: tuple[str, str]) -> str:
+    spans = " ".join(f'<span class="{c}">{html.escape(t)}</span>' for c, t in items)
+    return f'<p class="legend">{spans}</p>'
+
+
+def _target_legend(target: float, *more: tuple[str, str]) -> str:
+    goal = fmt.goal(target)
+    return _legend(
+        ("ok", f"95% interval at or above {goal}"),
+        ("unsure", f"interval straddles {goal}"),
+        ("miss", f"interval below {goal}"),
+        *more,
+    )
+
+
+def _list(answers: list[str], css_class: str = "answer") -> str:
+    items = "".join(f"<li>{html.escape(a)}</li>" for a in answers)
+    return f'<ul class="{css_class}">{items}</ul>'
+
+
+def _pair(left: str, right: str) -> str:
+    return f'<div class="pair">{left}{right}</div>'
+
+
+# -- the headline -----------------------------------------------------------------------------
+
+
+def title(report: AuditReport) -> str:
+    """``Confidence audit of 20,000 Classify jobs``."""
+    return f"Confidence audit of {fmt.count(_value(report, 'jobs'))} Classify jobs"
+
+
+def context(report: AuditReport) -> str:
+    """Which jobs, when created, fetched when and from which server (host only, never a key),
+    how many labels and which threshold."""
+    parts = [f"{fmt.count(_value(report, 'completed'))} completed"]
+    created = report.jobs["created_at"].dropna()
+    if len(created):
+        first, last = created.min(), created.max()
+        parts.append(f"created {first:%d %b %Y} – {last:%d %b %Y}")
+    source = report.provenance
+    fetched = source.get("fetched_at")
+    host = _page.host_of(source.get("base_url"))
+    if fetched or host:
+        when = f" {fmt.timestamp(fetched)}" if fetched else ""
+        where = f" from {host}" if host else ""
+        parts.append(f"fetched{when}{where}")
+    if _labelled(report):
+        parts.append(f"{fmt.count(_value(report, 'labelled'))} labelled")
+    parts.append(f"auto-accept threshold {fmt.confidence(report.threshold)}")
+    return " · ".join(parts)
+
+
+def _overall_answers(report: AuditReport) -> list[str]:
+    return [
+        f"No job of the {fmt.count(_value(report, 'jobs'))} completed, so there is nothing to "
+        "show about confidence yet; see the status and errors below."
+    ]
+
+
+# -- Can we auto-accept? ----------------------------------------------------------------------
+
+
+def _recommend_columns(target: float) -> list[Column]:
+    return [
+        Column("threshold", "threshold", "confidence", help="lowest confidence accepted"),
+        Column("coverage", "jobs accepted", "percent", help="share of the completed jobs"),
+        Column("accepted", "jobs", "count"),
+        Column(
+            "accuracy",
+            "accuracy",
+            "percent",
+            low="accuracy_lo",
+            high="accuracy_hi",
+            mark=_against(target, "accuracy_lo", "accuracy_hi"),
+            help="estimated accuracy of the accepted jobs (95% interval)",
+        ),
+        Column("labelled", "labels", "count", help="labels among the accepted jobs"),
+        Column("p_value", "p-value", "number", help="of the last test passed"),
+        Column("method", "how", "text", css="wide"),
+    ]
+
+
+def _risk_columns(report: AuditReport, target: float) -> tuple[list[Column], list[Column]]:
+    def current(row: pd.Series) -> str:
+        return "current" if row.name == report.threshold else ""
+
+    index = [Column("threshold", "threshold", "confidence", mark=current)]
+    columns = [
+        Column("accepted", "jobs accepted", "count"),
+        Column("coverage", "coverage", "percent", help="share of the completed jobs accepted"),
+        Column("labelled", "labels", "count", help="labels among the accepted jobs"),
+        Column(
+            "accuracy",
+            "accuracy",
+            "percent",
+            low="accuracy_lo",
+            high="accuracy_hi",
+            mark=_against(target, "accuracy_lo", "accuracy_hi"),
+        ),
+        Column("risk", "error rate", "percent"),
+    ]
+    return index, columns
+
+
+def _auto_accept_answers(report: AuditReport, goal: Goal) -> list[str]:
+    target, wanted = goal.target_accuracy, fmt.goal(goal.target_accuracy)
+    if not _labelled(report):
+        return [
+            f"Auto-accepting needs labels: {fmt.percent(_value(report, 'below_threshold'))} of "
+            f"completed jobs state less than {fmt.confidence(report.threshold)}, but nothing "
+            "yet says how many of the rest are right. Label a random sample: "
+            'report.review_queue(budget=400, strategy="stratified").'
+        ]
+    recommended = report.recommend_threshold(target_accuracy=target, delta=goal.delta)
+    overall = recommended.loc["overall"]
+    sure = fmt.goal(1 - goal.delta)
+    if str(overall["method"]).startswith("refused"):
+        first = f"No threshold is certified: {overall['method']}."
+    elif fmt.is_missing(overall["threshold"]):
+        first = (
+            f"No threshold is certified at ≥ {wanted} accuracy with {sure} confidence from "
+            f"these {fmt.count(overall['labelled'])} labels; "
+            f"report.plan_labels(target_accuracy={target:g}) says how many more could change "
+            "that."
+        )
+    else:
+        first = (
+            f"Auto-accepting at confidence ≥ {fmt.confidence(overall['threshold'])} keeps "
+            f"{fmt.percent(overall['coverage'])} of completed jobs "
+            f"({fmt.count(overall['accepted'])}) at ≥ {wanted} accuracy, certified with {sure} "
+            f"confidence (estimated {fmt.percent(overall['accuracy'])}, 95% CI "
+            f"{fmt.interval(overall['accuracy_lo'], overall['accuracy_hi'])}, from "
+            f"{fmt.count(overall['labelled'])} labels)."
+        )
+    reached = int(recommended["threshold"].iloc[1:].notna().sum())
+    verb = "has" if reached == 1 else "have"
+    types = len(recommended) - 1
+    return [first, f"{reached} of {types} types {verb} a certified threshold of their own."]
+
+
+def _auto_accept_body(report: AuditReport, goal: Goal) -> str:
+    if not _labelled(report):
+        return ""
+    target, wanted = goal.target_accuracy, fmt.goal(goal.target_accuracy)
+    source = f"report.recommend_threshold(target_accuracy={target:g}, delta={goal.delta:g})"
+    recommended = report.recommend_threshold(target_accuracy=target, delta=goal.delta)
+    columns = _recommend_columns(target)
+    reached = recommended["threshold"].notna().to_numpy()
+    # the overall row always shows (with its method when nothing is certified); the types
+    # without a certified threshold fold below
+    met = [p for p in range(len(recommended)) if p == 0 or reached[p]]
+    unmet = [p for p in range(1, len(recommended)) if not reached[p]]
+    overall = table(recommended, columns, source=source, index=[TYPE], rows=met)
+    if not _sampled(report):  # no population figure: the refusal says why, nothing to plot
+        return overall
+    body = [_pair(overall, _page.figure(report.plot_risk_coverage(), "Risk-coverage curve"))]
+    if unmet:
+        types = ", ".join(str(recommended.index[p]) for p in unmet)
+        body.append(
+            f"<details><summary>No threshold certified at {wanted} for {len(unmet)} types: "
+            f"{html.escape(types)}</summary>"
+            f"{table(recommended, columns, source=source, index=[TYPE], rows=unmet)}</details>"
+        )
+    index, columns = _risk_columns(report, target)
+    body += [
+        "<h3>Risk and coverage at each threshold</h3>",
+        _target_legend(target, ("current", f"the audit's threshold, {report.threshold:g}")),
+        table(report.risk_coverage, columns, source="report.risk_coverage", index=index),
+    ]
+    return "\n".join(body)
+
+
+# -- Where is it wrong? -----------------------------------------------------------------------
+
+
+def _by_type_columns(report: AuditReport, target: float) -> list[Column]:
+    plain = [
+        Column("count", "jobs", "count"),
+        Column("share", "share", "percent"),
+        Column("confidence_mean", "mean confidence", "number"),
+        Column("confidence_median", "median", "confidence"),
+        Column("confidence_p10", "p10", "confidence"),
+        Column("confidence_p90", "p90", "confidence"),
+        Column("below_threshold", f"below {report.threshold:g}", "percent"),
+    ]
+    if not _labelled(report):
+        return plain
+
+    def over(row: pd.Series) -> str:
+        return "over" if row["overconfident"] is True or row["overconfident"] == 1 else ""
+
+    return [
+        *plain[:3],
+        Column("accuracy_labels", "labels", "count", help="labels the accuracy rests on"),
+        Column(
+            "accuracy",
+            "accuracy",
+            "percent",
+            low="accuracy_lo",
+            high="accuracy_hi",
+            mark=_against(target, "accuracy_lo", "accuracy_hi"),
+            help="share of the type's labelled predictions that are right (95% Wilson)",
+        ),
+        Column("precision", "precision", "percent"),
+        Column("recall", "recall", "percent"),
+        Column("f1", "F1", "percent"),
+        Column("support", "true of type", "count"),
+        Column("gap", "confidence − accuracy", "points"),
+        Column("ece", "ECE", "number"),
+        Column("brier", "Brier", "number"),
+        Column("overconfident", "over-confident", "flag", mark=over),
+        plain[-1],
+    ]
+
+
+def _confusion_columns(matrix: pd.DataFrame) -> list[Column]:
+    def cell(name: str) -> Callable[[pd.Series], str]:
+        def mark(row: pd.Series) -> str:
+            return "diag" if row.name == name else "zero" if row[name] == 0 else ""
+
+        return mark
+
+    return [Column(str(c), str(c), "count", mark=cell(str(c))) for c in matrix.columns]
+
+
+DISAGREEMENTS = [
+    Column("id", "id", "id"),
+    Column("result.type", "predicted", "text"),
+    Column("label", "label", "text"),
+    Column("result.confidence", "confidence", "confidence"),
+    Column("document_input_value", "document", "text", css="wide"),
+    Column("result.reasoning", "reasoning", "text", css="wide"),
+]
+STATUS = [Column("jobs", "jobs", "count"), Column("share", "share", "percent")]
+ERRORS = [Column("jobs", "jobs", "count"), Column("share_of_failed", "of failed", "percent")]
+
+
+def _where_answers(report: AuditReport, goal: Goal) -> list[str]:
+    by_type = report.by_type
+    out = []
+    if _sampled(report):
+        rated = by_type[(by_type["accuracy_labels"].fillna(0) > 0) & by_type["accuracy_hi"].notna()]
+        if len(rated):
+            # the type whose accuracy is surely lowest: the lowest upper bound, not a small
+            # sample's lowest point estimate
+            where = int(np.nanargmin(rated["accuracy_hi"].to_numpy(float)))
+            row = rated.iloc[where]
+            out.append(
+                f"Least accurate type: {rated.index[where]}, {fmt.percent(row['accuracy'])} right "
+                f"(95% CI {fmt.interval(row['accuracy_lo'], row['accuracy_hi'])}, "
+                f"{fmt.count(row['accuracy_labels'])} labels)."
+            )
+    if _labelled(report):
+        matrix = report.confusion
+        counts = matrix.to_numpy().copy()
+        np.fill_diagonal(counts, 0)
+        if counts.size and counts.max() > 0:
+            i, j = (int(k) for k in np.unravel_index(int(counts.argmax()), counts.shape))
+            out.append(
+                f"Most frequent mistake: {matrix.index[i]} documents classified as "
+                f"{matrix.columns[j]} ({fmt.count(matrix.iat[i, j])} labelled jobs)."
+            )
+    if not _labelled(report) and by_type["confidence_mean"].notna().any():
+        means = by_type["confidence_mean"].to_numpy(float)
+        lowest = int(np.nanargmin(means))
+        out.append(
+            f"Lowest stated confidence: {by_type.index[lowest]} (mean "
+            f"{fmt.number(means[lowest])}); "
+            "labels would say whether that is where it is wrong."
+        )
+    failed = _value(report, "failed")
+    if failed:
+        out.append(
+            f"{fmt.count(failed)} jobs failed ({fmt.percent(_value(report, 'failure_rate'))}), "
+            f"most often: {_value(report, 'top_error')}."
+        )
+    return out
+
+
+def _where_body(report: AuditReport, goal: Goal) -> str:
+    body = []
+    if _labelled(report):
+        body.append(_target_legend(goal.target_accuracy))
+    body += [
+        table(
+            report.by_type,
+            _by_type_columns(report, goal.target_accuracy),
+            source="report.by_type",
+            index=[TYPE],
+        ),
+        _page.figure(report.plot_confidence(), "Stated confidence per predicted type"),
+    ]
+    if _labelled(report):
+        matrix = report.confusion
+        body += [
+            "<h3>Confusion: rows are the label, columns the prediction</h3>",
+            table(
+                matrix,
+                _confusion_columns(matrix),
+                source="report.confusion",
+                index=[Column("label", "label", "text")],
+            ),
+            f"<h3>Confident and wrong (stated ≥ {fmt.confidence(report.threshold)})</h3>",
+            table(report.disagreements, DISAGREEMENTS, source="report.disagreements"),
+        ]
+    body += [
+        "<h3>Status and errors</h3>",
+        _pair(
+            table(
+                report.status, STATUS, source="report.status", index=[Column("status", "status")]
+            ),
+            table(
+                report.errors,
+                ERRORS,
+                source="report.errors",
+                index=[Column("error_message", "error", "text", css="wide")],
+                empty="no job failed",
+            ),
+        ),
+    ]
+    return "\n".join(body)
+
+
+# -- Is it calibrated? ------------------------------------------------------------------------
+
+CALIBRATION = [
+    Column("count", "jobs", "count"),
+    Column("labels", "labels", "count"),
+    Column("confidence", "stated", "confidence", help="mean stated confidence of the bin"),
+    Column(
+        "accuracy",
+        "right",
+        "percent",
+        low="accuracy_lo",
+        high="accuracy_hi",
+        mark=_calibration_mark,
+    ),
+    Column("gap", "stated − right", "points"),
+]
+
+
+def _calibrated_answers(report: AuditReport, goal: Goal) -> list[str]:
+    if not _labelled(report):
+        return ["Calibration needs labels: audit(df, labels=...) with a labelled sample."]
+    if not _sampled(report):
+        return [_CHOSEN.format(what="calibration")]
+    calibration = report.calibration()
+    low, high = report.ece_ci
+    auc_low, auc_high = report.auroc_ci
+    answers = [
+        f"Stated confidence is {fmt.number(report.ece * 100, 2)} points from the share "
+        f"right on average (ECE {fmt.number(report.ece)}, 95% CI {fmt.number(low)}–"
+        f"{fmt.number(high)}; Brier {fmt.number(report.brier)}).",
+        f"Confidence separates right from wrong with AUROC {fmt.number(report.auroc, 2)} "
+        f"(95% CI {fmt.number(auc_low, 2)}–{fmt.number(auc_high, 2)}; 0.5 is no better than "
+        "chance).",
+    ]
+    if len(calibration):
+        top = calibration.iloc[-1]
+        answers.append(
+            f"Jobs stated at {calibration.index[-1]} are {fmt.percent(top['accuracy'])} right "
+            f"(95% CI {fmt.interval(top['accuracy_lo'], top['accuracy_hi'])}, "
+            f"{fmt.count(top['labels'])} labels)."
+        )
+    by_type = report.by_type
+    over = [str(t) for t in by_type.index[by_type["overconfident"].fillna(False).astype(bool)]]
+    if over:
+        answers.append(
+            "Over-confident types (sure of their documents more often than right about them): "
+            + ", ".join(over)
+            + "."
+        )
+    return answers
+
+
+def _calibrated_body(report: AuditReport, goal: Goal) -> str:
+    if not _labelled(report):
+        return ""
+    body = [
+        _legend(
+            ("over", "stated above the interval: over-confident"),
+            ("under", "stated below it: under-confident"),
+        ),
+        _pair(
+            table(
+                report.calibration(),
+                CALIBRATION,
+                source="report.calibration()",
+                index=[Column("bin", "bin", "text")],
+            ),
+            _page.figure(report.plot_reliability(), "Reliability diagram"),
+        ),
+    ]
+    return "\n".join(body)
+
+
+# -- Did anything drift? ----------------------------------------------------------------------
+
+
+DRIFT = [
+    Column("jobs", "jobs", "count"),
+    Column("confidence_mean", "mean confidence", "number"),
+    Column("below_threshold", "below threshold", "percent"),
+    Column("no_match_rate", "no match", "percent"),
+    Column("no_match_change", "no match vs baseline", "points", mark=_signal_mark("no-match rate")),
+    Column("accuracy", "accuracy", "percent"),
+    Column("accuracy_change", "accuracy vs baseline", "points", mark=_signal_mark("accuracy")),
+    Column("psi_confidence", "PSI confidence", "number", mark=_signal_mark("confidence PSI")),
+    Column("psi_type", "PSI type mix", "number", mark=_signal_mark("type mix PSI")),
+    Column("baseline", "baseline", "flag"),
+    Column("drift", "drift", "text", mark=_severity),
+    Column("reasons", "why", "text", css="wide"),
+]
+
+
+def _drift_answers(report: AuditReport, goal: Goal) -> list[str]:
+    if not report._has_times:
+        return ["No completed job has a creation time, so drift cannot be judged."]
+    drift = report.drift()
+    flagged = drift[drift["drift"] != ""]
+    base = ", ".join(str(p) for p in drift.index[drift["baseline"].to_numpy(bool)])
+    if flagged.empty:
+        return [f"No month of {len(drift)} drifted against the baseline ({base})."]
+    listed = "; ".join(
+        f"{period} ({row['drift']}: {row['reasons']})" for period, row in flagged.iterrows()
+    )
+    return [
+        f"{len(flagged)} of {len(drift)} months drifted against the baseline ({base}): {listed}."
+    ]
+
+
+def _drift_body(report: AuditReport, goal: Goal) -> str:
+    if not report._has_times:
+        return ""
+    drift = report.drift()
+    period = [Column("period", "month", "text")]
+    shares = [
+        Column(str(c), str(c).removeprefix("share."), "percent")
+        for c in drift.columns
+        if str(c).startswith("share.")
+    ]
+    body = [
+        _legend(
+            ("major", "flagged major: PSI ≥ 0.25 or a rate moved ≥ 10 pts"),
+            ("moderate", "moderate: PSI ≥ 0.1 or ≥ 5 pts (each significant, p < 0.001)"),
+        ),
+        _page.figure(report.plot_drift(), "Confidence, no-match rate and PSI per month"),
+        table(drift, DRIFT, source="report.drift()", index=period),
+        "<details><summary>Type mix per month</summary>"
+        f"{table(drift, shares, source='report.drift()', index=period)}</details>",
+    ]
+    return "\n".join(body)
+
+
+# -- Did a rule change matter? ----------------------------------------------------------------
+
+
+def configuration_names(df: pd.DataFrame) -> dict[str, str]:
+    """``configuration_id`` → ``"name v3"`` where the frame names its configurations
+    (``configuration.name`` and ``configuration.version``, as a server sends them or
+    ``cf.with_configuration_names`` adds them); the last name seen wins.
+
+    >>> configuration_names(pd.DataFrame({"configuration_id": ["c1"],
+    ...     "configuration.name": ["invoices"], "configuration.version": [3]}))
+    {'c1': 'invoices v3'}
+    """
+    if "configuration_id" not in df.columns or "configuration.name" not in df.columns:
+        return {}
+    named = df.dropna(subset=["configuration_id", "configuration.name"])
+    if "configuration.version" in df.columns:
+        versions = named["configuration.version"].tolist()
+    else:
+        versions = [None] * len(named)
+    out = {}
+    for config, name, version in zip(
+        named["configuration_id"].tolist(),
+        named["configuration.name"].tolist(),
+        versions,
+        strict=True,
+    ):
+        label = str(name)
+        if not fmt.is_missing(version) and str(version):
+            label += f" {version}" if str(version).startswith("v") else f" v{version}"
+        out[str(config)] = label
+    return out
+
+
+def _config_index(report: AuditReport) -> list[Column]:
+    names = report.configuration_names
+    return [
+        Column("configuration_id", "configuration", "id", names=names),
+        Column("rule_set", "rule set", "id"),
+    ]
+
+
+BY_CONFIGURATION = [
+    Column("jobs", "jobs", "count"),
+    Column("no_match_rate", "no match", "percent", low="no_match_lo", high="no_match_hi"),
+    Column("confidence_mean", "mean confidence", "number"),
+    Column("below_threshold", "below threshold", "percent"),
+    Column("rules", "rules", "count"),
+    Column("first_seen", "first job", "time"),
+    Column("last_seen", "last job", "time"),
+]
+RULE_CHANGES = [
+    Column("from_rule_set", "from", "id"),
+    Column("to_rule_set", "to", "id"),
+    Column("type", "type", "text"),
+    Column("change", "change", "text"),
+    Column("old_description", "before", "text", css="wide"),
+    Column("new_description", "after", "text", css="wide"),
+]
+RECLASSIFIED = [
+    Column("documents", "documents", "count"),
+    Column("agreement", "same type", "percent", low="agreement_lo", high="agreement_hi"),
+]
+UNUSED = [
+    Column("rule_set", "rule set", "id"),
+    Column("type", "type", "text"),
+    Column("description", "description", "text", css="wide"),
+    Column("jobs_under_rule_set", "jobs under it", "count"),
+]
+UNKNOWN = [
+    Column("rule_set", "rule set", "id"),
+    Column("type", "type", "text"),
+    Column("jobs", "jobs", "count"),
+]
+
+
+def _rules_answers(report: AuditReport, goal: Goal) -> list[str]:
+    configs = report.by_configuration
+    if configs.empty:
+        return ["No completed job: there is no configuration to compare."]
+    out = [
+        f"{configs.index.get_level_values('configuration_id').nunique()} configurations, "
+        f"{configs.index.get_level_values('rule_set').nunique()} rule-set versions."
+    ]
+    reclassified = report.reclassified
+    pairs = zip(
+        reclassified.index.get_level_values("from_rule_set").tolist(),
+        reclassified.index.get_level_values("to_rule_set").tolist(),
+        range(len(reclassified)),
+        strict=True,
+    )
+    for old, new, position in pairs:
+        row = reclassified.iloc[position]
+        out.append(
+            f"{fmt.count(row['documents'])} documents were classified under rule set "
+            f"{fmt.short_id(old)} and again under {fmt.short_id(new)}: "
+            f"{fmt.percent(row['agreement'])} kept their type "
+            f"(95% CI {fmt.interval(row['agreement_lo'], row['agreement_hi'])})."
+        )
+    if reclassified.empty and len(report.rule_changes):
+        out.append(
+            f"{len(report.rule_changes)} rules changed between versions, but no document was "
+            "classified under both, so their effect cannot be measured directly."
+        )
+    if len(report.unknown_types):
+        out.append(f"{len(report.unknown_types)} result types are not among their job's rules.")
+    return out
+
+
+def _matrix_columns(frame: pd.DataFrame, kind: Kind) -> list[Column]:
+    return [Column(str(c), str(c), kind) for c in frame.columns]
+
+
+def _rules_body(report: AuditReport, goal: Goal) -> str:
+    mix = report.configuration_mix
+    flips = report.flips()
+    flip_index = [Column(str(flips.index.name), str(flips.index.name), "text")]
+    flip_columns = [
+        Column(
+            str(c),
+            str(c),
+            "count",
+            mark=lambda row, c=c: "diag" if row.name == c else "",  # type: ignore[misc]
+        )
+        for c in flips.columns
+    ]
+    body = [
+        table(
+            report.by_configuration,
+            BY_CONFIGURATION,
+            source="report.by_configuration",
+            index=_config_index(report),
+        ),
+        "<h3>Type mix by configuration</h3>",
+        table(
+            mix,
+            _matrix_columns(mix, "percent"),
+            source="report.configuration_mix",
+            index=_config_index(report),
+        ),
+        "<h3>Rules added, removed or edited</h3>",
+        table(report.rule_changes, RULE_CHANGES, source="report.rule_changes", empty="none"),
+        "<h3>Documents classified under two rule sets</h3>",
+        table(
+            report.reclassified,
+            RECLASSIFIED,
+            source="report.reclassified",
+            index=[Column("from_rule_set", "from", "id"), Column("to_rule_set", "to", "id")],
+            empty="none",
+        ),
+        table(
+            flips,
+            flip_columns,
+            source="report.flips()",
+            index=flip_index if len(flips) else [],
+            note="rows: type under the old rule set; columns: under the new one",
+            empty="none",
+        ),
+        "<h3>Rules that never matched</h3>",
+        table(report.unused_rules, UNUSED, source="report.unused_rules", empty="none"),
+        "<h3>Result types not in the rules</h3>",
+        table(report.unknown_types, UNKNOWN, source="report.unknown_types", empty="none"),
+    ]
+    return "\n".join(body)
+
+
+# -- every headline number --------------------------------------------------------------------
+
+_COUNTS = {"jobs", "completed", "failed", "no_match", "labelled"}
+_SHARES = ("_share", "_rate", "below_threshold", "accuracy", "accuracy_lo", "accuracy_hi")
+
+
+def _summary_kind(row: pd.Series) -> Kind:
+    """How a summary metric is written, from its name (and text as text)."""
+    name, value = str(row.name), row["value"]
+    if isinstance(value, str):
+        return "text"
+    if name in _COUNTS or name.endswith(("_missing", "_impossible", "_labels", "not_fetched")):
+        return "count"
+    if name.endswith(_SHARES):
+        return "percent"
+    return "confidence" if name.startswith("confidence_") or name == "threshold" else "number"
+
+
+QUEUE = [
+    Column("id", "id", "text"),
+    Column("result.type", "predicted", "text", blank="no match"),
+    Column("result.confidence", "confidence", "confidence"),
+    Column("document_input_value", "document", "text", css="wide"),
+    Column("result.reasoning", "reasoning", "text", css="wide"),
+]
+
+
+def _numbers_body(report: AuditReport, goal: Goal) -> str:
+    body = [
+        table(
+            report.summary,
+            [Column("value", "value", _summary_kind)],
+            source="report.summary",
+            index=[Column("metric", "metric", "text")],
+            fold=False,
+        ),
+        "<h3>Jobs worth a human look (lowest confidence)</h3>",
+        '<p class="note">For an unbiased accuracy estimate, label a random sample per type '
+        'instead: <code>report.review_queue(n=25, strategy="stratified")</code>, then '
+        "<code>audit(df, labels=...)</code>.</p>",
+        table(report.review_queue(25), QUEUE, source="report.review_queue(25)"),
+    ]
+    return "\n".join(body)
+
+
+# -- the whole ---------------------------------------------------------------------------------
+
+
+def _none(report: AuditReport, goal: Goal) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class _Question:
+    anchor: str
+    title: str
+    answers: Callable[[AuditReport, Goal], list[str]]
+    body: Callable[[AuditReport, Goal], str]
+
+
+QUESTIONS = (
+    _Question("auto-accept", "Can we auto-accept?", _auto_accept_answers, _auto_accept_body),
+    _Question("wrong", "Where is it wrong?", _where_answers, _where_body),
+    _Question("calibrated", "Is it calibrated?", _calibrated_answers, _calibrated_body),
+    _Question("drift", "Did anything drift?", _drift_answers, _drift_body),
+    _Question("rules", "Did a rule change matter?", _rules_answers, _rules_body),
+    _Question("numbers", "Every headline number", _none, _numbers_body),
+)
+
+
+def sections(report: AuditReport, goal: Goal = Goal()) -> list[Section]:
+    """The report's questions in order, each with its answers and body."""
+    return [
+        Section(q.anchor, q.title, q.answers(report, goal), q.body(report, goal)) for q in QUESTIONS
+    ]
+
+
+def findings(report: AuditReport, goal: Goal = Goal()) -> list[str]:
+    """The conclusions the document states first: ``report.findings``, then what the
+    document adds (the most frequent mistake, drift, rule changes)."""
+    if _value(report, "completed") == 0:
+        return [*report.findings, *_overall_answers(report)]
+    extra = [a for a in _where_answers(report, goal) if a.startswith("Most frequent")]
+    return [
+        *report.findings,
+        *extra,
+        *_drift_answers(report, goal),
+        *_rules_answers(report, goal),
+    ]
+
+
+def _head(report: AuditReport, found: list[str]) -> str:
+    return (
+        f"<h1>{html.escape(title(report))}</h1>"
+        f'<p class="context">{html.escape(context(report))}</p>'
+        f'<div class="findings"><h2>Findings</h2>{_list(found, "found")}</div>'
+    )
+
+
+def document(report: AuditReport, goal: Goal = Goal()) -> str:
+    """The whole report as one self-contained HTML page."""
+    parts = sections(report, goal)
+    body = [
+        _head(report, findings(report, goal)),
+        _page.toc([(s.anchor, s.title) for s in parts]),
+    ]
+    for s in parts:
+        answers = _list(s.answers) if s.answers else ""
+        body.append(
+            f'<section id="{s.anchor}"><h2>{html.escape(s.title)}</h2>{answers}{s.body}</section>'
+        )
+    return _page.page(title(report), "\n".join(body))
+
+
+def compact(report: AuditReport, goal: Goal = Goal()) -> str:
+    """What Jupyter shows: title, context, findings and the headline plot, not every table."""
+    if _sampled(report):
+        headline = _page.figure(report.plot_risk_coverage(), "Risk-coverage curve")
+    else:
+        headline = _page.figure(report.plot_confidence(), "Stated confidence per predicted type")
+    return (
+        f'<div class="cf-report"><style>{_page.CSS}</style>'
+        f"{_head(report, findings(report, goal))}"
+        f'<div style="max-width:560px">{headline}</div>'
+        '<p class="note">Every table: <code>report.to_html("audit.html")</code>, or '
+        "<code>report.by_type</code>, <code>report.summary</code> …</p></div>"
+    )

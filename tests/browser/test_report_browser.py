@@ -1,0 +1,169 @@
+"""The HTML audit report in a real browser: Debian's Chromium opens the file (no Voila needed for
+a static page) through Playwright, as ../shared/testing/BROWSER_TESTS.md describes.
+
+At 1280 px wide: no element is wider than the viewport unless it sits in its own scroll box (with
+every folded table opened), no request leaves the page, the findings come before the first
+table, and printing shows the folded rows. Screenshots of the top and of each section are kept
+in test-artifacts/ (report-*.png). About 5 s.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import classify_frames as cf
+from classify_frames.auditing import AuditReport
+from classify_frames.emulator import Dataset
+
+pytestmark = [pytest.mark.browser]
+
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+WIDTH = 1280
+SECTIONS = ("auto-accept", "wrong", "calibrated", "drift", "rules")
+
+
+def _missing() -> str | None:
+    if not CHROMIUM.exists():
+        return "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright is not installed (pip install -e '.[browser]')"
+    return None
+
+
+if reason := _missing():
+    pytest.skip(reason, allow_module_level=True)
+
+from playwright.sync_api import Page, Request, sync_playwright  # noqa: E402
+
+# Every element whose box pokes out of the viewport, unless a scroll box holds it (the box
+# itself must fit). Folded tables are opened first, so their rows are measured too.
+OVERFLOW_JS = """() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const width = document.documentElement.clientWidth;
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.parentElement && el.parentElement.closest('.scroll')) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width && (box.right > width + 0.5 || box.left < -0.5)) {
+      out.push(`${el.tagName}.${el.className} ${Math.round(box.left)}..${Math.round(box.right)}`);
+    }
+  }
+  const scrolling = [...document.querySelectorAll('.scroll')]
+    .filter(b => b.scrollWidth > b.clientWidth + 1).length;
+  return {out, scrolling, page: document.documentElement.scrollWidth, width};
+}"""
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ds = Dataset.generate(3_000, seed=0)
+    df = cf.jobs_to_frame(ds.jobs())
+    df.attrs["classify_frames"] = {
+        "base_url": "https://api.cloud.llamaindex.ai",
+        "fetched_at": "2026-12-01T15:10:00+00:00",
+    }
+    # the loop a user runs: a stratified queue, labelled (here from the truth) through a CSV
+    root = tmp_path_factory.mktemp("report")
+    queue = cf.audit(df, threshold=0.9).review_queue(strategy="stratified", budget=300)
+    truth = ds.labels().set_index("id")["label"]
+    queue["label"] = truth.reindex(queue["id"].astype(str)).to_numpy()
+    queue.to_csv(root / "labels.csv", index=False)
+    report: AuditReport = cf.audit(df, root / "labels.csv", threshold=0.9)
+    return report.to_html(root / "audit.html")
+
+
+@pytest.fixture(scope="module")
+def opened(report_file: Path) -> Iterator[tuple[Page, list[str]]]:
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+
+            def seen(request: Request) -> None:
+                requests.append(request.url)
+
+            page.on("request", seen)
+            page.route("http*://**/*", lambda route: route.abort())  # and none would succeed
+            page.goto(report_file.as_uri(), wait_until="load")
+            yield page, requests
+        finally:
+            browser.close()
+
+
+def test_report_reads_well_in_chromium(opened: tuple[Page, list[str]], report_file: Path) -> None:
+    page, requests = opened
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-top.png"))
+    for anchor in SECTIONS:
+        page.locator(f"section#{anchor}").screenshot(path=str(ARTIFACTS / f"report-{anchor}.png"))
+
+    # the findings come before the first table, on the page and in the document
+    order: dict[str, Any] = page.evaluate(
+        """() => {
+          const found = document.querySelector('.findings');
+          const table = document.querySelector('table');
+          return {
+            before: !!(found.compareDocumentPosition(table) & Node.DOCUMENT_POSITION_FOLLOWING),
+            foundBottom: found.getBoundingClientRect().bottom,
+            tableTop: table.getBoundingClientRect().top,
+            items: found.querySelectorAll('li').length,
+          };
+        }"""
+    )
+    assert order["before"] and order["foundBottom"] <= order["tableTop"], order
+    assert order["items"] >= 5
+    assert page.title().startswith("Confidence audit of 3,000 Classify jobs")
+
+    # nothing leaves the page: the file itself and inlined images only
+    assert requests and all(u == report_file.as_uri() or u.startswith("data:") for u in requests)
+
+    # wide tables scroll in their own box; nothing else is wider than the viewport
+    layout: dict[str, Any] = page.evaluate(OVERFLOW_JS)
+    assert layout["out"] == [], layout["out"][:10]
+    assert layout["page"] <= WIDTH and layout["scrolling"] >= 1, layout
+
+    # every section is in the table of contents and its link lands on it
+    page.locator('nav.toc a[href="#drift"]').click()
+    top = page.evaluate("document.querySelector('section#drift').getBoundingClientRect().top")
+    assert abs(top) < 5
+
+
+def test_printing_shows_the_folded_rows(opened: tuple[Page, list[str]]) -> None:
+    page, _ = opened
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = false; })")
+    page.emulate_media(media="print")
+    try:
+        heights = page.evaluate(
+            """() => [...document.querySelectorAll('details .scroll:not(.folded-head)')]
+                 .map(b => b.getBoundingClientRect().height)"""
+        )
+        hidden = page.evaluate(
+            """() => [...document.querySelectorAll('.folded-head')]
+                 .every(b => b.getBoundingClientRect().height === 0)"""
+        )
+        pdf = page.pdf(format="A4")
+    finally:
+        page.emulate_media(media="screen")
+    assert heights and min(heights) > 0  # closed <details> print their table all the same
+    assert hidden  # and the head rows shown on screen are not printed twice
+    assert pdf.startswith(b"%PDF") and len(pdf) > 50_000
+    (ARTIFACTS / "report.pdf").write_bytes(pdf)
