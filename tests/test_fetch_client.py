@@ -20,6 +20,7 @@ import pytest
 import stamina
 
 import classify_frames as cf
+from classify_frames._options import ClientOptions
 from classify_frames.emulator import Emulator
 
 
@@ -46,7 +47,7 @@ class Wire:
         self._thread.start()
         ready.wait()
         assert self._server is not None
-        self.base_url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        self.base_url: str = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -215,7 +216,7 @@ def test_a_listing_that_ends_on_429s_raises_rate_limit_error_with_its_partial(
 
 
 def test_a_misspelt_option_is_a_clear_type_error_everywhere() -> None:
-    key = {"api_key": "llx-typed", "base_url": "http://127.0.0.1:9"}
+    key: ClientOptions = {"api_key": "llx-typed", "base_url": "http://127.0.0.1:9"}
     calls: list[Callable[[], object]] = [
         lambda: cf.ClassifyClient(**key, concurrancy=4),  # type: ignore[call-arg]
         lambda: cf.fetch_jobs(["a"], **key, strickt=True),  # type: ignore[call-arg]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 import stamina
 
@@ -22,19 +24,24 @@ def fast_retries() -> None:
     stamina.set_testing(False)
 
 
-def job(job_id: str, status: str = "COMPLETED", updated: str = "2026-01-01T00:00:00Z") -> dict:
+def job(
+    job_id: str, status: str = "COMPLETED", updated: str = "2026-01-01T00:00:00Z"
+) -> dict[str, Any]:
     return {"id": job_id, "status": status, "updated_at": updated,
             "result": {"type": "invoice", "confidence": 0.9, "reasoning": "r"}}  # fmt: skip
 
 
-def client(handler: Callable[[httpx.Request], httpx.Response], **kw: object) -> cf.ClassifyClient:
+Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
+
+
+def client(handler: Handler, **kw: Any) -> cf.ClassifyClient:
     return cf.ClassifyClient(
         api_key=KEY,
         base_url="http://127.0.0.1:9",
         progress=False,
-        transport=httpx.MockTransport(handler),
+        transport=httpx.MockTransport(handler),  # type: ignore[arg-type]  # sync or async
         **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_retry_after_seconds_and_http_date_are_honoured() -> None:
@@ -65,7 +72,7 @@ def test_x_should_retry_false_stops_retries() -> None:
     df = client(handler).fetch_jobs(["a"], per_id=True)
     assert len(calls) == 1
     assert df.loc[0, "http_status"] == 503
-    assert "503" in df.loc[0, "fetch_error"]
+    assert "503" in str(df.loc[0, "fetch_error"])
 
 
 def test_gives_up_after_the_configured_retries_and_says_so() -> None:
@@ -81,7 +88,7 @@ def test_gives_up_after_the_configured_retries_and_says_so() -> None:
     finally:
         stamina.set_testing(False)
     assert len(calls) == 3
-    assert df.loc[0, "fetch_error"].startswith("gave up after 3 attempts: 502")
+    assert str(df.loc[0, "fetch_error"]).startswith("gave up after 3 attempts: 502")
 
 
 def test_401_stops_at_once_with_a_hint_and_no_key() -> None:
@@ -100,7 +107,7 @@ def test_non_job_200_is_retried_then_reported() -> None:
         df = client(lambda r: httpx.Response(200, json={"ok": True})).fetch_jobs(["a"], per_id=True)
     finally:
         stamina.set_testing(False)
-    assert "not a job" in df.loc[0, "fetch_error"]
+    assert "not a job" in str(df.loc[0, "fetch_error"])
 
 
 def test_ids_are_encoded_into_one_path_segment() -> None:
@@ -198,7 +205,7 @@ def test_strict_raises_one_error_listing_failures() -> None:
     with pytest.raises(cf.FetchError) as caught:
         client(handler).fetch_jobs(["good", "gone"], per_id=True, strict=True)
     assert list(caught.value.errors) == ["gone"]
-    assert len(caught.value.frame) == 2
+    assert isinstance(caught.value.frame, pd.DataFrame) and len(caught.value.frame) == 2
 
 
 def test_wait_polls_until_jobs_finish() -> None:
@@ -320,9 +327,10 @@ def test_an_open_breaker_holds_across_calls_until_its_cool_down_ends() -> None:
         r"not sent: the service failed the last 10 requests after all their retries "
         r"\(last: gave up after 2 attempts: 503 down\); requests resume in \d+ s"
     )
-    with stamina.set_testing(True, attempts=2), client(
-        handler, concurrency=1, clock=lambda: now[0]
-    ) as c:
+    with (
+        stamina.set_testing(True, attempts=2),
+        client(handler, concurrency=1, clock=lambda: now[0]) as c,
+    ):
         df = c.fetch_jobs(ids, per_id=True)
         assert len(sent) == 20  # 10 ids, 2 attempts each
         given_up = df["fetch_error"].str.startswith("gave up after 2 attempts: 503")
@@ -376,4 +384,5 @@ def test_bodies_are_asked_for_gzipped_and_a_corrupt_one_is_retried() -> None:
     assert all(r.headers["Accept-Encoding"] == "gzip" for r in calls)
     assert len(calls) == 2
     assert df.loc[0, "result.type"] == "invoice"
-    assert failed.loc[0, "fetch_error"].startswith("gave up after 2 attempts: undecodable body")
+    error = str(failed.loc[0, "fetch_error"])
+    assert error.startswith("gave up after 2 attempts: undecodable body")

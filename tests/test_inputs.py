@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
@@ -172,7 +173,7 @@ def test_jobs_to_frame_refuses_what_it_cannot_read_clearly(
 
 @pytest.mark.filterwarnings("ignore:not the expected JSON:UserWarning")
 def test_jobs_to_frame_keeps_odd_but_readable_jobs() -> None:
-    jobs = [
+    jobs: list[Any] = [
         {"id": "a", "status": "SOMETHING_NEW", "result": {"confidence": "0.9"}},
         {"id": None},
         {},

@@ -461,7 +461,8 @@ def test_interrupting_a_notebook_cell_stops_the_worker_thread(
     c = client(emu, Interrupting(after=10), concurrency=8)
 
     async def cell() -> pd.DataFrame:
-        return c.fetch_jobs(ids)  # sync call, loop running
+        frame: pd.DataFrame = c.fetch_jobs(ids)  # sync call, loop running
+        return frame
 
     loop = asyncio.new_event_loop()  # a kernel's loop: no asyncio.Runner SIGINT handling
     try:

@@ -52,8 +52,8 @@ class RawServer:
         self._thread.start()
         started.wait()
         assert self._server is not None
-        self.port = self._server.sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.port: int = self._server.sockets[0].getsockname()[1]
+        self.base_url: str = f"http://127.0.0.1:{self.port}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
