@@ -72,8 +72,10 @@ def raw_floor(base_url: str, api_key: str, ids: list[str], width: int) -> pd.Dat
 
             async def page(batch: list[str]) -> int:
                 async with gate:
-                    params = httpx.QueryParams([("job_ids", i) for i in batch])
-                    params = params.add("page_size", "100")
+                    params: list[tuple[str, str | int | float | bool | None]] = [
+                        ("job_ids", i) for i in batch
+                    ]
+                    params.append(("page_size", "100"))
                     response = await client.get("/api/v2/classify", params=params)
                     return len(response.content)
 
