@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import httpcore
 import httpx
@@ -24,6 +23,7 @@ import orjson
 import stamina
 
 from ._exceptions import AuthenticationError
+from ._ids import query_string
 from ._json import lenient_loads, loads
 from ._limits import Breaker, Pacer
 from ._network import PoolTransport
@@ -306,9 +306,9 @@ class Transport:
         return _gave_up(last, attempts)  # not reached: stamina re-raises the last failure
 
     async def _send(self, pool: httpx.AsyncBaseTransport, outgoing: _Outgoing) -> httpx.Response:
-        query = "?" + urlencode(outgoing.query, quote_via=quote, safe="") if outgoing.query else ""
+        query = "?" + query_string(outgoing.query) if outgoing.query else ""
         if isinstance(pool, PoolTransport):
-            # Every part is already encoded (ids quoted, the query urlencoded): ASCII only.
+            # Every part is already encoded (ids and query values quoted): ASCII only.
             target = self._prefix + (outgoing.path + query).encode("ascii")
             headers_raw = self._raw_headers
             if outgoing.content is not None:

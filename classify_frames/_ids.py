@@ -6,12 +6,13 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
-__all__ = ["BATCH", "batches", "quote_id", "unique_ids"]
+__all__ = ["BATCH", "batches", "query_string", "quote_id", "unique_ids"]
 
 BATCH = 100  # the list endpoint's largest page
 _QUERY_BUDGET = 6_000  # characters of job_ids per request, well under common URL limits
 _MAX_ID_LENGTH = 512
 _FORBIDDEN_IN_ID = re.compile(r"[\s/\\?#%]")
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote(safe="") leaves as it is
 
 
 def unique_ids(job_ids: Iterable[str]) -> list[str]:
@@ -43,8 +44,18 @@ def _valid_id(value: object) -> bool:
 
 
 def quote_id(job_id: str) -> str:
-    """The id as one URL path segment or query value."""
-    return quote(job_id, safe="")
+    """The id (or any text) as one URL path segment or query value.
+
+    >>> quote_id("cls-0001"), quote_id("a b/c")
+    ('cls-0001', 'a%20b%2Fc')
+    """
+    # Most ids need no quoting, and checking that is ten times cheaper than quote() itself.
+    return job_id if _UNRESERVED.fullmatch(job_id) else quote(job_id, safe="")
+
+
+def query_string(pairs: Iterable[tuple[str, str]]) -> str:
+    """``urlencode(pairs, quote_via=quote, safe="")``, with :func:`quote_id`'s shortcut."""
+    return "&".join(f"{quote_id(k)}={quote_id(v)}" for k, v in pairs)
 
 
 def batches(ids: Sequence[str]) -> list[list[str]]:

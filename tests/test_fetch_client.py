@@ -130,6 +130,20 @@ def test_four_threads_share_one_client_and_each_gets_exactly_its_ids(emulator: E
     assert stats["requests"] == 4 * (4 + 1)
 
 
+def test_threads_sharing_a_client_share_its_rate_limit(emulator: Emulator, wire: Wire) -> None:
+    known = list(emulator.dataset.ids[:8])
+    with cf.ClassifyClient(
+        base_url=wire.base_url, api_key=emulator.api_key, max_requests_per_second=6,
+        progress=False,
+    ) as client, ThreadPoolExecutor(4) as threads:  # fmt: skip
+        done = [threads.submit(client.fetch_jobs, known[2 * n : 2 * n + 2], per_id=True)
+                for n in range(4)]  # fmt: skip
+        frames = [future.result() for future in done]
+    assert [f["id"].tolist() for f in frames] == [known[2 * n : 2 * n + 2] for n in range(4)]
+    assert len(wire.starts) == 8
+    assert wire.most_in_one_second() <= 6 + 1  # one limit for the four threads
+
+
 def test_an_outage_opens_the_breaker_for_later_calls_until_the_cool_down_ends(
     make_emulator: Callable[..., Emulator],
 ) -> None:

@@ -117,6 +117,18 @@ def test_any_text_id_is_refused_or_reaches_only_its_own_path(ids: list[str]) -> 
     assert df["id"].tolist() == unique
 
 
+_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+
+
+@given(st.lists(st.tuples(_TEXT, _TEXT), max_size=5))
+def test_the_query_string_is_exactly_urlencodes(pairs: list[tuple[str, str]]) -> None:
+    from urllib.parse import quote, urlencode
+
+    from classify_frames._ids import query_string
+
+    assert query_string(pairs) == urlencode(pairs, quote_via=quote, safe="")
+
+
 def test_long_ids_keep_each_request_within_the_url_budget() -> None:
     server = Server()
     ids = [f"{i:03d}" + "é" * 200 for i in range(150)]  # 1,200+ characters each once encoded
@@ -173,7 +185,7 @@ def test_jobs_to_frame_refuses_what_it_cannot_read_clearly(
 
 @pytest.mark.filterwarnings("ignore:not the expected JSON:UserWarning")
 def test_jobs_to_frame_keeps_odd_but_readable_jobs() -> None:
-    jobs: list[dict[str, Any]] = [
+    jobs: list[Any] = [
         {"id": "a", "status": "SOMETHING_NEW", "result": {"confidence": "0.9"}},
         {"id": None},
         {},
