@@ -26,10 +26,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from ._dictionary import encode_ids, encode_rule_sets, is_encoded_rule_sets
 from ._schema import (
     JOB_TYPE,
     KNOWN_COLUMNS,
     NESTED_GROUPS,
+    REPEATED_COLUMNS,
     RULE_TYPE,
     STATUSES,
     TAIL_COLUMNS,
@@ -42,6 +44,7 @@ __all__ = ["JobsInput", "empty_frame", "jobs_to_frame"]
 JobsInput = Iterable[Mapping[str, Any]] | bytes | str | os.PathLike[str]
 
 _STRING = pd.StringDtype("pyarrow")
+_CATEGORIES = pd.StringDtype("pyarrow", na_value=float("nan"))  # pandas' "str"
 
 
 def jobs_to_frame(jobs: JobsInput, *, nested: bool = False) -> pd.DataFrame:
@@ -154,10 +157,7 @@ def _assemble(
     columns.update(sorted(extras.items()))
     columns["fetch_error"] = pa.array(fetch_errors or [None] * n, type=pa.string())
     columns["http_status"] = pa.array(http_status or [None] * n, type=pa.int64())
-    table = pa.table(columns)
-    frame: pd.DataFrame = table.to_pandas(
-        types_mapper=_pandas_dtype, self_destruct=True, split_blocks=True
-    )
+    frame = frame_from_table(pa.table(columns))
     for name, parsed in times.items():
         frame[name] = parsed
     unknown = sorted(set(frame["status"].dropna().unique()) - set(STATUSES))
@@ -198,7 +198,53 @@ def _parse_times(text: pa.Array) -> tuple[pd.Series, pa.Array | None]:
     return parsed, pa.array(unread.astype(object).where(unread.notna(), None), type=pa.string())
 
 
+def frame_from_table(table: pa.Table) -> pd.DataFrame:
+    """A table of jobs as Arrow holds them (a Parquet dataset's, say) as a frame with the
+    contract's dtypes for its rule sets and repeated columns (timestamps and status aside)."""
+    table = encode_table(table)
+    frame: pd.DataFrame = table.to_pandas(
+        types_mapper=_pandas_dtype, ignore_metadata=True, self_destruct=True, split_blocks=True
+    )
+    for name in REPEATED_COLUMNS:
+        dtype = frame[name].dtype if name in frame.columns else None
+        if isinstance(dtype, pd.CategoricalDtype) and dtype.categories.dtype != _CATEGORIES:
+            frame[name] = _string_categories(frame[name])  # only when there are none
+    return frame
+
+
+def _string_categories(column: pd.Series) -> pd.Series:
+    """The categorical with its categories as pandas' ``str``, as Arrow makes them when
+    there are any."""
+    categories = column.cat.categories.astype(_CATEGORIES)
+    dtype = pd.CategoricalDtype(categories)
+    return pd.Series(
+        pd.Categorical.from_codes(column.cat.codes, dtype=dtype),
+        index=column.index,
+        name=column.name,
+    )
+
+
+def encode_table(table: pa.Table) -> pa.Table:
+    """A flat table of jobs (as a dataset stores it) with its rule sets and repeated ids
+    dictionary-encoded, as :func:`jobs_to_frame` makes them; other columns as they are."""
+    for name in ("configuration.rules", *REPEATED_COLUMNS):
+        if name in table.column_names:
+            column = table.column(name)
+            if name == "configuration.rules":
+                if not (pa.types.is_list(column.type) or is_encoded_rule_sets(column.type)):
+                    continue
+                encoded = encode_rule_sets(column)
+            elif pa.types.is_string(column.type) or pa.types.is_dictionary(column.type):
+                encoded = encode_ids(column)
+            else:
+                continue
+            table = table.set_column(table.column_names.index(name), name, encoded)
+    return table
+
+
 def _pandas_dtype(t: pa.DataType) -> Any:
+    if pa.types.is_dictionary(t) and not pa.types.is_nested(t.value_type):
+        return None  # a pandas categorical
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
         return _STRING
     if pa.types.is_integer(t):
