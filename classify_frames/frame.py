@@ -112,8 +112,17 @@ def build_frame(
     """
     reserved = set(KNOWN_COLUMNS) | set(TAIL_COLUMNS) | set(JOB_TYPE.names)
     notes: list[str] = []
-    struct, unconverted = _known_struct(records)
-    extras = _extra_columns(records, reserved=reserved, notes=notes, unconverted=unconverted)
+    rule_sets = None if nested else _plain_rule_sets(records)
+    struct, unconverted = _known_struct(records, JOB_TYPE if rule_sets is None else _NO_RULES)
+    extras = _extra_columns(
+        records,
+        reserved=reserved,
+        notes=notes,
+        unconverted=unconverted,
+        rules_known=rule_sets is not None,
+    )
+    if rule_sets is not None:
+        extras["configuration.rules"] = rule_sets
     return _assemble(
         struct,
         extras,
@@ -298,15 +307,62 @@ _KIND = {
 }
 
 
-def _known_struct(records: Sequence[dict[str, Any]]) -> tuple[pa.StructArray, Unconverted]:
+def _known_struct(
+    records: Sequence[dict[str, Any]], job_type: pa.StructType = JOB_TYPE
+) -> tuple[pa.StructArray, Unconverted]:
     """The known fields as one struct array, and the raw values (by column, with their row)
     that could not be converted to their contract type."""
     try:
-        return pa.array(records, type=JOB_TYPE), {}
+        return pa.array(records, type=job_type), {}
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         unconverted: Unconverted = {}
         jobs = [_coerce_job(r, i, unconverted) for i, r in enumerate(records)]
-        return pa.array(jobs, type=JOB_TYPE), unconverted
+        return pa.array(jobs, type=job_type), unconverted
+
+
+def _without_rules(job_type: pa.StructType) -> pa.StructType:
+    fields = [
+        pa.field(f.name, pa.struct([g for g in f.type if g.name != "rules"]))
+        if f.name == "configuration"
+        else f
+        for f in job_type
+    ]
+    return pa.struct(fields)
+
+
+#: The known fields but the rules, which :func:`_plain_rule_sets` converts apart.
+_NO_RULES = _without_rules(JOB_TYPE)
+
+
+def _plain_rule_sets(records: Sequence[dict[str, Any]]) -> pa.DictionaryArray | None:
+    """Each row's rules with every distinct list converted to Arrow once (a million jobs share
+    a handful), or None when some rule is not a plain ``{description, type}`` object of
+    strings: the general path converts those, with their unknown fields and odd values."""
+    codes: dict[bytes, int] = {}
+    distinct: list[list[Any]] = []
+    rows: list[int | None] = []
+    for r in records:
+        config = r.get("configuration")
+        rules = config.get("rules") if type(config) is dict else None
+        if type(rules) is not list:
+            rows.append(None)
+            continue
+        try:
+            key = orjson.dumps(rules)
+        except TypeError:  # keys that are not strings, integers past 64 bits
+            return None
+        code = codes.get(key)
+        if code is None:
+            if not all(type(rule) is dict and rule.keys() <= _RULE_FIELDS for rule in rules):
+                return None
+            code = codes[key] = len(distinct)
+            distinct.append(rules)
+        rows.append(code)
+    try:
+        dictionary = pa.array(distinct, type=pa.list_(RULE_TYPE))
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    return pa.DictionaryArray.from_arrays(pa.array(rows, type=pa.int32()), dictionary)
 
 
 def _as_str(value: Any) -> str | None:
@@ -423,6 +479,8 @@ def _extra_columns(
     reserved: set[str],
     notes: list[str],
     unconverted: Unconverted,
+    *,
+    rules_known: bool = False,
 ) -> dict[str, pa.Array]:
     """Unknown fields, flattened, and the raw values of known ones that are not what the
     contract expects, in ``... (unparsed)`` columns (each described in ``notes``)."""
@@ -451,7 +509,7 @@ def _extra_columns(
                 shape = "an object" if known[key] is not None else "a list"
                 notes.append(f"{name!r} in {len(misfits)} job(s) (not {shape})")
 
-    unknown_fields, unknown_rule_fields = _unknown_levels(records)
+    unknown_fields, unknown_rule_fields = _unknown_levels(records, rules_known=rules_known)
     if unknown_fields:
         walk(list(enumerate(records)), "", _KNOWN_TREE)
     for name, values in unconverted.items():
@@ -518,9 +576,11 @@ def _fits(key: str, known: dict[str, Any] | None, value: Any) -> bool:
     return key != "rules" or type(value) is list
 
 
-def _unknown_levels(records: Sequence[dict[str, Any]]) -> tuple[bool, bool]:
+def _unknown_levels(
+    records: Sequence[dict[str, Any]], *, rules_known: bool = False
+) -> tuple[bool, bool]:
     """(any unknown key or misshapen object outside rules, any unknown key inside a rule),
-    in one cheap pass."""
+    in one cheap pass (not looking inside rules already known to be plain)."""
     other = False
     rule_keys: set[str] = set()
     for r in records:
@@ -542,7 +602,7 @@ def _unknown_levels(records: Sequence[dict[str, Any]]) -> tuple[bool, bool]:
                 other = True
             if rules is not None and type(rules) is not list:
                 other = True
-            if type(rules) is list:
+            if type(rules) is list and not rules_known:
                 for rule in rules:
                     if type(rule) is dict:
                         rule_keys.update(rule)
