@@ -252,6 +252,9 @@ def encode_table(table: pa.Table) -> pa.Table:
             else:
                 continue
             table = table.set_column(table.column_names.index(name), name, encoded)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_string(field.type):  # pandas holds large_string: convert now, not later
+            table = table.set_column(i, field.name, table.column(i).cast(pa.large_string()))
     return table
 
 

@@ -412,12 +412,20 @@ def read_dataset(root: Path) -> pd.DataFrame:
         )
         # batch by batch, each encoded at once: 10 million rows of rules as plain lists would
         # take 8 GB, as rule sets a few kB
-        batches = dataset.to_batches(columns=[*schema.names, *partition_by])
+        batches = dataset.to_batches(
+            columns=[*schema.names, *partition_by],
+            batch_readahead=1,
+            fragment_readahead=1,
+            memory_pool=pa.system_memory_pool(),  # large buffers go back to the OS when freed
+        )
         table = pa.concat_tables(encode_table(pa.Table.from_batches([b])) for b in batches)
     except (OSError, pa.ArrowException) as exc:
         msg = f"cannot read the dataset {str(root)!r}: {exc}"
         raise ExportError(msg) from None
-    return table_to_frame(table, manifest.get("partition_types", {}), nested=nested)
+    pa.default_memory_pool().release_unused()  # the decoded batches' memory, back to the OS
+    frame = table_to_frame(table, manifest.get("partition_types", {}), nested=nested)
+    pa.default_memory_pool().release_unused()
+    return frame
 
 
 def table_to_frame(
