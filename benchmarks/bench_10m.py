@@ -85,29 +85,7 @@ def child_analyse(path: Path, repeat: int) -> dict[str, Any]:
     out["read_cpu"] = time.process_time() - cpu
     out["rows"], out["bytes_per_job"] = len(df), df.memory_usage(deep=True).sum() / len(df)
 
-    started, cpu = time.perf_counter(), time.process_time()
-    report = cf.audit(df, threshold=0.9)
-    tables = {
-        "summary": lambda: report.summary,
-        "by_type": lambda: report.by_type,
-        "status, errors": lambda: (report.status, report.errors),
-        "drift (monthly)": lambda: report.drift("M"),
-        "by_configuration + mix": lambda: (report.by_configuration, report.configuration_mix),
-        "rule_changes, unused, unknown": lambda: (
-            report.rule_changes,
-            report.unused_rules,
-            report.unknown_types,
-        ),
-        "reclassified + flips": lambda: (report.reclassified, report.flips()),
-        "review_queue": lambda: report.review_queue(25),
-    }
-    out["audit_steps"] = {"audit(df) (prepare)": time.perf_counter() - started}
-    for name, table in tables.items():
-        step = time.perf_counter()
-        table()
-        out["audit_steps"][name] = time.perf_counter() - step
-    out["audit_s"], out["audit_cpu"] = time.perf_counter() - started, time.process_time() - cpu
-    out["audit_peak"] = peak_rss()
+    _audit(df, out)  # in a function, so the report is gone before the explorer starts
 
     started = time.perf_counter()
     explorer = explore(df)
@@ -134,6 +112,34 @@ def child_analyse(path: Path, repeat: int) -> dict[str, Any]:
         )
     out["peak"] = peak_rss()
     return out
+
+
+def _audit(df: pd.DataFrame, out: dict[str, Any]) -> None:
+    import classify_frames as cf
+
+    started, cpu = time.perf_counter(), time.process_time()
+    report = cf.audit(df, threshold=0.9)
+    tables = {
+        "summary": lambda: report.summary,
+        "by_type": lambda: report.by_type,
+        "status, errors": lambda: (report.status, report.errors),
+        "drift (monthly)": lambda: report.drift("M"),
+        "by_configuration + mix": lambda: (report.by_configuration, report.configuration_mix),
+        "rule_changes, unused, unknown": lambda: (
+            report.rule_changes,
+            report.unused_rules,
+            report.unknown_types,
+        ),
+        "reclassified + flips": lambda: (report.reclassified, report.flips()),
+        "review_queue": lambda: report.review_queue(25),
+    }
+    out["audit_steps"] = {"audit(df) (prepare)": time.perf_counter() - started}
+    for name, table in tables.items():
+        step = time.perf_counter()
+        table()
+        out["audit_steps"][name] = time.perf_counter() - step
+    out["audit_s"], out["audit_cpu"] = time.perf_counter() - started, time.process_time() - cpu
+    out["audit_peak"] = peak_rss()
 
 
 def run_child(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
