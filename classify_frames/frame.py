@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from ._dictionary import encode_ids, encode_rule_sets, is_encoded_rule_sets
+from ._dictionary import decode_nested, encode_ids, encode_rule_sets, is_encoded_rule_sets
 from ._schema import (
     JOB_TYPE,
     KNOWN_COLUMNS,
@@ -40,7 +40,7 @@ from ._schema import (
     status_dtype,
 )
 
-__all__ = ["JobsInput", "empty_frame", "jobs_to_frame"]
+__all__ = ["JobsInput", "empty_frame", "jobs_to_frame", "plain_rules"]
 
 JobsInput = Iterable[Mapping[str, Any]] | bytes | str | os.PathLike[str]
 
@@ -223,6 +223,30 @@ def frame_from_table(table: pa.Table) -> pd.DataFrame:
         if isinstance(dtype, pd.CategoricalDtype) and dtype.categories.dtype != _CATEGORIES:
             frame[name] = _string_categories(frame[name])  # only when there are none
     return frame
+
+
+def plain_rules(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its rule sets as plain lists, one copy per row, for writers that cannot
+    take an Arrow dictionary of lists (``to_json``, ``to_numpy``: Arrow cannot convert one).
+
+    >>> plain = plain_rules(jobs_to_frame([{"id": "a"}, {"id": "b", "configuration": {}}]))
+    >>> pa.types.is_list(plain["configuration.rules"].dtype.pyarrow_dtype)
+    True
+    """
+    encoded = [
+        name
+        for name, dtype in frame.dtypes.items()
+        if isinstance(dtype, pd.ArrowDtype) and is_encoded_rule_sets(dtype.pyarrow_dtype)
+    ]
+    if not encoded:
+        return frame
+    plain = frame.copy(deep=False)
+    for name in encoded:
+        lists = decode_nested(pa.chunked_array(pa.array(frame[name])))
+        plain[name] = pd.Series(
+            pd.array(lists, dtype=pd.ArrowDtype(lists.type)), index=frame.index, name=name
+        )
+    return plain
 
 
 def _string_categories(column: pd.Series) -> pd.Series:
