@@ -15,6 +15,8 @@ __all__ = [
     "JOB_TYPE",
     "KNOWN_COLUMNS",
     "NESTED_GROUPS",
+    "REPEATED_COLUMNS",
+    "RULE_SETS_TYPE",
     "RULE_TYPE",
     "STATUSES",
     "TAIL_COLUMNS",
@@ -75,25 +77,46 @@ def status_dtype(extra: tuple[str, ...] = ()) -> pd.CategoricalDtype:
     return pd.CategoricalDtype([*STATUSES, *extra])
 
 
-#: Known columns of the flat frame, in order, with their pandas dtypes.
+#: Columns whose few values repeat over many jobs (ids of projects, users and configurations;
+#: a configuration's settings): pandas categoricals of their strings, the categories sorted so
+#: that they sort, compare and group like the strings.
+REPEATED_COLUMNS = (
+    "project_id",
+    "user_id",
+    "configuration_id",
+    "document_input_type",
+    "configuration.mode",
+    "configuration.parsing_configuration.lang",
+    "configuration.parsing_configuration.target_pages",
+)
+
+_REPEATED = pd.CategoricalDtype(
+    pd.Index([], dtype=pd.StringDtype("pyarrow", na_value=float("nan")))
+)
+
+#: Each distinct rule set is stored once: an Arrow dictionary whose values are the rule lists.
+RULE_SETS_TYPE = pa.dictionary(pa.int32(), pa.list_(RULE_TYPE))
+
+#: Known columns of the flat frame, in order, with their pandas dtypes (categoricals' categories
+#: are the values present).
 KNOWN_COLUMNS: dict[str, object] = {
     "id": _STRING,
     "status": status_dtype(),
-    "project_id": _STRING,
-    "user_id": _STRING,
-    "configuration_id": _STRING,
-    "document_input_type": _STRING,
+    "project_id": _REPEATED,
+    "user_id": _REPEATED,
+    "configuration_id": _REPEATED,
+    "document_input_type": _REPEATED,
     "document_input_value": _STRING,
     "parse_job_id": _STRING,
     "transaction_id": _STRING,
     "error_message": _STRING,
     "created_at": _TIMESTAMP,
     "updated_at": _TIMESTAMP,
-    "configuration.mode": _STRING,
-    "configuration.parsing_configuration.lang": _STRING,
+    "configuration.mode": _REPEATED,
+    "configuration.parsing_configuration.lang": _REPEATED,
     "configuration.parsing_configuration.max_pages": pd.Int64Dtype(),
-    "configuration.parsing_configuration.target_pages": _STRING,
-    "configuration.rules": pd.ArrowDtype(pa.list_(RULE_TYPE)),
+    "configuration.parsing_configuration.target_pages": _REPEATED,
+    "configuration.rules": pd.ArrowDtype(RULE_SETS_TYPE),
     "result.type": _STRING,
     "result.confidence": "float64",
     "result.reasoning": _STRING,

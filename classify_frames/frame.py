@@ -26,10 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from ._dictionary import decode_nested, encode_ids, encode_rule_sets, is_encoded_rule_sets
 from ._schema import (
     JOB_TYPE,
     KNOWN_COLUMNS,
     NESTED_GROUPS,
+    REPEATED_COLUMNS,
+    RULE_SETS_TYPE,
     RULE_TYPE,
     STATUSES,
     TAIL_COLUMNS,
@@ -37,11 +40,12 @@ from ._schema import (
     status_dtype,
 )
 
-__all__ = ["JobsInput", "empty_frame", "jobs_to_frame"]
+__all__ = ["JobsInput", "empty_frame", "jobs_to_frame", "plain_rules"]
 
 JobsInput = Iterable[Mapping[str, Any]] | bytes | str | os.PathLike[str]
 
 _STRING = pd.StringDtype("pyarrow")
+_CATEGORIES = pd.StringDtype("pyarrow", na_value=float("nan"))  # pandas' "str"
 
 
 def jobs_to_frame(jobs: JobsInput, *, nested: bool = False) -> pd.DataFrame:
@@ -71,7 +75,7 @@ def jobs_to_frame(jobs: JobsInput, *, nested: bool = False) -> pd.DataFrame:
     else:
         source = jobs
     if isinstance(source, bytes):
-        parsed = _read_json_lines(source)
+        parsed = _read_json_lines(source, nested=nested)
         if parsed is not None:
             return _assemble(*parsed, nested=nested)
     with _gc_paused():
@@ -108,8 +112,17 @@ def build_frame(
     """
     reserved = set(KNOWN_COLUMNS) | set(TAIL_COLUMNS) | set(JOB_TYPE.names)
     notes: list[str] = []
-    struct, unconverted = _known_struct(records)
-    extras = _extra_columns(records, reserved=reserved, notes=notes, unconverted=unconverted)
+    rule_sets = None if nested else _plain_rule_sets(records)
+    struct, unconverted = _known_struct(records, JOB_TYPE if rule_sets is None else _NO_RULES)
+    extras = _extra_columns(
+        records,
+        reserved=reserved,
+        notes=notes,
+        unconverted=unconverted,
+        rules_known=rule_sets is not None,
+    )
+    if rule_sets is not None:
+        extras["configuration.rules"] = rule_sets
     return _assemble(
         struct,
         extras,
@@ -149,15 +162,15 @@ def _assemble(
         if unread is not None:
             extras[f"{name} (unparsed)"] = unread
             notes.append(f"{name!r} in {len(unread) - unread.null_count} job(s) (not a time)")
-    if "configuration.rules" in extras:  # rules carry fields we do not know: keep them all
+    if "configuration.rules" in extras:  # unknown rule fields, or encoded apart: in its place
         columns["configuration.rules"] = extras.pop("configuration.rules")
+        known = [name for name in KNOWN_COLUMNS if name in columns]
+        others = [name for name in columns if name not in KNOWN_COLUMNS]
+        columns = {name: columns[name] for name in [*known, *others]}
     columns.update(sorted(extras.items()))
     columns["fetch_error"] = pa.array(fetch_errors or [None] * n, type=pa.string())
     columns["http_status"] = pa.array(http_status or [None] * n, type=pa.int64())
-    table = pa.table(columns)
-    frame: pd.DataFrame = table.to_pandas(
-        types_mapper=_pandas_dtype, self_destruct=True, split_blocks=True
-    )
+    frame = frame_from_table(pa.table(columns))
     for name, parsed in times.items():
         frame[name] = parsed
     unknown = sorted(set(frame["status"].dropna().unique()) - set(STATUSES))
@@ -198,7 +211,80 @@ def _parse_times(text: pa.Array) -> tuple[pd.Series, pa.Array | None]:
     return parsed, pa.array(unread.astype(object).where(unread.notna(), None), type=pa.string())
 
 
+def frame_from_table(table: pa.Table) -> pd.DataFrame:
+    """A table of jobs as Arrow holds them (a Parquet dataset's, say) as a frame with the
+    contract's dtypes for its rule sets and repeated columns (timestamps and status aside)."""
+    table = encode_table(table)
+    frame: pd.DataFrame = table.to_pandas(
+        types_mapper=_pandas_dtype, ignore_metadata=True, self_destruct=True, split_blocks=True
+    )
+    for name in REPEATED_COLUMNS:
+        dtype = frame[name].dtype if name in frame.columns else None
+        if isinstance(dtype, pd.CategoricalDtype) and dtype.categories.dtype != _CATEGORIES:
+            frame[name] = _string_categories(frame[name])  # only when there are none
+    return frame
+
+
+def plain_rules(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its rule sets as plain lists, one copy per row, for writers that cannot
+    take an Arrow dictionary of lists (``to_json``, ``to_numpy``: Arrow cannot convert one).
+
+    >>> plain = plain_rules(jobs_to_frame([{"id": "a"}, {"id": "b", "configuration": {}}]))
+    >>> pa.types.is_list(plain["configuration.rules"].dtype.pyarrow_dtype)
+    True
+    """
+    encoded = [
+        name
+        for name, dtype in frame.dtypes.items()
+        if isinstance(dtype, pd.ArrowDtype) and is_encoded_rule_sets(dtype.pyarrow_dtype)
+    ]
+    if not encoded:
+        return frame
+    plain = frame.copy(deep=False)
+    for name in encoded:
+        lists = decode_nested(pa.chunked_array(pa.array(frame[name])))
+        plain[name] = pd.Series(
+            pd.array(lists, dtype=pd.ArrowDtype(lists.type)), index=frame.index, name=name
+        )
+    return plain
+
+
+def _string_categories(column: pd.Series) -> pd.Series:
+    """The categorical with its categories as pandas' ``str``, as Arrow makes them when
+    there are any."""
+    categories = column.cat.categories.astype(_CATEGORIES)
+    dtype = pd.CategoricalDtype(categories)
+    return pd.Series(
+        pd.Categorical.from_codes(column.cat.codes, dtype=dtype),
+        index=column.index,
+        name=column.name,
+    )
+
+
+def encode_table(table: pa.Table) -> pa.Table:
+    """A flat table of jobs (as a dataset stores it) with its rule sets and repeated ids
+    dictionary-encoded, as :func:`jobs_to_frame` makes them; other columns as they are."""
+    for name in ("configuration.rules", *REPEATED_COLUMNS):
+        if name in table.column_names:
+            column = table.column(name)
+            if name == "configuration.rules":
+                if not (pa.types.is_list(column.type) or is_encoded_rule_sets(column.type)):
+                    continue
+                encoded = encode_rule_sets(column)
+            elif pa.types.is_string(column.type) or pa.types.is_dictionary(column.type):
+                encoded = encode_ids(column)
+            else:
+                continue
+            table = table.set_column(table.column_names.index(name), name, encoded)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_string(field.type):  # pandas holds large_string: convert now, not later
+            table = table.set_column(i, field.name, table.column(i).cast(pa.large_string()))
+    return table
+
+
 def _pandas_dtype(t: pa.DataType) -> Any:
+    if pa.types.is_dictionary(t) and not pa.types.is_nested(t.value_type):
+        return None  # a pandas categorical
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
         return _STRING
     if pa.types.is_integer(t):
@@ -248,15 +334,62 @@ _KIND = {
 }
 
 
-def _known_struct(records: Sequence[dict[str, Any]]) -> tuple[pa.StructArray, Unconverted]:
+def _known_struct(
+    records: Sequence[dict[str, Any]], job_type: pa.StructType = JOB_TYPE
+) -> tuple[pa.StructArray, Unconverted]:
     """The known fields as one struct array, and the raw values (by column, with their row)
     that could not be converted to their contract type."""
     try:
-        return pa.array(records, type=JOB_TYPE), {}
+        return pa.array(records, type=job_type), {}
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         unconverted: Unconverted = {}
         jobs = [_coerce_job(r, i, unconverted) for i, r in enumerate(records)]
-        return pa.array(jobs, type=JOB_TYPE), unconverted
+        return pa.array(jobs, type=job_type), unconverted
+
+
+def _without_rules(job_type: pa.StructType) -> pa.StructType:
+    fields = [
+        pa.field(f.name, pa.struct([g for g in f.type if g.name != "rules"]))
+        if f.name == "configuration"
+        else f
+        for f in job_type
+    ]
+    return pa.struct(fields)
+
+
+#: The known fields but the rules, which :func:`_plain_rule_sets` converts apart.
+_NO_RULES = _without_rules(JOB_TYPE)
+
+
+def _plain_rule_sets(records: Sequence[dict[str, Any]]) -> pa.DictionaryArray | None:
+    """Each row's rules with every distinct list converted to Arrow once (a million jobs share
+    a handful), or None when some rule is not a plain ``{description, type}`` object of
+    strings: the general path converts those, with their unknown fields and odd values."""
+    codes: dict[bytes, int] = {}
+    distinct: list[list[Any]] = []
+    rows: list[int | None] = []
+    for r in records:
+        config = r.get("configuration")
+        rules = config.get("rules") if type(config) is dict else None
+        if type(rules) is not list:
+            rows.append(None)
+            continue
+        try:
+            key = orjson.dumps(rules)
+        except TypeError:  # keys that are not strings, integers past 64 bits
+            return None
+        code = codes.get(key)
+        if code is None:
+            if not all(type(rule) is dict and rule.keys() <= _RULE_FIELDS for rule in rules):
+                return None
+            code = codes[key] = len(distinct)
+            distinct.append(rules)
+        rows.append(code)
+    try:
+        dictionary = pa.array(distinct, type=pa.list_(RULE_TYPE))
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    return pa.DictionaryArray.from_arrays(pa.array(rows, type=pa.int32()), dictionary)
 
 
 def _as_str(value: Any) -> str | None:
@@ -373,6 +506,8 @@ def _extra_columns(
     reserved: set[str],
     notes: list[str],
     unconverted: Unconverted,
+    *,
+    rules_known: bool = False,
 ) -> dict[str, pa.Array]:
     """Unknown fields, flattened, and the raw values of known ones that are not what the
     contract expects, in ``... (unparsed)`` columns (each described in ``notes``)."""
@@ -401,7 +536,7 @@ def _extra_columns(
                 shape = "an object" if known[key] is not None else "a list"
                 notes.append(f"{name!r} in {len(misfits)} job(s) (not {shape})")
 
-    unknown_fields, unknown_rule_fields = _unknown_levels(records)
+    unknown_fields, unknown_rule_fields = _unknown_levels(records, rules_known=rules_known)
     if unknown_fields:
         walk(list(enumerate(records)), "", _KNOWN_TREE)
     for name, values in unconverted.items():
@@ -468,9 +603,11 @@ def _fits(key: str, known: dict[str, Any] | None, value: Any) -> bool:
     return key != "rules" or type(value) is list
 
 
-def _unknown_levels(records: Sequence[dict[str, Any]]) -> tuple[bool, bool]:
+def _unknown_levels(
+    records: Sequence[dict[str, Any]], *, rules_known: bool = False
+) -> tuple[bool, bool]:
     """(any unknown key or misshapen object outside rules, any unknown key inside a rule),
-    in one cheap pass."""
+    in one cheap pass (not looking inside rules already known to be plain)."""
     other = False
     rule_keys: set[str] = set()
     for r in records:
@@ -492,7 +629,7 @@ def _unknown_levels(records: Sequence[dict[str, Any]]) -> tuple[bool, bool]:
                 other = True
             if rules is not None and type(rules) is not list:
                 other = True
-            if type(rules) is list:
+            if type(rules) is list and not rules_known:
                 for rule in rules:
                     if type(rule) is dict:
                         rule_keys.update(rule)
@@ -528,7 +665,9 @@ def _read_file(path: str | os.PathLike[str]) -> bytes:
     return Path(path).read_bytes()
 
 
-def _read_json_lines(data: bytes) -> tuple[pa.StructArray, dict[str, pa.Array]] | None:
+def _read_json_lines(
+    data: bytes, *, nested: bool = False
+) -> tuple[pa.StructArray, dict[str, pa.Array]] | None:
     """JSON lines parsed by Arrow in C++ (the known-field struct and the flattened unknown
     columns), or None when the bytes need the Python path.
 
@@ -551,17 +690,39 @@ def _read_json_lines(data: bytes) -> tuple[pa.StructArray, dict[str, pa.Array]] 
     ):
         return None
     try:
-        return _split_table(table)
+        return _split_table(table, nested=nested)
     except pa.ArrowException:  # e.g. a list of nothing but nulls, which Arrow cannot combine
         return None
 
 
-def _split_table(table: pa.Table) -> tuple[pa.StructArray, dict[str, pa.Array]]:
-    """The known-field struct and the flattened unknown columns of an Arrow-parsed table."""
-    struct = pa.StructArray.from_arrays(
-        [table.column(f.name).combine_chunks() for f in JOB_TYPE], fields=list(JOB_TYPE)
-    )
+def _split_table(table: pa.Table, *, nested: bool) -> tuple[pa.StructArray, dict[str, pa.Array]]:
+    """The known-field struct and the flattened unknown columns of an Arrow-parsed table.
+
+    In a flat frame the rules go apart, encoded chunk by chunk: combining the chunks of a
+    list of structs first would copy every row's rules (a fifth of the whole parse).
+    """
     extras: dict[str, pa.Array] = {}
+    children = [table.column(f.name) for f in JOB_TYPE]
+    if not nested:
+        at = JOB_TYPE.get_field_index("configuration")
+        config = children[at]
+        rules = [encode_rule_sets(pc.struct_field(c, "rules")) for c in config.chunks]
+        extras["configuration.rules"] = encode_rule_sets(
+            pa.chunked_array(rules, type=RULE_SETS_TYPE)
+        )
+        kept = [f for f in config.type if f.name != "rules"]
+        children[at] = pa.chunked_array(
+            [
+                pa.StructArray.from_arrays(
+                    [c.field(f.name) for f in kept], fields=kept, mask=c.is_null()
+                )
+                for c in config.chunks
+            ],
+            type=pa.struct(kept),
+        )
+    struct = pa.StructArray.from_arrays(
+        [c.combine_chunks() for c in children], names=JOB_TYPE.names
+    )
     for name in table.column_names:
         if name not in JOB_TYPE.names:
             _flatten_into(extras, _column_name("", name), table.column(name).combine_chunks())

@@ -9,10 +9,14 @@ from typing import Any, cast
 
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+import classify_frames as cf
 from classify_frames import empty_frame, jobs_to_frame
 from classify_frames._schema import KNOWN_COLUMNS, STATUSES, TAIL_COLUMNS
+from classify_frames.emulator import Dataset
 
 SEED_PAGE = Path(__file__).parents[2] / "shared" / "seed" / "000_a3eb28ca5921c1cc.txt"
 
@@ -50,11 +54,23 @@ def test_seed_job_fills_every_contract_column() -> None:
     assert pd.isna(row["fetch_error"])
 
 
+def kinds(df: pd.DataFrame) -> list[str]:
+    """Each column's dtype, a categorical as ``category[<dtype of its categories>]``."""
+    return [
+        f"category[{d.categories.dtype}]" if isinstance(d, pd.CategoricalDtype) else str(d)
+        for d in df.dtypes
+    ]
+
+
 def test_dtypes_do_not_depend_on_which_jobs_came_back() -> None:
-    full = jobs_to_frame([seed_job()]).dtypes
-    assert empty_frame().dtypes.equals(full)
-    assert jobs_to_frame([{"id": "only-id"}]).dtypes.equals(full)
-    assert jobs_to_frame([{"id": "x", "result": None, "configuration": None}]).dtypes.equals(full)
+    full = kinds(jobs_to_frame([seed_job()]))
+    assert kinds(empty_frame()) == full
+    assert kinds(jobs_to_frame([{"id": "only-id"}])) == full
+    assert kinds(jobs_to_frame([{"id": "x", "result": None, "configuration": None}])) == full
+    assert full == [
+        f"category[{d.categories.dtype}]" if isinstance(d, pd.CategoricalDtype) else str(d)
+        for d in [*KNOWN_COLUMNS.values(), *TAIL_COLUMNS.values()]
+    ]
 
 
 def test_status_is_categorical_and_keeps_unknown_statuses() -> None:
@@ -225,3 +241,49 @@ def test_unconvertible_values_are_kept_raw_with_one_warning(as_bytes: bool) -> N
     assert df.loc[1, "updated_at"] == stamp + pd.Timedelta(milliseconds=250)
     assert df.loc[2, "created_at"] == stamp and df.loc[2, "result.confidence"] == 0.5
     assert "updated_at (unparsed)" not in df.columns
+
+
+@pytest.fixture(scope="module")
+def emulator_frame() -> pd.DataFrame:
+    return jobs_to_frame(list(Dataset.generate(5_000, seed=0, schema="current").jobs()))
+
+
+def test_each_rule_set_is_stored_once_and_rows_still_read_as_lists(
+    emulator_frame: pd.DataFrame,
+) -> None:
+    df = emulator_frame
+    rules = pa.array(df["configuration.rules"])
+    assert pa.types.is_dictionary(rules.type)
+    distinct = {orjson.dumps(v) for v in df["configuration.rules"]}
+    assert len(rules.dictionary) == len(distinct)
+    first = df.loc[0, "configuration.rules"]
+    assert isinstance(first, list) and {"description", "type"} <= first[0].keys()
+    assert df["configuration.rules"].iloc[:3].tolist()[0] == first
+    assert df.memory_usage(deep=True).sum() / len(df) < 400  # 1,305 before (issue 14)
+
+
+def test_repeated_ids_behave_like_strings(emulator_frame: pd.DataFrame) -> None:
+    df = emulator_frame
+    as_text = df["configuration_id"].astype("string")
+    some = as_text.iloc[0]
+    assert ((df["configuration_id"] == some) == (as_text == some)).all()
+    assert df["configuration_id"].isin([some]).sum() == (as_text == some).sum()
+    assert df.groupby("configuration_id").size().to_dict() == as_text.value_counts().to_dict()
+    assert df["configuration_id"].sort_values().astype("string").tolist() == sorted(as_text)
+    assert df["user_id"].str[:4].notna().all()
+
+
+def test_a_dataset_round_trip_gives_the_same_compact_frame(
+    emulator_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    df = emulator_frame
+    cf.to_parquet(df, tmp_path / "jobs.parquet")
+    pd.testing.assert_frame_equal(cf.read_parquet(tmp_path / "jobs.parquet"), df)
+    table = pq.read_table(tmp_path / "jobs.parquet")
+    assert pa.types.is_list(table.schema.field("configuration.rules").type)  # plain on disk
+    (tmp_path / "plain").mkdir()  # a directory of plain Parquet, as another tool writes it
+    pq.write_table(table, tmp_path / "plain" / "part-0.parquet")
+    back = cf.read_parquet(tmp_path / "plain")
+    assert back["configuration.rules"].tolist() == df["configuration.rules"].tolist()
+    assert pa.types.is_dictionary(back["configuration.rules"].dtype.pyarrow_dtype)
+    assert isinstance(back["project_id"].dtype, pd.CategoricalDtype)

@@ -7,11 +7,13 @@ from typing import Any
 
 import orjson
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import classify_frames as cf
+from classify_frames._schema import REPEATED_COLUMNS
 
 # Generated jobs are misshapen on purpose; the warnings that say so are tested in test_frame.py.
 pytestmark = [
@@ -84,11 +86,13 @@ job = st.fixed_dictionaries(
 def test_any_jobs_give_one_row_each_and_the_contract_dtypes(jobs: list[dict[str, Any]]) -> None:
     frame = cf.jobs_to_frame(jobs)
     assert frame["id"].tolist() == [j["id"] for j in jobs]
-    contract = cf.empty_frame().dtypes.drop(["status", "configuration.rules"])
+    categoricals = ["status", *REPEATED_COLUMNS]
+    contract = cf.empty_frame().dtypes.drop([*categoricals, "configuration.rules"])
     assert frame.dtypes[contract.index].equals(contract)
-    dtype = frame["configuration.rules"].dtype
-    assert isinstance(dtype, pd.ArrowDtype)
-    rules = dtype.pyarrow_dtype.value_type  # extra rule fields kept
+    assert all(isinstance(frame[c].dtype, pd.CategoricalDtype) for c in categoricals)
+    rule_sets = frame["configuration.rules"].dtype.pyarrow_dtype  # each distinct list once
+    assert pa.types.is_dictionary(rule_sets)
+    rules = rule_sets.value_type.value_type  # extra rule fields kept
     assert {"description", "type"} <= {f.name for f in rules}
     assert frame["result.confidence"].dtype == "float64"
 

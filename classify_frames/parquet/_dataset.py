@@ -33,9 +33,10 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from .._atomic import atomic_path
+from .._dictionary import decode_nested, is_encoded_rule_sets
 from .._exceptions import ExportError
 from .._schema import JOB_TYPE, KNOWN_COLUMNS, STATUSES, TAIL_COLUMNS, status_dtype
-from ..frame import _pandas_dtype, empty_frame
+from ..frame import empty_frame, encode_table, frame_from_table
 from ._file import ROW_GROUP_ROWS
 
 __all__ = [
@@ -91,7 +92,7 @@ def batch_table(frame: pd.DataFrame) -> pa.Table:
     for name, column in zip(table.column_names, table.columns, strict=True):
         t = column.type
         if pa.types.is_dictionary(t):
-            column = column.cast(t.value_type)
+            column = decode_nested(column) if is_encoded_rule_sets(t) else column.cast(t.value_type)
             t = column.type
         if pa.types.is_large_string(t):
             column = column.cast(pa.string())
@@ -481,7 +482,10 @@ def read_dataset(
         except (OSError, pa.ArrowException) as again:
             msg = f"cannot read the dataset {str(shown)!r}: {again}"
             raise ExportError(msg) from None
-    return table_to_frame(table, manifest.get("partition_types", {}), nested=nested)
+    pa.default_memory_pool().release_unused()  # the decoded batches' memory, back to the OS
+    frame = table_to_frame(table, manifest.get("partition_types", {}), nested=nested)
+    pa.default_memory_pool().release_unused()
+    return frame
 
 
 def _scan(
@@ -499,7 +503,15 @@ def _scan(
         partitioning=pads.partitioning(keys, flavor="hive"),
         partition_base_dir=str(root),
     )
-    return dataset.to_table(columns=[*schema.names, *partition_by])
+    # batch by batch, each encoded at once: 10 million rows of rules as plain lists would
+    # take 8 GB, as rule sets a few kB
+    batches = dataset.to_batches(
+        columns=[*schema.names, *partition_by],
+        batch_readahead=1,
+        fragment_readahead=1,
+        memory_pool=pa.system_memory_pool(),  # large buffers go back to the OS when freed
+    )
+    return pa.concat_tables(encode_table(pa.Table.from_batches([b])) for b in batches)
 
 
 def _bad_files(root: Path, files: list[str]) -> dict[str, str]:
@@ -526,7 +538,7 @@ def table_to_frame(
             index = table.column_names.index(name)
             table = table.set_column(index, name, column.cast(pa.type_for_alias(type_name)))
     table = table.select(_canonical(table.schema).names)
-    frame: pd.DataFrame = table.to_pandas(types_mapper=_pandas_dtype, ignore_metadata=True)
+    frame = frame_from_table(table)
     for name in ("created_at", "updated_at"):
         if name in frame.columns and not isinstance(frame[name].dtype, pd.DatetimeTZDtype):
             frame[name] = pd.to_datetime(frame[name], utc=True).dt.as_unit("us")
