@@ -272,6 +272,9 @@ def test_label_errors_are_clear(data: Any, tmp_path: Path) -> None:
     assert cf.audit(df, labels.rename(columns={"label": "truth"}), label_col="truth").accuracy
     with pytest.raises(FileNotFoundError, match="no such labels file"):
         cf.audit(df, tmp_path / "missing.csv")
+    (tmp_path / "labels.xlsx").write_bytes(b"PK\x03\x04")  # a spreadsheet, as saved
+    with pytest.raises(ValueError, match=r"must be a \.csv, .*labels\.xlsx.*save a spreadsheet"):
+        cf.audit(df, tmp_path / "labels.xlsx")
     with pytest.raises(ValueError, match="blank"):
         cf.audit(df, labels.assign(label=""))
     report = cf.audit(df)

@@ -103,6 +103,13 @@ def _read(labels: LabelsInput) -> pd.DataFrame:
         msg = f"no such labels file: {str(path)!r}"
         raise FileNotFoundError(msg)
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".jsonl", ".json"):
+        # Read as CSV, a spreadsheet or an id list fails later as a puzzling "no column".
+        msg = (
+            f"labels must be a .csv, .parquet, .jsonl or .json file, got {str(path)!r} "
+            "(save a spreadsheet as CSV)"
+        )
+        raise ValueError(msg)
     try:
         if suffix == ".parquet":
             return pd.read_parquet(path)
