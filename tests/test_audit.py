@@ -275,8 +275,10 @@ def test_label_errors_are_clear(data: Any, tmp_path: Path) -> None:
     (tmp_path / "labels.xlsx").write_bytes(b"PK\x03\x04")  # a spreadsheet, as saved
     with pytest.raises(ValueError, match=r"must be a \.csv, .*labels\.xlsx.*save a spreadsheet"):
         cf.audit(df, tmp_path / "labels.xlsx")
-    with pytest.raises(ValueError, match="blank"):
+    with pytest.raises(ValueError, match=r"blank.*fill in 'label'"):
         cf.audit(df, labels.assign(label=""))
+    with pytest.raises(ValueError, match="no row; fill in 'label'"):  # an empty plan, saved
+        cf.audit(df, labels.head(0))
     report = cf.audit(df)
     with pytest.raises(ValueError, match="needs ground truth"):
         _ = report.accuracy
