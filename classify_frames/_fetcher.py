@@ -95,11 +95,15 @@ class Fetcher:
                 reply = await self.transport.get_json(JOBS_PATH, params, validate=page_problem)
                 if reply.data is None:
                     error = RateLimitError if reply.status == 429 else APIError
-                    hint = (
-                        " (lower max_requests_per_second, e.g. 20/60 on the free tier)"
-                        if reply.status == 429
-                        else ""
-                    )
+                    hint = {
+                        429: " (lower max_requests_per_second, e.g. 20/60 on the free tier)",
+                        # The collection always exists: a 404 means the base URL is wrong.
+                        404: (
+                            f" (no {JOBS_PATH} under {self.transport.settings.base_url}: check "
+                            "the base URL, which is the host only, e.g. "
+                            "https://api.cloud.llamaindex.ai)"
+                        ),
+                    }.get(reply.status or 0, "")
                     msg = (
                         f"listing jobs failed: {reply.error}{hint}; the jobs listed so far are "
                         "in this error's .partial (and in client.partial)"

@@ -272,8 +272,13 @@ def test_label_errors_are_clear(data: Any, tmp_path: Path) -> None:
     assert cf.audit(df, labels.rename(columns={"label": "truth"}), label_col="truth").accuracy
     with pytest.raises(FileNotFoundError, match="no such labels file"):
         cf.audit(df, tmp_path / "missing.csv")
-    with pytest.raises(ValueError, match="blank"):
+    (tmp_path / "labels.xlsx").write_bytes(b"PK\x03\x04")  # a spreadsheet, as saved
+    with pytest.raises(ValueError, match=r"must be a \.csv, .*labels\.xlsx.*save a spreadsheet"):
+        cf.audit(df, tmp_path / "labels.xlsx")
+    with pytest.raises(ValueError, match=r"blank.*fill in 'label'"):
         cf.audit(df, labels.assign(label=""))
+    with pytest.raises(ValueError, match="no row; fill in 'label'"):  # an empty plan, saved
+        cf.audit(df, labels.head(0))
     report = cf.audit(df)
     with pytest.raises(ValueError, match="needs ground truth"):
         _ = report.accuracy
@@ -379,3 +384,15 @@ def test_a_key_labelled_twice_keeps_the_last_label_with_a_warning(data: Any) -> 
     with pytest.warns(AuditWarning, match="1 id\\(s\\) labelled more than once"):
         report = cf.audit(df, twice)
     assert report.accuracy == pytest.approx(cf.audit(df, labels).accuracy)
+
+
+def test_an_auroc_interval_holding_chance_does_not_contradict_the_estimate() -> None:
+    from types import SimpleNamespace
+
+    from classify_frames.auditing._findings import _confidence_sentences
+
+    report = SimpleNamespace(auroc=0.75, auroc_ci=(0.50, 1.00), ece_debiased=float("nan"))
+    [sentence] = _confidence_sentences(report)  # type: ignore[arg-type]
+    assert sentence.startswith("Confidence separates right from wrong fairly well")
+    assert "no better than chance" not in sentence
+    assert "chance (0.5) is not ruled out" in sentence

@@ -70,3 +70,13 @@ def test_readme_documents_every_contract_column_and_no_other() -> None:
 def test_a_column_dropped_from_the_table_is_noticed() -> None:
     row = next(line for line in README.splitlines() if line.startswith("| `result.type` |"))
     assert "result.type" not in contract_table(README.replace(row + "\n", ""))
+
+
+def test_the_module_map_names_every_module_of_the_package() -> None:
+    development = README.split("## Development", 1)[1]
+    module_map = re.findall(r"```\n(.*?)```", development, flags=re.S)[0]
+    package = ROOT / "classify_frames"
+    modules = {p.name for p in package.glob("*.py") if p.name != "__init__.py"}
+    packages = {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").exists()}
+    named = set(re.findall(r"[\w]+\.py|[\w]+/", module_map))
+    assert (modules | packages) - named == set()

@@ -109,3 +109,9 @@ def test_wrong_key_stops_with_a_clear_error(emulator: Any) -> None:
 def test_nested_frames(emulator: Any) -> None:
     df = cf.fetch_jobs([str(i) for i in emulator.dataset.ids[:5]], nested=True, **opts(emulator))
     assert {"configuration", "result"} <= set(df.columns)
+
+
+def test_a_listing_404_says_the_base_url_is_wrong(emulator: Any) -> None:
+    wrong = f"{emulator.base_url}/api/v2"  # a common slip: the API's path in the base URL
+    with pytest.raises(cf.APIError, match=r"check the base URL, which is the host only"):
+        cf.list_jobs(**opts(emulator, base_url=wrong, retries=0))

@@ -154,7 +154,9 @@ def _confidence_sentences(report: AuditReport) -> list[str]:
     out = []
     auc, (lo, hi) = report.auroc, report.auroc_ci
     if math.isfinite(auc):
-        chance = " — no better than chance" if lo <= 0.5 <= hi else ""
+        # An interval holding 0.5 does not show confidence is useless, only that chance is
+        # not ruled out: "no better than chance" would contradict a "fairly well" before it.
+        chance = ", so chance (0.5) is not ruled out" if lo <= 0.5 <= hi else ""
         out.append(f"{_strength(auc)} (AUROC {auc:.2f}, 95% CI {lo:.2f}–{hi:.2f}){chance}.")
     ece = report.ece_debiased
     if math.isfinite(ece):

@@ -103,6 +103,13 @@ def _read(labels: LabelsInput) -> pd.DataFrame:
         msg = f"no such labels file: {str(path)!r}"
         raise FileNotFoundError(msg)
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".jsonl", ".json"):
+        # Read as CSV, a spreadsheet or an id list fails later as a puzzling "no column".
+        msg = (
+            f"labels must be a .csv, .parquet, .jsonl or .json file, got {str(path)!r} "
+            "(save a spreadsheet as CSV)"
+        )
+        raise ValueError(msg)
     try:
         if suffix == ".parquet":
             return pd.read_parquet(path)
@@ -145,7 +152,10 @@ def join_labelled(
     labels carry none): the input of :func:`._design.labelled_sample`."""
     table = read_labels(labels, label_col=label_col, join_on=join_on)
     if table.empty:
-        msg = f"the labels hold no label: every {label_col!r} is blank"
+        msg = (
+            f"the labels hold no label: every {label_col!r} is blank, or there is no row; "
+            f"fill in {label_col!r} (a type, or none) for the jobs reviewed first"
+        )
         raise ValueError(msg)
     keys = jobs[_JOIN_KEYS[join_on]]
     # Arrow's hash join of the string keys: no Python string objects for a million ids

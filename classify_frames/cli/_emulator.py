@@ -56,7 +56,8 @@ def emulator_command(
     """Serve a local emulator of the Classify API with synthetic jobs, until Ctrl-C.
 
     Prints the base URL and the key to use, e.g.
-    LLAMA_CLOUD_BASE_URL=http://127.0.0.1:8000 LLAMA_CLOUD_API_KEY=llx-emu-... classify-frames list
+    LLAMA_CLOUD_BASE_URL=http://127.0.0.1:8000 LLAMA_CLOUD_API_KEY=llx-emu-...
+    classify-frames list --out jobs.parquet
     """
     from ..emulator import Emulator
 

@@ -135,7 +135,8 @@ def sync_command(directory: Path, lock_timeout: float, repair: bool, **options: 
     With no IDS_FILE and no filters it repeats the selection the dataset was made with. Jobs
     already COMPLETED, FAILED or CANCELLED are never fetched again. An interrupted sync leaves
     the dataset as it was; the next one completes it. A damaged data file stops the sync with
-    its name; --repair drops it and fetches its jobs again.
+    its name; --repair drops it and fetches its jobs again. A DIRECTORY that does not exist
+    is created as a new dataset of every matching job, as export would (check its spelling).
     """
     from ..parquet import sync_parquet
 
