@@ -11,7 +11,7 @@ never computed a second time.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from . import _page
 from ._htmltable import Column, Kind, table
 
 if TYPE_CHECKING:
+    from ..experiments import Comparison
     from ._report import AuditReport
 
 __all__ = [
@@ -836,18 +837,26 @@ def _head(report: AuditReport, found: list[str]) -> str:
     )
 
 
-def document(report: AuditReport, goal: Goal = Goal()) -> str:
-    """The whole report as one self-contained HTML page."""
+def document(
+    report: AuditReport, goal: Goal = Goal(), comparisons: Sequence[Comparison] = ()
+) -> str:
+    """The whole report as one self-contained HTML page; each rule-set experiment
+    (:func:`classify_frames.compare`) a section of its own after the questions."""
     parts = sections(report, goal)
+    anchors = [f"experiment-{i}" for i in range(1, len(comparisons) + 1)]
     body = [
         _head(report, findings(report, goal)),
-        _page.toc([(s.anchor, s.title) for s in parts]),
+        _page.toc(
+            [(s.anchor, s.title) for s in parts]
+            + [(a, f"Rule-set experiment {i}") for i, a in enumerate(anchors, 1)]
+        ),
     ]
     for s in parts:
         answers = _list(s.answers) if s.answers else ""
         body.append(
             f'<section id="{s.anchor}"><h2>{html.escape(s.title)}</h2>{answers}{s.body}</section>'
         )
+    body += [c.to_html_section(a) for c, a in zip(comparisons, anchors, strict=True)]
     return _page.page(title(report), "\n".join(body))
 
 

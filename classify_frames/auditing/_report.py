@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from ._prepare import prepare
 from ._recalibrate import Recalibrator, recalibrator_with_gain
 from ._sample import LabelledSample, ShareEstimate, no_estimate, share
 from ._stats import BinStrategy
+
+if TYPE_CHECKING:
+    from ..experiments import Comparison
 
 __all__ = ["AuditReport", "audit"]
 
@@ -655,12 +659,14 @@ class AuditReport:
         *,
         target_accuracy: float = 0.95,
         delta: float = 0.05,
+        comparisons: Sequence[Comparison] = (),
     ) -> Path:
         """Write the report as one self-contained HTML file (plots embedded), atomically:
         findings first, then one section per question; thresholds certified at
         ``target_accuracy`` with probability ``1 - delta``, and cells that miss the target
-        marked."""
-        page = _document.document(self, _document.Goal(target_accuracy, delta))
+        marked. Each of ``comparisons`` (from :func:`classify_frames.compare`) adds a section."""
+        goal = _document.Goal(target_accuracy, delta)
+        page = _document.document(self, goal, comparisons)
         target = Path(path)
         with atomic_path(target) as tmp:
             tmp.write_text(page, encoding="utf-8")

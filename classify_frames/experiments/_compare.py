@@ -424,10 +424,12 @@ class Comparison:
             lines.append("None of the labels matches a compared pair: no accuracy to report.")
         return lines
 
-    def to_html_section(self) -> str:
-        """This comparison as one ``<section>`` of HTML, for the audit's report."""
+    def to_html_section(self, anchor: str = "experiment") -> str:
+        """This comparison as one ``<section>`` of HTML, for the audit's report
+        (``report.to_html(path, comparisons=[comparison])``); each table in its own scroll box."""
         parts = [
-            "<section class='cf-comparison'><h2>Rule-set experiment</h2><ul>",
+            f"<section class='cf-comparison' id='{html.escape(anchor)}'>"
+            "<h2>Rule-set experiment</h2><ul>",
             *(f"<li>{html.escape(line)}</li>" for line in self.findings),
             "</ul>",
         ]
@@ -441,23 +443,25 @@ class Comparison:
                 },
                 index=["before", "after", "difference"],
             )
-            parts += ["<h3>Accuracy (paired)</h3>", table.to_html(float_format="{:.3f}".format)]
+            parts += ["<h3>Accuracy (paired)</h3>", _boxed(table, "{:.3f}")]
         if self.calibration is not None:
-            parts += [
-                "<h3>Calibration</h3>",
-                self.calibration.to_html(float_format="{:.3f}".format, na_rep=""),
-            ]
+            parts += ["<h3>Calibration</h3>", _boxed(self.calibration, "{:.3f}")]
         parts += [
             "<h3>Per type</h3>",
-            self.by_type.to_html(float_format="{:.2f}".format, na_rep=""),
+            _boxed(self.by_type, "{:.2f}"),
             "<h3>Flips (before × after)</h3>",
-            self.flips.to_html(),
+            _boxed(self.flips, "{}"),
             "</section>",
         ]
         return "\n".join(parts)
 
     def _repr_html_(self) -> str:
         return self.to_html_section()
+
+
+def _boxed(table: pd.DataFrame, number: str) -> str:
+    # the report's stylesheet scrolls a wide table inside its .scroll box, never the page
+    return f"<div class='scroll'>{table.to_html(float_format=number.format, na_rep='')}</div>"
 
 
 def _order(types: set[object]) -> list[str]:
