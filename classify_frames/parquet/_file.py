@@ -83,7 +83,10 @@ def read_file(path: Path) -> pd.DataFrame:
         raise ExportError(msg) from None
     raw = (table.schema.metadata or {}).get(META_KEY)
     if raw is None:
-        plain: pd.DataFrame = table.to_pandas()
+        try:
+            plain: pd.DataFrame = table.to_pandas()
+        except TypeError:  # pandas wrote an Arrow list dtype into its metadata it cannot parse
+            plain = table.to_pandas(types_mapper=_nested_as_arrow, ignore_metadata=True)
         return plain
     meta = orjson.loads(raw)
     specs: dict[str, dict[str, Any]] = meta.get("columns", {})
@@ -95,6 +98,10 @@ def read_file(path: Path) -> pd.DataFrame:
     frame = _restore_index(frame, meta.get("index", {}))
     frame.attrs = meta.get("attrs", {})
     return frame
+
+
+def _nested_as_arrow(t: pa.DataType) -> pd.ArrowDtype | None:
+    return pd.ArrowDtype(t) if pa.types.is_nested(t) else None
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
