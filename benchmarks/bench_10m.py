@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,7 @@ def _audit(df: pd.DataFrame, out: dict[str, Any]) -> None:
 
     started, cpu = time.perf_counter(), time.process_time()
     report = cf.audit(df, threshold=0.9)
-    tables = {
+    tables: dict[str, Callable[[], object]] = {
         "summary": lambda: report.summary,
         "by_type": lambda: report.by_type,
         "status, errors": lambda: (report.status, report.errors),

@@ -54,8 +54,9 @@ def main() -> None:
     )
     verdict = "meets" if ours <= 400 else "misses"
     print(
-        f"jobs_to_frame holds {ours:,.0f} bytes/job: {naive / ours:.1f}x less than json_normalize, "
-        f"{arrow / ours:.1f}x less than read_json's table; {verdict} the 400-byte target"
+        f"jobs_to_frame holds {ours:,.0f} bytes/job: {ours / naive:.2f}x json_normalize's (which "
+        f"does not count inside its lists), {ours / arrow:.2f}x read_json's table; {verdict} the "
+        "400-byte target (the rule sets are plain lists, a copy per row)"
     )
 
 

@@ -16,7 +16,6 @@ __all__ = [
     "KNOWN_COLUMNS",
     "NESTED_GROUPS",
     "REPEATED_COLUMNS",
-    "RULE_SETS_TYPE",
     "RULE_TYPE",
     "STATUSES",
     "TAIL_COLUMNS",
@@ -94,9 +93,6 @@ _REPEATED = pd.CategoricalDtype(
     pd.Index([], dtype=pd.StringDtype("pyarrow", na_value=float("nan")))
 )
 
-#: Each distinct rule set is stored once: an Arrow dictionary whose values are the rule lists.
-RULE_SETS_TYPE = pa.dictionary(pa.int32(), pa.list_(RULE_TYPE))
-
 #: Known columns of the flat frame, in order, with their pandas dtypes (categoricals' categories
 #: are the values present).
 KNOWN_COLUMNS: dict[str, object] = {
@@ -116,7 +112,7 @@ KNOWN_COLUMNS: dict[str, object] = {
     "configuration.parsing_configuration.lang": _REPEATED,
     "configuration.parsing_configuration.max_pages": pd.Int64Dtype(),
     "configuration.parsing_configuration.target_pages": _REPEATED,
-    "configuration.rules": pd.ArrowDtype(RULE_SETS_TYPE),
+    "configuration.rules": pd.ArrowDtype(pa.list_(RULE_TYPE)),
     "result.type": _STRING,
     "result.confidence": "float64",
     "result.reasoning": _STRING,

@@ -26,13 +26,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from ._dictionary import decode_nested, encode_ids, encode_rule_sets, is_encoded_rule_sets
+from ._dictionary import encode_ids
 from ._schema import (
     JOB_TYPE,
     KNOWN_COLUMNS,
     NESTED_GROUPS,
     REPEATED_COLUMNS,
-    RULE_SETS_TYPE,
     RULE_TYPE,
     STATUSES,
     TAIL_COLUMNS,
@@ -40,7 +39,7 @@ from ._schema import (
     status_dtype,
 )
 
-__all__ = ["JobsInput", "empty_frame", "jobs_to_frame", "plain_rules"]
+__all__ = ["JobsInput", "empty_frame", "jobs_to_frame"]
 
 JobsInput = Iterable[Mapping[str, Any]] | bytes | str | os.PathLike[str]
 
@@ -135,7 +134,7 @@ def build_frame(
 
 def _assemble(
     struct: pa.StructArray,
-    extras: dict[str, pa.Array],
+    extras: dict[str, pa.Array | pa.ChunkedArray],
     *,
     fetch_errors: Sequence[str | None] | None = None,
     http_status: Sequence[int | None] | None = None,
@@ -162,7 +161,7 @@ def _assemble(
         if unread is not None:
             extras[f"{name} (unparsed)"] = unread
             notes.append(f"{name!r} in {len(unread) - unread.null_count} job(s) (not a time)")
-    if "configuration.rules" in extras:  # unknown rule fields, or encoded apart: in its place
+    if "configuration.rules" in extras:  # unknown rule fields, or converted apart: in its place
         columns["configuration.rules"] = extras.pop("configuration.rules")
         known = [name for name in KNOWN_COLUMNS if name in columns]
         others = [name for name in columns if name not in KNOWN_COLUMNS]
@@ -225,30 +224,6 @@ def frame_from_table(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def plain_rules(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its rule sets as plain lists, one copy per row, for writers that cannot
-    take an Arrow dictionary of lists (``to_json``, ``to_numpy``: Arrow cannot convert one).
-
-    >>> plain = plain_rules(jobs_to_frame([{"id": "a"}, {"id": "b", "configuration": {}}]))
-    >>> pa.types.is_list(plain["configuration.rules"].dtype.pyarrow_dtype)
-    True
-    """
-    encoded = [
-        name
-        for name, dtype in frame.dtypes.items()
-        if isinstance(dtype, pd.ArrowDtype) and is_encoded_rule_sets(dtype.pyarrow_dtype)
-    ]
-    if not encoded:
-        return frame
-    plain = frame.copy(deep=False)
-    for name in encoded:
-        lists = decode_nested(pa.chunked_array(pa.array(frame[name])))
-        plain[name] = pd.Series(
-            pd.array(lists, dtype=pd.ArrowDtype(lists.type)), index=frame.index, name=name
-        )
-    return plain
-
-
 def _string_categories(column: pd.Series) -> pd.Series:
     """The categorical with its categories as pandas' ``str``, as Arrow makes them when
     there are any."""
@@ -262,20 +237,14 @@ def _string_categories(column: pd.Series) -> pd.Series:
 
 
 def encode_table(table: pa.Table) -> pa.Table:
-    """A flat table of jobs (as a dataset stores it) with its rule sets and repeated ids
-    dictionary-encoded, as :func:`jobs_to_frame` makes them; other columns as they are."""
-    for name in ("configuration.rules", *REPEATED_COLUMNS):
+    """A flat table of jobs (as a dataset stores it) with its repeated ids dictionary-encoded,
+    as :func:`jobs_to_frame` makes them; other columns as they are."""
+    for name in REPEATED_COLUMNS:
         if name in table.column_names:
             column = table.column(name)
-            if name == "configuration.rules":
-                if not (pa.types.is_list(column.type) or is_encoded_rule_sets(column.type)):
-                    continue
-                encoded = encode_rule_sets(column)
-            elif pa.types.is_string(column.type) or pa.types.is_dictionary(column.type):
+            if pa.types.is_string(column.type) or pa.types.is_dictionary(column.type):
                 encoded = encode_ids(column)
-            else:
-                continue
-            table = table.set_column(table.column_names.index(name), name, encoded)
+                table = table.set_column(table.column_names.index(name), name, encoded)
     for i, field in enumerate(table.schema):
         if pa.types.is_string(field.type):  # pandas holds large_string: convert now, not later
             table = table.set_column(i, field.name, table.column(i).cast(pa.large_string()))
@@ -283,7 +252,7 @@ def encode_table(table: pa.Table) -> pa.Table:
 
 
 def _pandas_dtype(t: pa.DataType) -> Any:
-    if pa.types.is_dictionary(t) and not pa.types.is_nested(t.value_type):
+    if pa.types.is_dictionary(t):
         return None  # a pandas categorical
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
         return _STRING
@@ -361,10 +330,11 @@ def _without_rules(job_type: pa.StructType) -> pa.StructType:
 _NO_RULES = _without_rules(JOB_TYPE)
 
 
-def _plain_rule_sets(records: Sequence[dict[str, Any]]) -> pa.DictionaryArray | None:
-    """Each row's rules with every distinct list converted to Arrow once (a million jobs share
-    a handful), or None when some rule is not a plain ``{description, type}`` object of
-    strings: the general path converts those, with their unknown fields and odd values."""
+def _plain_rule_sets(records: Sequence[dict[str, Any]]) -> pa.Array | None:
+    """Each row's rules as a plain list column, every distinct list converted to Arrow once (a
+    million jobs share a handful) and then copied to its rows by Arrow, or None when some rule
+    is not a plain ``{description, type}`` object of strings: the general path converts those,
+    with their unknown fields and odd values."""
     codes: dict[bytes, int] = {}
     distinct: list[list[Any]] = []
     rows: list[int | None] = []
@@ -389,7 +359,7 @@ def _plain_rule_sets(records: Sequence[dict[str, Any]]) -> pa.DictionaryArray | 
         dictionary = pa.array(distinct, type=pa.list_(RULE_TYPE))
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
-    return pa.DictionaryArray.from_arrays(pa.array(rows, type=pa.int32()), dictionary)
+    return dictionary.take(pa.array(rows, type=pa.int32()))  # a null row stays null
 
 
 def _as_str(value: Any) -> str | None:
@@ -667,7 +637,7 @@ def _read_file(path: str | os.PathLike[str]) -> bytes:
 
 def _read_json_lines(
     data: bytes, *, nested: bool = False
-) -> tuple[pa.StructArray, dict[str, pa.Array]] | None:
+) -> tuple[pa.StructArray, dict[str, pa.Array | pa.ChunkedArray]] | None:
     """JSON lines parsed by Arrow in C++ (the known-field struct and the flattened unknown
     columns), or None when the bytes need the Python path.
 
@@ -695,20 +665,21 @@ def _read_json_lines(
         return None
 
 
-def _split_table(table: pa.Table, *, nested: bool) -> tuple[pa.StructArray, dict[str, pa.Array]]:
+def _split_table(
+    table: pa.Table, *, nested: bool
+) -> tuple[pa.StructArray, dict[str, pa.Array | pa.ChunkedArray]]:
     """The known-field struct and the flattened unknown columns of an Arrow-parsed table.
 
-    In a flat frame the rules go apart, encoded chunk by chunk: combining the chunks of a
-    list of structs first would copy every row's rules (a fifth of the whole parse).
+    In a flat frame the rules go apart and stay in their chunks: combining the chunks of a
+    list of structs would copy every row's rules (a fifth of the whole parse).
     """
-    extras: dict[str, pa.Array] = {}
+    extras: dict[str, pa.Array | pa.ChunkedArray] = {}
     children = [table.column(f.name) for f in JOB_TYPE]
     if not nested:
         at = JOB_TYPE.get_field_index("configuration")
         config = children[at]
-        rules = [encode_rule_sets(pc.struct_field(c, "rules")) for c in config.chunks]
-        extras["configuration.rules"] = encode_rule_sets(
-            pa.chunked_array(rules, type=RULE_SETS_TYPE)
+        extras["configuration.rules"] = pa.chunked_array(
+            [pc.struct_field(c, "rules") for c in config.chunks], type=pa.list_(RULE_TYPE)
         )
         kept = [f for f in config.type if f.name != "rules"]
         children[at] = pa.chunked_array(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import cast
 
@@ -12,7 +16,7 @@ import pyarrow as pa
 import pytest
 
 import classify_frames as cf
-from classify_frames.emulator import Dataset
+from classify_frames.emulator import Dataset, Emulator
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +76,61 @@ def test_without_polars_the_error_says_how_to_install_it(
     monkeypatch.setitem(sys.modules, "polars", None)  # what Python does for a missing module
     with pytest.raises(ImportError, match=r"pip install 'classify-frames\[polars\]'"):
         df.classify.to_polars()
+
+
+#: pandas' own writers on a fetched frame with a failed row (a null rule set). Run in a child
+#: process: an Arrow dictionary of lists with null indices made ``to_json`` segfault.
+_PANDAS_WRITERS = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    import pandas as pd
+    import classify_frames as cf
+
+    def sizes(column):
+        return [None if r is None or r is pd.NA else len(r) for r in column]
+
+    base_url, real, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    df = cf.fetch_jobs(["nope", real], base_url=base_url, progress=False)  # key: environment
+    df.to_json(out / "jobs.jsonl", orient="records", lines=True, date_format="iso")
+    df.to_parquet(out / "pandas.parquet")
+    records = df.to_dict("records")
+    values = df.to_numpy()
+    from_json = pd.read_json(out / "jobs.jsonl", lines=True)
+    # pd.read_parquet cannot: pandas' metadata names the list dtype as text it cannot parse
+    from_parquet = cf.read_parquet(out / "pandas.parquet")
+    print(json.dumps({
+        "failed": df["fetch_error"].notna().tolist(),
+        "rules": sizes(df["configuration.rules"].tolist()),
+        "records": sizes(r["configuration.rules"] for r in records),
+        "numpy": [list(values.shape), sizes(values[:, df.columns.get_loc("configuration.rules")])],
+        "json_ids": from_json["id"].tolist(),
+        "json_rules": from_json["configuration.rules"].tolist()[1],
+        "expected_rules": df["configuration.rules"].tolist()[1],
+        "parquet_ids": from_parquet["id"].tolist(),
+        "parquet_rules": sizes(from_parquet["configuration.rules"].tolist()),
+    }))
+    """
+)
+
+
+def test_pandas_own_writers_take_a_frame_with_failed_rows(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    real = str(emulator.dataset.ids[0])
+    child = subprocess.run(
+        [sys.executable, "-c", _PANDAS_WRITERS, emulator.base_url, real, str(tmp_path)],
+        env={**os.environ, "LLAMA_CLOUD_API_KEY": emulator.api_key},  # not in the process list
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == 0, f"exit {child.returncode}: {child.stderr[-2000:]}"
+    seen = json.loads(child.stdout.strip().splitlines()[-1])
+    assert seen["failed"] == [True, False]
+    rules = seen["rules"][1]
+    assert seen["rules"][0] is None and rules > 0
+    assert seen["records"] == seen["rules"]
+    assert seen["numpy"] == [[2, seen["numpy"][0][1]], seen["rules"]]
+    assert seen["json_ids"] == ["nope", real] and seen["json_rules"] == seen["expected_rules"]
+    assert seen["parquet_ids"] == ["nope", real] and seen["parquet_rules"] == [None, rules]

@@ -17,8 +17,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._dictionary import encode_rule_sets, is_encoded_rule_sets
-
 __all__ = ["NO_MATCH", "objects", "prepare", "rule_set_ids"]
 
 #: How a job whose rules all failed to match (``result.type`` null) is named in every table.
@@ -150,15 +148,6 @@ def rule_set_ids(rules: pd.Series) -> tuple[pd.Series, dict[str, list[tuple[str,
     >>> ids.isna().tolist(), sets[ids[0]]
     ([False, True], [('a', 'x')])
     """
-    if isinstance(rules.dtype, pd.ArrowDtype) and is_encoded_rule_sets(rules.dtype.pyarrow_dtype):
-        # each distinct rule set is stored once: fingerprint those, then index them per row
-        encoded = encode_rule_sets(pa.array(rules))
-        distinct = pd.Series(
-            pd.array(encoded.dictionary, dtype=pd.ArrowDtype(encoded.dictionary.type))
-        )
-        names, distinct_sets = rule_set_ids(distinct)
-        per_row = pa.array(names.array).take(encoded.indices)
-        return pd.Series(pd.array(per_row, dtype=_STRING), index=rules.index), distinct_sets
     arrow = _as_arrow_rules(rules)
     sets: dict[str, list[tuple[str, str]]] = {}
     names = np.full(len(rules), None, dtype=object)

@@ -141,9 +141,6 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
 
         to_parquet(frame, path)
         return
-    from ..frame import plain_rules
-
-    frame = plain_rules(frame)  # pandas cannot write an Arrow dictionary of lists as text
     with atomic_path(path) as tmp:
         if suffix == ".csv":
             frame.to_csv(tmp, index=False)

@@ -350,11 +350,7 @@ def arrow_data(column: pd.Series) -> pa.ChunkedArray | None:
 def _sort_order(column: pd.Series, descending: bool) -> Rows:
     """Positions of ``column`` in sorted order: stable, missing values last."""
     data = arrow_data(column)
-    if (
-        data is not None
-        and not pa.types.is_nested(data.type)
-        and not pa.types.is_dictionary(data.type)
-    ):
+    if data is not None and not pa.types.is_nested(data.type):
         # Arrow sorts its strings 3x faster than factorize(sort=True) (1M ids: 0.8 s)
         order = "descending" if descending else "ascending"
         indices = pc.array_sort_indices(data, order=order, null_placement="at_end")

@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .._atomic import atomic_path
-from .._dictionary import decode_nested, encode_rule_sets, is_encoded_rule_sets
 from .._exceptions import ExportError
 
 __all__ = [
@@ -84,7 +83,10 @@ def read_file(path: Path) -> pd.DataFrame:
         raise ExportError(msg) from None
     raw = (table.schema.metadata or {}).get(META_KEY)
     if raw is None:
-        plain: pd.DataFrame = table.to_pandas()
+        try:
+            plain: pd.DataFrame = table.to_pandas()
+        except TypeError:  # pandas wrote an Arrow list dtype into its metadata it cannot parse
+            plain = table.to_pandas(types_mapper=_nested_as_arrow, ignore_metadata=True)
         return plain
     meta = orjson.loads(raw)
     specs: dict[str, dict[str, Any]] = meta.get("columns", {})
@@ -96,6 +98,10 @@ def read_file(path: Path) -> pd.DataFrame:
     frame = _restore_index(frame, meta.get("index", {}))
     frame.attrs = meta.get("attrs", {})
     return frame
+
+
+def _nested_as_arrow(t: pa.DataType) -> pd.ArrowDtype | None:
+    return pd.ArrowDtype(t) if pa.types.is_nested(t) else None
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -207,7 +213,6 @@ def _frame_to_table(df: pd.DataFrame) -> tuple[pa.Table, dict[str, Any], dict[st
         msg = f"this frame cannot be written to Parquet: {exc}"
         raise ExportError(msg) from None
     specs = {str(name): _dtype_spec(dtype) for name, dtype in frame.dtypes.items()}
-    table = pa.table([decode_nested(c) for c in table.columns], names=table.column_names)
     return table.replace_schema_metadata(None), specs, index_spec
 
 
@@ -237,8 +242,6 @@ def _dtype_spec(dtype: Any) -> dict[str, Any]:
             "ordered": bool(dtype.ordered),
         }
     if isinstance(dtype, pd.ArrowDtype):
-        if is_encoded_rule_sets(dtype.pyarrow_dtype):  # stored as plain lists
-            return {"kind": "arrow", "dictionary": True}
         return {"kind": "arrow"}
     if isinstance(dtype, pd.StringDtype):
         na = "NA" if dtype.na_value is pd.NA else "nan"
@@ -260,8 +263,6 @@ def _pandas_dtype(spec: dict[str, Any]) -> Any:
 
 def _column_from_arrow(column: pa.ChunkedArray, spec: dict[str, Any]) -> Any:
     if spec.get("kind") == "arrow":
-        if spec.get("dictionary"):
-            column = pa.chunked_array([encode_rule_sets(column)])
         return pd.array(column, dtype=pd.ArrowDtype(column.type))
     try:
         dtype = _pandas_dtype(spec)
