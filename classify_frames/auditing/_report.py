@@ -244,11 +244,22 @@ class AuditReport:
         self, freq: str = "M", baseline: object = None, min_jobs: int = 200, alpha: float = 0.001
     ) -> pd.DataFrame:
         """Confidence, type mix, no-match rate (and accuracy) per period against a baseline,
-        flagged where a shift is significant and large (see :func:`._tables.drift`)."""
+        flagged where a shift is significant and large (see :func:`._tables.drift`). With
+        labels, each period's accuracy is design-weighted over its jobs, with its 95% interval
+        and ``accuracy_labels``; NaN when the labels are no random sample."""
         key = (freq, repr(baseline), min_jobs, alpha)
         if key not in self._drift_cache:
+            labelled = self.truth is not None and self.sample is not None
             self._drift_cache[key] = _tables.drift(
-                self.jobs, self.threshold, freq, baseline, self.truth, min_jobs, alpha
+                self.jobs,
+                self.threshold,
+                freq,
+                baseline,
+                self.truth,
+                min_jobs,
+                alpha,
+                sample=self.sample if labelled else None,
+                correct=self._correct if labelled else None,
             )
         return self._drift_cache[key]
 
