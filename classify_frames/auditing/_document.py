@@ -319,12 +319,22 @@ def _by_type_columns(report: AuditReport, target: float) -> list[Column]:
             low="accuracy_lo",
             high="accuracy_hi",
             mark=_against(target, "accuracy_lo", "accuracy_hi"),
-            help="share of the type's labelled predictions that are right (95% Wilson)",
+            help="share of the type's jobs that are right (its precision), design-weighted "
+            "(95% interval)",
         ),
-        Column("precision", "precision", "percent"),
-        Column("recall", "recall", "percent"),
+        Column(
+            "recall",
+            "recall",
+            "percent",
+            low="recall_lo",
+            high="recall_hi",
+            help=(
+                "share of the jobs truly of the type that are classified as it, design-weighted "
+                "(95% interval)"
+            ),
+        ),
         Column("f1", "F1", "percent"),
-        Column("support", "true of type", "count"),
+        Column("support", "labels of type", "count", help="labelled jobs whose label is the type"),
         Column("gap", "confidence − accuracy", "points"),
         Column("ece", "ECE", "number"),
         Column("brier", "Brier", "number"),

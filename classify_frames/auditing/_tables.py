@@ -125,6 +125,10 @@ def by_type(
 ) -> pd.DataFrame:
     """Per predicted type: count, share, confidence mean/median/p10/p90, share below threshold.
 
+    The labelled figures here are of the labelled jobs alone, unweighted (right when every
+    job is labelled, or within type strata); :attr:`AuditReport.by_type` replaces them by the
+    design-weighted ones of :func:`._population.per_type`.
+
     With ``labelled_jobs`` (``labelled(jobs, truth)``) also precision, recall, F1 and support (as
     scikit-learn's ``precision_recall_fscore_support`` with ``zero_division=0``, "no match" a
     class of its own), accuracy among the type's predictions with a Wilson interval, ECE, MCE
