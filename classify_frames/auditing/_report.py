@@ -309,6 +309,11 @@ class AuditReport:
         return {}
 
     @cached_property
+    def _plan_chances(self) -> dict[tuple[Any, ...], float]:
+        """Simulated chances of certification by plan size (see :func:`._plan._chance`)."""
+        return {}
+
+    @cached_property
     def by_configuration(self) -> pd.DataFrame:
         """Per configuration_id and rule-set fingerprint: jobs, no-match rate (Wilson interval),
         confidence, rules, first and last job."""
