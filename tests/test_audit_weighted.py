@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -186,7 +187,8 @@ def test_a_target_plan_states_a_chance_it_keeps(timed: Population, tmp_path: Pat
         more = report.plan_labels(target_accuracy=0.8, seed=seed)
         more = more.assign(label=truth[more["id"]].to_numpy())
         both = labelled(timed, pd.concat([pilot, more]), tmp_path / f"plan{seed}.csv")
-        certified.append(np.isfinite(both.recommend_threshold(0.8).loc["overall", "threshold"]))
+        threshold = cast(float, both.recommend_threshold(0.8).loc["overall", "threshold"])
+        certified.append(np.isfinite(threshold))
     chance = float(more.attrs["plan"].attrs["chance"])
     assert (
         f"Estimated chance that they certify a threshold: {chance:.0%}" in (more.attrs["summary"])
