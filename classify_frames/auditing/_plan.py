@@ -203,14 +203,18 @@ def _for_target(
         return memo[key]
 
     chance = chance_at(n)
-    flat = False
+    tried = {n: chance}
     while chance < power and n < cap:
         bigger = min(math.ceil(n * 1.5), cap)
         then = chance_at(bigger)
+        tried[bigger] = then
         if then - chance < GAIN:  # what is left is doubt about the threshold itself
-            flat = True
             break
         n, chance = bigger, then
+    if chance < power:  # short of power: the fewest labels within GAIN of the best chance
+        best = max(tried.values())
+        n = min(size for size, c in tried.items() if c >= best - GAIN)
+        chance = tried[n]
     table["planned"] = _planned(table, cells, n)
     table["more"] = np.maximum(table["planned"] - table["labelled"], 0).astype("int64")
     have = int(table.loc[cells, "labelled"].sum())
@@ -219,11 +223,9 @@ def _for_target(
     short = ""
     if chance < power:
         short = (
-            f" (short of the {power:.0%} asked: the labels so far leave open whether the "
-            f"jobs at ≥ {candidate:g} reach {target:.0%} at all, which more labels there "
-            "settle either way)"
-            if flat
-            else f" (short of the {power:.0%} asked: no more jobs to label there)"
+            f" (short of the {power:.0%} asked; more labels add little: the labels so far "
+            f"leave open whether the jobs at ≥ {candidate:g} reach {target:.0%} at all"
+            + ("; a lower target_accuracy may be certifiable)" if chance < 0.5 else ")")
         )
     summary = (
         f"To certify ≥ {target:.0%} accuracy at threshold ≥ {candidate:g} (it keeps "
