@@ -320,12 +320,22 @@ def _by_type_columns(report: AuditReport, target: float) -> list[Column]:
             low="accuracy_lo",
             high="accuracy_hi",
             mark=_against(target, "accuracy_lo", "accuracy_hi"),
-            help="share of the type's labelled predictions that are right (95% Wilson)",
+            help="share of the type's jobs that are right (its precision), design-weighted "
+            "(95% interval)",
         ),
-        Column("precision", "precision", "percent"),
-        Column("recall", "recall", "percent"),
+        Column(
+            "recall",
+            "recall",
+            "percent",
+            low="recall_lo",
+            high="recall_hi",
+            help=(
+                "share of the jobs truly of the type that are classified as it, design-weighted "
+                "(95% interval)"
+            ),
+        ),
         Column("f1", "F1", "percent"),
-        Column("support", "true of type", "count"),
+        Column("support", "labels of type", "count", help="labelled jobs whose label is the type"),
         Column("gap", "confidence − accuracy", "points"),
         Column("ece", "ECE", "number"),
         Column("brier", "Brier", "number"),
@@ -524,7 +534,15 @@ DRIFT = [
     Column("below_threshold", "below threshold", "percent"),
     Column("no_match_rate", "no match", "percent"),
     Column("no_match_change", "no match vs baseline", "points", mark=_signal_mark("no-match rate")),
-    Column("accuracy", "accuracy", "percent"),
+    Column("accuracy_labels", "labels", "count", help="labels the period's accuracy rests on"),
+    Column(
+        "accuracy",
+        "accuracy",
+        "percent",
+        low="accuracy_lo",
+        high="accuracy_hi",
+        help="the period's jobs, design-weighted from the random sample (95% interval)",
+    ),
     Column("accuracy_change", "accuracy vs baseline", "points", mark=_signal_mark("accuracy")),
     Column("psi_confidence", "PSI confidence", "number", mark=_signal_mark("confidence PSI")),
     Column("psi_type", "PSI type mix", "number", mark=_signal_mark("type mix PSI")),

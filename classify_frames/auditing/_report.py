@@ -27,6 +27,20 @@ if TYPE_CHECKING:
 
 __all__ = ["AuditReport", "audit"]
 
+#: The columns of ``by_type`` that :func:`._population.per_type` design-weights.
+_WEIGHTED = (
+    "precision",
+    "recall",
+    "recall_lo",
+    "recall_hi",
+    "f1",
+    "ece",
+    "mce",
+    "brier",
+    "label_confidence",
+    "label_gap",
+)
+
 
 def audit(
     df: pd.DataFrame,
@@ -170,22 +184,49 @@ class AuditReport:
     @cached_property
     def by_type(self) -> pd.DataFrame:
         """Per predicted type (and "no match"): count, share, confidence statistics; with labels
-        precision, recall, F1, support, accuracy, ECE, MCE, Brier and over-confidence."""
+        the population figures, design-weighted from the random sample (see
+        :func:`._population.per_type`): ``accuracy`` (= ``precision``) with its 95% interval
+        and ``accuracy_labels``, ``recall`` with ``recall_lo`` / ``recall_hi``, F1, the type's
+        ECE, MCE and Brier, ``gap`` (mean stated confidence minus accuracy), ``label_confidence``,
+        ``label_gap`` and ``overconfident``; and counts of the labels themselves: ``labelled``
+        (labelled predictions) and ``support`` (labels of the type). Labels that are no random
+        sample (a "lowest" queue) give no population figure (NaN). On a fully labelled frame
+        each is scikit-learn's."""
         labelled = self._labelled if self.truth is not None else None
         table = _tables.by_type(self.jobs, self.threshold, labelled, self.bins, self.n_bins)
         if self.truth is None:
             return table
-        # accuracy per predicted type over all its jobs, from the random sample
-        table[["accuracy", "accuracy_lo", "accuracy_hi"]] = np.nan
-        if self.sample is not None:
-            names = list(table.index)
-            types = self.jobs.loc[self.jobs["completed"], "type"].astype(object)
-            codes = pd.Index(names).get_indexer(types.to_numpy(object))
-            est = _population.by_group(self.sample, self._correct, codes, names)
-            table["accuracy"] = est["accuracy"]
-            table["accuracy_lo"] = est["accuracy_lo"]
-            table["accuracy_hi"] = est["accuracy_hi"]
-            table["accuracy_labels"] = est["labels"]
+        # population figures per type, design-weighted from the random sample; labels that
+        # are no random sample (a "lowest" queue) give none
+        weighted = [*_WEIGHTED, "accuracy", "accuracy_lo", "accuracy_hi", "gap"]
+        table[weighted] = np.nan
+        table["overconfident"] = False
+        if self.sample is None:
+            return table
+        names = list(table.index)
+        done = self.jobs["completed"].to_numpy(bool)
+        types = self.jobs.loc[done, "type"].astype(object)
+        codes = pd.Index(names).get_indexer(types.to_numpy(object))
+        est = _population.by_group(self.sample, self._correct, codes, names)
+        table["accuracy"] = est["accuracy"].to_numpy()
+        table["accuracy_lo"] = est["accuracy_lo"].to_numpy()
+        table["accuracy_hi"] = est["accuracy_hi"].to_numpy()
+        table["accuracy_labels"] = est["labels"].to_numpy()
+        truth = _tables._strings(self._need_labels("by_type"), done)[self.sample.rows]
+        true_codes = pd.Index(names).get_indexer(pd.Index(truth.astype(object)))
+        per = _population.per_type(
+            self.sample,
+            self._correct,
+            true_codes,
+            codes,
+            self._completed_confidence,
+            len(names),
+            self.bins,
+            self.n_bins,
+        )
+        for column in (*_WEIGHTED, "overconfident"):
+            table[column] = per[column].to_numpy()
+        table["gap"] = table["confidence_mean"] - table["accuracy"]
         return table
 
     def review_queue(
@@ -248,16 +289,32 @@ class AuditReport:
         self, freq: str = "M", baseline: object = None, min_jobs: int = 200, alpha: float = 0.001
     ) -> pd.DataFrame:
         """Confidence, type mix, no-match rate (and accuracy) per period against a baseline,
-        flagged where a shift is significant and large (see :func:`._tables.drift`)."""
+        flagged where a shift is significant and large (see :func:`._tables.drift`). With
+        labels, each period's accuracy is design-weighted over its jobs, with its 95% interval
+        and ``accuracy_labels``; NaN when the labels are no random sample."""
         key = (freq, repr(baseline), min_jobs, alpha)
         if key not in self._drift_cache:
+            labelled = self.truth is not None and self.sample is not None
             self._drift_cache[key] = _tables.drift(
-                self.jobs, self.threshold, freq, baseline, self.truth, min_jobs, alpha
+                self.jobs,
+                self.threshold,
+                freq,
+                baseline,
+                self.truth,
+                min_jobs,
+                alpha,
+                sample=self.sample if labelled else None,
+                correct=self._correct if labelled else None,
             )
         return self._drift_cache[key]
 
     @cached_property
     def _drift_cache(self) -> dict[tuple[Any, ...], pd.DataFrame]:
+        return {}
+
+    @cached_property
+    def _plan_chances(self) -> dict[tuple[Any, ...], float]:
+        """Simulated chances of certification by plan size (see :func:`._plan._chance`)."""
         return {}
 
     @cached_property

@@ -139,12 +139,20 @@ def cell_counts(
 
 
 def combine(
-    big_n: np.ndarray, n: np.ndarray, k: np.ndarray, q: np.ndarray | None = None, z: float = Z95
+    big_n: np.ndarray,
+    n: np.ndarray,
+    k: np.ndarray,
+    q: np.ndarray | None = None,
+    z: float = Z95,
+    *,
+    finite: bool = True,
 ) -> dict[str, np.ndarray]:
     """Post-stratified means of each row of ``(G, H)`` cell counts, with Wilson intervals at the
     effective sample size (see the module's docstring). ``q`` (sums of squares) defaults to
-    ``k``, right for 0/1 outcomes. Returns arrays of length G: estimate, low, high, var,
-    labels, jobs, unlabelled, n_eff."""
+    ``k``, right for 0/1 outcomes. ``finite=False`` drops the finite-population correction:
+    the variance of the process that made the jobs rather than of these jobs (for tests of a
+    change, e.g. drift). Returns arrays of length G: estimate, low, high, var, labels, jobs,
+    unlabelled, n_eff."""
     q = k if q is None else q
     jobs = big_n.sum(axis=1)
     labelled = (n > 0) & (big_n > 0)
@@ -155,7 +163,7 @@ def combine(
         mean = np.where(labelled, k / n, 0.0)
         var_cell = np.where(n > 1, (q - n * mean**2) / (n - 1), 0.25)
         var_cell = np.clip(var_cell, 0.0, 0.25)
-        fpc = np.clip(1.0 - n / np.where(big_n > 0, big_n, 1.0), 0.0, 1.0)
+        fpc = np.clip(1.0 - n / np.where(big_n > 0, big_n, 1.0), 0.0, 1.0) if finite else 1.0
         estimate = (w * mean).sum(axis=1)
         var = np.where(labelled, w**2 * var_cell / np.maximum(n, 1) * fpc, 0.0).sum(axis=1)
         kish = 1.0 / np.where(labelled, w**2 / np.maximum(n, 1) * fpc, 0.0).sum(axis=1)

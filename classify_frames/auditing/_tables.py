@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ._prepare import NO_MATCH
+from ._sample import LabelledSample, cell_counts, combine
 from ._stats import (
     PSI_MAJOR,
     PSI_MODERATE,
@@ -123,6 +124,10 @@ def by_type(
     n_bins: int = 10,
 ) -> pd.DataFrame:
     """Per predicted type: count, share, confidence mean/median/p10/p90, share below threshold.
+
+    The labelled figures here are of the labelled jobs alone, unweighted (right when every
+    job is labelled, or within type strata); :attr:`AuditReport.by_type` replaces them by the
+    design-weighted ones of :func:`._population.per_type`.
 
     With ``labelled_jobs`` (``labelled(jobs, truth)``) also precision, recall, F1 and support (as
     scikit-learn's ``precision_recall_fscore_support`` with ``zero_division=0``, "no match" a
@@ -403,14 +408,26 @@ def drift(
     truth: pd.Series | None = None,
     min_jobs: int = 200,
     alpha: float = 0.001,
+    sample: LabelledSample | None = None,
+    correct: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Each period of ``created_at`` against a baseline: what moved, and whether it matters.
 
     Per period: jobs, confidence mean/median, share below threshold, no-match rate, the type
     mix (``share.<type>``), and against the baseline the PSI of the confidence histogram and of
     the type mix (each with the p-value of a chi-squared test on the same counts), the change
-    of the no-match rate (and, with labels, of accuracy) with a two-proportion p-value, and the
-    KS statistic and p-value of the confidences.
+    of the no-match rate with a two-proportion p-value, and the KS statistic and p-value of
+    the confidences.
+
+    With labels (``truth``; ``sample`` and ``correct`` the random sample among them and its
+    0/1 outcomes, see :mod:`._sample`): ``labelled`` (labels in the period), and the period's
+    ``accuracy`` over all its completed jobs, post-stratified from the random sample with its
+    95% interval (``accuracy_lo``, ``accuracy_hi``) and the labels it rests on
+    (``accuracy_labels``); ``accuracy_change`` against the baseline's estimate, with the
+    p-value of a z-test on the two stratified variances (without the finite-population
+    correction: the question is whether the process changed). ``accuracy_sample`` names the
+    sample; labels that are no random sample (a "lowest" queue) give NaN accuracy, never a
+    flag.
 
     A period of at least ``min_jobs`` jobs is flagged (``drift``) on a signal that is both
     significant (p < ``alpha``) and large: a PSI of 0.1 or more (the standard cut-offs: 0.25 and
@@ -453,11 +470,12 @@ def drift(
     _confidence_shift(table, period, conf.to_numpy(float), base_mask)
     _rate_change(table, "no_match", no_match, period, base_mask)
     if truth is not None:
-        labels = truth[rows.index]
-        hit = (types == labels.astype(object)).where(labels.notna())
-        table["labelled"] = labels.notna().groupby(period).sum()
-        table["accuracy"] = hit.astype(float).groupby(period).mean()
-        _rate_change(table, "accuracy", hit, period, base_mask)
+        table["labelled"] = truth[rows.index].notna().groupby(period).sum()
+        codes = np.full(int(jobs["completed"].sum()), -1, np.int64)
+        codes[keep[jobs["completed"].to_numpy(bool)]] = pd.PeriodIndex(table.index).get_indexer(
+            pd.PeriodIndex(period)
+        )
+        _accuracy_change(table, sample, correct, codes, base_mask)
     base_periods = set(period[base_mask].unique())
     table["baseline"] = [p in base_periods for p in table.index]
     flags = [_flag(row, alpha) for _, row in table.iterrows()]
@@ -501,6 +519,48 @@ def _confidence_shift(
         )
         for p, ordinal in zip(table.index, ordinals, strict=True)
     ]
+
+
+def _accuracy_change(
+    table: pd.DataFrame,
+    sample: LabelledSample | None,
+    correct: np.ndarray | None,
+    codes: np.ndarray,
+    base_mask: np.ndarray,
+) -> None:
+    """Design-weighted accuracy per period (``codes``: each completed job's period, -1 none)
+    and its change against the baseline's, with a z-test p-value (in place)."""
+    g = len(table)
+    if sample is None or correct is None:
+        for column in ("accuracy", "accuracy_lo", "accuracy_hi", "accuracy_change", "p_accuracy"):
+            table[column] = math.nan
+        table["accuracy_labels"] = 0
+        table["accuracy_sample"] = "not a random sample"
+        return
+    cells = cell_counts(sample, codes, g, correct)
+    out = combine(*cells)
+    process = combine(*cells, finite=False)
+    base_codes = np.full(len(codes), -1, np.int64)
+    base_codes[codes >= 0] = np.where(base_mask, 0, -1)
+    base = combine(*cell_counts(sample, base_codes, 1, correct), finite=False)
+    table["accuracy"] = out["estimate"]
+    table["accuracy_lo"] = out["low"]
+    table["accuracy_hi"] = out["high"]
+    table["accuracy_labels"] = out["labels"]
+    table["accuracy_sample"] = sample.kind
+    change = process["estimate"] - base["estimate"][0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = change / np.sqrt(process["var"] + base["var"][0])
+    p = np.array([math.erfc(abs(v) / math.sqrt(2)) if math.isfinite(v) else math.nan for v in z])
+    # no spread within any cell (every label of a cell right, or every one wrong): a pooled
+    # two-proportion test at Kish's effective sizes instead of a zero variance
+    flat = (process["var"] + base["var"][0] == 0) & np.isfinite(change)
+    k0, n0 = base["estimate"][0] * base["n_eff"][0], base["n_eff"][0]
+    for i in np.flatnonzero(flat):
+        n1 = process["n_eff"][i]
+        p[i] = two_proportion_pvalue(k0, n0, process["estimate"][i] * n1, n1)
+    table["accuracy_change"] = change
+    table["p_accuracy"] = p
 
 
 def _rate_change(
