@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
-__all__ = ["pool"]
+__all__ = ["first_error", "pool"]
 
 T = TypeVar("T")
 
@@ -24,7 +24,7 @@ async def pool(items: Iterable[T], work: Callable[[T], Awaitable[object]], width
             for _ in range(width):
                 group.create_task(worker())
     except BaseExceptionGroup as grouped:
-        error = _first(grouped)
+        error = first_error(grouped)
     else:
         return
     # Raised outside the handler: ``from None`` would only hide the group, and IPython still
@@ -32,7 +32,7 @@ async def pool(items: Iterable[T], work: Callable[[T], Awaitable[object]], width
     raise error
 
 
-def _first(grouped: BaseExceptionGroup[BaseException]) -> BaseException:
+def first_error(grouped: BaseExceptionGroup[BaseException]) -> BaseException:
     error: BaseException = grouped
     while isinstance(error, BaseExceptionGroup):
         error = error.exceptions[0]

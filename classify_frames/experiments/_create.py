@@ -21,6 +21,7 @@ import orjson
 import pandas as pd
 
 from .._http import Reply, Transport
+from .._tasks import pool
 from ._rules import Rule, rule_from_422
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "cancel_or_delete",
     "create_jobs",
     "creation_error",
-    "first_error",
 ]
 
 JOBS_PATH = "/api/v2/classify"
@@ -138,35 +138,16 @@ async def _round(
     last: bool,
 ) -> None:
     """One pass over the requests ``todo``, ``concurrency`` at a time, paced by ``spacing``."""
-    queue = iter(todo)
 
-    async def worker() -> None:
-        for i in queue:
-            await spacing.wait()
-            body = orjson.dumps(requests[i].body(style))
-            reply = await transport.request_json("POST", JOBS_PATH, content=body, validate=_is_job)
-            replies[i] = reply
-            if reply.data is not None or not reply.gave_up or last:
-                on_done(reply)  # settled; one given up on now goes round again
+    async def send(i: int) -> None:
+        await spacing.wait()
+        body = orjson.dumps(requests[i].body(style))
+        reply = await transport.request_json("POST", JOBS_PATH, content=body, validate=_is_job)
+        replies[i] = reply
+        if reply.data is not None or not reply.gave_up or last:
+            on_done(reply)  # settled; one given up on now goes round again
 
-    width = max(1, min(transport.settings.concurrency, len(todo)))
-    try:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(width):
-                group.create_task(worker())
-    except BaseExceptionGroup as grouped:
-        error = first_error(grouped)
-    else:
-        return
-    raise error  # outside the handler, so the group does not show as its context
-
-
-def first_error(grouped: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first real error of a task group's (nested) group: what a user should see."""
-    error: BaseException = grouped
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    return error
+    await pool(todo, send, max(1, min(transport.settings.concurrency, len(todo))))
 
 
 def creation_error(reply: Reply, rules: list[Rule] | None) -> str:

@@ -28,6 +28,7 @@ from .._http import Reply
 from .._options import ClientOptions
 from .._progress import progress_bar
 from .._schema import FINAL_STATUSES
+from .._tasks import first_error
 from ..fetch import ClassifyClient
 from ..frame import build_frame
 from ._create import (
@@ -36,7 +37,6 @@ from ._create import (
     JobRequest,
     create_jobs,
     creation_error,
-    first_error,
 )
 from ._rules import Rule, RulesInput, check_rules, fingerprint
 
