@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import inspect
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,36 +17,21 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 import stamina
+from loopback import ThreadedServer
 
 import classify_frames as cf
 from classify_frames._options import ClientOptions
 from classify_frames.emulator import Emulator
 
 
-class Wire:
+class Wire(ThreadedServer):
     """A loopback TCP relay to ``port``: ``connections`` accepted, ``starts`` of requests."""
 
     def __init__(self, port: int) -> None:
         self.target = port
         self.connections = 0
         self.starts: list[float] = []
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        self._server: asyncio.Server | None = None
-
-        def run() -> None:
-            asyncio.set_event_loop(self.loop)
-            self._server = self.loop.run_until_complete(
-                asyncio.start_server(self._relay, "127.0.0.1", 0)
-            )
-            ready.set()
-            self.loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        ready.wait()
-        assert self._server is not None
-        self.base_url: str = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        super().__init__(self._relay)
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -75,18 +59,6 @@ class Wire:
                 low += 1
             best = max(best, high - low + 1)
         return best
-
-    def close(self) -> None:
-        async def stop() -> None:
-            assert self._server is not None
-            self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(5)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
 
 
 @pytest.fixture

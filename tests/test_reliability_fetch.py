@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import stamina
+from loopback import ThreadedServer
 
 import classify_frames as cf
 
@@ -26,7 +26,7 @@ JOBS = "/api/v2/classify"
 Handler = Callable[[str, asyncio.StreamWriter], Awaitable[None]]
 
 
-class RawServer:
+class RawServer(ThreadedServer):
     """An HTTP/1.1 server on 127.0.0.1 in its own thread; ``handler(target, writer)`` answers.
 
     ``targets`` records every request target, ``connections`` every accepted connection.
@@ -36,24 +36,7 @@ class RawServer:
         self.handler = handler
         self.targets: list[str] = []
         self.connections = 0
-        self.loop = asyncio.new_event_loop()
-        self._server: asyncio.Server | None = None
-        started = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(self.loop)
-            self._server = self.loop.run_until_complete(
-                asyncio.start_server(self._serve, "127.0.0.1", 0)
-            )
-            started.set()
-            self.loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        started.wait()
-        assert self._server is not None
-        self.port: int = self._server.sockets[0].getsockname()[1]
-        self.base_url: str = f"http://127.0.0.1:{self.port}"
+        super().__init__(self._serve)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -67,18 +50,6 @@ class RawServer:
             pass
         finally:
             writer.close()
-
-    def close(self) -> None:
-        async def stop() -> None:
-            assert self._server is not None
-            self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(5)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
 
 
 @pytest.fixture
