@@ -11,7 +11,6 @@ jobs of a review queue are labelled through the page and the labels file is read
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import os
 import signal
@@ -25,6 +24,7 @@ from typing import cast
 
 import pandas as pd
 import pytest
+from chromium import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, missing
 
 from classify_frames import audit, jobs_to_frame
 from classify_frames.emulator import Dataset
@@ -36,30 +36,9 @@ HERE = Path(__file__).parent
 NOTEBOOK = HERE / "explorer_app.ipynb"
 LABELLING = HERE / "labelling_app.ipynb"
 WIDTH = 1280  # the narrowest laptop screen the explorer must fit without sideways scrolling
-ARTIFACTS = HERE.parents[1] / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 
-def _missing() -> str | None:
-    if not CHROMIUM.exists():
-        return "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
-    for module in ("playwright", "voila"):
-        if importlib.util.find_spec(module) is None:
-            return f"{module} is not installed (pip install -e '.[browser]')"
-    return None
-
-
-if reason := _missing():
+if reason := missing("playwright", "voila"):
     pytest.skip(reason, allow_module_level=True)
 
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright  # noqa: E402

@@ -9,12 +9,12 @@ in test-artifacts/ (report-*.png). About 5 s.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, missing
 
 import classify_frames as cf
 from classify_frames.auditing import AuditReport
@@ -22,31 +22,11 @@ from classify_frames.emulator import Dataset
 
 pytestmark = [pytest.mark.browser]
 
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 WIDTH = 1280
 SECTIONS = ("auto-accept", "wrong", "calibrated", "drift", "rules")
 
 
-def _missing() -> str | None:
-    if not CHROMIUM.exists():
-        return "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        return "playwright is not installed (pip install -e '.[browser]')"
-    return None
-
-
-if reason := _missing():
+if reason := missing("playwright"):
     pytest.skip(reason, allow_module_level=True)
 
 from playwright.sync_api import Page, Request, sync_playwright  # noqa: E402
