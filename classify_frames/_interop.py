@@ -1,9 +1,10 @@
 """A jobs frame as Arrow or Polars, sharing its Arrow buffers wherever the column types allow.
 
-Arrow-backed columns (``string[pyarrow]``, the ``list<struct>`` rules, ``ArrowDtype`` columns)
-hand over their chunks as they are; numpy columns (float64 confidences, tz-aware timestamps)
-are wrapped without a copy where their memory layout is Arrow's; categoricals become dictionary
-arrays over their codes. Polars is an optional extra: ``pip install 'classify-frames[polars]'``.
+Arrow-backed columns (``string[pyarrow]``, ``ArrowDtype`` columns) hand over their chunks as
+they are; numpy columns (float64 confidences, tz-aware timestamps) are wrapped without a copy
+where their memory layout is Arrow's; categoricals become dictionary arrays over their codes; the
+rule sets, held once each, are written out as plain lists (what Parquet and Polars take).
+Polars is an optional extra: ``pip install 'classify-frames[polars]'``.
 
 >>> table = to_arrow(df)                  # doctest: +SKIP
 >>> frame = to_polars(df)                 # doctest: +SKIP

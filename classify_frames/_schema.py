@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+from ._rule_sets import RULE_TYPE, RuleSetDtype
+
 __all__ = [
     "FINAL_STATUSES",
     "JOB_TYPE",
@@ -26,7 +28,6 @@ __all__ = [
 STATUSES: tuple[str, ...] = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
 FINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 
-RULE_TYPE = pa.struct([("description", pa.string()), ("type", pa.string())])
 _PARSING_TYPE = pa.struct(
     [("lang", pa.string()), ("max_pages", pa.int64()), ("target_pages", pa.string())]
 )
@@ -112,7 +113,7 @@ KNOWN_COLUMNS: dict[str, object] = {
     "configuration.parsing_configuration.lang": _REPEATED,
     "configuration.parsing_configuration.max_pages": pd.Int64Dtype(),
     "configuration.parsing_configuration.target_pages": _REPEATED,
-    "configuration.rules": pd.ArrowDtype(pa.list_(RULE_TYPE)),
+    "configuration.rules": RuleSetDtype(),
     "result.type": _STRING,
     "result.confidence": "float64",
     "result.reasoning": _STRING,

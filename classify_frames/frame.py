@@ -27,6 +27,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from ._dictionary import encode_ids
+from ._rule_codes import factorize_lists
+from ._rule_sets import RuleSetDtype
 from ._schema import (
     JOB_TYPE,
     KNOWN_COLUMNS,
@@ -245,13 +247,34 @@ def encode_table(table: pa.Table) -> pa.Table:
             if pa.types.is_string(column.type) or pa.types.is_dictionary(column.type):
                 encoded = encode_ids(column)
                 table = table.set_column(table.column_names.index(name), name, encoded)
+    if "configuration.rules" in table.column_names:
+        at = table.column_names.index("configuration.rules")
+        table = table.set_column(at, "configuration.rules", _encode_rules(table.column(at)))
     for i, field in enumerate(table.schema):
         if pa.types.is_string(field.type):  # pandas holds large_string: convert now, not later
             table = table.set_column(i, field.name, table.column(i).cast(pa.large_string()))
     return table
 
 
+def _encode_rules(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Rule sets as a dictionary over the distinct ones, which :class:`RuleSetDtype` reads; a
+    column that is not lists (JSON text, say) stays as it is."""
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)):
+        return column
+    codes, distinct = factorize_lists(column)
+    indices = pa.array(codes, mask=codes < 0, type=pa.int32())
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(indices, distinct)])
+
+
+def _is_rule_sets(t: pa.DataType) -> bool:
+    value = t.value_type if pa.types.is_dictionary(t) else None
+    return value is not None and (pa.types.is_list(value) or pa.types.is_large_list(value))
+
+
 def _pandas_dtype(t: pa.DataType) -> Any:
+    if _is_rule_sets(t):  # only encode_table makes these: configuration.rules
+        return RuleSetDtype()
     if pa.types.is_dictionary(t):
         return None  # a pandas categorical
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
@@ -331,8 +354,8 @@ _NO_RULES = _without_rules(JOB_TYPE)
 
 
 def _plain_rule_sets(records: Sequence[dict[str, Any]]) -> pa.Array | None:
-    """Each row's rules as a plain list column, every distinct list converted to Arrow once (a
-    million jobs share a handful) and then copied to its rows by Arrow, or None when some rule
+    """Each row's rules as a dictionary over the distinct lists, each converted to Arrow once (a
+    million jobs share a handful), or None when some rule
     is not a plain ``{description, type}`` object of strings: the general path converts those,
     with their unknown fields and odd values."""
     codes: dict[bytes, int] = {}
@@ -359,7 +382,7 @@ def _plain_rule_sets(records: Sequence[dict[str, Any]]) -> pa.Array | None:
         dictionary = pa.array(distinct, type=pa.list_(RULE_TYPE))
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
-    return dictionary.take(pa.array(rows, type=pa.int32()))  # a null row stays null
+    return pa.DictionaryArray.from_arrays(pa.array(rows, type=pa.int32()), dictionary)
 
 
 def _as_str(value: Any) -> str | None:

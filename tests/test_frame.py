@@ -15,6 +15,7 @@ import pytest
 
 import classify_frames as cf
 from classify_frames import empty_frame, jobs_to_frame
+from classify_frames._rule_sets import RuleSetArray, RuleSetDtype
 from classify_frames._schema import (
     KNOWN_COLUMNS,
     REPEATED_COLUMNS,
@@ -254,12 +255,16 @@ def emulator_frame() -> pd.DataFrame:
     return jobs_to_frame(list(Dataset.generate(5_000, seed=0, schema="current").jobs()))
 
 
-def test_rule_sets_are_plain_lists_and_repeated_ids_keep_the_frame_compact(
+def test_rule_sets_are_held_once_and_repeated_ids_keep_the_frame_compact(
     emulator_frame: pd.DataFrame,
 ) -> None:
     df = emulator_frame
     rules = pa.array(df["configuration.rules"])
-    assert rules.type == pa.list_(RULE_TYPE)  # not a dictionary: pandas' writers need plain lists
+    assert rules.type == pa.list_(RULE_TYPE)  # plain lists for Arrow: pandas' writers need them
+    held = df["configuration.rules"].array
+    assert isinstance(held, RuleSetArray) and len(held.categories) < 20
+    assert df["configuration.rules"].memory_usage(deep=True, index=False) / len(df) < 8
+    assert df.memory_usage(deep=True).sum() / len(df) < 400  # issue 14's target
     first = df.loc[0, "configuration.rules"]
     assert isinstance(first, list) and {"description", "type"} <= first[0].keys()
     assert df["configuration.rules"].iloc[:3].tolist()[0] == first
@@ -290,5 +295,5 @@ def test_a_dataset_round_trip_gives_the_same_frame(
     pq.write_table(table, tmp_path / "plain" / "part-0.parquet")
     back = cf.read_parquet(tmp_path / "plain")
     assert back["configuration.rules"].tolist() == df["configuration.rules"].tolist()
-    assert back["configuration.rules"].dtype == pd.ArrowDtype(pa.list_(RULE_TYPE))
+    assert back["configuration.rules"].dtype == RuleSetDtype()
     assert isinstance(back["project_id"].dtype, pd.CategoricalDtype)

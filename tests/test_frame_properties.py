@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import classify_frames as cf
+from classify_frames._rule_sets import RuleSetDtype
 from classify_frames._schema import REPEATED_COLUMNS
 
 # Generated jobs are misshapen on purpose; the warnings that say so are tested in test_frame.py.
@@ -90,9 +91,10 @@ def test_any_jobs_give_one_row_each_and_the_contract_dtypes(jobs: list[dict[str,
     contract = cf.empty_frame().dtypes.drop([*categoricals, "configuration.rules"])
     assert frame.dtypes[contract.index].equals(contract)
     assert all(isinstance(frame[c].dtype, pd.CategoricalDtype) for c in categoricals)
-    rule_lists = frame["configuration.rules"].dtype
-    assert isinstance(rule_lists, pd.ArrowDtype) and pa.types.is_list(rule_lists.pyarrow_dtype)
-    rules = rule_lists.pyarrow_dtype.value_type  # extra rule fields kept
+    assert frame["configuration.rules"].dtype == RuleSetDtype()
+    rule_lists = frame["configuration.rules"].array.categories.type
+    assert pa.types.is_list(rule_lists)
+    rules = rule_lists.value_type  # extra rule fields kept
     assert {"description", "type"} <= {f.name for f in rules}
     assert frame["result.confidence"].dtype == "float64"
 

@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._rule_sets import RuleSetArray
+
 __all__ = ["NO_MATCH", "objects", "prepare", "rule_set_ids"]
 
 #: How a job whose rules all failed to match (``result.type`` null) is named in every table.
@@ -148,8 +150,13 @@ def rule_set_ids(rules: pd.Series) -> tuple[pd.Series, dict[str, list[tuple[str,
     >>> ids.isna().tolist(), sets[ids[0]]
     ([False, True], [('a', 'x')])
     """
-    arrow = _as_arrow_rules(rules)
     sets: dict[str, list[tuple[str, str]]] = {}
+    if isinstance(rules.array, RuleSetArray):  # each distinct set once, rows by their codes
+        held = rules.array
+        digests = np.array([_digest(r, sets) for r in held.categories.to_pylist()] + [None])
+        names = digests[held.codes]
+        return pd.Series(pd.array(names, dtype=_STRING), index=rules.index), sets
+    arrow = _as_arrow_rules(rules)
     names = np.full(len(rules), None, dtype=object)
     if arrow is not None and arrow.num_chunks:
         # chunk by chunk: combining the chunks of nested lists costs more than all the rest
@@ -157,17 +164,17 @@ def rule_set_ids(rules: pd.Series) -> tuple[pd.Series, dict[str, list[tuple[str,
         hashes = _row_hashes(arrow)[valid]
         rows = np.flatnonzero(valid)
         _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        digests = []
-        for row in rows[first]:
-            pairs = sorted(
-                (str(r.get("type") or ""), str(r.get("description") or ""))
-                for r in arrow[int(row)].as_py()
-            )
-            digest = hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:10]
-            sets[digest] = pairs
-            digests.append(digest)
-        names[rows] = np.array(digests, dtype=object)[inverse]
+        found = [_digest(arrow[int(row)].as_py(), sets) for row in rows[first]]
+        names[rows] = np.array(found, dtype=object)[inverse]
     return pd.Series(pd.array(names, dtype=_STRING), index=rules.index), sets
+
+
+def _digest(rules: list[dict[str, Any]], sets: dict[str, list[tuple[str, str]]]) -> str:
+    """The fingerprint of one rule set, recorded with its sorted ``(type, description)``s."""
+    pairs = sorted((str(r.get("type") or ""), str(r.get("description") or "")) for r in rules)
+    digest = hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:10]
+    sets[digest] = pairs
+    return digest
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
