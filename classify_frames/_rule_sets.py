@@ -333,7 +333,7 @@ class _Store:
     """The distinct rule sets of an array and of its views, as Arrow and (once asked) Python."""
 
     def __init__(self, categories: pa.Array) -> None:
-        self.categories = categories
+        self.categories = _plain_list(categories)
         self._lists: list[Any] | None = None
 
     def lists(self) -> list[Any]:
@@ -344,7 +344,14 @@ class _Store:
     def extend(self, categories: pa.Array) -> None:
         """Take a union whose first sets are these (codes already given keep their meaning)."""
         if categories is not self.categories:
-            self.categories, self._lists = categories, None
+            self.categories, self._lists = _plain_list(categories), None
+
+
+def _plain_list(categories: pa.Array) -> pa.Array:
+    """The sets as ``list<item: ...>`` whatever their source called the field (Parquet says
+    "element") or however wide its offsets: one type, so arrays from anywhere concatenate."""
+    kind = pa.list_(categories.type.value_type)
+    return categories if categories.type == kind else categories.cast(kind)
 
 
 def _missing(value: Any) -> bool:

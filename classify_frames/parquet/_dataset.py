@@ -508,9 +508,33 @@ def _scan(
         columns=[*schema.names, *partition_by],
         batch_readahead=1,
         fragment_readahead=1,
-        memory_pool=pa.system_memory_pool(),  # large buffers go back to the OS when freed
     )
-    return pa.concat_tables(encode_table(pa.Table.from_batches([b])) for b in batches)
+    tables = []
+    for i, batch in enumerate(batches):
+        tables.append(encode_table(pa.Table.from_batches([batch])))
+        if i % 8 == 7:  # the decoded text each batch let go, back to the OS as the scan goes
+            pa.default_memory_pool().release_unused()
+    return _joined(tables)
+
+
+def _joined(tables: list[pa.Table]) -> pa.Table:
+    """The batches' tables as one, each text or nested column joined into one chunk (pandas
+    filters a many-chunk Arrow column by joining it first, every time) while its pieces are let
+    go column by column, so the join never holds a second copy of more than one column.
+    ``tables`` is emptied of the columns as it goes."""
+    if len(tables) < 2:
+        return pa.concat_tables(tables)
+    names = tables[0].column_names
+    columns = []
+    for name in names:
+        kind = tables[0].schema.field(name).type
+        column = pa.chunked_array([c for t in tables for c in t.column(name).chunks], type=kind)
+        tables[:] = [t.drop_columns([name]) for t in tables]  # the caller's list too
+        if pa.types.is_large_string(kind) or pa.types.is_string(kind) or pa.types.is_nested(kind):
+            column = pa.chunked_array([column.combine_chunks()], type=kind)
+        columns.append(column)
+        pa.default_memory_pool().release_unused()
+    return pa.table(columns, names=names)
 
 
 def _bad_files(root: Path, files: list[str]) -> dict[str, str]:
