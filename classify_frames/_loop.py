@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import signal
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -39,14 +41,18 @@ class LoopThread:
         """The running loop, started now if need be."""
         with self._lock:
             if self._loop is None or self._loop.is_closed():
-                loop = asyncio.new_event_loop()
-                started = threading.Event()
-                thread = threading.Thread(
-                    target=_serve, args=(loop, started), name=self._name, daemon=True
-                )
-                thread.start()
-                started.wait()
-                self._loop, self._thread = loop, thread
+                # A Ctrl-C between thread.start() and the thread's try would leave a running
+                # loop that nothing refers to, so nothing stops: it is held until both are
+                # recorded (and raised then, once stop() can end what was started).
+                with _sigint_held():
+                    loop = asyncio.new_event_loop()
+                    inside = threading.Event()
+                    thread = threading.Thread(
+                        target=_serve, args=(loop, inside), name=self._name, daemon=True
+                    )
+                    thread.start()
+                    inside.wait()
+                    self._loop, self._thread = loop, thread
             return self._loop
 
     def owns_current_thread(self) -> bool:
@@ -136,7 +142,11 @@ class LoopThread:
     ) -> tuple[concurrent.futures.Future[T], Callable[[], None]]:
         """Start ``coro`` as a task on the loop. The future settles only once the task is done,
         even after a cancel (unlike ``run_coroutine_threadsafe``'s, which settles at once)."""
-        loop = self.loop
+        try:
+            loop = self.loop
+        except BaseException:  # interrupted while the loop started: nothing will run coro
+            coro.close()
+            raise
         result: concurrent.futures.Future[T] = concurrent.futures.Future()
         result.set_running_or_notify_cancel()  # only the task settles it
         tasks: list[asyncio.Task[T]] = []
@@ -161,10 +171,27 @@ class LoopThread:
         return result, cancel
 
 
-def _serve(loop: asyncio.AbstractEventLoop, started: threading.Event) -> None:
-    asyncio.set_event_loop(loop)
-    loop.call_soon(started.set)
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """SIGINT (Ctrl-C, a Jupyter kernel interrupt) is delivered only after this block.
+
+    A thread started inside keeps it blocked for good, so the signal always goes to a thread
+    that can act on it. Where there are no signal masks (Windows) it does nothing.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _serve(loop: asyncio.AbstractEventLoop, inside: threading.Event) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        inside.set()  # from here on the finally ends the loop, however it is stopped
         loop.run_forever()
     finally:
         left = asyncio.all_tasks(loop)  # a call still running in another thread: end it

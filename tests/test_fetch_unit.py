@@ -253,11 +253,15 @@ def test_kernel_interrupt_in_the_jupyter_path_cancels_the_work_on_the_clients_lo
     (SIGINT's KeyboardInterrupt in the main thread) must stop the work on the client's loop."""
     import _thread
     import asyncio
-    import threading
+
+    stuck: list[str] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
         job_id = request.url.path.rsplit("/", 1)[1]
         if job_id >= "j010":
+            stuck.append(job_id)
+            if len(stuck) == 2:  # both slots wait on slow jobs: j000..j009 are in, interrupt
+                _thread.interrupt_main()
             await asyncio.sleep(30)
         return httpx.Response(200, json=job(job_id))
 
@@ -268,11 +272,10 @@ def test_kernel_interrupt_in_the_jupyter_path_cancels_the_work_on_the_clients_lo
         return c.fetch_jobs(ids, per_id=True)
 
     kernel = asyncio.new_event_loop()  # run_until_complete installs no SIGINT handler
-    timer = threading.Timer(0.8, _thread.interrupt_main)
-    timer.start()
     with pytest.raises(KeyboardInterrupt) as interrupted:
         kernel.run_until_complete(cell())
     kernel.close()
+    assert stuck == ["j010", "j011"]
     assert not asyncio.run_coroutine_threadsafe(_tasks(), c._loop.loop).result(5)
     assert c.partial is not None and c.partial["status"].notna().sum() == 10
     assert interrupted.value.partial is c.partial  # type: ignore[attr-defined]
@@ -280,6 +283,38 @@ def test_kernel_interrupt_in_the_jupyter_path_cancels_the_work_on_the_clients_lo
     assert thread is not None and thread.is_alive()  # the client keeps its loop for later calls
     c.close()
     assert not thread.is_alive()
+
+
+def test_ctrl_c_while_the_loop_thread_starts_leaves_no_thread_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A SIGINT landing between the loop thread's start and its ``try`` (here: sent by the new
+    thread before it runs the loop) must still leave a thread that ``close()`` stops."""
+    import signal
+    import threading
+
+    from classify_frames import _loop
+
+    serve = _loop._serve
+
+    def interrupted_serve(*args: Any) -> None:
+        main = threading.main_thread().ident
+        assert main is not None
+        signal.pthread_kill(main, signal.SIGINT)  # Ctrl-C, while the caller waits for us
+        serve(*args)
+
+    monkeypatch.setattr(_loop, "_serve", interrupted_serve)
+    c = client(lambda request: httpx.Response(200, json=job("a")))
+    with pytest.raises(KeyboardInterrupt):
+        c.fetch_jobs(["a"], per_id=True)
+    monkeypatch.undo()
+    started = c._loop._thread
+    assert started is not None and started.is_alive()  # recorded: the client can stop it
+    c.close()
+    assert not started.is_alive()
+    assert not [t for t in threading.enumerate() if t.name == "classify-frames"]
+    assert c.fetch_jobs(["a"], per_id=True)["status"].tolist() == ["COMPLETED"]  # usable again
+    c.close()
 
 
 async def _tasks() -> int:
