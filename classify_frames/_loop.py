@@ -64,8 +64,9 @@ class LoopThread:
             coro.close()
             msg = "a sync method of the client was called from its own event loop; await it"
             raise RuntimeError(msg)
-        result, cancel = self._submit(coro)
-        try:
+        result, start, cancel = self._submit(coro)
+        try:  # started inside the try: a Ctrl-C at any point from here cancels the work
+            start()
             while not _wait(result):
                 pass
         except KeyboardInterrupt:
@@ -79,7 +80,8 @@ class LoopThread:
         """Await ``coro`` on the loop from any loop (directly when already on it)."""
         if asyncio.get_running_loop() is self._loop:
             return await coro
-        result, cancel = self._submit(coro)
+        result, start, cancel = self._submit(coro)
+        start()
         waiting = asyncio.wrap_future(result)
         try:
             return await asyncio.shield(waiting)
@@ -91,15 +93,17 @@ class LoopThread:
     def iterate(self, agen: AsyncIterator[T]) -> Iterator[T]:
         """Iterate ``agen`` on the loop from sync code, one item ahead (the next one is fetched
         while the caller works on the current one); leaving early closes it."""
-        result, cancel = self._submit(_next(agen))
+        result, start, cancel = self._submit(_next(agen))
         try:
+            start()
             while True:
                 while not _wait(result):
                     pass
                 done, item = result.result()
                 if done:
                     return
-                result, cancel = self._submit(_next(agen))
+                result, start, cancel = self._submit(_next(agen))
+                start()
                 yield item  # type: ignore[misc]  # not None: _next returned an item
         finally:
             cancel()
@@ -139,9 +143,11 @@ class LoopThread:
 
     def _submit(
         self, coro: Coroutine[Any, Any, T]
-    ) -> tuple[concurrent.futures.Future[T], Callable[[], None]]:
-        """Start ``coro`` as a task on the loop. The future settles only once the task is done,
-        even after a cancel (unlike ``run_coroutine_threadsafe``'s, which settles at once)."""
+    ) -> tuple[concurrent.futures.Future[T], Callable[[], None], Callable[[], None]]:
+        """``coro`` as a task for the loop: ``start()`` schedules it, ``cancel()`` cancels it
+        (or, if it never started, drops it). The future settles only once the task is done,
+        even after a cancel (unlike ``run_coroutine_threadsafe``'s, which settles at once), or
+        once a task that never started was dropped."""
         try:
             loop = self.loop
         except BaseException:  # interrupted while the loop started: nothing will run coro
@@ -159,16 +165,26 @@ class LoopThread:
             else:
                 result.set_result(task.result())
 
+        def begin() -> None:  # on the loop, as every callback here
+            if not result.done():
+                task = loop.create_task(coro)
+                task.add_done_callback(settle)
+                tasks.append(task)
+
+        def stop() -> None:
+            for task in tasks:
+                task.cancel()
+            if not tasks and not result.done():  # a Ctrl-C came before start()
+                coro.close()
+                result.set_exception(asyncio.CancelledError())
+
         def start() -> None:
-            task = loop.create_task(coro)
-            task.add_done_callback(settle)
-            tasks.append(task)
+            loop.call_soon_threadsafe(begin)
 
-        def cancel() -> None:
-            loop.call_soon_threadsafe(lambda: [t.cancel() for t in tasks])
+        def cancel() -> None:  # after a start(), its begin() runs first: callbacks keep order
+            loop.call_soon_threadsafe(stop)
 
-        loop.call_soon_threadsafe(start)
-        return result, cancel
+        return result, start, cancel
 
 
 @contextlib.contextmanager
