@@ -75,6 +75,11 @@ def test_dataset_errors_name_the_commands(emulator: Emulator, tmp_path: Path) ->
                        env=env_for(emulator))  # fmt: skip
     assert code == 1
     assert "use `classify-frames sync DIR` to update it, or pass --overwrite" in output
+    code, output = run("export", "--out", str(tmp_path / "one.parquet"), env=env_for(emulator))
+    assert code == 1 and "(for one file: `classify-frames list --out jobs.parquet`)" in output
+    code, output = run("export", "--out", str(tmp_path / "ds2"), "--partition-by",
+                       "status,status", env=env_for(emulator))  # fmt: skip
+    assert code == 1 and "--partition-by must be distinct column names" in output
 
 
 def test_audit_findings_and_warnings_name_the_options(tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def read_jobs(path: Path) -> pd.DataFrame:
         try:
             return jobs_to_frame(path)
         except (ValueError, UnicodeDecodeError) as exc:
-            msg = f"cannot read {str(path)!r} as JSON jobs: {exc}"
+            msg = f"cannot read {str(path)!r} as JSON jobs: {cli_words(str(exc))}"
             raise click.BadParameter(msg, param_hint="JOBS") from None
     msg = f"JOBS must end in one of {', '.join(_INPUTS)} (or be a dataset directory)"
     raise click.BadParameter(msg, param_hint="JOBS")

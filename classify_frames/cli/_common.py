@@ -141,6 +141,10 @@ _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"read_parquet\(\.\.\., on_bad_files='skip'\) reads the rest; ", ""),
         (r"use sync_parquet to update it", "use `classify-frames sync DIR` to update it"),
         (r"pass overwrite=True", "pass --overwrite"),
+        (r"^partition_by must", "--partition-by must"),
+        (r"create one with export_jobs or sync_parquet", "create one with classify-frames export"),
+        (r"\(use to_parquet\)", "(for one file: `classify-frames list --out jobs.parquet`)"),
+        (r"\(sync_parquet\(path, ids\)\)", "(`classify-frames sync DIR IDS_FILE`)"),
         # audit
         (
             r"(?:report\.)?review_queue\(budget=(\d+), strategy='stratified'\)",
@@ -154,7 +158,7 @@ _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"report\.plan_labels\(target_accuracy=([\d.]+)\)",
             r"`--plan more.csv --target-accuracy \1`",
         ),
-        (r"\btarget_accuracy\b", "--target-accuracy"),
+        (r"a lower target_accuracy", "a lower --target-accuracy"),
         (r"\bat delta=([\d.]+)", r"at --delta \1"),
         (r"label_col= / join_on= \(--label-col / --join-on\)", "--label-col / --join-on"),
         (r"join_on='(\w+)'", r"--join-on \1"),
@@ -163,6 +167,9 @@ _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "flat jobs, as fetch, list and export write them (not export --nested)",
         ),
         # experiments
+        (r"the frame reclassify\(\) returned", "the file `classify-frames reclassify` wrote"),
+        (r"a frame of jobs \(fetch_jobs, list_jobs\)", "a jobs file (as fetch or list write it)"),
+        (r"a frame from fetch_jobs or list_jobs", "a jobs file (as fetch or list write it)"),
         (r"rules=\[\.\.\.\]", "--rules FILE"),
         (r"configuration_id=\.\.\.", "--configuration-id ID"),
     )
