@@ -14,6 +14,7 @@ import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._collect import Collected
 from ._exceptions import APIError, RateLimitError
@@ -56,6 +57,7 @@ class Fetcher:
         """Fetch ``ids`` into ``state``: every id ends as a job or a failure there."""
         if per_id or self.ignores_job_ids:
             await pool(ids, lambda i: self._fetch_one(state, i, on_done), self.width)
+            self._hint_at_base_path(state, ids)
         else:
             await pool(batches(ids), lambda b: self._fetch_batch(state, b, on_done), self.width)
 
@@ -195,6 +197,24 @@ class Fetcher:
             return
         on_done(len(found) + len(damaged))
         await pool(missing, lambda i: self._fetch_one(state, i, on_done), _MISSING_WIDTH)
+        self._hint_at_base_path(state, batch)
+
+    def _hint_at_base_path(self, state: Collected, ids: Sequence[str]) -> None:
+        """A 404 for every id of a batch, under a base URL with a path: say the path is the
+        likely cause (a per-id 404 alone reads as "this job does not exist")."""
+        base = self.transport.settings.base_url or ""
+        path = urlsplit(base).path
+        if not ids or not path.strip("/"):
+            return
+        if not all(state.errors.get(i, ("", None))[1] == 404 for i in ids):
+            return
+        hint = (
+            f"; every id of this batch got 404 under {base}, whose path {path!r} may be why: "
+            f"the base URL is the host only, e.g. https://api.cloud.llamaindex.ai"
+        )
+        for job_id in dict.fromkeys(ids):
+            error, status = state.errors[job_id]
+            state.errors[job_id] = (error + hint, status)
 
     def _server_ignores_job_ids(self) -> None:
         if not self.ignores_job_ids:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import signal
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -39,14 +41,18 @@ class LoopThread:
         """The running loop, started now if need be."""
         with self._lock:
             if self._loop is None or self._loop.is_closed():
-                loop = asyncio.new_event_loop()
-                started = threading.Event()
-                thread = threading.Thread(
-                    target=_serve, args=(loop, started), name=self._name, daemon=True
-                )
-                thread.start()
-                started.wait()
-                self._loop, self._thread = loop, thread
+                # A Ctrl-C between thread.start() and the thread's try would leave a running
+                # loop that nothing refers to, so nothing stops: it is held until both are
+                # recorded (and raised then, once stop() can end what was started).
+                with _sigint_held():
+                    loop = asyncio.new_event_loop()
+                    inside = threading.Event()
+                    thread = threading.Thread(
+                        target=_serve, args=(loop, inside), name=self._name, daemon=True
+                    )
+                    thread.start()
+                    inside.wait()
+                    self._loop, self._thread = loop, thread
             return self._loop
 
     def owns_current_thread(self) -> bool:
@@ -58,8 +64,9 @@ class LoopThread:
             coro.close()
             msg = "a sync method of the client was called from its own event loop; await it"
             raise RuntimeError(msg)
-        result, cancel = self._submit(coro)
-        try:
+        result, start, cancel = self._submit(coro)
+        try:  # started inside the try: a Ctrl-C at any point from here cancels the work
+            start()
             while not _wait(result):
                 pass
         except KeyboardInterrupt:
@@ -73,7 +80,8 @@ class LoopThread:
         """Await ``coro`` on the loop from any loop (directly when already on it)."""
         if asyncio.get_running_loop() is self._loop:
             return await coro
-        result, cancel = self._submit(coro)
+        result, start, cancel = self._submit(coro)
+        start()
         waiting = asyncio.wrap_future(result)
         try:
             return await asyncio.shield(waiting)
@@ -85,15 +93,17 @@ class LoopThread:
     def iterate(self, agen: AsyncIterator[T]) -> Iterator[T]:
         """Iterate ``agen`` on the loop from sync code, one item ahead (the next one is fetched
         while the caller works on the current one); leaving early closes it."""
-        result, cancel = self._submit(_next(agen))
+        result, start, cancel = self._submit(_next(agen))
         try:
+            start()
             while True:
                 while not _wait(result):
                     pass
                 done, item = result.result()
                 if done:
                     return
-                result, cancel = self._submit(_next(agen))
+                result, start, cancel = self._submit(_next(agen))
+                start()
                 yield item  # type: ignore[misc]  # not None: _next returned an item
         finally:
             cancel()
@@ -133,10 +143,16 @@ class LoopThread:
 
     def _submit(
         self, coro: Coroutine[Any, Any, T]
-    ) -> tuple[concurrent.futures.Future[T], Callable[[], None]]:
-        """Start ``coro`` as a task on the loop. The future settles only once the task is done,
-        even after a cancel (unlike ``run_coroutine_threadsafe``'s, which settles at once)."""
-        loop = self.loop
+    ) -> tuple[concurrent.futures.Future[T], Callable[[], None], Callable[[], None]]:
+        """``coro`` as a task for the loop: ``start()`` schedules it, ``cancel()`` cancels it
+        (or, if it never started, drops it). The future settles only once the task is done,
+        even after a cancel (unlike ``run_coroutine_threadsafe``'s, which settles at once), or
+        once a task that never started was dropped."""
+        try:
+            loop = self.loop
+        except BaseException:  # interrupted while the loop started: nothing will run coro
+            coro.close()
+            raise
         result: concurrent.futures.Future[T] = concurrent.futures.Future()
         result.set_running_or_notify_cancel()  # only the task settles it
         tasks: list[asyncio.Task[T]] = []
@@ -149,22 +165,49 @@ class LoopThread:
             else:
                 result.set_result(task.result())
 
+        def begin() -> None:  # on the loop, as every callback here
+            if not result.done():
+                task = loop.create_task(coro)
+                task.add_done_callback(settle)
+                tasks.append(task)
+
+        def stop() -> None:
+            for task in tasks:
+                task.cancel()
+            if not tasks and not result.done():  # a Ctrl-C came before start()
+                coro.close()
+                result.set_exception(asyncio.CancelledError())
+
         def start() -> None:
-            task = loop.create_task(coro)
-            task.add_done_callback(settle)
-            tasks.append(task)
+            loop.call_soon_threadsafe(begin)
 
-        def cancel() -> None:
-            loop.call_soon_threadsafe(lambda: [t.cancel() for t in tasks])
+        def cancel() -> None:  # after a start(), its begin() runs first: callbacks keep order
+            loop.call_soon_threadsafe(stop)
 
-        loop.call_soon_threadsafe(start)
-        return result, cancel
+        return result, start, cancel
 
 
-def _serve(loop: asyncio.AbstractEventLoop, started: threading.Event) -> None:
-    asyncio.set_event_loop(loop)
-    loop.call_soon(started.set)
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """SIGINT (Ctrl-C, a Jupyter kernel interrupt) is delivered only after this block.
+
+    A thread started inside keeps it blocked for good, so the signal always goes to a thread
+    that can act on it. Where there are no signal masks (Windows) it does nothing.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _serve(loop: asyncio.AbstractEventLoop, inside: threading.Event) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        inside.set()  # from here on the finally ends the loop, however it is stopped
         loop.run_forever()
     finally:
         left = asyncio.all_tasks(loop)  # a call still running in another thread: end it

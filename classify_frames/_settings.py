@@ -27,6 +27,9 @@ __all__ = ["MASK", "REGIONS", "Secret", "Settings"]
 
 MASK = "********"
 
+# A base URL that already ends in the API's own path (a copy of a request URL, or of the docs).
+_API_PATH = re.compile(r"/api(?:/v\d+(?:/classify)?)?/*$")
+
 REGIONS = {
     "na": "https://api.cloud.llamaindex.ai",
     "eu": "https://api.cloud.eu.llamaindex.ai",
@@ -262,6 +265,14 @@ def _check_url(url: str, allow_insecure_http: bool) -> str:
         raise ConfigurationError(msg)
     if "?" in url or "#" in url:
         msg = f"base_url must not have a query (?) or fragment (#), got {url!r}"
+        raise ConfigurationError(msg)
+    api_path = _API_PATH.search(parts.path)
+    if api_path:  # every request would go to .../api/v2/api/v2/classify: a 404 for each id
+        host = url[: len(url) - len(parts.path)] + parts.path[: api_path.start()]
+        msg = (
+            f"base_url is the host only (the client adds /api/v2/classify itself), got {url!r}: "
+            f"use {host!r}"
+        )
         raise ConfigurationError(msg)
     if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
         msg = (

@@ -41,7 +41,7 @@ def test_ids_file_and_filters_together_are_refused(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["export", "--out", "missing/ds"], "does not exist"),
-        (["export", "--out", "ds", "--partition-by", "a/b"], "partition_by must be"),
+        (["export", "--out", "ds", "--partition-by", "a/b"], "--partition-by must be"),
         (["export", "--out", "jobs.parquet"], "looks like a file"),
         (["sync", "notes"], "not a classify_frames dataset"),
         (["export", "nope.txt", "--out", "ds"], "no such file"),

@@ -228,3 +228,16 @@ def test_the_version_comes_from_package_metadata(emulator: Emulator) -> None:
         transport=httpx.MockTransport(handler),
     )  # fmt: skip
     assert agents == [f"classify-frames/{cf.__version__}"]
+
+
+def test_a_batch_404ing_under_a_base_url_with_a_path_says_the_path_may_be_why(
+    emulator: Emulator,
+) -> None:
+    """Batched, over the emulator: the listing and then every id answer 404 under /v2."""
+    ids = [str(i) for i in emulator.dataset.ids[:3]]
+    df = cf.fetch_jobs(
+        ids, base_url=f"{emulator.base_url}/v2", api_key=emulator.api_key, progress=False,
+        retries=0,
+    )  # fmt: skip
+    assert df["http_status"].tolist() == [404] * 3
+    assert df["fetch_error"].str.contains(f"404 under {emulator.base_url}/v2, whose path").all()

@@ -163,6 +163,47 @@ def test_plain_http_to_a_remote_host_is_refused() -> None:
     assert Settings(api_key=KEY, base_url="http://example.com", allow_insecure_http=True).base_url
 
 
+@pytest.mark.parametrize(
+    ("given", "host"),
+    [
+        ("https://api.cloud.llamaindex.ai/api/v2", "https://api.cloud.llamaindex.ai"),
+        ("https://api.cloud.llamaindex.ai/api/v2/classify/", "https://api.cloud.llamaindex.ai"),
+        ("https://gateway.example/llama/api", "https://gateway.example/llama"),
+    ],
+)
+def test_a_base_url_holding_the_apis_own_path_is_refused_naming_the_host(
+    given: str, host: str
+) -> None:
+    """Every request would go to .../api/v2/api/v2/classify: a 404 per id, and no hint."""
+    with pytest.raises(cf.ConfigurationError, match="host only") as refused:
+        Settings(api_key=KEY, base_url=given)
+    assert f"use {host!r}" in str(refused.value)
+    assert Settings(api_key=KEY, base_url="https://gateway.example/llama").base_url  # a prefix
+
+
+def test_a_404_for_every_id_under_a_base_url_with_a_path_says_the_path_may_be_why() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/found"):
+            return httpx.Response(200, json=job("found"))
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    def fetch(base_url: str, ids: list[str]) -> pd.Series:
+        c = cf.ClassifyClient(
+            api_key=KEY, base_url=base_url, progress=False,
+            transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
+        )  # fmt: skip
+        with c:
+            return c.fetch_jobs(ids, per_id=True).set_index("id")["fetch_error"]
+
+    hint = "the base URL is the host only"
+    errors = fetch("http://127.0.0.1:9/v2", ["a", "b"])
+    assert errors.str.contains(hint, regex=False).all(), errors.tolist()
+    assert errors.str.startswith("not found (404").all()  # the reason stays first
+    assert not fetch("http://127.0.0.1:9", ["a", "b"]).str.contains(hint, regex=False).any()
+    some_found = fetch("http://127.0.0.1:9/v2", ["a", "found"])
+    assert some_found.isna()["found"] and hint not in some_found["a"]
+
+
 def test_missing_key_says_how_to_set_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LLAMA_CLOUD_API_KEY", raising=False)
     monkeypatch.delenv("LLAMA_PARSE_API_KEY", raising=False)
@@ -253,11 +294,15 @@ def test_kernel_interrupt_in_the_jupyter_path_cancels_the_work_on_the_clients_lo
     (SIGINT's KeyboardInterrupt in the main thread) must stop the work on the client's loop."""
     import _thread
     import asyncio
-    import threading
+
+    stuck: list[str] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
         job_id = request.url.path.rsplit("/", 1)[1]
         if job_id >= "j010":
+            stuck.append(job_id)
+            if len(stuck) == 2:  # both slots wait on slow jobs: j000..j009 are in, interrupt
+                _thread.interrupt_main()
             await asyncio.sleep(30)
         return httpx.Response(200, json=job(job_id))
 
@@ -268,11 +313,10 @@ def test_kernel_interrupt_in_the_jupyter_path_cancels_the_work_on_the_clients_lo
         return c.fetch_jobs(ids, per_id=True)
 
     kernel = asyncio.new_event_loop()  # run_until_complete installs no SIGINT handler
-    timer = threading.Timer(0.8, _thread.interrupt_main)
-    timer.start()
     with pytest.raises(KeyboardInterrupt) as interrupted:
         kernel.run_until_complete(cell())
     kernel.close()
+    assert stuck == ["j010", "j011"]
     assert not asyncio.run_coroutine_threadsafe(_tasks(), c._loop.loop).result(5)
     assert c.partial is not None and c.partial["status"].notna().sum() == 10
     assert interrupted.value.partial is c.partial  # type: ignore[attr-defined]
@@ -280,6 +324,66 @@ def test_kernel_interrupt_in_the_jupyter_path_cancels_the_work_on_the_clients_lo
     assert thread is not None and thread.is_alive()  # the client keeps its loop for later calls
     c.close()
     assert not thread.is_alive()
+
+
+def test_ctrl_c_while_the_loop_thread_starts_leaves_no_thread_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A SIGINT landing between the loop thread's start and its ``try`` (here: sent by the new
+    thread before it runs the loop) must still leave a thread that ``close()`` stops."""
+    import signal
+    import threading
+
+    from classify_frames import _loop
+
+    serve = _loop._serve
+
+    def interrupted_serve(*args: Any) -> None:
+        main = threading.main_thread().ident
+        assert main is not None
+        signal.pthread_kill(main, signal.SIGINT)  # Ctrl-C, while the caller waits for us
+        serve(*args)
+
+    monkeypatch.setattr(_loop, "_serve", interrupted_serve)
+    c = client(lambda request: httpx.Response(200, json=job("a")))
+    with pytest.raises(KeyboardInterrupt):
+        c.fetch_jobs(["a"], per_id=True)
+    monkeypatch.undo()
+    started = c._loop._thread
+    assert started is not None and started.is_alive()  # recorded: the client can stop it
+    c.close()
+    assert not started.is_alive()
+    assert c.fetch_jobs(["a"], per_id=True)["status"].tolist() == ["COMPLETED"]  # usable again
+    c.close()
+
+
+def test_ctrl_c_just_after_the_work_is_scheduled_still_cancels_it() -> None:
+    """The interrupt lands right after the call's task was handed to the loop, before the
+    caller waits on it: the work must still be cancelled, not left running on the loop."""
+    import asyncio
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        return httpx.Response(200, json=job("a"))
+
+    c = client(handler)
+    loop = c._loop.loop
+    schedule = loop.call_soon_threadsafe
+    armed = [True]
+
+    def interrupted_after(callback: Callable[..., object], *args: Any) -> asyncio.Handle:
+        handle = schedule(callback, *args)
+        if armed:
+            armed.clear()
+            raise KeyboardInterrupt  # as a Ctrl-C at the next bytecode would
+        return handle
+
+    loop.call_soon_threadsafe = interrupted_after  # type: ignore[method-assign,assignment]
+    with pytest.raises(KeyboardInterrupt):
+        c.fetch_jobs(["a", "b"], per_id=True)
+    loop.call_soon_threadsafe = schedule  # type: ignore[method-assign]
+    assert not asyncio.run_coroutine_threadsafe(_tasks(), loop).result(5)
+    c.close()
 
 
 async def _tasks() -> int:

@@ -263,7 +263,8 @@ def test_item14_bad_base_url_is_refused_when_settings_are_made(
         env={"LLAMA_CLOUD_API_KEY": KEY},
     )
     assert result.exit_code == 1, result.output
-    assert result.output.startswith("Error: base_url must not") and result.output.count("\n") == 1
+    said = "Error: the base URL (--base-url or LLAMA_CLOUD_BASE_URL) must not"  # the CLI's words
+    assert result.output.startswith(said) and result.output.count("\n") == 1
     assert "Traceback" not in result.output
     assert server.targets == []
 

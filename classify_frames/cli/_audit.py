@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from ._common import friendly_errors
+from ._common import cli_words, friendly_errors
 
 __all__ = ["audit_command"]
 
@@ -54,7 +54,7 @@ def read_jobs(path: Path) -> pd.DataFrame:
         try:
             return jobs_to_frame(path)
         except (ValueError, UnicodeDecodeError) as exc:
-            msg = f"cannot read {str(path)!r} as JSON jobs: {exc}"
+            msg = f"cannot read {str(path)!r} as JSON jobs: {cli_words(str(exc))}"
             raise click.BadParameter(msg, param_hint="JOBS") from None
     msg = f"JOBS must end in one of {', '.join(_INPUTS)} (or be a dataset directory)"
     raise click.BadParameter(msg, param_hint="JOBS")
@@ -176,15 +176,16 @@ def audit_command(
         if plan_path is not None:
             plan = report.plan_labels(target_accuracy=target_accuracy, delta=delta)
             plan.to_csv(plan_path, index=False)
-            written.append(f"{plan.attrs['summary']} ({len(plan):,} jobs written to {plan_path})")
+            summary = cli_words(plan.attrs["summary"])
+            written.append(f"{summary} ({len(plan):,} jobs written to {plan_path})")
         if html_path is not None:
             report.to_html(html_path, target_accuracy=target_accuracy, delta=delta)
             written.append(f"report written to {html_path}")
     for warning in caught:
-        click.secho(f"warning: {warning.message}", fg="yellow", err=True)
+        click.secho(f"warning: {cli_words(str(warning.message))}", fg="yellow", err=True)
     click.echo(repr(report))
     for sentence in findings:
-        click.echo(f"- {sentence}")
+        click.echo(f"- {cli_words(sentence)}")
     for title, table in sections:
         _echo_table(title, table)
     for line in written:

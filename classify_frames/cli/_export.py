@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,17 +42,6 @@ def _selection(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
-
-
-@contextlib.contextmanager
-def _cli_words() -> Iterator[None]:
-    """The library's lock refusal names ``lock_timeout=``; on the command line it is an option."""
-    from ..parquet._commit import DatasetLockedError
-
-    try:
-        yield
-    except DatasetLockedError as exc:
-        raise click.ClickException(exc.explain("--lock-timeout SECONDS")) from None
 
 
 def _jobs(options: dict[str, Any]) -> tuple[list[str] | None, dict[str, Any]]:
@@ -105,17 +93,16 @@ def export_command(
     from ..parquet import export_jobs
 
     ids, filters = _jobs(options)
-    with _cli_words():
-        summary = export_jobs(
-            ids,
-            path=out,
-            partition_by=tuple(p.strip() for p in partition_by.split(",") if p.strip()),
-            nested=nested,
-            overwrite=overwrite,
-            lock_timeout=lock_timeout,
-            **filters,
-            **client_kwargs(options),
-        )
+    summary = export_jobs(
+        ids,
+        path=out,
+        partition_by=tuple(p.strip() for p in partition_by.split(",") if p.strip()),
+        nested=nested,
+        overwrite=overwrite,
+        lock_timeout=lock_timeout,
+        **filters,
+        **client_kwargs(options),
+    )
     click.echo(str(summary))
 
 
@@ -141,13 +128,12 @@ def sync_command(directory: Path, lock_timeout: float, repair: bool, **options: 
     from ..parquet import sync_parquet
 
     ids, filters = _jobs(options)
-    with _cli_words():
-        summary = sync_parquet(
-            directory,
-            ids,
-            lock_timeout=lock_timeout,
-            repair=repair,
-            **filters,
-            **client_kwargs(options),
-        )
+    summary = sync_parquet(
+        directory,
+        ids,
+        lock_timeout=lock_timeout,
+        repair=repair,
+        **filters,
+        **client_kwargs(options),
+    )
     click.echo(str(summary))
