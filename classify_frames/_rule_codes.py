@@ -61,7 +61,22 @@ def _factorize_chunk(array: pa.Array) -> tuple[np.ndarray, pa.Array]:
     codes = _codes_in_python(array) if keys is None else _codes_of_keys(keys, len(array))
     valid = array.is_valid().to_numpy(zero_copy_only=False)
     codes, first = _renumber(np.where(valid, codes, -1).astype(np.int32))
-    return codes, array.take(pa.array(first, type=pa.int64()))
+    distinct = array.take(pa.array(first, type=pa.int64()))
+    plain = _decoded(distinct.type)
+    return codes, distinct if plain == distinct.type else distinct.cast(plain)
+
+
+def _decoded(t: pa.DataType) -> pa.DataType:
+    """``t`` with every dictionary inside it replaced by its values' type."""
+    if pa.types.is_dictionary(t):
+        return _decoded(t.value_type)
+    if pa.types.is_struct(t):
+        return pa.struct([f.with_type(_decoded(f.type)) for f in t])
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(_decoded(t.value_type)))
+    if pa.types.is_large_list(t):
+        return pa.large_list(t.value_field.with_type(_decoded(t.value_type)))
+    return t
 
 
 def _renumber(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,6 +144,10 @@ def _row_keys(array: pa.Array) -> list[pa.Array] | None:
 def _leaves(elements: pa.Array) -> list[pa.Array] | None:
     """The element array's leaf arrays (its own validity included), struct fields in order."""
     t = elements.type
+    if pa.types.is_dictionary(t):  # as Parquet can hand text over: each value's number
+        numbers, _ = _factorize_values(elements.dictionary)
+        indices = elements.indices.cast(pa.int32())
+        return [pc.take(pa.array(numbers, type=pa.int32()), indices)]
     if pa.types.is_struct(t):
         out: list[pa.Array] = [elements.is_valid()] if elements.null_count else []
         for child in elements.flatten():  # aligned with the struct's offset
@@ -150,6 +169,12 @@ def _leaves(elements: pa.Array) -> list[pa.Array] | None:
     ):
         return [elements]
     return None
+
+
+def _factorize_values(values: pa.Array) -> tuple[np.ndarray, int]:
+    """A number per value, equal for equal values (a dictionary may hold a value twice)."""
+    encoded = pc.dictionary_encode(values)
+    return encoded.indices.to_numpy(zero_copy_only=False), len(encoded.dictionary)
 
 
 def _string_keys(leaf: pa.Array, offsets: np.ndarray, width: type) -> list[pa.Array]:
