@@ -18,7 +18,7 @@ from test_parquet_support import MemoryClient, job
 import classify_frames as cf
 from classify_frames import ExportError
 from classify_frames.emulator._data import Schema
-from classify_frames.parquet import export_jobs, read_metadata, read_parquet
+from classify_frames.parquet import _dataset, export_jobs, read_metadata, read_parquet
 from classify_frames.parquet._dataset import DatasetWriter
 
 
@@ -220,3 +220,28 @@ def test_emulator_jobs_come_back_as_the_frame_fetch_would_build(
     back = read_parquet(tmp_path / "ds").sort_values("id", ignore_index=True)
     expected = cf.jobs_to_frame(jobs).sort_values("id", ignore_index=True)
     pd.testing.assert_frame_equal(back, expected)
+
+
+def test_text_pieces_become_one_array_exactly() -> None:
+    values = ["a", None, "", "bcd", None, "é" * 3, "", "x" * 50]
+    whole = pa.array(values * 3, type=pa.large_string())
+    pieces = [whole.slice(0, 5), whole.slice(5, 0), whole.slice(5, 11), whole.slice(16)]
+    joined = _dataset._one_text_array(list(pieces))
+    assert joined.equals(whole) and joined.null_count == whole.null_count
+    joined.validate(full=True)
+    no_nulls = pa.array(["p", "", "q"], type=pa.large_string())
+    assert _dataset._one_text_array([no_nulls, no_nulls.slice(1)]).to_pylist() == [
+        "p", "", "q", "", "q"
+    ]  # fmt: skip
+
+
+def test_a_dataset_read_in_segments_is_the_frame_read_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export_jobs(path=tmp_path / "ds", client=MemoryClient(jobs_over_three_months()), batch_size=50)
+    whole = read_parquet(tmp_path / "ds")
+    monkeypatch.setattr(_dataset, "_SEGMENT_ROWS", 64)
+    pieces = read_parquet(tmp_path / "ds")
+    pd.testing.assert_frame_equal(pieces, whole)
+    for name in ("id", "result.reasoning", "error_message"):
+        assert pieces[name].array._pa_array.num_chunks == 1  # type: ignore[attr-defined]
