@@ -1,0 +1,193 @@
+"""The explorer's text search: which rows hold a literal, case-insensitively, in any searched field.
+
+Exactly ``column.str.contains(query, case=False, regex=False)`` ORed over the fields (Arrow's
+case-insensitive substring kernel, the one pandas uses for Arrow strings), made fast three ways,
+none of which can change a result:
+
+- a field whose values repeat (templated reasoning, a categorical) is searched once per
+  distinct value and the answer spread to the rows by their codes;
+- every other field is cut into blocks of rows, and each block remembers which pairs of ASCII
+  bytes occur in it (case-folded): a block lacking one of the query's pairs cannot hold the
+  query and is skipped (hex ids never hold "receipt");
+- blocks run on several threads (Arrow releases the GIL), and only blocks where the caller
+  still needs an answer are scanned; a later call for the same query scans only the rest.
+
+>>> import pandas as pd
+>>> text = TextSearch([pd.Series(["Invoice 7", "a receipt", None])], 3)
+>>> text.mask("RECEIPT").tolist()
+[False, True, False]
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["TextSearch"]
+
+Mask = npt.NDArray[np.bool_]
+
+_BLOCK = 65_536  # rows per block: what one task scans and one pair table describes
+_SAMPLE = 20_000  # rows looked at to decide whether a field repeats enough to search by value
+_REPEATS = 0.25  # ... it does when its sample has at most this share of distinct values
+# ASCII letters that case-fold to a non-ASCII letter too (K: the Kelvin sign, s: the long s),
+# so a pair holding one may occur in a matching row under other bytes
+_UNSAFE = frozenset("kKsS")
+
+
+class _Values:
+    """A field searched once per distinct value: ``codes[i]`` is row i's value (-1: missing)."""
+
+    def __init__(self, values: pa.Array, codes: npt.NDArray[np.intp]) -> None:
+        self.values = values
+        self.codes = codes
+
+    def found(self, needle: str) -> Mask:
+        """Per distinct value, then one more False for the missing code (-1 indexes it)."""
+        hits = pc.match_substring(self.values, needle, ignore_case=True)
+        return np.append(hits.fill_null(False).to_numpy(zero_copy_only=False), False)
+
+
+class _Blocks:
+    """A field scanned block by block, with each block's case-folded byte pairs."""
+
+    def __init__(self, data: pa.ChunkedArray, blocks: int) -> None:
+        self.data = data
+        self.pairs = np.zeros((blocks, 1 << 16), dtype=bool)
+        for block in range(blocks):
+            for chunk in data.slice(block * _BLOCK, _BLOCK).chunks:
+                _mark_pairs(chunk, self.pairs[block])
+
+    def may_hold(self, pairs: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
+        """Per block: could it hold a text with all these byte pairs?"""
+        if not len(pairs):
+            return np.ones(len(self.pairs), dtype=bool)
+        return np.asarray(self.pairs[:, pairs].all(axis=1), dtype=bool)
+
+
+class TextSearch:
+    """The searched fields of ``n`` rows (``None``: a field the frame lacks), prepared once."""
+
+    def __init__(self, columns: Sequence[pd.Series | None], n: int) -> None:
+        self.total = n
+        self.blocks = -(-n // _BLOCK)
+        self._values: list[_Values] = []
+        self._scanned: list[_Blocks] = []
+        for column in columns:
+            if column is not None:
+                self._add(column)
+        # the last query, the blocks looked at for it and the rows found there
+        self._cache: tuple[str, npt.NDArray[np.bool_], Mask] | None = None
+
+    def _add(self, column: pd.Series) -> None:
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            categories = pa.array(column.cat.categories.astype(str), type=pa.large_string())
+            codes = np.asarray(column.cat.codes.to_numpy(), dtype=np.intp)
+            self._values.append(_Values(categories, codes))
+            return
+        data = _strings(column)
+        sample = data.slice(0, _SAMPLE)
+        if self.total >= 2 * _SAMPLE and len(pc.unique(sample)) <= _REPEATS * len(sample):
+            encoded = pc.dictionary_encode(data).unify_dictionaries()
+            values = (
+                encoded.chunks[0].dictionary if encoded.num_chunks else pa.array([], pa.string())
+            )
+            indices = pa.chunked_array([c.indices for c in encoded.chunks], pa.int32())
+            codes = indices.fill_null(-1).to_numpy().astype(np.intp)
+            self._values.append(_Values(values, codes))
+        else:
+            self._scanned.append(_Blocks(data, self.blocks))
+
+    def mask(self, query: str, needed: Mask | None = None) -> Mask:
+        """Rows holding ``query`` (stripped; case ignored), exact at least where ``needed``."""
+        needle = query.strip()
+        if self._cache is None or self._cache[0] != needle:
+            self._cache = (needle, np.zeros(self.blocks, bool), np.zeros(self.total, bool))
+        _, searched, found = self._cache
+        todo = ~searched
+        if needed is not None:
+            todo &= np.logical_or.reduceat(needed, np.arange(0, self.total, _BLOCK))
+        starts = np.flatnonzero(todo)
+        if not len(starts):
+            return found
+        pairs = _query_pairs(needle)
+        scans = [column.may_hold(pairs) for column in self._scanned]
+        values = [(column.codes, column.found(needle)) for column in self._values]
+
+        def scan(block: int) -> None:
+            rows = slice(block * _BLOCK, (block + 1) * _BLOCK)
+            hit = np.zeros(len(found[rows]), dtype=bool)
+            for codes, per_value in values:
+                hit |= per_value[codes[rows]]
+            for column, maybe in zip(self._scanned, scans, strict=True):
+                if maybe[block]:
+                    part = pc.match_substring(
+                        column.data.slice(rows.start, _BLOCK), needle, ignore_case=True
+                    )
+                    hit |= part.fill_null(False).to_numpy(zero_copy_only=False)
+            found[rows] = hit
+
+        workers = min(os.cpu_count() or 1, 4, len(starts))
+        if workers <= 1:
+            for block in starts.tolist():
+                scan(block)
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(scan, starts.tolist()))
+        searched[starts] = True
+        return found
+
+
+def _strings(column: pd.Series) -> pa.ChunkedArray:
+    """The column as Arrow strings: its own buffers when it has them, else converted once."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.ArrowDtype) or (
+        isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+    ):
+        data: pa.ChunkedArray = column.array.__arrow_array__()
+        if pa.types.is_string(data.type) or pa.types.is_large_string(data.type):
+            return data
+    converted = pa.array(column.astype("string[pyarrow]"), type=pa.large_string())
+    return pa.chunked_array([converted])
+
+
+def _mark_pairs(chunk: pa.Array, table: npt.NDArray[np.bool_]) -> None:
+    """Set ``table`` at every pair of adjacent bytes of ``chunk``'s text, ASCII case-folded.
+
+    Pairs across two values are marked too: the table may say yes where there is no such pair
+    (a block is scanned for nothing), never no where there is one.
+    """
+    if not len(chunk):
+        return
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[
+        chunk.offset : chunk.offset + len(chunk) + 1
+    ]
+    if offsets[-1] - offsets[0] < 2:
+        return
+    data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    folded = data | (((data >= 65) & (data <= 90)).view(np.uint8) << 5)
+    pairs = (folded[:-1].astype(np.uint16) << 8) | folded[1:]
+    table[pairs] = True
+
+
+def _query_pairs(needle: str) -> npt.NDArray[np.intp]:
+    """The ASCII byte pairs any case-insensitive match of ``needle`` must hold, case-folded.
+
+    Only pairs of two adjacent ASCII characters of the query count, each folded on its own
+    (lowering a whole string can change its length: "İ" becomes two characters).
+    """
+    pairs = {
+        (ord(a.lower()) << 8) | ord(b.lower())
+        for a, b in itertools.pairwise(needle)
+        if a.isascii() and b.isascii() and a not in _UNSAFE and b not in _UNSAFE
+    }
+    return np.array(sorted(pairs), dtype=np.intp)
