@@ -157,11 +157,11 @@ class JobIndex:
         self.facets = {name: Facet.of(self._column(column), n) for name, column in _FACETS.items()}
         self.confidence = _floats(self._column("result.confidence"), n)
         self.created = _micros(self._column("created_at"), n)
-        status, kind = self._column("status"), self._column("result.type")
-        completed = _is(status, "COMPLETED", n)
+        kind = self._column("result.type")
+        completed = self._is("status", "COMPLETED")
         self.no_match = completed & (np.ones(n, bool) if kind is None else kind.isna().to_numpy())
         fetch_error = self._column("fetch_error")
-        self.failed = _is(status, "FAILED", n) | (
+        self.failed = self._is("status", "FAILED") | (
             np.zeros(n, bool) if fetch_error is None else fetch_error.notna().to_numpy()
         )
         bins = np.where(
@@ -196,6 +196,11 @@ class JobIndex:
                 values: pd.Series = self.frame[group].struct.field(field)
                 return values
         return None
+
+    def _is(self, facet: str, value: str) -> Mask:
+        """Rows whose ``facet`` is ``value`` (by its codes: no pass over the column's text)."""
+        mask = self.facets[facet].mask([value])
+        return np.zeros(self.total, dtype=bool) if mask is None else mask
 
     def has(self, name: str) -> bool:
         """Whether the frame has ``name`` with at least one value."""
@@ -376,12 +381,6 @@ def _key(wanted: Mask | None) -> Hashable:
 def _plain(value: Any) -> Any:
     """A numpy or Arrow scalar as the Python value users type in ``set_filters``."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _is(column: pd.Series | None, value: str, n: int) -> Mask:
-    if column is None:
-        return np.zeros(n, dtype=bool)
-    return (column.astype("string") == value).fillna(False).to_numpy(dtype=bool)
 
 
 def _floats(column: pd.Series | None, n: int) -> npt.NDArray[np.float64]:
