@@ -1,8 +1,9 @@
 """The explorer's fast paths against plain pandas: random frames, random filters, same rows.
 
 Small blocks and a small sample make a few hundred rows take every path that 10 million take:
-blocks skipped by their byte pairs or by the other filters, fields searched once per distinct
-value, a scan reused by a later change, pages found without listing every row.
+blocks skipped by their byte pairs or by the other filters, groups of rows looked at as one
+string, fields searched once per distinct value, a scan reused by a later change, pages found
+without listing every row.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ def test_filters_counts_and_pages_agree_with_pandas_on_a_randomized_frame(
 ) -> None:
     monkeypatch.setattr("classify_frames.explorer._search._BLOCK", 16)
     monkeypatch.setattr("classify_frames.explorer._search._SAMPLE", 40)
+    monkeypatch.setattr("classify_frames.explorer._search._GROUP", 3)
     monkeypatch.setattr("classify_frames.explorer._index._PAGE_SCAN", 8)
     rng = np.random.default_rng(14)
     df = random_frame(rng, 600)
@@ -205,6 +207,7 @@ def test_text_search_is_str_contains(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("classify_frames.explorer._search._BLOCK", 4)
         patch.setattr("classify_frames.explorer._search._SAMPLE", 3)
+        patch.setattr("classify_frames.explorer._search._GROUP", 2)
         search = TextSearch(columns, n)
         wanted = np.resize(np.array(needed or [True], dtype=bool), n)
         first = search.mask(query, wanted).copy()
