@@ -139,6 +139,8 @@ def test_filters_counts_and_pages_agree_with_pandas_on_a_randomized_frame(
     assert index.search._values and index.search._scanned  # both ways of searching are used
     for _ in range(80):
         state = random_state(rng, df)
+        if rng.random() < 0.3:  # typing on: the new query extends the last one
+            state["search"] = e.filters["search"] + random_query(rng, df)
         e.set_filters(**state)
         keep = reference(df, state)
         pd.testing.assert_frame_equal(e.filtered, df[keep])
@@ -190,20 +192,26 @@ texts = st.lists(st.one_of(st.none(), st.text(alphabet=ALPHABET, max_size=8)), m
     plain=texts,
     repeated=st.lists(st.sampled_from(["Kelvin", "ſtraße", "İi", "abc"]), max_size=40),
     query=st.text(alphabet=ALPHABET, min_size=1, max_size=3),
+    more=st.text(alphabet=ALPHABET, max_size=2),
     needed=st.lists(st.booleans(), max_size=40),
 )
 def test_text_search_is_str_contains(
-    plain: list[str | None], repeated: list[str], query: str, needed: list[bool]
+    plain: list[str | None], repeated: list[str], query: str, more: str, needed: list[bool]
 ) -> None:
     n = min(len(plain), len(repeated))
     columns = [
         pd.Series(plain[:n], dtype="string[pyarrow]"),
         pd.Series(repeated[:n], dtype="string[pyarrow]"),
     ]
-    expected = np.zeros(n, dtype=bool)
-    needle = query.strip()
-    for column in columns:
-        expected |= column.str.contains(needle, case=False, regex=False).fillna(False).to_numpy()
+
+    def expected_for(text: str) -> np.ndarray:
+        held = np.zeros(n, dtype=bool)
+        for column in columns:
+            found = column.str.contains(text.strip(), case=False, regex=False)
+            held |= found.fillna(False).to_numpy(dtype=bool)
+        return held
+
+    expected = expected_for(query)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("classify_frames.explorer._search._BLOCK", 4)
         patch.setattr("classify_frames.explorer._search._SAMPLE", 3)
@@ -213,6 +221,11 @@ def test_text_search_is_str_contains(
         first = search.mask(query, wanted).copy()
         assert (first[wanted] == expected[wanted]).all()
         assert (search.mask(query) == expected).all()  # the rest scanned, the first part kept
+        longer = query + more  # looked for among the rows holding query, in its blocks
+        if longer.strip():
+            first = search.mask(longer, ~wanted).copy()
+            assert (first[~wanted] == expected_for(longer)[~wanted]).all()
+            assert (search.mask(longer) == expected_for(longer)).all()
 
 
 def test_the_byte_pairs_skip_blocks_that_cannot_match(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -86,8 +86,7 @@ class TextSearch:
         for column in columns:
             if column is not None:
                 self._add(column)
-        # the last query, the blocks looked at for it and the rows found there
-        self._cache: tuple[str, npt.NDArray[np.bool_], Mask] | None = None
+        self._cache: _Found | None = None  # the last query's
 
     def _add(self, column: pd.Series) -> None:
         if isinstance(column.dtype, pd.CategoricalDtype):
@@ -109,17 +108,25 @@ class TextSearch:
             self._scanned.append(_Blocks(data, self.blocks))
 
     def mask(self, query: str, needed: Mask | None = None) -> Mask:
-        """Rows holding ``query`` (stripped; case ignored), exact at least where ``needed``."""
+        """Rows holding ``query`` (stripped; case ignored), exact at least where ``needed``.
+
+        A query that extends the last one (``"invoice 20"`` after ``"invoice"``) is looked for
+        only in the rows that held the last one, in the blocks it was looked for in.
+        """
         needle = query.strip()
-        if self._cache is None or self._cache[0] != needle:
-            self._cache = (needle, np.zeros(self.blocks, bool), np.zeros(self.total, bool))
-        _, searched, found = self._cache
-        todo = ~searched
+        if self._cache is None or self._cache.needle != needle:
+            last = self._cache
+            self._cache = _Found(needle, self.blocks, self.total)
+            if last is not None and last.needle and last.needle in needle:
+                # case folds letter by letter: a text holding needle holds every piece of it
+                self._cache.within = (last.searched, last.found)
+        cache = self._cache
+        todo = ~cache.searched
         if needed is not None:
             todo &= np.logical_or.reduceat(needed, np.arange(0, self.total, _BLOCK))
         starts = np.flatnonzero(todo)
         if not len(starts):
-            return found
+            return cache.found
         pairs = _query_pairs(needle)
         scans = [column.may_hold(pairs) for column in self._scanned]
         # per field: does the query occur in most groups of rows (threads share the answer)
@@ -128,13 +135,20 @@ class TextSearch:
 
         def scan(block: int) -> None:
             rows = slice(block * _BLOCK, (block + 1) * _BLOCK)
-            hit = np.zeros(len(found[rows]), dtype=bool)
+            only = None
+            if cache.within is not None and cache.within[0][block]:
+                only = cache.within[1][rows]  # the rows that held the shorter query
+            hit = np.zeros(len(cache.found[rows]), dtype=bool)
             for codes, per_value in values:
                 hit |= per_value[codes[rows]]
             for column, maybe, common in zip(self._scanned, scans, dense, strict=True):
-                if maybe[block]:
-                    hit |= _holding(column.data.slice(rows.start, _BLOCK), needle, common)
-            found[rows] = hit
+                if not maybe[block] or (only is not None and not only.any()):
+                    continue
+                text = column.data.slice(rows.start, _BLOCK)
+                hit |= (
+                    _holding(text, needle, common) if only is None else _among(text, only, needle)
+                )
+            cache.found[rows] = hit if only is None else hit & only
 
         workers = min(os.cpu_count() or 1, 4, len(starts))
         if workers <= 1:
@@ -143,8 +157,31 @@ class TextSearch:
         else:
             with ThreadPoolExecutor(workers) as pool:
                 list(pool.map(scan, starts.tolist()))
-        searched[starts] = True
-        return found
+        cache.searched[starts] = True
+        return cache.found
+
+
+class _Found:
+    """What one query found: in which blocks it was looked for, which rows there hold it, and
+    (``within``) the same for a shorter query it extends, whose rows are the only candidates."""
+
+    def __init__(self, needle: str, blocks: int, rows: int) -> None:
+        self.needle = needle
+        self.searched = np.zeros(blocks, dtype=bool)
+        self.found = np.zeros(rows, dtype=bool)
+        self.within: tuple[npt.NDArray[np.bool_], Mask] | None = None
+
+
+def _among(data: pa.ChunkedArray, rows: Mask, needle: str) -> Mask:
+    """Which rows of ``data`` hold ``needle``, looking only at the ``rows`` set (others: False)."""
+    hit = np.zeros(len(data), dtype=bool)
+    start = 0
+    for chunk in data.chunks:
+        part = rows[start : start + len(chunk)]
+        if part.any():
+            hit[start : start + len(chunk)][part] = _contains(chunk.filter(pa.array(part)), needle)
+        start += len(chunk)
+    return hit
 
 
 def _holding(data: pa.ChunkedArray, needle: str, dense: list[bool]) -> Mask:
@@ -161,11 +198,9 @@ def _holding(data: pa.ChunkedArray, needle: str, dense: list[bool]) -> Mask:
             dense[0] = True
             parts.append(_contains(chunk, needle))
             continue
-        rows = np.repeat(found, _GROUP)[: len(chunk)]
-        hit = np.zeros(len(chunk), dtype=bool)
-        if rows.any():
-            hit[rows] = _contains(chunk.filter(pa.array(rows)), needle)
-        parts.append(hit)
+        parts.append(
+            _among(pa.chunked_array([chunk]), np.repeat(found, _GROUP)[: len(chunk)], needle)
+        )
     return np.concatenate(parts)
 
 
