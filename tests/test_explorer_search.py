@@ -86,9 +86,12 @@ def random_state(rng: np.random.Generator, df: pd.DataFrame) -> dict[str, Any]:
         "result_type": some(sorted(df["result.type"].dropna().unique().tolist())),
         "configuration": None if rng.random() < 0.6 else str(rng.choice(CONFIGS)),
         "confidence": None if rng.random() < 0.5 else (low, low + 0.4),
-        "created": (start, start + dt.timedelta(days=int(rng.integers(0, 30))))
-        if rng.random() < 0.4
-        else (None, None),
+        "created": [
+            (None, None),
+            (start, start + dt.timedelta(days=int(rng.integers(0, 30)))),
+            (start, None),
+            (None, start),
+        ][int(rng.integers(0, 4))],
         "search": random_query(rng, df),
         "no_match_only": bool(rng.random() < 0.15),
         "failed_only": bool(rng.random() < 0.15),

@@ -254,15 +254,7 @@ class JobIndex:
         key = (tuple(getattr(state, name) for name in _NARROWING), state.search.strip())
         # the rows every filter but the facets keeps, and how many of them each cell holds
         rest = self._keep("rest", key, lambda: _all([masks["narrowing"], masks["search"]]))
-        weights = self._keep(
-            "weights",
-            key,
-            lambda: (
-                self._everyone
-                if rest is None
-                else np.bincount(self._cells[rest], minlength=len(self._everyone))
-            ),
-        )
+        weights = self._keep("weights", key, functools.partial(self._weights, rest))
         wanted = [facet.wanted(_choices(state, name)) for name, facet in self.facets.items()]
         facet_counts = {
             name: self._tally(weights, wanted, i, ignore=i) for i, name in enumerate(self.facets)
@@ -324,9 +316,8 @@ class JobIndex:
     def _created_mask(self, start: dt.date | None, end: dt.date | None) -> Mask | None:
         if start is None and end is None:
             return None
-        valid: Mask = self.created != _NAT
-        if start is not None:
-            valid &= self.created >= _day_micros(start)
+        # a missing time (_NAT, the smallest int64) is before any start: one pass fewer then
+        valid: Mask = self.created != _NAT if start is None else self.created >= _day_micros(start)
         if end is not None:
             valid &= self.created < _day_micros(end + dt.timedelta(days=1))
         return valid
