@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classify_frames.explorer import FilterState, JobIndex, explore
+from classify_frames.explorer._index import _combine
 from classify_frames.explorer._search import TextSearch
 from classify_frames.frame import build_frame
 
@@ -135,6 +136,7 @@ def test_filters_counts_and_pages_agree_with_pandas_on_a_randomized_frame(
     monkeypatch.setattr("classify_frames.explorer._search._SAMPLE", 40)
     monkeypatch.setattr("classify_frames.explorer._search._GROUP", 3)
     monkeypatch.setattr("classify_frames.explorer._index._PAGE_SCAN", 8)
+    monkeypatch.setattr("classify_frames.explorer._index._COMBINED", 64)  # cells renumbered
     rng = np.random.default_rng(14)
     df = random_frame(rng, 600)
     e = explore(df, page_size=10)
@@ -260,3 +262,15 @@ def test_a_frame_of_many_chunks_with_a_categorical_text_field() -> None:
     view = index.view(FilterState(search="TOTAL"))
     assert view.rows.tolist() == [0, 2, 4, 6]
     assert index.view(FilterState(search="b-")).rows.tolist() == [1, 5]
+
+
+def test_combined_codes_are_one_per_combination_even_past_64_bits() -> None:
+    rng = np.random.default_rng(0)
+    parts = [rng.integers(0, 3, 500) * (2**31 - 3) for _ in range(3)]  # sizes of 2^31 each
+    codes, cells = _combine([(p, 2**31) for p in parts], 500)
+    combos = list(zip(*(p.tolist() for p in parts), strict=True))
+    assert cells == len(set(combos)) and codes.max() < cells
+    first: dict[tuple[int, ...], int] = {}
+    for combo, code in zip(combos, codes.tolist(), strict=True):
+        assert first.setdefault(combo, code) == code
+    assert len(set(first.values())) == len(first)
