@@ -66,7 +66,8 @@ def review_queue(
     if budget is not None and budget < 1:
         msg = f"budget must be at least 1, got {budget!r}"
         raise ValueError(msg)
-    completed = jobs.loc[jobs["completed"]]
+    # only the columns a draw reads: the queue's own columns are taken for its rows alone
+    completed = jobs.loc[jobs["completed"], ["id", "type", "confidence"]]
     population = len(completed)
     pool = completed if labelled is None or strategy != "stratified" else completed[~labelled]
     conf = pool["confidence"].to_numpy(float)
@@ -147,7 +148,7 @@ def _chosen(
         key = pd.DataFrame(
             {
                 "conf": np.nan_to_num(conf, nan=-1.0),
-                "match": (pool["type"].astype(object) != NO_MATCH).to_numpy(bool),
+                "match": (pool["type"] != NO_MATCH).to_numpy(bool),
                 "id": pool["id"],
             },
             index=pool.index,

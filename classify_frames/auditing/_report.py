@@ -321,17 +321,28 @@ class AuditReport:
     def by_configuration(self) -> pd.DataFrame:
         """Per configuration_id and rule-set fingerprint: jobs, no-match rate (Wilson interval),
         confidence, rules, first and last job."""
-        return _rulesets.by_configuration(self.jobs, self.threshold, self.rules)
+        return _rulesets.by_configuration(self._keyed, self.threshold, self.rules)
 
     @cached_property
     def configuration_mix(self) -> pd.DataFrame:
         """Share of each predicted type per configuration and rule set."""
-        return _rulesets.configuration_mix(self.jobs)
+        return _rulesets.configuration_mix(self._keyed)
+
+    @cached_property
+    def _keyed(self) -> pd.DataFrame:
+        """The completed jobs' configuration, rule set, type, confidence and time, shared by
+        ``by_configuration`` and ``configuration_mix``."""
+        return _rulesets.keyed(self.jobs)
+
+    @cached_property
+    def _predecessors(self) -> dict[str, str]:
+        """Each rule set's predecessor, shared by ``rule_changes`` and the reclassified pairs."""
+        return _rulesets.predecessors(self.jobs, self.rules)
 
     @cached_property
     def rule_changes(self) -> pd.DataFrame:
         """Rules added, removed or edited between rule-set versions."""
-        return _rulesets.rule_changes(self.jobs, self.rules)
+        return _rulesets.rule_changes(self.jobs, self.rules, self._predecessors)
 
     @cached_property
     def unused_rules(self) -> pd.DataFrame:
@@ -350,7 +361,7 @@ class AuditReport:
 
     @cached_property
     def _pairs(self) -> pd.DataFrame:
-        return _rulesets.pairs_of(self.jobs, self.rules)
+        return _rulesets.pairs_of(self.jobs, self._predecessors)
 
     def flips(
         self, from_rule_set: str | None = None, to_rule_set: str | None = None
@@ -669,7 +680,7 @@ class AuditReport:
         (5 folds; negative is better) so a gain is not claimed that the data cannot show."""
         truth = self._need_labels("recalibrate")
         keep = self.jobs["completed"].to_numpy(bool) & truth.notna().to_numpy(bool)
-        rows = self.jobs[keep]
+        rows = self.jobs.loc[keep, ["type", "confidence", "rule_set"]]
         correct = (rows["type"].astype(object) == truth[keep].astype(object)).to_numpy(float)
         return recalibrator_with_gain(
             rows["confidence"].to_numpy(float), correct, rows["rule_set"].to_numpy(object)
