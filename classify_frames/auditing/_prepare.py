@@ -97,7 +97,7 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
     if not fetched.all():
         status = status.cat.add_categories(["FETCH ERROR"]).where(fetched, "FETCH ERROR")
     completed = (status == "COMPLETED").to_numpy(bool)
-    types = raw_type.fillna(NO_MATCH).where(completed).astype("category")
+    types = _types(raw_type, completed, df.index)
     values = confidence.to_numpy()
     with np.errstate(invalid="ignore"):
         possible = np.isfinite(values) & (values >= 0) & (values <= 1)
@@ -129,6 +129,20 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
         index=df.index,
     )
     return out, rules
+
+
+def _types(raw: pd.Series, completed: np.ndarray, index: pd.Index) -> pd.Series:
+    """The predicted type of each completed job (:data:`NO_MATCH` where it has none; NaN for
+    other jobs) as a categorical of the types that occur, sorted: recoded from the distinct
+    values, not by filling and hashing a string per row."""
+    found = raw.astype("category")
+    names = found.cat.categories
+    every = names.append(pd.Index([NO_MATCH], dtype=names.dtype)).unique().sort_values()
+    # old code -> new code, and a missing type (code -1, the last entry) -> NO_MATCH
+    remap = np.append(every.get_indexer(names), every.get_indexer(pd.Index([NO_MATCH])))
+    recoded = np.where(completed, remap[found.cat.codes.to_numpy()], -1)
+    categorical = pd.Categorical.from_codes(recoded, dtype=pd.CategoricalDtype(every))
+    return pd.Series(categorical.remove_unused_categories(), index=index)
 
 
 def _warn_impossible(values: np.ndarray) -> None:

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from .._atomic import atomic_path
-from . import _document, _findings, _plan, _plots, _population, _queue, _rulesets, _tables
+from . import _document, _findings, _plan, _population, _queue, _rulesets, _tables
 from ._certify import certify_table
 from ._design import Allocation, labelled_sample
 from ._labels import LabelsInput, join_labelled
@@ -23,6 +22,8 @@ from ._sample import LabelledSample, ShareEstimate, no_estimate, share
 from ._stats import BinStrategy
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from ..experiments import Comparison
 
 __all__ = ["AuditReport", "audit"]
@@ -706,18 +707,26 @@ class AuditReport:
 
     def plot_confidence(self) -> Figure:
         """Histograms of stated confidence per predicted type."""
+        from . import _plots  # matplotlib on the first figure, not with the audit
+
         return _plots.confidence_histograms(self.jobs)
 
     def plot_reliability(self, bins: BinStrategy | None = None) -> Figure:
         """Reliability diagram (needs labels)."""
+        from . import _plots  # matplotlib on the first figure, not with the audit
+
         return _plots.reliability(self.calibration(bins))
 
     def plot_risk_coverage(self) -> Figure:
         """Risk-coverage curve (needs labels)."""
+        from . import _plots  # matplotlib on the first figure, not with the audit
+
         return _plots.risk_coverage_curve(self.risk_coverage, self.threshold)
 
     def plot_drift(self, freq: str = "M", baseline: object = None) -> Figure:
         """Confidence, no-match rate and PSI per period."""
+        from . import _plots  # matplotlib on the first figure, not with the audit
+
         return _plots.drift_lines(self.drift(freq, baseline))
 
     def figures(self) -> dict[str, Figure]:

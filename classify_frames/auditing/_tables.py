@@ -104,8 +104,10 @@ def summary(
         else 0,
         "confidence_mean": float(conf.mean()) if len(conf) else math.nan,
     }
-    for q in QUANTILES:
-        rows[f"confidence_p{round(q * 100)}"] = float(conf.quantile(q)) if len(conf) else math.nan
+    # one partition for every quantile (as Series.quantile computes each: linear, q * 100)
+    found = np.percentile(conf.to_numpy(float), [q * 100 for q in QUANTILES]) if len(conf) else []
+    for i, q in enumerate(QUANTILES):
+        rows[f"confidence_p{round(q * 100)}"] = float(found[i]) if len(conf) else math.nan
     rows["threshold"] = threshold
     rows["below_threshold"] = _ratio(int((conf < threshold).sum()), len(conf))
     rows.update(label_metrics or {})
