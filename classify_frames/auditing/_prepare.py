@@ -141,8 +141,11 @@ def _types(raw: pd.Series, completed: np.ndarray, index: pd.Index) -> pd.Series:
     # old code -> new code, and a missing type (code -1, the last entry) -> NO_MATCH
     remap = np.append(every.get_indexer(names), every.get_indexer(pd.Index([NO_MATCH])))
     recoded = np.where(completed, remap[found.cat.codes.to_numpy()], -1)
-    categorical = pd.Categorical.from_codes(recoded, dtype=pd.CategoricalDtype(every))
-    return pd.Series(categorical.remove_unused_categories(), index=index)
+    # only the types of completed jobs are categories (a bincount, not a sort of the codes)
+    used = np.bincount(recoded[recoded >= 0], minlength=len(every)) > 0
+    final = np.append(np.cumsum(used) - 1, -1)[recoded]
+    categorical = pd.Categorical.from_codes(final, dtype=pd.CategoricalDtype(every[used]))
+    return pd.Series(categorical, index=index)
 
 
 def _warn_impossible(values: np.ndarray) -> None:
