@@ -206,8 +206,7 @@ class AuditReport:
             return table
         names = list(table.index)
         done = self.jobs["completed"].to_numpy(bool)
-        types = self.jobs.loc[done, "type"].astype(object)
-        codes = pd.Index(names).get_indexer(types.to_numpy(object))
+        codes = _tables._codes(self.jobs.loc[done, "type"], names)  # via the categories
         est = _population.by_group(self.sample, self._correct, codes, names)
         table["accuracy"] = est["accuracy"].to_numpy()
         table["accuracy_lo"] = est["accuracy_lo"].to_numpy()
