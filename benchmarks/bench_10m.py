@@ -75,7 +75,7 @@ def child_analyse(path: Path, repeat: int) -> dict[str, Any]:
     from classify_frames.explorer import explore
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from bench_explorer import changes, naive
+    from bench_explorer import _spelling, changes, naive
 
     warnings.simplefilter("ignore")
     out: dict[str, Any] = {}
@@ -98,7 +98,7 @@ def child_analyse(path: Path, repeat: int) -> dict[str, Any]:
             explorer.set_filters(**before)
             step = dict(change)
             if step.get("search"):  # a new spelling each time: no attempt reuses a scan
-                step["search"] = step["search"][: len(step["search"]) - attempt % 2]
+                step["search"] = _spelling(step["search"], attempt)
             begin = time.perf_counter()
             explorer.set_filters(**step)
             times.append((time.perf_counter() - begin) * 1000)

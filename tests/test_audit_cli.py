@@ -147,3 +147,22 @@ def test_the_labelling_loop(files: dict[str, Path], tmp_path: Path) -> None:
     assert "label these" in out and more.exists()
     code, out = run(str(files["parquet"]), "--plan", str(more))
     assert code != 0 and "--plan needs --labels" in out
+
+
+def test_findings_certify_at_the_target_accuracy_asked_for(files: dict[str, Path]) -> None:
+    # the findings used to certify at 95% (else 90%) with 95% confidence whatever was asked
+    code, out = run(
+        str(files["parquet"]),
+        "--labels",
+        str(files["labels"]),
+        "--target-accuracy",
+        "0.8",
+        "--delta",
+        "0.1",
+    )
+    assert code == 0, out
+    found = [line for line in out.splitlines() if line.startswith("- ")]
+    certified = [line for line in found if "certified" in line]
+    assert len(certified) == 1, found
+    assert "at ≥ 80% accuracy, certified at 90% confidence" in certified[0]
+    assert "90% accuracy" not in " ".join(found) and "95% accuracy" not in " ".join(found)

@@ -471,7 +471,7 @@ def test_masks_agree_with_plain_pandas_on_emulator_data(
     block: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # small blocks make the search skip blocks and reuse earlier scans, as on big frames
-    monkeypatch.setattr("classify_frames.explorer._index._BLOCK", block)
+    monkeypatch.setattr("classify_frames.explorer._search._BLOCK", block)
     df = cf.jobs_to_frame(list(Dataset.generate(3000, seed=3).jobs()))
     e = explore(df)
     rng = np.random.default_rng(0)

@@ -12,10 +12,28 @@ from ._prepare import NO_MATCH
 if TYPE_CHECKING:
     from ._report import AuditReport
 
-__all__ = ["findings"]
+__all__ = ["Findings", "findings"]
 
-#: Targets the findings certify a threshold for: the usual ones, highest first.
+#: Targets the findings certify a threshold for when none is given: the usual ones, highest
+#: first.
 TARGETS = (0.95, 0.9)
+
+
+class Findings(list[str]):
+    """``report.findings``: the sentences, certifying a threshold at the usual targets (95%,
+    else 90%, with 95% confidence). Call it for the target that matters to you:
+
+    >>> report.findings(target_accuracy=0.8, delta=0.1)   # doctest: +SKIP
+    """
+
+    def __init__(self, sentences: list[str], report: AuditReport) -> None:
+        super().__init__(sentences)
+        self._report = report
+
+    def __call__(self, target_accuracy: float | None = None, *, delta: float = 0.05) -> Findings:
+        """The findings with a threshold certified at ``target_accuracy`` with probability at
+        least ``1 - delta`` (see :meth:`AuditReport.recommend_threshold`)."""
+        return Findings(self._report._findings_at(target_accuracy, delta), self._report)
 
 
 def _pct(value: float) -> str:
@@ -36,10 +54,19 @@ def _strength(auc: float) -> str:
     return "Confidence separates right from wrong very well"
 
 
-def findings(report: AuditReport) -> list[str]:
+def findings(
+    report: AuditReport, target_accuracy: float | None = None, delta: float = 0.05
+) -> list[str]:
     """Sentences for a person in a notebook: what the frame holds, and with labels how
-    accurate it is (with the interval and label count), which threshold is certified, how
-    well confidence is calibrated and separates right from wrong, and what to do next."""
+    accurate it is (with the interval and label count), which threshold is certified (at
+    ``target_accuracy`` with probability ``1 - delta``; without a target at 95%, else 90%),
+    how well confidence is calibrated and separates right from wrong, and what to do next."""
+    if target_accuracy is not None and not 0 < target_accuracy < 1:
+        msg = f"target_accuracy must be in (0, 1), got {target_accuracy!r}"
+        raise ValueError(msg)
+    if not 0 < delta < 1:
+        msg = f"delta must be in (0, 1), got {delta!r}"
+        raise ValueError(msg)
     out = _frame_sentences(report)
     if report.truth is None:
         out.append(
@@ -48,7 +75,7 @@ def findings(report: AuditReport) -> list[str]:
             "file back as audit(df, labels=...)."
         )
         return out
-    out += _label_sentences(report)
+    out += _label_sentences(report, target_accuracy, delta)
     return out
 
 
@@ -75,7 +102,7 @@ def _frame_sentences(report: AuditReport) -> list[str]:
     return out
 
 
-def _label_sentences(report: AuditReport) -> list[str]:
+def _label_sentences(report: AuditReport, target_accuracy: float | None, delta: float) -> list[str]:
     out: list[str] = []
     sample = report.sample
     labelled = len(report._labelled[0])
@@ -107,29 +134,34 @@ def _label_sentences(report: AuditReport) -> list[str]:
             "allows any accuracy there."
         )
     out.append(lead)
-    out += _threshold_sentences(report)
+    out += _threshold_sentences(report, target_accuracy, delta)
     out += _type_sentences(report)
     out += _confidence_sentences(report)
     return out
 
 
-def _threshold_sentences(report: AuditReport) -> list[str]:
+def _threshold_sentences(
+    report: AuditReport, target_accuracy: float | None, delta: float
+) -> list[str]:
     if report.sample is None or not report.sample.trusted:
         return ["No threshold is certified: the labels are not known to be a random sample."]
-    for target in TARGETS:
-        row = report.recommend_threshold(target_accuracy=target).loc["overall"].to_dict()
+    targets = TARGETS if target_accuracy is None else (target_accuracy,)
+    sure = f"{1 - delta:.0%}"
+    for target in targets:
+        row = report.recommend_threshold(target, delta).loc["overall"].to_dict()
         if math.isfinite(float(row["threshold"])):
             return [
                 f"Auto-accepting at ≥ {row['threshold']:g} keeps {row['coverage']:.0%} of jobs "
-                f"({int(row['accepted']):,}) at ≥ {target:.0%} accuracy, certified at 95% "
+                f"({int(row['accepted']):,}) at ≥ {target:.0%} accuracy, certified at {sure} "
                 f"confidence (estimated {_pct(float(row['accuracy']))}, "
                 f"{_ci(float(row['accuracy_lo']), float(row['accuracy_hi']))}, from "
                 f"{int(row['labelled'])} labels)."
             ]
+    lowest = targets[-1]
     return [
-        f"No threshold can be certified at ≥ {TARGETS[-1]:.0%} accuracy with 95% confidence "
-        "from these labels; report.plan_labels(target_accuracy=0.9) says how many more labels "
-        "could change that."
+        f"No threshold can be certified at ≥ {lowest:.0%} accuracy with {sure} confidence "
+        f"from these labels; report.plan_labels(target_accuracy={lowest:g}) says how many "
+        "more labels could change that."
     ]
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from matplotlib.figure import Figure
-
-from . import _plots
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["CSS", "figure", "host_of", "page", "toc"]
 
@@ -34,6 +34,8 @@ def host_of(base_url: object) -> str:
 
 def figure(fig: Figure, alt: str) -> str:
     """A figure as an ``<img>`` with its PNG inlined (the file stays self-contained)."""
+    from . import _plots  # matplotlib is imported on the first figure, not with the audit
+
     data = base64.b64encode(_plots.to_png(fig)).decode()
     return f'<img class="plot" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 

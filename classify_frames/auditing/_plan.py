@@ -73,7 +73,7 @@ def plan_labels(
         msg = f"target_accuracy must be in (0, 1), got {target_accuracy!r}"
         raise ValueError(msg)
     jobs = report.jobs
-    completed = jobs.loc[jobs["completed"]]
+    completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     conf = completed["confidence"].to_numpy(float)
     labelled = report._labelled_mask
     if labelled is None:

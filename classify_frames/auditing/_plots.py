@@ -21,7 +21,7 @@ def _empty(fig: Figure, message: str) -> Figure:
 
 def confidence_histograms(jobs: pd.DataFrame, max_types: int = 12) -> Figure:
     """Counts of each stated confidence, one small panel per predicted type (largest first)."""
-    completed = jobs[jobs["completed"] & jobs["confidence"].notna()]
+    completed = jobs.loc[jobs["completed"] & jobs["confidence"].notna(), ["type", "confidence"]]
     types = completed["type"].astype(object)
     order = list(types.value_counts().index[:max_types])
     if not order:

@@ -30,7 +30,31 @@ _STRING = pd.StringDtype("pyarrow")
 def _column(df: pd.DataFrame, name: str, dtype: Any = _STRING) -> pd.Series:
     if name in df.columns:
         return df[name]
+    if dtype is _STRING:  # an all-null Arrow array, not millions of Python Nones
+        empty = pd.array(pa.nulls(len(df), pa.string()), dtype=_STRING)
+        return pd.Series(empty, index=df.index, name=name)
     return pd.Series(pd.array([None] * len(df), dtype=dtype), index=df.index, name=name)
+
+
+def _categories(values: pd.Series) -> pd.Series:
+    """``values`` as a categorical of strings (sorted categories, NaN where missing): the
+    audit groups by configuration and rule set many times, and grouping codes is far cheaper
+    than hashing a string per row each time."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        names = values.cat.categories
+        if isinstance(names.dtype, pd.StringDtype) and names.is_monotonic_increasing:
+            return values
+        # categories of another kind (numbers, object): as strings, merged where they meet
+        text = pd.Index([str(c) for c in names], dtype=_STRING)
+        unique = text.unique().sort_values()
+        codes = values.cat.codes.to_numpy()
+        remap = np.append(unique.get_indexer(text), -1)
+        return pd.Series(
+            pd.Categorical.from_codes(remap[codes], dtype=pd.CategoricalDtype(unique)),
+            index=values.index,
+            name=values.name,
+        )
+    return values.astype(_STRING).astype("category")
 
 
 def objects(values: pd.Series) -> np.ndarray:
@@ -41,7 +65,8 @@ def objects(values: pd.Series) -> np.ndarray:
 def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, str]]]]:
     """Internal columns: id, status, completed, type, confidence, created_at, configuration_id,
     rule_set, document, reasoning, error_message, confidence_impossible (row order and index
-    kept); and the rules of each rule set (see :func:`rule_set_ids`).
+    kept); and the rules of each rule set (see :func:`rule_set_ids`). ``type``,
+    ``configuration_id`` and ``rule_set`` are categoricals of strings (sorted categories).
 
     A stated confidence outside [0, 1] or infinite cannot be a probability: it becomes NaN
     (``confidence_impossible`` marks it) with one warning counting them.
@@ -74,7 +99,7 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
     if not fetched.all():
         status = status.cat.add_categories(["FETCH ERROR"]).where(fetched, "FETCH ERROR")
     completed = (status == "COMPLETED").to_numpy(bool)
-    types = raw_type.fillna(NO_MATCH).where(completed).astype("category")
+    types = _types(raw_type, completed, df.index)
     values = confidence.to_numpy()
     with np.errstate(invalid="ignore"):
         possible = np.isfinite(values) & (values >= 0) & (values <= 1)
@@ -93,8 +118,8 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
             "type": types,
             "confidence": confidence,
             "created_at": created,
-            "configuration_id": _column(df, "configuration_id").astype(_STRING),
-            "rule_set": rule_set,
+            "configuration_id": _categories(_column(df, "configuration_id")),
+            "rule_set": _categories(rule_set),
             # filled by cf.with_configuration_names (the service's names for configuration_id)
             "configuration_name": _column(df, "configuration.name").astype(_STRING),
             "configuration_version": _column(df, "configuration.version").astype(_STRING),
@@ -106,6 +131,23 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
         index=df.index,
     )
     return out, rules
+
+
+def _types(raw: pd.Series, completed: np.ndarray, index: pd.Index) -> pd.Series:
+    """The predicted type of each completed job (:data:`NO_MATCH` where it has none; NaN for
+    other jobs) as a categorical of the types that occur, sorted: recoded from the distinct
+    values, not by filling and hashing a string per row."""
+    found = raw.astype("category")
+    names = found.cat.categories
+    every = names.append(pd.Index([NO_MATCH], dtype=names.dtype)).unique().sort_values()
+    # old code -> new code, and a missing type (code -1, the last entry) -> NO_MATCH
+    remap = np.append(every.get_indexer(names), every.get_indexer(pd.Index([NO_MATCH])))
+    recoded = np.where(completed, remap[found.cat.codes.to_numpy()], -1)
+    # only the types of completed jobs are categories (a bincount, not a sort of the codes)
+    used = np.bincount(recoded[recoded >= 0], minlength=len(every)) > 0
+    final = np.append(np.cumsum(used) - 1, -1)[recoded]
+    categorical = pd.Categorical.from_codes(final, dtype=pd.CategoricalDtype(every[used]))
+    return pd.Series(categorical, index=index)
 
 
 def _warn_impossible(values: np.ndarray) -> None:

@@ -66,7 +66,8 @@ def review_queue(
     if budget is not None and budget < 1:
         msg = f"budget must be at least 1, got {budget!r}"
         raise ValueError(msg)
-    completed = jobs.loc[jobs["completed"]]
+    # only the columns a draw reads: the queue's own columns are taken for its rows alone
+    completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     population = len(completed)
     pool = completed if labelled is None or strategy != "stratified" else completed[~labelled]
     conf = pool["confidence"].to_numpy(float)
@@ -76,7 +77,7 @@ def review_queue(
                 f"budget=, allocation= and bands= apply to strategy='stratified', not {strategy!r}"
             )
             raise ValueError(msg)
-        picked = _chosen(pool, conf, n, strategy, threshold)
+        picked = _chosen(pool, conf, n, strategy, threshold, jobs["id"])
         strata = pd.Series("", index=picked, dtype=object)
         design = design_columns(strategy, strata, pd.Series(dtype="int64"), population)
     elif strategy == "stratified":
@@ -141,30 +142,31 @@ def draw_stratified(names: pd.Series, counts: pd.Series, seed: int) -> pd.Index:
 
 
 def _chosen(
-    pool: pd.DataFrame, conf: np.ndarray, n: int, strategy: str, threshold: float
+    pool: pd.DataFrame, conf: np.ndarray, n: int, strategy: str, threshold: float, ids: pd.Series
 ) -> pd.Index:
     if strategy == "lowest":
         key = pd.DataFrame(
             {
                 "conf": np.nan_to_num(conf, nan=-1.0),
-                "match": (pool["type"].astype(object) != NO_MATCH).to_numpy(bool),
-                "id": pool["id"],
+                "match": (pool["type"] != NO_MATCH).to_numpy(bool),
             },
             index=pool.index,
         )
-        return _smallest(key, n)
+        return _smallest(key, n, ids)
     distance = np.abs(conf - threshold)
-    key = pd.DataFrame({"d": distance, "id": pool["id"]}, index=pool.index)
-    return _smallest(key[~np.isnan(distance)], n)
+    key = pd.DataFrame({"d": distance}, index=pool.index)
+    return _smallest(key[~np.isnan(distance)], n, ids)
 
 
-def _smallest(key: pd.DataFrame, n: int) -> pd.Index:
-    """Index of the ``n`` first rows of ``key`` sorted by all its columns; only the rows tied
-    with or below the n-th first column value are sorted."""
+def _smallest(key: pd.DataFrame, n: int, ids: pd.Series) -> pd.Index:
+    """Index of the ``n`` first rows of ``key`` sorted by all its columns, then by ``ids``
+    (the last tie-break); only the rows tied with or below the n-th first column value are
+    sorted, and only their ids read."""
     first = key.iloc[:, 0].to_numpy(float)
     if len(first) > n:
         cutoff = np.partition(first, n - 1)[n - 1]
         key = key[first <= cutoff]
+    key = key.assign(id=ids.loc[key.index])
     return key.sort_values(list(key.columns), kind="stable").index[:n]
 
 

@@ -51,7 +51,7 @@ class Recalibrator:
         """Calibrated confidence of each job of ``df`` (NaN where it states none)."""
         jobs = prepare(df)[0]
         conf = jobs["confidence"].to_numpy(float)
-        keys = jobs["rule_set"].fillna("").to_numpy(object)
+        keys = jobs["rule_set"].astype(object).fillna("").to_numpy(object)
         out = np.full(len(jobs), np.nan)
         for key in pd.unique(keys):
             # no rule set, or one not seen in fitting: the overall curve

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from .._atomic import atomic_path
-from . import _document, _findings, _plan, _plots, _population, _queue, _rulesets, _tables
+from . import _document, _findings, _plan, _population, _queue, _rulesets, _tables
 from ._certify import certify_table
 from ._design import Allocation, labelled_sample
 from ._labels import LabelsInput, join_labelled
@@ -23,6 +22,8 @@ from ._sample import LabelledSample, ShareEstimate, no_estimate, share
 from ._stats import BinStrategy
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from ..experiments import Comparison
 
 __all__ = ["AuditReport", "audit"]
@@ -205,8 +206,7 @@ class AuditReport:
             return table
         names = list(table.index)
         done = self.jobs["completed"].to_numpy(bool)
-        types = self.jobs.loc[done, "type"].astype(object)
-        codes = pd.Index(names).get_indexer(types.to_numpy(object))
+        codes = _tables._codes(self.jobs.loc[done, "type"], names)  # via the categories
         est = _population.by_group(self.sample, self._correct, codes, names)
         table["accuracy"] = est["accuracy"].to_numpy()
         table["accuracy_lo"] = est["accuracy_lo"].to_numpy()
@@ -321,17 +321,28 @@ class AuditReport:
     def by_configuration(self) -> pd.DataFrame:
         """Per configuration_id and rule-set fingerprint: jobs, no-match rate (Wilson interval),
         confidence, rules, first and last job."""
-        return _rulesets.by_configuration(self.jobs, self.threshold, self.rules)
+        return _rulesets.by_configuration(self._keyed, self.threshold, self.rules)
 
     @cached_property
     def configuration_mix(self) -> pd.DataFrame:
         """Share of each predicted type per configuration and rule set."""
-        return _rulesets.configuration_mix(self.jobs)
+        return _rulesets.configuration_mix(self._keyed)
+
+    @cached_property
+    def _keyed(self) -> pd.DataFrame:
+        """The completed jobs' configuration, rule set, type, confidence and time, shared by
+        ``by_configuration`` and ``configuration_mix``."""
+        return _rulesets.keyed(self.jobs)
+
+    @cached_property
+    def _predecessors(self) -> dict[str, str]:
+        """Each rule set's predecessor, shared by ``rule_changes`` and the reclassified pairs."""
+        return _rulesets.predecessors(self.jobs, self.rules)
 
     @cached_property
     def rule_changes(self) -> pd.DataFrame:
         """Rules added, removed or edited between rule-set versions."""
-        return _rulesets.rule_changes(self.jobs, self.rules)
+        return _rulesets.rule_changes(self.jobs, self.rules, self._predecessors)
 
     @cached_property
     def unused_rules(self) -> pd.DataFrame:
@@ -350,7 +361,7 @@ class AuditReport:
 
     @cached_property
     def _pairs(self) -> pd.DataFrame:
-        return _rulesets.pairs_of(self.jobs, self.rules)
+        return _rulesets.pairs_of(self.jobs, self._predecessors)
 
     def flips(
         self, from_rule_set: str | None = None, to_rule_set: str | None = None
@@ -650,11 +661,27 @@ class AuditReport:
             max_labels=max_labels,
         )
 
-    @cached_property
-    def findings(self) -> list[str]:
+    @property
+    def findings(self) -> _findings.Findings:
         """The answers in plain sentences with their numbers (accuracy with its interval and
-        label count, the certified threshold, calibration, what the data lacks)."""
-        return _findings.findings(self)
+        label count, the certified threshold, calibration, what the data lacks): a list of
+        sentences, with a threshold certified at 95% accuracy (else 90%). Call it for your
+        own target: ``report.findings(target_accuracy=0.8, delta=0.05)``.
+
+        >>> for sentence in report.findings(target_accuracy=0.9):   # doctest: +SKIP
+        ...     print(sentence)
+        """
+        return _findings.Findings(self._findings_at(None, 0.05), self)
+
+    def _findings_at(self, target_accuracy: float | None, delta: float) -> list[str]:
+        key = (target_accuracy, delta)
+        if key not in self._findings_cache:
+            self._findings_cache[key] = _findings.findings(self, target_accuracy, delta)
+        return self._findings_cache[key]
+
+    @cached_property
+    def _findings_cache(self) -> dict[tuple[float | None, float], list[str]]:
+        return {}
 
     @cached_property
     def disagreements(self) -> pd.DataFrame:
@@ -669,7 +696,7 @@ class AuditReport:
         (5 folds; negative is better) so a gain is not claimed that the data cannot show."""
         truth = self._need_labels("recalibrate")
         keep = self.jobs["completed"].to_numpy(bool) & truth.notna().to_numpy(bool)
-        rows = self.jobs[keep]
+        rows = self.jobs.loc[keep, ["type", "confidence", "rule_set"]]
         correct = (rows["type"].astype(object) == truth[keep].astype(object)).to_numpy(float)
         return recalibrator_with_gain(
             rows["confidence"].to_numpy(float), correct, rows["rule_set"].to_numpy(object)
@@ -679,18 +706,26 @@ class AuditReport:
 
     def plot_confidence(self) -> Figure:
         """Histograms of stated confidence per predicted type."""
+        from . import _plots  # matplotlib on the first figure, not with the audit
+
         return _plots.confidence_histograms(self.jobs)
 
     def plot_reliability(self, bins: BinStrategy | None = None) -> Figure:
         """Reliability diagram (needs labels)."""
+        from . import _plots  # matplotlib on the first figure, not with the audit
+
         return _plots.reliability(self.calibration(bins))
 
     def plot_risk_coverage(self) -> Figure:
         """Risk-coverage curve (needs labels)."""
+        from . import _plots  # matplotlib on the first figure, not with the audit
+
         return _plots.risk_coverage_curve(self.risk_coverage, self.threshold)
 
     def plot_drift(self, freq: str = "M", baseline: object = None) -> Figure:
         """Confidence, no-match rate and PSI per period."""
+        from . import _plots  # matplotlib on the first figure, not with the audit
+
         return _plots.drift_lines(self.drift(freq, baseline))
 
     def figures(self) -> dict[str, Figure]:

@@ -11,15 +11,18 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._prepare import NO_MATCH
 from ._stats import wilson_interval
-from ._tables import type_order
+from ._tables import _codes, type_order
 
 __all__ = [
     "by_configuration",
     "configuration_mix",
     "flips",
+    "keyed",
     "pairs_of",
     "predecessors",
     "reclassified",
@@ -30,21 +33,48 @@ __all__ = [
 
 Rules = dict[str, list[tuple[str, str]]]
 _KEYS = ["configuration_id", "rule_set"]
+_NONE = "(none)"
+_STRING = pd.StringDtype("pyarrow")
 
 
-def _keyed(jobs: pd.DataFrame) -> pd.DataFrame:
+def keyed(jobs: pd.DataFrame) -> pd.DataFrame:
+    """The completed jobs' columns these tables read, ``"(none)"`` for a missing configuration
+    or rule set (both categoricals of strings, see :func:`._prepare.prepare`): computed once
+    per report and shared by its tables."""
     named = [c for c in ("configuration_name", "configuration_version") if c in jobs.columns]
     rows = jobs.loc[jobs["completed"], [*_KEYS, "type", "confidence", "created_at", *named]]
-    return rows.assign(
-        configuration_id=rows["configuration_id"].fillna("(none)"),
-        rule_set=rows["rule_set"].fillna("(none)"),
+    return rows.assign(**{key: _filled(rows[key]) for key in _KEYS})
+
+
+def _filled(values: pd.Series) -> pd.Series:
+    if not values.isna().any():
+        return values
+    if _NONE not in values.cat.categories:
+        values = values.cat.add_categories([_NONE])
+    return values.fillna(_NONE)
+
+
+def _groups(rows: pd.DataFrame) -> tuple[np.ndarray, pd.MultiIndex]:
+    """Each row's (configuration_id, rule_set) group, numbered in order of first appearance,
+    and the groups as an index of strings."""
+    config, rule_set = rows["configuration_id"].cat, rows["rule_set"].cat
+    width = max(len(rule_set.categories), 1)
+    pair = config.codes.to_numpy(np.int64) * width + rule_set.codes.to_numpy(np.int64)
+    group, uniques = pd.factorize(pair)
+    index = pd.MultiIndex.from_arrays(
+        [
+            pd.Index(config.categories.take(uniques // width), dtype=_STRING),
+            pd.Index(rule_set.categories.take(uniques % width), dtype=_STRING),
+        ],
+        names=_KEYS,
     )
+    return group, index
 
 
-def by_configuration(jobs: pd.DataFrame, threshold: float, rules: Rules) -> pd.DataFrame:
-    """Per ``configuration_id`` and rule set: jobs, no-match rate with a Wilson interval,
-    confidence mean/median, share below threshold, number of rules, first and last job."""
-    rows = _keyed(jobs)
+def by_configuration(rows: pd.DataFrame, threshold: float, rules: Rules) -> pd.DataFrame:
+    """Per ``configuration_id`` and rule set (``rows``: :func:`keyed`): jobs, no-match rate
+    with a Wilson interval, confidence mean/median, share below threshold, number of rules,
+    first and last job."""
     columns = [
         "jobs",
         "no_match",
@@ -60,12 +90,19 @@ def by_configuration(jobs: pd.DataFrame, threshold: float, rules: Rules) -> pd.D
     ]
     if rows.empty:
         return pd.DataFrame(columns=columns, index=pd.MultiIndex.from_tuples([], names=_KEYS))
+    group, index = _groups(rows)
     conf = rows["confidence"]
-    frame = rows.assign(
-        no_match=(rows["type"].astype(object) == NO_MATCH),
-        below=(conf < threshold).where(conf.notna()),
+    frame = pd.DataFrame(
+        {
+            "type": rows["type"],
+            "no_match": (rows["type"] == NO_MATCH).to_numpy(bool),
+            "confidence": conf,
+            "below": (conf < threshold).where(conf.notna()),
+            "created_at": rows["created_at"],
+        },
+        index=rows.index,
     )
-    grouped = frame.groupby(_KEYS, sort=False)
+    grouped = frame.groupby(group, sort=True)  # the groups' numbers: order of appearance
     table = grouped.agg(
         jobs=("type", "size"),
         no_match=("no_match", "sum"),
@@ -75,33 +112,43 @@ def by_configuration(jobs: pd.DataFrame, threshold: float, rules: Rules) -> pd.D
         first_seen=("created_at", "min"),
         last_seen=("created_at", "max"),
     )
+    table.index = index
     table["no_match_rate"] = table["no_match"] / table["jobs"]
     lo, hi = wilson_interval(table["no_match"], table["jobs"])
     table["no_match_lo"], table["no_match_hi"] = lo, hi
     table["rules"] = [len(rules.get(rs, [])) for rs in table.index.get_level_values("rule_set")]
     if "configuration_name" in rows.columns and rows["configuration_name"].notna().any():
         # names and versions next to the ids, when cf.with_configuration_names added them
-        names = grouped[["configuration_name", "configuration_version"]].first()
+        named = rows[["configuration_name", "configuration_version"]]
+        names = named.groupby(group, sort=True).first()
         table[["name", "version"]] = names.to_numpy()
         columns = ["name", "version", *columns]
     return table.sort_values("first_seen", kind="stable")[columns]
 
 
-def configuration_mix(jobs: pd.DataFrame) -> pd.DataFrame:
-    """Share of each predicted type (columns) per configuration and rule set (rows)."""
-    rows = _keyed(jobs)
-    types = rows["type"].astype(object)
-    mix = pd.crosstab([rows["configuration_id"], rows["rule_set"]], types, normalize="index")
-    return mix.reindex(columns=type_order(types), fill_value=0.0)
+def configuration_mix(rows: pd.DataFrame) -> pd.DataFrame:
+    """Share of each predicted type (columns) per configuration and rule set (rows; ``rows``:
+    :func:`keyed`)."""
+    types = rows["type"]
+    order = type_order(types)
+    group, index = _groups(rows)
+    counts = np.bincount(
+        group * len(order) + _codes(types, order), minlength=len(index) * len(order)
+    ).reshape(len(index), len(order))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = counts / counts.sum(axis=1, keepdims=True)
+    mix = pd.DataFrame(shares, index=index, columns=pd.Index(order, name="type"))
+    return mix.sort_index()
 
 
 def predecessors(jobs: pd.DataFrame, rules: Rules) -> dict[str, str]:
     """Each rule set's predecessor (see the module docstring), by order of first job."""
-    rows = jobs[jobs["rule_set"].notna()]
-    first = rows.groupby("rule_set")["created_at"].min().sort_values(kind="stable")
+    rows = jobs.loc[jobs["rule_set"].notna(), ["rule_set", "created_at"]]
+    first = rows.groupby("rule_set", observed=True)["created_at"].min()
+    first = first.sort_values(kind="stable")
     seen: list[str] = []
     out: dict[str, str] = {}
-    for rs in first.index:
+    for rs in first.index.astype(str):
         types = {t for t, _ in rules.get(rs, [])}
         best, score = None, 0.0
         for old in seen:
@@ -116,12 +163,15 @@ def predecessors(jobs: pd.DataFrame, rules: Rules) -> dict[str, str]:
     return out
 
 
-def rule_changes(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+def rule_changes(jobs: pd.DataFrame, rules: Rules, successions: dict[str, str]) -> pd.DataFrame:
     """Rules added, removed or edited (same type, new description) from each rule set's
-    predecessor to it, with both rule sets' configuration ids."""
-    config = jobs.dropna(subset=["rule_set"]).groupby("rule_set")["configuration_id"].first()
+    predecessor to it (``successions``: :func:`predecessors`), with both rule sets'
+    configuration ids."""
+    rows = jobs.loc[jobs["rule_set"].notna(), ["rule_set", "configuration_id"]]
+    first = rows.groupby("rule_set", observed=True)["configuration_id"].first()
+    config = pd.Series(first.to_numpy(), index=first.index.astype(str)).astype(_STRING)
     records = []
-    for new, old in predecessors(jobs, rules).items():
+    for new, old in successions.items():
         before, after = dict(rules[old]), dict(rules[new])
         for t in sorted(before.keys() | after.keys()):
             if t not in before:
@@ -157,17 +207,32 @@ def rule_changes(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+def _seen(jobs: pd.DataFrame) -> tuple[np.ndarray, list[str], list[str]]:
+    """Completed jobs per (rule set, type) as a matrix (rule sets in sorted order), with the
+    rule sets' and types' names."""
+    rows = jobs.loc[jobs["completed"] & jobs["rule_set"].notna(), ["rule_set", "type"]]
+    rule_set, types = rows["rule_set"].cat, rows["type"].cat
+    names = [str(c) for c in rule_set.categories]
+    kinds = [str(c) for c in types.categories]
+    codes = rule_set.codes.to_numpy(np.int64) * len(kinds) + types.codes.to_numpy(np.int64)
+    counts = np.bincount(codes, minlength=len(names) * len(kinds))
+    return counts.reshape(len(names), len(kinds)), names, kinds
+
+
 def unused_rules(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """Rules that no completed job of their rule set was classified as."""
-    rows = jobs.loc[jobs["completed"] & jobs["rule_set"].notna(), ["rule_set", "type"]]
-    seen = {str(rs): set(types.astype(object)) for rs, types in rows.groupby("rule_set")["type"]}
-    counts = rows["rule_set"].value_counts()
-    records = [
-        {"rule_set": rs, "type": t, "description": d, "jobs_under_rule_set": int(counts[rs])}
-        for rs in seen
-        for t, d in rules.get(rs, [])
-        if t not in seen[rs]
-    ]
+    counts, names, kinds = _seen(jobs)
+    records = []
+    for i, rs in enumerate(names):
+        total = int(counts[i].sum())
+        if not total:
+            continue
+        seen = {kinds[j] for j in np.flatnonzero(counts[i])}
+        records += [
+            {"rule_set": rs, "type": t, "description": d, "jobs_under_rule_set": total}
+            for t, d in rules.get(rs, [])
+            if t not in seen
+        ]
     return pd.DataFrame.from_records(
         records, columns=["rule_set", "type", "description", "jobs_under_rule_set"]
     )
@@ -175,52 +240,96 @@ def unused_rules(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 
 def unknown_types(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """Result types that are not among the rules of the job's rule set, with their count."""
-    rows = jobs.loc[jobs["completed"] & jobs["rule_set"].notna(), ["rule_set", "type"]]
-    rows = rows[rows["type"].astype(object) != NO_MATCH]
-    allowed = pd.MultiIndex.from_tuples(
-        [(rs, t) for rs, pairs in rules.items() for t, _ in pairs], names=["rule_set", "type"]
+    counts, names, kinds = _seen(jobs)
+    allowed = {(rs, t) for rs, pairs in rules.items() for t, _ in pairs}
+    found = [
+        (names[i], kinds[j], int(counts[i, j]))
+        for i, j in zip(*np.nonzero(counts), strict=True)
+        if kinds[j] != NO_MATCH and (names[i], kinds[j]) not in allowed
+    ]
+    return pd.DataFrame(
+        {
+            "rule_set": pd.array([f[0] for f in found], dtype=_STRING),
+            "type": pd.Series([f[1] for f in found], dtype="str"),
+            "jobs": pd.Series([f[2] for f in found], dtype=np.int64),
+        }
     )
-    counts = rows.groupby([rows["rule_set"], rows["type"].astype(object)]).size()
-    counts.index.names = ["rule_set", "type"]
-    unknown = counts[~counts.index.isin(allowed)]
-    return unknown.rename("jobs").reset_index()
 
 
-def pairs_of(jobs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
-    """Documents classified under a rule set and its predecessor: the latest type under each."""
-    keep = jobs["completed"] & jobs["rule_set"].notna() & jobs["document"].notna()
-    rows = jobs.loc[keep, ["document", "rule_set", "type", "created_at"]]
-    rows = rows[rows["document"].duplicated(keep=False)]
-    latest = rows.sort_values("created_at", kind="stable").drop_duplicates(
-        ["document", "rule_set"], keep="last"
-    )
-    by_doc = latest.set_index(["document", "rule_set"])["type"].astype(object)
-    frames = []
-    for new, old in predecessors(jobs, rules).items():
-        a = by_doc.xs(old, level="rule_set") if old in by_doc.index.get_level_values(1) else None
-        b = by_doc.xs(new, level="rule_set") if new in by_doc.index.get_level_values(1) else None
-        if a is None or b is None:
-            continue
-        both = pd.concat([a.rename("from_type"), b.rename("to_type")], axis=1, join="inner")
-        frames.append(both.assign(from_rule_set=old, to_rule_set=new))
+def pairs_of(jobs: pd.DataFrame, successions: dict[str, str]) -> pd.DataFrame:
+    """Documents classified under a rule set and its predecessor (``successions``:
+    :func:`predecessors`): the latest type under each, one row per document and pair (rule
+    sets and types as categoricals).
+
+    Worked on integer codes (documents numbered once), as millions of jobs hold few rule sets
+    and types but a document each."""
     columns = ["from_rule_set", "to_rule_set", "from_type", "to_type"]
-    if not frames:
+    involved = jobs["rule_set"].isin([*successions, *successions.values()])
+    keep = (jobs["completed"] & involved & jobs["document"].notna()).to_numpy(bool)
+    if not keep.any():
         return pd.DataFrame(columns=columns)
-    return pd.concat(frames)[columns]
+    document = _numbered(jobs["document"], keep)
+    rule_set, types = jobs["rule_set"].cat, jobs["type"].cat
+    set_codes = rule_set.codes.to_numpy(np.int64)[keep]
+    type_codes = types.codes.to_numpy(np.int64)[keep]
+    created = jobs["created_at"].to_numpy("datetime64[us]")[keep].view(np.int64)
+    created = np.where(created == np.iinfo(np.int64).min, np.iinfo(np.int64).max, created)
+    again = np.bincount(document)[document] > 1  # documents classified more than once
+    document, set_codes, type_codes = document[again], set_codes[again], type_codes[again]
+    order = np.argsort(created[again], kind="stable")  # missing times last, as sort_values
+    width = max(len(rule_set.categories), 1)
+    pair = (document * width + set_codes)[order]
+    latest = order[~pd.Series(pair).duplicated(keep="last").to_numpy()]
+    sets = [str(c) for c in rule_set.categories]
+    code_of = {name: i for i, name in enumerate(sets)}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in columns}
+    for new, old in successions.items():
+        a = latest[set_codes[latest] == code_of[old]]
+        b = latest[set_codes[latest] == code_of[new]]
+        _, ia, ib = np.intersect1d(document[a], document[b], return_indices=True)
+        parts["from_rule_set"].append(np.full(len(ia), code_of[old]))
+        parts["to_rule_set"].append(np.full(len(ia), code_of[new]))
+        parts["from_type"].append(type_codes[a[ia]])
+        parts["to_type"].append(type_codes[b[ib]])
+    kinds = [str(c) for c in types.categories]
+    out = pd.DataFrame(
+        {
+            name: pd.Categorical.from_codes(
+                np.concatenate(codes), categories=pd.Index(sets if "rule_set" in name else kinds)
+            )
+            for name, codes in parts.items()
+        }
+    )
+    return out if len(out) else pd.DataFrame(columns=columns)
+
+
+def _numbered(values: pd.Series, keep: np.ndarray) -> np.ndarray:
+    """A number for each distinct string of ``values[keep]``: one Arrow hash of the kept
+    strings (pandas' factorize of a chunked column costs half as much again)."""
+    data = pa.array(values.array)
+    chunks = data.chunks if isinstance(data, pa.ChunkedArray) else [data]
+    whole = pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
+    if not keep.all():
+        whole = whole.filter(pa.array(keep))
+    codes: np.ndarray = pc.dictionary_encode(whole).indices.to_numpy(zero_copy_only=False)
+    return codes.astype(np.int64)
 
 
 def reclassified(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Documents classified under a rule set and again under its successor: how many, and how
-    often the type stayed the same (with a Wilson interval)."""
+    """Documents classified under a rule set and again under its successor (``pairs``:
+    :func:`pairs_of`): how many, and how often the type stayed the same (with a Wilson
+    interval)."""
     columns = ["documents", "agree", "agreement", "agreement_lo", "agreement_hi"]
+    keys = ["from_rule_set", "to_rule_set"]
     if pairs.empty:
-        return pd.DataFrame(
-            columns=columns,
-            index=pd.MultiIndex.from_tuples([], names=["from_rule_set", "to_rule_set"]),
-        )
-    pairs = pairs.assign(agree=pairs["from_type"] == pairs["to_type"])
-    table = pairs.groupby(["from_rule_set", "to_rule_set"]).agg(
+        return pd.DataFrame(columns=columns, index=pd.MultiIndex.from_tuples([], names=keys))
+    agree = pairs["from_type"].cat.codes.to_numpy() == pairs["to_type"].cat.codes.to_numpy()
+    pairs = pairs.assign(agree=agree)
+    table = pairs.groupby(keys, observed=True).agg(
         documents=("agree", "size"), agree=("agree", "sum")
+    )
+    table.index = pd.MultiIndex.from_arrays(
+        [table.index.get_level_values(k).astype(str) for k in keys], names=keys
     )
     table["agreement"] = table["agree"] / table["documents"]
     lo, hi = wilson_interval(table["agree"], table["documents"])
@@ -239,14 +348,22 @@ def flips(
         pairs = pairs[pairs["to_rule_set"] == to_rule_set]
     if pairs.empty:
         return pd.DataFrame()
-    top = cast(tuple[str, str], pairs.groupby(["from_rule_set", "to_rule_set"]).size().idxmax())
+    sizes = pairs.groupby(["from_rule_set", "to_rule_set"], observed=True).size()
+    top = tuple(str(k) for k in cast(tuple[object, object], sizes.idxmax()))
     chosen = pairs[(pairs["from_rule_set"] == top[0]) & (pairs["to_rule_set"] == top[1])]
-    order = type_order(chosen["from_type"], chosen["to_type"])
-    matrix = pd.crosstab(chosen["from_type"], chosen["to_type"]).reindex(
-        index=[t for t in order if t in set(chosen["from_type"])],
-        columns=[t for t in order if t in set(chosen["to_type"])],
-        fill_value=0,
+    before, after = chosen["from_type"], chosen["to_type"]
+    kinds = [str(c) for c in before.cat.categories]
+    counts = np.bincount(
+        before.cat.codes.to_numpy(np.int64) * len(kinds) + after.cat.codes.to_numpy(np.int64),
+        minlength=len(kinds) ** 2,
+    ).reshape(len(kinds), len(kinds))
+    at = {name: i for i, name in enumerate(kinds)}
+    order = type_order(before, after)
+    rows = [t for t in order if counts[at[t]].sum() > 0]
+    cols = [t for t in order if counts[:, at[t]].sum() > 0]
+    matrix = pd.DataFrame(
+        counts[np.ix_([at[t] for t in rows], [at[t] for t in cols])].astype(np.int64),
+        index=pd.Index(rows, name=f"under {top[0]}"),
+        columns=pd.Index(cols, name=f"under {top[1]}"),
     )
-    matrix.index.name = f"under {top[0]}"
-    matrix.columns.name = f"under {top[1]}"
-    return matrix.astype(np.int64)
+    return matrix

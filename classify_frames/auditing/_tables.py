@@ -104,8 +104,10 @@ def summary(
         else 0,
         "confidence_mean": float(conf.mean()) if len(conf) else math.nan,
     }
-    for q in QUANTILES:
-        rows[f"confidence_p{round(q * 100)}"] = float(conf.quantile(q)) if len(conf) else math.nan
+    # one partition for every quantile (as Series.quantile computes each: linear, q * 100)
+    found = np.percentile(conf.to_numpy(float), [q * 100 for q in QUANTILES]) if len(conf) else []
+    for i, q in enumerate(QUANTILES):
+        rows[f"confidence_p{round(q * 100)}"] = float(found[i]) if len(conf) else math.nan
     rows["threshold"] = threshold
     rows["below_threshold"] = _ratio(int((conf < threshold).sum()), len(conf))
     rows.update(label_metrics or {})
@@ -139,22 +141,23 @@ def by_type(
     the classifier is sure of documents of this type more often than it gets them right.
     """
     completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
-    types = completed["type"].astype(object)
+    types = completed["type"]
     conf = completed["confidence"]
-    grouped = conf.groupby(types, observed=True, sort=False)
+    # grouped by the type's integer code (no string hashing per job), named afterwards
+    codes = pd.Series(types.cat.codes.to_numpy(np.int64), index=conf.index)
+    grouped = conf.groupby(codes, sort=False)
     table = pd.DataFrame(
         {
-            "count": types.value_counts(),
+            "count": codes.value_counts(),
             "confidence_mean": grouped.mean(),
             "confidence_median": grouped.median(),
             "confidence_p10": grouped.quantile(0.1),
             "confidence_p90": grouped.quantile(0.9),
-            "below_threshold": (conf < threshold)
-            .where(conf.notna())
-            .groupby(types, observed=True, sort=False)
-            .mean(),
+            "below_threshold": (conf < threshold).where(conf.notna()).groupby(codes).mean(),
         }
     )
+    names = np.array([str(c) for c in types.cat.categories], dtype=object)
+    table.index = pd.Index(names[table.index.to_numpy()], dtype=object)
     table["count"] = table["count"].fillna(0).astype("int64")
     table.insert(1, "share", table["count"] / max(len(completed), 1))
     if labelled_jobs is None:
@@ -443,9 +446,9 @@ def drift(
     if not keep.any():
         msg = "drift needs completed jobs with a 'created_at' time; this frame has none"
         raise ValueError(msg)
-    rows = jobs[keep]
+    rows = jobs.loc[keep, ["created_at", "type", "confidence"]]  # not every column's copy
     period = rows["created_at"].dt.tz_convert(None).dt.to_period(freq)
-    types = rows["type"].astype(object)
+    types = rows["type"]
     conf = rows["confidence"]
     no_match = types == NO_MATCH
     grouped = conf.groupby(period, sort=True)
@@ -460,14 +463,17 @@ def drift(
     )
     base_mask = _baseline_mask(rows["created_at"], period, baseline, table["jobs"], min_jobs)
     order = type_order(types)
-    type_counts = pd.crosstab(period, types).reindex(columns=order, fill_value=0)
-    for name in order:
-        table[f"share.{name}"] = type_counts[name] / table["jobs"]
-    base_types = types[base_mask].value_counts().reindex(order, fill_value=0).to_numpy()
+    # each job's period as a position in the table, and its type's position in ``order``
+    at = np.searchsorted(pd.PeriodIndex(table.index).asi8, period.array.asi8)
+    type_codes = _codes(types, order)
+    type_counts = _crosstab(at, type_codes, len(table), len(order))
+    for i, name in enumerate(order):
+        table[f"share.{name}"] = type_counts[:, i] / table["jobs"]
+    base_types = np.bincount(type_codes[base_mask], minlength=len(order))
     table["psi_type"], table["p_type"] = zip(
-        *[_shift(base_types, type_counts.loc[p].to_numpy()) for p in table.index], strict=True
+        *[_shift(base_types, counts) for counts in type_counts], strict=True
     )
-    _confidence_shift(table, period, conf.to_numpy(float), base_mask)
+    _confidence_shift(table, at, conf.to_numpy(float), base_mask)
     _rate_change(table, "no_match", no_match, period, base_mask)
     if truth is not None:
         table["labelled"] = truth[rows.index].notna().groupby(period).sum()
@@ -489,10 +495,19 @@ def _shift(base: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
     return psi(base, actual), chi2_homogeneity(base, actual)
 
 
+def _crosstab(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> np.ndarray:
+    """Counts of each (row, column) pair of codes, as an ``(n_rows, n_columns)`` array: a
+    bincount, where ``pd.crosstab`` would hash every value again."""
+    flat = np.bincount(rows * n_columns + columns, minlength=n_rows * n_columns)
+    counts: np.ndarray = flat.reshape(n_rows, n_columns)
+    return counts
+
+
 def _confidence_shift(
-    table: pd.DataFrame, period: pd.Series, values: np.ndarray, base_mask: np.ndarray
+    table: pd.DataFrame, at: np.ndarray, values: np.ndarray, base_mask: np.ndarray
 ) -> None:
-    """PSI and chi-squared p of the confidence histogram, and KS, per period (in place).
+    """PSI and chi-squared p of the confidence histogram, and KS, per period (in place;
+    ``at``: each job's row of ``table``).
 
     Bins are the baseline's distinct values when few (ties), else its deciles."""
     has = ~np.isnan(values)
@@ -506,18 +521,19 @@ def _confidence_shift(
     strategy = "quantile" if strategy == "uniform" else strategy
     ids = bin_index(values[has], strategy, 10, reference=base_values)[0]
     size = int(ids.max()) + 1
-    counts = pd.crosstab(period[has], ids).reindex(
-        index=table.index, columns=range(size), fill_value=0
-    )
+    counts = _crosstab(at[has], ids, len(table), size)
     base_counts = np.bincount(ids[base_mask[has]], minlength=size)
-    codes = period.array.asi8  # integer ordinals: comparing Period objects is slow
-    ordinals = pd.PeriodIndex(table.index).asi8
+    # each period's values in one sort, not one scan of every job per period
+    where = at[has]
+    order = np.argsort(where, kind="stable")
+    ends = np.searchsorted(where[order], np.arange(len(table) + 1))
+    grouped = values[has][order]
     table[columns] = [
         (
-            *_shift(base_counts, counts.loc[p].to_numpy()),
-            *ks_2samp(base_values, values[(codes == ordinal) & has]),
+            *_shift(base_counts, counts[i]),
+            *ks_2samp(base_values, grouped[ends[i] : ends[i + 1]]),
         )
-        for p, ordinal in zip(table.index, ordinals, strict=True)
+        for i in range(len(table))
     ]
 
 

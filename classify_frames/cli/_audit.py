@@ -168,7 +168,7 @@ def audit_command(
         if labels is not None:
             certified = report.recommend_threshold(target_accuracy, delta=delta)
             sections.append(("Recommended thresholds (certified)", certified))
-        findings = report.findings
+        findings = report.findings(target_accuracy, delta=delta)
         if queue_path is not None:
             queue = report.review_queue(per_type, "stratified", budget=budget)
             queue.to_csv(queue_path, index=False)

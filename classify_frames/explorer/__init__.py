@@ -7,7 +7,8 @@
 >>> cf.explore(df, queue=report.review_queue(n=50), labels="labels.csv")  # doctest: +SKIP
 
 The work is done by plain functions with no widgets (``_state``: the filter state, ``_index``:
-vectorised masks, counts and paging, ``_render``: HTML, ``_labelling``: the labels file);
+vectorised masks, counts and paging, ``_search``: the text search, ``_render``: HTML,
+``_labelling``: the labels file);
 :class:`JobExplorer` only wires stock ipywidgets and one small anywidget (``_grid``: the
 clickable table) to them, so it runs in JupyterLab, Notebook 7, VS Code and Voila with no
 front-end build.

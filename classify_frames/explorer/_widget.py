@@ -20,10 +20,12 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._export import FORMATS, Format, export_frame
 from ._grid import JobGrid
-from ._index import JobIndex, View
+from ._index import JobIndex, View, arrow_data
 from ._label_panel import LabelPanel
 from ._labelling import LabelStore, read_queue
 from ._render import (
@@ -371,12 +373,13 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
 
     def show_job(self, job_id: str) -> None:
         """Open ``job_id``'s detail (and label it, in labelling mode), as a click on its row."""
-        rows = self._view.rows
-        where: np.ndarray = np.array([], dtype=np.intp)
-        if "id" in self.frame.columns and len(rows):
-            ids = self.frame["id"].astype(str).to_numpy()
-            where = np.flatnonzero(ids[rows] == job_id)
-        if not len(where):
+        where: list[int] = []
+        if "id" in self.frame.columns and self._view.matched:
+            # the frame rows with that id that are shown, then their places in the shown order
+            shown = [p for p in _positions(self.frame["id"], job_id) if self._view.mask[p]]
+            rows = self._view.rows
+            where = sorted(int(np.flatnonzero(rows == p)[0]) for p in shown)
+        if not where:
             msg = f"job {job_id!r} is not among the {self._view.matched:,} filtered jobs"
             raise KeyError(msg)
         self._go_to(int(where[0]))
@@ -601,6 +604,17 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             f'Wrote <b class="cf-export-count">{self._view.matched:,}</b> rows to '
             f'<code class="cf-export-path">{html.escape(str(path))}</code>'
         )
+
+
+def _positions(column: pd.Series, value: str) -> list[int]:
+    """Frame positions where ``column`` (as text) is ``value``; Arrow text is compared where it
+    lies (a copy of 10M ids as Python strings takes seconds and gigabytes)."""
+    data = arrow_data(column)
+    if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        same = pc.equal(data, value).fill_null(False).to_numpy(zero_copy_only=False)
+    else:
+        same = (column.astype(str) == value).to_numpy(dtype=bool)
+    return [int(p) for p in np.flatnonzero(same)]
 
 
 def _queue_rows(frame: pd.DataFrame, queue: pd.DataFrame) -> pd.DataFrame:
