@@ -135,7 +135,7 @@ def build_frame(
 
 
 def _assemble(
-    struct: pa.StructArray,
+    struct: pa.StructArray | pa.ChunkedArray,
     extras: dict[str, pa.Array | pa.ChunkedArray],
     *,
     fetch_errors: Sequence[str | None] | None = None,
@@ -147,11 +147,11 @@ def _assemble(
     notes = [] if notes is None else notes
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     for i, field in enumerate(JOB_TYPE):
-        child = struct.field(i)
+        child = _child(struct, i)
         if field.name == "file_input":
             continue
         if field.name == "document_input_value":
-            child = pc.coalesce(child, struct.field("file_input"))
+            child = pc.coalesce(child, _child(struct, JOB_TYPE.get_field_index("file_input")))
         if field.name in NESTED_GROUPS and not nested:
             _flatten_into(columns, field.name, child)
         else:
@@ -294,12 +294,20 @@ def _pandas_dtype(t: pa.DataType) -> Any:
     return pd.ArrowDtype(t)
 
 
-def _flatten_into(columns: dict[str, Any], prefix: str, array: pa.Array) -> None:
+def _child(array: pa.StructArray | pa.ChunkedArray, i: int) -> pa.Array | pa.ChunkedArray:
+    """The i-th field of a struct array, chunk by chunk for a chunked one (the struct's own
+    nulls not applied, as ``StructArray.field`` gives it)."""
+    if isinstance(array, pa.ChunkedArray):
+        return pa.chunked_array([c.field(i) for c in array.chunks], type=array.type[i].type)
+    return array.field(i)
+
+
+def _flatten_into(columns: dict[str, Any], prefix: str, array: pa.Array | pa.ChunkedArray) -> None:
     if not pa.types.is_struct(array.type):
         columns[prefix] = array.cast(pa.string()) if pa.types.is_null(array.type) else array
         return
     for i, field in enumerate(array.type):
-        child = array.field(i)
+        child = _child(array, i)
         name = _column_name(prefix, field.name)
         _flatten_into(columns, name, child)
     # a struct's own nulls (result: null) must null its children too
@@ -309,9 +317,12 @@ def _flatten_into(columns: dict[str, Any], prefix: str, array: pa.Array) -> None
             columns[name] = pc.if_else(valid, columns[name], pa.scalar(None, columns[name].type))
 
 
-def _keep_conflicting_file_input(columns: dict[str, Any], struct: pa.StructArray) -> None:
+def _keep_conflicting_file_input(
+    columns: dict[str, Any], struct: pa.StructArray | pa.ChunkedArray
+) -> None:
     """Keep ``file_input`` as its own column only where it disagrees with document_input_value."""
-    raw_value, file_input = struct.field("document_input_value"), struct.field("file_input")
+    raw_value = _child(struct, JOB_TYPE.get_field_index("document_input_value"))
+    file_input = _child(struct, JOB_TYPE.get_field_index("file_input"))
     both = pc.and_(raw_value.is_valid(), file_input.is_valid())
     if pc.any(pc.and_(both, pc.not_equal(raw_value, file_input))).as_py():
         columns["file_input"] = file_input
@@ -666,7 +677,7 @@ def _read_file(path: str | os.PathLike[str]) -> bytes:
 
 def _read_json_lines(
     data: bytes, *, nested: bool = False
-) -> tuple[pa.StructArray, dict[str, pa.Array | pa.ChunkedArray]] | None:
+) -> tuple[pa.StructArray | pa.ChunkedArray, dict[str, pa.Array | pa.ChunkedArray]] | None:
     """JSON lines parsed by Arrow in C++ (the known-field struct and the flattened unknown
     columns), or None when the bytes need the Python path.
 
@@ -705,7 +716,7 @@ def _blocks(size: int) -> pa_json.ReadOptions:
 
 def _split_table(
     table: pa.Table, *, nested: bool
-) -> tuple[pa.StructArray, dict[str, pa.Array | pa.ChunkedArray]]:
+) -> tuple[pa.ChunkedArray, dict[str, pa.Array | pa.ChunkedArray]]:
     """The known-field struct and the flattened unknown columns of an Arrow-parsed table.
 
     In a flat frame the rules go apart and stay in their chunks: combining the chunks of a
@@ -729,8 +740,15 @@ def _split_table(
             ],
             type=pa.struct(kept),
         )
-    struct = pa.StructArray.from_arrays(
-        [c.combine_chunks() for c in children], names=JOB_TYPE.names
+    # struct by struct over Arrow's own blocks: joining them would copy every known field
+    struct = pa.chunked_array(
+        [
+            pa.StructArray.from_arrays([c.chunk(k) for c in children], names=JOB_TYPE.names)
+            for k in range(table.column(0).num_chunks)
+        ],
+        type=pa.struct(
+            [pa.field(n, c.type) for n, c in zip(JOB_TYPE.names, children, strict=True)]
+        ),
     )
     for name in table.column_names:
         if name not in JOB_TYPE.names:
