@@ -145,7 +145,7 @@ def _leaves(elements: pa.Array) -> list[pa.Array] | None:
     """The element array's leaf arrays (its own validity included), struct fields in order."""
     t = elements.type
     if pa.types.is_dictionary(t):  # as Parquet can hand text over: each value's number
-        numbers, _ = _factorize_values(elements.dictionary)
+        numbers = _factorize_values(elements.dictionary)
         indices = elements.indices.cast(pa.int32())
         return [pc.take(pa.array(numbers, type=pa.int32()), indices)]
     if pa.types.is_struct(t):
@@ -171,10 +171,10 @@ def _leaves(elements: pa.Array) -> list[pa.Array] | None:
     return None
 
 
-def _factorize_values(values: pa.Array) -> tuple[np.ndarray, int]:
+def _factorize_values(values: pa.Array) -> np.ndarray:
     """A number per value, equal for equal values (a dictionary may hold a value twice)."""
-    encoded = pc.dictionary_encode(values)
-    return encoded.indices.to_numpy(zero_copy_only=False), len(encoded.dictionary)
+    numbers: np.ndarray = pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False)
+    return numbers
 
 
 def _string_keys(leaf: pa.Array, offsets: np.ndarray, width: type) -> list[pa.Array]:

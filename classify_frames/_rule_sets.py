@@ -325,9 +325,6 @@ class RuleSetArray(ExtensionArray):
         out: np.ndarray = rank[self._codes]
         return out
 
-    def _formatter(self, boxed: bool = False) -> Any:
-        return repr
-
 
 class _Store:
     """The distinct rule sets of an array and of its views, as Arrow and (once asked) Python."""

@@ -18,7 +18,7 @@ import contextlib
 import json
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -525,32 +525,44 @@ def _scan(
     for batch in batches:
         pending.append(encode_table(pa.Table.from_batches([batch])))
         if sum(t.num_rows for t in pending) >= _SEGMENT_ROWS:
-            segments.append(_joined(pending))
+            segments.append(_joined(pending, _combined))
             pa.default_memory_pool().release_unused()  # what the batches let go, to the OS
     if pending or not segments:
-        segments.append(_joined(pending))
-    return _stitched(segments)
+        segments.append(_joined(pending, _combined))
+    return _joined(segments, _one_text_array)
 
 
-def _stitched(segments: list[pa.Table]) -> pa.Table:
-    """The segments as one table, each text column in one chunk again: pandas filters a frame
-    with ``take``, which joins a many-chunk text column first, every time (10 s for ten million
-    rows in 10 chunks, 5 s in one). Each column is copied into buffers made once, a segment at a
-    time, and each segment's piece let go once copied, so no column is ever held twice."""
-    if len(segments) < 2:
-        return pa.concat_tables(segments)
-    names = segments[0].column_names
+def _joined(tables: list[pa.Table], text: Callable[[list[pa.Array]], pa.Array]) -> pa.Table:
+    """The tables as one, each text or nested column in one chunk: pandas filters a frame with
+    ``take``, which joins a many-chunk text column first, every time (10 s for ten million rows
+    in 10 chunks, 5 s in one). Column by column, the pieces are taken out of ``tables`` (emptied
+    as it goes) and joined, text by ``text``, nested columns by Arrow.
+
+    A segment's batches are joined by Arrow (:func:`_combined`), the segments of a whole column
+    by :func:`_one_text_array`, which lets each piece go once copied, so no column is ever held
+    twice."""
+    if len(tables) < 2:
+        out = pa.concat_tables(tables)
+        tables.clear()
+        return out
+    names = tables[0].column_names
     columns = []
     for name in names:
-        kind = segments[0].schema.field(name).type
-        pieces = [c for t in segments for c in t.column(name).chunks]
-        segments[:] = [t.drop_columns([name]) for t in segments]
-        if pa.types.is_large_string(kind) and len(pieces) > 1:
-            columns.append(pa.chunked_array([_one_text_array(pieces)], type=kind))
-            pa.default_memory_pool().release_unused()
-        else:
-            columns.append(pa.chunked_array(pieces, type=kind))
+        kind = tables[0].schema.field(name).type
+        pieces = [c for t in tables for c in t.column(name).chunks]
+        tables[:] = [t.drop_columns([name]) for t in tables]  # the caller's list too
+        if len(pieces) > 1 and pa.types.is_large_string(kind):
+            pieces = [text(pieces)]
+            pa.default_memory_pool().release_unused()  # the pieces, before the next column
+        elif len(pieces) > 1 and pa.types.is_nested(kind):
+            pieces = [_combined(pieces)]
+        columns.append(pa.chunked_array(pieces, type=kind))
+    tables.clear()
     return pa.table(columns, names=names)
+
+
+def _combined(pieces: list[pa.Array]) -> pa.Array:
+    return pa.chunked_array(pieces, type=pieces[0].type).combine_chunks()
 
 
 def _one_text_array(pieces: list[pa.Array]) -> pa.Array:
@@ -626,30 +638,9 @@ def _wide_text(schema: pa.Schema) -> pa.Schema:
     )
 
 
-#: Rows joined into one chunk per text column as a dataset is read: a frame filter pays per
-#: chunk (0.45 s for two million rows in one chunk, 2.3 s in 143), and joining a whole column
-#: at once would hold it twice.
+#: Rows of batches joined as a dataset is read: each batch's pieces are let go as the scan
+#: goes, and the final join takes a dozen pieces a column, not hundreds.
 _SEGMENT_ROWS = 1 << 20
-
-
-def _joined(tables: list[pa.Table]) -> pa.Table:
-    """The batches' tables as one, each text or nested column joined into one chunk while its
-    pieces are let go column by column. ``tables`` is emptied as it goes."""
-    if len(tables) < 2:
-        out = pa.concat_tables(tables)
-        tables.clear()
-        return out
-    names = tables[0].column_names
-    columns = []
-    for name in names:
-        kind = tables[0].schema.field(name).type
-        column = pa.chunked_array([c for t in tables for c in t.column(name).chunks], type=kind)
-        tables[:] = [t.drop_columns([name]) for t in tables]  # the caller's list too
-        if pa.types.is_large_string(kind) or pa.types.is_string(kind) or pa.types.is_nested(kind):
-            column = pa.chunked_array([column.combine_chunks()], type=kind)
-        columns.append(column)
-    tables.clear()
-    return pa.table(columns, names=names)
 
 
 def _bad_files(root: Path, files: list[str]) -> dict[str, str]:
@@ -669,7 +660,7 @@ def table_to_frame(
     """Arrow rows of a dataset as a frame with the dtypes ``jobs_to_frame`` gives.
 
     A table handed over in a list is taken out of it: with no other reference left, each
-    column's Arrow memory is freed as soon as it is converted (a gigabyte at ten million rows).
+    column's Arrow memory is freed as soon as it is converted.
     """
     if isinstance(table, list):
         table = table.pop()
