@@ -340,7 +340,7 @@ class Transport:
             await response.aclose()
         return response
 
-    def _backoff(self, exc: Exception) -> bool | float:
+    def _backoff(self, exc: BaseException) -> bool | float:
         if not isinstance(exc, _Retryable):
             return False
         if exc.wait is None:
