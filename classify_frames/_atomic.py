@@ -9,6 +9,7 @@ stays a link), the mode and owner stay, and a read-only file is refused rather t
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -56,7 +57,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``target`` in one rename.
 
     An ``OSError`` while writing (a full disk ...) becomes an :class:`ExportError` naming
-    ``target``, with the same ``errno``.
+    ``target`` (the ``OSError`` is its ``__cause__``).
 
     >>> with atomic_path("jobs.csv") as tmp:      # doctest: +SKIP
     ...     frame.to_csv(tmp)
@@ -81,12 +82,16 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, ExportError):
             raise
-        error = ExportError(f"cannot write {str(path)!r}: {exc.strerror or exc}")
-        error.errno, error.strerror, error.filename = exc.errno, exc.strerror, str(path)
-        raise error from exc
+        advice = "; free space on its disk, or write elsewhere" if _full(exc) else ""
+        msg = f"cannot write {str(path)!r}: {exc.strerror or exc}{advice}"
+        raise ExportError(msg) from exc  # not errno=: OSError's str() would show "[Errno 28]"
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(exc)
 
 
 def _keep_mode_and_owner(path: Path, tmp: Path) -> None:

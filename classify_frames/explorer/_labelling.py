@@ -170,7 +170,9 @@ class LabelStore:
         table["label"] = [v.strip() if isinstance(v, str) else "" for v in seeded]
         return table
 
-    def _merged(self, table: pd.DataFrame, key: str, text: str, *, text_cells: bool) -> pd.DataFrame:
+    def _merged(
+        self, table: pd.DataFrame, key: str, text: str, *, text_cells: bool
+    ) -> pd.DataFrame:
         """``table`` with ``key`` labelled ``text`` in one row; the queue's missing rows added."""
         keys = _trimmed(table["id"])
         if self._queue is not None:  # the queue's columns the file lacks: the design travels
