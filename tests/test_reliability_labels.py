@@ -294,7 +294,9 @@ def test_item06_after_a_full_disk_the_panel_counts_what_the_file_holds(
     with monkeypatch.context() as patch:
         patch.setattr(pd.DataFrame, "to_csv", full_disk)
         label(e, ids[1], "receipt")
-    assert e.labelling is not None
+        assert e.labelling is not None
+        e.labelling.choice.value = "none"  # a click on "none": the button does not stay pressed
+        assert e.labelling.choice.value is None and e.selected == ids[1]
     status = e.labelling.status.value
     assert "Label not saved" in status and "labels.csv" in status and "free space" in status
     assert "1 of" in status and e.labelling.store.get(ids[1]) is None

@@ -129,8 +129,16 @@ class LabelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type 
         try:
             self.store.set(self._job, value)
         except Exception as exc:  # a full disk or a vanished directory belongs in the panel
+            self._select(self.store.get(self._job))  # what the file holds, not the click
             self._say(error=f"Label not saved: {exc}")
             return
+        self._select(value)
+        self._say(saved=value)
+        if advance and value and self.advance.value:
+            self._on_move(+1)
+
+    def _select(self, value: str | None) -> None:
+        """Show ``value`` as the open job's label, in the buttons or the text box."""
         self._quiet = True
         try:
             values = [v for _, v in self.choice.options]
@@ -138,9 +146,6 @@ class LabelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type 
             self.other.value = value if value and value not in values else ""
         finally:
             self._quiet = False
-        self._say(saved=value)
-        if advance and value and self.advance.value:
-            self._on_move(+1)
 
     def _on_choice(self, change: dict[str, object]) -> None:
         if not self._quiet and isinstance(change["new"], str):
@@ -159,9 +164,9 @@ class LabelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type 
         if not store.path.exists():
             where = f"will be saved to <code>{html.escape(str(store.path))}</code>"
         if error is not None:
-            what, where = (
-                "",
-                (f'<span class="cf-label-error" style="color:#b00020">{html.escape(error)}</span>'),
+            what = ""
+            where = (
+                f'<span class="cf-label-error" style="color:#b00020">{html.escape(error)}</span>'
             )
         self.status.value = _TEXT.format(
             f'<span class="cf-label-count">{done}</span> · {what}{where}'
