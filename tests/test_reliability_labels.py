@@ -439,3 +439,24 @@ def test_item17_a_csv_out_on_a_full_disk_names_the_file(
     assert f"cannot write {str(out)!r}: No space left on device" in result.output
     assert "free space" in result.output and "Errno" not in result.output
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]  # no temporary file left
+
+
+# -- the command line's labelling loop never writes a queue over labels -----------------------
+
+
+def test_cli_audit_refuses_to_write_a_queue_over_labels(df: pd.DataFrame, tmp_path: Path) -> None:
+    jobs, queue = tmp_path / "jobs.parquet", tmp_path / "queue.csv"
+    cf.to_parquet(df, jobs)
+    runner = CliRunner()
+    first = runner.invoke(main, ["audit", str(jobs), "--queue", str(queue), "--per-type", "5"])
+    assert first.exit_code == 0, first.output
+    table = pd.read_csv(queue, dtype=str, keep_default_na=False)
+    table.loc[:2, "label"] = "invoice"  # a reviewer labels three jobs
+    table.to_csv(queue, index=False)
+    before = queue.read_bytes()
+    for option in ("--queue", "--plan"):
+        again = runner.invoke(
+            main, ["audit", str(jobs), "--labels", str(queue), option, str(queue)]
+        )
+        assert again.exit_code == 2 and "holds 3 labels" in again.output, again.output
+        assert "another file" in again.output and queue.read_bytes() == before
