@@ -15,7 +15,7 @@ import pandas as pd
 
 __all__ = ["SEPARATORS", "CsvDialect", "read_text_csv"]
 
-SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+SEPARATORS = ((",", "commas"), (";", "semicolons"), ("\t", "tabs"))  # in order of preference
 
 
 class CsvDialect(NamedTuple):
@@ -36,17 +36,18 @@ def read_text_csv(path: Path, *, what: str) -> tuple[pd.DataFrame, CsvDialect]:
         first = handle.readline(1 << 20)
     encoding = "utf-8-sig" if first.startswith(codecs.BOM_UTF8) else "utf-8"
     header = first.decode(encoding, errors="replace")
-    counts = {sep: header.count(sep) for sep in SEPARATORS}
-    sep = max(SEPARATORS, key=counts.__getitem__) if any(counts.values()) else ","
+    names = dict(SEPARATORS)
+    counts = {sep: header.count(sep) for sep in names}
+    sep = max(names, key=counts.__getitem__) if any(counts.values()) else ","
     try:
         frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding)
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
         found = "found in its first line" if any(counts.values()) else "its first line has none"
-        others = " or ".join(v for k, v in SEPARATORS.items() if k != sep)
+        others = " or ".join(v for k, v in SEPARATORS if k != sep)
         msg = (
             f"cannot read the {what} file {str(path)!r} as UTF-8 text with fields separated by "
-            f"{SEPARATORS[sep]} ({found}): {str(exc).strip()}. Save it as CSV with one "
-            f"separator throughout ({SEPARATORS[sep]}, {others}) and a header line"
+            f"{names[sep]} ({found}): {str(exc).strip()}. Save it as CSV with one "
+            f"separator throughout ({names[sep]}, {others}) and a header line"
         )
         raise ValueError(msg) from None
     frame.columns = pd.Index([str(c).strip() for c in frame.columns])
