@@ -71,6 +71,20 @@ def test_item01_two_explorers_on_one_file_keep_each_others_labels(
     assert old.labelling is not None and "6 of" in old.labelling.status.value
 
 
+def test_item01_a_script_writing_between_two_labels_is_not_overwritten(
+    df: pd.DataFrame, queue: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = tmp_path / "labels.csv"
+    e = explore(df, queue=queue, labels=path)
+    ids = queue["id"].tolist()
+    label(e, ids[0], "invoice")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)  # a script, with pandas alone
+    table.loc[table["id"] == ids[1], "label"] = "receipt"
+    table.to_csv(path, index=False)
+    label(e, ids[2], "memo")
+    assert labelled_in_file(path) == {ids[0]: "invoice", ids[1]: "receipt", ids[2]: "memo"}
+
+
 _SCRIPT = textwrap.dedent(
     """
     import sys

@@ -200,7 +200,7 @@ class LabelStore:
         rows = np.flatnonzero(keys.eq(key).to_numpy(bool))
         table = table.astype({"label": object})
         table.loc[table.index[rows[-1]], ["id", "label"]] = [key, text]
-        if len(rows) > 1:  # one id, one row: the last is the one the audit reads
+        if len(rows) > 1:  # one id, one row: the last, where the audit looks first
             table = table.drop(index=table.index[rows[:-1]]).reset_index(drop=True)
         return table
 
