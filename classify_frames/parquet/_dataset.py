@@ -13,14 +13,12 @@ partition columns live in the directory names only, as Hive and Spark expect.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
-import os
+import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -38,35 +36,37 @@ from .._schema import (
     JOB_TYPE,
     KNOWN_COLUMNS,
     REPEATED_COLUMNS,
-    STATUSES,
     TAIL_COLUMNS,
-    status_dtype,
 )
-from ..frame import empty_frame, encode_table, frame_from_table
-from ._file import ROW_GROUP_ROWS
+from ..frame import empty_frame, encode_table
+from ._contract import canonical, contract_frame, from_other_writer, holds_jobs
+from ._file import ROW_GROUP_ROWS, WRITE_OPTIONS, check_file, read_table, write_table
+from ._manifest import (
+    MANIFEST,
+    REBUILD_HINT,
+    damaged_message,
+    manifest_schema,
+    read_manifest,
+    reason,
+)
 
 __all__ = [
     "DERIVED",
-    "MANIFEST",
+    "OUR_PART",
     "ROWS_PER_FILE",
     "DatasetWriter",
     "FileInfo",
+    "bad_files",
     "batch_table",
     "conform",
-    "damaged_message",
-    "manifest_schema",
     "partition_segments",
     "portable",
     "read_dataset",
-    "read_manifest",
-    "reason",
     "settle_files",
     "table_to_frame",
     "unify",
-    "write_manifest",
 ]
 
-MANIFEST = "_classify_frames.json"
 DERIVED = "created_month"
 UNKNOWN_MONTH = "unknown"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # what Hive, Spark and pyarrow read as null
@@ -111,7 +111,7 @@ def batch_table(frame: pd.DataFrame) -> pa.Table:
 def unify(first: pa.Schema | None, second: pa.Schema) -> pa.Schema:
     """Both schemas' columns in a canonical order; conflicting types widen, else become text."""
     if first is None:
-        return _canonical(second)
+        return canonical(second)
     try:
         merged = pa.unify_schemas([first, second], promote_options="permissive")
     except (pa.ArrowTypeError, pa.ArrowInvalid):
@@ -128,7 +128,7 @@ def unify(first: pa.Schema | None, second: pa.Schema) -> pa.Schema:
             except (pa.ArrowTypeError, pa.ArrowInvalid):
                 fields[f.name] = pa.field(f.name, pa.string())
         merged = pa.schema(list(fields.values()))
-    return _canonical(merged)
+    return canonical(merged)
 
 
 def portable(schema: pa.Schema) -> pa.Schema:
@@ -137,21 +137,6 @@ def portable(schema: pa.Schema) -> pa.Schema:
     return pa.schema(
         [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in schema]
     )
-
-
-def _canonical(schema: pa.Schema) -> pa.Schema:
-    """Contract columns in contract order, then unknown ones sorted, then the tail."""
-    order = {name: i for i, name in enumerate(dict.fromkeys([*KNOWN_COLUMNS, *JOB_TYPE.names]))}
-    tail = {name: i for i, name in enumerate(TAIL_COLUMNS)}
-
-    def key(f: pa.Field) -> tuple[int, int, str]:
-        if f.name in tail:
-            return (2, tail[f.name], "")
-        if f.name in order:
-            return (0, order[f.name], "")
-        return (1, 0, f.name)
-
-    return pa.schema(sorted(schema, key=key))
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -287,7 +272,7 @@ class DatasetWriter:
         self._seq += 1
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+        writer = pq.ParquetWriter(path, self.schema, **WRITE_OPTIONS)
         handle = _Open(writer, FileInfo(relative, 0, self.schema))
         self._open[segment] = handle
         self.files.append(handle.info)
@@ -346,101 +331,10 @@ def settle_files(root: Path, files: Iterable[FileInfo], schema: pa.Schema) -> No
         if info.schema.equals(schema):
             continue
         path = root / info.path
-        table = conform(pq.read_table(path, schema=info.schema), schema)
+        table = conform(read_table(path, schema=info.schema), schema)
         with atomic_path(path) as tmp:
-            pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+            write_table(table, tmp)
         info.schema = schema
-
-
-# -- manifest ----------------------------------------------------------------------------------
-
-
-def write_manifest(root: Path, manifest: dict[str, Any], schema: pa.Schema | None) -> None:
-    """Write ``_classify_frames.json`` (schema as base64 Arrow IPC) atomically."""
-    data = dict(manifest)
-    data["schema"] = (
-        base64.b64encode(schema.serialize().to_pybytes()).decode() if schema is not None else None
-    )
-    with atomic_path(root / MANIFEST) as tmp:
-        tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def read_manifest(root: Path) -> dict[str, Any]:
-    """The manifest of the dataset at ``root``, or ExportError if there is none."""
-    path = root / MANIFEST
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        msg = (
-            f"{str(root)!r} is not a classify_frames dataset (no {MANIFEST}); "
-            "create one with export_jobs or sync_parquet"
-        )
-        raise ExportError(msg) from None
-    except (OSError, ValueError) as exc:
-        msg = f"cannot read the manifest of {str(root)!r}: {exc}"
-        raise ExportError(msg) from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
-        raise ExportError(_refused(root, "it does not hold a file list"))
-    for relative in manifest.get("files", {}):
-        if not _inside(root, relative):
-            raise ExportError(_refused(root, f"it names {relative!r}, outside the dataset"))
-    return manifest
-
-
-def _inside(root: Path, relative: str) -> bool:
-    """Whether a manifest's file path stays in the dataset, symbolic links resolved."""
-    path = PurePosixPath(relative)
-    if path.is_absolute() or not path.parts or ".." in path.parts or "\\" in relative:
-        return False
-    base = root.resolve()
-    return (base / relative).resolve().is_relative_to(base)
-
-
-def _refused(root: Path, why: str) -> str:
-    return (
-        f"the manifest of {str(root)!r} ({MANIFEST}) is damaged: {why}. Rebuild the dataset "
-        "with export_jobs(..., overwrite=True) (CLI: export --overwrite)"
-    )
-
-
-def reason(exc: BaseException) -> str:
-    """Why a data file could not be read, in a few words."""
-    if isinstance(exc, FileNotFoundError):
-        return "missing"
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-
-
-def damaged_message(
-    root: Path, damaged: dict[str, str], recorded: dict[str, Any], *, what: str
-) -> str:
-    """What is damaged in a dataset, and the ways forward (``what``: "read" or "sync")."""
-    shown = "; ".join(f"{name} ({why})" for name, why in list(damaged.items())[:5])
-    more = f" and {len(damaged) - 5} more" if len(damaged) > 5 else ""
-    rows = sum(int(recorded.get(name) or 0) for name in damaged)
-    way = (
-        "sync_parquet(..., repair=True) (CLI: sync --repair) drops them and fetches their jobs "
-        "again; export_jobs(..., overwrite=True) (CLI: export --overwrite) rebuilds the dataset"
-    )
-    if what == "read":
-        way = f"read_parquet(..., on_bad_files='skip') reads the rest; {way}"
-    return (
-        f"the dataset {str(root)!r} is damaged: {len(damaged)} data file(s) cannot be read, "
-        f"holding {rows} of its {sum(int(v or 0) for v in recorded.values())} rows: "
-        f"{shown}{more}. Ways forward: {way}"
-    )
-
-
-def manifest_schema(manifest: dict[str, Any]) -> pa.Schema | None:
-    """The data schema recorded in a manifest."""
-    encoded = manifest.get("schema")
-    if not encoded:
-        return None
-    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(encoded)))
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -457,12 +351,7 @@ def read_dataset(
     """
     shown = shown or root
     if not (root / MANIFEST).exists():
-        try:
-            table = pads.dataset(root, format="parquet", partitioning="hive").to_table()
-        except (OSError, pa.ArrowException) as exc:
-            msg = f"cannot read {str(root)!r} as a Parquet dataset: {exc}"
-            raise ExportError(msg) from None
-        return table_to_frame(table, partition_types={}, nested=False)
+        return _read_without_manifest(root, shown, on_bad_files)
     manifest = read_manifest(root)
     schema = manifest_schema(manifest)
     partition_by = [p for p in manifest.get("partition_by", []) if p != DERIVED]
@@ -474,15 +363,7 @@ def read_dataset(
     try:
         table = _scan(root, files, schema, manifest, partition_by)
     except (OSError, pa.ArrowException) as exc:
-        bad = _bad_files(root, files)
-        if not bad:
-            msg = f"cannot read the dataset {str(shown)!r}: {exc}"
-            raise ExportError(msg) from None
-        message = damaged_message(shown, bad, recorded, what="read")
-        if on_bad_files != "skip":
-            raise ExportError(message) from None
-        warnings.warn(f"skipped them: {message}", stacklevel=3)
-        good = [f for f in files if f not in bad]
+        good = _good_files(root, files, recorded, shown, on_bad_files, exc)
         try:
             table = _scan(root, good, schema, manifest, partition_by)
         except (OSError, pa.ArrowException) as again:
@@ -510,7 +391,8 @@ def _scan(
         [str(root / path) for path in files],
         schema=pa.schema([*schema, *keys]),
         format=pads.ParquetFileFormat(
-            read_options=pads.ParquetReadOptions(dictionary_columns=text)
+            read_options=pads.ParquetReadOptions(dictionary_columns=text),
+            default_fragment_scan_options=_CHECKSUMS,
         ),
         partitioning=pads.partitioning(keys, flavor="hive"),
         partition_base_dir=str(root),
@@ -641,17 +523,78 @@ def _wide_text(schema: pa.Schema) -> pa.Schema:
 #: Rows of batches joined as a dataset is read: each batch's pieces are let go as the scan
 #: goes, and the final join takes a dozen pieces a column, not hundreds.
 _SEGMENT_ROWS = 1 << 20
+_CHECKSUMS = pads.ParquetFragmentScanOptions(page_checksum_verification=True)
+_VERIFIED = pads.ParquetFileFormat(default_fragment_scan_options=_CHECKSUMS)
+OUR_PART = re.compile(r"part-\d{5}-[\w-]+\.parquet")
 
 
-def _bad_files(root: Path, files: list[str]) -> dict[str, str]:
-    """The data files whose footer cannot be read (missing or truncated), with the reason."""
+def _good_files(
+    root: Path,
+    files: list[str],
+    recorded: dict[str, Any],
+    shown: Path,
+    on_bad_files: Literal["raise", "skip"],
+    exc: BaseException,
+) -> list[str]:
+    """After a failed scan: the files that read whole. The others are named in the error, or
+    with ``on_bad_files="skip"`` in a warning."""
+    bad = bad_files(root, files)
+    if not bad:
+        msg = f"cannot read the dataset {str(shown)!r}: {exc}"
+        raise ExportError(msg) from None
+    message = damaged_message(shown, bad, recorded, what="read")
+    if on_bad_files != "skip":
+        raise ExportError(message) from None
+    warnings.warn(f"skipped them: {message}", stacklevel=4)
+    return [f for f in files if f not in bad]
+
+
+def bad_files(root: Path, files: Iterable[str]) -> dict[str, str]:
+    """The data files that cannot be read whole (missing, truncated, a damaged page), with the
+    reason. Decodes every page: for the error path and repairs, not for every read."""
     bad = {}
     for relative in files:
         try:
-            pq.read_metadata(root / relative)
+            check_file(root / relative)
         except (OSError, pa.ArrowException) as exc:
             bad[relative] = reason(exc)
     return bad
+
+
+def _read_without_manifest(
+    root: Path, shown: Path, on_bad_files: Literal["raise", "skip"]
+) -> pd.DataFrame:
+    """A directory of Parquet files with no manifest: one written by another engine (Polars,
+    DuckDB, Spark: hive partitions or not), or ours with its manifest lost."""
+    try:
+        dataset = pads.dataset(root, format=_VERIFIED, partitioning="hive")
+    except (OSError, pa.ArrowException) as exc:
+        msg = f"cannot read {str(shown)!r} as a Parquet dataset: {exc}"
+        raise ExportError(msg) from None
+    files = [Path(f).relative_to(root).as_posix() for f in dataset.files]
+    if any(OUR_PART.fullmatch(f.rsplit("/", 1)[-1]) for f in files):
+        msg = (
+            f"the dataset {str(shown)!r} has lost its manifest ({MANIFEST}); read from its data "
+            f"files. {REBUILD_HINT}"
+        )
+        warnings.warn(msg, stacklevel=4)
+    try:
+        table = dataset.to_table()
+    except (OSError, pa.ArrowException) as exc:
+        good = _good_files(root, files, {}, shown, on_bad_files, exc)
+        try:
+            table = pads.dataset(
+                [str(root / f) for f in good],
+                format=_VERIFIED,
+                partitioning="hive",
+                partition_base_dir=str(root),
+            ).to_table()
+        except (OSError, pa.ArrowException) as again:
+            msg = f"cannot read the dataset {str(shown)!r}: {again}"
+            raise ExportError(msg) from None
+    if holds_jobs(table.schema):
+        table = from_other_writer(table, shown)
+    return table_to_frame(table, partition_types={}, nested=False)
 
 
 def table_to_frame(
@@ -672,13 +615,6 @@ def table_to_frame(
             column = pc.if_else(pc.equal(column, NULL_PARTITION), None, column)
             index = table.column_names.index(name)
             table = table.set_column(index, name, column.cast(pa.type_for_alias(type_name)))
-    owned = [table.select(_canonical(table.schema).names)]
+    owned = [table]
     del table
-    frame = frame_from_table(owned)
-    for name in ("created_at", "updated_at"):
-        if name in frame.columns and not isinstance(frame[name].dtype, pd.DatetimeTZDtype):
-            frame[name] = pd.to_datetime(frame[name], utc=True).dt.as_unit("us")
-    if "status" in frame.columns:
-        unknown = sorted(set(frame["status"].dropna().unique()) - set(STATUSES))
-        frame["status"] = frame["status"].astype(status_dtype(tuple(unknown)))
-    return frame
+    return contract_frame(owned)

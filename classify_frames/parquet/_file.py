@@ -21,14 +21,21 @@ import pyarrow.parquet as pq
 
 from .._atomic import atomic_path
 from .._exceptions import ExportError
+from ._commit import side_copy
+from ._contract import contract_frame, from_other_writer, holds_jobs
+from ._manifest import provenance, read_manifest
 
 __all__ = [
     "META_KEY",
     "ROW_GROUP_ROWS",
-    "provenance",
+    "WRITE_OPTIONS",
+    "check_file",
     "read_file",
     "read_metadata",
+    "read_table",
     "to_parquet",
+    "unreadable",
+    "write_table",
 ]
 
 META_KEY = b"classify_frames"
@@ -36,6 +43,32 @@ ROW_GROUP_ROWS = 64_000  # ~10-30 MB of jobs per group: big enough to scan fast,
 _SUFFIXES = (".parquet", ".pq", ".parq")
 _SECRET_WORDS = ("key", "secret", "token", "password", "authorization")
 _DROP: Any = object()  # marks a value _json_safe leaves out
+#: How every data file is written: each page carries a CRC, which every read of ours checks, so
+#: a flipped byte is an error naming the file, never other values read back in silence.
+WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_page_checksum": True}
+
+
+def write_table(table: pa.Table, path: Path, *, row_group_size: int = ROW_GROUP_ROWS) -> None:
+    """Write ``table`` to ``path`` as every data file is written (:data:`WRITE_OPTIONS`)."""
+    pq.write_table(table, path, row_group_size=max(1, row_group_size), **WRITE_OPTIONS)
+
+
+def read_table(path: Path, **options: Any) -> pa.Table:
+    """``pq.read_table`` with page checksums verified (files without them read as before)."""
+    return pq.read_table(path, page_checksum_verification=True, **options)
+
+
+def check_file(path: Path) -> None:
+    """Decode every page of ``path``, a row group at a time, checksums verified; raises what
+    reading raises (a footer-only check misses a damaged page)."""
+    with pq.ParquetFile(path, page_checksum_verification=True) as file:
+        for group in range(file.num_row_groups):
+            file.read_row_group(group)
+
+
+def unreadable(path: Path, exc: BaseException) -> ExportError:
+    """The error for a file that cannot be decoded: its name first, then Arrow's words."""
+    return ExportError(f"cannot read {str(path)!r} as Parquet: {exc}")
 
 
 def to_parquet(
@@ -63,7 +96,10 @@ def to_parquet(
     try:
         with atomic_path(target) as tmp:
             pq.write_table(
-                table, tmp, compression=compression, row_group_size=max(1, row_group_size)
+                table,
+                tmp,
+                row_group_size=max(1, row_group_size),
+                **{**WRITE_OPTIONS, "compression": compression},
             )
             _fsync(tmp)
     except OSError as exc:
@@ -75,13 +111,15 @@ def to_parquet(
 
 
 def read_file(path: Path) -> pd.DataFrame:
-    """The frame stored by :func:`to_parquet` (or any Parquet file, with Arrow's default dtypes)."""
+    """The frame stored by :func:`to_parquet`; a file of jobs another engine wrote, in the
+    column contract; any other Parquet file with Arrow's default dtypes."""
     try:
-        table = pq.read_table(path)
+        table = read_table(path)
     except (OSError, pa.ArrowException) as exc:
-        msg = f"cannot read {str(path)!r} as Parquet: {exc}"
-        raise ExportError(msg) from None
+        raise unreadable(path, exc) from None
     raw = (table.schema.metadata or {}).get(META_KEY)
+    if raw is None and holds_jobs(table.schema):  # written by Polars, DuckDB, Spark ...
+        return contract_frame([from_other_writer(table, path)])
     if raw is None:
         try:
             plain: pd.DataFrame = table.to_pandas()
@@ -111,46 +149,18 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     10000
     """
     target = Path(path)
-    from ._commit import side_copy
-
     root = target if target.is_dir() else side_copy(target)
     if root is not None:
-        from ._dataset import read_manifest
-
         manifest = read_manifest(root)
         return {k: v for k, v in manifest.items() if k not in ("files", "schema")}
     try:
         raw = (pq.read_schema(target).metadata or {}).get(META_KEY)
     except (OSError, pa.ArrowException) as exc:
-        msg = f"cannot read {str(target)!r} as Parquet: {exc}"
-        raise ExportError(msg) from None
+        raise unreadable(target, exc) from None
     if raw is None:
         return {}
     meta: dict[str, Any] = orjson.loads(raw)
     return {k: v for k, v in meta.items() if k not in ("columns", "index")}
-
-
-def provenance(
-    attrs: dict[Any, Any],
-    *,
-    base_url: str | None = None,
-    fetched_at: str | dt.datetime | None = None,
-) -> dict[str, Any]:
-    """Toolkit version, base URL and fetch time to record: arguments first, then ``attrs``."""
-    from .. import __version__
-
-    recorded = attrs.get("classify_frames")
-    recorded = recorded if isinstance(recorded, dict) else {}
-    when = fetched_at if fetched_at is not None else recorded.get("fetched_at")
-    if isinstance(when, dt.datetime):
-        when = when.isoformat(timespec="seconds")
-    return {
-        "toolkit": "classify_frames",
-        "version": __version__,
-        "base_url": base_url or recorded.get("base_url"),
-        "fetched_at": when,
-        "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
 
 
 # -- paths ---------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import errno
 import html
 import inspect
 import os
-import re
 import shutil
 import time
 import warnings
@@ -37,21 +36,25 @@ from .._schema import FINAL_STATUSES
 from ._commit import dataset_lock, link_or_copy, new_staging, swap_in
 from ._dataset import (
     DERIVED,
-    MANIFEST,
+    OUR_PART,
     ROWS_PER_FILE,
     DatasetWriter,
     FileInfo,
     conform,
-    damaged_message,
-    manifest_schema,
     portable,
-    read_manifest,
-    reason,
     settle_files,
     unify,
+)
+from ._file import WRITE_OPTIONS, read_table, write_table
+from ._manifest import (
+    MANIFEST,
+    damaged_message,
+    manifest_schema,
+    provenance,
+    read_manifest,
+    reason,
     write_manifest,
 )
-from ._file import ROW_GROUP_ROWS, provenance
 
 if TYPE_CHECKING:
     from ..fetch import ClassifyClient
@@ -61,7 +64,6 @@ __all__ = ["SyncSummary", "compact", "export_jobs", "sync_parquet"]
 _LIST_FILTERS = ("status", "configuration_id", "created_after", "created_before", "limit")
 _MAX_FILES = 8  # small files a partition may gather before a sync merges them
 _DATA_SUFFIXES = (".parquet", ".pq", ".parq")
-_OUR_PART = re.compile(r"part-\d{5}-[\w-]+\.parquet")
 # what became of each stored row in a run (the strongest wins when a job comes twice)
 _SEEN_FAILED, _SEEN_UNCHANGED, _SEEN_UPDATED = 1, 2, 3
 
@@ -620,12 +622,12 @@ class _Run:
             group = losers[losers["file"] == number]
             info = files[int(number)]
             path = staging / info.path
-            table_ = pq.read_table(path, schema=info.schema)
+            table_ = read_table(path, schema=info.schema)
             keep = np.ones(len(table_), dtype=bool)
             keep[group["row"].to_numpy()] = False
             table_ = table_.filter(pa.array(keep))
             path.unlink()
-            pq.write_table(table_, path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+            write_table(table_, path)
             info.rows = len(table_)
 
     def _carry_over(
@@ -660,9 +662,7 @@ class _Run:
             new_name = f"{writer.prefix}-r{number:05d}.parquet"
             new_relative = f"{name[0]}/{new_name}" if len(name) == 2 else new_name
             (staging / new_relative).parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(
-                table, staging / new_relative, compression="zstd", row_group_size=ROW_GROUP_ROWS
-            )
+            write_table(table, staging / new_relative)
             kept[new_relative] = len(table)
         return kept
 
@@ -696,9 +696,9 @@ def compact(staging: Path, files: dict[str, int], *, prefix: str) -> dict[str, i
         name = f"{prefix}{number:05d}.parquet"
         merged = f"{segment}/{name}" if segment else name
         schema = pq.read_schema(staging / small[0])
-        with pq.ParquetWriter(staging / merged, schema, compression="zstd") as writer:
+        with pq.ParquetWriter(staging / merged, schema, **WRITE_OPTIONS) as writer:
             for relative in small:
-                with pq.ParquetFile(staging / relative) as source:
+                with pq.ParquetFile(staging / relative, page_checksum_verification=True) as source:
                     for group in range(source.num_row_groups):
                         writer.write_table(source.read_row_group(group))
                 (staging / relative).unlink()
@@ -718,7 +718,7 @@ def _foreign_files(target: Path, files: Iterable[str], *, replacing: bool) -> li
         dirs[:] = sorted(d for d in dirs if d not in links)
         for name in sorted([*names, *links]):
             relative = (here / name).relative_to(target).as_posix()
-            if relative in ours or (replacing and _OUR_PART.fullmatch(name)):
+            if relative in ours or (replacing and OUR_PART.fullmatch(name)):
                 continue
             found.append(relative)
         empty = not dirs and not names and here != target
