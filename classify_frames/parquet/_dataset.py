@@ -45,7 +45,9 @@ from ._manifest import (
     MANIFEST,
     REBUILD_HINT,
     damaged_message,
+    encode_schema,
     manifest_schema,
+    provenance,
     read_manifest,
     reason,
 )
@@ -62,6 +64,7 @@ __all__ = [
     "partition_segments",
     "portable",
     "read_dataset",
+    "rebuild_manifest",
     "settle_files",
     "table_to_frame",
     "unify",
@@ -285,6 +288,40 @@ class DatasetWriter:
     def _close_all(self) -> None:
         for segment in list(self._open):
             self._close(segment)
+
+
+def rebuild_manifest(root: Path) -> dict[str, Any]:
+    """The manifest of the dataset at ``root`` made again from its data files (``part-*``
+    files; others are a user's): layout from their directories, schema and rows from their
+    footers. How the jobs were chosen is not in the files: ``source`` becomes ``unknown``."""
+    infos: list[FileInfo] = []
+    for path in sorted(root.rglob("part-*.parquet")):
+        relative = path.relative_to(root).as_posix()
+        if not OUR_PART.fullmatch(path.name) or not all("=" in d for d in relative.split("/")[:-1]):
+            continue
+        try:
+            info = pq.read_metadata(path)
+        except (OSError, pa.ArrowException):
+            continue  # a file whose footer is gone is no part of the rebuilt dataset
+        infos.append(FileInfo(relative, info.num_rows, info.schema.to_arrow_schema()))
+    schema: pa.Schema | None = None
+    for info in infos:
+        schema = unify(schema, info.schema)
+    layout = [d.split("=", 1)[0] for d in infos[0].path.split("/")[:-1]] if infos else [DERIVED]
+    generations = [int(i.path.rsplit("/", 1)[-1][5:10]) for i in infos]  # part-NNNNN-…
+    return {
+        **provenance({}),
+        "format": 1,
+        "generation": max(generations, default=0),
+        "partition_by": layout,
+        "partition_types": {},
+        "nested": schema is not None and "configuration" in schema.names,
+        "source": {"kind": "unknown"},
+        "rows": sum(i.rows for i in infos),
+        "files": {i.path: i.rows for i in infos},
+        "schema": encode_schema(portable(schema) if schema is not None else None),
+        "rebuilt": True,
+    }
 
 
 def partition_segments(frame: pd.DataFrame, partition_by: Sequence[str]) -> pd.Series:

@@ -26,6 +26,7 @@ __all__ = [
     "MANIFEST",
     "REBUILD_HINT",
     "damaged_message",
+    "encode_schema",
     "manifest_schema",
     "provenance",
     "read_manifest",
@@ -64,9 +65,7 @@ def provenance(
 def write_manifest(root: Path, manifest: dict[str, Any], schema: pa.Schema | None) -> None:
     """Write ``_classify_frames.json`` (schema as base64 Arrow IPC) atomically."""
     data = dict(manifest)
-    data["schema"] = (
-        base64.b64encode(schema.serialize().to_pybytes()).decode() if schema is not None else None
-    )
+    data["schema"] = encode_schema(schema)
     with atomic_path(root / MANIFEST) as tmp:
         tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
         fd = os.open(tmp, os.O_RDONLY)
@@ -74,6 +73,11 @@ def write_manifest(root: Path, manifest: dict[str, Any], schema: pa.Schema | Non
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def encode_schema(schema: pa.Schema | None) -> str | None:
+    """A schema as the manifest holds it: base64 of its Arrow IPC form."""
+    return None if schema is None else base64.b64encode(schema.serialize().to_pybytes()).decode()
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
