@@ -107,6 +107,10 @@ class MemoryClient(_Client):
                 nested=nested,
             )
 
+    def jobs_in_month(self, month: int) -> list[str]:
+        """The ids of the jobs created in ``month`` (of 2026)."""
+        return [j["id"] for j in self.jobs if j["created_at"].startswith(f"2026-{month:02d}")]
+
     def fetched_ids(self) -> list[str]:
         """Every id asked for by id (not through the listing)."""
         return [i for ids, _ in self.calls if ids is not None for i in ids]

@@ -604,11 +604,12 @@ def _read_without_manifest(
     """A directory of Parquet files with no manifest: one written by another engine (Polars,
     DuckDB, Spark: hive partitions or not), or ours with its manifest lost."""
     try:
-        dataset = pads.dataset(root, format=_VERIFIED, partitioning="hive")
+        files = [
+            Path(f).relative_to(root).as_posix() for f in pads.dataset(root, format=_VERIFIED).files
+        ]
     except (OSError, pa.ArrowException) as exc:
         msg = f"cannot read {str(shown)!r} as a Parquet dataset: {exc}"
         raise ExportError(msg) from None
-    files = [Path(f).relative_to(root).as_posix() for f in dataset.files]
     if any(OUR_PART.fullmatch(f.rsplit("/", 1)[-1]) for f in files):
         msg = (
             f"the dataset {str(shown)!r} has lost its manifest ({MANIFEST}); read from its data "
@@ -616,22 +617,44 @@ def _read_without_manifest(
         )
         warnings.warn(msg, stacklevel=4)
     try:
-        table = dataset.to_table()
+        table = _scan_other(root, files)
     except (OSError, pa.ArrowException) as exc:
         good = _good_files(root, files, {}, shown, on_bad_files, exc)
         try:
-            table = pads.dataset(
-                [str(root / f) for f in good],
-                format=_VERIFIED,
-                partitioning="hive",
-                partition_base_dir=str(root),
-            ).to_table()
+            table = _scan_other(root, good)
         except (OSError, pa.ArrowException) as again:
             msg = f"cannot read the dataset {str(shown)!r}: {again}"
             raise ExportError(msg) from None
     if holds_jobs(table.schema):
         table = from_other_writer(table, shown)
     return table_to_frame(table, partition_types={}, nested=False)
+
+
+def _scan_other(root: Path, files: list[str]) -> pa.Table:
+    """Every row of ``files`` under ``root``: the files' columns (their schemas unified), and
+    as text the hive keys of their directories that the files do not hold themselves (Polars
+    keeps a partition column in its files, DuckDB and Spark drop it)."""
+    schemas = [pq.read_schema(root / f) for f in files]
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else None
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        schema = schemas[0]
+    held = set(schema.names) if schema is not None else set()
+    keys = dict.fromkeys(d.split("=", 1)[0] for f in files for d in f.split("/")[:-1] if "=" in d)
+    extra = pa.schema([(k, pa.string()) for k in keys if k not in held])
+    dataset = pads.dataset(
+        [str(root / f) for f in files],
+        schema=pa.schema([*(schema or []), *extra]),
+        format=_VERIFIED,
+        partitioning=pads.partitioning(extra, flavor="hive"),
+        partition_base_dir=str(root),
+    )
+    table = dataset.to_table()
+    for name in extra.names:  # Hive's, Spark's and our name for a null key
+        column = table.column(name)
+        column = pc.if_else(pc.equal(column, NULL_PARTITION), None, column)
+        table = table.set_column(table.column_names.index(name), name, column)
+    return table
 
 
 def table_to_frame(
