@@ -23,9 +23,10 @@ from .._exceptions import ExportError
 from ._commit import side_copy
 from ._dataset import read_dataset
 from ._file import read_file, read_metadata, to_parquet
-from ._sync import SyncSummary, export_jobs, sync_parquet
+from ._sync import SYNC_MARGIN, SyncSummary, export_jobs, sync_parquet
 
 __all__ = [
+    "SYNC_MARGIN",
     "SyncSummary",
     "export_jobs",
     "read_metadata",
