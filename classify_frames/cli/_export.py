@@ -132,9 +132,9 @@ def sync_command(
     With no IDS_FILE and no filters it repeats the selection the dataset was made with. Jobs
     already COMPLETED, FAILED or CANCELLED are never fetched again. A listing asks only for jobs
     created since the newest stored one (less 10 minutes), and for the stored jobs not final by
-    id: an unchanged dataset costs a request or two; --full lists everything again. An interrupted sync leaves
-    the dataset as it was; the next one completes it. A damaged data file stops the sync with
-    its name; --repair drops it and fetches its jobs again. A DIRECTORY that does not exist
+    id: an unchanged dataset costs a request or two; --full lists everything again. An
+    interrupted sync leaves the dataset as it was; the next one completes it. A damaged data
+    file stops the sync with its name; --repair drops it and fetches its jobs again. A DIRECTORY that does not exist
     is created as a new dataset of every matching job, as export would (check its spelling).
     """
     from ..parquet import sync_parquet

@@ -40,7 +40,7 @@ from .._schema import (
 )
 from ..frame import empty_frame, encode_table
 from ._contract import canonical, contract_frame, from_other_writer, holds_jobs
-from ._file import ROW_GROUP_ROWS, WRITE_OPTIONS, check_file, read_table, write_table
+from ._file import ROW_GROUP_ROWS, WRITE_OPTIONS, Pushdown, check_file, read_table, write_table
 from ._manifest import (
     MANIFEST,
     REBUILD_HINT,
@@ -378,31 +378,40 @@ def settle_files(root: Path, files: Iterable[FileInfo], schema: pa.Schema) -> No
 
 
 def read_dataset(
-    root: Path, on_bad_files: Literal["raise", "skip"] = "raise", *, shown: Path | None = None
+    root: Path,
+    on_bad_files: Literal["raise", "skip"] = "raise",
+    *,
+    shown: Path | None = None,
+    wanted: Pushdown | None = None,
 ) -> pd.DataFrame:
-    """Every row of the dataset at ``root`` as a typed jobs frame (contract dtypes).
+    """The rows of the dataset at ``root`` as a typed jobs frame (contract dtypes): all of
+    them, or the columns and rows ``wanted`` asks for, which the scan alone reads.
 
     Data files that cannot be read are named in the error, or with ``on_bad_files="skip"``
     left out with a warning. ``shown`` is the path to name in messages (``root`` may be the
     side copy a crash left).
     """
-    shown = shown or root
+    shown, wanted = shown or root, wanted or Pushdown()
     if not (root / MANIFEST).exists():
-        return _read_without_manifest(root, shown, on_bad_files)
+        return _read_without_manifest(root, shown, on_bad_files, wanted)
     manifest = read_manifest(root)
     schema = manifest_schema(manifest)
     partition_by = [p for p in manifest.get("partition_by", []) if p != DERIVED]
     nested = bool(manifest.get("nested"))
     if schema is None:
         return empty_frame(nested=nested)
+    output = wanted.output([*schema.names, *partition_by], shown, [DERIVED])
     recorded: dict[str, Any] = manifest.get("files", {})
     files = list(recorded)
     try:
-        table = _scan(root, files, schema, manifest, partition_by)
+        table = _scan(root, files, schema, manifest, output, wanted.filter)
     except (OSError, pa.ArrowException) as exc:
+        if "No match for FieldRef" in str(exc):  # a filter on a column the dataset lacks
+            msg = f"cannot filter {str(shown)!r}: {str(exc).splitlines()[0]}"
+            raise ExportError(msg) from None
         good = _good_files(root, files, recorded, shown, on_bad_files, exc)
         try:
-            table = _scan(root, good, schema, manifest, partition_by)
+            table = _scan(root, good, schema, manifest, output, wanted.filter)
         except (OSError, pa.ArrowException) as again:
             msg = f"cannot read the dataset {str(shown)!r}: {again}"
             raise ExportError(msg) from None
@@ -411,7 +420,7 @@ def read_dataset(
     del table
     frame = table_to_frame(owned, manifest.get("partition_types", {}), nested=nested)
     pa.default_memory_pool().release_unused()
-    return frame
+    return frame if wanted.columns is None else frame[output]
 
 
 def _scan(
@@ -419,7 +428,8 @@ def _scan(
     files: list[str],
     schema: pa.Schema,
     manifest: dict[str, Any],
-    partition_by: list[str],
+    output: list[str],
+    where: pc.Expression | None,
 ) -> pa.Table:
     keys = pa.schema([(p, pa.string()) for p in manifest.get("partition_by", [])])
     schema, text = _rule_text_as_dictionary(schema, root / files[0] if files else None)
@@ -437,7 +447,7 @@ def _scan(
     # batch by batch, each batch's ids encoded at once: 10 million ids as text would take
     # 440 MB a column, as a categorical 40 MB
     batches = dataset.to_batches(
-        columns=[*schema.names, *partition_by], batch_readahead=1, fragment_readahead=1
+        columns=output, filter=where, batch_readahead=1, fragment_readahead=1
     )
     segments: list[pa.Table] = []
     pending: list[pa.Table] = []
@@ -446,7 +456,9 @@ def _scan(
         if sum(t.num_rows for t in pending) >= _SEGMENT_ROWS:
             segments.append(_joined(pending, _combined))
             pa.default_memory_pool().release_unused()  # what the batches let go, to the OS
-    if pending or not segments:
+    if not pending and not segments:  # no row matched the filter: the columns, empty
+        return encode_table(dataset.schema.empty_table().select(output))
+    if pending:
         segments.append(_joined(pending, _combined))
     return _joined(segments, _one_text_array)
 
@@ -599,7 +611,7 @@ def bad_files(root: Path, files: Iterable[str]) -> dict[str, str]:
 
 
 def _read_without_manifest(
-    root: Path, shown: Path, on_bad_files: Literal["raise", "skip"]
+    root: Path, shown: Path, on_bad_files: Literal["raise", "skip"], wanted: Pushdown
 ) -> pd.DataFrame:
     """A directory of Parquet files with no manifest: one written by another engine (Polars,
     DuckDB, Spark: hive partitions or not), or ours with its manifest lost."""
@@ -617,20 +629,21 @@ def _read_without_manifest(
         )
         warnings.warn(msg, stacklevel=4)
     try:
-        table = _scan_other(root, files)
+        table = _scan_other(root, files, wanted, shown)
     except (OSError, pa.ArrowException) as exc:
         good = _good_files(root, files, {}, shown, on_bad_files, exc)
         try:
-            table = _scan_other(root, good)
+            table = _scan_other(root, good, wanted, shown)
         except (OSError, pa.ArrowException) as again:
             msg = f"cannot read the dataset {str(shown)!r}: {again}"
             raise ExportError(msg) from None
-    if holds_jobs(table.schema):
+    if holds_jobs(table.schema) or wanted.columns is not None:
         table = from_other_writer(table, shown)
-    return table_to_frame(table, partition_types={}, nested=False)
+    frame = table_to_frame(table, partition_types={}, nested=False)
+    return frame if wanted.columns is None else frame[list(wanted.columns)]
 
 
-def _scan_other(root: Path, files: list[str]) -> pa.Table:
+def _scan_other(root: Path, files: list[str], wanted: Pushdown, shown: Path) -> pa.Table:
     """Every row of ``files`` under ``root``: the files' columns (their schemas unified), and
     as text the hive keys of their directories that the files do not hold themselves (Polars
     keeps a partition column in its files, DuckDB and Spark drop it)."""
@@ -649,8 +662,9 @@ def _scan_other(root: Path, files: list[str]) -> pa.Table:
         partitioning=pads.partitioning(extra, flavor="hive"),
         partition_base_dir=str(root),
     )
-    table = dataset.to_table()
-    for name in extra.names:  # Hive's, Spark's and our name for a null key
+    output = wanted.output(dataset.schema.names, shown)
+    table = dataset.to_table(columns=output, filter=wanted.filter)
+    for name in [n for n in extra.names if n in output]:  # Hive's, Spark's and our null key
         column = table.column(name)
         column = pc.if_else(pc.equal(column, NULL_PARTITION), None, column)
         table = table.set_column(table.column_names.index(name), name, column)

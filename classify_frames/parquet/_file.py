@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._atomic import atomic_path
@@ -29,6 +32,7 @@ __all__ = [
     "META_KEY",
     "ROW_GROUP_ROWS",
     "WRITE_OPTIONS",
+    "Pushdown",
     "check_file",
     "read_file",
     "read_metadata",
@@ -56,6 +60,56 @@ def write_table(table: pa.Table, path: Path, *, row_group_size: int = ROW_GROUP_
 def read_table(path: Path, **options: Any) -> pa.Table:
     """``pq.read_table`` with page checksums verified (files without them read as before)."""
     return pq.read_table(path, page_checksum_verification=True, **options)
+
+
+@dataclass(frozen=True)
+class Pushdown:
+    """The columns and rows a read asks for, read from the files alone (None: all)."""
+
+    columns: tuple[str, ...] | None = None
+    filter: pc.Expression | None = None
+    filtered: tuple[str, ...] = ()  # the columns a list of filters names (an expression's
+    # own are checked by Arrow as the scan starts)
+
+    @classmethod
+    def of(cls, columns: Sequence[str] | None, filters: Any) -> Pushdown:
+        """Checked ``read_parquet`` arguments: ``columns`` a list of names, ``filters`` a
+        pyarrow expression or pandas' and pyarrow's list of ``(column, op, value)`` tuples
+        (a list of such lists: any of them)."""
+        if columns is not None and (
+            isinstance(columns, str) or not all(isinstance(c, str) for c in columns)
+        ):
+            msg = f"columns must be a list of column names, got {columns!r}"
+            raise ValueError(msg)
+        filtered: list[str] = []
+        if filters is None or isinstance(filters, pc.Expression):
+            expression = filters
+        else:
+            terms = filters if filters and isinstance(filters[0], list) else [filters]
+            filtered = [t[0] for term in terms for t in term if isinstance(t, tuple) and t]
+            try:
+                expression = pq.filters_to_expression(filters)
+            except (TypeError, ValueError, IndexError) as exc:
+                msg = (
+                    "filters must be a pyarrow expression or a list of (column, op, value) "
+                    f"tuples like [('status', '==', 'COMPLETED')]; got {filters!r} ({exc})"
+                )
+                raise ValueError(msg) from None
+        names = tuple(dict.fromkeys(columns)) if columns is not None else None
+        return cls(names, expression, tuple(dict.fromkeys(filtered)))
+
+    def output(
+        self, available: Sequence[str], where: Path, filterable: Sequence[str] = ()
+    ) -> list[str]:
+        """The columns to read of those ``available`` at ``where``; an unknown one is refused,
+        and so is a filter on one not ``available`` or ``filterable`` (a derived partition)."""
+        unknown = [c for c in self.columns or () if c not in available]
+        unknown += [c for c in self.filtered if c not in available and c not in filterable]
+        if unknown:
+            shown = ", ".join(available[:12]) + (" …" if len(available) > 12 else "")
+            msg = f"{str(where)!r} has no column {', '.join(map(repr, unknown))}; it has {shown}"
+            raise ExportError(msg)
+        return list(available) if self.columns is None else list(self.columns)
 
 
 def check_file(path: Path) -> None:
@@ -110,15 +164,27 @@ def to_parquet(
     return target
 
 
-def read_file(path: Path) -> pd.DataFrame:
+def read_file(path: Path, wanted: Pushdown | None = None) -> pd.DataFrame:
     """The frame stored by :func:`to_parquet`; a file of jobs another engine wrote, in the
-    column contract; any other Parquet file with Arrow's default dtypes."""
+    column contract; any other Parquet file with Arrow's default dtypes. ``wanted``: only
+    those columns and rows, read from the file (row groups skipped by their statistics)."""
+    wanted = wanted or Pushdown()
     try:
-        table = read_table(path)
+        stored = pq.read_schema(path)
     except (OSError, pa.ArrowException) as exc:
         raise unreadable(path, exc) from None
-    raw = (table.schema.metadata or {}).get(META_KEY)
-    if raw is None and holds_jobs(table.schema):  # written by Polars, DuckDB, Spark ...
+    raw = (stored.metadata or {}).get(META_KEY)
+    meta: dict[str, Any] = orjson.loads(raw) if raw is not None else {}
+    index: dict[str, Any] = meta.get("index", {})
+    columns = None
+    if wanted.columns is not None:
+        kept = index.get("columns", [])
+        columns = [*kept, *wanted.output([n for n in stored.names if n not in kept], path)]
+    try:
+        table = read_table(path, columns=columns, filters=wanted.filter)
+    except (OSError, pa.ArrowException) as exc:
+        raise unreadable(path, exc) from None
+    if raw is None and holds_jobs(stored):  # written by Polars, DuckDB, Spark ...
         return contract_frame([from_other_writer(table, path)])
     if raw is None:
         try:
@@ -126,14 +192,15 @@ def read_file(path: Path) -> pd.DataFrame:
         except TypeError:  # pandas wrote an Arrow list dtype into its metadata it cannot parse
             plain = table.to_pandas(types_mapper=_nested_as_arrow, ignore_metadata=True)
         return plain
-    meta = orjson.loads(raw)
     specs: dict[str, dict[str, Any]] = meta.get("columns", {})
     data = {
         name: _column_from_arrow(table.column(name), specs.get(name, {"kind": "default"}))
         for name in table.column_names
     }
     frame = pd.DataFrame(data, columns=table.column_names)
-    frame = _restore_index(frame, meta.get("index", {}))
+    if wanted.filter is not None and "range" in index:  # fewer rows: numbered from 0 again
+        index = {"range": [0, len(frame), 1], "name": index.get("name")}
+    frame = _restore_index(frame, index)
     frame.attrs = meta.get("attrs", {})
     return frame
 
