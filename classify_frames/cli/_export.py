@@ -134,8 +134,9 @@ def sync_command(
     created since the newest stored one (less 10 minutes), and for the stored jobs not final by
     id: an unchanged dataset costs a request or two; --full lists everything again. An
     interrupted sync leaves the dataset as it was; the next one completes it. A damaged data
-    file stops the sync with its name; --repair drops it and fetches its jobs again. A DIRECTORY that does not exist
-    is created as a new dataset of every matching job, as export would (check its spelling).
+    file stops the sync with its name; --repair drops it and fetches its jobs again. A
+    DIRECTORY that does not exist is created as a new dataset of every matching job, as export
+    would (check its spelling).
     """
     from ..parquet import sync_parquet
 
