@@ -36,7 +36,7 @@ __all__ = [
 
 MANIFEST = "_classify_frames.json"
 REBUILD_HINT = (
-    "sync_parquet(path, repair=True) (CLI: sync --repair) rebuilds it from the data files "
+    "sync_parquet(..., repair=True) (CLI: sync --repair) rebuilds it from the data files "
     "and brings the dataset up to date"
 )
 
