@@ -308,7 +308,7 @@ def rebuild_manifest(root: Path) -> dict[str, Any]:
     for info in infos:
         schema = unify(schema, info.schema)
     layout = [d.split("=", 1)[0] for d in infos[0].path.split("/")[:-1]] if infos else [DERIVED]
-    generations = [int(i.path.rsplit("/", 1)[-1][5:10]) for i in infos]  # part-NNNNN-…
+    generations = [int(i.path.rsplit("/", 1)[-1].split("-")[1]) for i in infos]  # part-N-…
     return {
         **provenance({}),
         "format": 1,
@@ -574,7 +574,9 @@ def _wide_text(schema: pa.Schema) -> pa.Schema:
 _SEGMENT_ROWS = 1 << 20
 _CHECKSUMS = pads.ParquetFragmentScanOptions(page_checksum_verification=True)
 _VERIFIED = pads.ParquetFileFormat(default_fragment_scan_options=_CHECKSUMS)
-OUR_PART = re.compile(r"part-\d{5}-[\w-]+\.parquet")
+#: The names our writers give data files (DatasetWriter, a sync's rewrites and compaction), and
+#: no other engine's (Spark's ``part-00000-<uuid>-c000.snappy.parquet``).
+OUR_PART = re.compile(r"part-\d{5,}-[cr]?\d{5,}\.parquet")
 
 
 def _good_files(
