@@ -49,7 +49,7 @@ def flip_silently(path: Path, column: str) -> pd.Series:
         damaged[at] ^= 0x10
         path.write_bytes(bytes(damaged))
         try:
-            after = pq.read_table(path, columns=[column]).column(column).to_pandas()
+            after: pd.Series = pq.read_table(path, columns=[column]).column(column).to_pandas()
         except Exception:  # this byte breaks decoding: look for one that does not
             continue
         if not after.equals(before):

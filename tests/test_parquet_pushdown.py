@@ -27,10 +27,12 @@ def root(tmp_path: Path) -> Path:
     return path
 
 
-def sliced(frame: pd.DataFrame, rows: pd.Series | None = None, columns: list[str] | None = None):
+def sliced(
+    frame: pd.DataFrame, rows: pd.Series | None = None, columns: list[str] | None = None
+) -> pd.DataFrame:
     out = frame if rows is None else frame[rows]
     out = out if columns is None else out[columns]
-    return out.sort_values("id", ignore_index=True) if "id" in out else out.reset_index(drop=True)
+    return out.sort_values("id", ignore_index=True)
 
 
 def same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
