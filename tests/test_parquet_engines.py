@@ -8,6 +8,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from test_parquet_support import job
 
@@ -94,3 +96,52 @@ def test_a_column_that_does_not_convert_is_refused_by_name(tmp_path: Path) -> No
         ExportError, match=r"jobs.parquet.*column 'result.confidence' holds (large_)?string"
     ):
         cf.read_parquet(tmp_path / "jobs.parquet")
+
+
+def test_a_spark_shaped_dataset_reads_into_the_contract(tmp_path: Path) -> None:
+    """What Spark writes from the API's JSON (``spark.read.json(...).write.partitionBy``):
+    nested structs, INT96 timestamps without a zone, the partition column only in directory
+    names, ``part-00000-<uuid>-c000.snappy.parquet`` files beside ``_SUCCESS`` and ``.crc``
+    files. (PySpark is not installed here; pyarrow writes Spark's conventions.)"""
+    frame = contract_frame()
+    nested = pa.Table.from_pylist(
+        [
+            {
+                **{k: v for k, v in row.items() if "." not in k and k != "status"},
+                "created_at": row["created_at"].tz_convert(None).to_pydatetime(),
+                "updated_at": row["updated_at"].tz_convert(None).to_pydatetime(),
+                "configuration": {
+                    "mode": row["configuration.mode"],
+                    "parsing_configuration": {
+                        "lang": row["configuration.parsing_configuration.lang"],
+                        "max_pages": row["configuration.parsing_configuration.max_pages"],
+                        "target_pages": row["configuration.parsing_configuration.target_pages"],
+                    },
+                    "rules": row["configuration.rules"],
+                },
+                "result": {
+                    "type": row["result.type"],
+                    "confidence": row["result.confidence"],
+                    "reasoning": row["result.reasoning"],
+                },
+                "usage": {"credits": row["usage.credits"], "parse_credits": None},
+            }
+            for row in frame.astype(object).where(frame.notna(), None).to_dict("records")
+        ]
+    )
+    root = tmp_path / "spark"
+    for status in ("COMPLETED", "RUNNING"):
+        part = root / f"status={status}"
+        part.mkdir(parents=True)
+        rows = nested.filter(pa.array((frame["status"] == status).to_numpy()))
+        name = "part-00000-6f1c2a4e-9b7d-4e0b-8f43-2d1c0e5a7b19.c000.snappy.parquet"
+        pq.write_table(
+            rows, part / name, compression="snappy", use_deprecated_int96_timestamps=True
+        )
+        (part / f".{name}.crc").write_bytes(b"crc")
+    (root / "_SUCCESS").write_bytes(b"")
+    assert pq.read_schema(next(root.rglob("*.parquet"))).field("created_at").type == pa.timestamp(
+        "ns"
+    )  # INT96, no zone: Spark's session time zone, UTC here
+    back = cf.read_parquet(root)
+    same_contract(back, frame)
