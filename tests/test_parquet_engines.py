@@ -107,7 +107,7 @@ def test_a_spark_shaped_dataset_reads_into_the_contract(tmp_path: Path) -> None:
     nested = pa.Table.from_pylist(
         [
             {
-                **{k: v for k, v in row.items() if "." not in k and k != "status"},
+                **{k: v for k, v in row.items() if "." not in str(k) and k != "status"},
                 "created_at": row["created_at"].tz_convert(None).to_pydatetime(),
                 "updated_at": row["updated_at"].tz_convert(None).to_pydatetime(),
                 "configuration": {
