@@ -75,6 +75,12 @@ def test_listing_with_nothing_new_fetches_nothing_else_and_writes_nothing(tmp_pa
         0, 0, 250, False,
     )  # fmt: skip
     assert sorted(p.stat().st_ino for p in (tmp_path / "ds").rglob("*.parquet")) == files
+    client.calls.clear()
+    sync_parquet(tmp_path / "ds", client=client, margin=86_400 * 30)  # seconds: 30 days
+    assert client.calls == [(None, {"created_after": "2026-02-26T10:00:00+00:00"})]
+    client.calls.clear()
+    sync_parquet(tmp_path / "ds", client=client, configuration_id="cfg-1")
+    assert client.calls == [(None, {"configuration_id": "cfg-1"})]  # other filters: in full
 
 
 def test_listing_updates_and_refreshes_unfinished_jobs_it_did_not_list(tmp_path: Path) -> None:

@@ -179,7 +179,7 @@ def sync_parquet(
     lock_timeout: float = 0.0,
     repair: bool = False,
     full: bool = False,
-    margin: dt.timedelta = SYNC_MARGIN,
+    margin: dt.timedelta | float = SYNC_MARGIN,
     **options: Any,
 ) -> SyncSummary:
     """Bring the dataset at ``path`` up to date, fetching only jobs that are new or not final.
@@ -193,7 +193,8 @@ def sync_parquet(
 
     A listing is incremental: it asks only for jobs created since the newest stored
     ``created_at`` minus ``margin`` (10 minutes: a job that shows in the listing later than
-    that after its creation is missed), plus the stored jobs not final, through ``job_ids``.
+    that after its creation is missed; a timedelta or seconds), plus the stored jobs not final,
+    through ``job_ids``. Filters other than the dataset's own are listed in full.
     An unchanged dataset then costs one request per status listed (one without a status
     filter) and per 100 jobs created in the margin, plus one per 100 stored jobs not final.
     ``full=True`` lists everything the filters match, as does a listing whose ``status``
@@ -208,6 +209,11 @@ def sync_parquet(
     SyncSummary(path=PosixPath('jobs'), added=12, updated=3, unchanged=9985, failed=0, ...)
     """
     target = _check_target(path)
+    if not isinstance(margin, dt.timedelta):
+        margin = dt.timedelta(seconds=margin)
+    if margin < dt.timedelta(0):
+        msg = f"margin must be 0 or more (a timedelta, or seconds), got {margin}"
+        raise ValueError(msg)
     with dataset_lock(target, lock_timeout):
         manifest = _manifest_or_rebuilt(target, repair=repair)
         if manifest is None:
@@ -590,7 +596,8 @@ class _Run:
         RUNNING (a job enters such a listing when it ends, however old)."""
         if self.full or stored is None or stored.newest is None or stored.unknown_lost:
             return filters
-        if "limit" in filters:
+        recorded = (stored.manifest.get("source") or {}).get("filters")
+        if "limit" in filters or filters != recorded:  # new filters: the dataset has no window
             return filters
         status = filters.get("status")
         if status is not None:
