@@ -592,8 +592,10 @@ class _Run:
 
     def _window(self, filters: dict[str, Any], stored: _Stored | None) -> dict[str, Any]:
         """The listing's filters, narrowed to jobs created since the newest stored one less
-        the margin, unless the sync is full or the status filter leaves out PENDING or
-        RUNNING (a job enters such a listing when it ends, however old)."""
+        the margin. Not narrowed: a full sync; filters other than the dataset's own (what it
+        stores says nothing of theirs); a ``limit``; damaged rows whose ids are lost; and a
+        status filter that leaves out PENDING or RUNNING (a job enters such a listing when it
+        ends, however old)."""
         if self.full or stored is None or stored.newest is None or stored.unknown_lost:
             return filters
         recorded = (stored.manifest.get("source") or {}).get("filters")
