@@ -59,7 +59,7 @@ from ._manifest import (
 )
 
 if TYPE_CHECKING:
-    from .. import ClassifyClient
+    from ..fetch import ClassifyClient
 
 __all__ = ["SYNC_MARGIN", "SyncSummary", "compact", "export_jobs", "sync_parquet"]
 
@@ -955,7 +955,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _make_client(options: dict[str, Any]) -> ClassifyClient:
-    from .. import ClassifyClient
+    from ..fetch import ClassifyClient
 
     accepted = set(inspect.signature(ClassifyClient).parameters)
     unknown = sorted(set(options) - accepted)
