@@ -81,6 +81,17 @@ def test_unknown_columns_and_bad_filters_are_refused_by_name(root: Path) -> None
         cf.read_parquet(root, filters=[("score", ">", 1)])
     with pytest.raises(ExportError, match=r"cannot filter .*score"):
         cf.read_parquet(root, filters=pc.field("score") > 1)
+    with pytest.raises(ExportError, match=r"cannot filter .*a value of its type \(pd.Timestamp"):
+        cf.read_parquet(root, filters=[("created_at", ">=", "2026-02-01")])
+    after = pd.Timestamp("2026-02-01", tz="UTC")
+    assert len(cf.read_parquet(root, filters=[("created_at", ">=", after)])) == 60
+    path = cf.to_parquet(cf.read_parquet(root), root.parent / "jobs.parquet")
+    with pytest.raises(ExportError, match=r"cannot filter '.*jobs.parquet' by"):
+        cf.read_parquet(path, filters=[("result.confidence", ">", "high")])
+    polars_dir = root.parent / "by_polars"
+    cf.read_parquet(root).classify.to_polars().write_parquet(polars_dir, partition_by=["status"])
+    with pytest.raises(ExportError, match=r"has no column 'score'"):
+        cf.read_parquet(polars_dir, filters=[("score", ">", 1)])
     with pytest.raises(ValueError, match="list of column names"):
         cf.read_parquet(root, columns="id")
     with pytest.raises(ValueError, match=r"filters must be .*\('status', '==', 'COMPLETED'\)"):

@@ -401,14 +401,13 @@ def read_dataset(
     if schema is None:
         return empty_frame(nested=nested)
     output = wanted.output([*schema.names, *partition_by], shown, [DERIVED])
+    keys = [(p, pa.string()) for p in manifest.get("partition_by", [])]
+    wanted.check_filter(pa.schema([*schema, *keys]), shown)
     recorded: dict[str, Any] = manifest.get("files", {})
     files = list(recorded)
     try:
         table = _scan(root, files, schema, manifest, output, wanted.filter)
     except (OSError, pa.ArrowException) as exc:
-        if "No match for FieldRef" in str(exc):  # a filter on a column the dataset lacks
-            msg = f"cannot filter {str(shown)!r}: {str(exc).splitlines()[0]}"
-            raise ExportError(msg) from None
         good = _good_files(root, files, recorded, shown, on_bad_files, exc)
         try:
             table = _scan(root, good, schema, manifest, output, wanted.filter)
@@ -632,6 +631,8 @@ def _read_without_manifest(
         warnings.warn(msg, stacklevel=4)
     try:
         table = _scan_other(root, files, wanted, shown)
+    except ExportError:  # what was asked for does not fit the files: no file is to blame
+        raise
     except (OSError, pa.ArrowException) as exc:
         good = _good_files(root, files, {}, shown, on_bad_files, exc)
         try:
@@ -665,6 +666,7 @@ def _scan_other(root: Path, files: list[str], wanted: Pushdown, shown: Path) -> 
         partition_base_dir=str(root),
     )
     output = wanted.output(dataset.schema.names, shown)
+    wanted.check_filter(dataset.schema, shown)
     table = dataset.to_table(columns=output, filter=wanted.filter)
     for name in [n for n in extra.names if n in output]:  # Hive's, Spark's and our null key
         column = table.column(name)

@@ -20,6 +20,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from .._atomic import atomic_path
@@ -111,6 +112,21 @@ class Pushdown:
             raise ExportError(msg)
         return list(available) if self.columns is None else list(self.columns)
 
+    def check_filter(self, schema: pa.Schema, where: Path) -> None:
+        """Refuse a filter that does not apply to ``schema`` (a column it lacks, a value of
+        another type) before any file is read: Arrow says so only once a scan starts."""
+        if self.filter is None:
+            return
+        try:
+            pads.dataset(schema.empty_table()).scanner(filter=self.filter)
+        except pa.ArrowException as exc:
+            msg = (
+                f"cannot filter {str(where)!r} by {self.filter}: {str(exc).splitlines()[0]}. "
+                "Compare each column with a value of its type (pd.Timestamp('2026-03-01', "
+                "tz='UTC') for created_at, a number for result.confidence)"
+            )
+            raise ExportError(msg) from None
+
 
 def check_file(path: Path) -> None:
     """Decode every page of ``path``, a row group at a time, checksums verified; raises what
@@ -180,6 +196,7 @@ def read_file(path: Path, wanted: Pushdown | None = None) -> pd.DataFrame:
     if wanted.columns is not None:
         kept = index.get("columns", [])
         columns = [*kept, *wanted.output([n for n in stored.names if n not in kept], path)]
+    wanted.check_filter(stored, path)
     try:
         table = read_table(path, columns=columns, filters=wanted.filter)
     except (OSError, pa.ArrowException) as exc:
