@@ -96,6 +96,14 @@ def test_a_column_that_does_not_convert_is_refused_by_name(tmp_path: Path) -> No
         ExportError, match=r"jobs.parquet.*column 'result.confidence' holds (large_)?string"
     ):
         cf.read_parquet(tmp_path / "jobs.parquet")
+    as_text = polars_of(contract_frame()).with_columns(
+        pl.col("configuration.rules").list.eval(pl.element().struct.json_encode()).list.join(",")
+    )
+    as_text.write_parquet(tmp_path / "text.parquet")
+    with pytest.raises(
+        ExportError, match=r"column 'configuration.rules' holds .*list of \{description, type\}"
+    ):
+        cf.read_parquet(tmp_path / "text.parquet")
 
 
 def test_a_spark_shaped_dataset_reads_into_the_contract(tmp_path: Path) -> None:

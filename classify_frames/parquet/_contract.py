@@ -76,7 +76,7 @@ def from_other_writer(table: pa.Table, where: Path) -> pa.Table:
     for f, column in zip(table.schema, table.columns, strict=True):
         wanted = _contract_type(f.name, column.type)
         try:
-            column = column.cast(wanted, safe=not pa.types.is_timestamp(wanted))
+            column = _cast(f.name, column, wanted)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
             shown = str(exc).splitlines()[0][:160]
             msg = (
@@ -87,6 +87,14 @@ def from_other_writer(table: pa.Table, where: Path) -> pa.Table:
             raise ExportError(msg) from None
         columns.append(column)
     return pa.table(columns, names=table.column_names)
+
+
+def _cast(name: str, column: pa.ChunkedArray, wanted: pa.DataType) -> pa.ChunkedArray:
+    """``column`` as ``wanted``; timestamps may lose nanoseconds (the contract keeps micros)."""
+    if isinstance(KNOWN_COLUMNS.get(name), RuleSetDtype) and not pa.types.is_list(wanted):
+        msg = "the rules must be a list of {description, type} structs"
+        raise pa.ArrowTypeError(msg)
+    return column.cast(wanted, safe=not pa.types.is_timestamp(wanted))
 
 
 def _contract_type(name: str, current: pa.DataType) -> pa.DataType:
