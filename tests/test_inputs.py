@@ -124,7 +124,7 @@ _TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 def test_the_query_string_is_exactly_urlencodes(pairs: list[tuple[str, str]]) -> None:
     from urllib.parse import quote, urlencode
 
-    from classify_frames._ids import query_string
+    from classify_frames.client._ids import query_string
 
     assert query_string(pairs) == urlencode(pairs, quote_via=quote, safe="")
 

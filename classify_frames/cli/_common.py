@@ -16,7 +16,7 @@ import pandas as pd
 
 from .._atomic import atomic_path
 from .._exceptions import ClassifyFramesError
-from .._options import CLIENT_DEFAULTS, REGION_NAMES, ClientOptions
+from ..client import CLIENT_DEFAULTS, REGION_NAMES, ClientOptions
 
 __all__ = [
     "EXIT_ALL_FAILED",

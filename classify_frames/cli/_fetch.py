@@ -9,7 +9,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from .._options import STATUS_NAMES
+from ..client import STATUS_NAMES
 from ._common import (
     check_output,
     client_kwargs,
@@ -41,7 +41,7 @@ def fetch_command(
     Exit status: 0 every job fetched; 1 an error (nothing written); 2 a usage error; 3 the
     file was written but some jobs could not be fetched; 4 it was written but none could.
     """
-    from ..fetch import ClassifyClient
+    from ..client import ClassifyClient
 
     check_output(out)
     ids = read_ids(ids_file)
@@ -82,7 +82,7 @@ def list_command(
     **options: Any,
 ) -> None:
     """List the jobs matching the filters and write them to --out."""
-    from ..fetch import ClassifyClient
+    from ..client import ClassifyClient
 
     check_output(out)
     with ClassifyClient(**client_kwargs(options)) as client:
@@ -121,8 +121,8 @@ def list_command(
 @friendly_errors
 def demo_command(n_jobs: int, seed: int, latency_ms: float, out: Path, no_progress: bool) -> None:
     """Start the embedded emulator, fetch every job by id, write --out and print a summary."""
+    from ..client import ClassifyClient
     from ..emulator import Emulator
-    from ..fetch import ClassifyClient
 
     check_output(out)
     with Emulator(jobs=n_jobs, seed=seed, latency_ms=latency_ms) as emu:

@@ -25,7 +25,7 @@ import httpx
 import pandas as pd
 import uvicorn
 
-from .._settings import Secret
+from ..client import Secret
 from ._app import EmulatorApp
 from ._data import Dataset, Schema
 from ._faults import Faults

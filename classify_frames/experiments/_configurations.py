@@ -17,10 +17,9 @@ import pandas as pd
 from typing_extensions import Unpack
 
 from .._exceptions import APIError, ConfigurationError
-from .._http import Reply, Transport
-from .._options import ClientOptions
 from ..auditing._prepare import rule_set_ids
-from ..fetch import ClassifyClient
+from ..client import ClassifyClient, ClientOptions
+from ..client._transport import Reply, Transport
 from ._rules import RulesInput, check_rules, fingerprint
 
 __all__ = ["configurations", "save_configuration", "with_configuration_names"]

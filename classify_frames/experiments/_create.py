@@ -20,8 +20,8 @@ from urllib.parse import quote
 import orjson
 import pandas as pd
 
-from .._http import Reply, Transport
-from .._tasks import pool
+from ..client._tasks import pool
+from ..client._transport import Reply, Transport
 from ._rules import Rule, rule_from_422
 
 __all__ = [

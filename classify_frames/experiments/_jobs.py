@@ -11,9 +11,8 @@ from typing import Literal
 import pandas as pd
 from typing_extensions import Unpack
 
-from .._options import ClientOptions
 from .._progress import progress_bar
-from ..fetch import ClassifyClient
+from ..client import ClassifyClient, ClientOptions
 from ._create import cancel_or_delete
 
 __all__ = ["cancel_jobs", "delete_jobs"]

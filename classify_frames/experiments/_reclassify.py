@@ -24,12 +24,11 @@ from typing import Any, Literal, overload
 import pandas as pd
 from typing_extensions import Unpack
 
-from .._http import Reply
-from .._options import ClientOptions
 from .._progress import progress_bar
 from .._schema import FINAL_STATUSES
-from .._tasks import first_error
-from ..fetch import ClassifyClient
+from ..client import ClassifyClient, ClientOptions
+from ..client._tasks import first_error
+from ..client._transport import Reply
 from ..frame import build_frame
 from ._create import (
     DEFAULT_CREATE_RATE,

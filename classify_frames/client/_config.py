@@ -4,28 +4,35 @@ Lookup order for each setting (first found wins):
 
 1. the argument passed to :class:`Settings` / :class:`~classify_frames.ClassifyClient`;
 2. the environment: ``LLAMA_CLOUD_API_KEY`` then ``LLAMA_PARSE_API_KEY`` for the key,
-   ``LLAMA_CLOUD_BASE_URL`` for the base URL, ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY``
-   and ``NO_PROXY`` for a proxy (as curl, requests and httpx read them);
+   ``LLAMA_CLOUD_BASE_URL`` for the base URL; with ``trust_env`` (the default) also
+   ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` and ``NO_PROXY`` for a proxy and
+   ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the CA bundle (as curl, requests and httpx read them);
 3. the default: the North-American service (``region="eu"`` picks Europe).
 """
 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import ipaddress
 import os
 import re
 import socket
+import ssl
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
 
-__all__ = ["MASK", "REGIONS", "Secret", "Settings"]
+__all__ = ["MASK", "REGIONS", "CertTypes", "Secret", "Settings"]
 
 MASK = "********"
+
+#: A client certificate, as httpx takes it: a file with the key, (cert, key) or
+#: (cert, key, key's password).
+CertTypes = str | tuple[str, str] | tuple[str, str, str]
 
 # A base URL that already ends in the API's own path (a copy of a request URL, or of the docs).
 _API_PATH = re.compile(r"/api(?:/v\d+(?:/classify)?)?/*$")
@@ -128,6 +135,11 @@ class Settings:
     'http://127.0.0.1:8000'
     >>> "llx-test" in repr(s)
     False
+
+    ``verify``, ``cert``, ``proxy`` and ``trust_env`` mean what they mean to httpx: the CA
+    bundle (a path, an ``ssl.SSLContext``, or False to skip checks), a client certificate,
+    a proxy URL (http, https, or socks5 with ``classify-frames[socks]``; ``""`` for none)
+    and whether the environment's proxy and CA variables count.
     """
 
     api_key: Secret | str | None = None
@@ -142,6 +154,9 @@ class Settings:
     retries: int = 5
     allow_insecure_http: bool = False
     proxy: Secret | str | None = field(default=None, repr=False)
+    verify: ssl.SSLContext | str | bool = True
+    cert: CertTypes | None = field(default=None, repr=False)
+    trust_env: bool = True
     _key: Secret = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -174,7 +189,8 @@ class Settings:
         if not (isinstance(self.retries, int) and self.retries >= 0):
             msg = f"retries must be a whole number >= 0, got {self.retries!r}"
             raise ConfigurationError(msg)
-        object.__setattr__(self, "proxy", _proxy_for(self.proxy, url))
+        object.__setattr__(self, "proxy", _proxy_for(self.proxy, url, self.trust_env))
+        _check_tls_files(self.verify, self.cert)
         rps = self.max_requests_per_second
         if rps is not None and not rps > 0:
             msg = f"max_requests_per_second must be positive or None, got {rps!r}"
@@ -228,14 +244,15 @@ def _check_key(key: Secret) -> None:
         raise ConfigurationError(msg)
 
 
-def _proxy_for(proxy: Secret | str | None, base_url: str) -> Secret | None:
+def _proxy_for(proxy: Secret | str | None, base_url: str, trust_env: bool) -> Secret | None:
     """The proxy to reach ``base_url`` through, kept as a :class:`Secret` (its URL may carry a
-    password): the argument if given (``""`` for none), else the environment's, unless
-    ``NO_PROXY`` names the host. A loopback base URL (the emulator) never goes through one."""
+    password): the argument if given (``""`` for none), else the environment's (with
+    ``trust_env``), unless ``NO_PROXY`` names the host. A loopback base URL (the emulator)
+    never goes through the environment's proxy."""
     if isinstance(proxy, Secret):
         return proxy
     parts = urlsplit(base_url)
-    if proxy is None:
+    if proxy is None and trust_env:
         found = urllib.request.getproxies()
         host = parts.hostname or ""
         if _is_loopback(host) or urllib.request.proxy_bypass(host):
@@ -244,10 +261,34 @@ def _proxy_for(proxy: Secret | str | None, base_url: str) -> Secret | None:
     if not proxy:
         return None
     scheme = urlsplit(proxy).scheme
-    if scheme not in ("http", "https"):
-        msg = f"proxy must be an http:// or https:// URL, got a {scheme or 'scheme-less'} one"
+    if scheme not in _PROXY_SCHEMES:
+        msg = (
+            "proxy must be an http://, https://, socks5:// or socks5h:// URL, "
+            f"got a {scheme or 'scheme-less'} one"
+        )
+        raise ConfigurationError(msg)
+    if scheme.startswith("socks") and importlib.util.find_spec("socksio") is None:
+        msg = (
+            "a SOCKS proxy needs the 'socksio' package: "
+            "pip install 'classify-frames[socks]' (or 'httpx[socks]')"
+        )
         raise ConfigurationError(msg)
     return Secret(proxy)
+
+
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def _check_tls_files(verify: object, cert: CertTypes | None) -> None:
+    """Name a CA bundle or certificate file that is not there now, not at the first request."""
+    files = [("verify", verify)] if isinstance(verify, str) else []
+    if cert:
+        parts = (cert,) if isinstance(cert, str) else cert[:2]
+        files += [("cert", part) for part in parts]
+    for option, path in files:
+        if not os.path.exists(path):
+            msg = f"{option} names {path!r}, which does not exist"
+            raise ConfigurationError(msg)
 
 
 def _check_url(url: str, allow_insecure_http: bool) -> str:

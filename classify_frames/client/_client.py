@@ -23,10 +23,10 @@ from typing import Any, TypeVar, Unpack
 
 import pandas as pd
 
+from .._exceptions import ClassifyFramesError, FetchError
+from .._progress import progress_bar
 from ._collect import Collected, frame_of
-from ._exceptions import ClassifyFramesError, FetchError
 from ._fetcher import Fetcher
-from ._http import Stats, Transport
 from ._ids import unique_ids
 from ._loop import LoopThread
 from ._options import (
@@ -35,11 +35,9 @@ from ._options import (
     ITER_DEFAULTS,
     LIST_DEFAULTS,
     ClientOptions,
-    FetchJobsOptions,
     FetchOptions,
     IterOptions,
     ListFilters,
-    ListJobsOptions,
     ListOptions,
     checked,
     names,
@@ -47,10 +45,10 @@ from ._options import (
     with_signature,
 )
 from ._pages import _newer
-from ._progress import progress_bar
 from ._queries import list_queries
+from ._transport import Stats, Transport
 
-__all__ = ["ClassifyClient", "afetch_jobs", "alist_jobs", "fetch_jobs", "list_jobs"]
+__all__ = ["ClassifyClient"]
 
 T = TypeVar("T")
 
@@ -318,61 +316,3 @@ class ClassifyClient:
     def _keep(self, frame: pd.DataFrame, kept: list[pd.DataFrame]) -> None:
         self.partial = frame
         kept.append(frame)
-
-
-# -- module-level one-shot functions -----------------------------------------------------------
-
-
-_ONE_SHOT_FETCH = {**CLIENT_DEFAULTS, **FETCH_DEFAULTS}
-_ONE_SHOT_LIST = {**CLIENT_DEFAULTS, **LIST_DEFAULTS}
-
-
-def _split(where: str, options: dict[str, Any], declared: type) -> tuple[dict[str, Any], Any]:
-    checked(where, options, declared)
-    client = {k: v for k, v in options.items() if k in names(ClientOptions) and k != "progress"}
-    return client, {k: v for k, v in options.items() if k not in client}
-
-
-@with_signature(
-    FetchJobsOptions, defaults={**CLIENT_DEFAULTS, **FETCH_DEFAULTS}, leading=[_JOB_IDS]
-)
-def fetch_jobs(job_ids: Iterable[str], **options: Unpack[FetchJobsOptions]) -> pd.DataFrame:
-    """Fetch jobs by id into one typed frame, with a one-shot :class:`ClassifyClient`.
-
-    A convenience for a single call: it opens and closes its own connections, rate limit and
-    breaker. For repeated calls (a notebook, a loop) make one ``ClassifyClient`` and call
-    ``client.fetch_jobs``: the limit and the breaker then hold across calls, and connections
-    are reused. ``options`` are the client's (``api_key``, ``base_url``, ``concurrency`` …)
-    and :meth:`ClassifyClient.fetch_jobs`'s (``strict``, ``wait``, ``nested`` …). An
-    interrupted call leaves what it fetched on the exception's ``partial``.
-    """
-    client_options, call = _split("fetch_jobs", dict(options), FetchJobsOptions)
-    with ClassifyClient(**client_options) as client:
-        return client.fetch_jobs(job_ids, **call)
-
-
-@with_signature(
-    FetchJobsOptions, defaults={**CLIENT_DEFAULTS, **FETCH_DEFAULTS}, leading=[_JOB_IDS]
-)
-async def afetch_jobs(job_ids: Iterable[str], **options: Unpack[FetchJobsOptions]) -> pd.DataFrame:
-    """Awaitable :func:`fetch_jobs` (one-shot too)."""
-    client_options, call = _split("afetch_jobs", dict(options), FetchJobsOptions)
-    async with ClassifyClient(**client_options) as client:
-        return await client.afetch_jobs(job_ids, **call)
-
-
-@with_signature(ListJobsOptions, defaults=_ONE_SHOT_LIST)
-def list_jobs(**options: Unpack[ListJobsOptions]) -> pd.DataFrame:
-    """List jobs by filter into one typed frame, with a one-shot :class:`ClassifyClient`
-    (see :func:`fetch_jobs` on when to keep a client instead)."""
-    client_options, call = _split("list_jobs", dict(options), ListJobsOptions)
-    with ClassifyClient(**client_options) as client:
-        return client.list_jobs(**call)
-
-
-@with_signature(ListJobsOptions, defaults=_ONE_SHOT_LIST)
-async def alist_jobs(**options: Unpack[ListJobsOptions]) -> pd.DataFrame:
-    """Awaitable :func:`list_jobs` (one-shot too)."""
-    client_options, call = _split("alist_jobs", dict(options), ListJobsOptions)
-    async with ClassifyClient(**client_options) as client:
-        return await client.alist_jobs(**call)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from .._schema import STATUSES
 from ._options import Status, When
-from ._schema import STATUSES
 
 __all__ = ["list_queries"]
 

@@ -16,9 +16,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._exceptions import APIError, RateLimitError
 from ._collect import Collected
-from ._exceptions import APIError, RateLimitError
-from ._http import Transport
 from ._ids import BATCH, batches, quote_id
 from ._pages import (
     JOBS_PATH,
@@ -30,6 +29,7 @@ from ._pages import (
     split_damaged,
 )
 from ._tasks import pool
+from ._transport import Transport
 
 __all__ = ["Fetcher"]
 
