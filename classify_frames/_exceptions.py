@@ -8,6 +8,7 @@
      │    ├── AuthenticationError    401: the key is missing or wrong
      │    └── RateLimitError         429 after every retry
      ├── FetchError                  strict=True and some jobs could not be fetched
+     ├── ClientClosedError           the client was closed while a call was running
      └── ExportError                 a file could not be written or read
 
 Every error carries the context a user needs (status, URL path, job ids) and never the API key.
@@ -22,6 +23,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "ClassifyFramesError",
+    "ClientClosedError",
     "ConfigurationError",
     "ExportError",
     "FetchError",
@@ -86,6 +88,11 @@ class FetchError(ClassifyFramesError):
         super().__init__(f"{len(errors)} job(s) could not be fetched: {shown}{more}")
         self.errors = dict(errors)
         self.frame = frame
+
+
+class ClientClosedError(ClassifyFramesError):
+    """``close()`` ended the client (from another thread, or a ``with`` block left) while this
+    call was still running; what it fetched so far is on ``partial`` when there was any."""
 
 
 class ExportError(ClassifyFramesError, OSError):

@@ -9,12 +9,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 
 import classify_frames as cf
 from classify_frames.emulator import Emulator
 from classify_frames.experiments import check_rules, fingerprint
+from classify_frames.experiments._rules import rule_from_422
 
 MakeEmulator = Callable[..., Emulator]
 FAST = 1_000.0  # creations per second where the pace is not what a test checks
@@ -138,7 +140,7 @@ def test_a_bad_rule_sends_no_request(emu: Emulator, sample: pd.DataFrame) -> Non
         [good, {"type": "receipt", "description": "too short"}],
         [good, {"type": "x" * 51, "description": "a long enough description"}],
         [{"type": "", "description": "a long enough description"}],
-        [good, {"type": "memo", "description": "m" * 2_001}],
+        [good, {"type": "memo", "description": "m" * 501}],
         [good, good],
         [{"type": "invoice"}],
     ]
@@ -151,13 +153,28 @@ def test_a_bad_rule_sends_no_request(emu: Emulator, sample: pd.DataFrame) -> Non
     assert emu.counters()["requests"] == 0
 
 
-def test_a_422_from_an_older_server_names_the_rule(emu: Emulator, sample: pd.DataFrame) -> None:
-    long = {"type": "invoice", "description": "An invoice. " + "Line items and totals. " * 40}
-    assert 500 < len(long["description"]) <= 2_000  # fine for today's limit, not the old 500
-    after = cf.reclassify(sample[:3], rules=[long], experiment="old", rate=FAST, **opts(emu))
-    errors = after["fetch_error"].tolist()
-    assert all("rule 0 ('invoice')" in e and "description" in e for e in errors), errors
-    assert after["http_status"].tolist() == [422] * 3 and after["id"].isna().all()
+def test_item12_rules_over_the_apis_limits_are_refused_before_any_post(
+    emu: Emulator, sample: pd.DataFrame
+) -> None:
+    """CLASSIFY_API.md: description 10 to 500 characters (the client allowed 2,000, and sent
+    every job to get a 422 each)."""
+    long = {"type": "invoice", "description": "An invoice. " + "Line items and totals. " * 25}
+    assert 500 < len(long["description"]) <= 2_000
+    emu.reset_counters()
+    with pytest.raises(ValueError, match=r"rule 0 \('invoice'\): description has \d+ .* 10 to 500"):
+        cf.reclassify(sample[:3], rules=[long], experiment="long", rate=FAST, **opts(emu))
+    assert emu.counters()["requests"] == 0
+
+
+def test_a_422_names_the_rule_the_server_refused(emu: Emulator) -> None:
+    long = {"type": "invoice", "description": "x" * 501}
+    body = {"file_input": "f", "configuration": {"rules": [long]}, "transaction_id": "t-422"}
+    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    answer = httpx.post(f"{emu.base_url}/api/v2/classify", json=body, headers=headers)
+    assert answer.status_code == 422
+    error = f"rejected as invalid (422: {answer.json()['detail']})"  # as the client words it
+    named = rule_from_422(error, [long])
+    assert named.startswith("the server refused rule 0 ('invoice'): description (501 characters)")
 
 
 def test_failed_creations_and_rows_without_input_are_rows(

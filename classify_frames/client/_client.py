@@ -23,7 +23,7 @@ from typing import Any, TypeVar, Unpack
 
 import pandas as pd
 
-from .._exceptions import ClassifyFramesError, FetchError
+from .._exceptions import ClassifyFramesError, ClientClosedError, FetchError
 from .._progress import progress_bar
 from ._collect import Collected, frame_of
 from ._fetcher import Fetcher
@@ -151,6 +151,10 @@ class ClassifyClient:
         except KeyboardInterrupt as exc:
             if kept:
                 exc.partial = kept[0]  # type: ignore[attr-defined]
+            raise
+        except ClientClosedError as exc:
+            if kept:
+                exc.partial = kept[0]
             raise
 
     # -- fetching known ids ------------------------------------------------------------------

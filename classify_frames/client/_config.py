@@ -22,7 +22,7 @@ import ssl
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .._exceptions import ConfigurationError
 
@@ -306,6 +306,13 @@ def _check_url(url: str, allow_insecure_http: bool) -> str:
         raise ConfigurationError(msg)
     if "?" in url or "#" in url:
         msg = f"base_url must not have a query (?) or fragment (#), got {url!r}"
+        raise ConfigurationError(msg)
+    dots = [seg for seg in parts.path.split("/") if unquote(seg) in (".", "..")]
+    if dots:  # a server or proxy resolves them, so requests would leave the path given
+        msg = (
+            f"base_url must not hold {dots[0]!r} path segments, got {url!r}: write the path "
+            "it means without them"
+        )
         raise ConfigurationError(msg)
     api_path = _API_PATH.search(parts.path)
     if api_path:  # every request would go to .../api/v2/api/v2/classify: a 404 for each id
