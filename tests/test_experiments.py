@@ -191,6 +191,37 @@ def test_failed_creations_and_rows_without_input_are_rows(
     assert "no input to re-run" in after["fetch_error"].iloc[2]
 
 
+def test_item7_a_creation_whose_outcome_is_unknown_says_so_and_how_to_recover(
+    make_emulator: MakeEmulator,
+) -> None:
+    """A 500 with x-should-retry: false leaves the job's state unknown (the service may have
+    made and billed it): the row says so, and the same call again settles it, never twice."""
+    emu = make_emulator(jobs=300, seed=8, job_duration=0.1)
+    jobs = cf.list_jobs(status="COMPLETED", limit=5, **opts(emu))
+    emu.set_faults(fail_rate=1.0, fail_statuses=(500,), no_retry=True)
+    after = cf.reclassify(jobs, rules=finance_v1(emu), experiment="unsure", wait=False,
+                          rate=FAST, **opts(emu))  # fmt: skip
+    errors = after["fetch_error"].tolist()
+    assert all(e.startswith("unknown whether created") for e in errors), errors
+    assert all("may exist and be billed" in e and "same call again" in e for e in errors)
+    assert not any("not created" in e for e in errors)
+    emu.clear_faults()
+    again = cf.reclassify(jobs, rules=finance_v1(emu), experiment="unsure", wait=False,
+                          rate=FAST, **opts(emu))  # fmt: skip
+    assert again["fetch_error"].isna().all() and again["id"].is_unique
+    assert emu.counters()["jobs_created"] == len(jobs)
+    once_more = cf.reclassify(jobs, rules=finance_v1(emu), experiment="unsure", wait=False,
+                              rate=FAST, **opts(emu))  # fmt: skip
+    assert once_more["id"].tolist() == again["id"].tolist()
+    assert emu.counters()["jobs_created"] == len(jobs)
+
+
+def test_a_creation_the_service_refused_is_not_created(emu: Emulator, sample: pd.DataFrame) -> None:
+    after = cf.reclassify(sample[:2], configuration_id="cfg-unknown", experiment="refused",
+                          rate=FAST, **opts(emu))  # fmt: skip
+    assert after["fetch_error"].str.startswith("not created: not found").all()
+
+
 def test_dry_run_counts_and_estimates_credits_without_a_request(
     emu: Emulator, sample: pd.DataFrame
 ) -> None:

@@ -203,3 +203,119 @@ def test_item19_a_base_url_with_dot_segments_is_refused(url: str) -> None:
 def test_item19_dots_inside_a_segment_are_fine() -> None:
     url = "https://gateway.example/v1..2/.well"
     assert Settings(api_key=KEY, base_url=url).base_url == url
+
+
+# -- the other endpoints as public client methods ------------------------------------------------
+
+
+def test_create_jobs_refuses_a_body_without_a_transaction_id_before_sending() -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"id": "cls-1", "status": "PENDING"})
+
+    with cf.ClassifyClient(
+        api_key=KEY, base_url="http://127.0.0.1:9", transport=httpx.MockTransport(handler),
+        progress=False,
+    ) as client:  # fmt: skip
+        bodies = [{"file_input": "a", "transaction_id": "t-1"}, {"file_input": "b"}]
+        with pytest.raises(ValueError, match="body 1 has no transaction_id"):
+            client.create_jobs(bodies)
+    assert sent == []
+
+
+def test_create_jobs_tells_created_refused_and_unknown_apart() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = request.read().decode()
+        if '"t-ok"' in body:
+            return httpx.Response(200, json={"id": "cls-ok", "status": "PENDING"})
+        if '"t-bad"' in body:
+            return httpx.Response(422, json={"detail": "rules: too long"})
+        return httpx.Response(500, headers={"x-should-retry": "false"}, json={"detail": "oops"})
+
+    with cf.ClassifyClient(
+        api_key=KEY, base_url="http://127.0.0.1:9", transport=httpx.MockTransport(handler),
+        progress=False,
+    ) as client:  # fmt: skip
+        keys = ["t-ok", "t-bad", "t-500"]
+        made = client.create_jobs([{"file_input": "x", "transaction_id": k} for k in keys])
+    assert [c.outcome for c in made] == ["created", "not created", "unknown"]
+    assert [c.transaction_id for c in made] == keys
+    assert made[0].job == {"id": "cls-ok", "status": "PENDING"}
+    assert [c.status for c in made] == [200, 422, 500]
+
+
+def test_experiments_use_only_the_clients_public_names() -> None:
+    """No private client method (``_here``, ``_run``, ``_fetch``, ``_attrs``…) and no
+    underscored client module is used outside the client package."""
+    import ast
+    from pathlib import Path
+
+    root = Path(cf.__file__).parent
+    offences = []
+    for path in root.rglob("*.py"):
+        if path.parent.name == "client" and path.parent.parent == root:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and ".client._" in f".{module}":
+                offences.append(f"{path.relative_to(root)}: from {module}")
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in {"_here", "_run", "_fetch", "_attrs", "_show", "_loop"}
+                and isinstance(node.value, ast.Name)
+                and node.value.id in {"client", "active"}
+            ):
+                offences.append(f"{path.relative_to(root)}: {node.value.id}.{node.attr}")
+    assert offences == []
+
+
+# -- no import side effects ----------------------------------------------------------------------
+
+
+def test_importing_and_using_the_library_leaves_other_libraries_loggers_alone() -> None:
+    """Importing classify_frames (and making and using a client) adds no handler or filter
+    to httpx's, httpcore's or stamina's loggers: a user's own logging stays as they set it."""
+    import subprocess
+    import sys
+
+    script = """
+import logging
+NAMES = ["httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2",
+         "httpcore.proxy", "httpcore.socks", "stamina"]
+def state():
+    return {n: (list(logging.getLogger(n).handlers), list(logging.getLogger(n).filters))
+            for n in NAMES}
+before = state()
+import httpx
+import classify_frames as cf
+import classify_frames.client, classify_frames.experiments, classify_frames.parquet
+def handler(request):
+    return httpx.Response(200, json={"id": "a", "status": "COMPLETED"})
+with cf.ClassifyClient(api_key="k", base_url="http://127.0.0.1:9", progress=False,
+                       transport=httpx.MockTransport(handler)) as client:
+    client.fetch_jobs(["a"], per_id=True)
+assert state() == before, (before, state())
+print("unchanged")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "unchanged", done.stderr
+
+
+def test_the_opt_in_header_filter_hides_an_echoed_key() -> None:
+    import logging
+
+    from classify_frames.client import HEADER_LOGGERS, HideHeaders
+
+    record = logging.LogRecord(
+        "httpcore.http11", logging.DEBUG, __file__, 1,
+        "receive_response_headers.complete return_value=%r",
+        ((b"HTTP/1.1", 200, b"OK", [(b"x-echo", KEY.encode())]),), None,
+    )  # fmt: skip
+    assert HideHeaders().filter(record)
+    assert KEY not in record.getMessage() and "[headers hidden]" in record.getMessage()
+    assert "httpx" in HEADER_LOGGERS

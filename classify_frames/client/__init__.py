@@ -4,7 +4,8 @@ A :class:`ClassifyClient` owns its event loop (in a background thread), its http
 rate pacer and breaker from construction to ``close()``; the module-level functions make one
 for a single call. Modules, each for one job:
 
-- ``_client``: :class:`ClassifyClient`; ``_api``: the one-shot functions;
+- ``_client``: :class:`ClassifyClient`; ``_api``: the one-shot functions and
+  :func:`borrow_or_make`; ``_jobs``: creating, cancelling, deleting; configurations;
 - ``_config``: :class:`Settings` (key, base URL, TLS, proxy, limits) and :class:`Secret`;
   ``_options``: every option of the client and its calls, declared once;
 - ``_transport``: one request (auth, pacing, retries with stamina, errors) over httpx's own
@@ -40,29 +41,37 @@ from ._options import (
 from ._precedence import NAT, precedence
 
 if TYPE_CHECKING:
-    from ._api import afetch_jobs, alist_jobs, fetch_jobs, list_jobs
+    from ._api import afetch_jobs, alist_jobs, borrow_or_make, fetch_jobs, list_jobs
     from ._client import ClassifyClient
+    from ._jobs import CREATE_RATE, Creation, Outcome
+    from ._transport import HEADER_LOGGERS, HideHeaders
 
 __all__ = [
     "CLIENT_DEFAULTS",
+    "CREATE_RATE",
+    "HEADER_LOGGERS",
     "NAT",
     "REGIONS",
     "REGION_NAMES",
     "STATUS_NAMES",
     "ClassifyClient",
     "ClientOptions",
+    "Creation",
     "FetchJobsOptions",
     "FetchOptions",
+    "HideHeaders",
     "IterOptions",
     "ListFilters",
     "ListJobsOptions",
     "ListOptions",
+    "Outcome",
     "Secret",
     "Settings",
     "SettingsOptions",
     "Status",
     "afetch_jobs",
     "alist_jobs",
+    "borrow_or_make",
     "fetch_jobs",
     "list_jobs",
     "precedence",
@@ -71,6 +80,12 @@ __all__ = [
 _LAZY = {
     "ClassifyClient": "_client",
     "afetch_jobs": "_api",
+    "borrow_or_make": "_api",
+    "CREATE_RATE": "_jobs",
+    "Creation": "_jobs",
+    "Outcome": "_jobs",
+    "HEADER_LOGGERS": "_transport",
+    "HideHeaders": "_transport",
     "alist_jobs": "_api",
     "fetch_jobs": "_api",
     "list_jobs": "_api",

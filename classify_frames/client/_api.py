@@ -1,4 +1,5 @@
-"""One-shot functions: make a :class:`ClassifyClient`, make one call, close it.
+"""One-shot functions: make a :class:`ClassifyClient`, make one call, close it; and
+:func:`borrow_or_make`, for functions that take ``client=`` or the options to make one.
 
 >>> import classify_frames as cf
 >>> with cf.Emulator(jobs=1_000, seed=0) as emu:                      # doctest: +SKIP
@@ -7,8 +8,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Unpack
 
 import pandas as pd
@@ -26,9 +28,25 @@ from ._options import (
     with_signature,
 )
 
-__all__ = ["afetch_jobs", "alist_jobs", "fetch_jobs", "list_jobs"]
+__all__ = ["afetch_jobs", "alist_jobs", "borrow_or_make", "fetch_jobs", "list_jobs"]
 
 _JOB_IDS = inspect.Parameter("job_ids", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+@contextlib.contextmanager
+def borrow_or_make(
+    client: ClassifyClient | None, options: Mapping[str, Any]
+) -> Iterator[ClassifyClient]:
+    """``client`` as it is, or a client made from ``options`` and closed when the block ends.
+
+    >>> with borrow_or_make(client, options) as active:                 # doctest: +SKIP
+    ...     return active.cancel_jobs(ids)
+    """
+    if client is not None:
+        yield client
+        return
+    with ClassifyClient(**options) as made:
+        yield made
 
 
 _ONE_SHOT_FETCH = {**CLIENT_DEFAULTS, **FETCH_DEFAULTS}

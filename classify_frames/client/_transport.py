@@ -30,18 +30,27 @@ from ._ids import query_string
 from ._json import lenient_loads, loads
 from ._limits import Breaker, Pacer
 
-__all__ = ["Reply", "Stats", "Transport", "network_transport", "tls_context"]
+__all__ = [
+    "HEADER_LOGGERS",
+    "HideHeaders",
+    "Reply",
+    "Stats",
+    "Transport",
+    "network_transport",
+    "tls_context",
+]
 
 log = logging.getLogger("classify_frames")
-# stamina logs each scheduled retry at WARNING; in a notebook with no logging set up, Python's
-# last-resort handler would print every one of them under the cell. Retries show up in the
-# progress bar and in ``client.stats()`` instead; a user who configures logging still sees them.
-logging.getLogger("stamina").addHandler(logging.NullHandler())
 
 
-class _HideHeaders(logging.Filter):
-    """Keeps header lists out of httpcore's (and httpx's) DEBUG records: a server or proxy may
-    echo the key in a response header, and httpcore logs every header it receives."""
+class HideHeaders(logging.Filter):
+    """An opt-in filter keeping header lists out of httpcore's and httpx's DEBUG records: a
+    server or proxy may echo the key in a response header, and httpcore logs every header it
+    receives. Nothing is added to another library's logger unless you ask::
+
+        for name in HEADER_LOGGERS:
+            logging.getLogger(name).addFilter(HideHeaders())
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -51,18 +60,11 @@ class _HideHeaders(logging.Filter):
 
 
 _HEADER_LIST = re.compile(r"\[\(b['\"].*\)\]", re.DOTALL)
-
-
-def _hide_headers_from_debug_logs() -> None:
-    # A logger's filters do not apply to its children's records: each logger that logs is named.
-    for name in ("httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
-                 "httpcore.socks", "httpx"):  # fmt: skip
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _HideHeaders) for f in logger.filters):
-            logger.addFilter(_HideHeaders())
-
-
-_hide_headers_from_debug_logs()
+#: The loggers that log header lists (a logger's filters do not apply to its children's records).
+HEADER_LOGGERS = (
+    "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+    "httpcore.socks", "httpx",
+)  # fmt: skip
 
 Validator = Callable[[Any], "str | None"]
 
@@ -349,7 +351,8 @@ class Transport:
         self.stats.count(response.status_code)
         status = response.status_code
         path = request.path
-        log.debug("%s %s -> %s", request.method, path, status)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %s", request.method, self.settings.key.mask(path), status)
         key = self.settings.key
         if status == 401:
             detail = _detail(response, key)
