@@ -9,13 +9,14 @@ from typing import Any
 import click
 import pandas as pd
 
-from ..client import STATUS_NAMES
 from ._common import (
     check_output,
     client_kwargs,
     client_options,
     exit_for,
+    filter_kwargs,
     friendly_errors,
+    list_filters,
     out_option,
     read_ids,
     write_frame,
@@ -59,40 +60,18 @@ def fetch_command(
 
 
 @click.command("list")
-@click.option(
-    "--status",
-    multiple=True,
-    type=click.Choice(STATUS_NAMES),
-    help="Only jobs in this status (repeatable).",
-)
-@click.option("--configuration-id", help="Only jobs of this configuration.")
-@click.option("--since", help="Created on or after (ISO 8601 date or time).")
-@click.option("--until", help="Created on or before (ISO 8601 date or time).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many jobs.")
+@list_filters
 @out_option
 @client_options
 @friendly_errors
-def list_command(
-    status: tuple[str, ...],
-    configuration_id: str | None,
-    since: str | None,
-    until: str | None,
-    limit: int | None,
-    out: Path,
-    **options: Any,
-) -> None:
+def list_command(out: Path, **options: Any) -> None:
     """List the jobs matching the filters and write them to --out."""
     from ..client import ClassifyClient
 
     check_output(out)
+    filters = filter_kwargs(options)
     with ClassifyClient(**client_kwargs(options)) as client:
-        frame = client.list_jobs(
-            status=list(status) or None,  # type: ignore[arg-type]  # click.Choice checked them
-            configuration_id=configuration_id,
-            created_after=since,
-            created_before=until,
-            limit=limit,
-        )
+        frame = client.list_jobs(**filters)
     write_frame(frame, out)
     click.echo(f"wrote {len(frame):,} jobs to {out}")
 

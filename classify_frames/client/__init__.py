@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ._config import REGIONS, Secret, Settings
 from ._options import (
     CLIENT_DEFAULTS,
+    LIST_FILTER_NAMES,
     REGION_NAMES,
     STATUS_NAMES,
     ClientOptions,
@@ -50,6 +51,7 @@ __all__ = [
     "CLIENT_DEFAULTS",
     "CREATE_RATE",
     "HEADER_LOGGERS",
+    "LIST_FILTER_NAMES",
     "NAT",
     "REGIONS",
     "REGION_NAMES",

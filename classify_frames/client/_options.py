@@ -34,6 +34,7 @@ __all__ = [
     "FETCH_DEFAULTS",
     "ITER_DEFAULTS",
     "LIST_DEFAULTS",
+    "LIST_FILTER_NAMES",
     "REGION_NAMES",
     "STATUS_NAMES",
     "ClientOptions",

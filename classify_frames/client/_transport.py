@@ -23,7 +23,7 @@ import httpx
 import orjson
 import stamina
 
-from .._exceptions import AuthenticationError
+from .._exceptions import AuthenticationError, Opt, Parts
 from .._version import VERSION
 from ._config import Secret, Settings
 from ._ids import query_string
@@ -356,11 +356,11 @@ class Transport:
         key = self.settings.key
         if status == 401:
             detail = _detail(response, key)
-            msg = (
-                f"401 from {path}: the API key was refused ({detail}). Set a valid "
-                "key with LLAMA_CLOUD_API_KEY=... or api_key=..."
+            msg = f"401 from {path}: the API key was refused ({detail})"
+            hint: Parts = ["set a valid key with LLAMA_CLOUD_API_KEY=... or ", Opt("api_key", ...)]
+            raise AuthenticationError(
+                msg, status_code=401, path=path, detail=detail, option="api_key", hint=hint
             )
-            raise AuthenticationError(msg, status_code=401, path=path, detail=detail)
         if 300 <= status < 400:
             where = key.mask(response.headers.get("location", "?"))
             reason = f"redirected ({status}) to {where}; not followed, so the key stays here"
