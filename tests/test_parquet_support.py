@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from classify_frames import Settings
+from classify_frames.client import Settings
 from classify_frames.frame import build_frame, jobs_to_frame
 
 if TYPE_CHECKING:  # to mypy a ClassifyClient, so it passes where one is wanted

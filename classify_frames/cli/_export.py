@@ -8,29 +8,25 @@ from typing import Any, TypeVar
 
 import click
 
-from ._common import client_kwargs, client_options, friendly_errors, read_ids
+from ._common import (
+    client_kwargs,
+    client_options,
+    filter_kwargs,
+    friendly_errors,
+    list_filters,
+    read_ids,
+)
 
 __all__ = ["export_command", "sync_command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_STATUSES = ["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"]
 
 
 def _selection(command: F) -> F:
     """Options choosing the jobs: an ids file, or the listing's filters."""
     options = [
         click.argument("ids_file", required=False),
-        click.option(
-            "--status",
-            multiple=True,
-            type=click.Choice(_STATUSES),
-            help="Only jobs in this status (repeatable).",
-        ),
-        click.option("--configuration-id", help="Only jobs of this configuration."),
-        click.option("--since", help="Created on or after (ISO 8601 date or time)."),
-        click.option("--until", help="Created on or before (ISO 8601 date or time)."),
-        click.option("--limit", type=click.IntRange(min=1), help="At most this many jobs."),
+        list_filters,
         click.option(
             "--lock-timeout",
             type=click.FloatRange(min=0),
@@ -47,14 +43,7 @@ def _selection(command: F) -> F:
 def _jobs(options: dict[str, Any]) -> tuple[list[str] | None, dict[str, Any]]:
     """The ids (from IDS_FILE) or the list filters, popped from the parsed options."""
     ids_file = options.pop("ids_file")
-    filters = {
-        "status": list(options.pop("status")) or None,
-        "configuration_id": options.pop("configuration_id"),
-        "created_after": options.pop("since"),
-        "created_before": options.pop("until"),
-        "limit": options.pop("limit"),
-    }
-    filters = {k: v for k, v in filters.items() if v is not None}
+    filters = filter_kwargs(options)
     if ids_file is None:
         return None, filters
     if filters:

@@ -31,8 +31,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._exceptions import ExportError
-from .._precedence import NAT, precedence
 from .._schema import FINAL_STATUSES
+from ..client import NAT, precedence
 from ._commit import dataset_lock, link_or_copy, new_staging, swap_in
 from ._dataset import (
     DERIVED,
@@ -59,7 +59,7 @@ from ._manifest import (
 )
 
 if TYPE_CHECKING:
-    from ..fetch import ClassifyClient
+    from ..client import ClassifyClient
 
 __all__ = ["SYNC_MARGIN", "SyncSummary", "compact", "export_jobs", "sync_parquet"]
 
@@ -955,7 +955,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _make_client(options: dict[str, Any]) -> ClassifyClient:
-    from ..fetch import ClassifyClient
+    from ..client import ClassifyClient
 
     accepted = set(inspect.signature(ClassifyClient).parameters)
     unknown = sorted(set(options) - accepted)
