@@ -75,7 +75,7 @@ max-width:none}
 overflow-y:auto;background:#fff}
 .cf-explorer mark{background:#ffe58a;color:inherit;padding:0}
 .cf-explorer a.cf-link{color:#1a5fb4;text-decoration:underline}
-.cf-explorer .cf-hit{white-space:normal;min-width:16em;max-width:32em}
+.cf-explorer .cf-grid td.cf-hit{white-space:normal;min-width:18em;max-width:28em}
 .cf-explorer .cf-hit-field{color:#777;font-size:11px}
 .cf-explorer tr.cf-labelled td{background:#eef7ee}
 .cf-explorer td.cf-label-mark{color:#1e7b34;font-weight:600}
@@ -147,11 +147,13 @@ def histogram_html(
     def y(count: float) -> float:
         return upper + plot_h * (1 - count / top)
 
+    # no confidence in the selection: no count axis to read, only all jobs' shape
+    ticks = range(0, top + 1, step) if selected.any() else range(0)
     parts = [
         f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
         f'stroke="#e3e3e3"/><text x="{left - 4}" y="{y(tick) + 3.5:.1f}" font-size="10" '
         f'text-anchor="end">{tick:,}</text>'
-        for tick in range(0, top + 1, step)
+        for tick in ticks
     ]
     outline = []
     for i in range(BINS):

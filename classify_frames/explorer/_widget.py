@@ -258,7 +258,9 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             self.search,
         )
         # three blocks that sit side by side when there is room and wrap when not (800 px)
-        facets_box = widgets.VBox([self.status, self.result_type], layout={"flex": "0 0 auto"})
+        facets_box = widgets.VBox(
+            [self.status, self.result_type, self.columns], layout={"flex": "0 0 auto"}
+        )
         ranges_box = widgets.VBox(
             [*choosers[2:], widgets.HBox([self.no_match_only, self.failed_only, self.reset])],
             layout={"flex": "0 0 auto"},
@@ -278,16 +280,7 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         self.side = control(
             widgets.VBox(side, layout={"flex": "1 1 380px", "min_width": "0"}), "cf-side"
         )
-        main = widgets.VBox(
-            [
-                widgets.HBox(
-                    [self.columns, pager],
-                    layout={"align_items": "flex-end", "flex_flow": "row wrap"},
-                ),
-                self.table,
-            ],
-            layout={"flex": "3 1 560px", "min_width": "0"},
-        )
+        main = widgets.VBox([pager, self.table], layout={"flex": "3 1 560px", "min_width": "0"})
         super().__init__(
             [
                 widgets.HBox(
