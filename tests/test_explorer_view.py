@@ -130,3 +130,15 @@ def test_audit_this_selection_shows_findings_and_key_tables(df: pd.DataFrame) ->
     assert f"{top}{int(by_type['count'].iloc[0]):,}" in text.replace(" ", "")
     if len(by_type) > 12:  # the rest are named, not silently dropped
         assert f"and {len(by_type) - 12} more types" in text
+
+
+def test_the_table_calls_a_completed_job_without_a_type_no_match() -> None:
+    frame = build_frame(
+        [
+            {"id": "a", "status": "COMPLETED", "result": {"type": None, "confidence": 0.4}},
+            {"id": "b", "status": "FAILED"},
+        ]
+    )
+    page = table_html(frame, np.array([0, 1]))
+    assert '<td class="cf-muted">no match</td>' in page
+    assert page.count("no match") == 1  # the failed job has no result, not "no match"

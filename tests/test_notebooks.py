@@ -1,4 +1,8 @@
-"""Every notebook in notebooks/ runs top to bottom on the embedded emulator."""
+"""Every notebook in notebooks/ runs top to bottom on the embedded emulator, is committed
+executed (so a code host shows its outputs), and opens with README's one command.
+
+Refresh the committed outputs after changing a notebook: ``python tests/test_notebooks.py``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nbformat
@@ -29,13 +34,7 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     for name in ("LLAMA_CLOUD_API_KEY", "LLAMA_PARSE_API_KEY", "LLAMA_CLOUD_BASE_URL"):
         monkeypatch.delenv(name, raising=False)  # notebooks fall back to the emulator
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    notebook = nbformat.read(path, as_version=4)
-    NotebookClient(
-        notebook,
-        timeout=300,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path)}},
-    ).execute()
+    notebook = execute(nbformat.read(path, as_version=4), tmp_path)
     errors = [
         output
         for cell in notebook.cells
@@ -44,6 +43,45 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
         if output.get("output_type") == "error"
     ]
     assert not errors
+
+
+def execute(notebook: Any, work: Path) -> Any:
+    """``notebook`` run top to bottom in a kernel whose working directory is ``work``."""
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    ).execute()
+    return notebook
+
+
+def for_code_host(notebook: Any) -> Any:
+    """``notebook`` as committed: a widget's view (blank without a kernel, an error in a
+    JupyterLab that has not run it) and the widgets' state are dropped, so the static HTML
+    picture every widget of this package also gives is what a reader sees."""
+    notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+    return notebook
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_committed_executed_with_small_outputs(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert len(text) < 500_000, "outputs this large slow a code host down: make them smaller"
+    assert "llx-" not in text  # an API key, even the emulator's, never lands in a file
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.source.strip()]
+    counts = [cell.execution_count for cell in code]
+    assert counts == list(range(1, len(code) + 1)), "run it top to bottom, then commit"
+    assert any(cell.outputs for cell in code)
+    for cell in code:
+        for output in cell.outputs:
+            assert output.output_type != "error", cell.source
+            assert WIDGET_VIEW not in output.get("data", {}), "a widget without its picture"
+    assert "widgets" not in notebook.metadata
 
 
 def test_there_are_notebooks() -> None:
@@ -188,3 +226,16 @@ def test_the_launch_command_installs_and_serves_the_notebooks_in_a_fresh_venv(
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
         log.close()
+
+
+if __name__ == "__main__":  # refresh the committed outputs: python tests/test_notebooks.py
+    import tempfile
+
+    os.environ["MPLBACKEND"] = "Agg"
+    for name in ("LLAMA_CLOUD_API_KEY", "LLAMA_PARSE_API_KEY", "LLAMA_CLOUD_BASE_URL"):
+        os.environ.pop(name, None)
+    for path in NOTEBOOKS:
+        with tempfile.TemporaryDirectory() as work:
+            executed = execute(nbformat.read(path, as_version=4), Path(work))
+        nbformat.write(for_code_host(executed), path)
+        print(f"{path.name}: {path.stat().st_size:,} bytes")

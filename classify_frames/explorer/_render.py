@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ._index import BINS, SEARCHED, JobIndex, Rows, View, arrow_data
+from ._index import BINS, NO_MATCH, SEARCHED, JobIndex, Rows, View, arrow_data
 
 __all__ = [
     "NO_RESULT",
@@ -261,6 +261,12 @@ def table_html(
         for c in shown
     )
     values = {c: column_values(frame[c], rows) for c in shown}
+    # a completed job with no type is "no match", in the words the filters and the audit use
+    done = (
+        [v == "COMPLETED" for v in column_values(frame["status"], rows)]
+        if "result.type" in shown and "status" in frame.columns
+        else [False] * len(rows)
+    )
     searched = [c for c in SEARCHED if c in frame.columns] if needle else []
     texts = {c: values[c] if c in values else column_values(frame[c], rows) for c in searched}
     body = []
@@ -278,6 +284,9 @@ def table_html(
             cells.append(f'<td class="cf-hit">{_hit(texts, i, needle)}</td>')
         for c in shown:
             value = values[c][i]
+            if c == "result.type" and done[i] and _missing(value):
+                cells.append(f'<td class="cf-muted">{NO_MATCH}</td>')
+                continue
             numeric = isinstance(value, float | int) and not isinstance(value, bool)
             css = ' class="cf-num"' if numeric else ""
             text = _text(value)
