@@ -125,7 +125,7 @@ def notebook_imports(path: Path) -> set[str]:
 def launch_command() -> str:
     """README's one line that installs the ``[notebooks]`` extra and opens JupyterLab."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    lines = [
+    lines: list[str] = [
         line.strip()
         for block in re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
         for line in block.splitlines()

@@ -586,11 +586,8 @@ def _number(name: str, value: Any) -> str:
     if isinstance(value, int | np.integer):
         return f"{int(value):,}"
     if isinstance(value, float | np.floating):
+        number = float(value)
         if name in _SHARES:
-            return f"{float(value):.1%}"
-        return (
-            f"{float(value):,.0f}"
-            if float(value).is_integer() and abs(value) >= 1
-            else f"{value:.3f}"
-        )
+            return f"{number:.1%}"
+        return f"{number:,.0f}" if number.is_integer() and abs(number) >= 1 else f"{number:.3f}"
     return str(value)

@@ -122,7 +122,9 @@ def _look(page: Page, name: str) -> None:
     assert 0 < shown < 2_000
     svg = page.locator(".cf-histogram svg")
     chart = svg.bounding_box()
-    assert chart is not None and chart["x"] + chart["width"] <= page.viewport_size["width"]
+    window = page.viewport_size
+    assert chart is not None and window is not None
+    assert chart["x"] + chart["width"] <= window["width"]
     tallest = max(
         box["height"]
         for box in (bar.bounding_box() for bar in page.locator(".cf-histogram rect.cf-sel").all())
