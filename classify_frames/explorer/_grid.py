@@ -40,14 +40,16 @@ function render({ model, el }) {
       if (open) reveal(tr);
     }
   };
-  // after a click, the job's detail must be in sight: scroll it in if the page hides it
+  // after a click, the job's detail must be in sight: if the page hides it (under the table in
+  // a narrow window, under the label panel in a short one), bring the column holding it (and
+  // the panel) to the top of the window
   const showDetail = () => {
     const root = el.closest(".cf-explorer-widget");
     const detail = root ? root.querySelector(".cf-detail") : null;
     if (!detail) return;
     const at = detail.getBoundingClientRect();
     if (at.top < 0 || at.top > window.innerHeight - 120) {
-      detail.scrollIntoView({ block: "start" });
+      (root.querySelector(".cf-side") || detail).scrollIntoView({ block: "start" });
     }
   };
   const draw = () => { box.innerHTML = model.get("value"); mark(); };

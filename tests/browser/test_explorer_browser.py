@@ -322,3 +322,7 @@ def _label_five(page: Page, df: pd.DataFrame, queue: pd.DataFrame, labels: Path)
     written = pd.read_csv(labels, dtype=str, keep_default_na=False)
     got = {i: v for i, v in zip(written["id"], written["label"], strict=True) if v}
     assert got == expected
+    # the table marks the five labelled rows, each with its label
+    marked = page.locator(".cf-table tr.cf-labelled")
+    expect(marked).to_have_count(5)
+    expect(marked.first.locator("td.cf-label-mark")).to_have_text(f"✓ {expected[ids[0]]}")

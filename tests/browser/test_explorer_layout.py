@@ -20,6 +20,7 @@ from chromium import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, browse, missing, serve
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTEBOOK = Path(__file__).parent / "explorer_layout.ipynb"
+LABELLING = Path(__file__).parent / "labelling_app.ipynb"
 SIZES = [(1280, 800), (800, 1000)]
 
 if reason := missing("playwright", "voila"):
@@ -67,11 +68,12 @@ def chromium() -> Iterator[Browser]:
 
 
 def in_window(page: Page, selector: str) -> bool:
-    """Whether the top of ``selector`` (its first 40 px) is inside the window as it is now."""
-    top, height = page.locator(selector).first.evaluate(
-        "e => [e.getBoundingClientRect().top, window.innerHeight]"
+    """Whether ``selector`` shows in the window as it is now: its first 40 px (or all of it,
+    if smaller) inside the window's height."""
+    top, bottom, height = page.locator(selector).first.evaluate(
+        "e => [e.getBoundingClientRect().top, e.getBoundingClientRect().bottom, innerHeight]"
     )
-    return bool(0 <= top <= height - 40)
+    return bool(top >= -1 and min(bottom, top + 40) <= height)
 
 
 def no_spill(page: Page, when: str) -> None:
@@ -141,6 +143,7 @@ def _look(page: Page, name: str) -> None:
     page.locator("button.cf-reset").click()
     expect(matched).to_have_text("20,000 of 20,000 jobs")
     last = rows.last
+    expect(last).to_have_attribute("data-row", "24")  # the table has caught up with the reset
     job_id = last.locator("td").nth(1).inner_text()
     last.click()
     expect(page.locator(".cf-detail h4")).to_contain_text(job_id)
@@ -166,3 +169,32 @@ def _look(page: Page, name: str) -> None:
     no_spill(page, "with the audit shown")
     audit.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"{name}-audit.png"))
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_the_label_panel_is_in_sight_when_a_job_opens(
+    chromium: Browser, tmp_path: Path, width: int, height: int
+) -> None:
+    """Labelling a queue: after a click on a row, the panel to label it and the job's detail
+    are in the window, with nothing past its right edge."""
+    name = f"explorer-labelling-{width}x{height}"
+    env = {"CF_LABELS": str(tmp_path / "labels.csv")}
+    with (
+        serve(LABELLING, tmp_path, env) as address,
+        browse(chromium, address, width, height) as page,
+    ):
+        try:
+            rows = page.locator(".cf-table tbody tr")
+            expect(rows).to_have_count(10, timeout=90_000)
+            no_spill(page, "on opening")
+            job_id = rows.nth(7).locator("td").nth(2).inner_text()  # after # and label
+            rows.nth(7).click()
+            expect(page.locator(".cf-label-title")).to_contain_text(job_id)
+            assert in_window(page, ".cf-label-panel"), "the label panel is out of sight"
+            assert in_window(page, ".cf-detail h4"), "the detail is out of sight"
+            page.keyboard.press("0")  # labelled "none", and the next job opens
+            expect(page.locator(".cf-table tr.cf-labelled")).to_have_count(1)
+            assert in_window(page, ".cf-label-panel")
+            no_spill(page, "after a label")
+        finally:
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
