@@ -62,11 +62,15 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
 
     The confidence slider spans [0, 1] (wider if the data is); at its full span it constrains
     nothing, so jobs without a confidence (pending, failed: NaN) stay. Narrow it and only jobs
-    with a confidence inside the range remain. "no match only" keeps completed jobs that no rule
-    matched (``result.type`` missing); "failed only" keeps status FAILED and jobs that could not
-    be fetched (``fetch_error`` set). Click a column header to sort (again: descending), a row
-    to open it. With ``queue=`` (a review queue) or ``labels=`` (a labels file) a panel labels
-    the open job. The frame is indexed once: explore it again after changing it.
+    with a confidence inside the range remain. "no match" is a completed job that no rule
+    matched (``result.type`` missing), as the audit says: the result type "no match"
+    (``set_filters(result_type=["no match"])``) and the "no match only" toggle keep them, and
+    jobs with no result at all are "(no result)"; "failed only" keeps status FAILED and jobs
+    that could not be fetched (``fetch_error`` set). Click a column header to sort (again:
+    descending), a row to open it beside the table. A search marks its hits and shows where
+    each row holds it. With ``queue=`` (a review queue) or ``labels=`` (a labels file) a panel
+    labels the open job and the table marks the labelled rows. The frame is indexed once:
+    explore it again after changing it.
     """
 
     def __init__(
@@ -359,7 +363,8 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
     def set_filters(self, **filters: Any) -> None:
         """Change the named filters (the others stay) and update the widget once.
 
-        Names: status, result_type (lists), configuration, confidence ``(low, high)``,
+        Names: status, result_type (lists; "no match" for completed jobs without a type,
+        None for jobs without a result), configuration, confidence ``(low, high)``,
         created ``(from, to)`` dates or ISO strings, search, no_match_only, failed_only.
         """
         state = FilterState.from_options(self._state(), **filters)
