@@ -4,9 +4,10 @@ Routes (``{id}`` is a job id; every route needs ``Authorization: Bearer <key>``)
 
     GET    /api/v2/classify               list (filters, page_size 1..100, default 50)
     POST   /api/v2/classify               create
-    GET    /api/v2/classify/{id}          one job
-    POST   /api/v2/classify/{id}/cancel   cancel
-    DELETE /api/v2/classify/{id}          delete
+    GET    /api/v2/classify/{id}          one job (``expand=usage`` adds its credits)
+    POST   /api/v2/classify/{id}/cancel   cancel a PENDING or RUNNING job
+    DELETE /api/v2/classify/{id}          delete a finished job
+    /api/v1/beta/configurations[/{id}]    saved configurations (see :mod:`._configurations`)
     GET    /_emulator/counters            requests served, by endpoint, status and fault
     POST   /_emulator/counters/reset      start counting from zero
     GET    /_emulator/faults              the faults in force
@@ -16,6 +17,24 @@ Routes (``{id}`` is a job id; every route needs ``Authorization: Bearer <key>``)
 
 Every ``/api`` route takes ``project_id`` (jobs of another project are not found) and ignores
 ``organization_id``. Faults (see :mod:`._faults`) apply to ``/api`` routes only.
+
+What the emulator refuses, as the service does (SDK 2.19 and its docs): deleting a job that is
+not finished (COMPLETED, FAILED or CANCELLED); cancelling a finished one; ``status=CANCELLED``
+on a ``seed``-era server, which has no such status; ``page_size`` outside 1..100. A job carries
+``usage`` only when the request asks ``expand=usage`` (GET of one job; the SDK's create, cancel
+and list take no ``expand``). Files and parse jobs have the service's id shapes (``dfl-…``,
+``pjb-…``), saved configurations ``cfg-…``.
+
+Not documented by the service, so chosen here (a client must not rely on them):
+
+- the status code of a refused delete or cancel: 400 (not 409, which the SDK would retry);
+- the largest ``page_size`` (100 here) and the most ``job_ids`` per request (no limit here);
+- whether ``total_size`` is exact (it is here, unless a fault lies);
+- whether listings honour ``expand=usage``: they do not by default (the SDK's list has no
+  ``expand``); ``Faults(list_usage=True)`` makes them;
+- unknown ``expand`` values: ignored;
+- the shape of job, project and user ids: UUIDs here (the seed page shows none);
+- a configuration delete's answer: 204 with no body (the SDK expects none).
 """
 
 from __future__ import annotations
@@ -32,6 +51,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from ._configurations import ConfigurationRegistry
+from ._data import STATUSES
 from ._faults import Counters, FaultDraws, Faults
 from ._requests import ListQuery, parse_create, parse_list_query
 from ._store import JobStateError, JobStore, Selection, decode_token, encode_token
@@ -159,7 +179,7 @@ class EmulatorApp:
         pairs = _query(scope)
         project = self._project(pairs)
         if endpoint == "get":
-            body = self.store.get_bytes(job_id, project)
+            body = self.store.get_bytes(job_id, project, usage=_expands_usage(pairs))
             return (200, body, []) if body is not None else _not_found(job_id)
         if endpoint == "list":
             return self._list(pairs, project)
@@ -172,24 +192,30 @@ class EmulatorApp:
                 return _detail(400, str(exc))
             return _json(200, job) if job is not None else _not_found(job_id)
         if endpoint == "delete":
-            if self.store.delete(job_id, project):
+            try:
+                deleted = self.store.delete(job_id, project)
+            except JobStateError as exc:
+                return _detail(400, str(exc))
+            if deleted:
                 return _json(200, {"id": job_id, "project_id": project})
             return _not_found(job_id)
         if endpoint.startswith("configurations"):
             if self.faults.no_configurations:
                 return _detail(404, "Not Found")
-            raw = await _body(receive) if scope["method"] == "POST" else b""
+            raw = await _body(receive) if scope["method"] in ("POST", "PUT") else b""
             try:
                 body = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError as exc:
                 return _detail(422, f"the body is not JSON: {exc}")
-            return _json(*self.configurations.answer(scope["method"], job_id, pairs, body))
+            status, data = self.configurations.answer(scope["method"], job_id, pairs, body)
+            return (204, b"", []) if status == 204 else _json(status, data)
         if endpoint == "method_not_allowed":
             return _detail(405, "Method Not Allowed")
         return _detail(404, "Not Found")
 
     def _list(self, pairs: list[tuple[str, str]], project: str) -> _Answer:
-        query, errors = parse_list_query(pairs)
+        seed = self.store.dataset.schema == "seed"
+        query, errors = parse_list_query(pairs, STATUSES[:4] if seed else STATUSES)
         if errors:
             return _detail(422, errors)
         draws, faults = self._draws, self._draws.faults
@@ -203,7 +229,8 @@ class EmulatorApp:
             if decoded is None:
                 return _detail(422, [_bad_token(query)])
             offset = decoded
-        selection = self.store.select(query, project)
+        usage = faults.list_usage and _expands_usage(pairs)
+        selection = self.store.select(query, project, usage)
         total = len(selection)
         size = query.page_size
         if draws.chance(faults.oversize_rate):
@@ -214,7 +241,7 @@ class EmulatorApp:
             self.counters.by_fault["duplicate_items"] += 1
             start = offset - min(3, offset, size - 1)
         stop = min(total, offset + size - (offset - start))
-        items = self._slice(selection, start, stop)
+        items = self._slice(selection, start, stop, usage)
         token = encode_token(stop, key) if stop < total else None
         if token is not None and draws.chance(faults.page_loop_rate):
             self.counters.by_fault["page_loop"] += 1
@@ -225,9 +252,11 @@ class EmulatorApp:
             shown = draws.pick((total * 2 + 17, max(0, total - 13), 0, None))
         return _json(200, {"items": items, "next_page_token": token, "total_size": shown})
 
-    def _slice(self, selection: Selection, start: int, stop: int) -> list[dict[str, Any]]:
+    def _slice(
+        self, selection: Selection, start: int, stop: int, usage: bool
+    ) -> list[dict[str, Any]]:
         n_rows = len(selection.rows)
-        items = self.store.jobs(selection.rows[start:stop]) if start < n_rows else []
+        items = self.store.jobs(selection.rows[start:stop], usage) if start < n_rows else []
         if stop > n_rows:
             items.extend(selection.created[max(0, start - n_rows) : stop - n_rows])
         return items
@@ -345,6 +374,14 @@ def _route(method: str, path: str) -> tuple[str, str]:
     if "/" in rest:
         return "not_found", ""
     return {"GET": "get", "DELETE": "delete"}.get(method, "method_not_allowed"), rest
+
+
+def _expands_usage(pairs: list[tuple[str, str]]) -> bool:
+    """Whether the query asks for ``usage``: ``expand=usage``, repeated or comma-separated."""
+    return any(
+        name == "expand" and "usage" in (v.strip() for v in value.split(","))
+        for name, value in pairs
+    )
 
 
 def _query(scope: Scope) -> list[tuple[str, str]]:
