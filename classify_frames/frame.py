@@ -148,15 +148,16 @@ def _assemble(
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     for i, field in enumerate(JOB_TYPE):
         child = _child(struct, i)
-        if field.name == "file_input":
+        if field.name == "document_input_value":  # the seed's name, read into file_input
             continue
-        if field.name == "document_input_value":
-            child = pc.coalesce(child, _child(struct, JOB_TYPE.get_field_index("file_input")))
+        if field.name == "file_input":
+            legacy = _child(struct, JOB_TYPE.get_field_index("document_input_value"))
+            child = pc.coalesce(child, legacy)
         if field.name in NESTED_GROUPS and not nested:
             _flatten_into(columns, field.name, child)
         else:
             columns[field.name] = child
-    _keep_conflicting_file_input(columns, struct)
+    _keep_conflicting_input(columns, struct)
     times: dict[str, pd.Series] = {}
     for name in TIMESTAMP_COLUMNS:
         times[name], unread = _parse_times(columns[name])
@@ -221,6 +222,10 @@ def frame_from_table(table: pa.Table | list[pa.Table]) -> pd.DataFrame:
     """
     if isinstance(table, list):
         table = table.pop()
+    names = table.column_names
+    if "document_input_value" in names and "file_input" not in names:  # stored by older code
+        renamed = ["file_input" if n == "document_input_value" else n for n in names]
+        table = table.rename_columns(renamed)
     table = encode_table(table)
     frame: pd.DataFrame = table.to_pandas(
         types_mapper=_pandas_dtype, ignore_metadata=True, self_destruct=True, split_blocks=True
@@ -317,15 +322,16 @@ def _flatten_into(columns: dict[str, Any], prefix: str, array: pa.Array | pa.Chu
             columns[name] = pc.if_else(valid, columns[name], pa.scalar(None, columns[name].type))
 
 
-def _keep_conflicting_file_input(
+def _keep_conflicting_input(
     columns: dict[str, Any], struct: pa.StructArray | pa.ChunkedArray
 ) -> None:
-    """Keep ``file_input`` as its own column only where it disagrees with document_input_value."""
-    raw_value = _child(struct, JOB_TYPE.get_field_index("document_input_value"))
+    """Keep ``document_input_value`` as its own column only where a job sends both names and
+    they disagree (``file_input`` holds the current name's value)."""
+    legacy = _child(struct, JOB_TYPE.get_field_index("document_input_value"))
     file_input = _child(struct, JOB_TYPE.get_field_index("file_input"))
-    both = pc.and_(raw_value.is_valid(), file_input.is_valid())
-    if pc.any(pc.and_(both, pc.not_equal(raw_value, file_input))).as_py():
-        columns["file_input"] = file_input
+    both = pc.and_(legacy.is_valid(), file_input.is_valid())
+    if pc.any(pc.and_(both, pc.not_equal(legacy, file_input))).as_py():
+        columns["document_input_value"] = legacy
 
 
 # -- the known fields --------------------------------------------------------------------------

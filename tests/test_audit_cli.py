@@ -67,7 +67,7 @@ def test_labels_joined_on_document(files: dict[str, Path], tmp_path: Path) -> No
     df, labels = make_jobs(300)
     by_doc = tmp_path / "by_doc.csv"
     pd.DataFrame(
-        {"document_input_value": df["document_input_value"], "truth": labels["label"]}
+        {"document_input_value": df["file_input"], "truth": labels["label"]}
     ).to_csv(by_doc, index=False)
     code, out = run(
         str(files["parquet"]),

@@ -159,7 +159,7 @@ def test_the_injected_faults_are_in_the_data() -> None:
     new = done[done["configuration_id"] == change["to"]]
     assert not new["type"].eq("tax_form").any() and not old["type"].eq("credit_note").any()
     labels = ds.labels()
-    again = labels["document_input_value"].duplicated(keep="first").sum()
+    again = labels["file_input"].duplicated(keep="first").sum()
     assert again == injected["reclassified_documents"] > 0
     assert set(labels["label"]) >= {"none", "invoice", "resume"}
 
@@ -750,7 +750,7 @@ def test_cli_serves_until_ctrl_c(tmp_path: Any) -> None:
         url = next(x for x in lines if x.startswith("LLAMA_CLOUD_BASE_URL=")).split("=")[1]
         assert "LLAMA_CLOUD_API_KEY=llx-cli-key\n" in lines
         served = pd.read_csv(labels)
-        assert len(served) == 50 and list(served.columns) == ["id", "document_input_value", "label"]
+        assert len(served) == 50 and list(served.columns) == ["id", "file_input", "label"]
         reply = httpx.get(
             f"{url.strip()}{JOBS}/{served['id'][0]}",
             headers={"Authorization": "Bearer llx-cli-key"},
@@ -767,7 +767,7 @@ def test_labels_match_the_served_jobs(emulator: Emulator) -> None:
     jobs = list(emulator.dataset.jobs())
     assert list(labels["id"]) == [j["id"] for j in jobs]
     values = [j.get("document_input_value") or j.get("file_input") for j in jobs]
-    assert list(labels["document_input_value"]) == values
+    assert list(labels["file_input"]) == values
     types = {
         r["type"] for c in emulator.dataset.configurations for r in c["configuration"]["rules"]
     }

@@ -77,7 +77,7 @@ def test_every_sampled_job_gets_exactly_one_new_job_on_the_same_input(
     assert not set(improved["id"]) & set(sample["id"])
     assert improved["fetch_error"].isna().all()
     assert set(improved["status"].astype(str)) <= {"COMPLETED", "FAILED"}  # waited until final
-    assert improved["document_input_value"].tolist() == sample["document_input_value"].tolist()
+    assert improved["file_input"].tolist() == sample["file_input"].tolist()
     assert improved["document_input_type"].tolist() == sample["document_input_type"].tolist()
     assert (improved["experiment"] == "better").all()
     wanted = fingerprint(better_rules(emu))

@@ -8,7 +8,7 @@ job is turned into its JSON object only when asked for::
     >>> job["id"] == ds.ids[0], len(ds)
     (True, 1000)
     >>> sorted(ds.labels().columns)
-    ['document_input_value', 'id', 'label']
+    ['file_input', 'id', 'label']
 
 Schemas:
 
@@ -350,7 +350,7 @@ class Dataset:
         return pd.DataFrame(
             {
                 "id": pd.array(list(self.ids), dtype="string"),
-                "document_input_value": pd.array(
+                "file_input": pd.array(
                     self.document_values(np.arange(self._n)), dtype="string"
                 ),
                 "label": pd.array(names[self._label], dtype="string"),

@@ -277,7 +277,7 @@ class Emulator:
         return self._key.get()
 
     def labels(self) -> pd.DataFrame:
-        """The hidden ground truth of the generated jobs (``id``, ``document_input_value``,
+        """The hidden ground truth of the generated jobs (``id``, ``file_input``,
         ``label``)."""
         return self.dataset.labels()
 

@@ -21,7 +21,7 @@ import orjson
 
 from ._catalog import EVIDENCE
 from ._classifier import classify_document
-from ._data import CONFIDENCES, PARSE_JOB, STATUSES, Dataset, format_time
+from ._data import CONFIDENCES, FILE, PARSE_JOB, STATUSES, Dataset, format_time
 from ._ids import make_id, mix
 from ._requests import CreateRequest, ListQuery
 
@@ -293,8 +293,10 @@ class JobStore:
         if kind is None:  # not a document of the dataset: no truth to answer from
             failed, result = self._rng.random() < 0.1, self._result(configuration)
         else:
+            # keyed by the document, not by how its id is spelled (``dfl-``/``pjb-`` or bare)
+            document = request.input_value.removeprefix(FILE).removeprefix(PARSE_JOB)
             failed, result = classify_document(
-                kind, configuration["rules"], self.dataset.seed, request.input_value
+                kind, configuration["rules"], self.dataset.seed, document
             )
         made = _Created(
             job=job,

@@ -226,7 +226,7 @@ def _sources(
     wanted = [c for c in frame.columns if c in _SOURCE_COLUMNS]
     for k, row in enumerate(frame[wanted].to_dict("records")):
         job_id = _value(row, "id")
-        value = _value(row, "document_input_value") or _value(row, "file_input")
+        value = _value(row, "file_input") or _value(row, "document_input_value")
         kind = _value(row, "document_input_type")
         if job_id is None:
             out.append(_Source(k, "", None, "no source job id"))
@@ -236,7 +236,7 @@ def _sources(
             problem = (
                 f"no input to re-run: the source job could not be fetched ({why})"
                 if why
-                else "no input to re-run: the source job has no document_input_value"
+                else "no input to re-run: the source job has no file_input"
             )
             out.append(_Source(k, job_id, None, problem))
             continue

@@ -36,7 +36,7 @@ from ._state import FilterState
 __all__ = ["BINS", "Facet", "JobIndex", "View", "arrow_data"]
 
 BINS = 20  # confidence histogram bins over [0, 1]
-_SEARCHED = ("id", "document_input_value", "result.reasoning")
+_SEARCHED = ("id", "file_input", "result.reasoning")
 _FACETS = {"status": "status", "result_type": "result.type", "configuration": "configuration_id"}
 _NARROWING = ("confidence", "created", "no_match_only", "failed_only")
 _PAGE_SCAN = 4_096  # rows of the sort order looked at first for a page's matches

@@ -38,7 +38,7 @@ TABLE_COLUMNS = (
     "result.confidence",
     "configuration_id",
     "created_at",
-    "document_input_value",
+    "file_input",
 )
 _CELL_CHARS = 60
 _MISSING = "—"
@@ -301,7 +301,7 @@ def detail_html(frame: pd.DataFrame, position: int | None) -> str:
     parts.append(f'<tr><th>rules</th><td class="cf-long">{rules}</td></tr>')
     parts.extend(
         _field(name, get(name), long=True)
-        for name in ("created_at", "updated_at", "document_input_type", "document_input_value")
+        for name in ("created_at", "updated_at", "document_input_type", "file_input")
     )
     shown = {
         "id",
@@ -317,7 +317,7 @@ def detail_html(frame: pd.DataFrame, position: int | None) -> str:
         "created_at",
         "updated_at",
         "document_input_type",
-        "document_input_value",
+        "file_input",
     }
     others = [(name, value) for name, value in row.items() if name not in shown]
     parts.extend(
