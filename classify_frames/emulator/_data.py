@@ -350,9 +350,7 @@ class Dataset:
         return pd.DataFrame(
             {
                 "id": pd.array(list(self.ids), dtype="string"),
-                "file_input": pd.array(
-                    self.document_values(np.arange(self._n)), dtype="string"
-                ),
+                "file_input": pd.array(self.document_values(np.arange(self._n)), dtype="string"),
                 "label": pd.array(names[self._label], dtype="string"),
             }
         )
