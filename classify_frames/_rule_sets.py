@@ -389,7 +389,7 @@ def rule_sets_to_arrow(sets: Sequence[Any]) -> pa.ListArray:
 def rule_sets_from_arrow(categories: pa.Array) -> list[Any]:
     """The Python lists of :func:`rule_sets_to_arrow`'s array: each rule with exactly the keys
     it was made with (those :data:`ABSENT` names left out)."""
-    sets = categories.to_pylist()
+    sets: list[Any] = categories.to_pylist()
     value_type = categories.type.value_type
     if not (pa.types.is_struct(value_type) and value_type.get_field_index(ABSENT) >= 0):
         return sets

@@ -28,7 +28,7 @@ JOBS = "/api/v2/classify"
 CONFIGURATIONS = "/api/v1/beta/configurations"
 
 if TYPE_CHECKING:
-    from llama_cloud.types import ClassifyConfigurationParam
+    from llama_cloud.types import ClassifyConfigurationParam, ClassifyV2ParametersParam
 
 MakeEmulator = Callable[..., Emulator]
 CONFIGURATION: ClassifyConfigurationParam = {
@@ -180,7 +180,7 @@ def test_every_answer_validates_strictly_on_the_current_schema(
     ) as http:
         token = None
         while True:
-            paging = {"page_token": token} if token else {}
+            paging: dict[str, str] = {"page_token": token} if token else {}
             page = http.get(JOBS, params={"page_size": 100, **paging})
             for item in page.json()["items"]:
                 valid(ClassifyListResponse, item)
@@ -217,17 +217,18 @@ def test_configurations_update_delete_and_latest_only(make_emulator: MakeEmulato
             name="mine", parameters={"product_type": "classify_v2", "rules": CONFIGURATION["rules"]}
         )
         assert saved.id.startswith("cfg-")
-        rules = [{"type": "receipt", "description": "a till receipt with a total paid"}]
-        updated = client.configurations.update(
-            saved.id, parameters={"product_type": "classify_v2", "rules": rules}
-        )
+        receipt: ClassifyV2ParametersParam = {
+            "product_type": "classify_v2",
+            "rules": [{"type": "receipt", "description": "a till receipt with a total paid"}],
+        }
+        updated = client.configurations.update(saved.id, parameters=receipt)
         assert updated.id == saved.id and updated.name == "mine"
         assert updated.version >= saved.version
         renamed = client.configurations.update(saved.id, name="yours")
         assert renamed.name == "yours" and client.configurations.retrieve(saved.id).name == "yours"
         job = client.classify.create(file_input="dfl-2", configuration_id=saved.id)
         assert [r.type for r in job.configuration.rules] == ["receipt"]
-        assert client.configurations.delete(saved.id) is None
+        client.configurations.delete(saved.id)
         with pytest.raises(NotFoundError):
             client.configurations.retrieve(saved.id)
         with pytest.raises(NotFoundError):
