@@ -772,3 +772,17 @@ def test_labels_match_the_served_jobs(emulator: Emulator) -> None:
         r["type"] for c in emulator.dataset.configurations for r in c["configuration"]["rules"]
     }
     assert np.isin(labels["label"].unique(), [*types, "none"]).all()
+
+
+def test_requests_are_recorded_without_the_key(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(jobs=20)
+    with client(emu) as http:
+        http.get(f"{JOBS}/{emu.dataset.ids[0]}", params=[("expand", "usage")], headers={"X-A": "1"})
+        http.post(JOBS, json={"file_input": "dfl-1", "configuration": {"rules": RULES}})
+    first, second = emu.requests()
+    assert first["method"] == "GET" and first["query"] == [["expand", "usage"]]
+    assert ["x-a", "1"] in first["headers"]
+    assert second["method"] == "POST" and second["path"] == JOBS
+    assert emu.api_key not in str(emu.requests())
+    emu.reset_counters()
+    assert emu.requests() == []

@@ -9,7 +9,9 @@ Routes (``{id}`` is a job id; every route needs ``Authorization: Bearer <key>``)
     DELETE /api/v2/classify/{id}          delete a finished job
     /api/v1/beta/configurations[/{id}]    saved configurations (see :mod:`._configurations`)
     GET    /_emulator/counters            requests served, by endpoint, status and fault
-    POST   /_emulator/counters/reset      start counting from zero
+    POST   /_emulator/counters/reset      start counting from zero (and forget the requests)
+    GET    /_emulator/requests            the last 1,000 API requests: method, path, query
+                                          and headers (``authorization`` left out)
     GET    /_emulator/faults              the faults in force
     PATCH  /_emulator/faults              change some faults (JSON object of Faults fields)
     PUT    /_emulator/faults              replace every fault (unset fields go back to off)
@@ -42,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from email.utils import formatdate
@@ -64,6 +67,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
 _PREFIX = "/api/v2/classify"
+_RECORDED = 1_000  # API requests kept for /_emulator/requests
 _CONFIGURATIONS = "/api/v1/beta/configurations"
 _JSON = b"application/json"
 _GZIP_MIN = 1_400  # bytes: smaller bodies fit one packet either way, and go uncompressed
@@ -101,6 +105,8 @@ class EmulatorApp:
     def __init__(self, store: JobStore, api_key: str, faults: Faults | None = None) -> None:
         self.store = store
         self.counters = Counters()
+        # as they came (decoded only when read: this is on every request's path)
+        self.recorded: deque[tuple[str, str, bytes, list[Any]]] = deque(maxlen=_RECORDED)
         self._auth = b"Bearer " + api_key.encode()
         self._draws = FaultDraws(faults or Faults())
         self.configurations = ConfigurationRegistry(store.dataset, store.saved_configurations)
@@ -131,6 +137,9 @@ class EmulatorApp:
     async def _api(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         counters, draws = self.counters, self._draws
         counters.requests += 1
+        self.recorded.append(
+            (scope["method"], scope["path"], scope["query_string"], scope["headers"])
+        )
         endpoint, job_id = _route(scope["method"], path)
         counters.by_endpoint[endpoint] += 1
         refused = self._unauthorised(scope)
@@ -315,7 +324,10 @@ class EmulatorApp:
             return _json(200, self.counters.snapshot())
         if route == "counters/reset" and method == "POST":
             self.counters.reset()
+            self.recorded.clear()
             return _json(200, self.counters.snapshot())
+        if route == "requests" and method == "GET":
+            return _json(200, [_record(*r) for r in self.recorded])
         if route == "health" and method == "GET":
             ds = self.store.dataset
             return _json(200, {"jobs": len(ds), "seed": ds.seed, "schema": ds.schema})
@@ -374,6 +386,20 @@ def _route(method: str, path: str) -> tuple[str, str]:
     if "/" in rest:
         return "not_found", ""
     return {"GET": "get", "DELETE": "delete"}.get(method, "method_not_allowed"), rest
+
+
+def _record(method: str, path: str, query: bytes, headers: list[Any]) -> dict[str, Any]:
+    """What a request sent, for a test to read back; never the key."""
+    return {
+        "method": method,
+        "path": path,
+        "query": parse_qsl(query.decode("latin-1"), keep_blank_values=True),
+        "headers": [
+            [name.decode("latin-1"), value.decode("latin-1")]
+            for name, value in headers
+            if name != b"authorization"
+        ],
+    }
 
 
 def _expands_usage(pairs: list[tuple[str, str]]) -> bool:

@@ -294,8 +294,15 @@ class Emulator:
         return data
 
     def reset_counters(self) -> None:
-        """Start counting requests from zero."""
+        """Start counting requests from zero (and forget the recorded ones)."""
         self._call("POST", "counters/reset")
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The last 1,000 API requests, oldest first: ``method``, ``path``, ``query`` (a list
+        of ``[name, value]``) and ``headers`` (``[name, value]``, ``authorization`` left out),
+        so a test sees what a client really sent."""
+        data: list[dict[str, Any]] = self._call("GET", "requests")
+        return data
 
     @property
     def faults(self) -> Faults:
