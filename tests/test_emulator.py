@@ -786,3 +786,38 @@ def test_requests_are_recorded_without_the_key(make_emulator: MakeEmulator) -> N
     assert emu.api_key not in str(emu.requests())
     emu.reset_counters()
     assert emu.requests() == []
+
+
+def test_create_takes_file_input_webhooks_and_a_jobs_parse_job(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(jobs=300)
+    source = next(
+        j for j in emu.dataset.jobs() if j["document_input_type"] == "url" and j["parse_job_id"]
+    )
+    hook = {
+        "webhook_url": "https://hooks.example/classify",
+        "webhook_events": ["classify.success"],
+        "webhook_headers": {"X-Token": "t"},
+        "webhook_signing_secret": "s",
+    }
+    body = {
+        "file_input": source["parse_job_id"],
+        "configuration": {"rules": RULES},
+        "webhook_configurations": [hook],
+        "webhook_configuration_ids": ["whc-1"],
+    }
+    with client(emu) as http:
+        made = http.post(JOBS, json=body)
+        assert made.status_code == 200, made.text
+        assert made.json()["document_input_type"] == "parse_job_id"
+        assert made.json()["file_input"] == source["parse_job_id"]
+        for bad in ({"webhook_configurations": [{"webhook_url": 3}]},
+                    {"webhook_configurations": "https://x"},
+                    {"webhook_configuration_ids": [1]}):  # fmt: skip
+            refused = http.post(JOBS, json={**body, **bad})
+            assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][1].startswith(
+                "webhook_configuration"
+            )
+    assert emu.dataset.original_input(source["parse_job_id"]) == source["file_input"]
+    assert emu.dataset.original_input("pjb-unknown") == "pjb-unknown"
+    sent = [r for r in emu.requests() if r["method"] == "POST"]
+    assert orjson.loads(sent[0]["body"]) == body

@@ -10,8 +10,8 @@ Routes (``{id}`` is a job id; every route needs ``Authorization: Bearer <key>``)
     /api/v1/beta/configurations[/{id}]    saved configurations (see :mod:`._configurations`)
     GET    /_emulator/counters            requests served, by endpoint, status and fault
     POST   /_emulator/counters/reset      start counting from zero (and forget the requests)
-    GET    /_emulator/requests            the last 1,000 API requests: method, path, query
-                                          and headers (``authorization`` left out)
+    GET    /_emulator/requests            the last 1,000 API requests: method, path, query,
+                                          headers (``authorization`` left out) and body
     GET    /_emulator/faults              the faults in force
     PATCH  /_emulator/faults              change some faults (JSON object of Faults fields)
     PUT    /_emulator/faults              replace every fault (unset fields go back to off)
@@ -106,7 +106,7 @@ class EmulatorApp:
         self.store = store
         self.counters = Counters()
         # as they came (decoded only when read: this is on every request's path)
-        self.recorded: deque[tuple[str, str, bytes, list[Any]]] = deque(maxlen=_RECORDED)
+        self.recorded: deque[list[Any]] = deque(maxlen=_RECORDED)
         self._auth = b"Bearer " + api_key.encode()
         self._draws = FaultDraws(faults or Faults())
         self.configurations = ConfigurationRegistry(store.dataset, store.saved_configurations)
@@ -137,9 +137,8 @@ class EmulatorApp:
     async def _api(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         counters, draws = self.counters, self._draws
         counters.requests += 1
-        self.recorded.append(
-            (scope["method"], scope["path"], scope["query_string"], scope["headers"])
-        )
+        record = [scope["method"], scope["path"], scope["query_string"], scope["headers"], b""]
+        self.recorded.append(record)
         endpoint, job_id = _route(scope["method"], path)
         counters.by_endpoint[endpoint] += 1
         refused = self._unauthorised(scope)
@@ -169,7 +168,7 @@ class EmulatorApp:
         if fault in ("server_error", "html_error", "html_200", "not_a_job"):
             answer = self._fault_answer(fault)
         else:
-            answer = await self._handle(endpoint, job_id, scope, receive)
+            answer = await self._handle(endpoint, job_id, scope, receive, record)
         status, body, headers = answer
         counters.by_status[str(status)] += 1
         if fault == "truncated":
@@ -184,7 +183,9 @@ class EmulatorApp:
         else:
             await _send(send, status, body, headers)
 
-    async def _handle(self, endpoint: str, job_id: str, scope: Scope, receive: Receive) -> _Answer:
+    async def _handle(
+        self, endpoint: str, job_id: str, scope: Scope, receive: Receive, record: list[Any]
+    ) -> _Answer:
         pairs = _query(scope)
         project = self._project(pairs)
         if endpoint == "get":
@@ -193,7 +194,8 @@ class EmulatorApp:
         if endpoint == "list":
             return self._list(pairs, project)
         if endpoint == "create":
-            return self._create(await _body(receive), project)
+            record[4] = await _body(receive)
+            return self._create(record[4], project)
         if endpoint == "cancel":
             try:
                 job = self.store.cancel(job_id, project)
@@ -212,6 +214,7 @@ class EmulatorApp:
             if self.faults.no_configurations:
                 return _detail(404, "Not Found")
             raw = await _body(receive) if scope["method"] in ("POST", "PUT") else b""
+            record[4] = raw
             try:
                 body = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError as exc:
@@ -388,7 +391,9 @@ def _route(method: str, path: str) -> tuple[str, str]:
     return {"GET": "get", "DELETE": "delete"}.get(method, "method_not_allowed"), rest
 
 
-def _record(method: str, path: str, query: bytes, headers: list[Any]) -> dict[str, Any]:
+def _record(
+    method: str, path: str, query: bytes, headers: list[Any], body: bytes
+) -> dict[str, Any]:
     """What a request sent, for a test to read back; never the key."""
     return {
         "method": method,
@@ -399,6 +404,7 @@ def _record(method: str, path: str, query: bytes, headers: list[Any]) -> dict[st
             for name, value in headers
             if name != b"authorization"
         ],
+        "body": body.decode("utf-8", "replace"),
     }
 
 

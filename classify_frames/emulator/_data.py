@@ -328,6 +328,16 @@ class Dataset:
 
     # -- truth and what was injected -------------------------------------------------------
 
+    def original_input(self, value: str) -> str:
+        """The input a job was made from, when ``value`` is the parse job a dataset job ran
+        (its ``parse_job_id``): a job re-run on that parse job classifies the same document.
+        Any other value is returned as it is."""
+        if value.startswith(PARSE_JOB):
+            row = parse_id(value[len(PARSE_JOB) :], self._keys[_PARSE])
+            if row is not None and row < self._n:
+                return self.document_values(np.array([row]))[0]
+        return value
+
     def document_kind(self, value: str) -> str | None:
         """What the document behind an input (a URL, file id or parse job id this dataset
         made) really is, whatever the rules: ``"invoice"``, ``"meeting_notes"`` ...; None for

@@ -299,8 +299,8 @@ class Emulator:
 
     def requests(self) -> list[dict[str, Any]]:
         """The last 1,000 API requests, oldest first: ``method``, ``path``, ``query`` (a list
-        of ``[name, value]``) and ``headers`` (``[name, value]``, ``authorization`` left out),
-        so a test sees what a client really sent."""
+        of ``[name, value]``), ``headers`` (``[name, value]``, ``authorization`` left out) and
+        ``body`` (text; empty when none was read), so a test sees what a client really sent."""
         data: list[dict[str, Any]] = self._call("GET", "requests")
         return data
 

@@ -288,13 +288,14 @@ class JobStore:
         )
         if not legacy:
             job["usage"] = {"credits": None, "parse_credits": None}
-        kind = self.dataset.document_kind(request.input_value)
+        source = self.dataset.original_input(request.input_value)
+        kind = self.dataset.document_kind(source)
         result: dict[str, Any] | None
         if kind is None:  # not a document of the dataset: no truth to answer from
             failed, result = self._rng.random() < 0.1, self._result(configuration)
         else:
             # keyed by the document, not by how its id is spelled (``dfl-``/``pjb-`` or bare)
-            document = request.input_value.removeprefix(FILE).removeprefix(PARSE_JOB)
+            document = source.removeprefix(FILE).removeprefix(PARSE_JOB)
             failed, result = classify_document(
                 kind, configuration["rules"], self.dataset.seed, document
             )
