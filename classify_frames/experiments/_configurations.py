@@ -10,11 +10,10 @@ name, quietly: ``rules 50397b5eb7``, the same name the audit's ``by_configuratio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import orjson
 import pandas as pd
-from typing_extensions import Unpack
 
 from .._exceptions import APIError, ConfigurationError
 from .._http import Reply, Transport

@@ -6,10 +6,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, Unpack
 
 import pandas as pd
-from typing_extensions import Unpack
 
 from .._options import ClientOptions
 from .._progress import progress_bar
