@@ -30,7 +30,7 @@ except ModuleNotFoundError as exc:  # an extra, so that a cron job's install has
     msg = "the emulator needs the [emulator] extra: pip install 'classify-frames[emulator]'"
     raise ModuleNotFoundError(msg, name=exc.name) from exc
 
-from .._settings import Secret
+from ..client import Secret
 from ._app import EmulatorApp
 from ._data import Dataset, Schema
 from ._faults import Faults
