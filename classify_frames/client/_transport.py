@@ -446,7 +446,11 @@ def _untrusted(exc: BaseException) -> str | None:
 
 
 def _capped(wait: float | None) -> float | None:
-    return None if wait is None else min(wait, _MAX_SERVER_WAIT)
+    """The wait to honour: the server's, at most 120 s; none (our own backoff) for a wait of
+    0 or less, as the SDK does. The SDK also falls back to its backoff (0.5 to 8 s) past 60 s,
+    retrying sooner than asked; against a per-minute limit (the free tier's 20 a minute) that
+    only earns more 429s, so here a longer wait is honoured, up to the cap."""
+    return None if wait is None or wait <= 0 else min(wait, _MAX_SERVER_WAIT)
 
 
 def _gave_up(exc: _Retryable, attempts: int) -> Reply:
