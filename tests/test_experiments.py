@@ -82,9 +82,13 @@ def test_every_sampled_job_gets_exactly_one_new_job_on_the_same_input(
     # the same input; a URL job's is its parse job (the create call takes no URL)
     url = (sample["document_input_type"] == "url").tolist()
     assert any(url)
-    inputs = sample["parse_job_id"].where(url, sample["file_input"])
+    inputs = sample["parse_job_id"].where(pd.Series(url, index=sample.index), sample["file_input"])
     assert improved["file_input"].tolist() == inputs.tolist()
-    kinds = sample["document_input_type"].astype(str).where(~pd.Series(url), "parse_job_id")
+    kinds = (
+        sample["document_input_type"]
+        .astype(str)
+        .where(~pd.Series(url, index=sample.index), "parse_job_id")
+    )
     assert improved["document_input_type"].astype(str).tolist() == kinds.tolist()
     assert (improved["experiment"] == "better").all()
     wanted = fingerprint(better_rules(emu))

@@ -118,7 +118,7 @@ def test_custom_headers_reach_the_server_and_nothing_else(
 
 
 def test_custom_headers_that_cannot_be_sent_are_refused_by_name() -> None:
-    base = {"api_key": "llx-test", "base_url": "http://127.0.0.1:9"}
+    base: dict[str, Any] = {"api_key": "llx-test", "base_url": "http://127.0.0.1:9"}
     with pytest.raises(cf.ConfigurationError, match="api_key"):
         cf.ClassifyClient(custom_headers={"Authorization": "Bearer other"}, **base)
     with pytest.raises(cf.ConfigurationError, match="'Bad Name'") as bad:
@@ -142,8 +142,8 @@ def test_a_custom_header_token_echoed_in_an_error_is_masked() -> None:
     )  # fmt: skip
     with client:
         df = client.fetch_jobs(["a"], per_id=True)
-    assert "gateway refused ********" in df.loc[0, "fetch_error"]
-    assert token not in df.loc[0, "fetch_error"]
+    error = str(df.loc[0, "fetch_error"])
+    assert "gateway refused ********" in error and token not in error
 
 
 # -- creation -------------------------------------------------------------------------------------
@@ -192,12 +192,13 @@ def test_webhooks_are_checked_before_any_request(make_emulator: MakeEmulator) ->
     emu = make_emulator(jobs=20)
     jobs = cf.list_jobs(status="COMPLETED", **opts(emu))
     emu.reset_counters()
-    for bad, message in [
+    cases: list[tuple[Any, str]] = [
         ([{"webhook_url": "ftp://x"}], "http"),
         ([{"url": "https://x"}], "unknown key"),
         ({"webhook_url": "https://x"}, "list"),
         ([{"webhook_url": "https://x", "webhook_events": "classify.success"}], "list of event"),
-    ]:
+    ]
+    for bad, message in cases:
         with pytest.raises((ValueError, TypeError), match=message):
             cf.reclassify(jobs, rules=RULES, experiment="x", webhooks=bad, **opts(emu))
     assert emu.requests() == []

@@ -202,7 +202,7 @@ class Transport:
                 "Accept": "application/json",
                 "Accept-Encoding": "gzip",  # a page of 100 jobs: 159 kB as sent, 22 kB gzipped
                 "User-Agent": f"classify-frames/{VERSION}",
-                **{name: value.get() for name, value in (settings.custom_headers or {}).items()},
+                **{name: _text(value) for name, value in (settings.custom_headers or {}).items()},
             }
         )
         # a custom header may carry a token: an error quoting one back masks it (values of 8
@@ -443,6 +443,10 @@ def _untrusted(exc: BaseException) -> str | None:
         f"TLS certificate not trusted ({seen.verify_message}): if a proxy or private CA "
         "signs it, give that CA bundle as verify (a file or directory) or in SSL_CERT_FILE"
     )
+
+
+def _text(value: str | Secret) -> str:
+    return value.get() if isinstance(value, Secret) else value
 
 
 def _capped(wait: float | None) -> float | None:
