@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -244,3 +245,19 @@ def test_a_zero_retry_after_backs_off_instead_of_retrying_at_once() -> None:
     with client:
         client.fetch_jobs(["a"], per_id=True)
     assert calls[1] - calls[0] >= 0.4  # the backoff's first wait: 0.5 s (jitter adds to it)
+
+
+def test_the_command_line_asks_for_credits_with_a_flag(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from classify_frames.cli import main
+
+    emu = make_emulator(jobs=30)
+    env = {"LLAMA_CLOUD_API_KEY": emu.api_key, "LLAMA_CLOUD_BASE_URL": emu.base_url}
+    out = tmp_path / "jobs.parquet"
+    result = CliRunner().invoke(main, ["list", "--credits", "--out", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    assert all(EXPAND in r["query"] for r in emu.requests())
+    assert cf.read_parquet(out)["usage.credits"].notna().any()
