@@ -222,10 +222,7 @@ def frame_from_table(table: pa.Table | list[pa.Table]) -> pd.DataFrame:
     """
     if isinstance(table, list):
         table = table.pop()
-    names = table.column_names
-    if "document_input_value" in names and "file_input" not in names:  # stored by older code
-        renamed = ["file_input" if n == "document_input_value" else n for n in names]
-        table = table.rename_columns(renamed)
+    table = _legacy_input_read(table)
     table = encode_table(table)
     frame: pd.DataFrame = table.to_pandas(
         types_mapper=_pandas_dtype, ignore_metadata=True, self_destruct=True, split_blocks=True
@@ -235,6 +232,28 @@ def frame_from_table(table: pa.Table | list[pa.Table]) -> pd.DataFrame:
         if isinstance(dtype, pd.CategoricalDtype) and dtype.categories.dtype != _CATEGORIES:
             frame[name] = _string_categories(frame[name])  # only when there are none
     return frame
+
+
+def _legacy_input_read(table: pa.Table) -> pa.Table:
+    """A table stored under the seed's ``document_input_value`` (by older code, or joined from
+    segments of both names) with that column read into ``file_input``; it stays apart only
+    where both hold values that differ, as :func:`jobs_to_frame` keeps it."""
+    names = table.column_names
+    if "document_input_value" not in names:
+        return table
+    if "file_input" not in names:
+        return table.rename_columns(
+            ["file_input" if n == "document_input_value" else n for n in names]
+        )
+    legacy, current = table.column("document_input_value"), table.column("file_input")
+    if not (pa.types.is_string(legacy.type) or pa.types.is_large_string(legacy.type)):
+        return table
+    merged = pc.coalesce(current, legacy.cast(current.type))
+    table = table.set_column(names.index("file_input"), "file_input", merged)
+    differs = pc.and_(pc.is_valid(current), pc.not_equal(current, legacy.cast(current.type)))
+    if not pc.any(differs).as_py():
+        table = table.drop_columns(["document_input_value"])
+    return table
 
 
 def _string_categories(column: pd.Series) -> pd.Series:

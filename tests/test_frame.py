@@ -109,6 +109,12 @@ def test_the_input_is_file_input_whatever_name_the_server_uses() -> None:
     assert both.loc[0, "file_input"] == "dfl-4" and both.loc[0, "document_input_value"] == "other"
     old = pa.table({"id": ["e"], "document_input_value": ["dfl-5"]})  # stored by older code
     assert frame_from_table(old)["file_input"].tolist() == ["dfl-5"]
+    joined = pa.table(  # segments of both names, joined
+        {"id": ["e", "f"], "file_input": [None, "dfl-6"], "document_input_value": ["dfl-5", None]}
+    )
+    read = frame_from_table(joined)
+    assert read["file_input"].tolist() == ["dfl-5", "dfl-6"]
+    assert "document_input_value" not in read.columns
 
 
 def test_unknown_fields_are_kept_and_flattened() -> None:
