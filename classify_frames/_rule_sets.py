@@ -415,7 +415,9 @@ def rules_table(ids: pd.Series, rules: pd.Series) -> pd.DataFrame:
     rows = np.repeat(np.arange(len(codes)), per_row)
     ends = np.cumsum(per_row)
     place = np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - per_row, per_row)
-    flat = categories.flatten().take(pa.array(starts[codes][rows] + place))
+    flat = categories.flatten().take(pa.array(starts[codes][rows] + place, type=pa.int64()))
+    if not pa.types.is_struct(flat.type):  # no rule anywhere to give the rules a type
+        flat = pa.array([], type=RULE_TYPE)
     columns: dict[str, Any] = {
         "id": ids.iloc[rows].reset_index(drop=True),
         "rule": pd.array(place, dtype="int64"),
