@@ -506,7 +506,7 @@ def pandas_filter(df: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     if f["search"]:
         text = f["search"].lower()
         found = pd.Series(False, index=df.index)
-        for column in ("id", "document_input_value", "result.reasoning"):
+        for column in ("id", "file_input", "result.reasoning"):
             found |= df[column].str.lower().str.contains(text, regex=False).fillna(False)
         keep &= found
     if f["no_match_only"]:

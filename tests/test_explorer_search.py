@@ -22,7 +22,7 @@ from classify_frames.explorer._index import _combine
 from classify_frames.explorer._search import TextSearch
 from classify_frames.frame import build_frame
 
-SEARCHED = ("id", "document_input_value", "result.reasoning")
+SEARCHED = ("id", "file_input", "result.reasoning")
 # letters whose case folds in unusual ways (the Kelvin sign folds to k, the long s to s, "ß" and
 # "İ" change length when lowered), a separator, and plain ASCII
 ALPHABET = "abcdkKsSſKÉéßİi1-_ ./\x1f"

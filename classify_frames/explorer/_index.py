@@ -40,7 +40,7 @@ __all__ = ["BINS", "NO_MATCH", "SEARCHED", "Facet", "JobIndex", "View", "arrow_d
 NO_MATCH = "no match"
 BINS = 20  # confidence histogram bins over [0, 1]
 #: The fields the text search looks in, in the order a hit is reported.
-SEARCHED = ("id", "document_input_value", "result.reasoning")
+SEARCHED = ("id", "file_input", "result.reasoning")
 _FACETS = {"status": "status", "result_type": "result.type", "configuration": "configuration_id"}
 _NARROWING = ("confidence", "created", "no_match_only", "failed_only")
 _PAGE_SCAN = 4_096  # rows of the sort order looked at first for a page's matches

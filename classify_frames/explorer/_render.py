@@ -40,14 +40,14 @@ TABLE_COLUMNS = (
     "result.confidence",
     "configuration_id",
     "created_at",
-    "document_input_value",
+    "file_input",
 )
 #: What a job with no result at all is called (failed, pending, not fetched): not "no match".
 NO_RESULT = "(no result)"
 _CELL_CHARS = 60
 _MISSING = "—"
 _SNIPPET = (24, 40)  # characters shown before and after a search hit
-_FIELD_NAMES = {"document_input_value": "input", "result.reasoning": "reasoning"}
+_FIELD_NAMES = {"file_input": "input", "result.reasoning": "reasoning"}
 _URL = re.compile(r"https?://[^\s<>\"']+\Z", re.IGNORECASE)
 _STYLE = """<style>
 .cf-explorer table.cf-grid{border-collapse:collapse;font-size:12px;width:100%}
@@ -405,7 +405,7 @@ def detail_html(frame: pd.DataFrame, position: int | None, search: str = "") -> 
     parts.append(f'<tr><th>rules</th><td class="cf-long">{rules}</td></tr>')
     parts.extend(
         _field(name, get(name), long=True, search=needle)
-        for name in ("created_at", "updated_at", "document_input_type", "document_input_value")
+        for name in ("created_at", "updated_at", "document_input_type", "file_input")
     )
     shown = {
         "id",
@@ -421,7 +421,7 @@ def detail_html(frame: pd.DataFrame, position: int | None, search: str = "") -> 
         "created_at",
         "updated_at",
         "document_input_type",
-        "document_input_value",
+        "file_input",
     }
     others = [(name, value) for name, value in row.items() if name not in shown]
     parts.extend(

@@ -138,7 +138,7 @@ def _drive(page: Page, df: pd.DataFrame, tmp_path: Path) -> None:
     search.press("Enter")
     found = spring[
         spring["id"].str.contains("invoice", case=False, regex=False)
-        | spring["document_input_value"].str.contains("invoice", case=False, regex=False)
+        | spring["file_input"].str.contains("invoice", case=False, regex=False)
         | spring["result.reasoning"].str.contains("invoice", case=False, regex=False).fillna(False)
     ]
     assert 0 < len(found) < len(spring)
