@@ -47,7 +47,7 @@ class ClassifyAccessor:
         ``type``, ``description``, then any other key the rules have. Jobs without rules have
         no row; ``df.explode("configuration.rules")`` gives the rules as dicts instead, with a
         missing row for such a job."""
-        from ._rule_sets import rules_table
+        from .frame import rules_table
 
         if "configuration.rules" not in self._frame.columns:
             msg = "df.classify.rules() needs the 'configuration.rules' column (a flat frame)"
@@ -75,13 +75,13 @@ class ClassifyAccessor:
 
     def to_arrow(self) -> pa.Table:
         """This frame as a ``pyarrow.Table``, sharing the Arrow-backed columns' buffers."""
-        from ._interop import to_arrow
+        from .frame import to_arrow
 
         return to_arrow(self._frame)
 
     def to_polars(self) -> Any:
         """This frame as a ``polars.DataFrame`` over the same Arrow buffers where Arrow allows
         (needs ``pip install 'classify-frames[polars]'``)."""
-        from ._interop import to_polars
+        from .frame import to_polars
 
         return to_polars(self._frame)

@@ -121,7 +121,7 @@ def contract_table(readme: str) -> set[str]:
 
 
 def test_readme_documents_every_contract_column_and_no_other() -> None:
-    from classify_frames._schema import KNOWN_COLUMNS, TAIL_COLUMNS
+    from classify_frames.frame._schema import KNOWN_COLUMNS, TAIL_COLUMNS
 
     assert contract_table(README) == {*KNOWN_COLUMNS, *TAIL_COLUMNS}
 

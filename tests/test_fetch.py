@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import classify_frames as cf
-from classify_frames._schema import KNOWN_COLUMNS, TAIL_COLUMNS
+from classify_frames.frame._schema import KNOWN_COLUMNS, TAIL_COLUMNS
 
 
 def opts(emu: Any, **extra: Any) -> dict[str, Any]:

@@ -15,16 +15,16 @@ import pytest
 
 import classify_frames as cf
 from classify_frames import empty_frame, jobs_to_frame
-from classify_frames._rule_sets import RuleSetArray, RuleSetDtype
-from classify_frames._schema import (
+from classify_frames.emulator import Dataset
+from classify_frames.frame import frame_from_table
+from classify_frames.frame._rule_sets import RuleSetArray, RuleSetDtype
+from classify_frames.frame._schema import (
     KNOWN_COLUMNS,
     REPEATED_COLUMNS,
     RULE_TYPE,
     STATUSES,
     TAIL_COLUMNS,
 )
-from classify_frames.emulator import Dataset
-from classify_frames.frame import frame_from_table
 
 SEED_PAGE = Path(__file__).parents[2] / "shared" / "seed" / "000_a3eb28ca5921c1cc.txt"
 

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import classify_frames as cf
-from classify_frames._rule_sets import RuleSetDtype
-from classify_frames._schema import REPEATED_COLUMNS
+from classify_frames.frame._rule_sets import RuleSetDtype
+from classify_frames.frame._schema import REPEATED_COLUMNS
 
 # Generated jobs are misshapen on purpose; the warnings that say so are tested in test_frame.py.
 pytestmark = [

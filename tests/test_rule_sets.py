@@ -23,10 +23,10 @@ import pytest
 from pandas.tests.extension import base
 
 import classify_frames as cf
-from classify_frames import _rule_sets
-from classify_frames._rule_codes import factorize_lists
-from classify_frames._rule_sets import RULE_TYPE, RuleSetArray, RuleSetDtype
 from classify_frames.emulator import Dataset
+from classify_frames.frame import _rule_sets
+from classify_frames.frame._rule_codes import factorize_lists
+from classify_frames.frame._rule_sets import RULE_TYPE, RuleSetArray, RuleSetDtype
 
 
 def _rules(*types: str) -> list[dict[str, str]]:

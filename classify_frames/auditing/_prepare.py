@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._rule_sets import RuleSetArray
+from ..frame import RuleSetArray
 
 __all__ = ["NO_MATCH", "objects", "prepare", "rule_set_ids"]
 

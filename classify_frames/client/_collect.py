@@ -7,8 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._schema import FINAL_STATUSES
-from ..frame import build_frame
+from ..frame import FINAL_STATUSES, build_frame
 from ._pages import _newer
 
 __all__ = ["Collected", "frame_of"]

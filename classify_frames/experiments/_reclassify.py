@@ -21,9 +21,8 @@ from typing import Any, Literal, Unpack, overload
 import pandas as pd
 
 from .._progress import progress_bar
-from .._schema import FINAL_STATUSES
 from ..client import ClassifyClient, ClientOptions, borrow_or_make
-from ..frame import build_frame
+from ..frame import FINAL_STATUSES, build_frame
 from ._create import DEFAULT_CREATE_RATE, InputStyle, JobRequest, creation_error
 from ._rules import Rule, RulesInput, check_rules, fingerprint
 from ._webhooks import Webhook, webhook_fields

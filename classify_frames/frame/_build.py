@@ -41,7 +41,14 @@ from ._schema import (
     status_dtype,
 )
 
-__all__ = ["JobsInput", "empty_frame", "jobs_to_frame"]
+__all__ = [
+    "JobsInput",
+    "build_frame",
+    "empty_frame",
+    "encode_table",
+    "frame_from_table",
+    "jobs_to_frame",
+]
 
 JobsInput = Iterable[Mapping[str, Any]] | bytes | str | os.PathLike[str]
 
