@@ -29,6 +29,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Literal
 
+from . import _format
+
 if TYPE_CHECKING:
     from ._report import AuditReport
 
@@ -409,15 +411,15 @@ def _behind(figure: _Figure, fmt: Callable[[float], str]) -> str:
         return f"estimate {fmt(figure.value)} from {labels}, no interval"
     if figure.labels is not None and figure.jobs is not None and figure.labels >= figure.jobs:
         return f"exact: every one of the {figure.jobs:,} completed jobs is labelled"
-    return f"estimate {fmt(figure.value)}, 95% CI {fmt(figure.low)}–{fmt(figure.high)}, {labels}"
+    if fmt is _format.percent:
+        ci = _format.interval(figure.low, figure.high)
+    else:
+        ci = f"{fmt(figure.low)}–{fmt(figure.high)}"
+    return f"estimate {fmt(figure.value)}, 95% CI {ci}, {labels}"
 
 
 def _formatter(unit: str) -> Callable[[float], str]:
-    if unit == "share":
-        return lambda v: f"{v:.1%}"
-    if unit == "count":
-        return lambda v: f"{v:,.0f}" if float(v).is_integer() else f"{v:,}"
-    return lambda v: f"{v:.3f}"
+    return {"share": _format.percent, "count": _format.count}.get(unit, _format.number)
 
 
 def _float(value: object) -> float:
