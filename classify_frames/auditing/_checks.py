@@ -176,7 +176,7 @@ def _type_accuracy(report: AuditReport, name: str) -> _Figure:
         _float(row["accuracy"]),
         _float(row["accuracy_lo"]),
         _float(row["accuracy_hi"]),
-        int(row["accuracy_labels"]),
+        int(row.get("accuracy_labels", 0)),  # absent when no label is a random sample
         int(row["count"]),
     )
 

@@ -79,7 +79,7 @@ def report_json(
         "findings": [wording(str(s)) for s in report.findings(target_accuracy, delta=delta)],
         "summary": {str(k): _plain(v) for k, v in report.summary["value"].items()},
         "estimates": _estimates(report) if labelled else None,
-        "by_type": _records(report.by_type, "type"),
+        "by_type": _records(_by_type(report), "type"),
         "calibration": _records(report.calibration(), "bin") if labelled else None,
         "thresholds": (
             _records(report.recommend_threshold(target_accuracy, delta=delta), "type")
@@ -117,6 +117,15 @@ def _estimates(report: AuditReport) -> dict[str, dict[str, Any]]:
     accuracy = report.accuracy_estimate  # its own count: the labels of the random sample
     out["accuracy"]["labels"], out["accuracy"]["jobs"] = accuracy.labels, accuracy.jobs
     return out
+
+
+def _by_type(report: AuditReport) -> pd.DataFrame:
+    """``report.by_type``, with ``accuracy_labels`` 0 where labels that are no random sample
+    leave it out (its accuracy is NaN then: no label of a random sample is behind it)."""
+    table = report.by_type
+    if "accuracy" in table.columns and "accuracy_labels" not in table.columns:
+        table = table.assign(accuracy_labels=0)
+    return table
 
 
 def _check(result: CheckResult) -> dict[str, Any]:

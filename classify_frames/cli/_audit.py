@@ -109,7 +109,9 @@ def by_type_view(by_type: pd.DataFrame) -> pd.DataFrame:
             _format.estimate(*row)
             for row in by_type[["accuracy", "accuracy_lo", "accuracy_hi"]].to_numpy()
         ]
-        view["labels"] = by_type["accuracy_labels"].map(_format.count)
+        # absent when the labels are no random sample: no label is behind the accuracy then
+        labels = by_type.get("accuracy_labels", pd.Series(0, index=by_type.index))
+        view["labels"] = labels.map(_format.count)
         view["recall (95% CI)"] = [
             _format.estimate(*row)
             for row in by_type[["recall", "recall_lo", "recall_hi"]].to_numpy()
@@ -314,8 +316,8 @@ def audit_command(
         ]
         if labels is not None:
             certified = report.recommend_threshold(target_accuracy, delta=delta)
-            title = f"Thresholds certified at ≥ {_format.goal(target_accuracy)} accuracy"
-            title += f" with {_format.goal(1 - delta)} confidence"
+            title = f"Recommended thresholds (certified at ≥ {_format.goal(target_accuracy)} "
+            title += f"accuracy with {_format.goal(1 - delta)} confidence)"
             sections.append((title, thresholds_view(certified)))
         findings = report.findings(target_accuracy, delta=delta)
         if queue_path is not None:
