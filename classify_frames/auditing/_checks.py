@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 Kind = Literal["exact", "interval", "estimate"]
+Unit = Literal["share", "count", "score"]
 
 
 class CheckError(ValueError):
@@ -67,7 +68,7 @@ class _Figure:
 @dataclasses.dataclass(frozen=True)
 class _Metric:
     what: str
-    unit: Literal["share", "count", "score"]
+    unit: Unit
     read: Callable[[AuditReport], _Figure]
     interval: bool = True  # an estimate without an interval can only be checked as one
 
@@ -113,23 +114,23 @@ def _point(point: Callable[[AuditReport], float]) -> Callable[[AuditReport], _Fi
 
 #: Figures counted from the frame, compared as they are (the names of ``report.summary``;
 #: ``coverage`` is ``1 - below_threshold``).
+_EXACT: tuple[tuple[str, str, Unit], ...] = (
+    ("jobs", "jobs in the file", "count"),
+    ("completed", "completed jobs", "count"),
+    ("completed_share", "share of jobs completed", "share"),
+    ("failed", "failed jobs", "count"),
+    ("failure_rate", "share of jobs that failed", "share"),
+    ("not_fetched", "rows that could not be fetched", "count"),
+    ("not_fetched_share", "share of rows that could not be fetched", "share"),
+    ("no_match", "completed jobs that matched no rule", "count"),
+    ("no_match_rate", "share of completed jobs that matched no rule", "share"),
+    ("below_threshold", "share of completed jobs stated below --threshold", "share"),
+    ("confidence_mean", "mean stated confidence", "score"),
+    ("confidence_missing", "completed jobs without a confidence", "count"),
+    ("confidence_impossible", "jobs stating an impossible confidence", "count"),
+)
 EXACT: dict[str, _Metric] = {
-    name: _Metric(what, unit, _summary(name))
-    for name, what, unit in (
-        ("jobs", "jobs in the file", "count"),
-        ("completed", "completed jobs", "count"),
-        ("completed_share", "share of jobs completed", "share"),
-        ("failed", "failed jobs", "count"),
-        ("failure_rate", "share of jobs that failed", "share"),
-        ("not_fetched", "rows that could not be fetched", "count"),
-        ("not_fetched_share", "share of rows that could not be fetched", "share"),
-        ("no_match", "completed jobs that matched no rule", "count"),
-        ("no_match_rate", "share of completed jobs that matched no rule", "share"),
-        ("below_threshold", "share of completed jobs stated below --threshold", "share"),
-        ("confidence_mean", "mean stated confidence", "score"),
-        ("confidence_missing", "completed jobs without a confidence", "count"),
-        ("confidence_impossible", "jobs stating an impossible confidence", "count"),
-    )
+    name: _Metric(what, unit, _summary(name)) for name, what, unit in _EXACT
 } | {
     "coverage": _Metric(
         "share of completed jobs stated at or above --threshold (1 - below_threshold)",
@@ -176,14 +177,14 @@ def _type_accuracy(report: AuditReport, name: str) -> _Figure:
         _float(row["accuracy"]),
         _float(row["accuracy_lo"]),
         _float(row["accuracy_hi"]),
-        int(row.get("accuracy_labels", 0)),  # absent when no label is a random sample
-        int(row["count"]),
+        int(_float(row.get("accuracy_labels", 0))),  # absent when no label is a random sample
+        int(_float(row["count"])),
     )
 
 
 #: Per predicted type, ``metric[type]`` (columns of ``report.by_type``): whether each is
 #: estimated from labels, and how it is read.
-PER_TYPE: dict[str, tuple[str, bool, Literal["share", "count"]]] = {
+PER_TYPE: dict[str, tuple[str, bool, Unit]] = {
     "accuracy": ("the type's accuracy (its precision)", True, "share"),
     "count": ("jobs predicted as the type", False, "count"),
     "share": ("share of completed jobs predicted as the type", False, "share"),
