@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -343,3 +344,25 @@ def test_by_type_table_without_labels_has_no_label_columns(files: dict[str, Path
     header = out.split("\nBy type\n", 1)[1].splitlines()[0]
     assert "share" in header and "accuracy" not in header and "labels" not in header
     assert "%" in out.split("\nBy type\n", 1)[1].splitlines()[2]
+
+
+# -- README -----------------------------------------------------------------------------------
+
+
+def test_readme_gate_example_runs_as_written(files: dict[str, Path], tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Gate a CI job on the audit", 1)[1].split("\n## ", 1)[0]
+    block = re.findall(r"```bash\n(.*?)```", section, flags=re.S)[0]
+    args = shlex.split(block.replace("\\\n", " "))
+    assert args[:2] == ["classify-frames", "audit"]
+    where = {"jobs.parquet": files["jobs"], "labels.csv": files["labels"]}
+    where["audit.json"] = tmp_path / "audit.json"
+    code, out = run(*(str(where.get(a, a)) for a in args[2:]))
+    assert code == 0, out
+    assert len(check_lines(out)) == 4 and all(x.startswith("PASS") for x in check_lines(out))
+    # the FAIL line README quotes is the one this command prints
+    quoted = " ".join(re.search(r'\*"(FAIL .*?)"\*', section, flags=re.S)[1].split())  # type: ignore[index]
+    code, out = run(
+        str(files["jobs"]), "--labels", str(files["labels"]), "--check", "accuracy>=0.75"
+    )
+    assert code == EXIT_CHECK_FAILED and check_lines(out) == [quoted.replace("FAIL ", "FAIL  ", 1)]
