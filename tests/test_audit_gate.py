@@ -17,7 +17,9 @@ from typing import Any
 import jsonschema
 import pandas as pd
 import pytest
+from audit_simulation import emulator_population
 from click.testing import CliRunner
+from gate_simulation import gate_rates
 from test_audit import make_jobs
 
 import classify_frames as cf
@@ -366,3 +368,19 @@ def test_readme_gate_example_runs_as_written(files: dict[str, Path], tmp_path: P
         str(files["jobs"]), "--labels", str(files["labels"]), "--check", "accuracy>=0.75"
     )
     assert code == EXIT_CHECK_FAILED and check_lines(out) == [quoted.replace("FAIL ", "FAIL  ", 1)]
+
+
+# -- simulation -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_gate_rarely_passes_a_claim_at_the_truth_and_passes_one_with_margin() -> None:
+    """Over queues labelled from a known truth, a check at the true accuracy passes only when
+    its bound lies beyond the truth (nominally 2.5%; the point estimate would pass half the
+    time), and a claim 10 points inside the truth passes overall. Many repetitions:
+    ``benchmarks/sim_gate.py``."""
+    pop = emulator_population(10_000, seed=3)
+    at_truth = gate_rates(pop, reps=20)
+    assert at_truth.at_least.max() <= 0.25 and at_truth.at_most.max() <= 0.25, at_truth
+    inside = gate_rates(pop, reps=10, offset=-0.10)
+    assert inside.at_least["overall"] == 1.0 and inside.at_most["overall"] == 1.0, inside
