@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from audit_simulation import emulator_population, skewed_population
+from audit_simulation import Population, emulator_population, skewed_population
 from gate_simulation import gate_rates
 
 
@@ -25,7 +26,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=300)
     parser.add_argument("--per-type", type=int, default=40)
     args = parser.parse_args()
-    populations = {
+    populations: dict[str, Callable[[], Population]] = {
         "emulator (10,000 jobs, seed 3)": lambda: emulator_population(10_000, seed=3),
         "skewed mix (20,000 jobs)": lambda: skewed_population(20_000),
     }
