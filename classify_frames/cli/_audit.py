@@ -226,7 +226,7 @@ def _echo_checks(results: list[CheckResult]) -> None:
     "--json",
     "json_path",
     type=click.Path(path_type=Path),
-    help="Write the whole report as JSON (schema: classify_frames/auditing/report.schema.json).",
+    help="Write the whole report as JSON (its schema: report.schema.json in the package).",
 )
 @click.option(
     "--check",
@@ -235,8 +235,10 @@ def _echo_checks(results: list[CheckResult]) -> None:
     metavar="METRIC OP VALUE",
     help=(
         "Fail (exit 5) unless it holds, e.g. 'accuracy>=0.9', 'ece<=0.05', 'failure_rate<2%', "
-        "'accuracy[invoice]>=0.85'. Repeatable. An estimate from labels is judged by its 95% "
-        "interval: >= by the lower bound, <= by the upper bound; exact figures as they are."
+        "'accuracy[invoice]>=0.85'. Repeatable. An estimate from labels (accuracy, ece, "
+        "ece_debiased, brier, auroc) is judged by its 95% interval: >= by the lower bound, <= "
+        "by the upper bound. Exact figures (the summary's counts and shares, coverage) are "
+        "compared as they are. A wrong name lists them all."
     ),
 )
 @click.option(
