@@ -384,3 +384,15 @@ def test_the_gate_rarely_passes_a_claim_at_the_truth_and_passes_one_with_margin(
     assert at_truth.at_least.max() <= 0.25 and at_truth.at_most.max() <= 0.25, at_truth
     inside = gate_rates(pop, reps=10, offset=-0.10)
     assert inside.at_least["overall"] == 1.0 and inside.at_most["overall"] == 1.0, inside
+
+
+def test_summary_and_thresholds_print_shares_as_percentages(
+    files: dict[str, Path], report: cf.AuditReport
+) -> None:
+    code, out = run(str(files["jobs"]), "--labels", str(files["labels"]))
+    assert code == 0, out
+    rows = dict(line.split(None, 1) for line in out.split("\nSummary\n", 1)[1].splitlines()[2:12])
+    rate = float(report.summary["value"]["failure_rate"])
+    assert rows["failure_rate"].strip() == f"{rate:.1%}" and rows["jobs"].strip() == "2,000"
+    thresholds = out.split("\nRecommended thresholds (certified at ≥ 95% accuracy with 95%", 1)[1]
+    assert "coverage" in thresholds and "0%" in thresholds and "0.0" not in thresholds
