@@ -158,7 +158,11 @@ def _records(table: pd.DataFrame, key: str) -> list[dict[str, Any]]:
 
 
 def _plain(value: object) -> Any:
-    """A JSON value: numpy and pandas scalars as Python ones, NaN, infinity and NA as None."""
+    """A JSON value: numpy and pandas scalars as Python ones, NaN, infinity and NA as None.
+
+    >>> [_plain(v) for v in (np.float64("nan"), float("inf"), pd.NA, np.int64(3), np.True_)]
+    [None, None, None, 3, True]
+    """
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, bool | np.bool_):
