@@ -5,6 +5,7 @@
 >>> df.classify.to_parquet("jobs.parquet")             # doctest: +SKIP
 >>> df.classify.explore()                              # doctest: +SKIP
 >>> df.classify.to_arrow(), df.classify.to_polars()    # doctest: +SKIP
+>>> df.classify.rules()                                # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -40,6 +41,18 @@ class ClassifyAccessor:
         if "fetch_error" not in self._frame.columns:
             return self._frame.iloc[:0]
         return self._frame[self._frame["fetch_error"].notna()]
+
+    def rules(self) -> pd.DataFrame:
+        """One row per job and rule: ``id``, ``rule`` (its place in the job's list, from 0),
+        ``type``, ``description``, then any other key the rules have. Jobs without rules have
+        no row; ``df.explode("configuration.rules")`` gives the rules as dicts instead, with a
+        missing row for such a job."""
+        from ._rule_sets import rules_table
+
+        if "configuration.rules" not in self._frame.columns:
+            msg = "df.classify.rules() needs the 'configuration.rules' column (a flat frame)"
+            raise KeyError(msg)
+        return rules_table(self._frame["id"], self._frame["configuration.rules"])
 
     def audit(self, labels: Any = None, **options: Any) -> AuditReport:
         """Same as :func:`classify_frames.audit` on this frame."""

@@ -43,7 +43,7 @@ def test_batched_and_per_id_give_the_same_frame(emulator: Any) -> None:
 
 def test_fetched_rows_match_the_served_jobs(emulator: Any) -> None:
     ids = [str(i) for i in emulator.dataset.ids[:50]]
-    df = cf.fetch_jobs(ids, **opts(emulator))
+    df = cf.fetch_jobs(ids, credits=True, **opts(emulator))  # usage: sent when asked for
     expected = cf.jobs_to_frame([emulator.dataset.job(i) for i in range(50)])
     pd.testing.assert_frame_equal(df, expected, check_like=False)
 
@@ -113,5 +113,5 @@ def test_nested_frames(emulator: Any) -> None:
 
 def test_a_listing_404_says_the_base_url_is_wrong(emulator: Any) -> None:
     wrong = f"{emulator.base_url}/v2"  # a path the API is not under (/api/v2 is refused at once)
-    with pytest.raises(cf.APIError, match=r"check the base URL, which is the host only"):
+    with pytest.raises(cf.APIError, match=r"check base_url, which is the host only"):
         cf.list_jobs(**opts(emulator, base_url=wrong, retries=0))

@@ -175,7 +175,7 @@ def _echo_checks(results: list[CheckResult]) -> None:
 @click.option("--label-col", default="label", show_default=True, help="Column of the labels.")
 @click.option(
     "--join-on",
-    type=click.Choice(["id", "document_input_value"]),
+    type=click.Choice(["id", "file_input", "document_input_value"]),
     default="id",
     show_default=True,
     help="Key joining labels to jobs.",
@@ -273,7 +273,7 @@ def audit_command(
     with --html. The labelling loop: --queue queue.csv writes a stratified sample to label;
     label it, pass it back as --labels queue.csv (its design travels in its design.* columns);
     --plan more.csv writes the labels still needed, to add to the same file.
-    Labels are a CSV or Parquet file with an id (or document_input_value) and a label column;
+    Labels are a CSV or Parquet file with an id (or file_input) and a label column;
     "none" marks a document no rule describes.
 
     A CI job gates on --check (exit 0 when every check passes, 5 when one fails, 1 or 2 when

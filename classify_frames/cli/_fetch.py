@@ -9,13 +9,14 @@ from typing import Any
 import click
 import pandas as pd
 
-from .._options import STATUS_NAMES
 from ._common import (
     check_output,
     client_kwargs,
     client_options,
     exit_for,
+    filter_kwargs,
     friendly_errors,
+    list_filters,
     out_option,
     read_ids,
     write_frame,
@@ -30,10 +31,17 @@ __all__ = ["demo_command", "fetch_command", "list_command", "summary_text"]
 @click.option("--strict", is_flag=True, help="Fail (exit 1) if any job could not be fetched.")
 @click.option("--wait", is_flag=True, help="Wait for PENDING/RUNNING jobs to finish.")
 @click.option("--per-id", is_flag=True, help="GET each job instead of batching through job_ids.")
+@click.option("--credits", is_flag=True, help="Ask for each job's credits (expand=usage).")
 @client_options
 @friendly_errors
 def fetch_command(
-    ids_file: str, out: Path, strict: bool, wait: bool, per_id: bool, **options: Any
+    ids_file: str,
+    out: Path,
+    strict: bool,
+    wait: bool,
+    per_id: bool,
+    credits: bool,
+    **options: Any,
 ) -> None:
     """Fetch the jobs whose ids are in IDS_FILE (one a line, or a CSV with an id column; - reads
     standard input) and write them to --out.
@@ -41,13 +49,13 @@ def fetch_command(
     Exit status: 0 every job fetched; 1 an error (nothing written); 2 a usage error; 3 the
     file was written but some jobs could not be fetched; 4 it was written but none could.
     """
-    from ..fetch import ClassifyClient
+    from ..client import ClassifyClient
 
     check_output(out)
     ids = read_ids(ids_file)
     started = time.perf_counter()
     with ClassifyClient(**client_kwargs(options)) as client:
-        frame = client.fetch_jobs(ids, strict=strict, wait=wait, per_id=per_id)
+        frame = client.fetch_jobs(ids, strict=strict, wait=wait, per_id=per_id, credits=credits)
         stats = client.stats()
     write_frame(frame, out)
     failed = int(frame["fetch_error"].notna().sum())
@@ -59,40 +67,19 @@ def fetch_command(
 
 
 @click.command("list")
-@click.option(
-    "--status",
-    multiple=True,
-    type=click.Choice(STATUS_NAMES),
-    help="Only jobs in this status (repeatable).",
-)
-@click.option("--configuration-id", help="Only jobs of this configuration.")
-@click.option("--since", help="Created on or after (ISO 8601 date or time).")
-@click.option("--until", help="Created on or before (ISO 8601 date or time).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many jobs.")
+@list_filters
+@click.option("--credits", is_flag=True, help="Ask for each job's credits (expand=usage).")
 @out_option
 @client_options
 @friendly_errors
-def list_command(
-    status: tuple[str, ...],
-    configuration_id: str | None,
-    since: str | None,
-    until: str | None,
-    limit: int | None,
-    out: Path,
-    **options: Any,
-) -> None:
+def list_command(out: Path, credits: bool, **options: Any) -> None:
     """List the jobs matching the filters and write them to --out."""
-    from ..fetch import ClassifyClient
+    from ..client import ClassifyClient
 
     check_output(out)
+    filters = filter_kwargs(options)
     with ClassifyClient(**client_kwargs(options)) as client:
-        frame = client.list_jobs(
-            status=list(status) or None,  # type: ignore[arg-type]  # click.Choice checked them
-            configuration_id=configuration_id,
-            created_after=since,
-            created_before=until,
-            limit=limit,
-        )
+        frame = client.list_jobs(**filters, credits=credits)
     write_frame(frame, out)
     click.echo(f"wrote {len(frame):,} jobs to {out}")
 
@@ -121,8 +108,8 @@ def list_command(
 @friendly_errors
 def demo_command(n_jobs: int, seed: int, latency_ms: float, out: Path, no_progress: bool) -> None:
     """Start the embedded emulator, fetch every job by id, write --out and print a summary."""
+    from ..client import ClassifyClient
     from ..emulator import Emulator
-    from ..fetch import ClassifyClient
 
     check_output(out)
     with Emulator(jobs=n_jobs, seed=seed, latency_ms=latency_ms) as emu:

@@ -25,7 +25,7 @@ _FRAME_SUFFIXES = (".parquet", ".jsonl")
 
 
 def read_jobs(source: str, hint: str) -> pd.DataFrame | list[str]:
-    """A frame of jobs from .parquet/.jsonl (or a .csv with ``document_input_value``), else
+    """A frame of jobs from .parquet/.jsonl (or a .csv with ``file_input``), else
     job ids (one a line, a CSV with an id column, or - for standard input)."""
     path = Path(source)
     suffix = path.suffix.lower()
@@ -42,7 +42,7 @@ def read_jobs(source: str, hint: str) -> pd.DataFrame | list[str]:
         return jobs_to_frame(str(path))
     if suffix == ".csv":
         header = pd.read_csv(path, nrows=0).columns
-        if "document_input_value" in header:
+        if "file_input" in header or "document_input_value" in header:
             return pd.read_csv(path, dtype=str, keep_default_na=False).replace({"": None})
     return read_ids(source)
 
@@ -87,8 +87,8 @@ def reclassify_command(
     Running the same command again creates nothing new: it returns the jobs of the first run
     (also after a crash or Ctrl-C, when it creates only the rest).
     """
+    from ..client import ClassifyClient
     from ..experiments import read_rules, reclassify
-    from ..fetch import ClassifyClient
 
     check_output(out)
     if (rules_file is None) == (configuration_id is None):

@@ -1,8 +1,8 @@
 """Rule sets: checked before any request, fingerprinted, read from JSON.
 
-The service's constraints: at least one rule, ``type`` 1 to 50 characters, ``description`` 10
-to 2,000 characters (older servers said 500: their 422 is reported naming the rule, see
-:func:`rule_from_422`). The fingerprint is the audit's (``report.by_configuration``'s
+The service's constraints (``CLASSIFY_API.md``): at least one rule, ``type`` 1 to 50
+characters, ``description`` 10 to 500 characters; a server's 422 is still reported naming the
+rule (:func:`rule_from_422`). The fingerprint is the audit's (``report.by_configuration``'s
 ``rule_set``), so an experiment's jobs and an audit name the same rule set the same way.
 
 >>> rules = check_rules([{"type": "invoice", "description": "A bill asking for payment."}])
@@ -11,7 +11,7 @@ to 2,000 characters (older servers said 500: their 422 is reported naming the ru
 >>> check_rules([{"type": "invoice", "description": "a bill"}])
 Traceback (most recent call last):
 ...
-ValueError: rule 0 ('invoice'): description has 6 characters; it needs 10 to 2000
+ValueError: rule 0 ('invoice'): description has 6 characters; it needs 10 to 500
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ Rule = dict[str, str]
 RulesInput = Iterable[Mapping[str, str] | tuple[str, str]] | Mapping[str, str]
 
 TYPE_LENGTH = (1, 50)
-DESCRIPTION_LENGTH = (10, 2_000)
+DESCRIPTION_LENGTH = (10, 500)
 _LOC = re.compile(r"'rules',\s*(\d+)(?:,\s*'(\w+)')?")
 
 

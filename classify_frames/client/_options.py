@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, get_a
 
 import pandas as pd
 
-from ._settings import REGIONS, Settings
+from ._config import REGIONS, CertTypes, Settings
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "FETCH_DEFAULTS",
     "ITER_DEFAULTS",
     "LIST_DEFAULTS",
+    "LIST_FILTER_NAMES",
     "REGION_NAMES",
     "STATUS_NAMES",
     "ClientOptions",
@@ -73,6 +76,10 @@ class SettingsOptions(TypedDict, total=False):
     retries: int
     allow_insecure_http: bool
     proxy: str | None
+    verify: ssl.SSLContext | str | bool
+    cert: CertTypes | None
+    trust_env: bool
+    custom_headers: Mapping[str, str] | None
 
 
 class ClientOptions(SettingsOptions, total=False):
@@ -94,6 +101,7 @@ class FetchOptions(TypedDict, total=False):
     wait: bool
     wait_timeout: float
     per_id: bool
+    credits: bool
     progress: bool | None
 
 
@@ -111,6 +119,7 @@ class ListOptions(ListFilters, total=False):
     """:meth:`~classify_frames.ClassifyClient.list_jobs`'s options."""
 
     nested: bool
+    credits: bool
     progress: bool | None
 
 
@@ -140,8 +149,9 @@ FETCH_DEFAULTS: Final[FetchOptions] = {
     "wait": False,
     "wait_timeout": 600.0,
     "per_id": False,
+    "credits": False,
 }
-LIST_DEFAULTS: Final[ListOptions] = {"nested": False}
+LIST_DEFAULTS: Final[ListOptions] = {"nested": False, "credits": False}
 ITER_DEFAULTS: Final[IterOptions] = {"batch_size": 1_000, "nested": False}
 LIST_FILTER_NAMES: Final = frozenset(ListFilters.__optional_keys__)
 
