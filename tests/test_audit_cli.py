@@ -57,7 +57,7 @@ def test_with_labels_and_html(files: dict[str, Path], tmp_path: Path) -> None:
     html = tmp_path / "report.html"
     code, out = run(str(files["parquet"]), "--labels", str(files["labels"]), "--html", str(html))
     assert code == 0, out
-    assert "accuracy" in out and "Recommended thresholds" in out and "precision" in out
+    assert "accuracy (95% CI)" in out and "Recommended thresholds" in out
     assert "Every completed job is labelled" in out
     page = html.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "Reliability" in page
