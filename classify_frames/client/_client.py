@@ -67,11 +67,15 @@ class ClassifyClient:
     >>> client.stats()                                                             # doctest: +SKIP
     {'requests': 101, 'retries': 0, 'by_status': {'200': 101}}
 
-    Options are :class:`~classify_frames._options.ClientOptions` (``api_key``, ``base_url``,
+    Options are :class:`~classify_frames.client.ClientOptions` (``api_key``, ``base_url``,
     ``concurrency``, ``max_requests_per_second`` …; see README's "Settings"); a misspelt one is
-    a ``TypeError``. ``proxy`` is an http(s) proxy URL (by default the environment's
+    a ``TypeError``. ``verify``, ``cert``, ``proxy`` and ``trust_env`` mean what they mean to
+    httpx, whose own transport carries every request (``proxy`` by default the environment's
     ``HTTPS_PROXY`` and friends; ``""`` for none). ``transport`` replaces the network (an
     ``httpx.MockTransport`` in unit tests).
+
+    Besides fetching and listing, the client creates (:meth:`create_jobs`), cancels and
+    deletes jobs, and lists and saves configurations.
 
     Every request runs on the client's own event loop, in a background thread: sync methods
     work in scripts, inside Jupyter's running loop and from several threads at once (each call
@@ -81,9 +85,9 @@ class ClassifyClient:
     a ``with`` / ``async with`` block) to close its connections and thread; a closed client
     opens new ones if it is used again.
 
-    When a call is interrupted (Ctrl-C, kernel interrupt, task cancel) or a listing fails,
-    the jobs fetched so far are kept in :attr:`partial` (and, for an error, on its
-    ``partial`` attribute).
+    When a call is interrupted (Ctrl-C, kernel interrupt, task cancel), cut short by
+    :meth:`close` (:class:`~classify_frames.ClientClosedError`) or a listing fails, the jobs
+    fetched so far are kept in :attr:`partial` (and, for an error, on its ``partial``).
     """
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
@@ -174,7 +178,7 @@ class ClassifyClient:
     def fetch_jobs(self, job_ids: Iterable[str], **options: Unpack[FetchOptions]) -> pd.DataFrame:
         """Fetch jobs by id: one row per unique id, in input order.
 
-        Options (:class:`~classify_frames._options.FetchOptions`):
+        Options (:class:`~classify_frames.client.FetchOptions`):
             nested: ``configuration``, ``result`` and ``usage`` as struct columns.
             strict: raise :class:`FetchError` listing the jobs that failed instead of
                 returning them as rows with ``fetch_error``.
@@ -223,7 +227,7 @@ class ClassifyClient:
     def list_jobs(self, **options: Unpack[ListOptions]) -> pd.DataFrame:
         """Every job matching the filters (both date bounds inclusive), newest pages first.
 
-        Options (:class:`~classify_frames._options.ListOptions`): ``status`` (one status or
+        Options (:class:`~classify_frames.client.ListOptions`): ``status`` (one status or
         several), ``configuration_id``, ``created_after``, ``created_before``, ``limit`` (a
         cap on the rows), ``nested``, ``progress``. Raises :class:`RateLimitError` when 429s
         outlast every retry, :class:`APIError` for other failures; both carry ``partial``.

@@ -1,7 +1,8 @@
 """Limits a client keeps for its whole life: a rate pacer and a circuit breaker.
 
-Both are owned by the client's one :class:`~classify_frames._http.Transport`, on the client's
-one event loop, so they hold across calls and across the threads that share the client.
+Both are owned by the client's one :class:`~classify_frames.client._transport.Transport`, on
+the client's one event loop, so they hold across calls and across the threads that share the
+client (creation has a pacer of its own, kept by the client as long).
 """
 
 from __future__ import annotations
