@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -319,3 +320,26 @@ def test_the_opt_in_header_filter_hides_an_echoed_key() -> None:
     assert HideHeaders().filter(record)
     assert KEY not in record.getMessage() and "[headers hidden]" in record.getMessage()
     assert "httpx" in HEADER_LOGGERS
+
+
+def test_item13_the_rate_holds_across_a_close_and_a_new_call() -> None:
+    """close() ends the pools, not the client's rate: a call after it does not burst into the
+    window the last call's requests still fill (arrivals timed at the transport)."""
+    arrivals: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        arrivals.append(time.monotonic())
+        job_id = request.url.path.rsplit("/", 1)[1]
+        return httpx.Response(200, json={"id": job_id, "status": "COMPLETED"})
+
+    client = cf.ClassifyClient(
+        api_key=KEY, base_url="http://127.0.0.1:9", transport=httpx.MockTransport(handler),
+        max_requests_per_second=2, progress=False,
+    )  # fmt: skip
+    client.fetch_jobs(["a0", "a1"], per_id=True)
+    client.close()
+    client.fetch_jobs(["b0", "b1"], per_id=True)
+    client.close()
+    assert len(arrivals) == 4
+    # the 3rd request is a second after the 1st (a new pacer let it go at once)
+    assert arrivals[2] - arrivals[0] >= 1.0, [round(t - arrivals[0], 3) for t in arrivals]

@@ -29,6 +29,7 @@ from ._collect import Collected, frame_of
 from ._fetcher import Fetcher
 from ._ids import unique_ids
 from ._jobs import CREATE_RATE, Creation, Jobs, check_bodies
+from ._limits import Pacer
 from ._loop import LoopThread
 from ._options import (
     CLIENT_DEFAULTS,
@@ -100,6 +101,9 @@ class ClassifyClient:
         self._network = options.get("transport")
         self._clock = options.get("clock") or time.monotonic
         self._loop = LoopThread("classify-frames")
+        # The pacers outlive the pools: a client closed and used again still holds its rates.
+        self._pacer = Pacer(self.settings.max_requests_per_second)
+        self._creations = Pacer(CREATE_RATE)
         self._fetcher: Fetcher | None = None  # made on the loop at first use
         self._jobs: Jobs | None = None  # with it
         weakref.finalize(self, self._loop.stop)  # a client never closed still ends its thread
@@ -147,9 +151,11 @@ class ClassifyClient:
     def _here(self) -> Fetcher:
         """The client's fetcher; called on its loop, where the transport must be made."""
         if self._fetcher is None:
-            transport = Transport(self.settings, self._stats, self._network, self._clock)
+            transport = Transport(
+                self.settings, self._stats, self._network, self._clock, self._pacer
+            )
             self._fetcher = Fetcher(transport, self.settings.concurrency)
-            self._jobs = Jobs(transport)
+            self._jobs = Jobs(transport, self._creations)
         return self._fetcher
 
     def _endpoints(self) -> Jobs:

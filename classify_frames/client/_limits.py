@@ -53,7 +53,7 @@ class Pacer:
         self._clock, self._sleep = clock, sleep
         self._next = 0.0
         self._paused_until = 0.0
-        self._lock = asyncio.Lock()
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         self._sent: deque[float] = deque()
         self.set_rate(rate)
 
@@ -67,7 +67,7 @@ class Pacer:
             self._sent.popleft()
 
     async def wait(self) -> None:
-        async with self._lock:
+        async with self._lock():
             while (delay := self._slot() - self._clock()) > 0:
                 await self._sleep(delay)
             now = self._clock()
@@ -76,6 +76,16 @@ class Pacer:
                 self._sent.append(now)
                 if len(self._sent) > self._room:
                     self._sent.popleft()
+
+    def _lock(self) -> asyncio.Lock:
+        # One lock per event loop: a client closed and used again runs on a new loop, and its
+        # pacer (kept for the client's life) must not be bound to the old one.
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            self._locks = {loop: asyncio.Lock()}  # a loop of the past never comes back
+            lock = self._locks[loop]
+        return lock
 
     def _slot(self) -> float:
         """The earliest moment the next request may go."""

@@ -189,11 +189,12 @@ class Transport:
         stats: Stats,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        pacer: Pacer | None = None,
     ) -> None:
         self.settings = settings
         self.stats = stats
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._pacer = Pacer(settings.max_requests_per_second)
+        self._pacer = pacer if pacer is not None else Pacer(settings.max_requests_per_second)
         self._breaker = Breaker(clock)
         self._headers = httpx.Headers(
             {
