@@ -263,10 +263,17 @@ def test_wait_polls_until_jobs_finish() -> None:
 
 def test_cancelling_a_fetch_keeps_what_was_fetched_and_leaves_no_tasks() -> None:
     import asyncio
+    import threading
+
+    stuck: list[str] = []
+    all_slots_stuck = threading.Event()  # set on the client's loop, awaited from this one
 
     async def handler(request: httpx.Request) -> httpx.Response:
         job_id = request.url.path.rsplit("/", 1)[1]
         if job_id >= "j050":
+            stuck.append(job_id)
+            if len(stuck) == 4:  # every slot waits on a slow job: j000..j049 are in
+                all_slots_stuck.set()
             await asyncio.sleep(30)
         return httpx.Response(200, json=job(job_id))
 
@@ -275,7 +282,7 @@ def test_cancelling_a_fetch_keeps_what_was_fetched_and_leaves_no_tasks() -> None
     async def main() -> set[asyncio.Task[object]]:
         c = client(handler, concurrency=4)
         task = asyncio.create_task(c.afetch_jobs(ids, per_id=True))
-        await asyncio.sleep(0.5)
+        assert await asyncio.to_thread(all_slots_stuck.wait, 30)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

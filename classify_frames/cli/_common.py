@@ -7,10 +7,11 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TextIO, TypeVar
 
 import click
 import pandas as pd
@@ -317,7 +318,9 @@ def friendly_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             try:
-                return command(*args, **kwargs)
+                with warnings.catch_warnings():  # restores the interpreter's own on the way out
+                    warnings.showwarning = _show_warning
+                    return command(*args, **kwargs)
             finally:  # a reader gone shows here, not in the interpreter's last flush
                 sys.stdout.flush()
         except BrokenPipeError:
@@ -331,6 +334,18 @@ def friendly_errors(command: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A library warning as one line in CLI terms: not Python's file, line and source."""
+    click.secho(f"warning: {cli_words(str(message))}", fg="yellow", err=True)
 
 
 def _reader_gone() -> NoReturn:

@@ -101,18 +101,31 @@ def export_command(
 @click.option(
     "--repair",
     is_flag=True,
-    help="Drop data files that cannot be read; the listing fetches their jobs again.",
+    help=(
+        "Check every page of every data file, drop the damaged ones and fetch their jobs "
+        "again; rebuild a lost or damaged manifest from the data files."
+    ),
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="List every job the filters match, not only those created since the newest stored.",
 )
 @client_options
 @friendly_errors
-def sync_command(directory: Path, lock_timeout: float, repair: bool, **options: Any) -> None:
+def sync_command(
+    directory: Path, lock_timeout: float, repair: bool, full: bool, **options: Any
+) -> None:
     """Bring the dataset in DIRECTORY up to date, fetching only jobs that are new or not final.
 
     With no IDS_FILE and no filters it repeats the selection the dataset was made with. Jobs
-    already COMPLETED, FAILED or CANCELLED are never fetched again. An interrupted sync leaves
-    the dataset as it was; the next one completes it. A damaged data file stops the sync with
-    its name; --repair drops it and fetches its jobs again. A DIRECTORY that does not exist
-    is created as a new dataset of every matching job, as export would (check its spelling).
+    already COMPLETED, FAILED or CANCELLED are never fetched again. A listing asks only for jobs
+    created since the newest stored one (less 10 minutes), and for the stored jobs not final by
+    id: an unchanged dataset costs a request or two; --full lists everything again. An
+    interrupted sync leaves the dataset as it was; the next one completes it. A damaged data
+    file stops the sync with its name; --repair drops it and fetches its jobs again. A
+    DIRECTORY that does not exist is created as a new dataset of every matching job, as export
+    would (check its spelling).
     """
     from ..parquet import sync_parquet
 
@@ -122,6 +135,7 @@ def sync_command(directory: Path, lock_timeout: float, repair: bool, **options: 
         ids,
         lock_timeout=lock_timeout,
         repair=repair,
+        full=full,
         **filters,
         **client_kwargs(options),
     )

@@ -10,10 +10,9 @@ name, quietly: ``rules 50397b5eb7``, the same name the audit's ``by_configuratio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import pandas as pd
-from typing_extensions import Unpack
 
 from ..auditing._prepare import rule_set_ids
 from ..client import ClassifyClient, ClientOptions, borrow_or_make

@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Unpack
 
 import pandas as pd
-from typing_extensions import Unpack
 
 from ..client import ClassifyClient, ClientOptions, borrow_or_make
 

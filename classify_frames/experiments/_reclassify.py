@@ -16,10 +16,9 @@ import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any, Literal, Unpack, overload
 
 import pandas as pd
-from typing_extensions import Unpack
 
 from .._progress import progress_bar
 from .._schema import FINAL_STATUSES

@@ -92,8 +92,8 @@ def fingerprint(rules: Iterable[Mapping[str, str]]) -> str:
 def read_rules(path: str | os.PathLike[str]) -> list[Rule]:
     """Rules from a JSON file: a list of rules, ``{"rules": [...]}`` or ``{type: description}``."""
     file = Path(path)
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+    try:  # utf-8-sig: Notepad and Excel start a UTF-8 file with a byte-order mark
+        data = json.loads(file.read_text(encoding="utf-8-sig"), object_pairs_hook=_unique_keys)
     except FileNotFoundError:
         msg = f"no such rules file: {str(file)!r}"
         raise FileNotFoundError(msg) from None
@@ -106,6 +106,20 @@ def read_rules(path: str | os.PathLike[str]) -> list[Rule]:
         msg = f"{str(file)!r} holds no rules: expected a list of {{'type', 'description'}}"
         raise TypeError(msg)
     return check_rules(data)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when a key repeats (``json`` would keep the last silently)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            msg = (
+                f"{key!r} is given twice in one object (JSON keeps only the last); "
+                "give each type one rule, and each rule one type and one description"
+            )
+            raise ValueError(msg)
+        seen[key] = value
+    return seen
 
 
 def rule_from_422(error: str, rules: list[Rule] | None) -> str:
