@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar, Unpack
 import pandas as pd
 
 from .._exceptions import ClassifyFramesError, ClientClosedError, FetchError
-from .._progress import progress_bar
+from .._schema import FINAL_STATUSES
 from ._collect import Collected, frame_of
 from ._fetcher import Fetcher
 from ._ids import unique_ids
@@ -47,6 +47,7 @@ from ._options import (
     with_signature,
 )
 from ._pages import _newer
+from ._progress import progress_bar
 from ._queries import list_queries
 from ._transport import Stats, Transport
 
@@ -54,6 +55,7 @@ __all__ = ["ClassifyClient"]
 
 T = TypeVar("T")
 
+_POLL_FIRST, _POLL_MAX = 0.5, 15.0  # seconds between wait_jobs' polls: first, and at most
 _SELF = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _JOB_IDS = inspect.Parameter("job_ids", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _OPTIONAL_IDS = inspect.Parameter("job_ids", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
@@ -328,6 +330,46 @@ class ClassifyClient:
                     del buffer[:size]
             if buffer:
                 yield frame_of(buffer, nested, self.frame_attrs())
+
+    # -- waiting for jobs to end ------------------------------------------------------------
+
+    def wait_jobs(
+        self, job_ids: Iterable[str], *, timeout: float = 1800.0, progress: bool | None = None
+    ) -> pd.DataFrame:
+        """Poll jobs (the list endpoint's ``job_ids`` filter, 100 a request) until each one
+        is final (COMPLETED, FAILED, CANCELLED) or gone (404), or ``timeout`` seconds pass.
+
+        One row per unique id, in input order, as last seen: a row still PENDING or RUNNING
+        says the timeout came first. Polls every 0.5 s, backing off to 15 s while no job
+        ends, so jobs that finish early are seen early.
+        """
+        ids = unique_ids(job_ids)
+        pending = list(ids)
+        seen: list[pd.DataFrame] = []
+        delay, deadline = _POLL_FIRST, time.monotonic() + timeout
+        with progress_bar(len(ids), "Waiting for jobs", self._show(progress)) as bar:
+            while pending:
+                frame = self.fetch_jobs(pending, progress=False)
+                final = frame["status"].isin(FINAL_STATUSES).to_numpy(bool)
+                gone = (frame["http_status"] == 404).fillna(False).to_numpy(bool)
+                ended = final | gone
+                seen.append(frame[ended])
+                bar.update(int(ended.sum()))
+                pending = frame.loc[~ended, "id"].tolist()
+                if pending and time.monotonic() >= deadline:
+                    seen.append(frame[~ended])
+                    break
+                if pending:
+                    if not ended.any():
+                        delay = min(delay * 1.5, _POLL_MAX)  # nothing moved: back off
+                    time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        if not seen:
+            return frame_of([], False, self.frame_attrs())
+        rows = pd.concat(seen, ignore_index=True)
+        order = {job_id: k for k, job_id in enumerate(ids)}
+        rows = rows.iloc[rows["id"].map(order).argsort(kind="stable")].reset_index(drop=True)
+        rows.attrs.update(self.frame_attrs())
+        return rows
 
     # -- creating, cancelling, deleting; configurations -------------------------------------
 
