@@ -185,7 +185,7 @@ def rule_set_ids(rules: pd.Series) -> tuple[pd.Series, dict[str, list[tuple[str,
     handful of rule sets), and the fingerprint is computed once per group, from one of its rows.
 
     >>> import pyarrow as pa
-    >>> from classify_frames._schema import RULE_TYPE
+    >>> from classify_frames.frame import RULE_TYPE
     >>> rules = pd.Series(pd.array([[{"type": "a", "description": "x"}], None],
     ...                            dtype=pd.ArrowDtype(pa.list_(RULE_TYPE))))
     >>> ids, sets = rule_set_ids(rules)
