@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._certify import MIN_TESTED, certify, min_labels_for
+from ._certify import RULE_DELTA, certify, min_labels_for
 from ._design import design_columns
 from ._queue import draw_stratified, queue_table
 from ._sample import LabelledSample, stratum_names
@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["plan_labels"]
 
-SPREAD_INFLATION = 1.3
+#: The empirical-Bayes prior of a stratum's accuracy is worth this many labels.
+PRIOR_LABELS = 4.0
 #: Simulated rounds behind the chance a target plan states.
 SIMULATIONS = 200
 #: A plan grows (x1.5) while that raises its chance by at least this much.
@@ -163,37 +164,37 @@ def _for_target(
     power: float,
     max_labels: int,
 ) -> tuple[pd.DataFrame, str, tuple[float, ...], pd.Series]:
-    candidate, expected, how = _candidate(report, completed, conf, target)
+    candidate, expected, how, best = _candidate(report, conf, target)
     old_bands = report.sample.bands if report.sample is not None else ()
     if candidate is None:
         names = stratum_names(completed["type"], conf, old_bands)
         table = _pilot(names, conf, usable, correct).assign(planned=0, more=0)
         summary = (
-            f"No threshold looks able to reach {target:.0%} accuracy ({how}); more labels "
-            "will not certify one. Try a lower target_accuracy, or improve the rules."
+            f"No threshold can reach {target:.0%} accuracy: {how}. More labels will not "
+            "certify one; a lower target_accuracy, or better rules, may."
         )
+        table.attrs["chance"] = 0.0
         return table, summary, old_bands, names
     bands = tuple(sorted({*old_bands, candidate}))
     names = stratum_names(completed["type"], conf, bands)
     table = _pilot(names, conf, usable, correct)
     accepted = pd.Series(conf >= candidate, index=names.index).groupby(names.to_numpy(object)).all()
+    cells = table.index[accepted.reindex(table.index).fillna(False).to_numpy(bool)]
+    table["prior_mean"], table["prior_labels"] = _prior(table, cells, report.sample is not None)
     from scipy.special import ndtri  # scipy loads slowly: only when needed
 
     z_a, z_b = float(ndtri(1 - delta)), float(ndtri(power))
-    p = min(expected, 0.999)
+    p = min(max(expected, target + 1e-3), 0.999)
     n = (
         (z_a * math.sqrt(target * (1 - target)) + z_b * math.sqrt(p * (1 - p))) / (p - target)
     ) ** 2
-    cells = table.index[accepted.reindex(table.index).fillna(False).to_numpy(bool)]
-    if len(cells) > 1:
-        n *= SPREAD_INFLATION
-    n = max(math.ceil(n), min_labels_for(target, delta), MIN_TESTED)
+    n = max(math.ceil(n), min_labels_for(target, min(delta, RULE_DELTA)))
     room = int(table.loc[cells, "jobs"].sum())
     cap = min(room, max_labels)
     n = min(n, cap)
     # the normal formula trusts the pilot's accuracy; the chance is re-checked by simulating
-    # the whole certification with the accuracies the pilot allows, and n raised until it
-    # reaches ``power`` (or the cap)
+    # the whole certification over the accuracies the pilot allows, and n raised by half
+    # while that raises the chance by GAIN or more, up to ``power`` (or the cap)
     memo = report._plan_chances  # the same report plans the same way: simulate once
 
     def chance_at(size: int) -> float:
@@ -212,8 +213,8 @@ def _for_target(
             break
         n, chance = bigger, then
     if chance < power:  # short of power: the fewest labels within GAIN of the best chance
-        best = max(tried.values())
-        n = min(size for size, c in tried.items() if c >= best - GAIN)
+        top = max(tried.values())
+        n = min(size for size, c in tried.items() if c >= top - GAIN)
         chance = tried[n]
     table["planned"] = _planned(table, cells, n)
     table["more"] = np.maximum(table["planned"] - table["labelled"], 0).astype("int64")
@@ -225,27 +226,61 @@ def _for_target(
         short = (
             f" (short of the {power:.0%} asked; more labels add little: the labels so far "
             f"leave open whether the jobs at ≥ {candidate:g} reach {target:.0%} at all"
-            + ("; a lower target_accuracy may be certifiable)" if chance < 0.5 else ")")
         )
+        if math.isfinite(best) and best < target:  # never advise a lower target otherwise
+            short += f"; the best estimate is {best:.0%}, so a lower target_accuracy may be"
+            short += " certifiable"
+        short += ")"
     summary = (
         f"To certify ≥ {target:.0%} accuracy at threshold ≥ {candidate:g} (it keeps "
         f"{coverage:.0%} of jobs; {how} {expected:.0%}), about {int(table['planned'].sum()):,} "
-        f"labels are needed among the jobs it accepts; {have:,} are in hand: label these "
-        f"{more:,} more. Estimated chance that they certify a threshold: {chance:.0%}{short}, "
-        f"at delta={delta:g} (simulated {SIMULATIONS} times over the accuracies the labels "
-        "so far allow; a pilot of few labels makes this rough)."
+        f"labels are needed among the jobs it accepts, spread in proportion to their jobs; "
+        f"{have:,} are in hand: label these {more:,} more. Estimated chance that they certify "
+        f"a threshold: {chance:.0%}{short}, at delta={delta:g} (simulated {SIMULATIONS} times "
+        f"over the accuracies the labels so far allow, each stratum's shrunk towards their "
+        f"pooled accuracy by a prior worth {PRIOR_LABELS:g} labels; a pilot of few labels "
+        "makes this rough)."
     )
     table.attrs["chance"] = chance
     return table, summary, bands, names
 
 
+def _prior(table: pd.DataFrame, cells: pd.Index, labelled: bool) -> tuple[np.ndarray, float]:
+    """Empirical-Bayes prior of each stratum's accuracy: centred on the pooled (design-weighted)
+    accuracy of the labelled strata on the same side of the candidate threshold, worth
+    ``PRIOR_LABELS`` labels. Independent uniform priors pull near-perfect strata down (16
+    right out of 16 has a posterior mean of 0.944); this one does not. Without labels, the
+    centre is the stratum's mean stated confidence."""
+    inside = table.index.isin(cells)
+    seen = table["labelled"].to_numpy(float) > 0
+    share = table["correct"].to_numpy(float) / np.maximum(table["labelled"].to_numpy(float), 1)
+    jobs = table["jobs"].to_numpy(float)
+    centre = table["stated"].clip(0.05, 0.99).fillna(0.5).to_numpy(float, copy=True)
+    if labelled:
+        for side in (inside, ~inside):
+            pool = side & seen
+            if pool.any():
+                centre[side] = float(np.sum(jobs[pool] * share[pool]) / jobs[pool].sum())
+    return centre, PRIOR_LABELS
+
+
 def _planned(table: pd.DataFrame, cells: pd.Index, n: int) -> np.ndarray:
-    """Labels per stratum for ``n`` among the accepted strata ``cells`` (in proportion to
-    their jobs), never fewer than those in hand."""
+    """Labels per stratum for ``n`` among the accepted strata ``cells``: topped up towards one
+    sampling rate (``n_h ~ N_h``, the labels in hand counting), so that the threshold questions
+    stay self-weighting as far as the labels in hand allow; never fewer than those in hand."""
     jobs_in = table.loc[cells, "jobs"].to_numpy(float)
-    wanted = np.minimum(np.ceil(jobs_in / jobs_in.sum() * n), jobs_in).astype(np.int64)
+    have = table.loc[cells, "labelled"].to_numpy(float)
+    n = int(min(max(n, have.sum()), jobs_in.sum()))
+
+    def total(rate: float) -> np.ndarray:
+        return np.minimum(np.maximum(np.floor(rate * jobs_in + 0.5), have), jobs_in)
+
+    lo, hi = 0.0, 1.0
+    for _ in range(60):  # the lowest rate whose top-up reaches n
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if total(mid).sum() < n else (lo, mid)
     planned = pd.Series(0, index=table.index, dtype="int64")
-    planned[cells] = np.maximum(wanted, table.loc[cells, "labelled"].to_numpy())
+    planned[cells] = total(hi).astype(np.int64)
     return planned.to_numpy()
 
 
@@ -262,23 +297,26 @@ def _chance(
     sims: int = SIMULATIONS,
 ) -> float:
     """Share of ``sims`` simulated rounds in which the labels in hand plus ``n`` planned ones
-    certify a threshold: each round draws every stratum's accuracy from its Beta posterior
-    (labels so far, or the stated confidence as a prior worth 10 labels), the planned jobs at
-    random, their correctness, and runs :func:`._certify.certify` on the whole frame."""
+    certify a threshold: each round draws every stratum's accuracy from its posterior (the
+    empirical-Bayes prior of :func:`_prior` and the labels so far), the planned jobs at random,
+    their correctness, and runs :func:`._certify.certify` on the whole frame."""
     rng = np.random.default_rng(0)  # the plan does not change from call to call
     codes, uniques = pd.factorize(names.to_numpy(object), sort=True)
     order = table.reindex([str(u) for u in uniques])
     extra = np.maximum(_planned(order, cells, n) - order["labelled"].to_numpy(), 0)
     have = order["labelled"].to_numpy(float)
-    mean = order["expected_accuracy"].to_numpy(float)
-    weight = np.where(have > 0, have + 2, 10.0)
+    right = order["correct"].to_numpy(float)
+    weight = order["prior_labels"].to_numpy(float)
+    centre = order["prior_mean"].to_numpy(float)
+    alpha = right + weight * centre
+    beta = have - right + weight * (1 - centre)
     pool = [np.flatnonzero((codes == h) & ~usable) for h in range(len(uniques))]
     old_rows = np.flatnonzero(usable)
     old_correct = correct[old_rows]
     every = np.ones(len(codes), bool)
     wins = 0
     for _ in range(sims):
-        p = rng.beta(np.maximum(mean * weight, 1e-3), np.maximum((1 - mean) * weight, 1e-3))
+        p = rng.beta(np.maximum(alpha, 1e-3), np.maximum(beta, 1e-3))
         new = [
             rng.choice(pool[h], size=min(int(e), len(pool[h])), replace=False)
             for h, e in enumerate(extra)
@@ -287,21 +325,29 @@ def _chance(
         new_rows = np.concatenate(new) if new else np.zeros(0, np.int64)
         hits = (rng.random(len(new_rows)) < p[codes[new_rows]]).astype(float)
         rows = np.concatenate([old_rows, new_rows]).astype(np.int64)
-        sample = LabelledSample(codes.astype(np.int64), rows, [str(u) for u in uniques], "plan")
+        sample = LabelledSample(
+            codes.astype(np.int64), rows, [str(u) for u in uniques], "stratified"
+        )
         row = certify(sample, np.concatenate([old_correct, hits]), conf, every, target, delta)
         wins += math.isfinite(float(row["threshold"]))
     return wins / sims
 
 
 def _candidate(
-    report: AuditReport, completed: pd.DataFrame, conf: np.ndarray, target: float
-) -> tuple[float | None, float, str]:
-    """The threshold to plan for, its expected accuracy, and where that expectation comes from."""
+    report: AuditReport, conf: np.ndarray, target: float
+) -> tuple[float | None, float, str, float]:
+    """The threshold to plan for, its expected accuracy, where that expectation comes from, and
+    the best point estimate of any threshold's accuracy (NaN without labels)."""
+    best = math.nan
     if report.sample is not None and report.sample.trusted:
-        curve = report.risk_coverage
+        curve = report.risk_coverage.dropna(subset=["accuracy"])
+        best = float(curve["accuracy"].max()) if len(curve) else math.nan
         # a small pilot flatters the best thresholds: plan halfway to the 95% lower bound
         expected = (curve["accuracy"] + curve["accuracy_lo"]) / 2
         how = "a cautious estimate from the labels so far:"
+        if len(curve) and float(curve["accuracy_hi"].max()) < target:
+            top = float(curve["accuracy_hi"].max())
+            return None, best, f"no threshold's 95% upper bound reaches it (best {top:.1%})", best
     else:
         values = np.unique(conf[np.isfinite(conf)])
         expected = pd.Series(
@@ -309,16 +355,15 @@ def _candidate(
         )
         how = "stated confidence, no labels yet:"
     expected = expected.dropna()
+    if not len(expected):
+        return None, math.nan, "no stated confidence", best
     good = expected[expected >= target + (1 - target) / 2]
     if len(good):
         t = float(good.index.min())
-        return t, float(good[t]), how
-    above = expected[expected > target]
-    if len(above):
-        t = float(above.index[int(np.argmax(above.to_numpy()))])
-        return t, float(above[t]), how
-    best = float(expected.max()) if len(expected) else math.nan
-    return None, best, f"the best estimate is {best:.0%}" if math.isfinite(best) else "no data"
+        return t, float(good[t]), how, best
+    # otherwise the most promising one: its chance, simulated, says how likely it is
+    t = float(expected.index[int(np.argmax(expected.to_numpy()))])
+    return t, float(expected[t]), how, best
 
 
 def _queue_of(
