@@ -180,11 +180,13 @@ def _for_target(
     table = _pilot(names, conf, usable, correct)
     accepted = pd.Series(conf >= candidate, index=names.index).groupby(names.to_numpy(object)).all()
     cells = table.index[accepted.reindex(table.index).fillna(False).to_numpy(bool)]
-    table["prior_mean"], table["prior_labels"] = _prior(table, cells, report.sample is not None)
+    prior = _cell_prior(completed["type"], conf, usable, correct, report.sample is not None)
     from scipy.special import ndtri  # scipy loads slowly: only when needed
 
+    # a first size from the normal approximation of the binomial test, at the estimate (or a
+    # quarter of the way from the target to 1, when the estimate leaves less margin than that)
     z_a, z_b = float(ndtri(1 - delta)), float(ndtri(power))
-    p = min(max(expected, target + 1e-3), 0.999)
+    p = min(max(expected, target + (1 - target) / 4), 0.999)
     n = (
         (z_a * math.sqrt(target * (1 - target)) + z_b * math.sqrt(p * (1 - p))) / (p - target)
     ) ** 2
@@ -192,19 +194,28 @@ def _for_target(
     room = int(table.loc[cells, "jobs"].sum())
     cap = min(room, max_labels)
     n = min(n, cap)
-    # the normal formula trusts the pilot's accuracy; the chance is re-checked by simulating
-    # the whole certification over the accuracies the pilot allows, and n raised by half
-    # while that raises the chance by GAIN or more, up to ``power`` (or the cap)
+    # that formula trusts the pilot's accuracy: the chance is simulated (the whole
+    # certification, over the accuracies the pilot allows) and the size moved by factors of
+    # 1.5: down while the chance stays at ``power``, up while it is short and still rising by
+    # GAIN or more
     memo = report._plan_chances  # the same report plans the same way: simulate once
 
     def chance_at(size: int) -> float:
         key = (candidate, size, target, delta)
         if key not in memo:
-            memo[key] = _chance(table, cells, size, names, conf, usable, correct, target, delta)
+            memo[key] = _chance(table, cells, size, names, prior, conf, usable, correct, target, delta)
         return memo[key]
 
     chance = chance_at(n)
     tried = {n: chance}
+    floor = min_labels_for(target, min(delta, RULE_DELTA))
+    while chance >= power and n > floor:
+        smaller = max(math.floor(n / 1.5), floor)
+        then = chance_at(smaller)
+        tried[smaller] = then
+        if then < power:
+            break
+        n, chance = smaller, then
     while chance < power and n < cap:
         bigger = min(math.ceil(n * 1.5), cap)
         then = chance_at(bigger)
@@ -245,23 +256,83 @@ def _for_target(
     return table, summary, bands, names
 
 
-def _prior(table: pd.DataFrame, cells: pd.Index, labelled: bool) -> tuple[np.ndarray, float]:
-    """Empirical-Bayes prior of each stratum's accuracy: centred on the pooled (design-weighted)
-    accuracy of the labelled strata on the same side of the candidate threshold, worth
-    ``PRIOR_LABELS`` labels. Independent uniform priors pull near-perfect strata down (16
-    right out of 16 has a posterior mean of 0.944); this one does not. Without labels, the
-    centre is the stratum's mean stated confidence."""
-    inside = table.index.isin(cells)
-    seen = table["labelled"].to_numpy(float) > 0
-    share = table["correct"].to_numpy(float) / np.maximum(table["labelled"].to_numpy(float), 1)
-    jobs = table["jobs"].to_numpy(float)
-    centre = table["stated"].clip(0.05, 0.99).fillna(0.5).to_numpy(float, copy=True)
-    if labelled:
-        for side in (inside, ~inside):
-            pool = side & seen
-            if pool.any():
-                centre[side] = float(np.sum(jobs[pool] * share[pool]) / jobs[pool].sum())
-    return centre, PRIOR_LABELS
+def _shrunk(right: np.ndarray, labels: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
+    """Empirical-Bayes accuracies of groups from ``right`` out of ``labels``: shrunk towards
+    ``centre`` (the pooled accuracy by default) by a Beta prior whose spread is the groups'
+    own beyond binomial noise (method of moments), so groups that differ from the centre no
+    more than chance allows are pulled onto it."""
+    seen = labels > 0
+    total = float(labels.sum())
+    if centre is None:
+        centre = np.full(len(labels), (float(right.sum()) + 1) / (total + 2))
+    if seen.sum() < 2:
+        return centre
+    share = right[seen] / labels[seen]
+    noise = centre[seen] * (1 - centre[seen])
+    between = max(float(np.sum(labels[seen] * (share - centre[seen]) ** 2 - noise)), 0.0) / total
+    strength = np.minimum(centre * (1 - centre) / between - 1, 1e4) if between > 0 else 1e4
+    return np.asarray((right + strength * centre) / (labels + strength))
+
+
+def _trend(right: np.ndarray, labels: np.ndarray, stated: np.ndarray) -> np.ndarray:
+    """Accuracy by stated confidence, fitted as ``logit(acc) = a + b logit(stated)`` on the
+    labels (a few Newton steps, lightly ridged): flat where confidence says nothing, steep
+    where it tells right from wrong. The centre the confidence values are shrunk towards."""
+    x = np.log(np.clip(stated, 0.01, 0.99) / (1 - np.clip(stated, 0.01, 0.99)))
+    design = np.column_stack([np.ones_like(x), x])
+    coef = np.zeros(2)
+    for _ in range(25):
+        fit = 1 / (1 + np.exp(-(design @ coef)))
+        gradient = design.T @ (right - labels * fit) - 1e-2 * coef
+        hessian = (design.T * (labels * fit * (1 - fit))) @ design + 1e-2 * np.eye(2)
+        coef = coef + np.linalg.solve(hessian, gradient)
+    return np.asarray(1 / (1 + np.exp(-(design @ coef))))
+
+
+def _cell_prior(
+    types: pd.Series, conf: np.ndarray, usable: np.ndarray, correct: np.ndarray, labelled: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each job's cell (predicted type x stated confidence) and the Beta posterior of every
+    cell's accuracy: an empirical-Bayes prior worth ``PRIOR_LABELS`` labels, centred where a
+    logit-additive model of the type's and the confidence value's shrunk accuracies puts the
+    cell (types shrunk towards the pooled accuracy, confidence values towards their fitted
+    trend), updated by the cell's labels. Independent uniform priors pull near-perfect cells
+    down (16 right out of 16 has a posterior mean of 0.944); this one does not. Without
+    labels, the centre is the stated confidence."""
+    type_codes, _ = pd.factorize(types.astype(object).to_numpy(object), sort=True)
+    finite = np.isfinite(conf)
+    values = np.unique(conf[finite])
+    value_codes = np.where(finite, np.searchsorted(values, np.where(finite, conf, 0.0)), len(values))
+    width = len(values) + 1
+    cell = type_codes.astype(np.int64) * width + value_codes
+    size = int(type_codes.max() + 1) * width if len(cell) else 0
+    rows = np.flatnonzero(usable)
+    right = np.bincount(cell[rows], weights=correct[rows], minlength=size)
+    labels = np.bincount(cell[rows], minlength=size).astype(float)
+    stated = np.bincount(cell, weights=np.where(finite, conf, 0.5), minlength=size)
+    stated = np.clip(stated / np.maximum(np.bincount(cell, minlength=size), 1), 0.05, 0.99)
+    if not labelled or labels.sum() == 0:
+        centre = stated
+    else:
+        by_type = _shrunk(
+            right.reshape(-1, width).sum(axis=1), labels.reshape(-1, width).sum(axis=1)
+        )
+        value_right = right.reshape(-1, width).sum(axis=0)
+        value_labels = labels.reshape(-1, width).sum(axis=0)
+        value_stated = np.append(values, 0.5)
+        trend = _trend(value_right, value_labels, value_stated)
+        by_value = _shrunk(value_right, value_labels, trend)
+        pooled = (right.sum() + 1) / (labels.sum() + 2)
+
+        def logit(x: np.ndarray | float) -> np.ndarray:
+            x = np.clip(x, 1e-3, 1 - 1e-3)
+            return np.asarray(np.log(x / (1 - x)))
+
+        score = logit(by_type)[:, None] + logit(by_value)[None, :] - logit(pooled)
+        centre = (1 / (1 + np.exp(-score))).ravel()
+    alpha = right + PRIOR_LABELS * centre
+    beta = labels - right + PRIOR_LABELS * (1 - centre)
+    return cell, alpha, beta
 
 
 def _planned(table: pd.DataFrame, cells: pd.Index, n: int) -> np.ndarray:
@@ -289,6 +360,7 @@ def _chance(
     cells: pd.Index,
     n: int,
     names: pd.Series,
+    prior: tuple[np.ndarray, np.ndarray, np.ndarray],
     conf: np.ndarray,
     usable: np.ndarray,
     correct: np.ndarray,
@@ -297,19 +369,14 @@ def _chance(
     sims: int = SIMULATIONS,
 ) -> float:
     """Share of ``sims`` simulated rounds in which the labels in hand plus ``n`` planned ones
-    certify a threshold: each round draws every stratum's accuracy from its posterior (the
-    empirical-Bayes prior of :func:`_prior` and the labels so far), the planned jobs at random,
-    their correctness, and runs :func:`._certify.certify` on the whole frame."""
+    certify a threshold: each round draws every cell's accuracy from its posterior
+    (:func:`_cell_prior`), the planned jobs at random in their strata, their correctness, and
+    runs :func:`._certify.certify` on the whole frame."""
     rng = np.random.default_rng(0)  # the plan does not change from call to call
     codes, uniques = pd.factorize(names.to_numpy(object), sort=True)
     order = table.reindex([str(u) for u in uniques])
     extra = np.maximum(_planned(order, cells, n) - order["labelled"].to_numpy(), 0)
-    have = order["labelled"].to_numpy(float)
-    right = order["correct"].to_numpy(float)
-    weight = order["prior_labels"].to_numpy(float)
-    centre = order["prior_mean"].to_numpy(float)
-    alpha = right + weight * centre
-    beta = have - right + weight * (1 - centre)
+    cell, alpha, beta = prior
     pool = [np.flatnonzero((codes == h) & ~usable) for h in range(len(uniques))]
     old_rows = np.flatnonzero(usable)
     old_correct = correct[old_rows]
@@ -323,7 +390,7 @@ def _chance(
             if e > 0
         ]
         new_rows = np.concatenate(new) if new else np.zeros(0, np.int64)
-        hits = (rng.random(len(new_rows)) < p[codes[new_rows]]).astype(float)
+        hits = (rng.random(len(new_rows)) < p[cell[new_rows]]).astype(float)
         rows = np.concatenate([old_rows, new_rows]).astype(np.int64)
         sample = LabelledSample(
             codes.astype(np.int64), rows, [str(u) for u in uniques], "stratified"
@@ -342,9 +409,8 @@ def _candidate(
     if report.sample is not None and report.sample.trusted:
         curve = report.risk_coverage.dropna(subset=["accuracy"])
         best = float(curve["accuracy"].max()) if len(curve) else math.nan
-        # a small pilot flatters the best thresholds: plan halfway to the 95% lower bound
-        expected = (curve["accuracy"] + curve["accuracy_lo"]) / 2
-        how = "a cautious estimate from the labels so far:"
+        expected = curve["accuracy"]
+        how = "estimated from the labels so far:"
         if len(curve) and float(curve["accuracy_hi"].max()) < target:
             top = float(curve["accuracy_hi"].max())
             return None, best, f"no threshold's 95% upper bound reaches it (best {top:.1%})", best
