@@ -80,9 +80,7 @@ def thresholds(pop: Population, target: float, reps: int, designs: tuple[str, ..
             reference = ""
             if design == "proportional":
                 ref = certified_by_reference(pop, rows, target, DELTA)
-                reference = (
-                    f"{ref.rate:9.3f} {ref.violated.mean():10.3f} {ref.mean_coverage:8.3f}"
-                )
+                reference = f"{ref.rate:9.3f} {ref.violated.mean():10.3f} {ref.mean_coverage:8.3f}"
             print(
                 f"  {design:<13} {budget:6d} | {ours.violated.mean():10.3f} {ours.rate:9.3f} "
                 f"{ours.mean_coverage:8.3f} | {alone.rate:13.3f} {alone.mean_coverage:8.3f} | "
@@ -106,7 +104,7 @@ def plans(pop: Population, target: float, pilots: int) -> None:
         stated.append(float(more.attrs["plan"].attrs.get("chance", math.nan)))
         more["label"] = truth[more["id"]].to_numpy()
         both = report.with_labels(pd.concat([pilot, more], ignore_index=True))
-        t = float(both.recommend_threshold(target, DELTA).loc["overall", "threshold"])
+        t = float(both.recommend_threshold(target, DELTA)["threshold"].to_numpy(float)[0])
         realised.append(math.isfinite(t))
         violated.append(math.isfinite(t) and pop.accuracy_at(t) < target)
         sizes.append(len(more))
@@ -124,9 +122,10 @@ def plans(pop: Population, target: float, pilots: int) -> None:
     low = np.asarray(stated) < 0.5
     for name, part in (("stated < 50%", low), ("stated >= 50%", ~low)):
         if part.any():
+            said, done = np.asarray(stated)[part], np.asarray(realised)[part]
             print(
-                f"    {name}: {int(part.sum())} pilots, stated {np.mean(np.asarray(stated)[part]):.3f}, "
-                f"realised {np.mean(np.asarray(realised)[part]):.3f}"
+                f"    {name}: {int(part.sum())} pilots, stated {said.mean():.3f}, "
+                f"realised {done.mean():.3f}"
             )
     print(f"    first plan: {summary}")
 

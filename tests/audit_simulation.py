@@ -99,7 +99,6 @@ def _made(
     return population(name, cf.jobs_to_frame(records), labels)
 
 
-
 def skewed_population(jobs: int = 20_000, seed: int = 0) -> Population:
     """Common types mostly right and sure of it, rare ones much worse: a plain mean over a
     per-type sample overstates how bad the population is, a threshold with margin exists."""
@@ -293,7 +292,12 @@ def certified_by_package(
         [
             float(
                 certify(
-                    sample_of(pop, r), pop.correct[r], pop.confidence, domain, target, delta,
+                    sample_of(pop, r),
+                    pop.correct[r],
+                    pop.confidence,
+                    domain,
+                    target,
+                    delta,
                     **options,  # type: ignore[arg-type]
                 )["threshold"]
             )
@@ -315,7 +319,9 @@ def certified_by_reference(
 
     domain = np.ones(len(pop.strata), bool) if mask is None else mask
     values = np.unique(pop.confidence[domain & np.isfinite(pop.confidence)])
-    index = np.where(domain & np.isfinite(pop.confidence), np.searchsorted(values, pop.confidence), -1)
+    index = np.where(
+        domain & np.isfinite(pop.confidence), np.searchsorted(values, pop.confidence), -1
+    )
     vi, hit = index[rows], pop.correct[rows]
     reps, count = rows.shape[0], len(values)
     onehot = (vi[:, :, None] == np.arange(count)).astype(float)  # (R, n, V)

@@ -15,8 +15,9 @@ certified threshold are at least ``target`` accurate in the population. It holds
   level on). When confidence carries little information, the top thresholds' small sets fail
   by chance and stop the sequence; the whole-row test still certifies the whole row. In
   ``benchmarks/sim_audit.py`` the split costs 0-3 points of certification rate where
-  confidence is informative and adds 15-25 where it is not. When the sequence's only candidate is the whole
-  row, or a perfect record could not pass the whole-row test, the sequence gets all of delta.
+  confidence is informative and adds 15-25 where it is not. When the sequence's only
+  candidate is the whole row, or a perfect record could not pass the whole-row test, the
+  sequence gets all of delta.
 - A threshold is tested only when a perfect record on its labels would pass *the test it gets*
   at level ``(1 - WHOLE_SHARE) * min(delta, 0.05)``. That reads label counts only (design facts),
   so the sequence is fixed before any label is read; and from delta = 0.05 up it does not change
@@ -104,9 +105,10 @@ def pooled_pvalue(big_n: np.ndarray, n: np.ndarray, k: np.ndarray, target: float
     of ``n_h`` labels in cells of ``N_h`` jobs (cells with no label may hold any accuracy): valid
     for any rates ``n_h / N_h``, and the exact binomial tail when they are equal.
 
-    >>> round(pooled_pvalue(np.array([800.0, 200.0]), np.array([80, 20]), np.array([78, 20]), 0.9), 5)
+    >>> jobs = np.array([800.0, 200.0])
+    >>> round(pooled_pvalue(jobs, np.array([80, 20]), np.array([78, 20]), 0.9), 5)
     0.00194
-    >>> round(pooled_pvalue(np.array([800.0, 200.0]), np.array([80, 40]), np.array([78, 40]), 0.9), 5)
+    >>> round(pooled_pvalue(jobs, np.array([80, 40]), np.array([78, 40]), 0.9), 5)
     0.00207
     """
     big_n, n, k = (np.asarray(a, dtype=float) for a in (big_n, n, k))
@@ -138,7 +140,9 @@ def stratified_pvalue(weight: np.ndarray, n: np.ndarray, k: np.ndarray, target: 
     return float(stratified_pvalues(weight, n, k, target)[0])
 
 
-def stratified_pvalues(weight: np.ndarray, n: np.ndarray, k: np.ndarray, target: float) -> np.ndarray:
+def stratified_pvalues(
+    weight: np.ndarray, n: np.ndarray, k: np.ndarray, target: float
+) -> np.ndarray:
     """:func:`stratified_pvalue` of each row of ``(B, H)`` arrays at once."""
     w, n, k = (np.atleast_2d(np.asarray(a, dtype=float)) for a in (weight, n, k))
     keep = (n > 0) & (w > 0)
@@ -180,7 +184,7 @@ def _chernoff(
     breaks = np.take_along_axis(breaks, order, 2)
     slope = np.cumsum(np.take_along_axis(slope, order, 2), axis=2)
     rise = slope[..., :-1] * np.diff(breaks, axis=2)
-    at = np.concatenate([np.zeros(breaks.shape[:2] + (1,)), np.cumsum(rise, axis=2)], axis=2)
+    at = np.concatenate([np.zeros((*breaks.shape[:2], 1)), np.cumsum(rise, axis=2)], axis=2)
     j = np.minimum(np.argmax(at >= target, axis=2), breaks.shape[2] - 1)[..., None]
     s_hi, g_hi = np.take_along_axis(breaks, j, 2), np.take_along_axis(at, j, 2)
     s_lo = np.take_along_axis(breaks, np.maximum(j - 1, 0), 2)
@@ -222,8 +226,10 @@ def _methods(big_n: np.ndarray, n: np.ndarray, target: float, design: _Design) -
     """The test each accepted set (a row of ``(V, H)`` cells) gets, from label counts alone."""
     has = big_n > 0
     methods = [
-        KNOWN if np.all(n[v][has[v]] >= big_n[v][has[v]])
-        else EXACT if design.self_weighting(has[v])
+        KNOWN
+        if np.all(n[v][has[v]] >= big_n[v][has[v]])
+        else EXACT
+        if design.self_weighting(has[v])
         else ""
         for v in range(len(big_n))
     ]

@@ -49,11 +49,11 @@ def review_queue(
     - ``"stratified"``: a random sample (``seed``) in each stratum, the predicted type (and "no
       match"), split at the confidence ``bands`` if given. ``n`` per stratum by default
       (``allocation="equal"``); with ``budget=400`` the total is spread ``"proportional"`` to
-      the strata's sizes (self-weighting: certified thresholds then use the exact binomial on
-      the pooled labels, the most powerful valid test) or by ``"neyman"`` allocation (the default with a budget: more labels
+      the strata's sizes or by ``"neyman"`` allocation (the default with a budget: more labels
       where correctness varies more, judged from earlier labels or else the stated
       confidence). Rows come in random order, so a queue labelled only from the top is still
-      a random sample of every stratum.
+      a random sample of every stratum. ``"proportional"`` gives every job the same chance
+      (self-weighting): certified thresholds then use the exact binomial on pooled labels.
     - ``"lowest"``: the ``n`` lowest stated confidences (missing ones first), no-match jobs
       before others at equal confidence; ``"margin"``: the ``n`` jobs stated closest to
       ``threshold``. Both find errors; their labels are never used as a random sample.
