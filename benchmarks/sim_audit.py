@@ -17,7 +17,7 @@ top-down sequence (valid under proportional allocation only). Then ``plan_labels
 ``--pilots`` pilots of 20 labels per type, the chance each plan states beside the share of
 plans that certify once labelled from the truth.
 
-    .venv/bin/python benchmarks/sim_audit.py                    # 500 repetitions, 40 pilots
+    .venv/bin/python benchmarks/sim_audit.py                    # 500 repetitions, 16 pilots
     .venv/bin/python benchmarks/sim_audit.py --reps 100 --pilots 8
 """
 
@@ -133,7 +133,7 @@ def plans(pop: Population, target: float, pilots: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--reps", type=int, default=500)
-    parser.add_argument("--pilots", type=int, default=40)
+    parser.add_argument("--pilots", type=int, default=16)
     parser.add_argument("--skip-plans", action="store_true")
     args = parser.parse_args()
     warnings.simplefilter("ignore")

@@ -226,9 +226,8 @@ def test_plan_prior_does_not_pull_a_perfect_cell_below_the_target() -> None:
     usable = np.ones(200, bool)
     correct = np.ones(200)
     correct[16:22] = 0.0  # 6 wrong among the other 184
-    cell, alpha, beta = _cell_prior(types, conf, usable, correct, labelled=True)
-    top = cell[0]
-    assert alpha[top] / (alpha[top] + beta[top]) > 0.95
+    prior = _cell_prior(types, conf, usable, correct, labelled=True)
+    assert prior.mean()[prior.cell[0]] > 0.95
 
 
 def test_plan_never_advises_a_lower_target_when_the_estimate_is_above_it(

@@ -31,6 +31,7 @@ candidate threshold, so the rounds together stay a stratified random sample.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -261,28 +262,35 @@ def _for_target(
         f"{have:,} are in hand: label these {more:,} more. Estimated chance that they certify "
         f"a threshold: {chance:.0%}{short}, at delta={delta:g} (simulated {SIMULATIONS} times "
         "over the accuracies the labels so far allow, under an empirical-Bayes prior worth "
-        f"{PRIOR_LABELS:g} labels per type and confidence value; a pilot of few labels "
+        f"at least {PRIOR_LABELS:g} labels per type and confidence value; a pilot of few labels "
         "makes this rough)."
     )
     table.attrs["chance"] = chance
     return table, summary, bands, names
 
 
-def _shrunk(right: np.ndarray, labels: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
-    """Empirical-Bayes accuracies of groups from ``right`` out of ``labels``: shrunk towards
-    ``centre`` (the pooled accuracy by default) by a Beta prior whose spread is the groups'
-    own beyond binomial noise (method of moments), so groups that differ from the centre no
-    more than chance allows are pulled onto it."""
+def _strength(right: np.ndarray, labels: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """How many labels a Beta prior centred on ``centre`` is worth for groups with ``right``
+    out of ``labels``: as much as their spread around it beyond binomial noise allows (method
+    of moments; 10,000 when they differ from it no more than chance)."""
     seen = labels > 0
     total = float(labels.sum())
-    if centre is None:
-        centre = np.full(len(labels), (float(right.sum()) + 1) / (total + 2))
     if seen.sum() < 2:
-        return centre
+        return np.full(len(labels), 1e4)
     share = right[seen] / labels[seen]
     noise = centre[seen] * (1 - centre[seen])
     between = max(float(np.sum(labels[seen] * (share - centre[seen]) ** 2 - noise)), 0.0) / total
-    strength = np.minimum(centre * (1 - centre) / between - 1, 1e4) if between > 0 else 1e4
+    if between <= 0:
+        return np.full(len(labels), 1e4)
+    return np.asarray(np.clip(centre * (1 - centre) / between - 1, 0.0, 1e4))
+
+
+def _shrunk(right: np.ndarray, labels: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
+    """Empirical-Bayes accuracies of groups from ``right`` out of ``labels``, shrunk towards
+    ``centre`` (the pooled accuracy by default) as far as :func:`_strength` says."""
+    if centre is None:
+        centre = np.full(len(labels), (float(right.sum()) + 1) / (float(labels.sum()) + 2))
+    strength = _strength(right, labels, centre)
     return np.asarray((right + strength * centre) / (labels + strength))
 
 
@@ -301,16 +309,60 @@ def _trend(right: np.ndarray, labels: np.ndarray, stated: np.ndarray) -> np.ndar
     return np.asarray(1 / (1 + np.exp(-(design @ coef))))
 
 
+#: However alike the groups look, a prior is worth at most this many labels (a method-of-
+#: moments spread of 0 from a few labels is no proof that the groups are equal).
+PRIOR_MOST = 20.0
+
+
+def _logit(x: np.ndarray | float) -> np.ndarray:
+    x = np.clip(x, 1e-3, 1 - 1e-3)
+    return np.asarray(np.log(x / (1 - x)))
+
+
+@dataclass(frozen=True)
+class _Prior:
+    """The posterior of every cell's accuracy (predicted type x stated confidence), drawn in
+    two levels: each confidence value's accuracy from its posterior around the fitted trend,
+    then each cell's around the logit-additive centre that value and the type's shrunk
+    accuracy give; ``stated`` (no labels) centres the cells on the stated confidence."""
+
+    cell: np.ndarray  # each job's cell
+    right: np.ndarray  # per cell
+    labels: np.ndarray
+    worth: np.ndarray  # what each cell's prior is worth, in labels
+    type_logit: np.ndarray
+    value_alpha: np.ndarray
+    value_beta: np.ndarray
+    pooled_logit: float
+    stated: np.ndarray | None
+
+    def centre(self, value: np.ndarray) -> np.ndarray:
+        if self.stated is not None:
+            return self.stated
+        score = self.type_logit[:, None] + _logit(value)[None, :] - self.pooled_logit
+        return np.asarray(1 / (1 + np.exp(-score))).ravel()
+
+    def mean(self) -> np.ndarray:
+        """Posterior mean of each cell at the values' posterior means."""
+        centre = self.centre(self.value_alpha / (self.value_alpha + self.value_beta))
+        return (self.right + self.worth * centre) / (self.labels + self.worth)
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        centre = self.centre(rng.beta(self.value_alpha, self.value_beta))
+        alpha = self.right + self.worth * centre
+        beta = self.labels - self.right + self.worth * (1 - centre)
+        return rng.beta(np.maximum(alpha, 1e-3), np.maximum(beta, 1e-3))
+
+
 def _cell_prior(
     types: pd.Series, conf: np.ndarray, usable: np.ndarray, correct: np.ndarray, labelled: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each job's cell (predicted type x stated confidence) and the Beta posterior of every
-    cell's accuracy: an empirical-Bayes prior worth ``PRIOR_LABELS`` labels, centred where a
-    logit-additive model of the type's and the confidence value's shrunk accuracies puts the
-    cell (types shrunk towards the pooled accuracy, confidence values towards their fitted
-    trend), updated by the cell's labels. Independent uniform priors pull near-perfect cells
-    down (16 right out of 16 has a posterior mean of 0.944); this one does not. Without
-    labels, the centre is the stated confidence."""
+) -> _Prior:
+    """The empirical-Bayes posterior of every cell's accuracy (see :class:`_Prior`): types
+    shrunk towards the pooled accuracy, confidence values towards a logistic trend in the
+    stated confidence, cells towards the additive model's centre, each by a prior worth as
+    many labels as the groups' spread beyond binomial noise allows, within
+    [``PRIOR_LABELS``, ``PRIOR_MOST``]. Independent uniform priors pull near-perfect cells
+    down (16 right out of 16 has a posterior mean of 0.944); this one does not."""
     type_codes, _ = pd.factorize(types.astype(object).to_numpy(object), sort=True)
     finite = np.isfinite(conf)
     values = np.unique(conf[finite])
@@ -323,30 +375,34 @@ def _cell_prior(
     rows = np.flatnonzero(usable)
     right = np.bincount(cell[rows], weights=correct[rows], minlength=size)
     labels = np.bincount(cell[rows], minlength=size).astype(float)
-    stated = np.bincount(cell, weights=np.where(finite, conf, 0.5), minlength=size)
-    stated = np.clip(stated / np.maximum(np.bincount(cell, minlength=size), 1), 0.05, 0.99)
+    value_right = right.reshape(-1, width).sum(axis=0)
+    value_labels = labels.reshape(-1, width).sum(axis=0)
     if not labelled or labels.sum() == 0:
-        centre = stated
-    else:
-        by_type = _shrunk(
-            right.reshape(-1, width).sum(axis=1), labels.reshape(-1, width).sum(axis=1)
-        )
-        value_right = right.reshape(-1, width).sum(axis=0)
-        value_labels = labels.reshape(-1, width).sum(axis=0)
-        value_stated = np.append(values, 0.5)
-        trend = _trend(value_right, value_labels, value_stated)
-        by_value = _shrunk(value_right, value_labels, trend)
-        pooled = (right.sum() + 1) / (labels.sum() + 2)
+        stated = np.bincount(cell, weights=np.where(finite, conf, 0.5), minlength=size)
+        stated = np.clip(stated / np.maximum(np.bincount(cell, minlength=size), 1), 0.05, 0.99)
+        ones = np.ones(width)
+        return _Prior(cell, right, labels, np.full(size, PRIOR_LABELS), np.zeros(1), ones, ones,
+                      0.0, stated)  # fmt: skip
 
-        def logit(x: np.ndarray | float) -> np.ndarray:
-            x = np.clip(x, 1e-3, 1 - 1e-3)
-            return np.asarray(np.log(x / (1 - x)))
+    def worth(k: np.ndarray, n: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        return np.clip(_strength(k, n, centre), PRIOR_LABELS, PRIOR_MOST)
 
-        score = logit(by_type)[:, None] + logit(by_value)[None, :] - logit(pooled)
-        centre = (1 / (1 + np.exp(-score))).ravel()
-    alpha = right + PRIOR_LABELS * centre
-    beta = labels - right + PRIOR_LABELS * (1 - centre)
-    return cell, alpha, beta
+    type_right = right.reshape(-1, width).sum(axis=1)
+    type_labels = labels.reshape(-1, width).sum(axis=1)
+    pooled = (float(right.sum()) + 1) / (float(labels.sum()) + 2)
+    flat = np.full(len(type_labels), pooled)
+    by_type = (type_right + worth(type_right, type_labels, flat) * pooled) / (
+        type_labels + worth(type_right, type_labels, flat)
+    )
+    trend = _trend(value_right, value_labels, np.append(values, 0.5))
+    value_worth = worth(value_right, value_labels, trend)
+    prior = _Prior(
+        cell, right, labels, np.full(size, PRIOR_LABELS), _logit(by_type),
+        value_right + value_worth * trend, value_labels - value_right + value_worth * (1 - trend),
+        float(_logit(pooled)), None,
+    )  # fmt: skip
+    centre = prior.centre(prior.value_alpha / (prior.value_alpha + prior.value_beta))
+    return _Prior(**{**prior.__dict__, "worth": worth(right, labels, centre)})
 
 
 def _planned(table: pd.DataFrame, cells: pd.Index, n: int) -> np.ndarray:
@@ -375,7 +431,7 @@ def _chance(
     cells: pd.Index,
     n: int,
     names: pd.Series,
-    prior: tuple[np.ndarray, np.ndarray, np.ndarray],
+    prior: _Prior,
     conf: np.ndarray,
     usable: np.ndarray,
     correct: np.ndarray,
@@ -391,14 +447,14 @@ def _chance(
     codes, uniques = pd.factorize(names.to_numpy(object), sort=True)
     order = table.reindex([str(u) for u in uniques])
     extra = np.maximum(_planned(order, cells, n) - order["labelled"].to_numpy(), 0)
-    cell, alpha, beta = prior
+    cell = prior.cell
     pool = [np.flatnonzero((codes == h) & ~usable) for h in range(len(uniques))]
     old_rows = np.flatnonzero(usable)
     old_correct = correct[old_rows]
     every = np.ones(len(codes), bool)
     wins = 0
     for _ in range(sims):
-        p = rng.beta(np.maximum(alpha, 1e-3), np.maximum(beta, 1e-3))
+        p = prior.draw(rng)
         new = [
             rng.choice(pool[h], size=min(int(e), len(pool[h])), replace=False)
             for h, e in enumerate(extra)
