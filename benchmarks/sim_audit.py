@@ -19,6 +19,7 @@ plans that certify once labelled from the truth.
 
     .venv/bin/python benchmarks/sim_audit.py                    # 500 repetitions, 16 pilots
     .venv/bin/python benchmarks/sim_audit.py --reps 100 --pilots 8
+    .venv/bin/python benchmarks/sim_audit.py --estimates        # accuracy's bias and coverage
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from audit_simulation import (
     certified_by_package,
     certified_by_reference,
     draw_rows,
+    emulator_population,
+    simulate,
     skewed_population,
     uninformative_population,
 )
@@ -50,6 +53,24 @@ import classify_frames.auditing._certify as certify_module
 
 DELTA = 0.05
 BUDGETS = (100, 200, 400, 800)
+
+
+def estimates(pop: Population, reps: int) -> None:
+    """Bias and 95% interval coverage of the design-weighted accuracy (``--estimates``)."""
+    print(f"\n{pop.name}: true accuracy {pop.accuracy:.4f}, {len(pop.names)} strata (types)")
+    head = ("design", "labels", "new bias", "old bias", "coverage", "CI width")
+    print(f"  {head[0]:<32} " + " ".join(f"{h:>9}" for h in head[1:]))
+    for label, design in (
+        ("40 per type (equal)", 40),
+        ("400 proportional", allocation(pop, 400, "proportional")),
+    ):
+        out = simulate(pop, reps, design, target=0.9, seed=11)
+        cover = np.mean((out.low <= pop.accuracy) & (pop.accuracy <= out.high))
+        print(
+            f"  {label:<32} {out.labels.mean():9.0f} {out.estimate.mean() - pop.accuracy:+9.4f} "
+            f"{out.plain.mean() - pop.accuracy:+9.4f} {cover:9.3f} "
+            f"{np.mean(out.high - out.low):9.3f}"
+        )
 
 
 def thresholds(pop: Population, target: float, reps: int, designs: tuple[str, ...]) -> None:
@@ -89,7 +110,7 @@ def thresholds(pop: Population, target: float, reps: int, designs: tuple[str, ..
             )
 
 
-def plans(pop: Population, target: float, pilots: int) -> None:
+def plans(pop: Population, target: float, pilots: int, first_seed: int = 1000) -> None:
     """``plan_labels(target_accuracy=target)`` after pilots of 20 labels per type: the chance
     it states against how often the planned labels certify a threshold."""
     truth = pop.labels.set_index("id")["label"]
@@ -97,7 +118,7 @@ def plans(pop: Population, target: float, pilots: int) -> None:
     started = time.perf_counter()
     summary = ""
     for i in range(pilots):
-        pilot = pop.report.review_queue(n=20, strategy="stratified", seed=1000 + i)
+        pilot = pop.report.review_queue(n=20, strategy="stratified", seed=first_seed + i)
         pilot["label"] = truth[pilot["id"]].to_numpy()
         report = pop.report.with_labels(pilot)
         more = report.plan_labels(target_accuracy=target, seed=i)
@@ -135,22 +156,31 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=500)
     parser.add_argument("--pilots", type=int, default=16)
     parser.add_argument("--skip-plans", action="store_true")
+    parser.add_argument("--only-plans", action="store_true")
+    parser.add_argument("--pilot-seed", type=int, default=1000, help="seed of the first pilot")
+    parser.add_argument(
+        "--estimates", action="store_true", help="only the accuracy estimates' bias and coverage"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     started = time.perf_counter()
+    if args.estimates:
+        for pop in (emulator_population(20_000, seed=3), skewed_population(20_000)):
+            estimates(pop, args.reps)
+        return
     populations = [
         (skewed_population(20_000), 0.85, 0.852),
         (calibrated_population(20_000), 0.95, 0.947),
         (uninformative_population(20_000), 0.88, 0.9075),
     ]
     print(f"certified thresholds (WHOLE_SHARE = {certify_module.WHOLE_SHARE})")
-    for pop, target, edge in populations:
+    for pop, target, edge in [] if args.only_plans else populations:
         thresholds(pop, target, args.reps, ("proportional", "neyman"))
         thresholds(pop, edge, args.reps, ("proportional", "neyman"))
     if not args.skip_plans:
         print(f"\nplan_labels(target_accuracy=...), delta {DELTA}: stated chance vs realised")
         for pop, target, _ in populations:
-            plans(pop, target, args.pilots)
+            plans(pop, target, args.pilots, args.pilot_seed)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 
