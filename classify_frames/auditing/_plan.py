@@ -12,11 +12,12 @@
   from the normal approximation of the binomial test and moves by factors of 1.5: down while
   the chance stays at ``power``, up while it is short and still rising by 3 points or more.
   The chance is simulated (200 rounds: every cell's accuracy, predicted type x stated
-  confidence, drawn from its posterior under an empirical-Bayes prior, the planned labels
-  drawn and the whole certification run). The prior is worth 4 labels and centred where a
-  logit-additive model of the type's accuracy (shrunk towards the pooled accuracy) and the
-  confidence value's (shrunk towards a fitted logistic trend in the stated confidence) puts
-  the cell; each shrinkage is as strong as the groups' spread beyond binomial noise allows.
+  confidence, drawn from an empirical-Bayes posterior, the planned labels drawn and the whole
+  certification run). The posterior has three levels: the trend of accuracy in stated
+  confidence (a logistic fit, drawn from its approximate posterior), each confidence value
+  around that trend, each cell around the logit-additive centre of its value and its type
+  (types shrunk towards the pooled accuracy); each prior is worth as many labels as the
+  groups' spread beyond binomial noise allows (method of moments, 4 to 1,000 labels).
   Independent uniform priors per stratum pulled near-perfect strata down (16 right out of 16
   has a posterior mean of 0.944) and understated the chance (3% stated, 75% realised on a
   calibrated population). ``queue.attrs["summary"]`` states the simulated chance, and says
@@ -285,33 +286,27 @@ def _strength(right: np.ndarray, labels: np.ndarray, centre: np.ndarray) -> np.n
     return np.asarray(np.clip(centre * (1 - centre) / between - 1, 0.0, 1e4))
 
 
-def _shrunk(right: np.ndarray, labels: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
-    """Empirical-Bayes accuracies of groups from ``right`` out of ``labels``, shrunk towards
-    ``centre`` (the pooled accuracy by default) as far as :func:`_strength` says."""
-    if centre is None:
-        centre = np.full(len(labels), (float(right.sum()) + 1) / (float(labels.sum()) + 2))
-    strength = _strength(right, labels, centre)
-    return np.asarray((right + strength * centre) / (labels + strength))
-
-
-def _trend(right: np.ndarray, labels: np.ndarray, stated: np.ndarray) -> np.ndarray:
+def _trend(
+    right: np.ndarray, labels: np.ndarray, stated: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Accuracy by stated confidence, fitted as ``logit(acc) = a + b logit(stated)`` on the
-    labels (a few Newton steps, lightly ridged): flat where confidence says nothing, steep
-    where it tells right from wrong. The centre the confidence values are shrunk towards."""
+    labels (Newton steps, lightly ridged): flat where confidence says nothing, steep where it
+    tells right from wrong. Returns the design ``[1, logit(stated)]``, the coefficients and
+    their approximate posterior covariance (the inverse Hessian)."""
     x = np.log(np.clip(stated, 0.01, 0.99) / (1 - np.clip(stated, 0.01, 0.99)))
     design = np.column_stack([np.ones_like(x), x])
     coef = np.zeros(2)
+    hessian = np.eye(2)
     for _ in range(25):
         fit = 1 / (1 + np.exp(-(design @ coef)))
         gradient = design.T @ (right - labels * fit) - 1e-2 * coef
         hessian = (design.T * (labels * fit * (1 - fit))) @ design + 1e-2 * np.eye(2)
         coef = coef + np.linalg.solve(hessian, gradient)
-    return np.asarray(1 / (1 + np.exp(-(design @ coef))))
+    return design, coef, np.linalg.inv(hessian)
 
 
-#: However alike the groups look, a prior is worth at most this many labels (a method-of-
-#: moments spread of 0 from a few labels is no proof that the groups are equal).
-PRIOR_MOST = 20.0
+#: A prior is worth at most this many labels, however alike the groups look.
+PRIOR_MOST = 1_000.0
 
 
 def _logit(x: np.ndarray | float) -> np.ndarray:
@@ -319,50 +314,66 @@ def _logit(x: np.ndarray | float) -> np.ndarray:
     return np.asarray(np.log(x / (1 - x)))
 
 
+def _expit(x: np.ndarray) -> np.ndarray:
+    return np.asarray(1 / (1 + np.exp(-x)))
+
+
 @dataclass(frozen=True)
 class _Prior:
     """The posterior of every cell's accuracy (predicted type x stated confidence), drawn in
-    two levels: each confidence value's accuracy from its posterior around the fitted trend,
-    then each cell's around the logit-additive centre that value and the type's shrunk
-    accuracy give; ``stated`` (no labels) centres the cells on the stated confidence."""
+    three levels: the trend of accuracy in stated confidence (its logistic fit's approximate
+    posterior), each confidence value's accuracy around that trend, then each cell's around
+    the logit-additive centre that value and the type's shrunk accuracy give. ``stated``
+    (no labels) centres the cells on the stated confidence instead."""
 
     cell: np.ndarray  # each job's cell
     right: np.ndarray  # per cell
     labels: np.ndarray
     worth: np.ndarray  # what each cell's prior is worth, in labels
     type_logit: np.ndarray
-    value_alpha: np.ndarray
-    value_beta: np.ndarray
     pooled_logit: float
+    design: np.ndarray  # per confidence value: [1, logit(stated)]
+    coef: np.ndarray
+    coef_cov: np.ndarray
+    value_right: np.ndarray
+    value_labels: np.ndarray
+    value_worth: np.ndarray
     stated: np.ndarray | None
 
     def centre(self, value: np.ndarray) -> np.ndarray:
         if self.stated is not None:
             return self.stated
         score = self.type_logit[:, None] + _logit(value)[None, :] - self.pooled_logit
-        return np.asarray(1 / (1 + np.exp(-score))).ravel()
+        return _expit(score).ravel()
+
+    def _value(self, trend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        alpha = self.value_right + self.value_worth * trend
+        beta = self.value_labels - self.value_right + self.value_worth * (1 - trend)
+        return np.maximum(alpha, 1e-3), np.maximum(beta, 1e-3)
 
     def mean(self) -> np.ndarray:
-        """Posterior mean of each cell at the values' posterior means."""
-        centre = self.centre(self.value_alpha / (self.value_alpha + self.value_beta))
-        return (self.right + self.worth * centre) / (self.labels + self.worth)
+        """Posterior mean of each cell at the trend's and the values' posterior means."""
+        alpha, beta = self._value(_expit(self.design @ self.coef))
+        centre = self.centre(alpha / (alpha + beta))
+        return np.asarray((self.right + self.worth * centre) / (self.labels + self.worth))
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
-        centre = self.centre(rng.beta(self.value_alpha, self.value_beta))
+        coef = rng.multivariate_normal(self.coef, self.coef_cov)
+        centre = self.centre(rng.beta(*self._value(_expit(self.design @ coef))))
         alpha = self.right + self.worth * centre
         beta = self.labels - self.right + self.worth * (1 - centre)
-        return rng.beta(np.maximum(alpha, 1e-3), np.maximum(beta, 1e-3))
+        return np.asarray(rng.beta(np.maximum(alpha, 1e-3), np.maximum(beta, 1e-3)))
 
 
 def _cell_prior(
     types: pd.Series, conf: np.ndarray, usable: np.ndarray, correct: np.ndarray, labelled: bool
 ) -> _Prior:
     """The empirical-Bayes posterior of every cell's accuracy (see :class:`_Prior`): types
-    shrunk towards the pooled accuracy, confidence values towards a logistic trend in the
-    stated confidence, cells towards the additive model's centre, each by a prior worth as
-    many labels as the groups' spread beyond binomial noise allows, within
-    [``PRIOR_LABELS``, ``PRIOR_MOST``]. Independent uniform priors pull near-perfect cells
-    down (16 right out of 16 has a posterior mean of 0.944); this one does not."""
+    shrunk towards the pooled accuracy, confidence values towards the fitted trend, cells
+    towards both, each by a prior worth as many labels as the groups' spread beyond binomial
+    noise allows, within [``PRIOR_LABELS``, ``PRIOR_MOST``]; the trend's own uncertainty is
+    drawn too. Independent uniform priors pull near-perfect cells down (16 right out of 16
+    has a posterior mean of 0.944); this one does not."""
     type_codes, _ = pd.factorize(types.astype(object).to_numpy(object), sort=True)
     finite = np.isfinite(conf)
     values = np.unique(conf[finite])
@@ -377,31 +388,31 @@ def _cell_prior(
     labels = np.bincount(cell[rows], minlength=size).astype(float)
     value_right = right.reshape(-1, width).sum(axis=0)
     value_labels = labels.reshape(-1, width).sum(axis=0)
+
+    def worth(k: np.ndarray, n: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        return np.asarray(np.clip(_strength(k, n, centre), PRIOR_LABELS, PRIOR_MOST))
+
+    design, coef, cov = _trend(value_right, value_labels, np.append(values, 0.5))
     if not labelled or labels.sum() == 0:
         stated = np.bincount(cell, weights=np.where(finite, conf, 0.5), minlength=size)
         stated = np.clip(stated / np.maximum(np.bincount(cell, minlength=size), 1), 0.05, 0.99)
-        ones = np.ones(width)
-        return _Prior(cell, right, labels, np.full(size, PRIOR_LABELS), np.zeros(1), ones, ones,
-                      0.0, stated)  # fmt: skip
-
-    def worth(k: np.ndarray, n: np.ndarray, centre: np.ndarray) -> np.ndarray:
-        return np.clip(_strength(k, n, centre), PRIOR_LABELS, PRIOR_MOST)
-
+        zero = np.zeros(width)
+        return _Prior(cell, right, labels, np.full(size, PRIOR_LABELS), np.zeros(1), 0.0,
+                      design, coef, cov, zero, zero, zero, stated)  # fmt: skip
     type_right = right.reshape(-1, width).sum(axis=1)
     type_labels = labels.reshape(-1, width).sum(axis=1)
     pooled = (float(right.sum()) + 1) / (float(labels.sum()) + 2)
     flat = np.full(len(type_labels), pooled)
-    by_type = (type_right + worth(type_right, type_labels, flat) * pooled) / (
-        type_labels + worth(type_right, type_labels, flat)
-    )
-    trend = _trend(value_right, value_labels, np.append(values, 0.5))
-    value_worth = worth(value_right, value_labels, trend)
+    type_worth = worth(type_right, type_labels, flat)
+    by_type = (type_right + type_worth * pooled) / (type_labels + type_worth)
+    trend = _expit(design @ coef)
     prior = _Prior(
-        cell, right, labels, np.full(size, PRIOR_LABELS), _logit(by_type),
-        value_right + value_worth * trend, value_labels - value_right + value_worth * (1 - trend),
-        float(_logit(pooled)), None,
+        cell, right, labels, np.full(size, PRIOR_LABELS), _logit(by_type), float(_logit(pooled)),
+        design, coef, cov, value_right, value_labels, worth(value_right, value_labels, trend),
+        None,
     )  # fmt: skip
-    centre = prior.centre(prior.value_alpha / (prior.value_alpha + prior.value_beta))
+    alpha, beta = prior._value(trend)
+    centre = prior.centre(alpha / (alpha + beta))
     return _Prior(**{**prior.__dict__, "worth": worth(right, labels, centre)})
 
 
