@@ -15,9 +15,9 @@ certified threshold are at least ``target`` accurate in the population. It holds
   level on). When confidence carries little information, the top thresholds' small sets fail
   by chance and stop the sequence; the whole-row test still certifies the whole row. In
   ``benchmarks/sim_audit.py`` the split costs 0-4 points of certification rate where
-  confidence is informative and adds 13-30 where it is not (400-800 labels). When the sequence's only
-  candidate is the whole row, or a perfect record could not pass the whole-row test, the
-  sequence gets all of delta.
+  confidence is informative and adds 13-30 where it is not (400-800 labels). When the
+  sequence's only candidate is the whole row, or a perfect record could not pass the
+  whole-row test, the sequence gets all of delta.
 - A threshold is tested only when a perfect record on its labels would pass *the test it gets*
   at level ``(1 - WHOLE_SHARE) * min(delta, 0.05)``. That reads label counts only (design facts),
   so the sequence is fixed before any label is read; and from delta = 0.05 up it does not change
