@@ -581,11 +581,15 @@ class AuditReport:
         target_accuracy: float = 0.95,
         delta: float = 0.05,
         min_labels: int | None = None,
+        *,
+        joint: bool = False,
     ) -> pd.DataFrame:
         """Certified auto-accept thresholds, overall and per predicted type: with probability
         at least ``1 - delta``, the jobs accepted at ``threshold`` are at least
-        ``target_accuracy`` accurate in the population (Learn then Test, fixed-sequence
-        testing from the highest threshold down; see :mod:`._certify`).
+        ``target_accuracy`` accurate in the population (Learn then Test: a fixed sequence from
+        the highest threshold down beside a test of the whole row; see :mod:`._certify`).
+        Each row holds on its own; ``joint=True`` makes the type rows hold together
+        (Bonferroni over the types). ``table.attrs["guarantee"]`` says which, in words.
 
         Columns: ``threshold`` (NaN where nothing can be certified), ``coverage`` and
         ``accepted`` (jobs kept, exact), ``labelled`` (labels among them), the accepted jobs'
@@ -612,6 +616,7 @@ class AuditReport:
             target_accuracy,
             delta,
             min_labels,
+            joint=joint,
         )
         if self.sample is None or not self.sample.trusted:
             why = (
