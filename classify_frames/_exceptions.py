@@ -10,6 +10,8 @@
      ├── FetchError                  strict=True and some jobs could not be fetched
      └── ExportError                 a file could not be written or read
 
+    AuditWarning (a UserWarning)     something in the data limits what the audit can say
+
 Every error carries the context a user needs (status, URL path, job ids) and never the API key.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 
 __all__ = [
     "APIError",
+    "AuditWarning",
     "AuthenticationError",
     "ClassifyFramesError",
     "ConfigurationError",
@@ -90,3 +93,8 @@ class FetchError(ClassifyFramesError):
 
 class ExportError(ClassifyFramesError, OSError):
     """A file or dataset could not be written or read; any existing file is left intact."""
+
+
+class AuditWarning(UserWarning):
+    """Something in the data limits what the audit can say (unmatched or unknown labels,
+    unlabelled drawn jobs, a queue drawn on another frame ...)."""

@@ -27,7 +27,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._labels import AuditWarning, LabelsInput, join_labelled
+from .._exceptions import AuditWarning
+from ._labels import LabelsInput, join_labelled
 from ._sample import LabelledSample, stratum_names
 
 __all__ = [

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._exceptions import AuditWarning
 from ._prepare import NO_MATCH
 
 __all__ = ["AuditWarning", "LabelsInput", "join_labelled", "join_labels", "read_labels"]
@@ -25,10 +26,6 @@ LabelsInput = pd.DataFrame | str | os.PathLike[str]
 _STRING = pd.StringDtype("pyarrow")
 _JOIN_KEYS = {"id": "id", "document_input_value": "document"}
 _NONE_LABELS = frozenset({"none", NO_MATCH})
-
-
-class AuditWarning(UserWarning):
-    """Something in the data limits what the audit can say (unmatched or unknown labels ...)."""
 
 
 def read_labels(
