@@ -4,8 +4,10 @@ A review queue carries its design in plain columns (they survive a CSV or spread
 trip): ``design.id`` (one per queue), ``design.strategy``, ``design.stratum``, ``design.bands``,
 ``design.stratum_size`` (jobs the stratum's draw was made from), ``design.stratum_sample`` (jobs
 drawn), ``design.inclusion_probability``, ``design.weight`` and ``design.population`` (completed
-jobs of the frame), and ``design.check``, a checksum of the row's other design columns, so a
-hand edit is detected even in a file that keeps only the labelled rows.
+jobs of the frame), ``design.check``, a checksum of the row's other design columns, so a
+hand edit is detected even in a file that keeps only the labelled rows, and ``design.frame``, a
+fingerprint of the frame's completed jobs (see :func:`frame_fingerprint`), so labels drawn on
+another frame are recognised.
 
 :func:`labelled_sample` reads the design back and decides which labels are a random sample:
 
@@ -13,7 +15,12 @@ hand edit is detected even in a file that keeps only the labelled rows.
 - rows of a ``lowest`` or ``margin`` queue: chosen, not drawn; never used for population figures;
 - rows with no design (or an edited one): a simple random sample only if their type mix and
   confidence mix match the frame's (chi-squared test, p >= 0.01); otherwise the figures are
-  computed but marked, and no threshold is certified.
+  computed but marked, and no threshold is certified;
+- rows of a stratified design drawn on another frame (its fingerprint, or else its count of
+  completed jobs, differs from this frame's): kind ``"other frame"``, figures marked, no
+  threshold certified: they are a random sample of that frame, not of this one.
+
+:func:`nonresponse` finds the jobs a stratified queue drew that came back without a label.
 """
 
 from __future__ import annotations
@@ -22,13 +29,14 @@ import hashlib
 import json
 import math
 import warnings
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from .._exceptions import AuditWarning
-from ._labels import LabelsInput, join_labelled
+from ._labels import LabelsInput, _read, join_labelled
 from ._sample import LabelledSample, stratum_names
 
 __all__ = [
@@ -36,7 +44,9 @@ __all__ = [
     "Allocation",
     "allocate",
     "design_columns",
+    "frame_fingerprint",
     "labelled_sample",
+    "nonresponse",
     "sample_from_labels",
 ]
 
@@ -53,6 +63,7 @@ DESIGN_COLUMNS = [
     "design.weight",
     "design.population",
     "design.check",
+    "design.frame",
 ]
 #: A design-less sample whose type or confidence mix differs from the frame's at this level is
 #: not taken for a random one.
@@ -75,15 +86,32 @@ def _bands_text(bands: tuple[float, ...]) -> str:
     return ";".join(f"{b:g}" for b in sorted(bands))
 
 
+def frame_fingerprint(jobs: pd.DataFrame) -> str:
+    """A fingerprint of a prepared frame's completed jobs: their number and an
+    order-independent hash of their ids (16 hex digits). Two frames with the same completed
+    jobs have the same fingerprint, whatever their row order.
+
+    >>> jobs = pd.DataFrame({"id": ["a", "b"], "completed": [True, True]})
+    >>> frame_fingerprint(jobs) == frame_fingerprint(jobs.iloc[::-1])
+    True
+    """
+    ids = jobs.loc[jobs["completed"].to_numpy(bool), "id"]
+    hashed = pd.util.hash_pandas_object(ids.astype(object), index=False).to_numpy(np.uint64)
+    total = int(hashed.sum(dtype=np.uint64))  # wraps modulo 2**64: order-independent
+    return f"{len(ids):x}-{total:016x}"
+
+
 def design_columns(
     strategy: str,
     strata: pd.Series,
     pool: pd.Series,
     population: int,
     bands: tuple[float, ...] = (),
+    frame: str = "",
 ) -> pd.DataFrame:
     """The design columns of a queue: ``strata`` the stratum of each picked job, ``pool`` the
-    jobs per stratum the draw was made from (empty for a queue that was chosen, not drawn)."""
+    jobs per stratum the draw was made from (empty for a queue that was chosen, not drawn),
+    ``frame`` the :func:`frame_fingerprint` of the frame drawn from."""
     drawn = strata.value_counts()
     bands_text = _bands_text(bands)
     if len(pool):
@@ -112,6 +140,7 @@ def design_columns(
             "design.weight": size / sample,
             "design.population": population,
             "design.check": check,
+            "design.frame": frame,
         },
         index=strata.index,
     )
@@ -211,6 +240,7 @@ def labelled_sample(
     strategy = pd.Series("", index=range(len(positions)), dtype=object)
     notes: list[str] = []
     bands: set[float] = set()
+    elsewhere = False
     if design is not None and "design.id" in design.columns:
         block = design[completed].iloc[positions].reset_index(drop=True)
         block = block.reindex(columns=DESIGN_COLUMNS)
@@ -227,11 +257,16 @@ def labelled_sample(
             strategy[rows.index] = kind
             if kind.startswith("stratified"):
                 bands |= set(_parse_bands(rows["design.bands"].iloc[0]))
-                then = int(_number(rows["design.population"])[0])
-                if then != population:
+                other = _other_frame(rows, jobs, population)
+                if other:
+                    elsewhere = True
                     notes.append(
-                        f"the frame has {population:,} completed jobs, the queue {design_id} was "
-                        f"drawn from {then:,}: stratum sizes are taken from the frame as it is now"
+                        f"the queue {design_id} was drawn on another frame ({other}): its "
+                        f"{len(rows)} labels are a random sample of that frame, not of this "
+                        "one, so figures for this frame may be biased and no threshold is "
+                        "certified; audit the frame the queue was drawn from, or draw a new "
+                        "queue from this one (report.review_queue(budget=..., "
+                        "strategy='stratified'))"
                     )
     chosen = strategy.isin(["lowest", "margin"]).to_numpy(bool)
     drawn = strategy.str.startswith("stratified").to_numpy(bool)
@@ -247,7 +282,7 @@ def labelled_sample(
     codes, uniques = pd.factorize(names, sort=True)
     if drawn.any():
         sampled = positions[drawn]
-        kind = "stratified"
+        kind = "other frame" if elsewhere else "stratified"
         loose = ~drawn & ~chosen
         if loose.any():
             notes.append(
@@ -273,6 +308,24 @@ def labelled_sample(
         bands=band_tuple,
         notes=notes,
     )
+
+
+def _other_frame(rows: pd.DataFrame, jobs: pd.DataFrame, population: int) -> str:
+    """How a stratified design's frame differs from ``jobs`` ("" when it is the same): its
+    fingerprint (queues that carry one), else its count of completed jobs."""
+    stored = rows["design.frame"].dropna().astype(str).str.strip()
+    stored = stored[stored != ""]
+    if len(stored):
+        if stored.iloc[0] != frame_fingerprint(jobs):
+            then = int(str(stored.iloc[0]).split("-")[0], 16)
+            return (
+                f"{then:,} completed jobs there, {population:,} here"
+                if then != population
+                else f"the same number of completed jobs, {population:,}, but other ones"
+            )
+        return ""
+    then = int(_number(rows["design.population"])[0])
+    return f"{then:,} completed jobs there, {population:,} here" if then != population else ""
 
 
 def _check_random(types: pd.Series, conf: np.ndarray, rows: np.ndarray) -> tuple[str, str]:
@@ -329,6 +382,80 @@ def _mix_pvalue(codes: np.ndarray, rows: np.ndarray) -> float:
 
     statistic = float(np.sum((observed - expected) ** 2 / expected))
     return float(chdtrc(len(expected) - 1, statistic))  # scipy.stats.chisquare's p-value
+
+
+def nonresponse(
+    jobs: pd.DataFrame,
+    labels: LabelsInput,
+    sample: LabelledSample | None,
+    *,
+    label_col: str = "label",
+    join_on: str = "id",
+) -> LabelledSample | None:
+    """``sample`` with the jobs its stratified queues drew but that came back without a label
+    (``sample.missing``), warned with their count: the queue's rows left blank before its
+    last labelled row (rows after it were not reached: a queue comes in random order, so
+    labelling it from the top keeps a random sample of every stratum), and where rows were
+    deleted, as many more jobs of the stratum as the labelled rows' ``design.stratum_sample``
+    says were drawn (any unlabelled jobs of that stratum stand in: only their stratum
+    matters to a stratum's share).
+
+    Reviewers skip the hard cases, so these are not missing at random: the audit gives bounds
+    that hold whatever their labels are (:func:`._sample.bounds`)."""
+    if sample is None or sample.kind != "stratified":
+        return sample
+    table = _read(labels)
+    if "design.strategy" not in table.columns or join_on not in table.columns:
+        return sample
+    drawn = table["design.strategy"].fillna("").astype(str).str.startswith("stratified")
+    text = table[label_col].astype(object) if label_col in table.columns else None
+    if text is None:
+        return sample
+    blank = text.isna() | text.astype(str).str.strip().eq("")
+    completed = jobs["completed"].to_numpy(bool)
+    keys = jobs.loc[completed, "id" if join_on == "id" else "document"].astype(object)
+    where = pd.Series(np.arange(len(keys)), index=keys.to_numpy(object))
+    where = where[~where.index.duplicated()]
+    # Queue rows come in random order: blanks after a design's last label were not reached
+    # (the labels are still a random sample of each stratum); blanks before it were skipped.
+    ids = table["design.id"].fillna("").astype(str) if "design.id" in table.columns else ""
+    position = pd.Series(np.arange(len(table)), index=table.index)
+    last = position[drawn & ~blank].groupby(ids[drawn & ~blank]).max()
+    reached = position <= pd.Series(ids, index=table.index).map(last).fillna(-1)
+    wanted = table.loc[drawn & blank & reached, join_on].astype(str).str.strip()
+    found = where.reindex(wanted.to_numpy(object)).dropna().to_numpy(np.int64)
+    taken = np.zeros(len(sample.population), bool)
+    taken[sample.rows] = True
+    missing = np.unique(found[~taken[found]])
+    taken[missing] = True
+    # rows deleted from the file: the labelled rows still say how many their stratum drew
+    seen = table.loc[drawn & ~blank]
+    if "design.stratum_sample" in seen.columns and len(seen):
+        per = seen.groupby(["design.id", "design.stratum"], dropna=False)["design.stratum_sample"]
+        blanks = table.loc[drawn & blank].groupby(["design.id", "design.stratum"]).size()
+        extra: list[np.ndarray] = []
+        for (design_id, stratum), counts in per:
+            deficit = (
+                int(_number(counts).max()) - len(counts) - int(blanks.get((design_id, stratum), 0))
+            )
+            if deficit <= 0 or str(stratum) not in sample.names:
+                continue
+            code = sample.names.index(str(stratum))
+            free = np.flatnonzero((sample.population == code) & ~taken)[:deficit]
+            taken[free] = True
+            extra.append(free)
+        missing = np.unique(np.concatenate([missing, *extra])).astype(np.int64)
+    if not len(missing):
+        return sample
+    share = len(missing) / (len(missing) + len(sample.rows))
+    note = (
+        f"{len(missing):,} of the {len(missing) + len(sample.rows):,} jobs the queue drew "
+        f"have no label ({share:.0%}): reviewers who skip hard cases make the labelled ones "
+        "look better than the rest, so the findings give bounds that hold whatever those "
+        "labels are (all wrong, all right); label them to narrow the bounds"
+    )
+    warnings.warn(note, AuditWarning, stacklevel=4)
+    return replace(sample, missing=missing, notes=[*sample.notes, note])
 
 
 def sample_from_labels(
