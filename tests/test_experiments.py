@@ -30,6 +30,11 @@ def opts(emu: Emulator) -> dict[str, Any]:
     return {"base_url": emu.base_url, "api_key": emu.api_key, "progress": False}
 
 
+def one(emu: Emulator, k: int = 0) -> dict[str, Any]:
+    """``opts`` for the jobs of one configuration: reclassify refuses a mix of them."""
+    return {**opts(emu), "configuration_id": emu.dataset.configurations[k]["id"]}
+
+
 def conn(emu: Emulator) -> dict[str, Any]:
     return {"base_url": emu.base_url, "api_key": emu.api_key}
 
@@ -187,7 +192,7 @@ def test_dry_run_counts_and_estimates_credits_without_a_request(
 
 def test_creation_is_paced_under_the_limit(make_emulator: MakeEmulator) -> None:
     emu = make_emulator(jobs=500, seed=4, job_duration=0.1, create_rate_limit=40)
-    jobs = cf.list_jobs(status="COMPLETED", limit=60, **opts(emu))
+    jobs = cf.list_jobs(status="COMPLETED", limit=60, **one(emu))
     started = time.perf_counter()
     cf.reclassify(jobs, rules=finance_v1(emu), experiment="paced", wait=False, **opts(emu))
     rate = len(jobs) / (time.perf_counter() - started)
@@ -201,7 +206,7 @@ def test_a_429_storm_on_create_loses_nothing_and_creates_nothing_twice(
     make_emulator: MakeEmulator,
 ) -> None:
     emu = make_emulator(jobs=500, seed=5, job_duration=0.1)
-    jobs = cf.list_jobs(status="COMPLETED", limit=40, **opts(emu))
+    jobs = cf.list_jobs(status="COMPLETED", limit=40, **one(emu, 1))
     # 20 creations/s for a client sending 200/s, and a fifth of the answers lost after the job
     # was made: only transaction ids keep those retries from creating it again.
     emu.set_faults(create_rate_limit=20, retry_after_ms=True, drop_rate=0.2)
@@ -218,7 +223,7 @@ def test_a_429_storm_on_create_loses_nothing_and_creates_nothing_twice(
 
 def test_cancel_and_delete_in_bulk_say_what_happened_per_id(make_emulator: MakeEmulator) -> None:
     emu = make_emulator(jobs=300, seed=6, job_duration=60)
-    jobs = cf.list_jobs(status="COMPLETED", limit=5, **opts(emu))
+    jobs = cf.list_jobs(status="COMPLETED", limit=5, **one(emu))
     made = cf.reclassify(jobs, rules=finance_v1(emu), experiment="c", wait=False,
                          input_style="legacy", **opts(emu))  # fmt: skip
     assert set(made["status"].astype(str)) == {"PENDING"}
@@ -265,7 +270,7 @@ def test_configurations_by_name_with_a_quiet_fallback(
 
 def test_ctrl_c_while_waiting_says_how_to_resume(make_emulator: MakeEmulator) -> None:
     emu = make_emulator(jobs=300, seed=7, job_duration=120)
-    jobs = cf.list_jobs(status="COMPLETED", limit=12, **opts(emu))
+    jobs = cf.list_jobs(status="COMPLETED", limit=12, **one(emu))
     stop = threading.Event()
 
     def interrupt_once_all_are_made() -> None:

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import AuditWarning
-from ._labels import LabelsInput, _read, join_labelled
+from ._labels import LabelsInput, _read, join_labelled, read_labels
 from ._sample import LabelledSample, stratum_names
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "labelled_sample",
     "nonresponse",
     "sample_from_labels",
+    "stored_sample",
 ]
 
 Allocation = Literal["equal", "proportional", "neyman"]
@@ -466,3 +467,33 @@ def sample_from_labels(
     :func:`labelled_sample` and :mod:`._sample`)."""
     truth, design = join_labelled(jobs, labels, label_col=label_col, join_on=join_on)
     return truth, labelled_sample(jobs, truth, design)
+
+
+def stored_sample(
+    labels: LabelsInput, *, label_col: str = "label", join_on: str = "id"
+) -> tuple[LabelledSample, np.ndarray, np.ndarray] | None:
+    """The labelled rows of one stratified queue as a sample of the frame it was drawn from,
+    with the stratum sizes its design stored (no frame needed): the sample (its population a
+    stand-in of that many jobs per stratum), and each labelled row's ``join_on`` key and
+    label. None when the labels carry no single, unedited stratified design."""
+    table = _read(labels)
+    if "design.id" not in table.columns or join_on not in table.columns:
+        return None
+    read = read_labels(table, label_col=label_col, join_on=join_on)
+    read = read[read["design.id"].notna()].reindex(columns=[*read.columns[:2], *DESIGN_COLUMNS])
+    ids = read["design.id"].astype(str).str.strip()
+    if ids.nunique() != 1 or _valid_design(read):
+        return None
+    if not str(read["design.strategy"].iloc[0]).startswith("stratified"):
+        return None
+    strata = read["design.stratum"].astype(str).str.strip()
+    sizes = pd.Series(_number(read["design.stratum_size"]), index=strata).groupby(level=0).max()
+    names = [str(n) for n in sizes.index]
+    population = np.repeat(np.arange(len(names)), sizes.to_numpy(np.int64))
+    starts = np.concatenate([[0], np.cumsum(sizes.to_numpy(np.int64))[:-1]])
+    code = pd.Index(names).get_indexer(strata)
+    rank = strata.groupby(strata).cumcount().to_numpy()
+    rows = (starts[code] + rank).astype(np.int64)
+    sample = LabelledSample(population.astype(np.int64), rows, names, "stratified")
+    keys = read["key"].astype(object).to_numpy()
+    return sample, keys, read["label"].astype(object).to_numpy()
