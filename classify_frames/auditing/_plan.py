@@ -27,19 +27,18 @@ candidate threshold, so the rounds together stay a stratified random sample.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._certify import MIN_TESTED, certify, min_labels_for
-from ._design import design_columns
+from ._data import AuditData
+from ._design import design_columns, frame_fingerprint
+from ._population import risk_coverage
 from ._queue import draw_stratified, queue_table
 from ._sample import LabelledSample, stratum_names
 from ._stats import Z95
-
-if TYPE_CHECKING:
-    from ._report import AuditReport
 
 __all__ = ["plan_labels"]
 
@@ -51,7 +50,8 @@ GAIN = 0.03
 
 
 def plan_labels(
-    report: AuditReport,
+    data: AuditData,
+    memo: dict[tuple[Any, ...], float],
     *,
     target_accuracy: float | None = None,
     margin: float | None = None,
@@ -60,7 +60,8 @@ def plan_labels(
     seed: int = 0,
     max_labels: int = 5_000,
 ) -> pd.DataFrame:
-    """The next review queue; see the module's docstring and ``AuditReport.plan_labels``."""
+    """The next review queue; see the module's docstring and ``AuditReport.plan_labels``.
+    ``memo`` keeps simulated chances between calls on the same data."""
     if target_accuracy is not None and margin is not None:
         msg = "give target_accuracy= or margin=, not both"
         raise ValueError(msg)
@@ -72,27 +73,27 @@ def plan_labels(
     if target_accuracy is not None and not 0 < target_accuracy < 1:
         msg = f"target_accuracy must be in (0, 1), got {target_accuracy!r}"
         raise ValueError(msg)
-    jobs = report.jobs
+    jobs = data.jobs
     completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     conf = completed["confidence"].to_numpy(float)
-    labelled = report._labelled_mask
+    labelled = data.labelled_mask
     if labelled is None:
         labelled = np.zeros(len(completed), bool)
-    if report.sample is not None:  # labels that are not a random sample do not count
+    if data.sample is not None:  # labels that are not a random sample do not count
         usable = np.zeros(len(completed), bool)
-        usable[report.sample.rows] = True
+        usable[data.sample.rows] = True
         correct = np.full(len(completed), np.nan)
-        correct[report.sample.rows] = report._correct
+        correct[data.sample.rows] = data.correct
     else:
         usable, correct = np.zeros(len(completed), bool), np.full(len(completed), np.nan)
     if margin is not None:
-        bands = report.sample.bands if report.sample is not None else ()
+        bands = data.sample.bands if data.sample is not None else ()
         names = stratum_names(completed["type"], conf, bands)
         plan, summary = _for_margin(names, conf, usable, correct, margin, max_labels)
     else:
         assert target_accuracy is not None
         plan, summary, bands, names = _for_target(
-            report, completed, conf, usable, correct, target_accuracy, delta, power, max_labels
+            data, memo, completed, conf, usable, correct, target_accuracy, delta, power, max_labels
         )
     queue = _queue_of(jobs, completed, names, labelled, plan, bands, seed)
     queue.attrs["plan"] = plan
@@ -153,7 +154,8 @@ def _for_margin(
 
 
 def _for_target(
-    report: AuditReport,
+    data: AuditData,
+    memo: dict[tuple[Any, ...], float],
     completed: pd.DataFrame,
     conf: np.ndarray,
     usable: np.ndarray,
@@ -163,8 +165,8 @@ def _for_target(
     power: float,
     max_labels: int,
 ) -> tuple[pd.DataFrame, str, tuple[float, ...], pd.Series]:
-    candidate, expected, how = _candidate(report, completed, conf, target)
-    old_bands = report.sample.bands if report.sample is not None else ()
+    candidate, expected, how = _candidate(data, completed, conf, target)
+    old_bands = data.sample.bands if data.sample is not None else ()
     if candidate is None:
         names = stratum_names(completed["type"], conf, old_bands)
         table = _pilot(names, conf, usable, correct).assign(planned=0, more=0)
@@ -194,7 +196,7 @@ def _for_target(
     # the normal formula trusts the pilot's accuracy; the chance is re-checked by simulating
     # the whole certification with the accuracies the pilot allows, and n raised until it
     # reaches ``power`` (or the cap)
-    memo = report._plan_chances  # the same report plans the same way: simulate once
+    # (memo: the same report plans the same way, so it simulates once)
 
     def chance_at(size: int) -> float:
         key = (candidate, size, target, delta)
@@ -294,11 +296,11 @@ def _chance(
 
 
 def _candidate(
-    report: AuditReport, completed: pd.DataFrame, conf: np.ndarray, target: float
+    data: AuditData, completed: pd.DataFrame, conf: np.ndarray, target: float
 ) -> tuple[float | None, float, str]:
     """The threshold to plan for, its expected accuracy, and where that expectation comes from."""
-    if report.sample is not None and report.sample.trusted:
-        curve = report.risk_coverage
+    if data.sample is not None and data.sample.trusted:
+        curve = risk_coverage(data.sample, data.correct, data.confidence)[0]
         # a small pilot flatters the best thresholds: plan halfway to the 95% lower bound
         expected = (curve["accuracy"] + curve["accuracy_lo"]) / 2
         how = "a cautious estimate from the labels so far:"
@@ -334,5 +336,7 @@ def _queue_of(
     sizes = pool_names.value_counts()
     counts = plan["more"].reindex(sizes.index).fillna(0).astype("int64")
     picked = draw_stratified(pool_names, counts, seed)
-    design = design_columns("stratified/plan", pool_names[picked], sizes, len(completed), bands)
+    design = design_columns(
+        "stratified/plan", pool_names[picked], sizes, len(completed), bands, frame_fingerprint(jobs)
+    )
     return queue_table(jobs, picked, design)

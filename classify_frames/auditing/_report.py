@@ -676,7 +676,8 @@ class AuditReport:
         >>> queue.attrs["summary"]                             # doctest: +SKIP
         """
         return _plan.plan_labels(
-            self,
+            self.data,
+            self._plan_chances,
             target_accuracy=target_accuracy,
             margin=margin,
             delta=delta,
