@@ -196,7 +196,7 @@ def _typed_view(kinds: np.ndarray, correct: np.ndarray, rows: np.ndarray) -> Aud
     jobs = pd.DataFrame(
         {
             "completed": True,
-            "type": pd.Categorical.from_codes(kinds, categories=names),
+            "type": pd.Categorical.from_codes(kinds, categories=pd.Index(names)),
             "confidence": 0.9,
             "created_at": pd.NaT,
         }

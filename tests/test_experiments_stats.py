@@ -212,11 +212,10 @@ def test_compare_takes_stratum_sizes_from_the_population_not_from_before() -> No
     whole = cf.compare(population, after, labels=queue)
     from_sample = cf.compare(sample, after, labels=queue)  # the README's call
     given = cf.compare(sample, after, labels=queue, population=population)
-    for result in (whole, from_sample, given):
-        assert result.designed is not None
-    low, high = whole.designed.difference_ci
-    assert from_sample.designed.difference_ci == pytest.approx((low, high))
-    assert given.designed.difference_ci == pytest.approx((low, high))
+    intervals = [r.designed.difference_ci for r in (whole, from_sample, given) if r.designed]
+    assert len(intervals) == 3
+    low, high = intervals[0]
+    assert intervals[1] == pytest.approx((low, high)) and intervals[2] == pytest.approx((low, high))
     assert high - low > 0.05  # a sample's interval, not the near-zero one of a "full" frame
     assert "stratum sizes from the review queue's design (2,000 jobs" in " ".join(
         from_sample.findings

@@ -419,10 +419,10 @@ def nonresponse(
     where = where[~where.index.duplicated()]
     # Queue rows come in random order: blanks after a design's last label were not reached
     # (the labels are still a random sample of each stratum); blanks before it were skipped.
-    ids = table["design.id"].fillna("").astype(str) if "design.id" in table.columns else ""
+    ids = table.get("design.id", pd.Series("", index=table.index)).fillna("").astype(str)
     position = pd.Series(np.arange(len(table)), index=table.index)
     last = position[drawn & ~blank].groupby(ids[drawn & ~blank]).max()
-    reached = position <= pd.Series(ids, index=table.index).map(last).fillna(-1)
+    reached = position <= ids.map(last).fillna(-1)
     wanted = table.loc[drawn & blank & reached, join_on].astype(str).str.strip()
     found = where.reindex(wanted.to_numpy(object)).dropna().to_numpy(np.int64)
     taken = np.zeros(len(sample.population), bool)
@@ -491,7 +491,7 @@ def stored_sample(
     names = [str(n) for n in sizes.index]
     population = np.repeat(np.arange(len(names)), sizes.to_numpy(np.int64))
     starts = np.concatenate([[0], np.cumsum(sizes.to_numpy(np.int64))[:-1]])
-    code = pd.Index(names).get_indexer(strata)
+    code = pd.Index(names).get_indexer(pd.Index(strata))
     rank = strata.groupby(strata).cumcount().to_numpy()
     rows = (starts[code] + rank).astype(np.int64)
     sample = LabelledSample(population.astype(np.int64), rows, names, "stratified")

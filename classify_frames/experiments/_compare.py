@@ -276,12 +276,12 @@ def _population_sample(
         stored = stored_sample(table, label_col=label_col, join_on=join_on)
         if stored is None:
             return None
-        sample, keys, label = stored
+        stored_rows, keys, label = stored
         strata = (
-            f"stratum sizes from the review queue's design ({len(sample.population):,} jobs "
-            "when it was drawn)"
+            f"stratum sizes from the review queue's design ({len(stored_rows.population):,} "
+            "jobs when it was drawn)"
         )
-        return sample, keys, label, strata
+        return stored_rows, keys, label, strata
     jobs, _ = prepare(population)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AuditWarning)  # the audit of population says it all
