@@ -10,7 +10,9 @@
   :data:`MIN_CALIBRATION_LABELS` labels, with at least :data:`MIN_EACH_OUTCOME` right and as
   many wrong: the binned ECE is biased upward at small n, and an AUROC needs both outcomes.
 - Nonresponse (drawn, not labelled) above :data:`NONRESPONSE_LIMIT` of the drawn jobs: the
-  findings lead with bounds that hold whatever the missing labels are.
+  findings lead with bounds that hold whatever the missing labels are (Manski), compare types
+  with the missing labels set against the claim, and judge no calibration; a certified
+  threshold always counts the missing labels as wrong.
 - A figure from a sample always has an interval of some width; a figure over a fully
   labelled frame is exact, and says so.
 

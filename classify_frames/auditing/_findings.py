@@ -230,7 +230,7 @@ def _threshold_sentences(view: AuditView, target_accuracy: float | None, delta: 
     targets = TARGETS if target_accuracy is None else (target_accuracy,)
     sure = f"{1 - delta:.0%}"
     skipped = (
-        f"; the {len(sample.missing):,} unlabelled drawn jobs counted wrong"
+        f" (the {len(sample.missing):,} unlabelled drawn jobs counted wrong)"
         if len(sample.missing)
         else ""
     )
@@ -242,8 +242,8 @@ def _threshold_sentences(view: AuditView, target_accuracy: float | None, delta: 
                 f"Auto-accepting at ≥ {row['threshold']:g} keeps {row['coverage']:.0%} of jobs "
                 f"({int(row['accepted']):,}) at ≥ {target:.0%} accuracy, certified at {sure} "
                 f"confidence (estimated {_pct(float(row['accuracy']))}, "
-                f"{_ci(low, high, sample.exact)}, from {_labels(int(row['labelled']))}"
-                f"{skipped})."
+                f"{_ci(low, high, sample.exact)}, from {_labels(int(row['labelled']))})"
+                f"{skipped}."
             ]
     lowest = targets[-1]
     return [
@@ -324,7 +324,8 @@ def type_sentences(view: AuditView) -> list[str]:
         ]
     if not called:
         note = (
-            f" ({untested} type{'s' if untested != 1 else ''} with fewer labels not compared)"
+            f"; {untested} type{'s' if untested != 1 else ''} with fewer labels "
+            f"{'were' if untested != 1 else 'was'} not compared"
             if untested
             else ""
         )
@@ -365,11 +366,12 @@ def confidence_sentences(view: AuditView) -> list[str]:
             f"asks for at least {MIN_CALIBRATION_LABELS} (below that the binned calibration "
             "error is biased upward and its interval unreliable)."
         ]
-    caveat = (
-        " (read as if the unlabelled drawn jobs were missing at random)"
-        if _material(sample)
-        else ""
-    )
+    if _material(sample):
+        return [
+            f"Calibration and separation are not judged: {len(sample.missing):,} of the "
+            f"{sample.drawn:,} drawn jobs ({sample.nonresponse:.0%}) have no label, and jobs "
+            "skipped for being hard would make confidence look better calibrated than it is."
+        ]
     out = []
     auc, (lo, hi) = view.auroc, view.auroc_ci
     if math.isfinite(auc):
@@ -387,11 +389,13 @@ def confidence_sentences(view: AuditView) -> list[str]:
             chance = ", so chance (0.5) is not ruled out" if lo <= 0.5 <= hi else ""
             out.append(
                 f"{_strength(auc)} (AUROC {auc:.2f}, 95% CI {lo:.2f}–{hi:.2f}, from "
-                f"{_labels(n)}){chance}{caveat}."
+                f"{_labels(n)}){chance}."
             )
     ece = view.ece if exact else view.ece_debiased
     e_lo, e_hi = view.ece_ci
-    if math.isfinite(ece) and (exact or e_hi > e_lo):
+    # a bootstrap interval that misses its own debiased estimate (all labels of a bin alike)
+    # is no interval to state
+    if math.isfinite(ece) and (exact or (e_lo <= ece <= e_hi and e_hi > e_lo)):
         stated = view.calibration()
         weights = stated["count"].to_numpy(float)
         mean_conf = float(np.sum(weights * stated["confidence"]) / weights.sum())
@@ -401,7 +405,7 @@ def confidence_sentences(view: AuditView) -> list[str]:
             f"calibration error (ECE) {ece:.3f} ({_EXACT})"
             if exact
             else f"calibration error (ECE, debiased) {ece:.3f} (95% CI {e_lo:.3f}–{e_hi:.3f}, "
-            f"from {_labels(n)}){caveat}"
+            f"from {_labels(n)})"
         )
         out.append(
             f"Stated confidence averages {mean_conf:.0%}, {abs(mean_conf - accuracy) * 100:.0f} "
