@@ -38,6 +38,7 @@ import pandas as pd
 from .._exceptions import AuditWarning
 from ._labels import LabelsInput, _read, join_labelled, read_labels
 from ._sample import LabelledSample, stratum_names
+from ._stats import chi2_sf
 
 __all__ = [
     "DESIGN_COLUMNS",
@@ -379,10 +380,8 @@ def _mix_pvalue(codes: np.ndarray, rows: np.ndarray) -> float:
         observed, expected = observed[keep], expected[keep]
     if len(expected) < 2:
         return 1.0
-    from scipy.special import chdtrc  # scipy loads slowly: only when needed
-
     statistic = float(np.sum((observed - expected) ** 2 / expected))
-    return float(chdtrc(len(expected) - 1, statistic))  # scipy.stats.chisquare's p-value
+    return chi2_sf(statistic, len(expected) - 1)  # scipy.stats.chisquare's p-value
 
 
 def nonresponse(

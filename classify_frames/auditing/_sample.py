@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._stats import Z95
+from ._stats import Z95, wilson_share
 
 __all__ = [
     "LabelledSample",
@@ -197,7 +197,7 @@ def combine(
         kish = 1.0 / np.where(labelled, w**2 / np.maximum(n, 1) * fpc, 0.0).sum(axis=1)
         spread = estimate * (1 - estimate)
         n_eff = np.where((var > 0) & (spread > 0), spread / var, kish)
-        lo, hi = _wilson(estimate, n_eff, z)
+        lo, hi = wilson_share(estimate, n_eff, z)
     # (sums of shares can miss 1 by a rounding error: that is no unlabelled share)
     unlabelled = np.where(jobs > 0, np.where(covered > 1 - 1e-9, 0.0, 1.0 - covered), np.nan)
     none = ~labelled.any(axis=1)
@@ -215,19 +215,6 @@ def combine(
         "unlabelled": unlabelled,
         "n_eff": np.where(none, 0.0, n_eff),
     }
-
-
-def _wilson(p: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson bounds of a share ``p`` at a (real, possibly infinite) sample size ``n``."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z2n = np.where(np.isinf(n), 0.0, z * z / n)
-        center = (p + z2n / 2) / (1 + z2n)
-        half = (
-            z
-            / (1 + z2n)
-            * np.sqrt(np.maximum(p * (1 - p) * z2n / (z * z) + z2n**2 / (4 * z * z), 0))
-        )
-    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
 
 
 def share(
