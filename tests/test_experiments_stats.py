@@ -217,10 +217,10 @@ def test_compare_takes_stratum_sizes_from_the_population_not_from_before() -> No
     low, high = intervals[0]
     assert intervals[1] == pytest.approx((low, high)) and intervals[2] == pytest.approx((low, high))
     assert high - low > 0.05  # a sample's interval, not the near-zero one of a "full" frame
-    assert "stratum sizes from the review queue's design (2,000 jobs" in " ".join(
+    assert "stratum sizes from the review queue's design, 2,000 jobs" in " ".join(
         from_sample.findings
     )
-    assert "stratum sizes from population= (2,000 completed jobs)" in " ".join(given.findings)
+    assert "stratum sizes from population=, 2,000 completed jobs" in " ".join(given.findings)
 
 
 def test_reclassify_refuses_a_sample_of_several_configurations() -> None:

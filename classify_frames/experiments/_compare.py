@@ -278,8 +278,8 @@ def _population_sample(
             return None
         stored_rows, keys, label = stored
         strata = (
-            f"stratum sizes from the review queue's design ({len(stored_rows.population):,} "
-            "jobs when it was drawn)"
+            f"stratum sizes from the review queue's design, {len(stored_rows.population):,} "
+            "jobs when it was drawn"
         )
         return stored_rows, keys, label, strata
     jobs, _ = prepare(population)
@@ -295,7 +295,7 @@ def _population_sample(
     column = "id" if join_on == "id" else "document"
     keys = jobs.loc[done, column].astype(object).to_numpy()[sample.rows]
     label = truth[done].astype(object).to_numpy()[sample.rows]
-    strata = f"stratum sizes from population= ({len(sample.population):,} completed jobs)"
+    strata = f"stratum sizes from population=, {len(sample.population):,} completed jobs"
     return sample, keys, label, strata
 
 
