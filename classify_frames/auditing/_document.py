@@ -22,6 +22,7 @@ import pandas as pd
 from . import _format as fmt
 from . import _page
 from ._data import AuditView
+from ._evidence import MIN_GROUP_LABELS
 from ._findings import confidence_sentences, type_sentences
 from ._htmltable import Column, Kind, table
 
@@ -487,12 +488,16 @@ def _calibrated_answers(report: AuditView, goal: Goal) -> list[str]:
             f"{fmt.count(top['labels'])} labels)."
         )
     by_type = report.by_type
-    over = [str(t) for t in by_type.index[by_type["overconfident"].fillna(False).astype(bool)]]
+    # the evidence rule of a type's figure: enough labels of that type
+    flagged = by_type["overconfident"].fillna(False).astype(bool)
+    enough = by_type["support"].fillna(0) >= MIN_GROUP_LABELS
+    over = [
+        f"{t} ({int(by_type.loc[t, 'support'])} labels)" for t in by_type.index[flagged & enough]
+    ]
     if over:
         answers.append(
-            "Over-confident types (sure of their documents more often than right about them): "
-            + ", ".join(over)
-            + "."
+            "Over-confident types (sure of their documents more often than right about them; "
+            f"types with at least {MIN_GROUP_LABELS} labels): " + ", ".join(over) + "."
         )
     return answers
 
@@ -557,7 +562,8 @@ def _drift_answers(report: AuditView, goal: Goal) -> list[str]:
         f"{period} ({row['drift']}: {row['reasons']})" for period, row in flagged.iterrows()
     )
     return [
-        f"{len(flagged)} of {len(drift)} months drifted against the baseline ({base}): {listed}."
+        f"{len(flagged)} of {len(drift)} months drifted against the baseline ({base}; each "
+        f"signal Holm-adjusted over the months tested): {listed}."
     ]
 
 
@@ -574,7 +580,11 @@ def _drift_body(report: AuditView, goal: Goal) -> str:
     body = [
         _legend(
             ("major", "flagged major: PSI ≥ 0.25 or a rate moved ≥ 10 pts"),
-            ("moderate", "moderate: PSI ≥ 0.1 or ≥ 5 pts (each significant, p < 0.001)"),
+            (
+                "moderate",
+                "moderate: PSI ≥ 0.1 or ≥ 5 pts (each significant, Holm-adjusted p < 0.001 "
+                "over the months; accuracy from 20+ labels on each side)",
+            ),
         ),
         _page.figure(report.plot_drift(), "Confidence, no-match rate and PSI per month"),
         table(drift, DRIFT, source="report.drift()", index=period),
