@@ -265,3 +265,26 @@ def test_drift_accuracy_alarms_keep_the_family_wise_error() -> None:
         alarms += bool(table["reasons"].str.contains("accuracy").any())
     print(f"drift: false alarms {alarms / reps:.3f} at alpha {alpha}")
     assert alarms / reps <= alpha + 2 * (alpha * (1 - alpha) / reps) ** 0.5
+
+
+def test_findings_name_stuck_jobs_with_their_count_and_the_oldest() -> None:
+    created = pd.to_datetime(
+        ["2026-03-01 08:00", "2026-03-01 09:00", "2026-03-02 11:30", "2026-03-02 11:50"], utc=True
+    )
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "status": ["COMPLETED", "PENDING", "RUNNING", "RUNNING"],
+            "result.type": ["invoice", None, None, None],
+            "result.confidence": [0.9, None, None, None],
+            "created_at": created,
+        }
+    )
+    frame.attrs["classify_frames"] = {"fetched_at": "2026-03-02T12:00:00+00:00"}
+    found = cf.audit(frame).findings
+    [stuck] = [s for s in found if "stuck" in s]
+    # c and d are younger than an hour at the fetch: only b is stuck, a day and 3 hours old
+    assert stuck.startswith("1 job has been PENDING or RUNNING for more than 1 hour(s)")
+    assert "the oldest, b, was created 27 hours before the fetch (2026-03-01 09:00 UTC)" in stuck
+    frame.attrs["classify_frames"] = {"fetched_at": "2026-03-01T09:30:00+00:00"}
+    assert not [s for s in cf.audit(frame).findings if "stuck" in s]

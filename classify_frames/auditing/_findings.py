@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 
 from ._data import AuditData, AuditView
 from ._evidence import (
@@ -36,6 +37,10 @@ __all__ = ["Findings", "confidence_sentences", "findings", "type_sentences"]
 TARGETS = (0.95, 0.9)
 
 _EXACT = "exact: every completed job is labelled"
+
+#: A job still PENDING or RUNNING this long after it was created is named as stuck (the
+#: service finishes most jobs within minutes; hours mean it will not finish by itself).
+STUCK_AFTER = pd.Timedelta(hours=1)
 
 
 class Findings(list[str]):
@@ -133,6 +138,7 @@ def _frame_sentences(view: AuditView) -> list[str]:
     if completed:
         sentence += f" {summary['no_match_rate']:.0%} of completed jobs matched no rule."
     out.append(sentence)
+    out += _stuck_sentences(view)
     impossible = int(summary["confidence_impossible"])
     if impossible:
         out.append(
@@ -140,6 +146,34 @@ def _frame_sentences(view: AuditView) -> list[str]:
             "they are left out of calibration and thresholds."
         )
     return out
+
+
+def _stuck_sentences(view: AuditView) -> list[str]:
+    """Jobs PENDING or RUNNING for longer than :data:`STUCK_AFTER` when the frame was
+    fetched (its ``fetched_at``; now when the frame does not say), with the oldest one."""
+    jobs = view.data.jobs
+    waiting = jobs["status"].astype(str).isin(["PENDING", "RUNNING"]).to_numpy(bool)
+    if not waiting.any():
+        return []
+    fetched = pd.to_datetime(view.data.provenance.get("fetched_at"), utc=True, errors="coerce")
+    now = pd.Timestamp.now(tz="UTC") if pd.isna(fetched) else fetched
+    created = jobs.loc[waiting, "created_at"]
+    stuck = created[created <= now - STUCK_AFTER]
+    if stuck.empty:
+        return []
+    oldest = stuck.idxmin()
+    hours = (now - stuck.min()).total_seconds() / 3600
+    since = f"{hours:,.0f} hours" if hours < 48 else f"{hours / 24:,.0f} days"
+    when = "before the fetch" if not pd.isna(fetched) else "ago"
+    limit = STUCK_AFTER.total_seconds() / 3600
+    return [
+        f"{len(stuck):,} {'jobs have' if len(stuck) != 1 else 'job has'} been PENDING or "
+        f"RUNNING for more than {limit:g} hour(s), "
+        "so stuck (in no figure of this audit); the oldest, "
+        f"{jobs.loc[oldest, 'id']}, was created {since} {when} "
+        f"({stuck.min():%Y-%m-%d %H:%M} UTC). Cancel them (cf.cancel_jobs(ids)) and run them "
+        "again, or ask support."
+    ]
 
 
 def _material(sample: LabelledSample) -> bool:
