@@ -288,3 +288,30 @@ def test_findings_name_stuck_jobs_with_their_count_and_the_oldest() -> None:
     assert "the oldest, b, was created 27 hours before the fetch (2026-03-01 09:00 UTC)" in stuck
     frame.attrs["classify_frames"] = {"fetched_at": "2026-03-01T09:30:00+00:00"}
     assert not [s for s in cf.audit(frame).findings if "stuck" in s]
+
+
+def test_bounds_hold_the_truth_when_reviewers_skip_the_hard_cases() -> None:
+    from classify_frames.auditing._sample import bounds, share
+
+    rng = np.random.default_rng(4)
+    n_jobs, reps = 5_000, 300
+    strata = rng.choice(3, size=n_jobs, p=[0.6, 0.3, 0.1])
+    right = (rng.random(n_jobs) < np.array([0.9, 0.75, 0.5])[strata]).astype(float)
+    truth = right.mean()
+    held = missed_at_random = 0
+    for _ in range(reps):
+        drawn = np.concatenate(
+            [rng.choice(np.flatnonzero(strata == h), 60, replace=False) for h in range(3)]
+        )
+        skipped = (right[drawn] == 0) & (rng.random(len(drawn)) < 0.7)  # hard cases skipped
+        sample = LabelledSample(
+            strata.astype(np.int64), drawn[~skipped], ["a", "b", "c"], "stratified",
+            missing=drawn[skipped],
+        )  # fmt: skip
+        low, high = bounds(sample, right[drawn[~skipped]])
+        held += low.low <= truth <= high.high
+        mar = share(sample, right[drawn[~skipped]])
+        missed_at_random += not mar.low <= truth <= mar.high
+    print(f"bounds hold the truth in {held / reps:.1%}; the MAR interval misses it in "
+          f"{missed_at_random / reps:.1%}")  # fmt: skip
+    assert held / reps >= 0.95 and missed_at_random / reps > 0.5
