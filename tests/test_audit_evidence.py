@@ -19,7 +19,7 @@ from audit_simulation import Population, skewed_population
 import classify_frames as cf
 from classify_frames.auditing import AuditWarning
 from classify_frames.auditing._data import AuditData, AuditView
-from classify_frames.auditing._evidence import MIN_GROUP_LABELS, holm
+from classify_frames.auditing._evidence import MIN_GROUP_LABELS, benjamini_hochberg, holm
 from classify_frames.auditing._findings import type_sentences
 from classify_frames.auditing._sample import LabelledSample
 from classify_frames.auditing._tables import drift
@@ -186,6 +186,10 @@ def test_holm_matches_a_reference() -> None:
     expected = np.array([0.03, 0.06, 0.06, 0.02, np.nan])
     assert np.allclose(holm(p), expected, equal_nan=True)
     assert (holm(p[:4]) >= false_discovery_control(p[:4])).all()  # Holm is the stricter
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        q = rng.random(12) ** 3
+        assert np.allclose(benjamini_hochberg(q), false_discovery_control(q))
 
 
 # -- the rules' false alarms, by simulation ------------------------------------------------

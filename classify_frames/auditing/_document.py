@@ -563,7 +563,7 @@ def _drift_answers(report: AuditView, goal: Goal) -> list[str]:
     )
     return [
         f"{len(flagged)} of {len(drift)} months drifted against the baseline ({base}; each "
-        f"signal Holm-adjusted over the months tested): {listed}."
+        f"signal Benjamini-Hochberg adjusted over the months tested): {listed}."
     ]
 
 
@@ -582,8 +582,8 @@ def _drift_body(report: AuditView, goal: Goal) -> str:
             ("major", "flagged major: PSI ≥ 0.25 or a rate moved ≥ 10 pts"),
             (
                 "moderate",
-                "moderate: PSI ≥ 0.1 or ≥ 5 pts (each significant, Holm-adjusted p < 0.001 "
-                "over the months; accuracy from 20+ labels on each side)",
+                "moderate: PSI ≥ 0.1 or ≥ 5 pts (each significant: Benjamini-Hochberg adjusted "
+                "p < 0.001 over the months; accuracy from 20+ labels on each side)",
             ),
         ),
         _page.figure(report.plot_drift(), "Confidence, no-match rate and PSI per month"),

@@ -155,22 +155,26 @@ def _stuck_sentences(view: AuditView) -> list[str]:
     waiting = jobs["status"].astype(str).isin(["PENDING", "RUNNING"]).to_numpy(bool)
     if not waiting.any():
         return []
-    fetched = pd.to_datetime(view.data.provenance.get("fetched_at"), utc=True, errors="coerce")
-    now = pd.Timestamp.now(tz="UTC") if pd.isna(fetched) else fetched
+    recorded = view.data.provenance.get("fetched_at")
+    fetched = pd.Timestamp(recorded) if isinstance(recorded, str) and recorded else None
+    if fetched is not None:
+        fetched = fetched.tz_localize("UTC") if fetched.tzinfo is None else fetched
+    now = pd.Timestamp.now(tz="UTC") if fetched is None else fetched
     created = jobs.loc[waiting, "created_at"]
     stuck = created[created <= now - STUCK_AFTER]
     if stuck.empty:
         return []
-    oldest = stuck.idxmin()
+    first = stuck.to_numpy().argmin()  # no NaT here: a comparison dropped them
+    oldest = jobs["id"].loc[stuck.index].iloc[int(first)]
     hours = (now - stuck.min()).total_seconds() / 3600
     since = f"{hours:,.0f} hours" if hours < 48 else f"{hours / 24:,.0f} days"
-    when = "before the fetch" if not pd.isna(fetched) else "ago"
+    when = "before the fetch" if fetched is not None else "ago"
     limit = STUCK_AFTER.total_seconds() / 3600
     return [
         f"{len(stuck):,} {'jobs have' if len(stuck) != 1 else 'job has'} been PENDING or "
         f"RUNNING for more than {limit:g} hour(s), "
         "so stuck (in no figure of this audit); the oldest, "
-        f"{jobs.loc[oldest, 'id']}, was created {since} {when} "
+        f"{oldest}, was created {since} {when} "
         f"({stuck.min():%Y-%m-%d %H:%M} UTC). Cancel them (cf.cancel_jobs(ids)) and run them "
         "again, or ask support."
     ]

@@ -693,9 +693,9 @@ class AuditReport:
         stuck jobs, what the data lacks): a list of sentences, with a threshold certified at
         95% accuracy (else 90%); ``print(report.findings)`` prints one per line. Each kind of
         sentence follows a stated evidence rule (see :mod:`._evidence`: 20 labels per group
-        compared, Holm's adjustment over types and months, 100 labels for calibration,
-        bounds when more than 5% of the drawn jobs are unlabelled). Call it for your own
-        target: ``report.findings(target_accuracy=0.8, delta=0.05)``.
+        compared, Holm's adjustment over types, Benjamini-Hochberg's over months, 100 labels
+        for calibration, bounds when more than 5% of the drawn jobs are unlabelled). Call it
+        for your own target: ``report.findings(target_accuracy=0.8, delta=0.05)``.
 
         >>> for sentence in report.findings(target_accuracy=0.9):   # doctest: +SKIP
         ...     print(sentence)

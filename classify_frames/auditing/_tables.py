@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ._evidence import MIN_GROUP_LABELS, difference, holm
+from ._evidence import MIN_GROUP_LABELS, benjamini_hochberg, difference
 from ._prepare import NO_MATCH
 from ._sample import LabelledSample, cell_counts, combine
 from ._stats import (
@@ -435,10 +435,11 @@ def drift(
     (:mod:`._evidence`): accuracy is tested (``accuracy_tested``) only where the period and
     the baseline (``baseline_labels``) each hold at least 20 labels.
 
-    Many months are many tests: each signal's p-values are Holm-adjusted over the months it
-    is tested in (``p_*_holm``; family-wise error at most ``alpha`` per signal). A period of at
-    least ``min_jobs`` jobs is flagged (``drift``) on a signal that is both significant
-    (Holm-adjusted p < ``alpha``) and large: a PSI of 0.1 or more (the standard cut-offs: 0.25
+    Many months are many tests: each signal's p-values are Benjamini-Hochberg adjusted over the
+    months it is tested in (``p_*_bh``; false discovery rate at most ``alpha`` per signal,
+    and family-wise error too when nothing drifted). A period of at least ``min_jobs`` jobs is
+    flagged (``drift``) on a signal that is both significant (adjusted p < ``alpha``) and
+    large: a PSI of 0.1 or more (the standard cut-offs: 0.25
     and up is ``"major"``) or a rate that moved 5 points or more (10 and up is ``"major"``);
     ``reasons`` says which. KS is reported but never flags: stated confidences take few
     distinct values and KS assumes continuous scores, so its p-value is off, and with many jobs
@@ -490,11 +491,11 @@ def drift(
     base_periods = set(period[base_mask].unique())
     table["baseline"] = [p in base_periods for p in table.index]
     eligible = (table["jobs"] >= min_jobs) & ~table["baseline"]
-    # many months are many tests: Holm's adjustment over the months each signal is tested in
+    # many months are many tests: Benjamini-Hochberg over the months each signal is tested in
     for _, _, p_col, _ in _SIGNALS:
         if p_col in table.columns:
             tested = eligible & table["accuracy_tested"] if p_col == "p_accuracy" else eligible
-            table[f"{p_col}_holm"] = holm(table[p_col].where(tested).to_numpy(float))
+            table[f"{p_col}_bh"] = benjamini_hochberg(table[p_col].where(tested).to_numpy(float))
     flags = [_flag(row, alpha) for _, row in table.iterrows()]
     table["drift"] = [f[0] if ok else "" for f, ok in zip(flags, eligible, strict=True)]
     table["reasons"] = [f[1] if ok else "" for f, ok in zip(flags, eligible, strict=True)]
@@ -623,7 +624,7 @@ def _flag(row: pd.Series, alpha: float) -> tuple[str, str]:
     """Severity and reasons of one period (see :func:`drift`)."""
     severity, reasons = "", []
     for label, value_col, p_col, kind in _SIGNALS:
-        if value_col not in row or not row[f"{p_col}_holm"] < alpha:
+        if value_col not in row or not row[f"{p_col}_bh"] < alpha:
             continue
         value = float(row[value_col])
         size = abs(value) if kind == "rate" else value
