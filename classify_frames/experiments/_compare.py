@@ -327,6 +327,9 @@ class Comparison:
             ``after`` types (``"no match"`` when no rule matched), both confidences, ``label``.
         rows: rows of the after frame; unmatched: rows whose ``source_id`` is not in before;
         incomplete: matched pairs where a job did not complete (failed, not fetched ...).
+        designed: the audit's design-aware estimates, when the labels carry a stratified
+            design; strata: where their stratum sizes came from (the queue's stored design,
+            or ``population=``), as the findings say it.
     """
 
     pairs: pd.DataFrame
