@@ -319,3 +319,18 @@ def test_bounds_hold_the_truth_when_reviewers_skip_the_hard_cases() -> None:
     print(f"bounds hold the truth in {held / reps:.1%}; the MAR interval misses it in "
           f"{missed_at_random / reps:.1%}")  # fmt: skip
     assert held / reps >= 0.95 and missed_at_random / reps > 0.5
+
+
+def test_stuck_jobs_without_a_fetch_time_are_judged_at_the_newest_job() -> None:
+    created = pd.to_datetime(["2026-03-01 08:00", "2026-03-01 10:30"], utc=True)
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "status": ["PENDING", "COMPLETED"],
+            "result.type": [None, "invoice"],
+            "result.confidence": [None, 0.9],
+            "created_at": created,
+        }
+    )
+    [stuck] = [s for s in cf.audit(frame).findings if "stuck" in s]
+    assert "the oldest, a, was created 2 hours before the newest job of the frame" in stuck

@@ -150,7 +150,8 @@ def _frame_sentences(view: AuditView) -> list[str]:
 
 def _stuck_sentences(view: AuditView) -> list[str]:
     """Jobs PENDING or RUNNING for longer than :data:`STUCK_AFTER` when the frame was
-    fetched (its ``fetched_at``; now when the frame does not say), with the oldest one."""
+    fetched (its ``fetched_at``; when the frame does not say, at the newest job it holds,
+    never the clock of the machine reading it), with the oldest one."""
     jobs = view.data.jobs
     waiting = jobs["status"].astype(str).isin(["PENDING", "RUNNING"]).to_numpy(bool)
     if not waiting.any():
@@ -159,7 +160,10 @@ def _stuck_sentences(view: AuditView) -> list[str]:
     fetched = pd.Timestamp(recorded) if isinstance(recorded, str) and recorded else None
     if fetched is not None:
         fetched = fetched.tz_localize("UTC") if fetched.tzinfo is None else fetched
-    now = pd.Timestamp.now(tz="UTC") if fetched is None else fetched
+    newest = jobs["created_at"].max()
+    now = fetched if fetched is not None else newest
+    if pd.isna(now):
+        return []
     created = jobs.loc[waiting, "created_at"]
     stuck = created[created <= now - STUCK_AFTER]
     if stuck.empty:
@@ -168,7 +172,7 @@ def _stuck_sentences(view: AuditView) -> list[str]:
     oldest = jobs["id"].loc[stuck.index].iloc[int(first)]
     hours = (now - stuck.min()).total_seconds() / 3600
     since = f"{hours:,.0f} hours" if hours < 48 else f"{hours / 24:,.0f} days"
-    when = "before the fetch" if fetched is not None else "ago"
+    when = "before the fetch" if fetched is not None else "before the newest job of the frame"
     limit = STUCK_AFTER.total_seconds() / 3600
     return [
         f"{len(stuck):,} {'jobs have' if len(stuck) != 1 else 'job has'} been PENDING or "
