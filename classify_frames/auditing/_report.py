@@ -100,8 +100,9 @@ class AuditReport:
     round of labels.
 
     Population figures (the completed jobs of the frame, not just the labelled ones) come from
-    the labels that are a random sample (see ``sample``); counts such as the confusion matrix
-    and precision / recall are of the labels themselves.
+    the labels that are a random sample (see ``sample``; drawn jobs left unlabelled are
+    ``sample.missing``); counts such as the confusion matrix and precision / recall are of the
+    labels themselves. ``data`` holds the audit's data as one plain value.
     """
 
     def __init__(
