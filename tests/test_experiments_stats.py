@@ -233,3 +233,24 @@ def test_reclassify_refuses_a_sample_of_several_configurations() -> None:
     plan = cf.reclassify(jobs[jobs["configuration_id"] == "cfg-1"], rules=rules,
                          experiment="one", dry_run=True)  # fmt: skip
     assert plan.jobs == 2
+
+
+def test_compare_bounds_the_difference_when_drawn_documents_have_no_label() -> None:
+    _, sample, queue, after = _designed_population(seed=1)
+    full = cf.compare(sample, after, labels=queue)
+    skipped = queue.copy()
+    said = skipped["result.type"]
+    hard = skipped.index[(said != skipped["label"]).to_numpy(bool)][:12]
+    skipped.loc[hard, "label"] = ""
+    skipped.loc[len(skipped) - 1, "label"] = queue["label"].iloc[-1]  # the last row is labelled
+    with pytest.warns(AuditWarning, match=r"12 of the 120 documents the queue drew have no label"):
+        partial = cf.compare(sample, after, labels=skipped)
+    gone = partial.unlabelled
+    assert gone is not None and gone.documents == 12 and gone.drawn == 120
+    assert full.designed is not None
+    assert gone.low <= full.designed.difference <= gone.high  # whatever the 12 labels are
+    assert gone.range_95[0] <= gone.low <= gone.high <= gone.range_95[1]
+    assert "Manski bounds" in " ".join(partial.findings)
+    deleted = skipped.drop(index=hard)  # deleting the rows hides nothing: the design counts them
+    with pytest.warns(AuditWarning, match=r"12 of the 120 documents"):
+        assert cf.compare(sample, after, labels=deleted).unlabelled == gone

@@ -410,21 +410,13 @@ def nonresponse(
     table = _read(labels)
     if "design.strategy" not in table.columns or join_on not in table.columns:
         return sample
-    drawn = table["design.strategy"].fillna("").astype(str).str.startswith("stratified")
-    text = table[label_col].astype(object) if label_col in table.columns else None
-    if text is None:
+    if label_col not in table.columns:
         return sample
-    blank = text.isna() | text.astype(str).str.strip().eq("")
+    drawn, blank, reached = _unlabelled(table, label_col)
     completed = jobs["completed"].to_numpy(bool)
     keys = jobs.loc[completed, "id" if join_on == "id" else "document"].astype(object)
     where = pd.Series(np.arange(len(keys)), index=keys.to_numpy(object))
     where = where[~where.index.duplicated()]
-    # Queue rows come in random order: blanks after a design's last label were not reached
-    # (the labels are still a random sample of each stratum); blanks before it were skipped.
-    ids = table.get("design.id", pd.Series("", index=table.index)).fillna("").astype(str)
-    position = pd.Series(np.arange(len(table)), index=table.index)
-    last = position[drawn & ~blank].groupby(ids[drawn & ~blank]).max()
-    reached = position <= ids.map(last).fillna(-1)
     wanted = table.loc[drawn & blank & reached, join_on].astype(str).str.strip()
     found = where.reindex(wanted.to_numpy(object)).dropna().to_numpy(np.int64)
     taken = np.zeros(len(sample.population), bool)
@@ -461,6 +453,21 @@ def nonresponse(
     return replace(sample, missing=missing, notes=[*sample.notes, note])
 
 
+def _unlabelled(table: pd.DataFrame, label_col: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per row of a queue file: drawn by a stratified design, left blank, and reached.
+
+    Queue rows come in random order: blanks after a design's last label were not reached
+    (the labels are still a random sample of each stratum); blanks before it were skipped."""
+    drawn = table["design.strategy"].fillna("").astype(str).str.startswith("stratified")
+    text = table[label_col].astype(object)
+    blank = text.isna() | text.astype(str).str.strip().eq("")
+    ids = table.get("design.id", pd.Series("", index=table.index)).fillna("").astype(str)
+    position = pd.Series(np.arange(len(table)), index=table.index)
+    last = position[drawn & ~blank].groupby(ids[drawn & ~blank]).max()
+    reached = position <= ids.map(last).fillna(-1)
+    return drawn, blank, reached
+
+
 def sample_from_labels(
     jobs: pd.DataFrame, labels: LabelsInput, *, label_col: str = "label", join_on: str = "id"
 ) -> tuple[pd.Series, LabelledSample | None]:
@@ -476,8 +483,9 @@ def stored_sample(
 ) -> tuple[LabelledSample, np.ndarray, np.ndarray] | None:
     """The labelled rows of one stratified queue as a sample of the frame it was drawn from,
     with the stratum sizes its design stored (no frame needed): the sample (its population a
-    stand-in of that many jobs per stratum), and each labelled row's ``join_on`` key and
-    label. None when the labels carry no single, unedited stratified design."""
+    stand-in of that many jobs per stratum; the jobs drawn but left unlabelled, as its design
+    counts them, in ``missing``), and each labelled row's ``join_on`` key and label. None when
+    the labels carry no single, unedited stratified design."""
     table = _read(labels)
     if "design.id" not in table.columns or join_on not in table.columns:
         return None
@@ -496,6 +504,25 @@ def stored_sample(
     code = pd.Index(names).get_indexer(pd.Index(strata))
     rank = strata.groupby(strata).cumcount().to_numpy()
     rows = (starts[code] + rank).astype(np.int64)
-    sample = LabelledSample(population.astype(np.int64), rows, names, "stratified")
+    # drawn but unlabelled (skipped, or deleted from the file), as the design counts them
+    drawn = pd.Series(_number(read["design.stratum_sample"]), index=strata).groupby(level=0).max()
+    _, blank, reached = _unlabelled(table, label_col)
+    later = table.loc[
+        blank & ~reached & (table["design.id"].astype(str).str.strip() == ids.iloc[0])
+    ]
+    unreached = later["design.stratum"].astype(str).str.strip().value_counts()
+    labelled = strata.value_counts()
+    missing = [
+        starts[h] + int(labelled.get(name, 0)) + np.arange(max(0, int(count)))
+        for h, name in enumerate(names)
+        for count in [drawn[name] - labelled.get(name, 0) - unreached.get(name, 0)]
+    ]
+    sample = LabelledSample(
+        population.astype(np.int64),
+        rows,
+        names,
+        "stratified",
+        missing=np.concatenate([np.zeros(0, np.int64), *missing]).astype(np.int64),
+    )
     keys = read["key"].astype(object).to_numpy()
     return sample, keys, read["label"].astype(object).to_numpy()

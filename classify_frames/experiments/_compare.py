@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import AuditWarning
-from ..auditing._design import sample_from_labels, stored_sample
+from ..auditing._design import nonresponse, sample_from_labels, stored_sample
 from ..auditing._labels import _read, read_labels
 from ..auditing._prepare import NO_MATCH, prepare
-from ..auditing._sample import LabelledSample, cell_counts, share
+from ..auditing._sample import LabelledSample, bounded, cell_counts, share
 from ._paired import PairedResult, mcnemar_exact, paired_accuracy
 
 __all__ = ["Comparison", "compare"]
@@ -138,17 +138,18 @@ def compare(
         documents = old.set_index(old[key].astype(object))["document_input_value"]
     truth, weights = _labels_for(pairs["source_id"], labels, label_col, join_on, documents)
     pairs["label"] = truth
-    designed, strata = None, ""
+    designed, strata, unlabelled = None, "", None
     if labels is not None:  # the audit's design, when the labels carry one, before weights
         after_type = dict(zip(pairs["source_id"], pairs["after"], strict=True))
         found = _design_accuracy(before, after_type, labels, label_col, join_on, population)
         if found is not None:
-            designed, strata = found
+            designed, strata, unlabelled = found
     return Comparison(
         pairs=pairs,
         weights=weights,
         designed=designed,
         strata=strata,
+        unlabelled=unlabelled,
         rows=len(after),
         unmatched=int((~known).sum()),
         incomplete=int(known.sum() - both.sum()),
@@ -210,11 +211,13 @@ def _design_accuracy(
     label_col: str,
     join_on: str,
     population: pd.DataFrame | None,
-) -> tuple[PairedResult, str] | None:
+) -> tuple[PairedResult, str, Unlabelled | None] | None:
     """The audit's design-aware estimates, when the labels carry a stratified design: accuracy
     before and after as population shares of the jobs the queue was drawn from, and their
     paired difference (a [-1, 1] outcome per document) with a normal interval from the
-    stratified variance; and where the stratum sizes came from. None otherwise."""
+    stratified variance; where the stratum sizes came from; and the documents drawn but not
+    labelled, with bounds of the difference that hold whatever their labels. None
+    otherwise."""
     if "source_id" in before.columns:
         return None  # two experiments: the types before are another run's, keyed apart
     table = _read(labels)
@@ -263,7 +266,44 @@ def _design_accuracy(
         mcnemar_p=mcnemar_exact(b, c),
         weighted=True,
     )
-    return result, strata
+    return result, strata, _unlabelled(sample, right_after - right_before)
+
+
+@dataclass(frozen=True)
+class Unlabelled:
+    """Documents the queue drew that have no label, and the paired difference's bounds that
+    hold whatever their labels are (each counted as -1, then +1: Manski's bounds), with the
+    95% range from the lower bound's low end to the upper bound's high end."""
+
+    documents: int
+    drawn: int
+    low: float
+    high: float
+    range_95: tuple[float, float]
+
+
+def _unlabelled(sample: LabelledSample, difference: np.ndarray) -> Unlabelled | None:
+    """The nonresponse of ``sample`` and the bounds of the paired ``difference`` (one per
+    labelled row, NaN where the pair is incomplete); warned. None without nonresponse."""
+    missing = len(sample.missing)
+    if not missing:
+        return None
+    z = NormalDist().inv_cdf(0.975)
+    groups = np.zeros(len(sample.population), np.int64)
+    ends = []
+    for value in (-1.0, 1.0):
+        widened, outcome = bounded(sample, difference, value)
+        estimate, variance, _ = _stratified_difference(*cell_counts(widened, groups, 1, outcome))
+        ends.append((estimate, estimate + value * z * math.sqrt(variance)))
+    (low, low_end), (high, high_end) = ends
+    found = Unlabelled(missing, sample.drawn, low, high, (max(-1.0, low_end), min(1.0, high_end)))
+    msg = (
+        f"{missing} of the {sample.drawn} documents the queue drew have no label: the paired "
+        "difference reads them as missing at random; whatever their labels it lies between "
+        f"{low:+.1%} and {high:+.1%} (see comparison.unlabelled)"
+    )
+    warnings.warn(msg, AuditWarning, stacklevel=4)
+    return found
 
 
 def _population_sample(
@@ -289,6 +329,7 @@ def _population_sample(
             truth, sample = sample_from_labels(jobs, table, label_col=label_col, join_on=join_on)
         except ValueError:
             return None
+        sample = nonresponse(jobs, table, sample, label_col=label_col, join_on=join_on)
     if sample is None or sample.kind != "stratified":
         return None
     done = jobs["completed"].to_numpy(bool)
@@ -340,6 +381,7 @@ class Comparison:
     labelled_input: bool
     designed: PairedResult | None = None  # the audit's design-aware estimates, when they apply
     strata: str = ""  # where the design-aware estimates' stratum sizes came from
+    unlabelled: Unlabelled | None = None  # documents drawn but not labelled, and the bounds
 
     def __repr__(self) -> str:
         return "Comparison(" + "; ".join(self.findings) + ")"
@@ -496,6 +538,15 @@ class Comparison:
                 f"{lo:+.1%} to {hi:+.1%}): {verdict}. McNemar exact p = {acc.mcnemar_p:.3g} "
                 f"({acc.right_after_only} fixed, {acc.right_before_only} broken)."
             )
+            gone = self.unlabelled
+            if gone is not None:
+                lo_end, hi_end = gone.range_95
+                lines.append(
+                    f"{gone.documents:,} of the {gone.drawn:,} documents the queue drew have no "
+                    "label: the difference above reads them as missing at random. Whatever "
+                    f"their labels, it lies between {gone.low:+.1%} and {gone.high:+.1%} "
+                    f"(95% range {lo_end:+.1%} to {hi_end:+.1%}; Manski bounds)."
+                )
             cal = self.calibration
             if cal is not None:
                 ece, brier = cal["ece"].astype(float), cal["brier"].astype(float)
