@@ -62,7 +62,7 @@ def raw_floor(base_url: str, api_key: str, ids: list[str], width: int) -> pd.Dat
     ``width`` in flight, nothing parsed. Returns a frame of the ids only, for the checks."""
     import httpx
 
-    from classify_frames._ids import batches
+    from classify_frames.client._ids import batches
 
     async def main() -> int:
         headers = {"Authorization": f"Bearer {api_key}", "Accept-Encoding": "gzip"}

@@ -33,7 +33,7 @@ import pandas as pd
 import stamina
 
 import classify_frames as cf
-from classify_frames._http import _server_wait
+from classify_frames.client._transport import _server_wait
 from classify_frames.emulator import Emulator
 
 RATE_PERIOD = 0.5  # the free tier's 20 a minute, scaled to 20 a half second

@@ -22,19 +22,21 @@ from ._exceptions import (
     APIError,
     AuthenticationError,
     ClassifyFramesError,
+    ClientClosedError,
     ConfigurationError,
     ExportError,
     FetchError,
     RateLimitError,
 )
-from ._settings import Settings
 from ._version import VERSION
+from .client import Settings
 from .frame import empty_frame, jobs_to_frame
 
 __version__ = VERSION  # from the package's metadata: pyproject.toml is the one place
 
 if TYPE_CHECKING:
     from .auditing import AuditReport, audit
+    from .client import ClassifyClient, afetch_jobs, alist_jobs, fetch_jobs, list_jobs
     from .emulator import Emulator
     from .experiments import (
         Comparison,
@@ -48,7 +50,6 @@ if TYPE_CHECKING:
         with_configuration_names,
     )
     from .explorer import JobExplorer, explore
-    from .fetch import ClassifyClient, afetch_jobs, alist_jobs, fetch_jobs, list_jobs
     from .parquet import export_jobs, read_parquet, sync_parquet, to_parquet
 
 
@@ -58,6 +59,7 @@ __all__ = [
     "AuthenticationError",
     "ClassifyClient",
     "ClassifyFramesError",
+    "ClientClosedError",
     "Comparison",
     "ConfigurationError",
     "Emulator",
@@ -104,11 +106,11 @@ _LAZY = {
     "with_configuration_names": "experiments",
     "JobExplorer": "explorer",
     "explore": "explorer",
-    "ClassifyClient": "fetch",
-    "afetch_jobs": "fetch",
-    "alist_jobs": "fetch",
-    "fetch_jobs": "fetch",
-    "list_jobs": "fetch",
+    "ClassifyClient": "client",
+    "afetch_jobs": "client",
+    "alist_jobs": "client",
+    "fetch_jobs": "client",
+    "list_jobs": "client",
     "export_jobs": "parquet",
     "read_parquet": "parquet",
     "sync_parquet": "parquet",

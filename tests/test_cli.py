@@ -57,10 +57,11 @@ def test_settings_errors_name_the_environment_and_the_flags(
                        "--allow-insecure-http", env=key)  # fmt: skip
     assert code == 1 and "plain http" not in output  # the flag reaches the settings
     code, output = run("list", "--out", out, "--base-url", f"{emulator.base_url}/api/v2", env=key)
-    assert code == 1 and "(--base-url or LLAMA_CLOUD_BASE_URL) is the host only" in output
+    assert code == 1 and "--base-url (or LLAMA_CLOUD_BASE_URL) is the host only" in output
     assert f"use {emulator.base_url!r}" in output
     code, output = run("list", "--out", out, env=env_for(emulator, LLAMA_CLOUD_API_KEY="llx-bad"))
-    assert code == 1 and "Set a valid key in LLAMA_CLOUD_API_KEY" in output
+    assert code == 1 and "the API key was refused" in output
+    assert "set LLAMA_CLOUD_API_KEY in the environment" in output and "api_key" not in output
     under_a_path = env_for(emulator, LLAMA_CLOUD_BASE_URL=f"{emulator.base_url}/v2")
     code, output = run("list", "--out", out, "--retries", "0", env=under_a_path)
     assert code == 1 and "the host only" in output and "nothing was written" in output

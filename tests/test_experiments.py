@@ -9,12 +9,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 
 import classify_frames as cf
 from classify_frames.emulator import Emulator
 from classify_frames.experiments import check_rules, fingerprint
+from classify_frames.experiments._rules import rule_from_422
 
 MakeEmulator = Callable[..., Emulator]
 FAST = 1_000.0  # creations per second where the pace is not what a test checks
@@ -143,7 +145,7 @@ def test_a_bad_rule_sends_no_request(emu: Emulator, sample: pd.DataFrame) -> Non
         [good, {"type": "receipt", "description": "too short"}],
         [good, {"type": "x" * 51, "description": "a long enough description"}],
         [{"type": "", "description": "a long enough description"}],
-        [good, {"type": "memo", "description": "m" * 2_001}],
+        [good, {"type": "memo", "description": "m" * 501}],
         [good, good],
         [{"type": "invoice"}],
     ]
@@ -156,13 +158,28 @@ def test_a_bad_rule_sends_no_request(emu: Emulator, sample: pd.DataFrame) -> Non
     assert emu.counters()["requests"] == 0
 
 
-def test_a_422_from_an_older_server_names_the_rule(emu: Emulator, sample: pd.DataFrame) -> None:
-    long = {"type": "invoice", "description": "An invoice. " + "Line items and totals. " * 40}
-    assert 500 < len(long["description"]) <= 2_000  # fine for today's limit, not the old 500
-    after = cf.reclassify(sample[:3], rules=[long], experiment="old", rate=FAST, **opts(emu))
-    errors = after["fetch_error"].tolist()
-    assert all("rule 0 ('invoice')" in e and "description" in e for e in errors), errors
-    assert after["http_status"].tolist() == [422] * 3 and after["id"].isna().all()
+def test_item12_rules_over_the_apis_limits_are_refused_before_any_post(
+    emu: Emulator, sample: pd.DataFrame
+) -> None:
+    """CLASSIFY_API.md: description 10 to 500 characters (the client allowed 2,000, and sent
+    every job to get a 422 each)."""
+    long = {"type": "invoice", "description": "An invoice. " + "Line items and totals. " * 25}
+    assert 500 < len(long["description"]) <= 2_000
+    emu.reset_counters()
+    with pytest.raises(ValueError, match=r"rule 0 \('invoice'\): description has \d+ .* 10 to 500"):
+        cf.reclassify(sample[:3], rules=[long], experiment="long", rate=FAST, **opts(emu))
+    assert emu.counters()["requests"] == 0
+
+
+def test_a_422_names_the_rule_the_server_refused(emu: Emulator) -> None:
+    long = {"type": "invoice", "description": "x" * 501}
+    body = {"file_input": "f", "configuration": {"rules": [long]}, "transaction_id": "t-422"}
+    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    answer = httpx.post(f"{emu.base_url}/api/v2/classify", json=body, headers=headers)
+    assert answer.status_code == 422
+    error = f"rejected as invalid (422: {answer.json()['detail']})"  # as the client words it
+    named = rule_from_422(error, [long])
+    assert named.startswith("the server refused rule 0 ('invoice'): description (501 characters)")
 
 
 def test_failed_creations_and_rows_without_input_are_rows(
@@ -177,6 +194,37 @@ def test_failed_creations_and_rows_without_input_are_rows(
     assert len(after) == 3 and after["source_id"].tolist() == jobs["id"].tolist()
     assert after["fetch_error"].str.startswith("not created: not found").sum() == 2
     assert "no input to re-run" in after["fetch_error"].iloc[2]
+
+
+def test_item7_a_creation_whose_outcome_is_unknown_says_so_and_how_to_recover(
+    make_emulator: MakeEmulator,
+) -> None:
+    """A 500 with x-should-retry: false leaves the job's state unknown (the service may have
+    made and billed it): the row says so, and the same call again settles it, never twice."""
+    emu = make_emulator(jobs=300, seed=8, job_duration=0.1)
+    jobs = cf.list_jobs(status="COMPLETED", limit=5, **opts(emu))
+    emu.set_faults(fail_rate=1.0, fail_statuses=(500,), no_retry=True)
+    after = cf.reclassify(jobs, rules=finance_v1(emu), experiment="unsure", wait=False,
+                          rate=FAST, **opts(emu))  # fmt: skip
+    errors = after["fetch_error"].tolist()
+    assert all(e.startswith("unknown whether created") for e in errors), errors
+    assert all("may exist and be billed" in e and "same call again" in e for e in errors)
+    assert not any("not created" in e for e in errors)
+    emu.clear_faults()
+    again = cf.reclassify(jobs, rules=finance_v1(emu), experiment="unsure", wait=False,
+                          rate=FAST, **opts(emu))  # fmt: skip
+    assert again["fetch_error"].isna().all() and again["id"].is_unique
+    assert emu.counters()["jobs_created"] == len(jobs)
+    once_more = cf.reclassify(jobs, rules=finance_v1(emu), experiment="unsure", wait=False,
+                              rate=FAST, **opts(emu))  # fmt: skip
+    assert once_more["id"].tolist() == again["id"].tolist()
+    assert emu.counters()["jobs_created"] == len(jobs)
+
+
+def test_a_creation_the_service_refused_is_not_created(emu: Emulator, sample: pd.DataFrame) -> None:
+    after = cf.reclassify(sample[:2], configuration_id="cfg-unknown", experiment="refused",
+                          rate=FAST, **opts(emu))  # fmt: skip
+    assert after["fetch_error"].str.startswith("not created: not found").all()
 
 
 def test_dry_run_counts_and_estimates_credits_without_a_request(

@@ -110,8 +110,12 @@ def test_rows_of_an_existing_file_are_kept(
     assert store.get(queue["id"].iloc[0]) == "receipt"  # resumed from the file
     store.set(queue["id"].iloc[1], "nda")
     written = pd.read_csv(path, dtype=str, keep_default_na=False)
-    assert written["id"].tolist() == [*queue["id"], "older-job"]
-    assert dict(zip(written["id"], written["label"], strict=True))["older-job"] == "invoice"
+    # the file's rows stay where they were; the queue's other jobs follow, in its order
+    assert written["id"].tolist() == ["older-job", *queue["id"]]
+    labels = dict(zip(written["id"], written["label"], strict=True))
+    assert labels["older-job"] == "invoice" and labels[queue["id"].iloc[0]] == "receipt"
+    # the queue's design columns reach the row that was in the file before them
+    assert written.set_index("id").loc[queue["id"].iloc[0], "design_id"] == "design-7"
 
 
 def test_labels_without_a_queue(df: pd.DataFrame, tmp_path: Path) -> None:
@@ -163,7 +167,7 @@ def test_a_failed_write_keeps_the_previous_file_and_says_so(
     monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
     e.labelling.pick(1)
     assert path.read_bytes() == before  # the old file, whole
-    assert [p.name for p in tmp_path.iterdir()] == ["labels.csv"]  # no temporary file left
+    assert not list(tmp_path.glob("*.tmp"))  # no temporary file left
     assert "Label not saved" in e.labelling.status.value
     assert "No space left on device" in e.labelling.status.value
 
@@ -222,9 +226,13 @@ def test_a_write_killed_midway_leaves_the_previous_file_readable(
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()
-    leftovers = [p for p in tmp_path.iterdir() if p != path]
+    leftovers = [p for p in tmp_path.iterdir() if p != path and p.suffix != ".lock"]
     assert len(leftovers) == 1 and leftovers[0].name.endswith(".tmp")  # the half-written one
     labels = read_labels(path)  # as cf.audit reads it: the previous version, whole
     assert labels.to_dict("list") == {"key": ["job-0000"], "label": ["invoice"]}
     table = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
     assert len(table) == 2_000 and table["weight"].eq(1.5).all()
+    # the next writer, holding the lock, knows no write is under way: it removes the leftover
+    LabelStore(path, queue=table.drop(columns="label")).set("job-0002", "memo")
+    assert not leftovers[0].exists()
+    assert read_labels(path)["key"].tolist() == ["job-0000", "job-0002"]

@@ -57,3 +57,18 @@ def test_bad_arguments_exit_non_zero_with_one_line(
     code, output = run(*args, "--base-url", "http://127.0.0.1:9")
     assert code != 0
     assert message in output
+
+
+def test_a_lost_manifest_says_which_command_rebuilds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_parquet_support import MemoryClient, job
+
+    from classify_frames.parquet import export_jobs
+
+    export_jobs(path=tmp_path / "ds", client=MemoryClient([job(1), job(2, month=4)]))
+    (tmp_path / "ds" / "_classify_frames.json").unlink()
+    monkeypatch.setenv("LLAMA_CLOUD_API_KEY", "llx-test")
+    code, output = run("sync", str(tmp_path / "ds"), "--base-url", "http://127.0.0.1:9")
+    assert code == 1
+    assert "lost its manifest" in output and "`classify-frames sync --repair`" in output

@@ -113,5 +113,5 @@ def test_nested_frames(emulator: Any) -> None:
 
 def test_a_listing_404_says_the_base_url_is_wrong(emulator: Any) -> None:
     wrong = f"{emulator.base_url}/v2"  # a path the API is not under (/api/v2 is refused at once)
-    with pytest.raises(cf.APIError, match=r"check the base URL, which is the host only"):
+    with pytest.raises(cf.APIError, match=r"check base_url, which is the host only"):
         cf.list_jobs(**opts(emulator, base_url=wrong, retries=0))

@@ -20,7 +20,7 @@ import stamina
 from loopback import ThreadedServer
 
 import classify_frames as cf
-from classify_frames._options import ClientOptions
+from classify_frames.client import ClientOptions
 from classify_frames.emulator import Emulator
 
 
@@ -119,7 +119,7 @@ def test_threads_sharing_a_client_share_its_rate_limit(emulator: Emulator, wire:
 def test_an_outage_opens_the_breaker_for_later_calls_until_the_cool_down_ends(
     make_emulator: Callable[..., Emulator],
 ) -> None:
-    from classify_frames._limits import COOL_DOWN
+    from classify_frames.client._limits import COOL_DOWN
 
     emu = make_emulator(jobs=50, fail_rate=1.0)
     ids = list(emu.dataset.ids[:12])

@@ -14,7 +14,7 @@ import pytest
 import stamina
 
 import classify_frames as cf
-from classify_frames._settings import Settings
+from classify_frames.client import Settings
 
 KEY = "llx-canary-unit-0123456789"
 
@@ -263,10 +263,17 @@ def test_wait_polls_until_jobs_finish() -> None:
 
 def test_cancelling_a_fetch_keeps_what_was_fetched_and_leaves_no_tasks() -> None:
     import asyncio
+    import threading
+
+    stuck: list[str] = []
+    all_slots_stuck = threading.Event()  # set on the client's loop, awaited from this one
 
     async def handler(request: httpx.Request) -> httpx.Response:
         job_id = request.url.path.rsplit("/", 1)[1]
         if job_id >= "j050":
+            stuck.append(job_id)
+            if len(stuck) == 4:  # every slot waits on a slow job: j000..j049 are in
+                all_slots_stuck.set()
             await asyncio.sleep(30)
         return httpx.Response(200, json=job(job_id))
 
@@ -275,7 +282,7 @@ def test_cancelling_a_fetch_keeps_what_was_fetched_and_leaves_no_tasks() -> None
     async def main() -> set[asyncio.Task[object]]:
         c = client(handler, concurrency=4)
         task = asyncio.create_task(c.afetch_jobs(ids, per_id=True))
-        await asyncio.sleep(0.5)
+        assert await asyncio.to_thread(all_slots_stuck.wait, 30)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -334,7 +341,7 @@ def test_ctrl_c_while_the_loop_thread_starts_leaves_no_thread_behind(
     import signal
     import threading
 
-    from classify_frames import _loop
+    from classify_frames.client import _loop
 
     serve = _loop._serve
 
@@ -396,7 +403,7 @@ def test_many_429s_with_a_past_retry_after_slow_the_client_but_never_stall_it() 
     """An HTTP-date Retry-After already past makes every 429 a new pause; spacing is capped."""
     import asyncio
 
-    from classify_frames._limits import Pacer
+    from classify_frames.client._limits import Pacer
 
     async def main() -> float:
         pacer = Pacer(None)
@@ -414,7 +421,7 @@ def test_an_open_breaker_holds_across_calls_until_its_cool_down_ends() -> None:
     """After 10 requests in a row given up on, the rest are not sent; a second call on the
     same client is refused at once, without a request; after the cool-down (an injected
     clock: no sleep) requests go out again."""
-    from classify_frames._limits import COOL_DOWN
+    from classify_frames.client._limits import COOL_DOWN
 
     down = True
     sent: list[str] = []

@@ -124,7 +124,7 @@ _TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 def test_the_query_string_is_exactly_urlencodes(pairs: list[tuple[str, str]]) -> None:
     from urllib.parse import quote, urlencode
 
-    from classify_frames._ids import query_string
+    from classify_frames.client._ids import query_string
 
     assert query_string(pairs) == urlencode(pairs, quote_via=quote, safe="")
 
@@ -257,7 +257,7 @@ READ_ONLY_DIRS = ["/proc"] + (["read-only"] if os.geteuid() != 0 else [])  # roo
         (["list", "--out", "{out}.txt"], ["--out must end in one of"]),
         (["list", "--out", "{missing_dir}/x.parquet"], ["does not exist"]),
         (["list", "--out", "{out}.csv", "--since", "yesterday-ish", "--base-url",
-          "http://127.0.0.1:9"], ["created_after must be a date or time"]),
+          "http://127.0.0.1:9"], ["--since must be a date or time"]),
         (["list", "--out", "{out}.csv", "--status", "DONE"], ["'DONE' is not one of"]),
         (["demo", "--out", "{out}.txt"], ["--out must end in one of"]),
         (["demo", "--out", "{missing_dir}/x.parquet"], ["does not exist"]),

@@ -1,33 +1,29 @@
-"""The asyncio network backend under httpcore, against small servers on real loopback sockets.
-
-Each server here misbehaves in one way a real peer can (closes an idle connection, stops mid-body,
-never answers, never reads); the transport must turn each into the httpx error the rest of the
-client already handles, and keep its pool usable afterwards. What the backend must do exactly as
-httpx's own transport does (TLS refusals, half-closes, large bodies, proxies, cancellation) is in
-test_network_conformance.py, run on both.
-"""
+"""The client over httpx's own transport: TLS (``verify``, ``cert``), proxies and
+``trust_env`` reach it, against small servers on real loopback sockets."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import importlib.util
 import ssl
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
+import pandas as pd
 import pytest
 
 import classify_frames as cf
 from classify_frames import ConfigurationError
-from classify_frames._network import AsyncioBackend, PoolTransport
-from classify_frames._settings import Settings
+from classify_frames.client import Settings
+from classify_frames.client._transport import network_transport, tls_context
 from classify_frames.emulator import Emulator
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
 
 
 class _Server:
@@ -58,184 +54,6 @@ async def serve(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIte
     server = _Server(listener.sockets[0].getsockname()[1])
     async with listener:
         yield server
-
-
-async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """A well-behaved keep-alive server: one OK per request, until the client hangs up."""
-    while await reader.readuntil(b"\r\n\r\n"):
-        writer.write(OK)
-        await writer.drain()
-
-
-def test_keeps_connections_alive() -> None:
-    async def main() -> None:
-        async with (
-            serve(answer_each) as server,
-            httpx.AsyncClient(transport=PoolTransport(max_connections=2)) as client,
-        ):
-            for _ in range(20):
-                response = await client.get(server.url)
-                assert response.json() == {"ok": True}
-            await asyncio.gather(*(client.get(server.url) for _ in range(20)))
-            assert server.connections <= 2
-
-    asyncio.run(main())
-
-
-def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
-    closed = asyncio.Event()
-
-    async def one_answer_then_close(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(OK)  # says nothing about closing, then closes: keep-alive timed out
-        await writer.drain()
-        writer.close()
-        await writer.wait_closed()
-        closed.set()
-
-    async def main() -> None:
-        async with (
-            serve(one_answer_then_close) as server,
-            httpx.AsyncClient(transport=PoolTransport(max_connections=1)) as client,
-        ):
-            for _ in range(3):
-                closed.clear()
-                assert (await client.get(server.url)).status_code == 200
-                await closed.wait()  # closed at the server; the client's loop may not know yet
-            assert server.connections == 3
-
-    asyncio.run(main())
-
-
-def test_a_body_cut_short_is_a_protocol_error() -> None:
-    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"id": ')
-
-    async def main() -> None:
-        async with (
-            serve(cut) as server,
-            httpx.AsyncClient(transport=PoolTransport(max_connections=1)) as client,
-        ):
-            with pytest.raises(httpx.RemoteProtocolError):
-                await client.get(server.url)
-
-    asyncio.run(main())
-
-
-def test_a_silent_server_times_out_and_the_pool_recovers() -> None:
-    answered = 0
-
-    async def first_silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal answered
-        answered += 1
-        if answered == 1:
-            await reader.read()  # never answers; returns when the client gives up
-            return
-        await answer_each(reader, writer)
-
-    async def main() -> None:
-        async with (
-            serve(first_silent) as server,
-            httpx.AsyncClient(transport=PoolTransport(max_connections=1), timeout=0.2) as client,
-        ):
-            start = time.monotonic()
-            with pytest.raises(httpx.ReadTimeout):
-                await client.get(server.url)
-            assert 0.15 < time.monotonic() - start < 2
-            assert (await client.get(server.url)).status_code == 200
-
-    asyncio.run(main())
-
-
-def test_a_refused_connection_is_a_connect_error() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # bound, never listening: connections are refused
-
-        async def main() -> None:
-            async with httpx.AsyncClient(transport=PoolTransport(max_connections=1)) as client:
-                with pytest.raises(httpx.ConnectError):
-                    await client.get(f"http://127.0.0.1:{port}/x")
-
-        asyncio.run(main())
-
-
-def test_socket_options_are_applied() -> None:
-    async def main() -> None:
-        async with serve(answer_each) as server:
-            option = (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-            stream = await AsyncioBackend().connect_tcp(
-                "127.0.0.1", server.port, timeout=5, socket_options=[option]
-            )
-            sock = stream.get_extra_info("socket")
-            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
-            assert stream.get_extra_info("server_addr")[1] == server.port
-            assert stream.get_extra_info("ssl_object") is None
-            await stream.aclose()
-
-    asyncio.run(main())
-
-
-@pytest.fixture(scope="module")
-def tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A server context for ``localhost`` and a client context trusting its CA."""
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost").configure_cert(server)
-    client = ssl.create_default_context()
-    ca.configure_trust(client)
-    return server, client
-
-
-def test_https_through_start_tls(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
-    server_ctx, client_ctx = tls
-
-    async def main() -> None:
-        async with (
-            serve(answer_each, tls=server_ctx) as server,
-            httpx.AsyncClient(
-                transport=PoolTransport(max_connections=2, ssl_context=client_ctx)
-            ) as client,
-        ):
-            url = f"https://localhost:{server.port}/x"
-            responses = await asyncio.gather(*(client.get(url) for _ in range(10)))
-            assert all(r.json() == {"ok": True} for r in responses)
-            assert server.connections <= 2
-
-    asyncio.run(main())
-
-
-def test_a_slow_reader_holds_the_server_back() -> None:
-    sent = 0
-    size = 64 << 20
-    all_sent = asyncio.Event()
-
-    async def firehose(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal sent
-        chunk = b"x" * (1 << 16)
-        while sent < size:
-            writer.write(chunk)
-            await writer.drain()
-            sent += len(chunk)
-        all_sent.set()
-
-    async def main() -> None:
-        async with serve(firehose) as server:
-            stream = await AsyncioBackend().connect_tcp("127.0.0.1", server.port, timeout=5)
-            with pytest.raises(TimeoutError):  # nobody reads: the backend stops reading too
-                await asyncio.wait_for(all_sent.wait(), 0.5)
-            assert sent < size // 2
-            received = 0
-            while received < size:
-                received += len(await stream.read(1 << 20, timeout=5))
-            assert received == size
-            await stream.aclose()
-
-    asyncio.run(main())
 
 
 class _Proxy:
@@ -322,6 +140,179 @@ def test_the_proxy_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_an_unsupported_proxy_is_refused_without_quoting_it() -> None:
-    with pytest.raises(ConfigurationError, match="http:// or https://") as caught:
-        Settings(api_key="k", base_url=REMOTE, proxy="socks5://bob:hunter2@proxy:1080")
+    with pytest.raises(ConfigurationError, match="http://, https://, socks5://") as caught:
+        Settings(api_key="k", base_url=REMOTE, proxy="ftp://bob:hunter2@proxy:21")
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_socks_proxy_reaches_httpx_or_names_the_extra_it_needs() -> None:
+    url = "socks5://bob:hunter2@127.0.0.1:1080"
+    if importlib.util.find_spec("socksio") is None:
+        with pytest.raises(ConfigurationError, match=r"classify-frames\[socks\]") as caught:
+            Settings(api_key="k", base_url=REMOTE, proxy=url)
+        assert "hunter2" not in str(caught.value)
+        return
+    settings = Settings(api_key="k", base_url=REMOTE, proxy=url)
+    pool = network_transport(settings, tls_context(settings), 4)
+    assert isinstance(pool._pool, httpcore.AsyncSOCKSProxy)
+
+
+# -- each httpx option reaches the transport ----------------------------------------------------
+
+
+def test_each_httpx_option_reaches_the_transport(monkeypatch: pytest.MonkeyPatch, pki: Pki) -> None:
+    """verify, cert, proxy and trust_env, as given to the client, are what httpx's transport
+    is made with (a narrow check; the loopback tests below show each one working)."""
+    made: list[dict[str, Any]] = []
+    real = httpx.AsyncHTTPTransport
+
+    def spy(**kwargs: Any) -> httpx.AsyncHTTPTransport:
+        made.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(httpx, "AsyncHTTPTransport", spy)
+    loaded: list[tuple[str, ...]] = []
+    load = ssl.SSLContext.load_cert_chain
+
+    def spy_chain(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loaded.append(args)
+        load(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_cert_chain", spy_chain)
+    client = cf.ClassifyClient(
+        api_key="k",
+        base_url=REMOTE,
+        verify=str(pki.ca_file),
+        cert=str(pki.client_file),
+        proxy="http://alice:pw@proxy.corp:3128",
+        trust_env=False,
+        concurrency=16,
+        progress=False,
+    )
+    client.fetch_jobs([], progress=False)  # makes the transports on the client's loop
+    transports = client._loop.run(_transports(client))
+    client.close()
+    assert len(made) == len(transports) == 2  # pools of 8 for 16 connections
+    for kwargs in made:
+        assert kwargs["trust_env"] is False
+        assert kwargs["proxy"].url == httpx.URL("http://proxy.corp:3128")
+        assert kwargs["proxy"].auth == ("alice", "pw")
+        assert kwargs["limits"].max_connections == 8
+        context = kwargs["verify"]
+        assert isinstance(context, ssl.SSLContext)
+        assert context.verify_mode == ssl.CERT_REQUIRED
+        assert [c["subject"] for c in context.get_ca_certs()] == [pki.ca_subject]
+    assert loaded == [(str(pki.client_file),)]
+
+
+async def _transports(client: cf.ClassifyClient) -> list[httpx.AsyncBaseTransport]:
+    return client._here().transport._pools
+
+
+class Pki:
+    """A CA, a server certificate for localhost and a client certificate, as files."""
+
+    def __init__(self, directory: Path) -> None:
+        trustme = pytest.importorskip("trustme")
+        self.ca = trustme.CA()
+        self.ca_file = directory / "ca.pem"
+        self.ca.cert_pem.write_to_path(str(self.ca_file))
+        self.client_file = directory / "client.pem"
+        client = self.ca.issue_cert("client.example")
+        client.private_key_and_cert_chain_pem.write_to_path(str(self.client_file))
+        trusting = ssl.create_default_context(cafile=str(self.ca_file))
+        self.ca_subject = trusting.get_ca_certs()[0]["subject"]
+
+    def server(self, *, client_cert: bool = False) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert("localhost").configure_cert(context)
+        if client_cert:
+            self.ca.configure_trust(context)
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return Pki(tmp_path_factory.mktemp("pki"))
+
+
+def _tls_front(upstream: int) -> Handler:
+    """Terminates TLS and pipes the bytes to the emulator on ``upstream``."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream)
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+    return handle
+
+
+def _fetch_over_tls(emu: Emulator, server: ssl.SSLContext, **options: Any) -> list[str | None]:
+    """The fetch_error of 3 jobs fetched over TLS from the emulator, with ``options``."""
+
+    async def main() -> list[str | None]:
+        port = int(urlsplit(emu.base_url).port or 0)
+        async with serve(_tls_front(port), tls=server) as front:
+            client = cf.ClassifyClient(
+                base_url=f"https://localhost:{front.port}",
+                api_key=emu.api_key,
+                retries=0,
+                progress=False,
+                **options,
+            )
+            try:
+                frame = await client.afetch_jobs(emu.dataset.ids[:3], per_id=True)
+            finally:
+                await client.aclose()
+        return [None if pd.isna(e) else str(e) for e in frame["fetch_error"]]
+
+    return asyncio.run(main())
+
+
+@pytest.fixture(scope="module")
+def tls_emulator() -> Iterator[Emulator]:
+    with Emulator(jobs=20) as emu:
+        yield emu
+
+
+def test_verify_names_the_ca_that_signs_the_server(tls_emulator: Emulator, pki: Pki) -> None:
+    errors = _fetch_over_tls(tls_emulator, pki.server(), trust_env=False)
+    assert all(
+        "TLS certificate not trusted" in (e or "") for e in errors
+    )  # not the default bundle's
+    assert _fetch_over_tls(tls_emulator, pki.server(), verify=str(pki.ca_file)) == [None] * 3
+    context = ssl.create_default_context(cafile=str(pki.ca_file))
+    assert _fetch_over_tls(tls_emulator, pki.server(), verify=context) == [None] * 3
+
+
+def test_cert_is_presented_to_a_server_that_asks_for_one(tls_emulator: Emulator, pki: Pki) -> None:
+    server = pki.server(client_cert=True)
+    without = _fetch_over_tls(tls_emulator, server, verify=str(pki.ca_file))
+    assert all(e is not None for e in without)
+    mine = {"verify": str(pki.ca_file), "cert": str(pki.client_file)}
+    assert _fetch_over_tls(tls_emulator, server, **mine) == [None] * 3
+
+
+def test_trust_env_decides_whether_ssl_cert_file_counts(
+    tls_emulator: Emulator, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_file))
+    assert _fetch_over_tls(tls_emulator, pki.server()) == [None] * 3
+    refused = _fetch_over_tls(tls_emulator, pki.server(), trust_env=False)
+    assert all("TLS certificate not trusted" in (e or "") for e in refused)
+
+
+def test_trust_env_false_ignores_the_environments_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert Settings(api_key="k", base_url=REMOTE).proxy is not None
+    assert Settings(api_key="k", base_url=REMOTE, trust_env=False).proxy is None
+
+
+def test_a_missing_ca_or_certificate_file_is_named_at_once(tmp_path: Path) -> None:
+    gone = str(tmp_path / "nope.pem")
+    with pytest.raises(ConfigurationError, match=r"verify names .*nope\.pem"):
+        Settings(api_key="k", base_url=REMOTE, verify=gone)
+    with pytest.raises(ConfigurationError, match=r"cert names .*nope\.pem"):
+        Settings(api_key="k", base_url=REMOTE, cert=(gone, gone))

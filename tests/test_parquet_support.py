@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from classify_frames._settings import Settings
+from classify_frames.client import Settings
 from classify_frames.frame import build_frame, jobs_to_frame
 
 if TYPE_CHECKING:  # to mypy a ClassifyClient, so it passes where one is wanted
@@ -89,7 +89,11 @@ class MemoryClient(_Client):
     ) -> Iterator[pd.DataFrame]:
         if ids is None:
             wanted = filters.get("status")
-            items = [j for j in self.jobs if wanted is None or j["status"] in _as_list(wanted)]
+            items = [
+                j
+                for j in self.jobs
+                if (wanted is None or j["status"] in _as_list(wanted)) and _created_in(j, filters)
+            ]
             for start in range(0, len(items), batch_size):
                 yield jobs_to_frame(items[start : start + batch_size], nested=nested)
             return
@@ -103,9 +107,25 @@ class MemoryClient(_Client):
                 nested=nested,
             )
 
+    def jobs_in_month(self, month: int) -> list[str]:
+        """The ids of the jobs created in ``month`` (of 2026)."""
+        return [j["id"] for j in self.jobs if j["created_at"].startswith(f"2026-{month:02d}")]
+
     def fetched_ids(self) -> list[str]:
         """Every id asked for by id (not through the listing)."""
         return [i for ids, _ in self.calls if ids is not None for i in ids]
+
+
+def _created_in(job: dict[str, Any], filters: dict[str, Any]) -> bool:
+    """Whether ``job`` passes the listing's date bounds (both inclusive, as the API's)."""
+    created = pd.Timestamp(job["created_at"])
+    after, before = filters.get("created_after"), filters.get("created_before")
+    return (after is None or created >= _utc(after)) and (before is None or created <= _utc(before))
+
+
+def _utc(value: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -26,7 +26,7 @@ import pytest
 import stamina
 
 import classify_frames as cf
-from classify_frames._http import _server_wait
+from classify_frames.client._transport import _server_wait
 from classify_frames.emulator import Emulator
 
 N_JOBS = 6_000

@@ -4,6 +4,7 @@ does with the column (filters, writers, round trips, ten million rows' worth of 
 from __future__ import annotations
 
 import functools
+import inspect
 import io
 import json
 import operator
@@ -171,7 +172,7 @@ def groupby_apply_op(request: pytest.FixtureRequest) -> Any:
 _LIST_IS_MANY = "pandas reads a list as many values, not one rule set"
 _UNHASHABLE = "pandas hashes the rule sets as Python lists here, which cannot be hashed"
 _UNORDERED = "rule sets have no order beyond their sort key"
-_PANDAS_LIMITS = {
+_PANDAS_LIMITS: dict[type, dict[str, str | tuple[str, dict[str, Any]]]] = {
     base.BaseConstructorsTests: {
         "test_series_constructor_scalar_with_index": _LIST_IS_MANY,
         "test_from_dtype": _LIST_IS_MANY,
@@ -195,36 +196,67 @@ _PANDAS_LIMITS = {
         "test_searchsorted": _UNORDERED,
     },
     base.BaseComparisonOpsTests: {"test_compare_scalar": _LIST_IS_MANY},
-    base.BaseSetitemTests: dict.fromkeys(
-        (
-            "test_setitem_sequence_broadcasts",
-            "test_setitem_loc_scalar_mixed",
-            "test_setitem_loc_scalar_multiple_homogoneous",
-            "test_setitem_iloc_scalar_mixed",
-            "test_setitem_iloc_scalar_multiple_homogoneous",
-            "test_setitem_mask",
-            "test_setitem_mask_boolean_array_with_na",
-            "test_setitem_integer_array",
-            "test_setitem_slice",
-            "test_setitem_loc_iloc_slice",
-            "test_setitem_2d_values",
+    base.BaseSetitemTests: {
+        **dict.fromkeys(
+            (
+                "test_setitem_loc_scalar_mixed",
+                "test_setitem_loc_scalar_multiple_homogoneous",
+                "test_setitem_iloc_scalar_mixed",
+                "test_setitem_iloc_scalar_multiple_homogoneous",
+                "test_setitem_loc_iloc_slice",
+                "test_setitem_2d_values",
+            ),
+            _LIST_IS_MANY,
         ),
-        _LIST_IS_MANY,
-    ),
+        # On the array itself these pass; only a Series' ``[]=`` reads the list as many values.
+        **dict.fromkeys(
+            (
+                "test_setitem_sequence_broadcasts",
+                "test_setitem_mask",
+                "test_setitem_mask_boolean_array_with_na",
+                "test_setitem_integer_array",
+                "test_setitem_slice",
+            ),
+            (_LIST_IS_MANY, {"box_in_series": True}),
+        ),
+    },
 }
 
 
 def _suite(base_class: type) -> type:
-    """``base_class`` with the tests pandas cannot pass for list-like scalars marked xfail."""
+    """``base_class`` with the tests pandas cannot pass for list-like scalars marked xfail:
+    strictly, and only for the parameters named (``(reason, {param: value})``), so a test that
+    starts passing fails the suite and its mark is removed."""
     namespace: dict[str, Any] = {}
-    for name, reason in _PANDAS_LIMITS.get(base_class, {}).items():
+    for name, limit in _PANDAS_LIMITS.get(base_class, {}).items():
+        reason, only = (limit, {}) if isinstance(limit, str) else limit
         original = getattr(base_class, name)
+        signature = inspect.signature(original)
+        takes_request = "request" in signature.parameters
 
         @functools.wraps(original)
-        def wrapper(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+        def wrapper(
+            self: Any,
+            *args: Any,
+            __original: Any = original,
+            __reason: str = reason,
+            __only: dict[str, Any] = only,
+            __takes_request: bool = takes_request,
+            **kwargs: Any,
+        ) -> Any:
+            request = kwargs["request"] if __takes_request else kwargs.pop("request")
+            params = getattr(request.node, "callspec", None)
+            values = params.params if params is not None else {}
+            if all(values.get(key) == value for key, value in __only.items()):
+                request.applymarker(pytest.mark.xfail(reason=__reason, strict=True))
             return __original(self, *args, **kwargs)
 
-        namespace[name] = pytest.mark.xfail(reason=reason, strict=False)(wrapper)
+        if not takes_request:  # pytest reads the signature to know which fixtures to pass
+            request = inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY)
+            wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+                parameters=[*signature.parameters.values(), request]
+            )
+        namespace[name] = wrapper
     return type(f"Test{base_class.__name__[4:]}", (base_class,), namespace)
 
 

@@ -69,11 +69,18 @@ def test_listing_with_nothing_new_fetches_nothing_else_and_writes_nothing(tmp_pa
     files = sorted(p.stat().st_ino for p in (tmp_path / "ds").rglob("*.parquet"))
     client.calls.clear()
     summary = sync_parquet(tmp_path / "ds", client=client, batch_size=100)
-    assert client.calls == [(None, {})]  # the listing, and nothing by id
+    # the listing since the newest stored job (Mar 28, 10:00) less the margin, nothing by id
+    assert client.calls == [(None, {"created_after": "2026-03-28T09:50:00+00:00"})]
     assert (summary.added, summary.updated, summary.unchanged, summary.committed) == (
         0, 0, 250, False,
     )  # fmt: skip
     assert sorted(p.stat().st_ino for p in (tmp_path / "ds").rglob("*.parquet")) == files
+    client.calls.clear()
+    sync_parquet(tmp_path / "ds", client=client, margin=86_400 * 30)  # seconds: 30 days
+    assert client.calls == [(None, {"created_after": "2026-02-26T10:00:00+00:00"})]
+    client.calls.clear()
+    sync_parquet(tmp_path / "ds", client=client, configuration_id="cfg-1")
+    assert client.calls == [(None, {"configuration_id": "cfg-1"})]  # other filters: in full
 
 
 def test_listing_updates_and_refreshes_unfinished_jobs_it_did_not_list(tmp_path: Path) -> None:
@@ -208,7 +215,8 @@ if {block_after} < 0:  # stop with the new version complete, just before it is s
 jobs = [job(i, month=1 + i % 3, status="COMPLETED") for i in range(600)]
 jobs[:300] = [job(i, month=1 + i % 3, status="COMPLETED", updated="2026-07-01T00:00:00Z")
               for i in range(300)]
-sync_parquet({root!r}, client=MemoryClient(jobs, block_after={block_after}), batch_size=100)
+sync_parquet({root!r}, client=MemoryClient(jobs, block_after={block_after}), batch_size=100,
+             full=True)
 """
 
 
@@ -234,7 +242,8 @@ def test_a_killed_sync_leaves_the_old_dataset_and_the_next_completes(
     assert read_parquet(root).equals(before)
     on_disk = duckdb.execute(f"select count(*) from read_parquet('{root}/**/*.parquet')").fetchall()
     assert on_disk == [(300,)]  # what any other reader sees: the old version, whole
-    summary = sync_parquet(root, client=MemoryClient(jobs[:0] + _later(jobs)), batch_size=100)
+    later = MemoryClient(_later(jobs))  # new jobs created long ago: a full listing finds them
+    summary = sync_parquet(root, client=later, batch_size=100, full=True)
     assert (summary.added, summary.updated) == (300, 300)
     assert not list(tmp_path.glob(".ds.*"))
     back = read_parquet(root)

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._csv import read_text_csv
 from .._exceptions import AuditWarning
 from ._prepare import NO_MATCH
 
@@ -34,8 +35,10 @@ def read_labels(
     """Labels as two columns: ``key`` (the ``join_on`` value) and ``label`` (categorical).
 
     Blank labels are dropped (not labelled yet); ``"none"`` / ``"no match"`` (any case) become
-    ``"no match"``. Keys labelled twice stay (:func:`join_labels` keeps the last). The sampling
-    design columns of a review queue (``design.*``, see :mod:`._design`) are kept as they are.
+    ``"no match"``. Keys are trimmed of spaces; keys labelled twice stay (:func:`join_labels`
+    keeps the last labelled row). A CSV's separator (comma, semicolon or tab) is detected. The
+    sampling design columns of a review queue (``design.*``, see :mod:`._design`) are kept as
+    they are.
 
     >>> read_labels(pd.DataFrame({"id": ["a", "b", "c"], "label": ["invoice", "None", ""]}))
       key     label
@@ -76,9 +79,18 @@ def read_labels(
 
 
 def _warn_conflicts(table: pd.DataFrame, join_on: str) -> None:
-    conflicting = int((table.groupby("key", observed=True)["label"].nunique() > 1).sum())
-    if conflicting:
-        msg = f"{conflicting} {join_on}(s) labelled more than once, differently: kept the last"
+    """Say which label each key labelled differently twice keeps: its last labelled row's."""
+    distinct = table.groupby("key", observed=True)["label"].nunique()
+    conflicting = distinct.index[distinct.to_numpy() > 1]
+    if len(conflicting):
+        key = conflicting[0]
+        labels = table.loc[table["key"] == key, "label"].astype(str).tolist()
+        others = ", ".join(repr(v) for v in dict.fromkeys(labels[:-1]) if v != labels[-1])
+        msg = (
+            f"{len(conflicting)} {join_on}(s) labelled more than once, differently: each keeps "
+            f"the label of its last labelled row (e.g. {key!r} keeps {labels[-1]!r}, not "
+            f"{others}); keep one row per {join_on}"
+        )
         warnings.warn(msg, AuditWarning, stacklevel=5)
 
 
@@ -107,13 +119,12 @@ def _read(labels: LabelsInput) -> pd.DataFrame:
             "(save a spreadsheet as CSV)"
         )
         raise ValueError(msg)
+    if suffix == ".csv":  # as text: a type called "NA" or "None" is a label, not missing
+        return read_text_csv(path, what="labels")[0]  # its errors name the file and separator
     try:
         if suffix == ".parquet":
             return pd.read_parquet(path)
-        if suffix in (".jsonl", ".json"):
-            return pd.read_json(path, lines=suffix == ".jsonl", dtype=False)
-        # keep_default_na=False: a type called "NA" or "None" is a label, not a missing value
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        return pd.read_json(path, lines=suffix == ".jsonl", dtype=False)
     except (ValueError, OSError) as exc:
         msg = f"cannot read labels from {str(path)!r}: {exc}"
         raise ValueError(msg) from None

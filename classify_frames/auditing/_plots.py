@@ -7,7 +7,12 @@ import io
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+
+try:
+    from matplotlib.figure import Figure
+except ModuleNotFoundError as exc:  # an extra: the audit's numbers need no plotting stack
+    msg = "the audit's figures need the [plots] extra: pip install 'classify-frames[plots]'"
+    raise ModuleNotFoundError(msg, name=exc.name) from exc
 
 __all__ = ["confidence_histograms", "drift_lines", "reliability", "risk_coverage_curve", "to_png"]
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from .._atomic import atomic_path
+from .._csv import read_text_csv
 from ._common import cli_words, friendly_errors
 
 __all__ = ["audit_command"]
@@ -155,6 +157,13 @@ def audit_command(
         if path is not None and not path.parent.is_dir():
             msg = f"the directory of {str(path)!r} does not exist"
             raise click.BadParameter(msg, param_hint=option)
+    for option, path in (("--queue", queue_path), ("--plan", plan_path)):
+        if path is not None and (count := _labels_in(path, label_col)):
+            msg = (
+                f"{str(path)!r} holds {count:,} labels, which a new queue written there would "
+                "lose: write it to another file (and pass both to --labels in turn)"
+            )
+            raise click.BadParameter(msg, param_hint=option)
     if plan_path is not None and labels is None:
         msg = "--plan needs --labels (the labels so far; a --queue file, filled in)"
         raise click.BadParameter(msg, param_hint="--plan")
@@ -171,11 +180,11 @@ def audit_command(
         findings = report.findings(target_accuracy, delta=delta)
         if queue_path is not None:
             queue = report.review_queue(per_type, "stratified", budget=budget)
-            queue.to_csv(queue_path, index=False)
+            _write_csv(queue, queue_path)
             written.append(f"review queue of {len(queue):,} jobs written to {queue_path}")
         if plan_path is not None:
             plan = report.plan_labels(target_accuracy=target_accuracy, delta=delta)
-            plan.to_csv(plan_path, index=False)
+            _write_csv(plan, plan_path)
             summary = cli_words(plan.attrs["summary"])
             written.append(f"{summary} ({len(plan):,} jobs written to {plan_path})")
         if html_path is not None:
@@ -190,3 +199,20 @@ def audit_command(
         _echo_table(title, table)
     for line in written:
         click.echo(f"\n{line}")
+
+
+def _labels_in(path: Path, label_col: str) -> int:
+    """How many labels a CSV at ``path`` holds (0 when there is no such file, or it is no CSV)."""
+    try:
+        table = read_text_csv(path, what="queue")[0]
+    except (OSError, ValueError):
+        return 0
+    if label_col not in table.columns:
+        return 0
+    return int(table[label_col].str.strip().ne("").sum())
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """A queue to label, written whole or not at all."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)

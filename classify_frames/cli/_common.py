@@ -7,25 +7,35 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TextIO, TypeVar
 
 import click
 import pandas as pd
 
 from .._atomic import atomic_path
-from .._exceptions import ClassifyFramesError
-from .._options import CLIENT_DEFAULTS, REGION_NAMES, ClientOptions
+from .._exceptions import ClassifyFramesError, Opt
+from ..client import CLIENT_DEFAULTS, LIST_FILTER_NAMES, REGION_NAMES, STATUS_NAMES, ClientOptions
 
 __all__ = [
+    "CLIENT_FLAGS",
+    "CLI_HINTS",
     "EXIT_ALL_FAILED",
     "EXIT_READER_GONE",
     "EXIT_SOME_FAILED",
+    "FLAGS",
+    "Flag",
+    "cli_message",
     "cli_words",
+    "client_kwargs",
     "client_options",
     "exit_for",
+    "filter_kwargs",
     "friendly_errors",
+    "list_filters",
     "out_option",
     "read_ids",
     "write_frame",
@@ -36,40 +46,163 @@ F = TypeVar("F", bound=Callable[..., Any])
 OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
 
 
+@dataclass(frozen=True)
+class Flag:
+    """How the command line sets one option of the library: a flag, or an environment
+    variable it reads instead (the API key is never a flag: it would show in ``ps``)."""
+
+    flag: str | None = None
+    env: str | None = None
+
+    def render(self, option: Opt) -> str:
+        """``option`` (named in a library error) in the command line's terms."""
+        if self.flag is None:
+            return f"{self.env}=..." if option.value is ... else str(self.env)
+        if option.named_only:
+            return f"{self.flag} (or {self.env})" if self.env else self.flag
+        value = option.value
+        if value is True or value is ...:
+            return self.flag
+        return f"{self.flag} {value:.2g}" if isinstance(value, float) else f"{self.flag} {value}"
+
+
+#: The one table from the library's options to the command line's flags. Commands declare
+#: their options with these names, and errors name options as data (``Opt``), which the CLI
+#: shows through this table: no sentence is parsed.
+FLAGS: Final[Mapping[str, Flag]] = {
+    "api_key": Flag(env="LLAMA_CLOUD_API_KEY"),
+    "base_url": Flag("--base-url", "LLAMA_CLOUD_BASE_URL"),
+    "region": Flag("--region"),
+    "project_id": Flag("--project-id"),
+    "concurrency": Flag("--concurrency"),
+    "max_requests_per_second": Flag("--max-rps"),
+    "retries": Flag("--retries"),
+    "allow_insecure_http": Flag("--allow-insecure-http"),
+    "progress": Flag("--no-progress"),
+    "proxy": Flag(env="HTTPS_PROXY"),
+    "status": Flag("--status"),
+    "configuration_id": Flag("--configuration-id"),
+    "created_after": Flag("--since"),
+    "created_before": Flag("--until"),
+    "limit": Flag("--limit"),
+}
+
+#: The command line's own advice for an option it has no flag for, used where a library
+#: error says to pass that option.
+CLI_HINTS: Final[Mapping[str, str]] = {
+    "api_key": (
+        "set LLAMA_CLOUD_API_KEY in the environment (for the local emulator, the one "
+        "`classify-frames emulator` prints)"
+    ),
+}
+
+#: The client options the commands offer (``--no-progress`` sets ``progress``).
+CLIENT_FLAGS: Final = (
+    "base_url", "region", "project_id", "concurrency", "max_requests_per_second", "retries",
+    "allow_insecure_http", "progress",
+)  # fmt: skip
+
+
+def _flag(name: str) -> str:
+    flag = FLAGS[name].flag
+    if flag is None:  # pragma: no cover - a table entry the commands do not offer
+        msg = f"{name} has no flag"
+        raise KeyError(msg)
+    return flag
+
+
 def client_options(command: F) -> F:
     """Options naming the service and how hard to push it (the key comes from the environment)."""
     default = CLIENT_DEFAULTS  # the library's own defaults and choices, declared once
     options = [
-        click.option("--base-url", envvar="LLAMA_CLOUD_BASE_URL", help="API base URL."),
         click.option(
-            "--region",
+            _flag("base_url"), "base_url", envvar=FLAGS["base_url"].env, help="API base URL."
+        ),
+        click.option(
+            _flag("region"),
+            "region",
             type=click.Choice(REGION_NAMES),
             default=default["region"],
             show_default=True,
         ),
-        click.option("--project-id", help="Project to read jobs from."),
+        click.option(_flag("project_id"), "project_id", help="Project to read jobs from."),
         click.option(
-            "--concurrency",
+            _flag("concurrency"),
+            "concurrency",
             type=click.IntRange(1, 256),
             default=default["concurrency"],
             show_default=True,
         ),
         click.option(
-            "--max-rps", type=click.FloatRange(min=0.001), help="Requests per second cap."
+            _flag("max_requests_per_second"),
+            "max_requests_per_second",
+            type=click.FloatRange(min=0.001),
+            help="Requests per second cap.",
         ),
         click.option(
-            "--retries", type=click.IntRange(0, 20), default=default["retries"], show_default=True
+            _flag("retries"),
+            "retries",
+            type=click.IntRange(0, 20),
+            default=default["retries"],
+            show_default=True,
         ),
         click.option(
-            "--allow-insecure-http",
+            _flag("allow_insecure_http"),
+            "allow_insecure_http",
             is_flag=True,
             help="Send the key over plain http to a host that is not this machine.",
         ),
-        click.option("--no-progress", is_flag=True, help="Hide the progress bar."),
+        click.option(
+            _flag("progress"),
+            "progress",
+            is_flag=True,
+            flag_value=False,
+            default=True,
+            help="Hide the progress bar.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def list_filters(command: F) -> F:
+    """The listing's filters (``ListFilters``), each under its flag from :data:`FLAGS`."""
+    options = [
+        click.option(
+            _flag("status"),
+            "status",
+            multiple=True,
+            type=click.Choice(STATUS_NAMES),
+            help="Only jobs in this status (repeatable).",
+        ),
+        click.option(
+            _flag("configuration_id"), "configuration_id", help="Only jobs of this configuration."
+        ),
+        click.option(
+            _flag("created_after"),
+            "created_after",
+            help="Created on or after (ISO 8601 date or time).",
+        ),
+        click.option(
+            _flag("created_before"),
+            "created_before",
+            help="Created on or before (ISO 8601 date or time).",
+        ),
+        click.option(
+            _flag("limit"), "limit", type=click.IntRange(min=1), help="At most this many jobs."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def filter_kwargs(options: dict[str, Any]) -> dict[str, Any]:
+    """The filters given (``list_filters``), popped from the parsed options."""
+    found = {name: options.pop(name) for name in sorted(LIST_FILTER_NAMES)}
+    found["status"] = list(found["status"]) or None
+    return {k: v for k, v in found.items() if v is not None}
 
 
 #: ``--out FILE`` for the commands that write one frame.
@@ -84,16 +217,8 @@ out_option = click.option(
 
 def client_kwargs(options: dict[str, Any]) -> ClientOptions:
     """ClassifyClient arguments from the parsed ``client_options``."""
-    return {
-        "base_url": options.pop("base_url"),
-        "region": options.pop("region"),
-        "project_id": options.pop("project_id"),
-        "concurrency": options.pop("concurrency"),
-        "max_requests_per_second": options.pop("max_rps"),
-        "retries": options.pop("retries"),
-        "allow_insecure_http": options.pop("allow_insecure_http"),
-        "progress": not options.pop("no_progress"),
-    }
+    found: ClientOptions = {name: options.pop(name) for name in CLIENT_FLAGS}  # type: ignore[assignment, misc]
+    return found
 
 
 #: Exit codes of the commands that write a frame (documented in README's "Command line").
@@ -111,30 +236,12 @@ def exit_for(frame: pd.DataFrame) -> None:
         sys.exit(EXIT_SOME_FAILED)
 
 
-#: The library's advice in Python words (``api_key=``, ``report.plan_labels(...)``) and the
-#: same advice in the command line's flags and environment variables, applied to every error,
-#: warning and finding a command prints. The library's own messages stay as they are.
+#: Advice in Python words from the parts of the library whose errors do not yet name their
+#: options as data (datasets, the audit, experiments), and the same advice in the command
+#: line's terms. The client's errors go through :data:`FLAGS` instead.
 _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(python), cli)
     for python, cli in (
-        # settings
-        (r"pass api_key=\.\.\., or set LLAMA_CLOUD_API_KEY", "set LLAMA_CLOUD_API_KEY"),
-        (r"with LLAMA_CLOUD_API_KEY=\.\.\. or api_key=\.\.\.", "in LLAMA_CLOUD_API_KEY"),
-        (
-            r"use Emulator\(\)\.api_key",
-            "use the LLAMA_CLOUD_API_KEY that `classify-frames emulator` prints",
-        ),
-        (r"pass the API key as api_key", "set the API key in LLAMA_CLOUD_API_KEY"),
-        (r"\bbase_url\b(?= must| is)", "the base URL (--base-url or LLAMA_CLOUD_BASE_URL)"),
-        (r"\bbase_url\b", "--base-url"),
-        (r"^proxy must", "the proxy (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) must"),
-        (r"pass allow_insecure_http=True", "pass --allow-insecure-http"),
-        (r"max_requests_per_second, e\.g\. 20/60", "--max-rps, e.g. 0.33"),
-        (r"\bmax_requests_per_second\b", "--max-rps"),
-        (
-            r"; the jobs listed so far are in this error's \.partial \(and in client\.partial\)",
-            "; nothing was written",
-        ),
         # datasets
         (r"pass lock_timeout=<seconds>", "pass --lock-timeout SECONDS"),
         (r"\w+\(\.\.\., \w+=\S+\) \(CLI: ([^)]*)\)", r"`classify-frames \1`"),
@@ -179,12 +286,28 @@ _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 def cli_words(text: str) -> str:
     """``text`` (a library error, warning or finding) with its Python advice in CLI terms.
 
-    >>> cli_words("refusing: use https, or pass allow_insecure_http=True if you really mean it")
-    'refusing: use https, or pass --allow-insecure-http if you really mean it'
+    >>> cli_words("the dataset exists: pass overwrite=True")
+    'the dataset exists: pass --overwrite'
     """
     for python, cli in _CLI_WORDS:
         text = python.sub(cli, text)
     return text
+
+
+def cli_message(error: ClassifyFramesError) -> str:
+    """A library error in the command line's terms: each option it names as its flag (from
+    :data:`FLAGS`), and the command line's own advice where the library's would not fit."""
+    told = [p for p in error.hint if isinstance(p, Opt) and not p.named_only]
+    own = [CLI_HINTS[p.name] for p in told if p.name in CLI_HINTS]
+    hint = own[0] if own else None
+    if hint is None and error.partial is not None:  # a listing cut short: nothing written
+        hint = "nothing was written"
+
+    def flag(option: Opt) -> str:
+        found = FLAGS.get(option.name)
+        return found.render(option) if found is not None else str(option)
+
+    return cli_words(error.words(flag, hint))
 
 
 def friendly_errors(command: F) -> F:
@@ -195,18 +318,34 @@ def friendly_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             try:
-                return command(*args, **kwargs)
+                with warnings.catch_warnings():  # restores the interpreter's own on the way out
+                    warnings.showwarning = _show_warning
+                    return command(*args, **kwargs)
             finally:  # a reader gone shows here, not in the interpreter's last flush
                 sys.stdout.flush()
         except BrokenPipeError:
             _reader_gone()
-        except (ClassifyFramesError, ValueError, OSError) as exc:
+        except ClassifyFramesError as exc:
+            raise click.ClickException(cli_message(exc)) from None
+        except (ValueError, OSError) as exc:
             raise click.ClickException(cli_words(str(exc))) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A library warning as one line in CLI terms: not Python's file, line and source."""
+    click.secho(f"warning: {cli_words(str(message))}", fg="yellow", err=True)
 
 
 def _reader_gone() -> NoReturn:

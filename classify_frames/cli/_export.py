@@ -8,29 +8,25 @@ from typing import Any, TypeVar
 
 import click
 
-from ._common import client_kwargs, client_options, friendly_errors, read_ids
+from ._common import (
+    client_kwargs,
+    client_options,
+    filter_kwargs,
+    friendly_errors,
+    list_filters,
+    read_ids,
+)
 
 __all__ = ["export_command", "sync_command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_STATUSES = ["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"]
 
 
 def _selection(command: F) -> F:
     """Options choosing the jobs: an ids file, or the listing's filters."""
     options = [
         click.argument("ids_file", required=False),
-        click.option(
-            "--status",
-            multiple=True,
-            type=click.Choice(_STATUSES),
-            help="Only jobs in this status (repeatable).",
-        ),
-        click.option("--configuration-id", help="Only jobs of this configuration."),
-        click.option("--since", help="Created on or after (ISO 8601 date or time)."),
-        click.option("--until", help="Created on or before (ISO 8601 date or time)."),
-        click.option("--limit", type=click.IntRange(min=1), help="At most this many jobs."),
+        list_filters,
         click.option(
             "--lock-timeout",
             type=click.FloatRange(min=0),
@@ -47,14 +43,7 @@ def _selection(command: F) -> F:
 def _jobs(options: dict[str, Any]) -> tuple[list[str] | None, dict[str, Any]]:
     """The ids (from IDS_FILE) or the list filters, popped from the parsed options."""
     ids_file = options.pop("ids_file")
-    filters = {
-        "status": list(options.pop("status")) or None,
-        "configuration_id": options.pop("configuration_id"),
-        "created_after": options.pop("since"),
-        "created_before": options.pop("until"),
-        "limit": options.pop("limit"),
-    }
-    filters = {k: v for k, v in filters.items() if v is not None}
+    filters = filter_kwargs(options)
     if ids_file is None:
         return None, filters
     if filters:
@@ -112,18 +101,31 @@ def export_command(
 @click.option(
     "--repair",
     is_flag=True,
-    help="Drop data files that cannot be read; the listing fetches their jobs again.",
+    help=(
+        "Check every page of every data file, drop the damaged ones and fetch their jobs "
+        "again; rebuild a lost or damaged manifest from the data files."
+    ),
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="List every job the filters match, not only those created since the newest stored.",
 )
 @client_options
 @friendly_errors
-def sync_command(directory: Path, lock_timeout: float, repair: bool, **options: Any) -> None:
+def sync_command(
+    directory: Path, lock_timeout: float, repair: bool, full: bool, **options: Any
+) -> None:
     """Bring the dataset in DIRECTORY up to date, fetching only jobs that are new or not final.
 
     With no IDS_FILE and no filters it repeats the selection the dataset was made with. Jobs
-    already COMPLETED, FAILED or CANCELLED are never fetched again. An interrupted sync leaves
-    the dataset as it was; the next one completes it. A damaged data file stops the sync with
-    its name; --repair drops it and fetches its jobs again. A DIRECTORY that does not exist
-    is created as a new dataset of every matching job, as export would (check its spelling).
+    already COMPLETED, FAILED or CANCELLED are never fetched again. A listing asks only for jobs
+    created since the newest stored one (less 10 minutes), and for the stored jobs not final by
+    id: an unchanged dataset costs a request or two; --full lists everything again. An
+    interrupted sync leaves the dataset as it was; the next one completes it. A damaged data
+    file stops the sync with its name; --repair drops it and fetches its jobs again. A
+    DIRECTORY that does not exist is created as a new dataset of every matching job, as export
+    would (check its spelling).
     """
     from ..parquet import sync_parquet
 
@@ -133,6 +135,7 @@ def sync_command(directory: Path, lock_timeout: float, repair: bool, **options: 
         ids,
         lock_timeout=lock_timeout,
         repair=repair,
+        full=full,
         **filters,
         **client_kwargs(options),
     )

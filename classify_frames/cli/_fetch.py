@@ -9,13 +9,14 @@ from typing import Any
 import click
 import pandas as pd
 
-from .._options import STATUS_NAMES
 from ._common import (
     check_output,
     client_kwargs,
     client_options,
     exit_for,
+    filter_kwargs,
     friendly_errors,
+    list_filters,
     out_option,
     read_ids,
     write_frame,
@@ -41,7 +42,7 @@ def fetch_command(
     Exit status: 0 every job fetched; 1 an error (nothing written); 2 a usage error; 3 the
     file was written but some jobs could not be fetched; 4 it was written but none could.
     """
-    from ..fetch import ClassifyClient
+    from ..client import ClassifyClient
 
     check_output(out)
     ids = read_ids(ids_file)
@@ -59,40 +60,18 @@ def fetch_command(
 
 
 @click.command("list")
-@click.option(
-    "--status",
-    multiple=True,
-    type=click.Choice(STATUS_NAMES),
-    help="Only jobs in this status (repeatable).",
-)
-@click.option("--configuration-id", help="Only jobs of this configuration.")
-@click.option("--since", help="Created on or after (ISO 8601 date or time).")
-@click.option("--until", help="Created on or before (ISO 8601 date or time).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many jobs.")
+@list_filters
 @out_option
 @client_options
 @friendly_errors
-def list_command(
-    status: tuple[str, ...],
-    configuration_id: str | None,
-    since: str | None,
-    until: str | None,
-    limit: int | None,
-    out: Path,
-    **options: Any,
-) -> None:
+def list_command(out: Path, **options: Any) -> None:
     """List the jobs matching the filters and write them to --out."""
-    from ..fetch import ClassifyClient
+    from ..client import ClassifyClient
 
     check_output(out)
+    filters = filter_kwargs(options)
     with ClassifyClient(**client_kwargs(options)) as client:
-        frame = client.list_jobs(
-            status=list(status) or None,  # type: ignore[arg-type]  # click.Choice checked them
-            configuration_id=configuration_id,
-            created_after=since,
-            created_before=until,
-            limit=limit,
-        )
+        frame = client.list_jobs(**filters)
     write_frame(frame, out)
     click.echo(f"wrote {len(frame):,} jobs to {out}")
 
@@ -121,8 +100,8 @@ def list_command(
 @friendly_errors
 def demo_command(n_jobs: int, seed: int, latency_ms: float, out: Path, no_progress: bool) -> None:
     """Start the embedded emulator, fetch every job by id, write --out and print a summary."""
+    from ..client import ClassifyClient
     from ..emulator import Emulator
-    from ..fetch import ClassifyClient
 
     check_output(out)
     with Emulator(jobs=n_jobs, seed=seed, latency_ms=latency_ms) as emu:

@@ -87,8 +87,8 @@ def reclassify_command(
     Running the same command again creates nothing new: it returns the jobs of the first run
     (also after a crash or Ctrl-C, when it creates only the rest).
     """
+    from ..client import ClassifyClient
     from ..experiments import read_rules, reclassify
-    from ..fetch import ClassifyClient
 
     check_output(out)
     if (rules_file is None) == (configuration_id is None):

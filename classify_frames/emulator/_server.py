@@ -23,9 +23,14 @@ from typing import Any, Literal
 
 import httpx
 import pandas as pd
-import uvicorn
 
-from .._settings import Secret
+try:
+    import uvicorn
+except ModuleNotFoundError as exc:  # an extra, so that a cron job's install has no web server
+    msg = "the emulator needs the [emulator] extra: pip install 'classify-frames[emulator]'"
+    raise ModuleNotFoundError(msg, name=exc.name) from exc
+
+from ..client import Secret
 from ._app import EmulatorApp
 from ._data import Dataset, Schema
 from ._faults import Faults

@@ -10,62 +10,18 @@ name, quietly: ``rules 50397b5eb7``, the same name the audit's ``by_configuratio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
-import orjson
 import pandas as pd
-from typing_extensions import Unpack
 
-from .._exceptions import APIError, ConfigurationError
-from .._http import Reply, Transport
-from .._options import ClientOptions
 from ..auditing._prepare import rule_set_ids
-from ..fetch import ClassifyClient
+from ..client import ClassifyClient, ClientOptions, borrow_or_make
 from ._rules import RulesInput, check_rules, fingerprint
 
 __all__ = ["configurations", "save_configuration", "with_configuration_names"]
 
-PATH = "/api/v1/beta/configurations"
-_PRODUCT = "classify_v2"
-_ABSENT = frozenset({404, 405, 501})  # a server without the configurations API
 _STRING = pd.StringDtype("pyarrow")
 _COLUMNS = ["id", "name", "version", "rule_set", "rules", "created_at", "updated_at"]
-
-
-def _page_problem(data: Any) -> str | None:
-    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-        return f"the answer is not a page of configurations (a JSON {type(data).__name__})"
-    return None
-
-
-async def list_configurations(transport: Transport) -> list[dict[str, Any]] | None:
-    """Every ``classify_v2`` configuration, or None when the server has no such API."""
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    seen: set[str] = set()
-    while True:
-        params = [("product_type", _PRODUCT), ("page_size", "100")]
-        if token:
-            params.append(("page_token", token))
-        reply = await transport.request_json("GET", PATH, params=params, validate=_page_problem)
-        if reply.data is None:
-            if reply.status in _ABSENT:
-                return None
-            msg = f"listing configurations failed: {reply.error}"
-            raise APIError(msg, status_code=reply.status, path=PATH)
-        items.extend(i for i in reply.data["items"] if isinstance(i, dict))
-        token = reply.data.get("next_page_token")
-        if not token or token in seen:
-            return items
-        seen.add(token)
-
-
-async def _list(client: ClassifyClient) -> list[dict[str, Any]] | None:
-    return await list_configurations(client._here().transport)
-
-
-async def _post(client: ClassifyClient, body: dict[str, Any]) -> Reply:
-    return await client._here().transport.request_json("POST", PATH, content=orjson.dumps(body))
 
 
 def _rules_of(item: dict[str, Any]) -> list[dict[str, str]]:
@@ -99,22 +55,14 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _with_client(client: ClassifyClient | None, options: ClientOptions) -> ClassifyClient:
-    return client if client is not None else ClassifyClient(**options)
-
-
 def configurations(
     *, client: ClassifyClient | None = None, **client_options: Unpack[ClientOptions]
 ) -> pd.DataFrame:
     """The project's saved Classify configurations: ``id``, ``name``, ``version``,
     ``rule_set`` (the rules' fingerprint), ``rules`` (how many), ``created_at``,
     ``updated_at``. Empty on a server without the configurations API."""
-    active = _with_client(client, client_options)
-    try:
-        items = active._run(_list(active), [])
-    finally:
-        if client is None:
-            active.close()
+    with borrow_or_make(client, client_options) as active:
+        items = active.configurations()
     return _frame(items or [])
 
 
@@ -132,25 +80,11 @@ def save_configuration(
         msg = f"a configuration needs a non-empty name, got {name!r}"
         raise ValueError(msg)
     checked = check_rules(rules)
-    parameters: dict[str, Any] = {"product_type": _PRODUCT, "rules": checked, "mode": "FAST"}
+    parameters: dict[str, Any] = {"rules": checked, "mode": "FAST"}
     if parsing_configuration:
         parameters["parsing_configuration"] = dict(parsing_configuration)
-    active = _with_client(client, client_options)
-    try:
-        reply = active._run(_post(active, {"name": name, "parameters": parameters}), [])
-    finally:
-        if client is None:
-            active.close()
-    if reply.data is None:
-        if reply.status in _ABSENT:
-            msg = (
-                "this server has no configurations API (it answered "
-                f"{reply.status}); run experiments with rules=[...] instead"
-            )
-            raise ConfigurationError(msg)
-        msg = f"saving configuration {name!r} failed: {reply.error}"
-        raise APIError(msg, status_code=reply.status, path=PATH)
-    data = reply.data
+    with borrow_or_make(client, client_options) as active:
+        data = active.save_configuration(name, parameters)
     return {
         "id": data.get("id"),
         "name": data.get("name"),

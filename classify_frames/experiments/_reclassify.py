@@ -11,33 +11,20 @@ once more) creates nothing new: the service answers with the jobs it made the fi
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import math
 import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any, Literal, Unpack, overload
 
 import pandas as pd
-from typing_extensions import Unpack
 
-from .._http import Reply
-from .._options import ClientOptions
 from .._progress import progress_bar
 from .._schema import FINAL_STATUSES
-from .._tasks import first_error
-from ..fetch import ClassifyClient
+from ..client import ClassifyClient, ClientOptions, borrow_or_make
 from ..frame import build_frame
-from ._create import (
-    DEFAULT_CREATE_RATE,
-    InputStyle,
-    JobRequest,
-    create_jobs,
-    creation_error,
-)
+from ._create import DEFAULT_CREATE_RATE, InputStyle, JobRequest, creation_error
 from ._rules import Rule, RulesInput, check_rules, fingerprint
 
 __all__ = ["ReclassifyPlan", "reclassify", "transaction_id"]
@@ -166,21 +153,12 @@ def reclassify(
             msg = "dry_run needs the frame of jobs (their usage estimates the credits), not ids"
             raise TypeError(msg)
         return _plan(jobs, name, rule_set, checked, configuration_id)
-    own = client is None
-    active = client if client is not None else ClassifyClient(**client_options)
-    progress = active._show(client_options.get("progress"))
-    try:
-        return active._run(
-            _areclassify(
-                active, jobs, name, rule_set, checked, configuration_id,
-                wait=wait, wait_timeout=wait_timeout, rate=rate, style=input_style,
-                progress=progress,
-            ),
-            [],
+    with borrow_or_make(client, client_options) as active:
+        return _reclassify(
+            active, jobs, name, rule_set, checked, configuration_id,
+            wait=wait, wait_timeout=wait_timeout, rate=rate, style=input_style,
+            progress=client_options.get("progress"),
         )  # fmt: skip
-    finally:
-        if own:
-            active.close()
 
 
 def _check_experiment(experiment: object) -> str:
@@ -318,7 +296,7 @@ def _plan(
     )
 
 
-async def _areclassify(
+def _reclassify(
     client: ClassifyClient,
     jobs: pd.DataFrame | Iterable[str],
     experiment: str,
@@ -330,136 +308,76 @@ async def _areclassify(
     wait_timeout: float,
     rate: float,
     style: InputStyle,
-    progress: bool,
+    progress: bool | None,
 ) -> pd.DataFrame:
     if isinstance(jobs, pd.DataFrame):
         frame = jobs
     else:
-        frame = await client._fetch(list(dict.fromkeys(jobs)), {"progress": progress}, [])
+        frame = client.fetch_jobs(list(dict.fromkeys(jobs)), progress=progress)
     sources = _sources(frame, experiment, rule_set, rules, configuration_id)
     runnable = [s for s in sources if s.request is not None]
-    requests = [s.request for s in runnable if s.request is not None]
-    transport = client._here().transport
-    created: list[str] = []
-    closed = asyncio.Event()
-    settled = 0
-    bar = progress_bar(len(requests), f"Creating jobs ({experiment})", progress)
-
-    def done(reply: Reply) -> None:
-        nonlocal settled
-        settled += 1
-        bar.update(1)
-        if reply.data is not None:
-            created.append(reply.data["id"])
-
-    async def submit() -> list[Reply]:
-        try:
-            with bar:
-                return await create_jobs(transport, requests, rate=rate, style=style, on_done=done)
-        finally:
-            closed.set()
-
-    # Waiting starts with the first job made: the early jobs finish while the rest are sent.
-    waiter = _Waiter(client, created, closed, wait_timeout, progress) if wait else None
+    bodies = [s.request.body(style) for s in runnable if s.request is not None]
     try:
-        async with asyncio.TaskGroup() as group:
-            creating = group.create_task(submit())
-            waiting = group.create_task(waiter.run()) if waiter is not None else None
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        if not closed.is_set():
+        creations = client.create_jobs(bodies, rate=rate, progress=progress)
+    except KeyboardInterrupt:
+        _hint(
+            f"stopped while creating {len(bodies):,} jobs. Nothing is lost or paid twice: run "
+            "the same call again; it reuses the jobs already made and creates only the rest."
+        )
+        raise
+    created = [c.job["id"] for c in creations if c.job is not None]
+    latest = _wait_for(client, created, wait_timeout, progress) if wait else None
+    jobs_by_row: dict[int, dict[str, Any]] = {}
+    errors: dict[int, tuple[str, int | None]] = {s.row: (s.problem or "", None) for s in sources}
+    for source, creation in zip(runnable, creations, strict=True):
+        if creation.job is not None:
+            jobs_by_row[source.row] = creation.job
+            errors.pop(source.row, None)
+        else:
+            errors[source.row] = (creation_error(creation, rules), creation.status)
+    return _assemble(sources, jobs_by_row, errors, latest, experiment, client.frame_attrs())
+
+
+def _wait_for(
+    client: ClassifyClient, created: list[str], timeout: float, progress: bool | None
+) -> pd.DataFrame:
+    """Poll the new jobs (the list endpoint's ``job_ids`` filter, 100 a request) until every
+    one is final (or gone), or ``timeout`` seconds pass; their frame as last seen."""
+    pending = list(dict.fromkeys(created))
+    done: list[pd.DataFrame] = []
+    delay, deadline = _POLL_FIRST, time.monotonic() + timeout
+    show = client.progress if progress is None else progress
+    with progress_bar(len(pending), "Waiting for jobs", show) as bar:
+        try:
+            while pending:
+                frame = client.fetch_jobs(pending, progress=False)
+                final = frame["status"].isin(FINAL_STATUSES).to_numpy(bool)
+                gone = (frame["http_status"] == 404).fillna(False).to_numpy(bool)
+                finished = final | gone
+                done.append(frame[finished])
+                bar.update(int(finished.sum()))
+                pending = frame.loc[~finished, "id"].tolist()
+                if not pending:
+                    break
+                if time.monotonic() >= deadline:
+                    done.append(frame[~finished])
+                    msg = (
+                        f"{len(pending):,} new job(s) still PENDING/RUNNING after {timeout:g} s; "
+                        "run the same call again to keep waiting (it creates nothing new)"
+                    )
+                    warnings.warn(msg, stacklevel=4)
+                    break
+                if not finished.any():
+                    delay = min(delay * 1.5, _POLL_MAX)  # nothing moved: back off
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        except KeyboardInterrupt:
             _hint(
-                f"stopped while creating jobs: {settled:,} of {len(requests):,} sent. Nothing "
-                "is lost or paid twice: run the same call again; it reuses the jobs already "
-                "made and creates only the rest."
-            )
-        elif waiter is not None:
-            _hint(
-                f"stopped waiting: {len(set(created)) - waiter.finished:,} of "
-                f"{len(set(created)):,} new jobs are not "
+                f"stopped waiting: {len(pending):,} of {len(set(created)):,} new jobs are not "
                 "final yet. They keep running on the service; run the same call again to pick "
                 "them up (it creates nothing new)."
             )
-        raise
-    except BaseExceptionGroup as grouped:
-        error: BaseException | None = first_error(grouped)
-    else:
-        error = None
-    if error is not None:
-        raise error  # outside the handler, so the group does not show as its context
-    replies = creating.result()
-    latest = waiting.result() if waiting is not None else None
-    jobs_by_row: dict[int, dict[str, Any]] = {}
-    errors: dict[int, tuple[str, int | None]] = {s.row: (s.problem or "", None) for s in sources}
-    for source, reply in zip(runnable, replies, strict=True):
-        if reply.data is not None:
-            jobs_by_row[source.row] = reply.data
-            errors.pop(source.row, None)
-        else:
-            errors[source.row] = (creation_error(reply, rules), reply.status)
-    return _assemble(sources, jobs_by_row, errors, latest, experiment, client._attrs())
-
-
-class _Waiter:
-    """Polls the new jobs (the list endpoint's ``job_ids`` filter, 100 a request) until every
-    one is final, taking in the ids ``created`` as they come until ``closed`` is set."""
-
-    def __init__(
-        self,
-        client: ClassifyClient,
-        created: list[str],
-        closed: asyncio.Event,
-        timeout: float,
-        progress: bool,
-    ) -> None:
-        self.client, self.created, self.closed = client, created, closed
-        self.timeout, self.progress = timeout, progress
-        self.finished = 0  # jobs seen final (or gone)
-
-    async def run(self) -> pd.DataFrame:
-        known: set[str] = set()
-        pending: list[str] = []
-        done: list[pd.DataFrame] = []
-        delay, deadline = _POLL_FIRST, math.inf
-        with progress_bar(None, "Waiting for jobs", self.progress) as bar:
-            while True:
-                fresh = [i for i in dict.fromkeys(self.created) if i not in known]
-                known.update(fresh)
-                pending += fresh
-                finished_now = False
-                if pending:
-                    frame = await self.client._fetch(pending, {"progress": False}, [])
-                    final = frame["status"].isin(FINAL_STATUSES).to_numpy(bool)
-                    gone = (frame["http_status"] == 404).fillna(False).to_numpy(bool)
-                    finished = final | gone
-                    done.append(frame[finished])
-                    bar.update(int(finished.sum()))
-                    pending = frame.loc[~finished, "id"].tolist()
-                    finished_now = bool(finished.any())
-                    self.finished += int(finished.sum())
-                    if self.closed.is_set() and len(known) == len(set(self.created)):
-                        bar.total = len(known)
-                        if not pending:
-                            break
-                        deadline = min(deadline, time.monotonic() + self.timeout)
-                        if time.monotonic() >= deadline:
-                            done.append(frame[~finished])
-                            msg = (
-                                f"{len(pending):,} new job(s) still PENDING/RUNNING after "
-                                f"{self.timeout:g} s; run the same call again to keep waiting "
-                                "(it creates nothing new)"
-                            )
-                            warnings.warn(msg, stacklevel=2)
-                            break
-                elif self.closed.is_set() and len(known) == len(set(self.created)):
-                    break
-                if not finished_now and self.closed.is_set():
-                    delay = min(delay * 1.5, _POLL_MAX)  # nothing moved: back off
-                if self.closed.is_set():
-                    await asyncio.sleep(delay)
-                else:  # wake at once when creation ends, to take in its last jobs
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.closed.wait(), delay)
-        return pd.concat(done, ignore_index=True) if done else build_frame([])
+            raise
+    return pd.concat(done, ignore_index=True) if done else build_frame([])
 
 
 def _hint(message: str) -> None:

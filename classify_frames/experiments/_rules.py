@@ -1,8 +1,8 @@
 """Rule sets: checked before any request, fingerprinted, read from JSON.
 
-The service's constraints: at least one rule, ``type`` 1 to 50 characters, ``description`` 10
-to 2,000 characters (older servers said 500: their 422 is reported naming the rule, see
-:func:`rule_from_422`). The fingerprint is the audit's (``report.by_configuration``'s
+The service's constraints (``CLASSIFY_API.md``): at least one rule, ``type`` 1 to 50
+characters, ``description`` 10 to 500 characters; a server's 422 is still reported naming the
+rule (:func:`rule_from_422`). The fingerprint is the audit's (``report.by_configuration``'s
 ``rule_set``), so an experiment's jobs and an audit name the same rule set the same way.
 
 >>> rules = check_rules([{"type": "invoice", "description": "A bill asking for payment."}])
@@ -11,7 +11,7 @@ to 2,000 characters (older servers said 500: their 422 is reported naming the ru
 >>> check_rules([{"type": "invoice", "description": "a bill"}])
 Traceback (most recent call last):
 ...
-ValueError: rule 0 ('invoice'): description has 6 characters; it needs 10 to 2000
+ValueError: rule 0 ('invoice'): description has 6 characters; it needs 10 to 500
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ Rule = dict[str, str]
 RulesInput = Iterable[Mapping[str, str] | tuple[str, str]] | Mapping[str, str]
 
 TYPE_LENGTH = (1, 50)
-DESCRIPTION_LENGTH = (10, 2_000)
+DESCRIPTION_LENGTH = (10, 500)
 _LOC = re.compile(r"'rules',\s*(\d+)(?:,\s*'(\w+)')?")
 
 
@@ -92,8 +92,8 @@ def fingerprint(rules: Iterable[Mapping[str, str]]) -> str:
 def read_rules(path: str | os.PathLike[str]) -> list[Rule]:
     """Rules from a JSON file: a list of rules, ``{"rules": [...]}`` or ``{type: description}``."""
     file = Path(path)
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+    try:  # utf-8-sig: Notepad and Excel start a UTF-8 file with a byte-order mark
+        data = json.loads(file.read_text(encoding="utf-8-sig"), object_pairs_hook=_unique_keys)
     except FileNotFoundError:
         msg = f"no such rules file: {str(file)!r}"
         raise FileNotFoundError(msg) from None
@@ -106,6 +106,20 @@ def read_rules(path: str | os.PathLike[str]) -> list[Rule]:
         msg = f"{str(file)!r} holds no rules: expected a list of {{'type', 'description'}}"
         raise TypeError(msg)
     return check_rules(data)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when a key repeats (``json`` would keep the last silently)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            msg = (
+                f"{key!r} is given twice in one object (JSON keeps only the last); "
+                "give each type one rule, and each rule one type and one description"
+            )
+            raise ValueError(msg)
+        seen[key] = value
+    return seen
 
 
 def rule_from_422(error: str, rules: list[Rule] | None) -> str:

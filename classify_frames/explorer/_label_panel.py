@@ -86,6 +86,11 @@ class LabelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type 
     def show(self, job_id: str | None, choices: Sequence[str], stated: str) -> None:
         """Open ``job_id`` (None: nothing to label) with its rule types as ``choices``."""
         self._job = job_id if job_id in self.store.ids else None
+        problem = None
+        try:  # another explorer or a script may have written since: show what the file holds
+            self.store.refresh()
+        except (OSError, ValueError) as exc:  # the labels read last stay shown, and why
+            problem = f"Labels file not read again: {exc}"
         options = [*dict.fromkeys(c for c in choices if c and c != NONE_LABEL), NONE_LABEL]
         current = self.store.get(job_id) if self._job is not None and job_id else None
         self._quiet = True
@@ -107,7 +112,7 @@ class LabelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type 
                 f"<b>True type of</b> <code>{html.escape(self._job)}</code> "
                 f'<span style="color:#777">(stated: {html.escape(stated)})</span>'
             )
-        self._say()
+        self._say(error=problem)
 
     def pick(self, number: int) -> None:
         """Label the open job with choice ``number`` as the keys do (1–9; 0 is "none")."""
@@ -124,11 +129,16 @@ class LabelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type 
         try:
             self.store.set(self._job, value)
         except Exception as exc:  # a full disk or a vanished directory belongs in the panel
-            self.status.value = _TEXT.format(
-                f'<span class="cf-label-error" style="color:#b00020">Label not saved: '
-                f"{html.escape(str(exc))}</span>"
-            )
+            self._select(self.store.get(self._job))  # what the file holds, not the click
+            self._say(error=f"Label not saved: {exc}")
             return
+        self._select(value)
+        self._say(saved=value)
+        if advance and value and self.advance.value:
+            self._on_move(+1)
+
+    def _select(self, value: str | None) -> None:
+        """Show ``value`` as the open job's label, in the buttons or the text box."""
         self._quiet = True
         try:
             values = [v for _, v in self.choice.options]
@@ -136,9 +146,6 @@ class LabelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type 
             self.other.value = value if value and value not in values else ""
         finally:
             self._quiet = False
-        self._say(saved=value)
-        if advance and value and self.advance.value:
-            self._on_move(+1)
 
     def _on_choice(self, change: dict[str, object]) -> None:
         if not self._quiet and isinstance(change["new"], str):
@@ -148,13 +155,19 @@ class LabelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type 
         if not self._quiet and isinstance(change["new"], str) and change["new"].strip():
             self.label(change["new"].strip())
 
-    def _say(self, saved: str | None = None) -> None:
+    def _say(self, saved: str | None = None, error: str | None = None) -> None:
+        """The count (the store's, read back from the file), and what was saved or went wrong."""
         store = self.store
         done = f"{store.labelled:,} of {len(store.ids):,} labelled"
         where = f"saved to <code>{html.escape(str(store.path))}</code>"
         what = f"“{html.escape(saved)}” " if saved else ""
         if not store.path.exists():
             where = f"will be saved to <code>{html.escape(str(store.path))}</code>"
+        if error is not None:
+            what = ""
+            where = (
+                f'<span class="cf-label-error" style="color:#b00020">{html.escape(error)}</span>'
+            )
         self.status.value = _TEXT.format(
             f'<span class="cf-label-count">{done}</span> · {what}{where}'
         )

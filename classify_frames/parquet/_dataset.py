@@ -13,14 +13,12 @@ partition columns live in the directory names only, as Hive and Spark expect.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
-import os
+import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -38,35 +36,40 @@ from .._schema import (
     JOB_TYPE,
     KNOWN_COLUMNS,
     REPEATED_COLUMNS,
-    STATUSES,
     TAIL_COLUMNS,
-    status_dtype,
 )
-from ..frame import empty_frame, encode_table, frame_from_table
-from ._file import ROW_GROUP_ROWS
+from ..frame import empty_frame, encode_table
+from ._contract import canonical, contract_frame, from_other_writer, holds_jobs
+from ._file import ROW_GROUP_ROWS, WRITE_OPTIONS, Pushdown, check_file, read_table, write_table
+from ._manifest import (
+    MANIFEST,
+    REBUILD_HINT,
+    damaged_message,
+    encode_schema,
+    manifest_schema,
+    provenance,
+    read_manifest,
+    reason,
+)
 
 __all__ = [
     "DERIVED",
-    "MANIFEST",
+    "OUR_PART",
     "ROWS_PER_FILE",
     "DatasetWriter",
     "FileInfo",
+    "bad_files",
     "batch_table",
     "conform",
-    "damaged_message",
-    "manifest_schema",
     "partition_segments",
     "portable",
     "read_dataset",
-    "read_manifest",
-    "reason",
+    "rebuild_manifest",
     "settle_files",
     "table_to_frame",
     "unify",
-    "write_manifest",
 ]
 
-MANIFEST = "_classify_frames.json"
 DERIVED = "created_month"
 UNKNOWN_MONTH = "unknown"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # what Hive, Spark and pyarrow read as null
@@ -111,7 +114,7 @@ def batch_table(frame: pd.DataFrame) -> pa.Table:
 def unify(first: pa.Schema | None, second: pa.Schema) -> pa.Schema:
     """Both schemas' columns in a canonical order; conflicting types widen, else become text."""
     if first is None:
-        return _canonical(second)
+        return canonical(second)
     try:
         merged = pa.unify_schemas([first, second], promote_options="permissive")
     except (pa.ArrowTypeError, pa.ArrowInvalid):
@@ -128,7 +131,7 @@ def unify(first: pa.Schema | None, second: pa.Schema) -> pa.Schema:
             except (pa.ArrowTypeError, pa.ArrowInvalid):
                 fields[f.name] = pa.field(f.name, pa.string())
         merged = pa.schema(list(fields.values()))
-    return _canonical(merged)
+    return canonical(merged)
 
 
 def portable(schema: pa.Schema) -> pa.Schema:
@@ -137,21 +140,6 @@ def portable(schema: pa.Schema) -> pa.Schema:
     return pa.schema(
         [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in schema]
     )
-
-
-def _canonical(schema: pa.Schema) -> pa.Schema:
-    """Contract columns in contract order, then unknown ones sorted, then the tail."""
-    order = {name: i for i, name in enumerate(dict.fromkeys([*KNOWN_COLUMNS, *JOB_TYPE.names]))}
-    tail = {name: i for i, name in enumerate(TAIL_COLUMNS)}
-
-    def key(f: pa.Field) -> tuple[int, int, str]:
-        if f.name in tail:
-            return (2, tail[f.name], "")
-        if f.name in order:
-            return (0, order[f.name], "")
-        return (1, 0, f.name)
-
-    return pa.schema(sorted(schema, key=key))
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -287,7 +275,7 @@ class DatasetWriter:
         self._seq += 1
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+        writer = pq.ParquetWriter(path, self.schema, **WRITE_OPTIONS)
         handle = _Open(writer, FileInfo(relative, 0, self.schema))
         self._open[segment] = handle
         self.files.append(handle.info)
@@ -300,6 +288,40 @@ class DatasetWriter:
     def _close_all(self) -> None:
         for segment in list(self._open):
             self._close(segment)
+
+
+def rebuild_manifest(root: Path) -> dict[str, Any]:
+    """The manifest of the dataset at ``root`` made again from its data files (``part-*``
+    files; others are a user's): layout from their directories, schema and rows from their
+    footers. How the jobs were chosen is not in the files: ``source`` becomes ``unknown``."""
+    infos: list[FileInfo] = []
+    for path in sorted(root.rglob("part-*.parquet")):
+        relative = path.relative_to(root).as_posix()
+        if not OUR_PART.fullmatch(path.name) or not all("=" in d for d in relative.split("/")[:-1]):
+            continue
+        try:
+            info = pq.read_metadata(path)
+        except (OSError, pa.ArrowException):
+            continue  # a file whose footer is gone is no part of the rebuilt dataset
+        infos.append(FileInfo(relative, info.num_rows, info.schema.to_arrow_schema()))
+    schema: pa.Schema | None = None
+    for info in infos:
+        schema = unify(schema, info.schema)
+    layout = [d.split("=", 1)[0] for d in infos[0].path.split("/")[:-1]] if infos else [DERIVED]
+    generations = [int(i.path.rsplit("/", 1)[-1].split("-")[1]) for i in infos]  # part-N-…
+    return {
+        **provenance({}),
+        "format": 1,
+        "generation": max(generations, default=0),
+        "partition_by": layout,
+        "partition_types": {},
+        "nested": schema is not None and "configuration" in schema.names,
+        "source": {"kind": "unknown"},
+        "rows": sum(i.rows for i in infos),
+        "files": {i.path: i.rows for i in infos},
+        "schema": encode_schema(portable(schema) if schema is not None else None),
+        "rebuilt": True,
+    }
 
 
 def partition_segments(frame: pd.DataFrame, partition_by: Sequence[str]) -> pd.Series:
@@ -346,145 +368,49 @@ def settle_files(root: Path, files: Iterable[FileInfo], schema: pa.Schema) -> No
         if info.schema.equals(schema):
             continue
         path = root / info.path
-        table = conform(pq.read_table(path, schema=info.schema), schema)
+        table = conform(read_table(path, schema=info.schema), schema)
         with atomic_path(path) as tmp:
-            pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+            write_table(table, tmp)
         info.schema = schema
-
-
-# -- manifest ----------------------------------------------------------------------------------
-
-
-def write_manifest(root: Path, manifest: dict[str, Any], schema: pa.Schema | None) -> None:
-    """Write ``_classify_frames.json`` (schema as base64 Arrow IPC) atomically."""
-    data = dict(manifest)
-    data["schema"] = (
-        base64.b64encode(schema.serialize().to_pybytes()).decode() if schema is not None else None
-    )
-    with atomic_path(root / MANIFEST) as tmp:
-        tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def read_manifest(root: Path) -> dict[str, Any]:
-    """The manifest of the dataset at ``root``, or ExportError if there is none."""
-    path = root / MANIFEST
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        msg = (
-            f"{str(root)!r} is not a classify_frames dataset (no {MANIFEST}); "
-            "create one with export_jobs or sync_parquet"
-        )
-        raise ExportError(msg) from None
-    except (OSError, ValueError) as exc:
-        msg = f"cannot read the manifest of {str(root)!r}: {exc}"
-        raise ExportError(msg) from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
-        raise ExportError(_refused(root, "it does not hold a file list"))
-    for relative in manifest.get("files", {}):
-        if not _inside(root, relative):
-            raise ExportError(_refused(root, f"it names {relative!r}, outside the dataset"))
-    return manifest
-
-
-def _inside(root: Path, relative: str) -> bool:
-    """Whether a manifest's file path stays in the dataset, symbolic links resolved."""
-    path = PurePosixPath(relative)
-    if path.is_absolute() or not path.parts or ".." in path.parts or "\\" in relative:
-        return False
-    base = root.resolve()
-    return (base / relative).resolve().is_relative_to(base)
-
-
-def _refused(root: Path, why: str) -> str:
-    return (
-        f"the manifest of {str(root)!r} ({MANIFEST}) is damaged: {why}. Rebuild the dataset "
-        "with export_jobs(..., overwrite=True) (CLI: export --overwrite)"
-    )
-
-
-def reason(exc: BaseException) -> str:
-    """Why a data file could not be read, in a few words."""
-    if isinstance(exc, FileNotFoundError):
-        return "missing"
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-
-
-def damaged_message(
-    root: Path, damaged: dict[str, str], recorded: dict[str, Any], *, what: str
-) -> str:
-    """What is damaged in a dataset, and the ways forward (``what``: "read" or "sync")."""
-    shown = "; ".join(f"{name} ({why})" for name, why in list(damaged.items())[:5])
-    more = f" and {len(damaged) - 5} more" if len(damaged) > 5 else ""
-    rows = sum(int(recorded.get(name) or 0) for name in damaged)
-    way = (
-        "sync_parquet(..., repair=True) (CLI: sync --repair) drops them and fetches their jobs "
-        "again; export_jobs(..., overwrite=True) (CLI: export --overwrite) rebuilds the dataset"
-    )
-    if what == "read":
-        way = f"read_parquet(..., on_bad_files='skip') reads the rest; {way}"
-    return (
-        f"the dataset {str(root)!r} is damaged: {len(damaged)} data file(s) cannot be read, "
-        f"holding {rows} of its {sum(int(v or 0) for v in recorded.values())} rows: "
-        f"{shown}{more}. Ways forward: {way}"
-    )
-
-
-def manifest_schema(manifest: dict[str, Any]) -> pa.Schema | None:
-    """The data schema recorded in a manifest."""
-    encoded = manifest.get("schema")
-    if not encoded:
-        return None
-    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(encoded)))
 
 
 # -- reading -----------------------------------------------------------------------------------
 
 
 def read_dataset(
-    root: Path, on_bad_files: Literal["raise", "skip"] = "raise", *, shown: Path | None = None
+    root: Path,
+    on_bad_files: Literal["raise", "skip"] = "raise",
+    *,
+    shown: Path | None = None,
+    wanted: Pushdown | None = None,
 ) -> pd.DataFrame:
-    """Every row of the dataset at ``root`` as a typed jobs frame (contract dtypes).
+    """The rows of the dataset at ``root`` as a typed jobs frame (contract dtypes): all of
+    them, or the columns and rows ``wanted`` asks for, which the scan alone reads.
 
     Data files that cannot be read are named in the error, or with ``on_bad_files="skip"``
     left out with a warning. ``shown`` is the path to name in messages (``root`` may be the
     side copy a crash left).
     """
-    shown = shown or root
+    shown, wanted = shown or root, wanted or Pushdown()
     if not (root / MANIFEST).exists():
-        try:
-            table = pads.dataset(root, format="parquet", partitioning="hive").to_table()
-        except (OSError, pa.ArrowException) as exc:
-            msg = f"cannot read {str(root)!r} as a Parquet dataset: {exc}"
-            raise ExportError(msg) from None
-        return table_to_frame(table, partition_types={}, nested=False)
+        return _read_without_manifest(root, shown, on_bad_files, wanted)
     manifest = read_manifest(root)
     schema = manifest_schema(manifest)
     partition_by = [p for p in manifest.get("partition_by", []) if p != DERIVED]
     nested = bool(manifest.get("nested"))
     if schema is None:
         return empty_frame(nested=nested)
+    output = wanted.output([*schema.names, *partition_by], shown, [DERIVED])
+    keys = [(p, pa.string()) for p in manifest.get("partition_by", [])]
+    wanted.check_filter(pa.schema([*schema, *keys]), shown)
     recorded: dict[str, Any] = manifest.get("files", {})
     files = list(recorded)
     try:
-        table = _scan(root, files, schema, manifest, partition_by)
+        table = _scan(root, files, schema, manifest, output, wanted.filter)
     except (OSError, pa.ArrowException) as exc:
-        bad = _bad_files(root, files)
-        if not bad:
-            msg = f"cannot read the dataset {str(shown)!r}: {exc}"
-            raise ExportError(msg) from None
-        message = damaged_message(shown, bad, recorded, what="read")
-        if on_bad_files != "skip":
-            raise ExportError(message) from None
-        warnings.warn(f"skipped them: {message}", stacklevel=3)
-        good = [f for f in files if f not in bad]
+        good = _good_files(root, files, recorded, shown, on_bad_files, exc)
         try:
-            table = _scan(root, good, schema, manifest, partition_by)
+            table = _scan(root, good, schema, manifest, output, wanted.filter)
         except (OSError, pa.ArrowException) as again:
             msg = f"cannot read the dataset {str(shown)!r}: {again}"
             raise ExportError(msg) from None
@@ -493,7 +419,7 @@ def read_dataset(
     del table
     frame = table_to_frame(owned, manifest.get("partition_types", {}), nested=nested)
     pa.default_memory_pool().release_unused()
-    return frame
+    return frame if wanted.columns is None else frame[output]
 
 
 def _scan(
@@ -501,7 +427,8 @@ def _scan(
     files: list[str],
     schema: pa.Schema,
     manifest: dict[str, Any],
-    partition_by: list[str],
+    output: list[str],
+    where: pc.Expression | None,
 ) -> pa.Table:
     keys = pa.schema([(p, pa.string()) for p in manifest.get("partition_by", [])])
     schema, text = _rule_text_as_dictionary(schema, root / files[0] if files else None)
@@ -510,7 +437,8 @@ def _scan(
         [str(root / path) for path in files],
         schema=pa.schema([*schema, *keys]),
         format=pads.ParquetFileFormat(
-            read_options=pads.ParquetReadOptions(dictionary_columns=text)
+            read_options=pads.ParquetReadOptions(dictionary_columns=text),
+            default_fragment_scan_options=_CHECKSUMS,
         ),
         partitioning=pads.partitioning(keys, flavor="hive"),
         partition_base_dir=str(root),
@@ -518,7 +446,7 @@ def _scan(
     # batch by batch, each batch's ids encoded at once: 10 million ids as text would take
     # 440 MB a column, as a categorical 40 MB
     batches = dataset.to_batches(
-        columns=[*schema.names, *partition_by], batch_readahead=1, fragment_readahead=1
+        columns=output, filter=where, batch_readahead=1, fragment_readahead=1
     )
     segments: list[pa.Table] = []
     pending: list[pa.Table] = []
@@ -527,7 +455,9 @@ def _scan(
         if sum(t.num_rows for t in pending) >= _SEGMENT_ROWS:
             segments.append(_joined(pending, _combined))
             pa.default_memory_pool().release_unused()  # what the batches let go, to the OS
-    if pending or not segments:
+    if not pending and not segments:  # no row matched the filter: the columns, empty
+        return encode_table(dataset.schema.empty_table().select(output))
+    if pending:
         segments.append(_joined(pending, _combined))
     return _joined(segments, _one_text_array)
 
@@ -641,17 +571,108 @@ def _wide_text(schema: pa.Schema) -> pa.Schema:
 #: Rows of batches joined as a dataset is read: each batch's pieces are let go as the scan
 #: goes, and the final join takes a dozen pieces a column, not hundreds.
 _SEGMENT_ROWS = 1 << 20
+_CHECKSUMS = pads.ParquetFragmentScanOptions(page_checksum_verification=True)
+_VERIFIED = pads.ParquetFileFormat(default_fragment_scan_options=_CHECKSUMS)
+#: The names our writers give data files (DatasetWriter, a sync's rewrites and compaction), and
+#: no other engine's (Spark's ``part-00000-<uuid>-c000.snappy.parquet``).
+OUR_PART = re.compile(r"part-\d{5,}-[cr]?\d{5,}\.parquet")
 
 
-def _bad_files(root: Path, files: list[str]) -> dict[str, str]:
-    """The data files whose footer cannot be read (missing or truncated), with the reason."""
+def _good_files(
+    root: Path,
+    files: list[str],
+    recorded: dict[str, Any],
+    shown: Path,
+    on_bad_files: Literal["raise", "skip"],
+    exc: BaseException,
+) -> list[str]:
+    """After a failed scan: the files that read whole. The others are named in the error, or
+    with ``on_bad_files="skip"`` in a warning."""
+    bad = bad_files(root, files)
+    if not bad:
+        msg = f"cannot read the dataset {str(shown)!r}: {exc}"
+        raise ExportError(msg) from None
+    message = damaged_message(shown, bad, recorded, what="read")
+    if on_bad_files != "skip":
+        raise ExportError(message) from None
+    warnings.warn(f"skipped them: {message}", stacklevel=4)
+    return [f for f in files if f not in bad]
+
+
+def bad_files(root: Path, files: Iterable[str]) -> dict[str, str]:
+    """The data files that cannot be read whole (missing, truncated, a damaged page), with the
+    reason. Decodes every page: for the error path and repairs, not for every read."""
     bad = {}
     for relative in files:
         try:
-            pq.read_metadata(root / relative)
+            check_file(root / relative)
         except (OSError, pa.ArrowException) as exc:
             bad[relative] = reason(exc)
     return bad
+
+
+def _read_without_manifest(
+    root: Path, shown: Path, on_bad_files: Literal["raise", "skip"], wanted: Pushdown
+) -> pd.DataFrame:
+    """A directory of Parquet files with no manifest: one written by another engine (Polars,
+    DuckDB, Spark: hive partitions or not), or ours with its manifest lost."""
+    try:
+        files = [
+            Path(f).relative_to(root).as_posix() for f in pads.dataset(root, format=_VERIFIED).files
+        ]
+    except (OSError, pa.ArrowException) as exc:
+        msg = f"cannot read {str(shown)!r} as a Parquet dataset: {exc}"
+        raise ExportError(msg) from None
+    if any(OUR_PART.fullmatch(f.rsplit("/", 1)[-1]) for f in files):
+        msg = (
+            f"the dataset {str(shown)!r} has lost its manifest ({MANIFEST}); read from its data "
+            f"files. {REBUILD_HINT}"
+        )
+        warnings.warn(msg, stacklevel=4)
+    try:
+        table = _scan_other(root, files, wanted, shown)
+    except ExportError:  # what was asked for does not fit the files: no file is to blame
+        raise
+    except (OSError, pa.ArrowException) as exc:
+        good = _good_files(root, files, {}, shown, on_bad_files, exc)
+        try:
+            table = _scan_other(root, good, wanted, shown)
+        except (OSError, pa.ArrowException) as again:
+            msg = f"cannot read the dataset {str(shown)!r}: {again}"
+            raise ExportError(msg) from None
+    if holds_jobs(table.schema) or wanted.columns is not None:
+        table = from_other_writer(table, shown)
+    frame = table_to_frame(table, partition_types={}, nested=False)
+    return frame if wanted.columns is None else frame[list(wanted.columns)]
+
+
+def _scan_other(root: Path, files: list[str], wanted: Pushdown, shown: Path) -> pa.Table:
+    """Every row of ``files`` under ``root``: the files' columns (their schemas unified), and
+    as text the hive keys of their directories that the files do not hold themselves (Polars
+    keeps a partition column in its files, DuckDB and Spark drop it)."""
+    schemas = [pq.read_schema(root / f) for f in files]
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else None
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        schema = schemas[0]
+    held = set(schema.names) if schema is not None else set()
+    keys = dict.fromkeys(d.split("=", 1)[0] for f in files for d in f.split("/")[:-1] if "=" in d)
+    extra = pa.schema([(k, pa.string()) for k in keys if k not in held])
+    dataset = pads.dataset(
+        [str(root / f) for f in files],
+        schema=pa.schema([*(schema or []), *extra]),
+        format=_VERIFIED,
+        partitioning=pads.partitioning(extra, flavor="hive"),
+        partition_base_dir=str(root),
+    )
+    output = wanted.output(dataset.schema.names, shown)
+    wanted.check_filter(dataset.schema, shown)
+    table = dataset.to_table(columns=output, filter=wanted.filter)
+    for name in [n for n in extra.names if n in output]:  # Hive's, Spark's and our null key
+        column = table.column(name)
+        column = pc.if_else(pc.equal(column, NULL_PARTITION), None, column)
+        table = table.set_column(table.column_names.index(name), name, column)
+    return table
 
 
 def table_to_frame(
@@ -672,13 +693,6 @@ def table_to_frame(
             column = pc.if_else(pc.equal(column, NULL_PARTITION), None, column)
             index = table.column_names.index(name)
             table = table.set_column(index, name, column.cast(pa.type_for_alias(type_name)))
-    owned = [table.select(_canonical(table.schema).names)]
+    owned = [table]
     del table
-    frame = frame_from_table(owned)
-    for name in ("created_at", "updated_at"):
-        if name in frame.columns and not isinstance(frame[name].dtype, pd.DatetimeTZDtype):
-            frame[name] = pd.to_datetime(frame[name], utc=True).dt.as_unit("us")
-    if "status" in frame.columns:
-        unknown = sorted(set(frame["status"].dropna().unique()) - set(STATUSES))
-        frame["status"] = frame["status"].astype(status_dtype(tuple(unknown)))
-    return frame
+    return contract_frame(owned)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +19,28 @@ import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from .._atomic import atomic_path
 from .._exceptions import ExportError
+from ._commit import side_copy
+from ._contract import contract_frame, from_other_writer, holds_jobs
+from ._manifest import provenance, read_manifest
 
 __all__ = [
     "META_KEY",
     "ROW_GROUP_ROWS",
-    "provenance",
+    "WRITE_OPTIONS",
+    "Pushdown",
+    "check_file",
     "read_file",
     "read_metadata",
+    "read_table",
     "to_parquet",
+    "unreadable",
+    "write_table",
 ]
 
 META_KEY = b"classify_frames"
@@ -36,6 +48,97 @@ ROW_GROUP_ROWS = 64_000  # ~10-30 MB of jobs per group: big enough to scan fast,
 _SUFFIXES = (".parquet", ".pq", ".parq")
 _SECRET_WORDS = ("key", "secret", "token", "password", "authorization")
 _DROP: Any = object()  # marks a value _json_safe leaves out
+#: How every data file is written: each page carries a CRC, which every read of ours checks, so
+#: a flipped byte is an error naming the file, never other values read back in silence.
+WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_page_checksum": True}
+
+
+def write_table(table: pa.Table, path: Path, *, row_group_size: int = ROW_GROUP_ROWS) -> None:
+    """Write ``table`` to ``path`` as every data file is written (:data:`WRITE_OPTIONS`)."""
+    pq.write_table(table, path, row_group_size=max(1, row_group_size), **WRITE_OPTIONS)
+
+
+def read_table(path: Path, **options: Any) -> pa.Table:
+    """``pq.read_table`` with page checksums verified (files without them read as before)."""
+    return pq.read_table(path, page_checksum_verification=True, **options)
+
+
+@dataclass(frozen=True)
+class Pushdown:
+    """The columns and rows a read asks for, read from the files alone (None: all)."""
+
+    columns: tuple[str, ...] | None = None
+    filter: pc.Expression | None = None
+    filtered: tuple[str, ...] = ()  # the columns a list of filters names (an expression's
+    # own are checked by Arrow as the scan starts)
+
+    @classmethod
+    def of(cls, columns: Sequence[str] | None, filters: Any) -> Pushdown:
+        """Checked ``read_parquet`` arguments: ``columns`` a list of names, ``filters`` a
+        pyarrow expression or pandas' and pyarrow's list of ``(column, op, value)`` tuples
+        (a list of such lists: any of them)."""
+        if columns is not None and (
+            isinstance(columns, str) or not all(isinstance(c, str) for c in columns)
+        ):
+            msg = f"columns must be a list of column names, got {columns!r}"
+            raise ValueError(msg)
+        filtered: list[str] = []
+        if filters is None or isinstance(filters, pc.Expression):
+            expression = filters
+        else:
+            terms = filters if filters and isinstance(filters[0], list) else [filters]
+            filtered = [t[0] for term in terms for t in term if isinstance(t, tuple) and t]
+            try:
+                expression = pq.filters_to_expression(filters)
+            except (TypeError, ValueError, IndexError) as exc:
+                msg = (
+                    "filters must be a pyarrow expression or a list of (column, op, value) "
+                    f"tuples like [('status', '==', 'COMPLETED')]; got {filters!r} ({exc})"
+                )
+                raise ValueError(msg) from None
+        names = tuple(dict.fromkeys(columns)) if columns is not None else None
+        return cls(names, expression, tuple(dict.fromkeys(filtered)))
+
+    def output(
+        self, available: Sequence[str], where: Path, filterable: Sequence[str] = ()
+    ) -> list[str]:
+        """The columns to read of those ``available`` at ``where``; an unknown one is refused,
+        and so is a filter on one not ``available`` or ``filterable`` (a derived partition)."""
+        unknown = [c for c in self.columns or () if c not in available]
+        unknown += [c for c in self.filtered if c not in available and c not in filterable]
+        if unknown:
+            shown = ", ".join(available[:12]) + (" …" if len(available) > 12 else "")
+            msg = f"{str(where)!r} has no column {', '.join(map(repr, unknown))}; it has {shown}"
+            raise ExportError(msg)
+        return list(available) if self.columns is None else list(self.columns)
+
+    def check_filter(self, schema: pa.Schema, where: Path) -> None:
+        """Refuse a filter that does not apply to ``schema`` (a column it lacks, a value of
+        another type) before any file is read: Arrow says so only once a scan starts."""
+        if self.filter is None:
+            return
+        try:
+            pads.dataset(schema.empty_table()).scanner(filter=self.filter)
+        except pa.ArrowException as exc:
+            msg = (
+                f"cannot filter {str(where)!r} by {self.filter}: {str(exc).splitlines()[0]}. "
+                "Compare each column with a value of its type (pd.Timestamp('2026-03-01', "
+                "tz='UTC') for created_at, a number for result.confidence)"
+            )
+            raise ExportError(msg) from None
+
+
+def check_file(path: Path) -> None:
+    """Decode every page of ``path``, a row group at a time, checksums verified; raises what
+    reading raises (a footer-only check misses a damaged page)."""
+    with pq.ParquetFile(path, page_checksum_verification=True) as file:
+        for group in range(file.num_row_groups):
+            file.read_row_group(group)
+
+
+def unreadable(path: Path, exc: BaseException) -> ExportError:
+    """The error for a file that cannot be decoded: its name first, then Arrow's words."""
+    return ExportError(f"cannot read {str(path)!r} as Parquet: {exc}")
 
 
 def to_parquet(
@@ -63,7 +166,10 @@ def to_parquet(
     try:
         with atomic_path(target) as tmp:
             pq.write_table(
-                table, tmp, compression=compression, row_group_size=max(1, row_group_size)
+                table,
+                tmp,
+                row_group_size=max(1, row_group_size),
+                **{**WRITE_OPTIONS, "compression": compression},
             )
             _fsync(tmp)
     except OSError as exc:
@@ -74,28 +180,44 @@ def to_parquet(
     return target
 
 
-def read_file(path: Path) -> pd.DataFrame:
-    """The frame stored by :func:`to_parquet` (or any Parquet file, with Arrow's default dtypes)."""
+def read_file(path: Path, wanted: Pushdown | None = None) -> pd.DataFrame:
+    """The frame stored by :func:`to_parquet`; a file of jobs another engine wrote, in the
+    column contract; any other Parquet file with Arrow's default dtypes. ``wanted``: only
+    those columns and rows, read from the file (row groups skipped by their statistics)."""
+    wanted = wanted or Pushdown()
     try:
-        table = pq.read_table(path)
+        stored = pq.read_schema(path)
     except (OSError, pa.ArrowException) as exc:
-        msg = f"cannot read {str(path)!r} as Parquet: {exc}"
-        raise ExportError(msg) from None
-    raw = (table.schema.metadata or {}).get(META_KEY)
+        raise unreadable(path, exc) from None
+    raw = (stored.metadata or {}).get(META_KEY)
+    meta: dict[str, Any] = orjson.loads(raw) if raw is not None else {}
+    index: dict[str, Any] = meta.get("index", {})
+    columns = None
+    if wanted.columns is not None:
+        kept = index.get("columns", [])
+        columns = [*kept, *wanted.output([n for n in stored.names if n not in kept], path)]
+    wanted.check_filter(stored, path)
+    try:
+        table = read_table(path, columns=columns, filters=wanted.filter)
+    except (OSError, pa.ArrowException) as exc:
+        raise unreadable(path, exc) from None
+    if raw is None and holds_jobs(stored):  # written by Polars, DuckDB, Spark ...
+        return contract_frame([from_other_writer(table, path)])
     if raw is None:
         try:
             plain: pd.DataFrame = table.to_pandas()
         except TypeError:  # pandas wrote an Arrow list dtype into its metadata it cannot parse
             plain = table.to_pandas(types_mapper=_nested_as_arrow, ignore_metadata=True)
         return plain
-    meta = orjson.loads(raw)
     specs: dict[str, dict[str, Any]] = meta.get("columns", {})
     data = {
         name: _column_from_arrow(table.column(name), specs.get(name, {"kind": "default"}))
         for name in table.column_names
     }
     frame = pd.DataFrame(data, columns=table.column_names)
-    frame = _restore_index(frame, meta.get("index", {}))
+    if wanted.filter is not None and "range" in index:  # fewer rows: numbered from 0 again
+        index = {"range": [0, len(frame), 1], "name": index.get("name")}
+    frame = _restore_index(frame, index)
     frame.attrs = meta.get("attrs", {})
     return frame
 
@@ -111,46 +233,18 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     10000
     """
     target = Path(path)
-    from ._commit import side_copy
-
     root = target if target.is_dir() else side_copy(target)
     if root is not None:
-        from ._dataset import read_manifest
-
         manifest = read_manifest(root)
         return {k: v for k, v in manifest.items() if k not in ("files", "schema")}
     try:
         raw = (pq.read_schema(target).metadata or {}).get(META_KEY)
     except (OSError, pa.ArrowException) as exc:
-        msg = f"cannot read {str(target)!r} as Parquet: {exc}"
-        raise ExportError(msg) from None
+        raise unreadable(target, exc) from None
     if raw is None:
         return {}
     meta: dict[str, Any] = orjson.loads(raw)
     return {k: v for k, v in meta.items() if k not in ("columns", "index")}
-
-
-def provenance(
-    attrs: dict[Any, Any],
-    *,
-    base_url: str | None = None,
-    fetched_at: str | dt.datetime | None = None,
-) -> dict[str, Any]:
-    """Toolkit version, base URL and fetch time to record: arguments first, then ``attrs``."""
-    from .. import __version__
-
-    recorded = attrs.get("classify_frames")
-    recorded = recorded if isinstance(recorded, dict) else {}
-    when = fetched_at if fetched_at is not None else recorded.get("fetched_at")
-    if isinstance(when, dt.datetime):
-        when = when.isoformat(timespec="seconds")
-    return {
-        "toolkit": "classify_frames",
-        "version": __version__,
-        "base_url": base_url or recorded.get("base_url"),
-        "fetched_at": when,
-        "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
 
 
 # -- paths ---------------------------------------------------------------------------------------

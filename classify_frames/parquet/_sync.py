@@ -13,7 +13,6 @@ import errno
 import html
 import inspect
 import os
-import re
 import shutil
 import time
 import warnings
@@ -32,36 +31,46 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._exceptions import ExportError
-from .._precedence import NAT, precedence
 from .._schema import FINAL_STATUSES
+from ..client import NAT, precedence
 from ._commit import dataset_lock, link_or_copy, new_staging, swap_in
 from ._dataset import (
     DERIVED,
-    MANIFEST,
+    OUR_PART,
     ROWS_PER_FILE,
     DatasetWriter,
     FileInfo,
     conform,
-    damaged_message,
-    manifest_schema,
     portable,
-    read_manifest,
-    reason,
+    rebuild_manifest,
     settle_files,
     unify,
+)
+from ._file import WRITE_OPTIONS, check_file, read_table, write_table
+from ._manifest import (
+    MANIFEST,
+    REBUILD_HINT,
+    damaged_message,
+    manifest_schema,
+    provenance,
+    read_manifest,
+    reason,
     write_manifest,
 )
-from ._file import ROW_GROUP_ROWS, provenance
 
 if TYPE_CHECKING:
-    from ..fetch import ClassifyClient
+    from ..client import ClassifyClient
 
-__all__ = ["SyncSummary", "compact", "export_jobs", "sync_parquet"]
+__all__ = ["SYNC_MARGIN", "SyncSummary", "compact", "export_jobs", "sync_parquet"]
+
+#: How far before the newest stored ``created_at`` an incremental listing starts: a job that
+#: shows in the listing later than this after its creation (clock skew between the service's
+#: machines, a listing index that lags) is missed by it, and found by ``full=True``.
+SYNC_MARGIN = dt.timedelta(minutes=10)
 
 _LIST_FILTERS = ("status", "configuration_id", "created_after", "created_before", "limit")
 _MAX_FILES = 8  # small files a partition may gather before a sync merges them
 _DATA_SUFFIXES = (".parquet", ".pq", ".parq")
-_OUR_PART = re.compile(r"part-\d{5}-[\w-]+\.parquet")
 # what became of each stored row in a run (the strongest wins when a job comes twice)
 _SEEN_FAILED, _SEEN_UNCHANGED, _SEEN_UPDATED = 1, 2, 3
 
@@ -169,6 +178,8 @@ def sync_parquet(
     progress: bool | None = None,
     lock_timeout: float = 0.0,
     repair: bool = False,
+    full: bool = False,
+    margin: dt.timedelta | float = SYNC_MARGIN,
     **options: Any,
 ) -> SyncSummary:
     """Bring the dataset at ``path`` up to date, fetching only jobs that are new or not final.
@@ -180,22 +191,35 @@ def sync_parquet(
     final status first, then the later ``updated_at``). A missing dataset is created (like
     :func:`export_jobs`). Files in the directory that are not the dataset's are kept.
 
-    A data file that cannot be read stops the sync with its name; ``repair=True`` drops such
-    files, and the listing brings their jobs back (for a dataset made from ids, pass the ids).
+    A listing is incremental: it asks only for jobs created since the newest stored
+    ``created_at`` minus ``margin`` (10 minutes: a job that shows in the listing later than
+    that after its creation is missed; a timedelta or seconds), plus the stored jobs not final,
+    through ``job_ids``. Filters other than the dataset's own are listed in full.
+    An unchanged dataset then costs one request per status listed (one without a status
+    filter) and per 100 jobs created in the margin, plus one per 100 stored jobs not final.
+    ``full=True`` lists everything the filters match, as does a listing whose ``status``
+    filter leaves out PENDING or RUNNING (a job may enter it long after its creation).
+
+    A data file that cannot be read stops the sync with its name; ``repair=True`` checks every
+    page of every file, drops the damaged ones and fetches their jobs again (by id where their
+    ids still read, else by a full listing; for a dataset made from ids, pass the ids). It
+    also rebuilds a lost or damaged manifest from the data files.
 
     >>> sync_parquet("jobs", base_url=url, api_key=key)             # doctest: +SKIP
     SyncSummary(path=PosixPath('jobs'), added=12, updated=3, unchanged=9985, failed=0, ...)
     """
     target = _check_target(path)
+    if not isinstance(margin, dt.timedelta):
+        margin = dt.timedelta(seconds=margin)
+    if margin < dt.timedelta(0):
+        msg = f"margin must be 0 or more (a timedelta, or seconds), got {margin}"
+        raise ValueError(msg)
     with dataset_lock(target, lock_timeout):
-        if not (target / MANIFEST).exists():
-            if target.is_dir() and any(target.iterdir()):
-                msg = f"{str(target)!r} exists and is not a classify_frames dataset"
-                raise ExportError(msg)
+        manifest = _manifest_or_rebuilt(target, repair=repair)
+        if manifest is None:
             layout = _check_partition_by(partition_by or (DERIVED,))
             run = _Run(target, partition_by=layout, nested=bool(nested), generation=1)
             return run.execute(job_ids, client, batch_size, progress, options, stored=None)
-        manifest = read_manifest(target)
         layout = tuple(manifest.get("partition_by", ()))
         if partition_by is not None and tuple(partition_by) != layout:
             msg = f"{str(target)!r} is partitioned by {list(layout)}; it cannot change in a sync"
@@ -206,18 +230,42 @@ def sync_parquet(
             raise ExportError(msg)
         run = _Run(
             target, partition_by=layout, nested=stored_nested,
-            generation=int(manifest.get("generation", 0)) + 1,
+            generation=int(manifest.get("generation", 0)) + 1, full=full, margin=margin,
         )  # fmt: skip
         stored = _Stored.load(target, manifest, repair=repair)
-        if stored.damaged and job_ids is None and _source(stored, None, {})["kind"] == "ids":
+        kind = _source(stored, None, {})["kind"]
+        if stored.unknown_lost and job_ids is None and kind != "list":
             msg = (
                 f"dropping {sum(stored.damaged.values())} rows of damaged files; {str(target)!r} "
-                "was made from job ids, which a sync cannot list: pass those ids "
-                "(sync_parquet(path, ids)) to fetch the jobs again"
+                "was made from job ids, which a sync cannot list, and the ids of "
+                f"{sum(stored.damaged.values()) - len(stored.lost)} of those rows cannot be "
+                "read: pass those ids (sync_parquet(path, ids)) to fetch the jobs again"
             )
             warnings.warn(msg, stacklevel=2)
         run.foreign = _foreign_files(target, stored.manifest.get("files", {}), replacing=False)
         return run.execute(job_ids, client, batch_size, progress, options, stored=stored)
+
+
+def _manifest_or_rebuilt(target: Path, *, repair: bool) -> dict[str, Any] | None:
+    """The dataset's manifest; None for a new dataset. A lost or damaged one is rebuilt from
+    the data files with ``repair``, else refused with the way forward."""
+    if not (target / MANIFEST).exists():
+        if not target.is_dir() or not any(target.iterdir()):
+            return None
+        ours = any(OUR_PART.fullmatch(p.name) for p in target.rglob("part-*.parquet"))
+        if not ours:
+            msg = f"{str(target)!r} exists and is not a classify_frames dataset"
+            raise ExportError(msg)
+        if not repair:
+            msg = f"the dataset {str(target)!r} has lost its manifest ({MANIFEST}); {REBUILD_HINT}"
+            raise ExportError(msg)
+        return rebuild_manifest(target)
+    try:
+        return read_manifest(target)
+    except ExportError:
+        if not repair:
+            raise
+        return rebuild_manifest(target)
 
 
 # -- checks ------------------------------------------------------------------------------------
@@ -265,6 +313,9 @@ class _Stored:
     first_row: list[int]  # where each file's rows start, in file order
     duplicates: set[int]  # rows of ids stored twice (older copies), dropped at the next commit
     damaged: dict[str, int]  # unreadable files (repair=True) -> rows the manifest gave them
+    lost: list[str]  # ids of those rows, where the id column still reads: fetched again
+    unknown_lost: bool  # some damaged rows have no readable id: only a full listing finds them
+    newest: pd.Timestamp | None  # the newest created_at stored
     _lookup: pd.Series  # id -> row, the newest copy of each id
 
     @classmethod
@@ -275,12 +326,21 @@ class _Stored:
         files: list[str] = []
         columns: list[_JobColumns] = []
         damaged: dict[str, str] = {}
+        lost: list[str] = []  # ids of the damaged files whose id column still reads
         for relative in recorded:
             try:
-                columns.append(_JobColumns.read(root, relative))
+                read = _JobColumns.read(root, relative)
             except (OSError, pa.ArrowException) as exc:
                 damaged[relative] = reason(exc)
                 continue
+            if repair:  # the damage may lie in a column a sync does not read
+                try:
+                    check_file(root / relative)
+                except (OSError, pa.ArrowException) as exc:
+                    damaged[relative] = reason(exc)
+                    lost.extend(str(i) for i in read.ids.to_pylist())
+                    continue
+            columns.append(read)
             files.append(relative)
         if damaged and not repair:
             raise ExportError(damaged_message(root, damaged, recorded, what="sync"))
@@ -320,6 +380,9 @@ class _Stored:
             first_row=list(np.cumsum([0, *sizes])[:-1]),
             duplicates=duplicates,
             damaged={f: int(recorded.get(f) or 0) for f in damaged},
+            lost=lost,
+            unknown_lost=len(lost) < sum(int(recorded.get(f) or 0) for f in damaged),
+            newest=max((c.newest for c in columns if c.newest is not None), default=None),
             _lookup=rows,
         )
 
@@ -328,6 +391,11 @@ class _Stored:
         found = self._lookup.index.get_indexer(pd.Index(list(ids)))
         rows = self._lookup.to_numpy()
         return np.where(found >= 0, rows[np.maximum(found, 0)], -1) if len(rows) else found
+
+    def newest_rows(self) -> npt.NDArray[np.intp]:
+        """The row of each stored job (its newest copy, where a job is stored twice)."""
+        rows: npt.NDArray[np.intp] = self._lookup.to_numpy()
+        return rows
 
     def unsettled_ids(self, seen: npt.NDArray[np.bool_] | None = None) -> list[str]:
         """Stored ids that are not final (or failed), minus those ``seen`` this run."""
@@ -347,15 +415,23 @@ class _JobColumns:
     statuses: pa.ChunkedArray
     updated: pa.ChunkedArray  # microseconds since the epoch
     failed: pa.ChunkedArray
+    newest: pd.Timestamp | None  # the newest created_at
 
     @classmethod
     def read(cls, root: Path, relative: str) -> _JobColumns:
         keys = _partition_keys(relative)
         schema = pq.read_schema(root / relative)
-        wanted = [c for c in ("id", "status", "updated_at", "fetch_error") if c in schema.names]
-        table = pq.read_table(root / relative, columns=wanted)
+        names = ("id", "status", "updated_at", "fetch_error", "created_at")
+        wanted = [c for c in names if c in schema.names]
+        table = read_table(root / relative, columns=wanted)
         n = len(table)
+        newest = (
+            pc.max(table.column("created_at").cast(pa.timestamp("us", "UTC"))).as_py()
+            if "created_at" in wanted
+            else None
+        )
         return cls(
+            newest=None if newest is None else pd.Timestamp(newest),
             ids=table.column("id").cast(pa.string()),
             statuses=(
                 table.column("status").cast(pa.string())
@@ -405,6 +481,8 @@ class _Run:
     partition_by: tuple[str, ...]
     nested: bool
     generation: int
+    full: bool = True  # list everything the filters match (an export; sync_parquet's full=)
+    margin: dt.timedelta = SYNC_MARGIN
     added: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -473,7 +551,7 @@ class _Run:
         kw: dict[str, Any] = {"batch_size": batch_size, "nested": self.nested, "progress": progress}
         self.fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if job_ids is not None:
-            wanted = list(dict.fromkeys(job_ids))
+            wanted = list(dict.fromkeys([*job_ids, *(stored.lost if stored is not None else ())]))
             if stored is not None and self._seen is not None:
                 positions = stored.positions(wanted)
                 skip = (positions >= 0) & stored.settled[np.maximum(positions, 0)]
@@ -483,16 +561,56 @@ class _Run:
                 yield from client.iter_frames(wanted, **kw)
             return
         seen = np.zeros(len(stored.ids), dtype=bool) if stored is not None else None
+        listed: set[str] = set()  # ids listed this run, when damaged rows are fetched again
         if source["kind"] == "list":
-            for frame in client.iter_frames(**source["filters"], **kw):
+            filters = self._window(source["filters"], stored)
+            for frame in client.iter_frames(**filters, **kw):
                 if stored is not None and seen is not None:
                     positions = stored.positions(frame["id"])
                     seen[positions[positions >= 0]] = True
+                    if stored.lost:
+                        listed.update(frame["id"])
                 yield frame
+            if stored is not None and self._seen is not None and filters != source["filters"]:
+                # final jobs created before the window: skipped, as a sync by ids skips them
+                skipped = np.zeros(len(stored.ids), dtype=bool)
+                skipped[stored.newest_rows()] = True
+                skipped &= stored.settled & (self._seen == 0)
+                self._seen[skipped] = _SEEN_UNCHANGED
         if stored is not None:
             refresh = stored.unsettled_ids(seen)
+            refresh += [i for i in dict.fromkeys(stored.lost) if i not in listed]
             if refresh:
                 yield from client.iter_frames(refresh, **kw)
+        if source["kind"] == "unknown" and stored is not None:
+            msg = (
+                f"the manifest of {str(self.target)!r} was rebuilt and cannot say how its jobs "
+                "were chosen: only the stored jobs not final were fetched. Pass the listing's "
+                "filters (or the ids) to add new jobs; later syncs repeat them"
+            )
+            warnings.warn(msg, stacklevel=5)
+
+    def _window(self, filters: dict[str, Any], stored: _Stored | None) -> dict[str, Any]:
+        """The listing's filters, narrowed to jobs created since the newest stored one less
+        the margin. Not narrowed: a full sync; filters other than the dataset's own (what it
+        stores says nothing of theirs); a ``limit``; damaged rows whose ids are lost; and a
+        status filter that leaves out PENDING or RUNNING (a job enters such a listing when it
+        ends, however old)."""
+        if self.full or stored is None or stored.newest is None or stored.unknown_lost:
+            return filters
+        recorded = (stored.manifest.get("source") or {}).get("filters")
+        if "limit" in filters or filters != recorded:  # new filters: the dataset has no window
+            return filters
+        status = filters.get("status")
+        if status is not None:
+            statuses = {status} if isinstance(status, str) else set(status)
+            if not {"PENDING", "RUNNING"} <= statuses:
+                return filters
+        since = stored.newest - self.margin
+        given = filters.get("created_after")
+        if given is not None and _utc(given) >= since:
+            return filters
+        return {**filters, "created_after": since.isoformat()}
 
     def _take(self, frame: pd.DataFrame, stored: _Stored | None, writer: DatasetWriter) -> None:
         """Count each row of ``frame`` and pass on those that go into the new version."""
@@ -528,7 +646,8 @@ class _Run:
     def _must_rewrite(self, stored: _Stored) -> bool:
         """Whether the stored version changes though nothing new was written (a repair)."""
         replaced = self._seen is not None and bool((self._seen == _SEEN_UPDATED).any())
-        return replaced or bool(stored.duplicates) or bool(stored.damaged)
+        rebuilt = bool(stored.manifest.get("rebuilt"))
+        return replaced or bool(stored.duplicates) or bool(stored.damaged) or rebuilt
 
     def _commit(
         self,
@@ -620,12 +739,12 @@ class _Run:
             group = losers[losers["file"] == number]
             info = files[int(number)]
             path = staging / info.path
-            table_ = pq.read_table(path, schema=info.schema)
+            table_ = read_table(path, schema=info.schema)
             keep = np.ones(len(table_), dtype=bool)
             keep[group["row"].to_numpy()] = False
             table_ = table_.filter(pa.array(keep))
             path.unlink()
-            pq.write_table(table_, path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+            write_table(table_, path)
             info.rows = len(table_)
 
     def _carry_over(
@@ -647,7 +766,13 @@ class _Run:
                 link_or_copy(source, staging / relative)
                 kept[relative] = int(rows.get(relative, 0))
                 continue
-            table = pq.read_table(source)
+            try:
+                table = read_table(source)
+            except (OSError, pa.ArrowException) as exc:
+                damaged = {relative: reason(exc)}
+                raise ExportError(
+                    damaged_message(stored.root, damaged, rows, what="sync")
+                ) from None
             if drop_here.any():
                 keep = np.ones(len(table), dtype=bool)
                 keep[np.flatnonzero(drop_here) - stored.first_row[number]] = False
@@ -660,9 +785,7 @@ class _Run:
             new_name = f"{writer.prefix}-r{number:05d}.parquet"
             new_relative = f"{name[0]}/{new_name}" if len(name) == 2 else new_name
             (staging / new_relative).parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(
-                table, staging / new_relative, compression="zstd", row_group_size=ROW_GROUP_ROWS
-            )
+            write_table(table, staging / new_relative)
             kept[new_relative] = len(table)
         return kept
 
@@ -696,9 +819,9 @@ def compact(staging: Path, files: dict[str, int], *, prefix: str) -> dict[str, i
         name = f"{prefix}{number:05d}.parquet"
         merged = f"{segment}/{name}" if segment else name
         schema = pq.read_schema(staging / small[0])
-        with pq.ParquetWriter(staging / merged, schema, compression="zstd") as writer:
+        with pq.ParquetWriter(staging / merged, schema, **WRITE_OPTIONS) as writer:
             for relative in small:
-                with pq.ParquetFile(staging / relative) as source:
+                with pq.ParquetFile(staging / relative, page_checksum_verification=True) as source:
                     for group in range(source.num_row_groups):
                         writer.write_table(source.read_row_group(group))
                 (staging / relative).unlink()
@@ -718,7 +841,7 @@ def _foreign_files(target: Path, files: Iterable[str], *, replacing: bool) -> li
         dirs[:] = sorted(d for d in dirs if d not in links)
         for name in sorted([*names, *links]):
             relative = (here / name).relative_to(target).as_posix()
-            if relative in ours or (replacing and _OUR_PART.fullmatch(name)):
+            if relative in ours or (replacing and OUR_PART.fullmatch(name)):
                 continue
             found.append(relative)
         empty = not dirs and not names and here != target
@@ -800,6 +923,11 @@ def _megabytes(n: int) -> str:
     return f"{n / (1 << 20):,.1f} MB"
 
 
+def _utc(value: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
 def _micros(values: pd.Series) -> npt.NDArray[np.int64]:
     """Microseconds since the epoch; NaT becomes NAT (int64's minimum), older than anything."""
     naive = pd.to_datetime(values, utc=True).dt.tz_localize(None).dt.as_unit("us")
@@ -827,7 +955,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _make_client(options: dict[str, Any]) -> ClassifyClient:
-    from ..fetch import ClassifyClient
+    from ..client import ClassifyClient
 
     accepted = set(inspect.signature(ClassifyClient).parameters)
     unknown = sorted(set(options) - accepted)

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from .._exceptions import ConfigurationError, Opt, Parts
+from .._schema import STATUSES
 from ._options import Status, When
-from ._schema import STATUSES
 
 __all__ = ["list_queries"]
 
@@ -31,19 +32,21 @@ def list_queries(
     statuses = [status] if isinstance(status, str) else list(dict.fromkeys(status))
     unknown = [s for s in statuses if s not in STATUSES]
     if unknown:
-        msg = f"unknown status {unknown}; use one or more of {list(STATUSES)}"
-        raise ValueError(msg)
+        msg: Parts = ["unknown ", Opt("status"), f" {unknown}"]
+        hint = f"use one or more of {list(STATUSES)}"
+        raise ConfigurationError(msg, option="status", hint=hint)
     return [[*base, ("status", s)] for s in statuses]
 
 
 def _iso(value: When, name: str) -> str:
-    msg = f"{name} must be a date or time (ISO 8601 like 2026-05-01), got {value!r}"
+    got = f" must be a date or time (ISO 8601 like 2026-05-01), got {value!r}"
+    problem: Parts = [Opt(name), got]
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError):
-        raise ValueError(msg) from None
+        raise ConfigurationError(problem, option=name) from None
     if pd.isna(stamp):  # None, "", "NaT"
-        raise ValueError(msg)
+        raise ConfigurationError(problem, option=name)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return stamp.tz_convert("UTC").isoformat().replace("+00:00", "Z")

@@ -19,6 +19,8 @@ import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
+from .._exceptions import ClientClosedError
+
 __all__ = ["LoopThread"]
 
 T = TypeVar("T")
@@ -126,7 +128,8 @@ class LoopThread:
                 await self.run_async(closer())
 
     def stop(self, last: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
-        """Run ``last()`` on the loop (closing pools, say), then stop the loop and its thread."""
+        """End the calls still running (each raises :class:`ClientClosedError`), run
+        ``last()`` on the loop (closing pools, say), then stop the loop and its thread."""
         with self._lock:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
@@ -135,8 +138,7 @@ class LoopThread:
         if thread is threading.current_thread():  # a finalizer run by the loop itself
             loop.call_soon(loop.stop)
             return
-        if last is not None:
-            concurrent.futures.wait([asyncio.run_coroutine_threadsafe(last(), loop)])
+        concurrent.futures.wait([asyncio.run_coroutine_threadsafe(_shutdown(last), loop)])
         loop.call_soon_threadsafe(loop.stop)
         if thread is not None:
             thread.join()
@@ -156,9 +158,12 @@ class LoopThread:
         result: concurrent.futures.Future[T] = concurrent.futures.Future()
         result.set_running_or_notify_cancel()  # only the task settles it
         tasks: list[asyncio.Task[T]] = []
+        asked: list[bool] = []  # cancel() was called: the caller gave up, not close()
 
         def settle(task: asyncio.Task[T]) -> None:
-            if task.cancelled():
+            if task.cancelled() and not asked:
+                result.set_exception(_closed())
+            elif task.cancelled():
                 result.set_exception(asyncio.CancelledError())
             elif (error := task.exception()) is not None:
                 result.set_exception(error)
@@ -182,7 +187,9 @@ class LoopThread:
             loop.call_soon_threadsafe(begin)
 
         def cancel() -> None:  # after a start(), its begin() runs first: callbacks keep order
-            loop.call_soon_threadsafe(stop)
+            asked.append(True)
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(stop)
 
         return result, start, cancel
 
@@ -216,6 +223,24 @@ def _serve(loop: asyncio.AbstractEventLoop, inside: threading.Event) -> None:
         loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+async def _shutdown(last: Callable[[], Coroutine[Any, Any, None]] | None) -> None:
+    """Cancel the calls running on this loop and wait for them, then run ``last()``."""
+    running = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
+    if last is not None:
+        await last()
+
+
+def _closed() -> ClientClosedError:
+    msg = (
+        "the client was closed (close(), or its with-block ended) while this call was running; "
+        "use the client only until it is closed, or make a new one"
+    )
+    return ClientClosedError(msg)
 
 
 def _wait(future: concurrent.futures.Future[Any]) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from ._http import Validator
 from ._json import body_problem
 from ._precedence import newer_copy
+from ._transport import Validator
 
 __all__ = [
     "JOBS_PATH",

@@ -4,28 +4,35 @@ Lookup order for each setting (first found wins):
 
 1. the argument passed to :class:`Settings` / :class:`~classify_frames.ClassifyClient`;
 2. the environment: ``LLAMA_CLOUD_API_KEY`` then ``LLAMA_PARSE_API_KEY`` for the key,
-   ``LLAMA_CLOUD_BASE_URL`` for the base URL, ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY``
-   and ``NO_PROXY`` for a proxy (as curl, requests and httpx read them);
+   ``LLAMA_CLOUD_BASE_URL`` for the base URL; with ``trust_env`` (the default) also
+   ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` and ``NO_PROXY`` for a proxy and
+   ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the CA bundle (as curl, requests and httpx read them);
 3. the default: the North-American service (``region="eu"`` picks Europe).
 """
 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import ipaddress
 import os
 import re
 import socket
+import ssl
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Literal
-from urllib.parse import urlsplit
+from typing import Literal, NoReturn
+from urllib.parse import unquote, urlsplit
 
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError, Opt, Parts
 
-__all__ = ["MASK", "REGIONS", "Secret", "Settings"]
+__all__ = ["MASK", "REGIONS", "CertTypes", "Secret", "Settings"]
 
 MASK = "********"
+
+#: A client certificate, as httpx takes it: a file with the key, (cert, key) or
+#: (cert, key, key's password).
+CertTypes = str | tuple[str, str] | tuple[str, str, str]
 
 # A base URL that already ends in the API's own path (a copy of a request URL, or of the docs).
 _API_PATH = re.compile(r"/api(?:/v\d+(?:/classify)?)?/*$")
@@ -128,6 +135,11 @@ class Settings:
     'http://127.0.0.1:8000'
     >>> "llx-test" in repr(s)
     False
+
+    ``verify``, ``cert``, ``proxy`` and ``trust_env`` mean what they mean to httpx: the CA
+    bundle (a path, an ``ssl.SSLContext``, or False to skip checks), a client certificate,
+    a proxy URL (http, https, or socks5 with ``classify-frames[socks]``; ``""`` for none)
+    and whether the environment's proxy and CA variables count.
     """
 
     api_key: Secret | str | None = None
@@ -142,6 +154,9 @@ class Settings:
     retries: int = 5
     allow_insecure_http: bool = False
     proxy: Secret | str | None = field(default=None, repr=False)
+    verify: ssl.SSLContext | str | bool = True
+    cert: CertTypes | None = field(default=None, repr=False)
+    trust_env: bool = True
     _key: Secret = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -160,25 +175,21 @@ class Settings:
         object.__setattr__(self, "api_key", secret)
         _check_key(secret)
         if self.region not in REGIONS:
-            msg = f"region must be one of {sorted(REGIONS)}, got {self.region!r}"
-            raise ConfigurationError(msg)
+            _refuse("region", f"must be one of {sorted(REGIONS)}, got {self.region!r}")
         url = self.base_url or os.environ.get("LLAMA_CLOUD_BASE_URL") or REGIONS[self.region]
         object.__setattr__(self, "base_url", _check_url(url.rstrip("/"), self.allow_insecure_http))
         for name in ("timeout", "connect_timeout"):
             if not getattr(self, name) > 0:
-                msg = f"{name} must be a positive number of seconds, got {getattr(self, name)!r}"
-                raise ConfigurationError(msg)
+                _refuse(name, f"must be a positive number of seconds, got {getattr(self, name)!r}")
         if not (isinstance(self.concurrency, int) and self.concurrency >= 1):
-            msg = f"concurrency must be a whole number >= 1, got {self.concurrency!r}"
-            raise ConfigurationError(msg)
+            _refuse("concurrency", f"must be a whole number >= 1, got {self.concurrency!r}")
         if not (isinstance(self.retries, int) and self.retries >= 0):
-            msg = f"retries must be a whole number >= 0, got {self.retries!r}"
-            raise ConfigurationError(msg)
-        object.__setattr__(self, "proxy", _proxy_for(self.proxy, url))
+            _refuse("retries", f"must be a whole number >= 0, got {self.retries!r}")
+        object.__setattr__(self, "proxy", _proxy_for(self.proxy, url, self.trust_env))
+        _check_tls_files(self.verify, self.cert)
         rps = self.max_requests_per_second
         if rps is not None and not rps > 0:
-            msg = f"max_requests_per_second must be positive or None, got {rps!r}"
-            raise ConfigurationError(msg)
+            _refuse("max_requests_per_second", f"must be positive or None, got {rps!r}")
 
     @property
     def key(self) -> Secret:
@@ -188,11 +199,12 @@ class Settings:
     def require_key(self) -> str:
         """The key's value, or a ConfigurationError that says how to set one."""
         if not self._key:
-            msg = (
-                "no API key: pass api_key=..., or set LLAMA_CLOUD_API_KEY in the environment "
-                "(for the local emulator use Emulator().api_key)"
-            )
-            raise ConfigurationError(msg)
+            hint: Parts = [
+                "pass ", Opt("api_key", ...), ", or set LLAMA_CLOUD_API_KEY in the environment "
+                "(for the local emulator use Emulator().api_key)",
+            ]  # fmt: skip
+            msg = "no API key"
+            raise ConfigurationError(msg, option="api_key", hint=hint)
         return self._key.get()
 
     @property
@@ -206,36 +218,37 @@ class Settings:
         return params
 
 
+def _refuse(option: str, problem: str, hint: str | Parts = ()) -> NoReturn:
+    """Raise the :class:`ConfigurationError` of ``option``: its name, then ``problem``."""
+    raise ConfigurationError([Opt(option), f" {problem}"], option=option, hint=hint)
+
+
 def _check_key(key: Secret) -> None:
     """Refuse a key no server can accept, before any request (it would fail as a network
     error on every one of them). The messages never quote the key."""
     value = key.get()
     if not isinstance(value, str):
         msg = f"the API key must be a string, got {type(value).__name__}"
-        raise ConfigurationError(msg)
+        raise ConfigurationError(msg, option="api_key")
     if any(c.isspace() for c in value):
         where = "at its start or end" if value.strip() != value else "in it"
-        msg = (
-            f"the API key has whitespace {where} (a newline or space copied with it?); "
-            "set it again without"
-        )
-        raise ConfigurationError(msg)
+        msg = f"the API key has whitespace {where} (a newline or space copied with it?)"
+        raise ConfigurationError(msg, option="api_key", hint="set it again without")
     if not value.isascii() or not value.isprintable():
-        msg = (
-            "the API key has non-ASCII or control characters, which an HTTP header cannot "
-            "carry; copy it again from the LlamaCloud dashboard"
-        )
-        raise ConfigurationError(msg)
+        msg = "the API key has non-ASCII or control characters, which an HTTP header cannot carry"
+        hint = "copy it again from the LlamaCloud dashboard"
+        raise ConfigurationError(msg, option="api_key", hint=hint)
 
 
-def _proxy_for(proxy: Secret | str | None, base_url: str) -> Secret | None:
+def _proxy_for(proxy: Secret | str | None, base_url: str, trust_env: bool) -> Secret | None:
     """The proxy to reach ``base_url`` through, kept as a :class:`Secret` (its URL may carry a
-    password): the argument if given (``""`` for none), else the environment's, unless
-    ``NO_PROXY`` names the host. A loopback base URL (the emulator) never goes through one."""
+    password): the argument if given (``""`` for none), else the environment's (with
+    ``trust_env``), unless ``NO_PROXY`` names the host. A loopback base URL (the emulator)
+    never goes through the environment's proxy."""
     if isinstance(proxy, Secret):
         return proxy
     parts = urlsplit(base_url)
-    if proxy is None:
+    if proxy is None and trust_env:
         found = urllib.request.getproxies()
         host = parts.hostname or ""
         if _is_loopback(host) or urllib.request.proxy_bypass(host):
@@ -244,40 +257,66 @@ def _proxy_for(proxy: Secret | str | None, base_url: str) -> Secret | None:
     if not proxy:
         return None
     scheme = urlsplit(proxy).scheme
-    if scheme not in ("http", "https"):
-        msg = f"proxy must be an http:// or https:// URL, got a {scheme or 'scheme-less'} one"
-        raise ConfigurationError(msg)
+    if scheme not in _PROXY_SCHEMES:
+        _refuse(
+            "proxy",
+            f"must be an http://, https://, socks5:// or socks5h:// URL, got a "
+            f"{scheme or 'scheme-less'} one",
+        )
+    if scheme.startswith("socks") and importlib.util.find_spec("socksio") is None:
+        hint = "pip install 'classify-frames[socks]' (or 'httpx[socks]')"
+        msg = "a SOCKS proxy needs the 'socksio' package"
+        raise ConfigurationError(msg, option="proxy", hint=hint)
     return Secret(proxy)
+
+
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def _check_tls_files(verify: object, cert: CertTypes | None) -> None:
+    """Name a CA bundle or certificate file that is not there now, not at the first request."""
+    files = [("verify", verify)] if isinstance(verify, str) else []
+    if cert:
+        parts = (cert,) if isinstance(cert, str) else cert[:2]
+        files += [("cert", part) for part in parts]
+    for option, path in files:
+        if not os.path.exists(path):
+            _refuse(option, f"names {path!r}, which does not exist")
 
 
 def _check_url(url: str, allow_insecure_http: bool) -> str:
     parts = urlsplit(url)
     if parts.username or parts.password:  # checked first: the message must not quote them
-        msg = "base_url must not carry credentials; pass the API key as api_key"
-        raise ConfigurationError(msg)
+        _refuse("base_url", "must not carry credentials", ["pass the key as ", Opt("api_key")])
     # urlsplit silently drops tabs and newlines, and httpx refuses them only at the first
     # request; a query or fragment would end up in the middle of every request's URL.
     if not url.isprintable() or any(c.isspace() for c in url):
-        msg = f"base_url must not hold whitespace or control characters, got {url!r}"
-        raise ConfigurationError(msg)
+        _refuse("base_url", f"must not hold whitespace or control characters, got {url!r}")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        msg = f"base_url must be an http(s) URL with a host, got {url!r}"
-        raise ConfigurationError(msg)
+        _refuse("base_url", f"must be an http(s) URL with a host, got {url!r}")
     if "?" in url or "#" in url:
-        msg = f"base_url must not have a query (?) or fragment (#), got {url!r}"
-        raise ConfigurationError(msg)
+        _refuse("base_url", f"must not have a query (?) or fragment (#), got {url!r}")
+    dots = [seg for seg in parts.path.split("/") if unquote(seg) in (".", "..")]
+    if dots:  # a server or proxy resolves them, so requests would leave the path given
+        _refuse(
+            "base_url",
+            f"must not hold {dots[0]!r} path segments, got {url!r}",
+            "write the path it means without them",
+        )
     api_path = _API_PATH.search(parts.path)
     if api_path:  # every request would go to .../api/v2/api/v2/classify: a 404 for each id
         host = url[: len(url) - len(parts.path)] + parts.path[: api_path.start()]
-        msg = (
-            f"base_url is the host only (the client adds /api/v2/classify itself), got {url!r}: "
-            f"use {host!r}"
+        _refuse(
+            "base_url",
+            f"is the host only (the client adds /api/v2/classify itself), got {url!r}",
+            f"use {host!r}",
         )
-        raise ConfigurationError(msg)
     if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
-        msg = (
-            f"refusing to send the API key over plain http to {parts.hostname}: use https, "
-            "or pass allow_insecure_http=True if you really mean it"
-        )
-        raise ConfigurationError(msg)
+        msg = f"refusing to send the API key over plain http to {parts.hostname}"
+        insecure: Parts = [
+            "use https, or pass ",
+            Opt("allow_insecure_http", True),
+            " if you mean it",
+        ]
+        raise ConfigurationError(msg, option="base_url", hint=insecure)
     return url

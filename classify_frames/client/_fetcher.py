@@ -16,9 +16,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._exceptions import APIError, Opt, RateLimitError
 from ._collect import Collected
-from ._exceptions import APIError, RateLimitError
-from ._http import Transport
 from ._ids import BATCH, batches, quote_id
 from ._pages import (
     JOBS_PATH,
@@ -30,6 +29,7 @@ from ._pages import (
     split_damaged,
 )
 from ._tasks import pool
+from ._transport import Reply, Transport
 
 __all__ = ["Fetcher"]
 
@@ -75,6 +75,23 @@ class Fetcher:
             delay = min(delay * 2, 30.0)
             await self.fetch_into(state, pending, per_id=per_id, on_done=lambda _: None)
 
+    def _listing_error(self, reply: Reply) -> APIError:
+        """Why a listing stopped, with the option to change when there is one."""
+        error = RateLimitError if reply.status == 429 else APIError
+        problem: list[str | Opt] = [f"listing jobs failed: {reply.error}"]
+        option = None
+        if reply.status == 429:
+            option = "max_requests_per_second"
+            problem += [" (lower ", Opt(option, 20 / 60), ", 20 a minute on the free tier)"]
+        elif reply.status == 404:  # the collection always exists: the base URL is wrong
+            option = "base_url"
+            problem += [
+                f" (no {JOBS_PATH} under {self.transport.settings.base_url}: check ",
+                Opt(option), ", which is the host only, e.g. https://api.cloud.llamaindex.ai)",
+            ]  # fmt: skip
+        hint = "the jobs listed so far are in this error's .partial (and in client.partial)"
+        return error(problem, status_code=reply.status, path=JOBS_PATH, option=option, hint=hint)
+
     async def pages(
         self, queries: list[list[tuple[str, str]]], limit: int | None, bar: Any
     ) -> AsyncIterator[list[dict[str, Any]]]:
@@ -96,21 +113,7 @@ class Fetcher:
                     params.append(("page_token", token))
                 reply = await self.transport.get_json(JOBS_PATH, params, validate=page_problem)
                 if reply.data is None:
-                    error = RateLimitError if reply.status == 429 else APIError
-                    hint = {
-                        429: " (lower max_requests_per_second, e.g. 20/60 on the free tier)",
-                        # The collection always exists: a 404 means the base URL is wrong.
-                        404: (
-                            f" (no {JOBS_PATH} under {self.transport.settings.base_url}: check "
-                            "the base URL, which is the host only, e.g. "
-                            "https://api.cloud.llamaindex.ai)"
-                        ),
-                    }.get(reply.status or 0, "")
-                    msg = (
-                        f"listing jobs failed: {reply.error}{hint}; the jobs listed so far are "
-                        "in this error's .partial (and in client.partial)"
-                    )
-                    raise error(msg, status_code=reply.status, path=JOBS_PATH)
+                    raise self._listing_error(reply)
                 page = reply.data["items"]
                 if reply.lenient:
                     page = _sound_listed(page)

@@ -1,4 +1,4 @@
-"""The HTTP layer: one connection pool, a client-side rate limit, and polite retries.
+"""One request: over httpx's own transport, with a client-side rate limit and polite retries.
 
 Retries follow the official SDK's policy (408, 409, 429, 5xx and connection errors; exponential
 backoff from 0.5 s to 8 s with jitter; ``Retry-After`` in seconds or as an HTTP date,
@@ -11,37 +11,46 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import os
 import re
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpcore
 import httpx
 import orjson
 import stamina
 
-from ._exceptions import AuthenticationError
+from .._exceptions import AuthenticationError, Opt, Parts
+from .._version import VERSION
+from ._config import Secret, Settings
 from ._ids import query_string
 from ._json import lenient_loads, loads
 from ._limits import Breaker, Pacer
-from ._network import PoolTransport
-from ._settings import Secret, Settings
-from ._version import VERSION
 
-__all__ = ["Reply", "Stats", "Transport"]
+__all__ = [
+    "HEADER_LOGGERS",
+    "HideHeaders",
+    "Reply",
+    "Stats",
+    "Transport",
+    "network_transport",
+    "tls_context",
+]
 
 log = logging.getLogger("classify_frames")
-# stamina logs each scheduled retry at WARNING; in a notebook with no logging set up, Python's
-# last-resort handler would print every one of them under the cell. Retries show up in the
-# progress bar and in ``client.stats()`` instead; a user who configures logging still sees them.
-logging.getLogger("stamina").addHandler(logging.NullHandler())
 
 
-class _HideHeaders(logging.Filter):
-    """Keeps header lists out of httpcore's (and httpx's) DEBUG records: a server or proxy may
-    echo the key in a response header, and httpcore logs every header it receives."""
+class HideHeaders(logging.Filter):
+    """An opt-in filter keeping header lists out of httpcore's and httpx's DEBUG records: a
+    server or proxy may echo the key in a response header, and httpcore logs every header it
+    receives. Nothing is added to another library's logger unless you ask::
+
+        for name in HEADER_LOGGERS:
+            logging.getLogger(name).addFilter(HideHeaders())
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -51,18 +60,11 @@ class _HideHeaders(logging.Filter):
 
 
 _HEADER_LIST = re.compile(r"\[\(b['\"].*\)\]", re.DOTALL)
-
-
-def _hide_headers_from_debug_logs() -> None:
-    # A logger's filters do not apply to its children's records: each logger that logs is named.
-    for name in ("httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
-                 "httpcore.socks", "httpx"):  # fmt: skip
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _HideHeaders) for f in logger.filters):
-            logger.addFilter(_HideHeaders())
-
-
-_hide_headers_from_debug_logs()
+#: The loggers that log header lists (a logger's filters do not apply to its children's records).
+HEADER_LOGGERS = (
+    "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+    "httpcore.socks", "httpx",
+)  # fmt: skip
 
 Validator = Callable[[Any], "str | None"]
 
@@ -202,29 +204,21 @@ class Transport:
             }
         )
         self._base = str(settings.base_url)
-        # Encoded once: requests through our own pools skip httpx's URL parsing (see _send).
-        base = httpx.Request("GET", self._base, headers=self._headers)
-        self._scheme, self._host, self._port = base.url.raw_scheme, base.url.raw_host, base.url.port
-        self._prefix = base.url.raw_path.rstrip(b"/")
-        self._raw_headers = base.headers.raw  # with Host, as httpx adds it
         self._timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout).as_dict()
         self._deadline = settings.connect_timeout + settings.timeout  # for a whole attempt
         # Requests go straight to httpx transports: the client layer's URL merging, cookie jar
-        # and auth/redirect machinery cost more CPU than the HTTP exchange itself here, and
-        # none of it is wanted (no cookies; redirects are never followed, so the key cannot
-        # travel to another host). httpcore's pool also costs CPU per request in proportion
-        # to its open connections (3,000 GETs at 32 connections: 14.3 s of CPU in one pool,
-        # 3.5 s in four pools of 8; encode/httpx#3215), so connections are spread over pools,
-        # and the pools do their I/O on asyncio directly (see _network).
+        # and auth/redirect machinery are not wanted (no cookies; redirects are never followed,
+        # so the key cannot travel to another host). httpcore's pool costs CPU per request in
+        # proportion to its open connections (3,000 GETs at 32 connections: 14.3 s of CPU in
+        # one pool, 3.5 s in four pools of 8; encode/httpx#3215), so connections are spread
+        # over pools of at most 8.
         if transport is not None:
             self._pools = [transport]
         else:
             shards = -(-settings.concurrency // _CONNECTIONS_PER_POOL)
             per_pool = -(-settings.concurrency // shards)
-            tls = httpx.create_ssl_context()  # one CA bundle load (40 ms), not one per pool
-            proxy = settings.proxy
-            via = httpx.Proxy(proxy.get()) if isinstance(proxy, Secret) else None
-            self._pools = [PoolTransport(per_pool, tls, via) for _ in range(shards)]
+            tls = tls_context(settings)  # one CA bundle load (40 ms), not one per pool
+            self._pools = [network_transport(settings, tls, per_pool) for _ in range(shards)]
         self._in_flight = [0] * len(self._pools)
 
     async def aclose(self) -> None:
@@ -268,15 +262,7 @@ class Transport:
         return reply
 
     async def _request_json(self, request: _Outgoing, validate: Validator | None) -> Reply:
-        # Most requests succeed at once: only a first failure pays for setting up stamina's
-        # retry loop, whose first attempt then replays that failure (same policy, same waits).
-        try:
-            return await self._once(request, 1, validate)
-        except _Retryable as exc:
-            last = exc
-        except _Final as exc:
-            return exc.reply
-        attempts, replayed = 1, False
+        attempts, last = 0, None
         try:
             async for attempt in stamina.retry_context(
                 on=self._backoff,
@@ -287,13 +273,11 @@ class Transport:
                 wait_jitter=0.5,
             ):
                 with attempt:
-                    if not replayed:
-                        replayed = True
-                        raise last
-                    if self._breaker.refusal():  # the service went down meanwhile: stop here
-                        return _gave_up(last, attempts)
+                    if last is not None and self._breaker.refusal():
+                        return _gave_up(last, attempts)  # the service went down meanwhile
                     attempts += 1
-                    self.stats.retries += 1
+                    if last is not None:
+                        self.stats.retries += 1
                     try:
                         return await self._once(request, attempts, validate)
                     except _Retryable as exc:
@@ -303,37 +287,22 @@ class Transport:
             return _gave_up(exc, attempts)
         except _Final as exc:
             return exc.reply
-        return _gave_up(last, attempts)  # not reached: stamina re-raises the last failure
+        msg = "stamina's retry loop ended without a result or an error"  # it re-raises the last
+        raise AssertionError(msg)
 
     async def _send(self, pool: httpx.AsyncBaseTransport, outgoing: _Outgoing) -> httpx.Response:
         query = "?" + query_string(outgoing.query) if outgoing.query else ""
-        if isinstance(pool, PoolTransport):
-            # Every part is already encoded (ids and query values quoted): ASCII only.
-            target = self._prefix + (outgoing.path + query).encode("ascii")
-            headers_raw = self._raw_headers
-            if outgoing.content is not None:
-                size = str(len(outgoing.content)).encode("ascii")
-                extra = [(b"Content-Type", b"application/json"), (b"Content-Length", size)]
-                headers_raw = [*headers_raw, *extra]
-            core_url = httpcore.URL(
-                scheme=self._scheme, host=self._host, port=self._port, target=target
-            )
-            response = await pool.send(
-                outgoing.method.encode("ascii"), core_url, headers_raw, outgoing.content,
-                {"timeout": self._timeout},
-            )  # fmt: skip
-        else:  # a transport of the caller's (a MockTransport in tests): a whole httpx.Request
-            headers = self._headers
-            if outgoing.content is not None:
-                headers = httpx.Headers({**headers, "Content-Type": "application/json"})
-            request = httpx.Request(
-                outgoing.method,
-                self._base + outgoing.path + query,
-                headers=headers,
-                content=outgoing.content,
-                extensions={"timeout": self._timeout},
-            )
-            response = await pool.handle_async_request(request)
+        headers = self._headers
+        if outgoing.content is not None:
+            headers = httpx.Headers({**headers, "Content-Type": "application/json"})
+        request = httpx.Request(
+            outgoing.method,
+            self._base + outgoing.path + query,
+            headers=headers,
+            content=outgoing.content,
+            extensions={"timeout": self._timeout},
+        )
+        response = await pool.handle_async_request(request)
         try:  # decodes gzip
             await response.aread()
         finally:
@@ -371,6 +340,8 @@ class Transport:
             raise _Retryable(reason, None) from exc
         except httpx.TransportError as exc:
             self.stats.count(None)
+            if refused := _untrusted(exc):  # the same answer on every retry: none is made
+                raise _Final(Reply(None, error=refused, attempts=attempts)) from exc
             reason = f"connection error ({type(exc).__name__})"
             raise _Retryable(reason, None) from exc
         except httpx.DecodingError as exc:  # a body its Content-Encoding does not describe
@@ -380,15 +351,16 @@ class Transport:
         self.stats.count(response.status_code)
         status = response.status_code
         path = request.path
-        log.debug("%s %s -> %s", request.method, path, status)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %s", request.method, self.settings.key.mask(path), status)
         key = self.settings.key
         if status == 401:
             detail = _detail(response, key)
-            msg = (
-                f"401 from {path}: the API key was refused ({detail}). Set a valid "
-                "key with LLAMA_CLOUD_API_KEY=... or api_key=..."
+            msg = f"401 from {path}: the API key was refused ({detail})"
+            hint: Parts = ["set a valid key with LLAMA_CLOUD_API_KEY=... or ", Opt("api_key", ...)]
+            raise AuthenticationError(
+                msg, status_code=401, path=path, detail=detail, option="api_key", hint=hint
             )
-            raise AuthenticationError(msg, status_code=401, path=path, detail=detail)
         if 300 <= status < 400:
             where = key.mask(response.headers.get("location", "?"))
             reason = f"redirected ({status}) to {where}; not followed, so the key stays here"
@@ -418,6 +390,49 @@ class Transport:
             raise _Retryable(problem, status)
         self._pacer.ease()
         return Reply(status, data=data, attempts=attempts, lenient=lenient)
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """The TLS context of ``verify``, ``cert`` and ``trust_env``, as httpx builds it (a path
+    given as ``verify`` is a CA file or directory; httpx deprecated passing those itself)."""
+    verify, cert = settings.verify, settings.cert
+    if isinstance(verify, str):
+        if os.path.isdir(verify):
+            context = ssl.create_default_context(capath=verify)
+        else:
+            context = ssl.create_default_context(cafile=verify)
+    else:
+        context = httpx.create_ssl_context(verify=verify, trust_env=settings.trust_env)
+    if cert:
+        context.load_cert_chain(*((cert,) if isinstance(cert, str) else cert))
+    return context
+
+
+def network_transport(
+    settings: Settings, tls: ssl.SSLContext, connections: int
+) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport for one pool of ``connections``, with the settings' TLS context
+    (``verify``, ``cert``), proxy and ``trust_env``."""
+    proxy = settings.proxy
+    return httpx.AsyncHTTPTransport(
+        verify=tls,
+        trust_env=settings.trust_env,
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        proxy=httpx.Proxy(proxy.get()) if isinstance(proxy, Secret) else None,
+    )
+
+
+def _untrusted(exc: BaseException) -> str | None:
+    """Why the server's TLS certificate was refused, if that is what ``exc`` comes from."""
+    seen: BaseException | None = exc
+    while seen is not None and not isinstance(seen, ssl.SSLCertVerificationError):
+        seen = seen.__cause__ or seen.__context__
+    if seen is None:
+        return None
+    return (
+        f"TLS certificate not trusted ({seen.verify_message}): if a proxy or private CA "
+        "signs it, give that CA bundle as verify (a file or directory) or in SSL_CERT_FILE"
+    )
 
 
 def _capped(wait: float | None) -> float | None:

@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, get_a
 
 import pandas as pd
 
-from ._settings import REGIONS, Settings
+from ._config import REGIONS, CertTypes, Settings
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "FETCH_DEFAULTS",
     "ITER_DEFAULTS",
     "LIST_DEFAULTS",
+    "LIST_FILTER_NAMES",
     "REGION_NAMES",
     "STATUS_NAMES",
     "ClientOptions",
@@ -73,6 +76,9 @@ class SettingsOptions(TypedDict, total=False):
     retries: int
     allow_insecure_http: bool
     proxy: str | None
+    verify: ssl.SSLContext | str | bool
+    cert: CertTypes | None
+    trust_env: bool
 
 
 class ClientOptions(SettingsOptions, total=False):

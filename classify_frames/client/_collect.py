@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from .._schema import FINAL_STATUSES
+from ..frame import build_frame
 from ._pages import _newer
-from ._schema import FINAL_STATUSES
-from .frame import build_frame
 
 __all__ = ["Collected", "frame_of"]
 

@@ -18,16 +18,17 @@ import datetime as dt
 import inspect
 import time
 import weakref
-from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
-from typing import Any, TypeVar, Unpack
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal, TypeVar, Unpack
 
 import pandas as pd
 
+from .._exceptions import ClassifyFramesError, ClientClosedError, FetchError
+from .._progress import progress_bar
 from ._collect import Collected, frame_of
-from ._exceptions import ClassifyFramesError, FetchError
 from ._fetcher import Fetcher
-from ._http import Stats, Transport
 from ._ids import unique_ids
+from ._jobs import CREATE_RATE, Creation, Jobs, check_bodies
 from ._loop import LoopThread
 from ._options import (
     CLIENT_DEFAULTS,
@@ -35,11 +36,9 @@ from ._options import (
     ITER_DEFAULTS,
     LIST_DEFAULTS,
     ClientOptions,
-    FetchJobsOptions,
     FetchOptions,
     IterOptions,
     ListFilters,
-    ListJobsOptions,
     ListOptions,
     checked,
     names,
@@ -47,10 +46,10 @@ from ._options import (
     with_signature,
 )
 from ._pages import _newer
-from ._progress import progress_bar
 from ._queries import list_queries
+from ._transport import Stats, Transport
 
-__all__ = ["ClassifyClient", "afetch_jobs", "alist_jobs", "fetch_jobs", "list_jobs"]
+__all__ = ["ClassifyClient"]
 
 T = TypeVar("T")
 
@@ -98,6 +97,7 @@ class ClassifyClient:
         self._clock = options.get("clock") or time.monotonic
         self._loop = LoopThread("classify-frames")
         self._fetcher: Fetcher | None = None  # made on the loop at first use
+        self._jobs: Jobs | None = None  # with it
         weakref.finalize(self, self._loop.stop)  # a client never closed still ends its thread
 
     def __repr__(self) -> str:
@@ -136,7 +136,7 @@ class ClassifyClient:
         await asyncio.to_thread(self.close)
 
     async def _close_pools(self) -> None:
-        fetcher, self._fetcher = self._fetcher, None
+        fetcher, self._fetcher, self._jobs = self._fetcher, None, None
         if fetcher is not None:
             await fetcher.transport.aclose()
 
@@ -145,7 +145,16 @@ class ClassifyClient:
         if self._fetcher is None:
             transport = Transport(self.settings, self._stats, self._network, self._clock)
             self._fetcher = Fetcher(transport, self.settings.concurrency)
+            self._jobs = Jobs(transport)
         return self._fetcher
+
+    def _endpoints(self) -> Jobs:
+        """The client's other endpoints (creation with its pacer); called on its loop."""
+        self._here()
+        if self._jobs is None:  # pragma: no cover - made with the fetcher
+            msg = "the client's endpoints were not made with its fetcher"
+            raise RuntimeError(msg)
+        return self._jobs
 
     def _run(self, coro: Coroutine[Any, Any, T], kept: list[pd.DataFrame]) -> T:
         try:
@@ -153,6 +162,10 @@ class ClassifyClient:
         except KeyboardInterrupt as exc:
             if kept:
                 exc.partial = kept[0]  # type: ignore[attr-defined]
+            raise
+        except ClientClosedError as exc:
+            if kept:
+                exc.partial = kept[0]
             raise
 
     # -- fetching known ids ------------------------------------------------------------------
@@ -197,9 +210,9 @@ class ClassifyClient:
                 if o["wait"]:
                     await fetcher.wait(state, o["wait_timeout"], per_id=o["per_id"])
         except (asyncio.CancelledError, KeyboardInterrupt):
-            self._keep(state.frame(o["nested"], self._attrs(), unfinished="interrupted"), kept)
+            self._keep(state.frame(o["nested"], self.frame_attrs(), unfinished="interrupted"), kept)
             raise
-        frame = state.frame(o["nested"], self._attrs())
+        frame = state.frame(o["nested"], self.frame_attrs())
         if o["strict"] and state.errors:
             raise FetchError({k: v[0] for k, v in state.errors.items()}, frame=frame)
         return frame
@@ -239,12 +252,12 @@ class ClassifyClient:
                     for job in page:
                         jobs[job["id"]] = _newer(jobs.get(job["id"]), job)
         except (asyncio.CancelledError, KeyboardInterrupt, ClassifyFramesError) as exc:
-            partial = frame_of(list(jobs.values()), o["nested"], self._attrs())
+            partial = frame_of(list(jobs.values()), o["nested"], self.frame_attrs())
             self._keep(partial, kept)
             if isinstance(exc, ClassifyFramesError):
                 exc.partial = partial
             raise
-        return frame_of(list(jobs.values()), o["nested"], self._attrs())
+        return frame_of(list(jobs.values()), o["nested"], self.frame_attrs())
 
     # -- streaming ---------------------------------------------------------------------------
 
@@ -290,7 +303,7 @@ class ClassifyClient:
                     chunk = ids[start : start + size]
                     state = Collected(chunk)
                     await fetcher.fetch_into(state, chunk, per_id=False, on_done=bar.update)
-                    yield state.frame(nested, self._attrs())
+                    yield state.frame(nested, self.frame_attrs())
             return
         queries = list_queries(
             o.get("status"), o.get("configuration_id"), o.get("created_after"),
@@ -301,78 +314,100 @@ class ClassifyClient:
             async for page in fetcher.pages(queries, o.get("limit"), bar):
                 buffer.extend(page)
                 while len(buffer) >= size:
-                    yield frame_of(buffer[:size], nested, self._attrs())
+                    yield frame_of(buffer[:size], nested, self.frame_attrs())
                     del buffer[:size]
             if buffer:
-                yield frame_of(buffer, nested, self._attrs())
+                yield frame_of(buffer, nested, self.frame_attrs())
+
+    # -- creating, cancelling, deleting; configurations -------------------------------------
+
+    def create_jobs(
+        self,
+        bodies: Sequence[Mapping[str, Any]],
+        *,
+        rate: float = CREATE_RATE,
+        progress: bool | None = None,
+    ) -> list[Creation]:
+        """Create one job per body of ``POST /api/v2/classify``, in parallel and paced; one
+        :class:`Creation` per body, in order.
+
+        Every body needs a ``transaction_id`` (checked before anything is sent): a retry, a
+        re-run or a second call with the same bodies then never makes a job twice. ``rate``
+        is creations per second (the service allows 40, the free tier ``20 / 60``); the
+        client keeps its creation pace for its life, across calls. A creation whose outcome
+        is ``"unknown"`` (no clear answer) may exist and be billed: send the same body again
+        to find it, or make it if it was not made.
+        """
+        check_bodies(bodies)
+        _check_rate(rate)
+        return self._run(self._create(bodies, rate, progress), [])
+
+    async def acreate_jobs(
+        self,
+        bodies: Sequence[Mapping[str, Any]],
+        *,
+        rate: float = CREATE_RATE,
+        progress: bool | None = None,
+    ) -> list[Creation]:
+        """Awaitable :meth:`create_jobs` (its work runs on the client's loop)."""
+        check_bodies(bodies)
+        _check_rate(rate)
+        return await self._loop.run_async(self._create(bodies, rate, progress))
+
+    async def _create(
+        self, bodies: Sequence[Mapping[str, Any]], rate: float, progress: bool | None
+    ) -> list[Creation]:
+        with progress_bar(len(bodies), "Creating jobs", self._show(progress)) as bar:
+            return await self._endpoints().create(bodies, rate, lambda _: bar.update(1))
+
+    def cancel_jobs(self, job_ids: Iterable[str], *, progress: bool | None = None) -> pd.DataFrame:
+        """Cancel PENDING/RUNNING jobs: ``id``, ``ok``, ``status`` (as the service now says)
+        and ``error`` (``already COMPLETED``, ``not found`` …) per unique id, in order."""
+        return self._run(self._act(unique_ids(job_ids), "cancel", progress), [])
+
+    def delete_jobs(self, job_ids: Iterable[str], *, progress: bool | None = None) -> pd.DataFrame:
+        """Delete jobs: ``id``, ``ok``, ``status`` (``DELETED``) and ``error`` per unique id."""
+        return self._run(self._act(unique_ids(job_ids), "delete", progress), [])
+
+    async def _act(
+        self, ids: list[str], action: Literal["cancel", "delete"], progress: bool | None
+    ) -> pd.DataFrame:
+        label = "Cancelling jobs" if action == "cancel" else "Deleting jobs"
+        with progress_bar(len(ids), label, self._show(progress)) as bar:
+            return await self._endpoints().cancel_or_delete(ids, action, bar.update)
+
+    def configurations(self) -> list[dict[str, Any]] | None:
+        """The project's saved ``classify_v2`` configurations as the service lists them, or
+        None when the server has no configurations API."""
+        return self._run(self._configurations(), [])
+
+    async def _configurations(self) -> list[dict[str, Any]] | None:
+        return await self._endpoints().configurations()
+
+    def save_configuration(self, name: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """Save a ``classify_v2`` configuration (``rules``, ``mode`` …) under ``name``; the
+        service upserts by name. Returns the saved configuration as the service answers."""
+        return self._run(self._save(name, parameters), [])
+
+    async def _save(self, name: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        return await self._endpoints().save_configuration(name, parameters)
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _show(self, progress: bool | None) -> bool:
-        return self.progress if progress is None else progress
-
-    def _attrs(self) -> dict[str, Any]:
+    def frame_attrs(self) -> dict[str, Any]:
+        """What a frame made by this client carries in ``attrs``: the base URL and when."""
         fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         return {"classify_frames": {"base_url": self.settings.base_url, "fetched_at": fetched_at}}
+
+    def _show(self, progress: bool | None) -> bool:
+        return self.progress if progress is None else progress
 
     def _keep(self, frame: pd.DataFrame, kept: list[pd.DataFrame]) -> None:
         self.partial = frame
         kept.append(frame)
 
 
-# -- module-level one-shot functions -----------------------------------------------------------
-
-
-_ONE_SHOT_FETCH = {**CLIENT_DEFAULTS, **FETCH_DEFAULTS}
-_ONE_SHOT_LIST = {**CLIENT_DEFAULTS, **LIST_DEFAULTS}
-
-
-def _split(where: str, options: dict[str, Any], declared: type) -> tuple[dict[str, Any], Any]:
-    checked(where, options, declared)
-    client = {k: v for k, v in options.items() if k in names(ClientOptions) and k != "progress"}
-    return client, {k: v for k, v in options.items() if k not in client}
-
-
-@with_signature(
-    FetchJobsOptions, defaults={**CLIENT_DEFAULTS, **FETCH_DEFAULTS}, leading=[_JOB_IDS]
-)
-def fetch_jobs(job_ids: Iterable[str], **options: Unpack[FetchJobsOptions]) -> pd.DataFrame:
-    """Fetch jobs by id into one typed frame, with a one-shot :class:`ClassifyClient`.
-
-    A convenience for a single call: it opens and closes its own connections, rate limit and
-    breaker. For repeated calls (a notebook, a loop) make one ``ClassifyClient`` and call
-    ``client.fetch_jobs``: the limit and the breaker then hold across calls, and connections
-    are reused. ``options`` are the client's (``api_key``, ``base_url``, ``concurrency`` …)
-    and :meth:`ClassifyClient.fetch_jobs`'s (``strict``, ``wait``, ``nested`` …). An
-    interrupted call leaves what it fetched on the exception's ``partial``.
-    """
-    client_options, call = _split("fetch_jobs", dict(options), FetchJobsOptions)
-    with ClassifyClient(**client_options) as client:
-        return client.fetch_jobs(job_ids, **call)
-
-
-@with_signature(
-    FetchJobsOptions, defaults={**CLIENT_DEFAULTS, **FETCH_DEFAULTS}, leading=[_JOB_IDS]
-)
-async def afetch_jobs(job_ids: Iterable[str], **options: Unpack[FetchJobsOptions]) -> pd.DataFrame:
-    """Awaitable :func:`fetch_jobs` (one-shot too)."""
-    client_options, call = _split("afetch_jobs", dict(options), FetchJobsOptions)
-    async with ClassifyClient(**client_options) as client:
-        return await client.afetch_jobs(job_ids, **call)
-
-
-@with_signature(ListJobsOptions, defaults=_ONE_SHOT_LIST)
-def list_jobs(**options: Unpack[ListJobsOptions]) -> pd.DataFrame:
-    """List jobs by filter into one typed frame, with a one-shot :class:`ClassifyClient`
-    (see :func:`fetch_jobs` on when to keep a client instead)."""
-    client_options, call = _split("list_jobs", dict(options), ListJobsOptions)
-    with ClassifyClient(**client_options) as client:
-        return client.list_jobs(**call)
-
-
-@with_signature(ListJobsOptions, defaults=_ONE_SHOT_LIST)
-async def alist_jobs(**options: Unpack[ListJobsOptions]) -> pd.DataFrame:
-    """Awaitable :func:`list_jobs` (one-shot too)."""
-    client_options, call = _split("alist_jobs", dict(options), ListJobsOptions)
-    async with ClassifyClient(**client_options) as client:
-        return await client.alist_jobs(**call)
+def _check_rate(rate: float) -> None:
+    if not (isinstance(rate, int | float) and rate > 0):
+        msg = f"rate must be a positive number of creations per second, got {rate!r}"
+        raise ValueError(msg)
