@@ -202,7 +202,7 @@ def test_item7_a_creation_whose_outcome_is_unknown_says_so_and_how_to_recover(
     """A 500 with x-should-retry: false leaves the job's state unknown (the service may have
     made and billed it): the row says so, and the same call again settles it, never twice."""
     emu = make_emulator(jobs=300, seed=8, job_duration=0.1)
-    jobs = cf.list_jobs(status="COMPLETED", limit=5, **opts(emu))
+    jobs = cf.list_jobs(status="COMPLETED", limit=5, **one(emu))
     emu.set_faults(fail_rate=1.0, fail_statuses=(500,), no_retry=True)
     after = cf.reclassify(jobs, rules=finance_v1(emu), experiment="unsure", wait=False,
                           rate=FAST, **opts(emu))  # fmt: skip
