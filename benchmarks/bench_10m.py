@@ -59,7 +59,7 @@ def child_export(out: Path, jobs: int, base: int) -> dict[str, Any]:
             one = cf.jobs_to_frame(Dataset.generate(min(base, jobs), seed=0).jobs())
             for k in range(-(-jobs // len(one))):
                 copy = one.iloc[: jobs - k * len(one)].copy()
-                for name in ("id", "parse_job_id", "document_input_value"):
+                for name in ("id", "parse_job_id", "file_input"):
                     copy[name] = (copy[name] + f"-{k}").astype(one[name].dtype)
                 for start in range(0, len(copy), batch_size):
                     yield copy.iloc[start : start + batch_size].reset_index(drop=True)

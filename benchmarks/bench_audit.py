@@ -48,7 +48,7 @@ def frame(jobs: int, base: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         parts.append(
             one.assign(
                 id=one["id"] + suffix,
-                document_input_value=one["document_input_value"] + suffix,
+                file_input=one["file_input"] + suffix,
             )
         )
         labels.append(truth.assign(id=truth["id"] + suffix))
@@ -189,7 +189,7 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
             "confidence": done["result.confidence"].astype(float),
             "configuration_id": done["configuration_id"].astype(object).fillna("(none)"),
             "rules": done["configuration.rules"].map(lambda r: repr(list(r))),
-            "document": done["document_input_value"].astype(object),
+            "document": done["file_input"].astype(object),
             "created_at": done["created_at"],
         }
     )

@@ -57,7 +57,7 @@ def make_frame(rows: int) -> pd.DataFrame:
 
 def stacked(path: str, copies: int) -> pd.DataFrame:
     """The dataset at ``path``, ``copies`` times over (Arrow buffers shared, see above)."""
-    shown = ["id", "status", "configuration_id", "document_input_value", "created_at"]
+    shown = ["id", "status", "configuration_id", "file_input", "created_at"]
     shown += ["result.type", "result.confidence", "result.reasoning", "fetch_error"]
     frame = read_parquet(path)
     if copies == 1:
@@ -118,7 +118,7 @@ def naive(df: pd.DataFrame, f: dict[str, Any], sort_by: str | None) -> str:
         text = f["search"]
         keep &= (
             df["id"].str.contains(text, case=False, regex=False)
-            | df["document_input_value"].str.contains(text, case=False, regex=False)
+            | df["file_input"].str.contains(text, case=False, regex=False)
             | df["result.reasoning"].str.contains(text, case=False, regex=False)
         ).fillna(False)
     if f["no_match_only"]:

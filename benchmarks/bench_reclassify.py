@@ -30,7 +30,7 @@ def sdk_loop(emu: cf.Emulator, jobs: pd.DataFrame, rules: list[dict[str, str]]) 
                 file_input=value,
                 configuration={"rules": rules},  # type: ignore[arg-type]
             ).id
-            for value in jobs["document_input_value"]
+            for value in jobs["file_input"]
         ]
         for job_id in ids:
             with contextlib.suppress(PollingError):  # a FAILED job raises
@@ -54,7 +54,7 @@ def sdk_gather(emu: cf.Emulator, jobs: pd.DataFrame, rules: list[dict[str, str]]
                     )
                     return made.id
 
-            ids = await asyncio.gather(*(create(v) for v in jobs["document_input_value"]))
+            ids = await asyncio.gather(*(create(v) for v in jobs["file_input"]))
 
             async def wait(job_id: str) -> None:
                 async with gate:

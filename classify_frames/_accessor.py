@@ -5,6 +5,7 @@
 >>> df.classify.to_parquet("jobs.parquet")             # doctest: +SKIP
 >>> df.classify.explore()                              # doctest: +SKIP
 >>> df.classify.to_arrow(), df.classify.to_polars()    # doctest: +SKIP
+>>> df.classify.rules()                                # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ class ClassifyAccessor:
             return self._frame.iloc[:0]
         return self._frame[self._frame["fetch_error"].notna()]
 
+    def rules(self) -> pd.DataFrame:
+        """One row per job and rule: ``id``, ``rule`` (its place in the job's list, from 0),
+        ``type``, ``description``, then any other key the rules have. Jobs without rules have
+        no row; ``df.explode("configuration.rules")`` gives the rules as dicts instead, with a
+        missing row for such a job."""
+        from .frame import rules_table
+
+        if "configuration.rules" not in self._frame.columns:
+            msg = "df.classify.rules() needs the 'configuration.rules' column (a flat frame)"
+            raise KeyError(msg)
+        return rules_table(self._frame["id"], self._frame["configuration.rules"])
+
     def audit(self, labels: Any = None, **options: Any) -> AuditReport:
         """Same as :func:`classify_frames.audit` on this frame."""
         from .auditing import audit
@@ -62,13 +75,13 @@ class ClassifyAccessor:
 
     def to_arrow(self) -> pa.Table:
         """This frame as a ``pyarrow.Table``, sharing the Arrow-backed columns' buffers."""
-        from ._interop import to_arrow
+        from .frame import to_arrow
 
         return to_arrow(self._frame)
 
     def to_polars(self) -> Any:
         """This frame as a ``polars.DataFrame`` over the same Arrow buffers where Arrow allows
         (needs ``pip install 'classify-frames[polars]'``)."""
-        from ._interop import to_polars
+        from .frame import to_polars
 
         return to_polars(self._frame)

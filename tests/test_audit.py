@@ -257,11 +257,11 @@ def test_all_one_type() -> None:
 
 def test_no_labels_matching_names_the_join_key(data: Any) -> None:
     df, labels = data
-    with pytest.raises(ValueError, match="join_on='document_input_value'") as info:
+    with pytest.raises(ValueError, match="join_on='file_input'") as info:
         cf.audit(df, labels.assign(id=labels["id"] + "-x"))
     assert "'id'" in str(info.value)
-    by_doc = labels.assign(document_input_value=df["document_input_value"]).drop(columns="id")
-    report = cf.audit(df, by_doc, join_on="document_input_value")
+    by_doc = labels.assign(file_input=df["file_input"]).drop(columns="id")
+    report = cf.audit(df, by_doc, join_on="file_input")
     assert report.accuracy == pytest.approx(cf.audit(df, labels).accuracy)
 
 
@@ -361,7 +361,7 @@ def test_rule_set_change_and_reclassification() -> None:
         configuration_id="cfg-2",
         created_at="2026-08-01T00:00:00Z",
     )
-    new["document_input_value"] = old["document_input_value"]  # every document done again
+    new["file_input"] = old["file_input"]  # every document done again
     new["id"] = new["id"] + "-v2"
     report = cf.audit(pd.concat([old, new], ignore_index=True))
     changes = report.rule_changes.set_index("type")["change"].to_dict()

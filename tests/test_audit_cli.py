@@ -57,7 +57,7 @@ def test_with_labels_and_html(files: dict[str, Path], tmp_path: Path) -> None:
     html = tmp_path / "report.html"
     code, out = run(str(files["parquet"]), "--labels", str(files["labels"]), "--html", str(html))
     assert code == 0, out
-    assert "accuracy" in out and "Recommended thresholds" in out and "precision" in out
+    assert "accuracy (95% CI)" in out and "Recommended thresholds" in out
     assert "Every completed job is labelled" in out
     page = html.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "Reliability" in page
@@ -66,9 +66,9 @@ def test_with_labels_and_html(files: dict[str, Path], tmp_path: Path) -> None:
 def test_labels_joined_on_document(files: dict[str, Path], tmp_path: Path) -> None:
     df, labels = make_jobs(300)
     by_doc = tmp_path / "by_doc.csv"
-    pd.DataFrame(
-        {"document_input_value": df["document_input_value"], "truth": labels["label"]}
-    ).to_csv(by_doc, index=False)
+    pd.DataFrame({"document_input_value": df["file_input"], "truth": labels["label"]}).to_csv(
+        by_doc, index=False
+    )
     code, out = run(
         str(files["parquet"]),
         "--labels",

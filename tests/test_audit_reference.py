@@ -30,8 +30,8 @@ def mixed_frame() -> tuple[pd.DataFrame, pd.DataFrame]:
     new, new_truth = make_jobs(240, seed=2, configuration={"rules": v2}, configuration_id="cfg-2")
     loose, loose_truth = make_jobs(60, seed=3, configuration_id=None, configuration={})
     new["created_at"] = old["created_at"] + pd.Timedelta(days=150)
-    new["document_input_value"] = old["document_input_value"].where(new.index % 3 > 0)
-    old.loc[::7, "document_input_value"] = old["document_input_value"].iloc[1]  # twice, one set
+    new["file_input"] = old["file_input"].where(new.index % 3 > 0)
+    old.loc[::7, "file_input"] = old["file_input"].iloc[1]  # twice, one set
     old.loc[::11, "created_at"] = pd.NaT
     frames, truths = [old, new, loose], [old_truth, new_truth, loose_truth]
     for k, (frame, truth) in enumerate(zip(frames, truths, strict=True)):

@@ -10,7 +10,6 @@ import pytest
 
 import classify_frames as cf
 from classify_frames._exceptions import Opt
-from classify_frames._schema import STATUSES
 from classify_frames.cli._common import CLIENT_FLAGS, FLAGS, cli_message
 from classify_frames.cli._export import export_command
 from classify_frames.cli._fetch import list_command
@@ -22,6 +21,7 @@ from classify_frames.client import (
     Settings,
     Status,
 )
+from classify_frames.frame._schema import STATUSES
 
 REMOTE = "https://api.cloud.llamaindex.ai"
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -30,10 +33,66 @@ def test_ci_runs_readme_test_command_verbatim() -> None:
     assert test_command in ci_lines
 
 
+@dataclasses.dataclass(frozen=True)
+class Block:
+    """One ```python block of README: where it starts, its code, and why it is skipped."""
+
+    line: int
+    code: str
+    skip: str | None
+
+
+def python_blocks(readme: str = README) -> list[Block]:
+    """Every ```python block, in order. An HTML comment ``<!-- docs-test: skip REASON -->``
+    on the line before a block (invisible on a code host) skips it with that reason."""
+    blocks = []
+    for found in re.finditer(r"```python\n(.*?)```", readme, flags=re.S):
+        line = readme.count("\n", 0, found.start()) + 1
+        before = readme[: found.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        skip = re.fullmatch(r"<!-- docs-test: skip (.+?) -->", before.strip())
+        blocks.append(Block(line, found.group(1), skip.group(1) if skip else None))
+    return blocks
+
+
+BLOCKS = python_blocks()
+
+
+@pytest.fixture(scope="module")
+def readme_session(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Any]]:
+    """One namespace for README's blocks, run in order in an empty directory, as a reader
+    would paste them into one notebook. Calls that take the key and URL from the environment
+    reach an emulator serving the same jobs as the first example's."""
+    from classify_frames.emulator import Emulator
+
+    work = tmp_path_factory.mktemp("readme")
+    with pytest.MonkeyPatch.context() as patch, Emulator(jobs=5_000, seed=0) as emu:
+        patch.chdir(work)
+        patch.setenv("LLAMA_CLOUD_BASE_URL", emu.base_url)
+        patch.setenv("LLAMA_CLOUD_API_KEY", emu.api_key)
+        patch.setenv("MPLBACKEND", "Agg")
+        yield {"__name__": "__readme__"}
+
+
 @pytest.mark.slow
-def test_readme_python_example_runs() -> None:
-    example = re.findall(r"```python\n(.*?)```", README, flags=re.S)[0]
-    exec(compile(example, "README.md", "exec"), {})
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"line-{b.line}" for b in BLOCKS])
+def test_readme_python_block_runs_as_written(
+    block: Block, readme_session: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    if block.skip:
+        pytest.skip(block.skip)
+    exec(compile(block.code, f"README.md (block at line {block.line})", "exec"), readme_session)
+    if block is BLOCKS[0]:  # the first example shows why a job could not be fetched, in full
+        printed = capsys.readouterr().out
+        assert "cls-does-not-exist" in printed and "not found (404" in printed, printed
+
+
+def test_a_marked_block_is_skipped_with_its_reason() -> None:
+    text = "intro\n<!-- docs-test: skip needs a person -->\n```python\nx = 1\n```\n"
+    text += "```python\ny = 2\n```\n"
+    first, second = python_blocks(text)
+    assert (first.line, first.skip, second.skip) == (3, "needs a person", None)
 
 
 @pytest.mark.parametrize("name", sorted(_COMMANDS))
@@ -62,7 +121,7 @@ def contract_table(readme: str) -> set[str]:
 
 
 def test_readme_documents_every_contract_column_and_no_other() -> None:
-    from classify_frames._schema import KNOWN_COLUMNS, TAIL_COLUMNS
+    from classify_frames.frame._schema import KNOWN_COLUMNS, TAIL_COLUMNS
 
     assert contract_table(README) == {*KNOWN_COLUMNS, *TAIL_COLUMNS}
 

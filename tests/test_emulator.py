@@ -159,7 +159,7 @@ def test_the_injected_faults_are_in_the_data() -> None:
     new = done[done["configuration_id"] == change["to"]]
     assert not new["type"].eq("tax_form").any() and not old["type"].eq("credit_note").any()
     labels = ds.labels()
-    again = labels["document_input_value"].duplicated(keep="first").sum()
+    again = labels["file_input"].duplicated(keep="first").sum()
     assert again == injected["reclassified_documents"] > 0
     assert set(labels["label"]) >= {"none", "invoice", "resume"}
 
@@ -170,7 +170,8 @@ def test_the_injected_faults_are_in_the_data() -> None:
 def test_get_one_job(emulator: Emulator) -> None:
     with client(emulator) as http:
         for i in (0, 1, 1999):
-            reply = http.get(f"{JOBS}/{emulator.dataset.ids[i]}", params={"organization_id": "o"})
+            url = f"{JOBS}/{emulator.dataset.ids[i]}"
+            reply = http.get(url, params={"organization_id": "o", "expand": "usage"})
             assert reply.status_code == 200
             assert reply.headers["content-type"] == "application/json"
             assert reply.json() == emulator.dataset.job(i)
@@ -442,6 +443,70 @@ def test_delete(make_emulator: MakeEmulator) -> None:
         assert job_id not in {j["id"] for j in list_all(emu, page_size=100)}
 
 
+def test_delete_refuses_a_job_that_has_not_finished(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(jobs=3_000, job_duration=60)
+    running = next(j for j in emu.dataset.jobs() if j["status"] in ("PENDING", "RUNNING"))
+    with client(emu) as http:
+        refused = http.delete(f"{JOBS}/{running['id']}")
+        assert refused.status_code == 400 and "cancel it first" in refused.json()["detail"]
+        assert http.get(f"{JOBS}/{running['id']}").json()["status"] == running["status"]
+        assert http.post(f"{JOBS}/{running['id']}/cancel").json()["status"] == "CANCELLED"
+        assert http.delete(f"{JOBS}/{running['id']}").status_code == 200
+        made = http.post(JOBS, json={"file_input": "dfl-1", "configuration": {"rules": RULES}})
+        assert http.delete(f"{JOBS}/{made.json()['id']}").status_code == 400
+        assert http.get(f"{JOBS}/{made.json()['id']}").status_code == 200
+
+
+def test_usage_only_when_asked_for(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(jobs=300)
+    job = emu.dataset.job(5)
+    with client(emu) as http:
+        assert "usage" not in http.get(f"{JOBS}/{job['id']}").json()
+        for expand in ("usage", "usage,other"):
+            asked = http.get(f"{JOBS}/{job['id']}", params={"expand": expand}).json()
+            assert asked["usage"] == job["usage"]
+        both = http.get(f"{JOBS}/{job['id']}", params=[("expand", "x"), ("expand", "usage")])
+        assert both.json()["usage"] == job["usage"]
+        # the SDK's list takes no expand: listings carry no usage unless the server is set to
+        listed = http.get(JOBS, params={"expand": "usage", "page_size": 5}).json()["items"]
+        assert listed and not any("usage" in j for j in listed)
+        emu.set_faults(list_usage=True)
+        listed = http.get(JOBS, params={"expand": "usage", "page_size": 5}).json()["items"]
+        assert [j["usage"] for j in listed] == [j["usage"] for j in list(emu.dataset.jobs())[:5]]
+        assert not any("usage" in j for j in http.get(JOBS).json()["items"])
+        made = http.post(JOBS, json={"file_input": "dfl-1", "configuration": {"rules": RULES}})
+        assert "usage" not in made.json()
+        assert http.get(f"{JOBS}/{made.json()['id']}", params={"expand": "usage"}).json()[
+            "usage"
+        ] == {"credits": None, "parse_credits": None}
+
+
+def test_seed_era_refuses_the_cancelled_status(make_emulator: MakeEmulator) -> None:
+    seed = make_emulator(jobs=50, schema="seed")
+    with client(seed) as http:
+        refused = http.get(JOBS, params={"status": "CANCELLED"})
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["query", "status"]
+        assert "CANCELLED" not in refused.json()["detail"][0]["msg"]
+        assert http.get(JOBS, params={"status": "FAILED"}).status_code == 200
+    current = make_emulator(jobs=50)
+    with client(current) as http:
+        assert http.get(JOBS, params={"status": "CANCELLED"}).status_code == 200
+
+
+def test_ids_have_the_service_shapes() -> None:
+    ds = Dataset.generate(600, seed=3)
+    jobs = list(ds.jobs())
+    shapes = {"file_id": "dfl-", "parse_job_id": "pjb-", "url": "https://"}
+    for job in jobs:
+        assert job["file_input"].startswith(shapes[job["document_input_type"]])
+        assert job["parse_job_id"] is None or job["parse_job_id"].startswith("pjb-")
+        assert job["configuration_id"].startswith("cfg-")
+        assert ds.document_kind(job["file_input"]) is not None
+    assert {j["document_input_type"] for j in jobs} == set(shapes)
+    assert ds.document_kind("dfl-" + jobs[0]["id"]) is None
+
+
 # -- faults ------------------------------------------------------------------------------------
 
 
@@ -649,7 +714,8 @@ def test_start_stop_and_faults_before_start() -> None:
 def test_subprocess_mode_is_driven_the_same_way(make_emulator: MakeEmulator) -> None:
     emu = make_emulator(jobs=300, process=True, seed=5)
     with client(emu) as http:
-        assert http.get(f"{JOBS}/{emu.dataset.ids[9]}").json() == emu.dataset.job(9)
+        expanded = http.get(f"{JOBS}/{emu.dataset.ids[9]}", params={"expand": "usage"})
+        assert expanded.json() == emu.dataset.job(9)
         emu.set_faults(fail_rate=1, fail_statuses=[504])
         assert http.get(f"{JOBS}/{emu.dataset.ids[9]}").status_code == 504
     assert emu.counters()["by_status"] == {"200": 1, "504": 1}
@@ -684,7 +750,7 @@ def test_cli_serves_until_ctrl_c(tmp_path: Any) -> None:
         url = next(x for x in lines if x.startswith("LLAMA_CLOUD_BASE_URL=")).split("=")[1]
         assert "LLAMA_CLOUD_API_KEY=llx-cli-key\n" in lines
         served = pd.read_csv(labels)
-        assert len(served) == 50 and list(served.columns) == ["id", "document_input_value", "label"]
+        assert len(served) == 50 and list(served.columns) == ["id", "file_input", "label"]
         reply = httpx.get(
             f"{url.strip()}{JOBS}/{served['id'][0]}",
             headers={"Authorization": "Bearer llx-cli-key"},
@@ -701,8 +767,57 @@ def test_labels_match_the_served_jobs(emulator: Emulator) -> None:
     jobs = list(emulator.dataset.jobs())
     assert list(labels["id"]) == [j["id"] for j in jobs]
     values = [j.get("document_input_value") or j.get("file_input") for j in jobs]
-    assert list(labels["document_input_value"]) == values
+    assert list(labels["file_input"]) == values
     types = {
         r["type"] for c in emulator.dataset.configurations for r in c["configuration"]["rules"]
     }
     assert np.isin(labels["label"].unique(), [*types, "none"]).all()
+
+
+def test_requests_are_recorded_without_the_key(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(jobs=20)
+    with client(emu) as http:
+        http.get(f"{JOBS}/{emu.dataset.ids[0]}", params=[("expand", "usage")], headers={"X-A": "1"})
+        http.post(JOBS, json={"file_input": "dfl-1", "configuration": {"rules": RULES}})
+    first, second = emu.requests()
+    assert first["method"] == "GET" and first["query"] == [["expand", "usage"]]
+    assert ["x-a", "1"] in first["headers"]
+    assert second["method"] == "POST" and second["path"] == JOBS
+    assert emu.api_key not in str(emu.requests())
+    emu.reset_counters()
+    assert emu.requests() == []
+
+
+def test_create_takes_file_input_webhooks_and_a_jobs_parse_job(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(jobs=300)
+    source = next(
+        j for j in emu.dataset.jobs() if j["document_input_type"] == "url" and j["parse_job_id"]
+    )
+    hook = {
+        "webhook_url": "https://hooks.example/classify",
+        "webhook_events": ["classify.success"],
+        "webhook_headers": {"X-Token": "t"},
+        "webhook_signing_secret": "s",
+    }
+    body = {
+        "file_input": source["parse_job_id"],
+        "configuration": {"rules": RULES},
+        "webhook_configurations": [hook],
+        "webhook_configuration_ids": ["whc-1"],
+    }
+    with client(emu) as http:
+        made = http.post(JOBS, json=body)
+        assert made.status_code == 200, made.text
+        assert made.json()["document_input_type"] == "parse_job_id"
+        assert made.json()["file_input"] == source["parse_job_id"]
+        for bad in ({"webhook_configurations": [{"webhook_url": 3}]},
+                    {"webhook_configurations": "https://x"},
+                    {"webhook_configuration_ids": [1]}):  # fmt: skip
+            refused = http.post(JOBS, json={**body, **bad})
+            assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][1].startswith(
+                "webhook_configuration"
+            )
+    assert emu.dataset.original_input(source["parse_job_id"]) == source["file_input"]
+    assert emu.dataset.original_input("pjb-unknown") == "pjb-unknown"
+    sent = [r for r in emu.requests() if r["method"] == "POST"]
+    assert orjson.loads(sent[0]["body"]) == body

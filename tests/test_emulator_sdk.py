@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 from llama_cloud import (
     AuthenticationError,
@@ -23,8 +24,11 @@ from llama_cloud import (
 
 from classify_frames.emulator import Emulator, ManualClock
 
+JOBS = "/api/v2/classify"
+CONFIGURATIONS = "/api/v1/beta/configurations"
+
 if TYPE_CHECKING:
-    from llama_cloud.types import ClassifyConfigurationParam
+    from llama_cloud.types import ClassifyConfigurationParam, ClassifyV2ParametersParam
 
 MakeEmulator = Callable[..., Emulator]
 CONFIGURATION: ClassifyConfigurationParam = {
@@ -47,7 +51,7 @@ def test_get_parses_every_field(schema_emulator: Emulator) -> None:
     with sdk(emu) as client:
         for i in range(0, 400, 7):
             expected = emu.dataset.job(i)
-            job = client.classify.get(expected["id"])
+            job = client.classify.get(expected["id"], expand=["usage"])
             assert job.id == expected["id"] and job.status == expected["status"]
             assert job.project_id == expected["project_id"]
             assert job.configuration.rules[0].type == expected["configuration"]["rules"][0]["type"]
@@ -71,6 +75,7 @@ def test_get_parses_every_field(schema_emulator: Emulator) -> None:
             if "usage" in expected:
                 assert job.usage is not None
                 assert job.usage.credits == expected["usage"]["credits"]
+                assert client.classify.get(expected["id"]).usage is None  # not asked for
 
 
 def test_list_pages_and_filters(schema_emulator: Emulator) -> None:
@@ -144,3 +149,90 @@ def test_sdk_retries_429_and_honours_x_should_retry(make_emulator: MakeEmulator)
     with sdk(emu, max_retries=5) as client, pytest.raises(InternalServerError):
         client.classify.get(emu.dataset.ids[0])
     assert emu.counters()["requests"] == 1  # x-should-retry: false stopped the retries
+
+
+def test_every_answer_validates_strictly_on_the_current_schema(
+    make_emulator: MakeEmulator,
+) -> None:
+    """Each body the emulator sends passes the SDK's pydantic models in full validation (the
+    SDK itself only constructs them), with no field the models do not know."""
+    from llama_cloud.types import (
+        ClassifyCancelResponse,
+        ClassifyCreateResponse,
+        ClassifyDeleteResponse,
+        ClassifyGetResponse,
+        ClassifyListResponse,
+        ConfigurationResponse,
+    )
+
+    clock = ManualClock()
+    emu = make_emulator(jobs=1_500, seed=4, job_duration=5, clock=clock)
+    checked = 0
+
+    def valid(model: Any, body: Any) -> None:
+        nonlocal checked
+        parsed = model.model_validate(body)
+        assert not parsed.model_extra, parsed.model_extra
+        checked += 1
+
+    with httpx.Client(
+        base_url=emu.base_url, headers={"Authorization": f"Bearer {emu.api_key}"}
+    ) as http:
+        token = None
+        while True:
+            paging: dict[str, str] = {"page_token": token} if token else {}
+            page = http.get(JOBS, params={"page_size": 100, **paging})
+            for item in page.json()["items"]:
+                valid(ClassifyListResponse, item)
+            token = page.json()["next_page_token"]
+            if not token:
+                break
+        for job_id in emu.dataset.ids[::5]:
+            for params in ({}, {"expand": "usage"}):
+                valid(ClassifyGetResponse, http.get(f"{JOBS}/{job_id}", params=params).json())
+        made = http.post(JOBS, json={"file_input": "dfl-1", "configuration": CONFIGURATION})
+        valid(ClassifyCreateResponse, made.json())
+        other = http.post(JOBS, json={"file_input": "pjb-1", "configuration": CONFIGURATION})
+        valid(ClassifyCancelResponse, http.post(f"{JOBS}/{other.json()['id']}/cancel").json())
+        clock.advance(5)
+        valid(ClassifyGetResponse, http.get(f"{JOBS}/{made.json()['id']}").json())
+        valid(ClassifyDeleteResponse, http.delete(f"{JOBS}/{made.json()['id']}").json())
+        configs = http.get(CONFIGURATIONS).json()["items"]
+        for config in configs:
+            valid(ConfigurationResponse, config)
+    assert checked >= 300 + 600 + 4 + len(configs)
+
+
+def test_configurations_update_delete_and_latest_only(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(jobs=50)
+    finance = [c for c in emu.dataset.configurations if c["name"] == "finance-intake"]
+    old, new = (c["id"] for c in sorted(finance, key=lambda c: c["version"]))
+    with sdk(emu) as client:
+        every = [c.id for c in client.configurations.list()]
+        latest = [c.id for c in client.configurations.list(latest_only=True)]
+        assert old in every and new in every
+        assert new in latest and old not in latest
+        assert len(latest) == len({c["name"] for c in emu.dataset.configurations})
+        saved = client.configurations.create(
+            name="mine", parameters={"product_type": "classify_v2", "rules": CONFIGURATION["rules"]}
+        )
+        assert saved.id.startswith("cfg-")
+        receipt: ClassifyV2ParametersParam = {
+            "product_type": "classify_v2",
+            "rules": [{"type": "receipt", "description": "a till receipt with a total paid"}],
+        }
+        updated = client.configurations.update(saved.id, parameters=receipt)
+        assert updated.id == saved.id and updated.name == "mine"
+        assert updated.version >= saved.version
+        renamed = client.configurations.update(saved.id, name="yours")
+        assert renamed.name == "yours" and client.configurations.retrieve(saved.id).name == "yours"
+        job = client.classify.create(file_input="dfl-2", configuration_id=saved.id)
+        assert [r.type for r in job.configuration.rules] == ["receipt"]
+        client.configurations.delete(saved.id)
+        with pytest.raises(NotFoundError):
+            client.configurations.retrieve(saved.id)
+        with pytest.raises(NotFoundError):
+            client.configurations.update(saved.id, name="again")
+        with pytest.raises(NotFoundError):
+            client.classify.create(file_input="dfl-2", configuration_id=saved.id)
+        assert client.classify.get(job.id).configuration.rules[0].type == "receipt"

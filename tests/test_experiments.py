@@ -84,8 +84,17 @@ def test_every_sampled_job_gets_exactly_one_new_job_on_the_same_input(
     assert not set(improved["id"]) & set(sample["id"])
     assert improved["fetch_error"].isna().all()
     assert set(improved["status"].astype(str)) <= {"COMPLETED", "FAILED"}  # waited until final
-    assert improved["document_input_value"].tolist() == sample["document_input_value"].tolist()
-    assert improved["document_input_type"].tolist() == sample["document_input_type"].tolist()
+    # the same input; a URL job's is its parse job (the create call takes no URL)
+    url = (sample["document_input_type"] == "url").tolist()
+    assert any(url)
+    inputs = sample["parse_job_id"].where(pd.Series(url, index=sample.index), sample["file_input"])
+    assert improved["file_input"].tolist() == inputs.tolist()
+    kinds = (
+        sample["document_input_type"]
+        .astype(str)
+        .where(~pd.Series(url, index=sample.index), "parse_job_id")
+    )
+    assert improved["document_input_type"].astype(str).tolist() == kinds.tolist()
     assert (improved["experiment"] == "better").all()
     wanted = fingerprint(better_rules(emu))
     assert all(fingerprint(list(r)) == wanted for r in improved["configuration.rules"])
@@ -230,6 +239,9 @@ def test_a_creation_the_service_refused_is_not_created(emu: Emulator, sample: pd
 def test_dry_run_counts_and_estimates_credits_without_a_request(
     emu: Emulator, sample: pd.DataFrame
 ) -> None:
+    first = cf.reclassify(sample, rules=better_rules(emu), experiment="d", dry_run=True)
+    assert "credits=True" in str(first)  # listed without usage: it says how to get it
+    sample = cf.fetch_jobs(sample["id"], credits=True, **opts(emu))  # usage: asked for
     emu.reset_counters()
     plan = cf.reclassify(sample, rules=better_rules(emu), experiment="dry", dry_run=True)
     assert emu.counters()["requests"] == 0

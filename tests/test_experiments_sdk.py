@@ -34,7 +34,7 @@ def test_sdk_parses_created_jobs_and_configurations(make_emulator: MakeEmulator)
         # the SDK's own create with our transaction id finds the same job
         first = after.iloc[0]
         again = client.classify.create(
-            file_input=first["document_input_value"],
+            file_input=first["file_input"],
             configuration={"rules": rules},
             transaction_id=first["transaction_id"],
         )

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import classify_frames as cf
+from classify_frames.auditing import NO_MATCH
 from classify_frames.emulator._data import Dataset
 from classify_frames.explorer import FilterState, JobExplorer, JobIndex, explore
 from classify_frames.explorer._render import TABLE_COLUMNS, column_values, configuration_labels
@@ -87,10 +88,13 @@ def test_starts_with_every_job_and_labelled_counts(jobs: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(e.filtered, jobs)
     labels = [label for label, _ in e.status.options]
     assert labels == ["PENDING (1)", "COMPLETED (7)", "FAILED (1)", "ARCHIVED (1)", "(missing) (1)"]
+    # the one vocabulary: a completed job no rule matched is "no match", as in the audit;
+    # failed, pending and unfetched jobs have no result and are not counted as one
     assert [label for label, _ in e.result_type.options] == [
         "invoice (4)",
         "receipt (2)",
-        "(none) (5)",
+        "no match (1)",
+        "(no result) (4)",
     ]
     assert [label for label, _ in e.configuration.options] == [
         "all configurations",
@@ -111,7 +115,8 @@ def test_status_select_filters_and_recounts_the_other_facets(jobs: pd.DataFrame)
     assert [label for label, _ in e.result_type.options] == [
         "invoice (0)",
         "receipt (0)",
-        "(none) (2)",
+        "no match (0)",
+        "(no result) (2)",
     ]
     assert e.status.value == ("FAILED", "ARCHIVED")  # relabelling keeps the selection
     assert e.filters["status"] == ["FAILED", "ARCHIVED"]
@@ -124,8 +129,37 @@ def test_result_type_select_includes_no_type(jobs: pd.DataFrame) -> None:
     e.result_type.value = ("receipt",)
     assert ids(e.filtered) == ["job-02", "job-04"]
     e.result_type.value = ("receipt", None)
-    assert len(e.filtered) == 7
-    assert "COMPLETED: 3 · PENDING: 1" in plain(e.summary.value)
+    assert len(e.filtered) == 6
+    assert "COMPLETED: 2 · PENDING: 1" in plain(e.summary.value)
+    e.result_type.value = ("receipt", "no match")
+    assert ids(e.filtered) == ["job-02", "job-03", "job-04"]
+
+
+def test_no_match_is_one_name_for_set_filters_the_toggle_and_the_audit(jobs: pd.DataFrame) -> None:
+    """``result_type=["no match"]`` keeps exactly what "no match only" keeps, and what the
+    audit counts as no match; a failed or pending job is neither."""
+    e = explore(jobs)
+    e.set_filters(result_type=["no match"])
+    assert ids(e.filtered) == ["job-03"]
+    e.reset_filters()
+    e.no_match_only.value = True
+    assert ids(e.filtered) == ["job-03"]
+    assert cf.audit(jobs).summary.loc["no_match", "value"] == 1
+    assert NO_MATCH == "no match"
+    summary = plain(e.summary.value)
+    assert "no match: 1" in summary and "(no result)" not in summary
+    e.reset_filters()
+    assert "no match: 1" in plain(e.summary.value) and "(no result): 4" in plain(e.summary.value)
+
+
+def test_a_type_really_named_no_match_is_joined_not_duplicated() -> None:
+    records = [
+        job(0, "COMPLETED", "no match", 0.9),
+        job(1, "COMPLETED", None, 0.5),
+        job(2, "FAILED"),
+    ]
+    e = explore(build_frame(records))
+    assert [label for label, _ in e.result_type.options] == ["no match (2)", "(no result) (1)"]
 
 
 def test_configuration_dropdown(jobs: pd.DataFrame) -> None:
@@ -239,7 +273,7 @@ def test_set_filters_rejects_what_it_cannot_apply(jobs: pd.DataFrame) -> None:
 def test_summary_and_histogram_follow_the_filter(jobs: pd.DataFrame) -> None:
     e = explore(jobs)
     summary = re.sub(r"<[^>]+>", " ", e.summary.value)
-    assert "COMPLETED: 7" in summary and "invoice: 4" in summary and "(none): 5" in summary
+    assert "COMPLETED: 7" in summary and "invoice: 4" in summary and "no match: 1" in summary
     assert "5 without confidence" in e.histogram.value
     e.status.value = ("COMPLETED",)
     assert "1 without confidence" in e.histogram.value
@@ -249,15 +283,31 @@ def test_summary_and_histogram_follow_the_filter(jobs: pd.DataFrame) -> None:
     expected = np.bincount(np.minimum(confidences * 20, 19).astype(int), minlength=20)
     assert len(heights) == 20
     assert [h > 0 for h in heights] == [c > 0 for c in expected]
-    counts = re.findall(r"<title>[\d.]+–[\d.]+: (\d+) of (\d+) jobs</title>", e.histogram.value)
+    counts = re.findall(
+        r"<title>[\d.]+–[\d.]+: (\d+) jobs(?: of (\d+) \(\d+%\))?</title>", e.histogram.value
+    )
     assert [int(c) for c, _ in counts] == expected.tolist()
     everyone = jobs["result.confidence"].dropna().to_numpy()
     overall = np.bincount(np.minimum(everyone * 20, 19).astype(int), minlength=20)
-    assert [int(c) for _, c in counts] == overall.tolist()
+    assert [int(c or 0) for _, c in counts] == overall.tolist()
     assert 'class="cf-threshold"' in e.histogram.value and "threshold 0.8" in e.histogram.value
-    # the count axis: round ticks from 0 to at least the busiest bin of all jobs
+    # the count axis is the selection's: round ticks from 0 to its busiest bin, at most 2x it
     ticks = [int(t) for t in re.findall(r'text-anchor="end">([\d,]+)</text>', e.histogram.value)]
-    assert ticks[0] == 0 and ticks[-1] >= overall.max() and ticks == sorted(ticks)
+    assert ticks[0] == 0 and ticks == sorted(ticks)
+    assert expected.max() <= ticks[-1] <= 2 * expected.max()
+    assert 'class="cf-all"' in e.histogram.value  # all jobs' shape drawn as context
+
+
+def test_a_small_selection_fills_the_histogram() -> None:
+    """The selection's bars are scaled to the selection, not to all jobs (was a sliver)."""
+    df = cf.jobs_to_frame(list(Dataset.generate(2_000, seed=0).jobs()))
+    e = explore(df)
+    e.set_filters(result_type=["invoice"], confidence=(0.9, 1))
+    assert 0 < len(e.filtered) < len(df) / 10
+    heights = [float(h) for h in re.findall(r'cf-sel"[^>]*height="([\d.]+)"', e.histogram.value)]
+    plot = 170 - 22 - 30  # the chart's height less its margins
+    assert max(heights) >= 0.5 * plot
+    assert "all 2,000 jobs" in e.histogram.value
 
 
 def test_table_renders_one_escaped_page_and_pages_through(jobs: pd.DataFrame) -> None:
@@ -456,7 +506,7 @@ def pandas_filter(df: pd.DataFrame, f: dict[str, Any]) -> pd.DataFrame:
     if f["search"]:
         text = f["search"].lower()
         found = pd.Series(False, index=df.index)
-        for column in ("id", "document_input_value", "result.reasoning"):
+        for column in ("id", "file_input", "result.reasoning"):
             found |= df[column].str.lower().str.contains(text, regex=False).fillna(False)
         keep &= found
     if f["no_match_only"]:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import classify_frames as cf
-from classify_frames._schema import KNOWN_COLUMNS, TAIL_COLUMNS
+from classify_frames.frame._schema import KNOWN_COLUMNS, TAIL_COLUMNS
 
 
 def opts(emu: Any, **extra: Any) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def test_batched_and_per_id_give_the_same_frame(emulator: Any) -> None:
 
 def test_fetched_rows_match_the_served_jobs(emulator: Any) -> None:
     ids = [str(i) for i in emulator.dataset.ids[:50]]
-    df = cf.fetch_jobs(ids, **opts(emulator))
+    df = cf.fetch_jobs(ids, credits=True, **opts(emulator))  # usage: sent when asked for
     expected = cf.jobs_to_frame([emulator.dataset.job(i) for i in range(50)])
     pd.testing.assert_frame_equal(df, expected, check_like=False)
 

@@ -15,15 +15,16 @@ import pytest
 
 import classify_frames as cf
 from classify_frames import empty_frame, jobs_to_frame
-from classify_frames._rule_sets import RuleSetArray, RuleSetDtype
-from classify_frames._schema import (
+from classify_frames.emulator import Dataset
+from classify_frames.frame import frame_from_table
+from classify_frames.frame._rule_sets import RuleSetArray, RuleSetDtype
+from classify_frames.frame._schema import (
     KNOWN_COLUMNS,
     REPEATED_COLUMNS,
     RULE_TYPE,
     STATUSES,
     TAIL_COLUMNS,
 )
-from classify_frames.emulator import Dataset
 
 SEED_PAGE = Path(__file__).parents[2] / "shared" / "seed" / "000_a3eb28ca5921c1cc.txt"
 
@@ -93,12 +94,27 @@ def test_null_result_leaves_result_columns_null_and_adds_no_bogus_column() -> No
     assert df["result.type"].isna()[0] and df["result.confidence"].isna()[0]
 
 
-def test_file_input_fills_document_input_value() -> None:
-    df = jobs_to_frame(
-        [{"id": "a", "file_input": "file-1"}, {"id": "b", "document_input_value": "u"}]
+def test_the_input_is_file_input_whatever_name_the_server_uses() -> None:
+    jobs = [
+        {"id": "a", "file_input": "dfl-1"},  # the service today (SDK 2.5 on)
+        {"id": "b", "document_input_value": "pjb-2"},  # the seed's name, an older server
+        {"id": "c", "file_input": "dfl-3", "document_input_value": "dfl-3"},  # mid-migration
+    ]
+    df = jobs_to_frame(jobs)
+    assert df["file_input"].tolist() == ["dfl-1", "pjb-2", "dfl-3"]
+    assert "document_input_value" not in df.columns
+    lines = jobs_to_frame(b"\n".join(orjson.dumps(j) for j in jobs))
+    assert lines["file_input"].tolist() == ["dfl-1", "pjb-2", "dfl-3"]
+    both = jobs_to_frame([{"id": "d", "file_input": "dfl-4", "document_input_value": "other"}])
+    assert both.loc[0, "file_input"] == "dfl-4" and both.loc[0, "document_input_value"] == "other"
+    old = pa.table({"id": ["e"], "document_input_value": ["dfl-5"]})  # stored by older code
+    assert frame_from_table(old)["file_input"].tolist() == ["dfl-5"]
+    joined = pa.table(  # segments of both names, joined
+        {"id": ["e", "f"], "file_input": [None, "dfl-6"], "document_input_value": ["dfl-5", None]}
     )
-    assert df["document_input_value"].tolist() == ["file-1", "u"]
-    assert "file_input" not in df.columns
+    read = frame_from_table(joined)
+    assert read["file_input"].tolist() == ["dfl-5", "dfl-6"]
+    assert "document_input_value" not in read.columns
 
 
 def test_unknown_fields_are_kept_and_flattened() -> None:

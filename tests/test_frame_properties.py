@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import classify_frames as cf
-from classify_frames._rule_sets import RuleSetDtype
-from classify_frames._schema import REPEATED_COLUMNS
+from classify_frames.frame._rule_sets import RuleSetDtype
+from classify_frames.frame._schema import REPEATED_COLUMNS
 
 # Generated jobs are misshapen on purpose; the warnings that say so are tested in test_frame.py.
 pytestmark = [
@@ -128,3 +129,143 @@ def test_parquet_round_trip_is_exact(
     path = Path(tmp_path_factory.mktemp("rt")) / "jobs.parquet"
     cf.to_parquet(frame, path)
     pd.testing.assert_frame_equal(cf.read_parquet(path), frame)
+
+
+# -- SDK-shaped jobs (llama-cloud 2.19's ClassifyGetResponse), rules with keys of their own ------
+
+sdk_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+sdk_rule = st.fixed_dictionaries(
+    {
+        "description": st.text(min_size=10, max_size=40),
+        "type": st.text(min_size=1, max_size=12),
+    },
+    optional={  # keys a newer server may add to some rules only: each keeps its own type
+        "weight": st.none() | st.integers(-5, 5),
+        "examples": st.lists(sdk_text, max_size=2),
+        "note": st.none() | sdk_text,
+    },
+)
+stamp = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
+).map(lambda t: t.isoformat(timespec="microseconds").replace("+00:00", "Z"))
+sdk_job = st.fixed_dictionaries(
+    {
+        "id": st.uuids().map(str),
+        "configuration": st.fixed_dictionaries(
+            {"rules": st.lists(sdk_rule, min_size=1, max_size=4)},
+            optional={
+                "mode": st.just("FAST"),
+                "parsing_configuration": st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "lang": st.sampled_from(["en", "de"]),
+                        "max_pages": st.integers(1, 50),
+                        "target_pages": st.just("1-3"),
+                    },
+                ),
+            },
+        ),
+        "document_input_type": st.sampled_from(["url", "file_id", "parse_job_id"]),
+        "file_input": st.uuids().map(lambda u: f"dfl-{u}"),
+        "project_id": st.uuids().map(str),
+        "status": st.sampled_from(["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"]),
+        "user_id": st.uuids().map(str),
+    },
+    optional={
+        "configuration_id": st.uuids().map(lambda u: f"cfg-{u}"),
+        "created_at": stamp,
+        "updated_at": stamp,
+        "error_message": st.none() | sdk_text,
+        "parse_job_id": st.none() | st.uuids().map(lambda u: f"pjb-{u}"),
+        "result": st.none()
+        | st.fixed_dictionaries(
+            {
+                "confidence": st.floats(0, 1),
+                "reasoning": sdk_text,
+                "type": st.none() | st.text(min_size=1, max_size=12),
+            }
+        ),
+        "transaction_id": st.none() | sdk_text,
+        "usage": st.none()
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                "credits": st.none() | st.floats(0, 100),
+                "parse_credits": st.none() | st.floats(0, 100),
+            },
+        ),
+    },
+)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(jobs=st.lists(sdk_job, min_size=1, max_size=6), lines=st.booleans())
+@example(  # the issue's case: one rule with a key of its own, and one rule with none
+    jobs=[
+        {
+            "id": "a",
+            "configuration": {
+                "rules": [
+                    {"description": "an invoice with a total", "type": "invoice", "weight": 2},
+                    {"description": "a till receipt, paid", "type": "receipt"},
+                ]
+            },
+            "document_input_type": "file_id",
+            "file_input": "dfl-1",
+            "project_id": "p",
+            "status": "COMPLETED",
+            "user_id": "u",
+        }
+    ],
+    lines=False,
+)
+def test_sdk_shaped_jobs_round_trip_exactly(
+    jobs: list[dict[str, Any]], lines: bool, tmp_path_factory: Any
+) -> None:
+    from llama_cloud.types import ClassifyGetResponse
+
+    for job in jobs:
+        ClassifyGetResponse.model_validate(job)  # what the SDK accepts, nothing else
+    source = b"\n".join(orjson.dumps(j) for j in jobs) if lines else jobs
+    frame = cf.jobs_to_frame(source)
+    path = Path(tmp_path_factory.mktemp("sdk")) / "jobs.parquet"
+    cf.to_parquet(frame, path)
+    for df in (frame, cf.read_parquet(path)):
+        assert df["id"].tolist() == [j["id"] for j in jobs]
+        assert df["file_input"].tolist() == [j["file_input"] for j in jobs]
+        assert df["status"].astype(str).tolist() == [j["status"] for j in jobs]
+        for i, job in enumerate(jobs):
+            rules = job["configuration"]["rules"]
+            assert df["configuration.rules"].iloc[i] == rules  # each rule: its keys, no more
+            result = job.get("result") or {}
+            got = df["result.confidence"].iloc[i]
+            assert (pd.isna(got) and result.get("confidence") is None) or got == result.get(
+                "confidence"
+            )
+            usage = job.get("usage") or {}
+            for key in ("credits", "parse_credits"):
+                value = df[f"usage.{key}"].iloc[i]
+                assert (pd.isna(value) and usage.get(key) is None) or value == usage.get(key)
+            for key in ("created_at", "updated_at"):
+                if key in job:
+                    assert df[key].iloc[i] == pd.Timestamp(job[key])
+        every = [r for j in jobs for r in j["configuration"]["rules"]]
+        exploded = df.explode("configuration.rules")
+        assert exploded["configuration.rules"].tolist() == every
+        assert exploded["id"].tolist() == [
+            j["id"] for j in jobs for _ in j["configuration"]["rules"]
+        ]
+        long = df.classify.rules()
+        assert len(long) == len(every)
+        assert long["type"].tolist() == [r["type"] for r in every]
+        assert long["rule"].tolist() == [
+            k for j in jobs for k in range(len(j["configuration"]["rules"]))
+        ]
+        if "weight" in long.columns:
+            assert [None if pd.isna(w) else w for w in long["weight"]] == [
+                r.get("weight") for r in every
+            ]

@@ -15,7 +15,7 @@ from test_parquet_support import job
 
 import classify_frames as cf
 from classify_frames import ExportError
-from classify_frames._rule_sets import RuleSetDtype
+from classify_frames.frame._rule_sets import RuleSetDtype
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*lost its manifest")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,10 +23,10 @@ import pytest
 from pandas.tests.extension import base
 
 import classify_frames as cf
-from classify_frames import _rule_sets
-from classify_frames._rule_codes import factorize_lists
-from classify_frames._rule_sets import RULE_TYPE, RuleSetArray, RuleSetDtype
 from classify_frames.emulator import Dataset
+from classify_frames.frame import _rule_sets
+from classify_frames.frame._rule_codes import factorize_lists
+from classify_frames.frame._rule_sets import RULE_TYPE, RuleSetArray, RuleSetDtype
 
 
 def _rules(*types: str) -> list[dict[str, str]]:
@@ -400,10 +401,7 @@ def test_frames_whose_rules_have_other_fields_concatenate() -> None:
     plain = cf.jobs_to_frame([{"id": "a", "configuration": {"rules": A}}])
     extra = cf.jobs_to_frame([{"id": "b", "configuration": {"rules": [{**A[0], "weight": 2}]}}])
     both = pd.concat([plain, extra], ignore_index=True)
-    assert both["configuration.rules"].tolist() == [
-        [{**A[0], "weight": None}],
-        [{**A[0], "weight": 2}],
-    ]
+    assert both["configuration.rules"].tolist() == [A, [{**A[0], "weight": 2}]]  # no weight: None
 
 
 def test_rule_sets_from_lists_json_text_or_nothing() -> None:
@@ -414,3 +412,36 @@ def test_rule_sets_from_lists_json_text_or_nothing() -> None:
     assert arr[0] == A
     with pytest.raises(TypeError, match="lists of rule objects"):
         RuleSetArray._from_sequence([1, 2])
+
+
+def test_each_rule_keeps_exactly_its_own_keys_and_explodes_one_row_per_rule() -> None:
+    jobs: list[dict[str, Any]] = [
+        {"id": "a", "configuration": {"rules": [{**A[0], "weight": 2}, A[0]]}},
+        {"id": "b", "configuration": {"rules": [{}, {"type": "t"}, {**A[0], "note": None}]}},
+        {"id": "c", "configuration": {"rules": []}},
+        {"id": "d"},
+    ]
+    sources: list[Any] = [jobs, b"\n".join(orjson.dumps(j) for j in jobs)]
+    for source in sources:
+        df = cf.jobs_to_frame(source)
+        assert df["configuration.rules"].tolist()[:3] == [
+            j["configuration"]["rules"] for j in jobs[:3]
+        ]
+        exploded = df.explode("configuration.rules")
+        assert exploded["id"].tolist() == ["a", "a", "b", "b", "b", "c", "d"]
+        assert exploded["configuration.rules"].tolist()[:5] == [
+            {**A[0], "weight": 2}, A[0], {}, {"type": "t"}, {**A[0], "note": None}
+        ]  # fmt: skip
+        assert exploded["configuration.rules"].iloc[5:].isna().all()
+        long = df.classify.rules()
+        assert long["id"].tolist() == ["a", "a", "b", "b", "b"]
+        assert long["rule"].tolist() == [0, 1, 0, 1, 2]
+        assert long["type"].tolist()[:2] == [A[0]["type"]] * 2 and pd.isna(long["type"].iloc[2])
+        assert long["weight"].iloc[0] == 2 and long["weight"].iloc[1:].isna().all()
+        assert list(long.columns) == ["id", "rule", "type", "description", "note", "weight"]
+
+
+def test_plain_rules_stay_plain_in_arrow() -> None:
+    df = cf.jobs_to_frame([{"id": "a", "configuration": {"rules": A}}])
+    assert df["configuration.rules"].array.categories.type.value_type == RULE_TYPE
+    assert len(df.explode("configuration.rules")) == len(A)

@@ -370,7 +370,7 @@ DISAGREEMENTS = [
     Column("result.type", "predicted", "text"),
     Column("label", "label", "text"),
     Column("result.confidence", "confidence", "confidence"),
-    Column("document_input_value", "document", "text", css="wide"),
+    Column("file_input", "document", "text", css="wide"),
     Column("result.reasoning", "reasoning", "text", css="wide"),
 ]
 STATUS = [Column("jobs", "jobs", "count"), Column("share", "share", "percent")]
@@ -781,7 +781,7 @@ QUEUE = [
     Column("id", "id", "text"),
     Column("result.type", "predicted", "text", blank="no match"),
     Column("result.confidence", "confidence", "confidence"),
-    Column("document_input_value", "document", "text", css="wide"),
+    Column("file_input", "document", "text", css="wide"),
     Column("result.reasoning", "reasoning", "text", css="wide"),
 ]
 

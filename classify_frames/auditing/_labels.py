@@ -1,5 +1,5 @@
 """Ground-truth labels: read them (a DataFrame, or a CSV / Parquet / JSON-lines file) and join
-them to the jobs on ``id`` or ``document_input_value``.
+them to the jobs on ``id`` or ``file_input`` (``document_input_value``, the seed's name, too).
 
 A label is a type name, or ``"none"`` (or ``"no match"``) for a document no rule describes; a blank
 label means "not labelled yet", so the review queue, filled in only in part, can be passed back.
@@ -25,7 +25,7 @@ __all__ = ["AuditWarning", "LabelsInput", "join_labelled", "join_labels", "read_
 LabelsInput = pd.DataFrame | str | os.PathLike[str]
 
 _STRING = pd.StringDtype("pyarrow")
-_JOIN_KEYS = {"id": "id", "document_input_value": "document"}
+_JOIN_KEYS = {"id": "id", "file_input": "document", "document_input_value": "document"}
 _NONE_LABELS = frozenset({"none", NO_MATCH})
 
 
@@ -46,7 +46,7 @@ def read_labels(
     1   b  no match
     """
     if join_on not in _JOIN_KEYS:
-        msg = f"join_on must be 'id' or 'document_input_value', got {join_on!r}"
+        msg = f"join_on must be 'id' or 'file_input', got {join_on!r}"
         raise ValueError(msg)
     table = _read(labels)
     missing = [c for c in (join_on, label_col) if c not in table.columns]
@@ -186,7 +186,7 @@ def join_labelled(
     if not found.any():
         sample_label = table["key"].iloc[0]
         sample_job = next((k for k in keys.dropna()[:1]), None)
-        other = "document_input_value" if join_on == "id" else "id"
+        other = "file_input" if join_on == "id" else "id"
         msg = (
             f"none of the {len(table)} labels matches a job on {join_on!r} (a label's {join_on} "
             f"is {sample_label!r}, a job's is {sample_job!r}); check the file, or join on "

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._exceptions import AuditWarning
-from .._rule_sets import RuleSetArray
+from ..frame import RuleSetArray
 
 __all__ = ["NO_MATCH", "objects", "prepare", "rule_set_ids"]
 
@@ -124,7 +124,7 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
             # filled by cf.with_configuration_names (the service's names for configuration_id)
             "configuration_name": _column(df, "configuration.name").astype(_STRING),
             "configuration_version": _column(df, "configuration.version").astype(_STRING),
-            "document": _column(df, "document_input_value").astype(_STRING),
+            "document": _column(df, "file_input").astype(_STRING),
             "reasoning": _column(df, "result.reasoning").astype(_STRING),
             "error_message": _column(df, "error_message").astype(_STRING),
             "confidence_impossible": impossible,

@@ -23,7 +23,7 @@ __all__ = [
 Strategy = Literal["lowest", "stratified", "margin"]
 QUEUE_COLUMNS = {
     "id": "id",
-    "document": "document_input_value",
+    "document": "file_input",
     "type": "result.type",
     "confidence": "result.confidence",
     "reasoning": "result.reasoning",

@@ -394,7 +394,7 @@ def disagreements(jobs: pd.DataFrame, truth: pd.Series, min_confidence: float) -
     table = pd.DataFrame(
         {
             "id": rows["id"],
-            "document_input_value": rows["document"],
+            "file_input": rows["document"],
             "result.type": rows["type"].astype(object),
             "label": truth[rows.index],
             "result.confidence": rows["confidence"],

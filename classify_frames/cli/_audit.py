@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -10,28 +12,29 @@ import pandas as pd
 
 from .._atomic import atomic_path
 from .._csv import read_text_csv
+from ..auditing import _format
+from ..auditing._checks import Check, CheckError, CheckResult, evaluate, parse_check
 from ._common import cli_words, friendly_errors
 
-__all__ = ["audit_command"]
+__all__ = ["EXIT_CHECK_FAILED", "audit_command"]
 
 _INPUTS = (".parquet", ".csv", ".jsonl", ".json")
-# The per-type columns that fit a terminal; the HTML report has them all.
-_BY_TYPE = [
-    "count",
-    "share",
-    "confidence_mean",
+
+#: Exit code when the audit ran but a --check failed (documented in README's "Gate a CI job").
+EXIT_CHECK_FAILED = 5
+
+#: Rows of the summary that are shares, printed as percentages.
+_SHARES = (
+    "completed_share",
+    "failure_rate",
+    "not_fetched_share",
+    "no_match_rate",
     "below_threshold",
-    "precision",
-    "recall",
-    "f1",
-    "support",
     "accuracy",
     "accuracy_lo",
     "accuracy_hi",
-    "ece",
-    "label_gap",
-    "overconfident",
-]
+    "labelled_accuracy",
+)
 
 
 def read_jobs(path: Path) -> pd.DataFrame:
@@ -73,13 +76,106 @@ def _echo_table(title: str, table: pd.DataFrame) -> None:
         click.echo(table.to_string())
 
 
+def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """``report.summary`` for the terminal: shares as percentages, counts with separators."""
+    values = summary["value"]
+    shown = [
+        _format.percent(v)
+        if name in _SHARES
+        else _format.count(v)
+        if isinstance(v, int)
+        else _format.number(v, 4)
+        if isinstance(v, float)
+        else str(v)
+        for name, v in values.items()
+    ]
+    return pd.DataFrame({"value": shown}, index=values.index)
+
+
+def by_type_view(by_type: pd.DataFrame) -> pd.DataFrame:
+    """``report.by_type`` for the terminal, in the findings' terms: jobs, shares as
+    percentages and, with labels, each type's accuracy with its 95% interval and the labels it
+    rests on (``accuracy_labels``: the count the findings give), recall with its interval and
+    whether the type's documents are stated more confident than they are classified right.
+    Precision is the accuracy column (the same figure), so it is not shown twice; figures
+    without an interval (F1, per-type ECE) are in --json and the HTML report."""
+    view = pd.DataFrame(index=by_type.index)
+    view["jobs"] = by_type["count"].map(_format.count)
+    view["share"] = by_type["share"].map(_format.percent)
+    view["mean confidence"] = by_type["confidence_mean"].map(_format.confidence)
+    view["below threshold"] = by_type["below_threshold"].map(_format.percent)
+    if "accuracy" in by_type.columns:
+        view["accuracy (95% CI)"] = [
+            _format.estimate(*row)
+            for row in by_type[["accuracy", "accuracy_lo", "accuracy_hi"]].to_numpy()
+        ]
+        # absent when the labels are no random sample: no label is behind the accuracy then
+        labels = by_type.get("accuracy_labels", pd.Series(0, index=by_type.index))
+        view["labels"] = labels.map(_format.count)
+        view["recall (95% CI)"] = [
+            _format.estimate(*row)
+            for row in by_type[["recall", "recall_lo", "recall_hi"]].to_numpy()
+        ]
+        view["overconfident"] = by_type["overconfident"].map({True: "yes", False: ""})
+    return view
+
+
+def thresholds_view(table: pd.DataFrame) -> pd.DataFrame:
+    """``report.recommend_threshold()`` for the terminal: coverage and accuracy as
+    percentages, the accuracy with its interval and the labels among the accepted jobs."""
+    view = pd.DataFrame(index=table.index)
+    view["threshold"] = table["threshold"].map(_format.confidence)
+    view["coverage"] = table["coverage"].map(_format.percent)
+    view["accepted"] = table["accepted"].map(_format.count)
+    view["labels"] = table["labelled"].map(_format.count)
+    view["accuracy (95% CI)"] = [
+        _format.estimate(*row)
+        for row in table[["accuracy", "accuracy_lo", "accuracy_hi"]].to_numpy()
+    ]
+    view["p_value"] = table["p_value"].map(_format.number)
+    view["method"] = table["method"]
+    return view
+
+
+def _parse_checks(bounds: Sequence[str], estimates: Sequence[str], labels: bool) -> list[Check]:
+    checks = []
+    for option, texts in (("--check", bounds), ("--check-estimate", estimates)):
+        for text in texts:
+            try:
+                check = parse_check(text, estimate=option == "--check-estimate")
+            except CheckError as exc:
+                raise click.BadParameter(str(exc), param_hint=option) from None
+            if check.needs_labels and not labels:
+                msg = f"{text!r} needs --labels: {check.metric} is estimated from labels"
+                raise click.BadParameter(msg, param_hint=option)
+            checks.append(check)
+    return checks
+
+
+def _echo_checks(results: list[CheckResult]) -> None:
+    click.secho("\nChecks", bold=True)
+    if any(r.kind == "interval" for r in results):
+        click.echo(
+            "An estimate from labels passes only if its whole 95% interval does: >= and > "
+            "compare the lower bound, <= and < the upper bound (--check-estimate compares the "
+            "point estimate instead)."
+        )
+    for result in results:
+        click.secho(cli_words(str(result)), fg="green" if result.passed else "red")
+    failed = sum(not r.passed for r in results)
+    if failed:
+        click.secho(f"{failed} of {len(results)} checks failed.", fg="red", bold=True)
+    else:
+        click.secho(f"All {len(results)} checks passed.", fg="green", bold=True)
+
+
 @click.command("audit")
 @click.argument("jobs", type=click.Path(path_type=Path))
 @click.option("--labels", type=click.Path(path_type=Path), help="Ground truth (CSV or Parquet).")
 @click.option("--label-col", default="label", show_default=True, help="Column of the labels.")
 @click.option(
     "--join-on",
-    type=click.Choice(["id", "document_input_value"]),
+    type=click.Choice(["id", "file_input", "document_input_value"]),
     default="id",
     show_default=True,
     help="Key joining labels to jobs.",
@@ -126,6 +222,32 @@ def _echo_table(title: str, table: pd.DataFrame) -> None:
     help="With --labels: write the next queue, the labels needed to certify --target-accuracy.",
 )
 @click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write the report here.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path),
+    help="Write the whole report as JSON (its schema: report.schema.json in the package).",
+)
+@click.option(
+    "--check",
+    "checks",
+    multiple=True,
+    metavar="METRIC OP VALUE",
+    help=(
+        "Fail (exit 5) unless it holds, e.g. 'accuracy>=0.9', 'ece<=0.05', 'failure_rate<2%', "
+        "'accuracy[invoice]>=0.85'. Repeatable. An estimate from labels (accuracy, ece, "
+        "ece_debiased, brier, auroc) is judged by its 95% interval: >= by the lower bound, <= "
+        "by the upper bound. Exact figures (the summary's counts and shares, coverage) are "
+        "compared as they are. A wrong name lists them all."
+    ),
+)
+@click.option(
+    "--check-estimate",
+    "estimate_checks",
+    multiple=True,
+    metavar="METRIC OP VALUE",
+    help="As --check, but compares the point estimate, not its interval (takes mce and aurc too).",
+)
 @friendly_errors
 def audit_command(
     jobs: Path,
@@ -140,6 +262,9 @@ def audit_command(
     per_type: int,
     plan_path: Path | None,
     html_path: Path | None,
+    json_path: Path | None,
+    checks: tuple[str, ...],
+    estimate_checks: tuple[str, ...],
 ) -> None:
     """Audit classification confidence of a jobs file (Parquet, CSV or JSON lines).
 
@@ -148,12 +273,23 @@ def audit_command(
     with --html. The labelling loop: --queue queue.csv writes a stratified sample to label;
     label it, pass it back as --labels queue.csv (its design travels in its design.* columns);
     --plan more.csv writes the labels still needed, to add to the same file.
-    Labels are a CSV or Parquet file with an id (or document_input_value) and a label column;
+    Labels are a CSV or Parquet file with an id (or file_input) and a label column;
     "none" marks a document no rule describes.
+
+    A CI job gates on --check (exit 0 when every check passes, 5 when one fails, 1 or 2 when
+    the audit could not run) and keeps --json for dashboards.
     """
     from ..auditing import audit
+    from ..auditing._report_json import report_json, write_json
 
-    for option, path in (("--html", html_path), ("--queue", queue_path), ("--plan", plan_path)):
+    asked = _parse_checks(checks, estimate_checks, labels is not None)
+    outputs = (
+        ("--html", html_path),
+        ("--json", json_path),
+        ("--queue", queue_path),
+        ("--plan", plan_path),
+    )
+    for option, path in outputs:
         if path is not None and not path.parent.is_dir():
             msg = f"the directory of {str(path)!r} does not exist"
             raise click.BadParameter(msg, param_hint=option)
@@ -172,11 +308,19 @@ def audit_command(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = audit(frame, labels, threshold=threshold, label_col=label_col, join_on=join_on)
-        by_type = report.by_type[[c for c in _BY_TYPE if c in report.by_type.columns]]
-        sections = [("Summary", report.summary), ("By type", by_type)]
+        try:
+            results = evaluate(report, asked)
+        except CheckError as exc:  # a type the frame does not hold
+            raise click.BadParameter(str(exc), param_hint="--check") from None
+        sections = [
+            ("Summary", summary_view(report.summary)),
+            ("By type", by_type_view(report.by_type)),
+        ]
         if labels is not None:
             certified = report.recommend_threshold(target_accuracy, delta=delta)
-            sections.append(("Recommended thresholds (certified)", certified))
+            title = f"Recommended thresholds (certified at ≥ {_format.goal(target_accuracy)} "
+            title += f"accuracy with {_format.goal(1 - delta)} confidence)"
+            sections.append((title, thresholds_view(certified)))
         findings = report.findings(target_accuracy, delta=delta)
         if queue_path is not None:
             queue = report.review_queue(per_type, "stratified", budget=budget)
@@ -190,6 +334,16 @@ def audit_command(
         if html_path is not None:
             report.to_html(html_path, target_accuracy=target_accuracy, delta=delta)
             written.append(f"report written to {html_path}")
+        if json_path is not None:
+            document = report_json(
+                report,
+                target_accuracy=target_accuracy,
+                delta=delta,
+                checks=results,
+                wording=cli_words,
+            )
+            write_json(document, json_path)
+            written.append(f"JSON report written to {json_path}")
     for warning in caught:
         click.secho(f"warning: {cli_words(str(warning.message))}", fg="yellow", err=True)
     click.echo(repr(report))
@@ -199,6 +353,10 @@ def audit_command(
         _echo_table(title, table)
     for line in written:
         click.echo(f"\n{line}")
+    if results:
+        _echo_checks(results)
+    if not all(r.passed for r in results):
+        sys.exit(EXIT_CHECK_FAILED)
 
 
 def _labels_in(path: Path, label_col: str) -> int:

@@ -29,7 +29,7 @@ def _frame(source: str, hint: str) -> pd.DataFrame:
 @click.option("--label-col", default="label", show_default=True, help="Column of the labels.")
 @click.option(
     "--join-on",
-    type=click.Choice(["id", "document_input_value"]),
+    type=click.Choice(["id", "file_input", "document_input_value"]),
     default="id",
     show_default=True,
     help="Join labels to the jobs before on this column.",

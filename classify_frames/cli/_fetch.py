@@ -31,10 +31,17 @@ __all__ = ["demo_command", "fetch_command", "list_command", "summary_text"]
 @click.option("--strict", is_flag=True, help="Fail (exit 1) if any job could not be fetched.")
 @click.option("--wait", is_flag=True, help="Wait for PENDING/RUNNING jobs to finish.")
 @click.option("--per-id", is_flag=True, help="GET each job instead of batching through job_ids.")
+@click.option("--credits", is_flag=True, help="Ask for each job's credits (expand=usage).")
 @client_options
 @friendly_errors
 def fetch_command(
-    ids_file: str, out: Path, strict: bool, wait: bool, per_id: bool, **options: Any
+    ids_file: str,
+    out: Path,
+    strict: bool,
+    wait: bool,
+    per_id: bool,
+    credits: bool,
+    **options: Any,
 ) -> None:
     """Fetch the jobs whose ids are in IDS_FILE (one a line, or a CSV with an id column; - reads
     standard input) and write them to --out.
@@ -48,7 +55,7 @@ def fetch_command(
     ids = read_ids(ids_file)
     started = time.perf_counter()
     with ClassifyClient(**client_kwargs(options)) as client:
-        frame = client.fetch_jobs(ids, strict=strict, wait=wait, per_id=per_id)
+        frame = client.fetch_jobs(ids, strict=strict, wait=wait, per_id=per_id, credits=credits)
         stats = client.stats()
     write_frame(frame, out)
     failed = int(frame["fetch_error"].notna().sum())
@@ -61,17 +68,18 @@ def fetch_command(
 
 @click.command("list")
 @list_filters
+@click.option("--credits", is_flag=True, help="Ask for each job's credits (expand=usage).")
 @out_option
 @client_options
 @friendly_errors
-def list_command(out: Path, **options: Any) -> None:
+def list_command(out: Path, credits: bool, **options: Any) -> None:
     """List the jobs matching the filters and write them to --out."""
     from ..client import ClassifyClient
 
     check_output(out)
     filters = filter_kwargs(options)
     with ClassifyClient(**client_kwargs(options)) as client:
-        frame = client.list_jobs(**filters)
+        frame = client.list_jobs(**filters, credits=credits)
     write_frame(frame, out)
     click.echo(f"wrote {len(frame):,} jobs to {out}")
 

@@ -25,7 +25,7 @@ _FRAME_SUFFIXES = (".parquet", ".jsonl")
 
 
 def read_jobs(source: str, hint: str) -> pd.DataFrame | list[str]:
-    """A frame of jobs from .parquet/.jsonl (or a .csv with ``document_input_value``), else
+    """A frame of jobs from .parquet/.jsonl (or a .csv with ``file_input``), else
     job ids (one a line, a CSV with an id column, or - for standard input)."""
     path = Path(source)
     suffix = path.suffix.lower()
@@ -42,7 +42,7 @@ def read_jobs(source: str, hint: str) -> pd.DataFrame | list[str]:
         return jobs_to_frame(str(path))
     if suffix == ".csv":
         header = pd.read_csv(path, nrows=0).columns
-        if "document_input_value" in header:
+        if "file_input" in header or "document_input_value" in header:
             return pd.read_csv(path, dtype=str, keep_default_na=False).replace({"": None})
     return read_ids(source)
 

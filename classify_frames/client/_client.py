@@ -181,6 +181,9 @@ class ClassifyClient:
             wait: poll PENDING/RUNNING jobs until they end or ``wait_timeout`` seconds pass.
             per_id: skip the batched list path and GET each job (slower; for servers or
                 proxies that mishandle ``job_ids``).
+            credits: make sure ``usage.credits`` is asked for: every request already sends
+                ``expand=usage``, but a listing may not honour it, and then each finished job
+                that came without ``usage`` costs one more GET.
             progress: show a progress bar (default: the client's setting).
         """
         checked("fetch_jobs", options, FetchOptions)
@@ -202,13 +205,15 @@ class ClassifyClient:
     ) -> pd.DataFrame:
         o: FetchOptions = {**FETCH_DEFAULTS, **given}
         fetcher = self._here()
-        state = Collected(ids)
+        state = Collected(ids, credits=o["credits"])
         bar = progress_bar(len(ids), "Fetching jobs", self._show(o.get("progress")))
         try:
             with bar:
                 await fetcher.fetch_into(state, ids, per_id=o["per_id"], on_done=bar.update)
                 if o["wait"]:
                     await fetcher.wait(state, o["wait_timeout"], per_id=o["per_id"])
+                if o["credits"]:
+                    await fetcher.add_usage(state.jobs)
         except (asyncio.CancelledError, KeyboardInterrupt):
             self._keep(state.frame(o["nested"], self.frame_attrs(), unfinished="interrupted"), kept)
             raise
@@ -225,8 +230,10 @@ class ClassifyClient:
 
         Options (:class:`~classify_frames._options.ListOptions`): ``status`` (one status or
         several), ``configuration_id``, ``created_after``, ``created_before``, ``limit`` (a
-        cap on the rows), ``nested``, ``progress``. Raises :class:`RateLimitError` when 429s
-        outlast every retry, :class:`APIError` for other failures; both carry ``partial``.
+        cap on the rows), ``nested``, ``credits`` (as for :meth:`fetch_jobs`: one more GET per
+        finished job when the listing carried no ``usage``), ``progress``. Raises
+        :class:`RateLimitError` when 429s outlast every retry, :class:`APIError` for other
+        failures; both carry ``partial``.
         """
         checked("list_jobs", options, ListOptions)
         kept: list[pd.DataFrame] = []
@@ -248,9 +255,12 @@ class ClassifyClient:
         bar = progress_bar(None, "Listing jobs", self._show(o.get("progress")))
         try:
             with bar:
-                async for page in self._here().pages(queries, o.get("limit"), bar):
+                pages = self._here().pages(queries, o.get("limit"), bar, credits=o["credits"])
+                async for page in pages:
                     for job in page:
                         jobs[job["id"]] = _newer(jobs.get(job["id"]), job)
+                if o["credits"]:
+                    await self._here().add_usage(jobs)
         except (asyncio.CancelledError, KeyboardInterrupt, ClassifyFramesError) as exc:
             partial = frame_of(list(jobs.values()), o["nested"], self.frame_attrs())
             self._keep(partial, kept)

@@ -7,18 +7,19 @@ from typing import Any
 
 import pandas as pd
 
-from .._schema import FINAL_STATUSES
-from ..frame import build_frame
+from ..frame import FINAL_STATUSES, build_frame
 from ._pages import _newer
 
 __all__ = ["Collected", "frame_of"]
 
 
 class Collected:
-    """Jobs and failures gathered for a list of ids; builds the frame in input order."""
+    """Jobs and failures gathered for a list of ids; builds the frame in input order.
+    ``credits``: the requests ask for each job's ``usage`` (``expand=usage``)."""
 
-    def __init__(self, ids: Sequence[str]) -> None:
+    def __init__(self, ids: Sequence[str], *, credits: bool = False) -> None:
         self.ids = ids
+        self.credits = credits
         self.jobs: dict[str, dict[str, Any]] = {}
         self.errors: dict[str, tuple[str, int | None]] = {}
 

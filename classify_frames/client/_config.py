@@ -7,6 +7,8 @@ Lookup order for each setting (first found wins):
    ``LLAMA_CLOUD_BASE_URL`` for the base URL; with ``trust_env`` (the default) also
    ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` and ``NO_PROXY`` for a proxy and
    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the CA bundle (as curl, requests and httpx read them);
+   ``LLAMA_CLOUD_CUSTOM_HEADERS`` (one ``Name: value`` a line, as the official SDK reads it)
+   for headers sent with every request;
 3. the default: the North-American service (``region="eu"`` picks Europe).
 """
 
@@ -20,6 +22,7 @@ import re
 import socket
 import ssl
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn
 from urllib.parse import unquote, urlsplit
@@ -157,6 +160,9 @@ class Settings:
     verify: ssl.SSLContext | str | bool = True
     cert: CertTypes | None = field(default=None, repr=False)
     trust_env: bool = True
+    custom_headers: Mapping[str, str | Secret] | None = field(
+        default=None, repr=False, compare=False
+    )
     _key: Secret = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -186,6 +192,9 @@ class Settings:
         if not (isinstance(self.retries, int) and self.retries >= 0):
             _refuse("retries", f"must be a whole number >= 0, got {self.retries!r}")
         object.__setattr__(self, "proxy", _proxy_for(self.proxy, url, self.trust_env))
+        given = self.custom_headers
+        headers = _env_headers() if given is None else given
+        object.__setattr__(self, "custom_headers", _checked_headers(headers))
         _check_tls_files(self.verify, self.cert)
         rps = self.max_requests_per_second
         if rps is not None and not rps > 0:
@@ -238,6 +247,46 @@ def _check_key(key: Secret) -> None:
         msg = "the API key has non-ASCII or control characters, which an HTTP header cannot carry"
         hint = "copy it again from the LlamaCloud dashboard"
         raise ConfigurationError(msg, option="api_key", hint=hint)
+
+
+def _env_headers() -> dict[str, str]:
+    """``LLAMA_CLOUD_CUSTOM_HEADERS``, read as the SDK reads it: one ``Name: value`` a line,
+    lines without a colon skipped."""
+    found: dict[str, str] = {}
+    for line in os.environ.get("LLAMA_CLOUD_CUSTOM_HEADERS", "").splitlines():
+        name, colon, value = line.partition(":")
+        if colon and name.strip():
+            found[name.strip()] = value.strip()
+    return found
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # an HTTP header name (RFC 9110 token)
+_OURS = frozenset({"authorization", "host", "content-length", "transfer-encoding"})
+
+
+def _checked_headers(headers: Mapping[str, str | Secret]) -> dict[str, Secret]:
+    """Custom headers with their values kept as :class:`Secret` (a gateway token must not show
+    in a repr or a log); a name no request can carry, or one the client sets itself, is refused
+    (the message names the header, never its value)."""
+    checked: dict[str, Secret] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN.match(name):
+            msg = f"custom header name {name!r} is not a valid HTTP header name"
+            raise ConfigurationError(msg)
+        if name.lower() in _OURS:
+            msg = f"custom header {name!r} is set by the client itself" + (
+                ": pass the key as api_key= or LLAMA_CLOUD_API_KEY"
+                if name.lower() == "authorization"
+                else ""
+            )
+            raise ConfigurationError(msg)
+        secret = value if isinstance(value, Secret) else Secret(value)
+        text = secret.get()
+        if not isinstance(text, str) or not text.isascii() or not text.isprintable():
+            msg = f"custom header {name!r} has a value an HTTP header cannot carry"
+            raise ConfigurationError(msg)
+        checked[name] = secret
+    return checked
 
 
 def _proxy_for(proxy: Secret | str | None, base_url: str, trust_env: bool) -> Secret | None:

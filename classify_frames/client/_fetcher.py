@@ -36,6 +36,11 @@ __all__ = ["Fetcher"]
 _DEDUP_WINDOW = 20  # pages of ids remembered to drop jobs a listing repeats
 _TOKEN_REPEATS = 5  # times in a row a repeated page token is asked for again
 _MISSING_WIDTH = 4  # per-id requests in flight for the ids one batch did not return
+# How credits are asked for, only when the caller wants them: documented for GET (SDK 2.19:
+# "Use expand=usage for credits billed against the job"); not for listings, where a server that
+# honours it answers them at no extra request (else add_usage asks per job).
+_EXPAND = ("expand", "usage")
+_UNBILLED = frozenset({"PENDING", "RUNNING"})  # usage is null until billing records it
 
 OnDone = Callable[[int], object]
 
@@ -93,9 +98,15 @@ class Fetcher:
         return error(problem, status_code=reply.status, path=JOBS_PATH, option=option, hint=hint)
 
     async def pages(
-        self, queries: list[list[tuple[str, str]]], limit: int | None, bar: Any
+        self,
+        queries: list[list[tuple[str, str]]],
+        limit: int | None,
+        bar: Any,
+        *,
+        credits: bool = False,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """The jobs of every page of every query, duplicates dropped, at most ``limit``.
+        """The jobs of every page of every query, duplicates dropped, at most ``limit``
+        (``credits``: asking for ``usage`` with ``expand=usage``).
 
         A page token seen before is asked for again up to ``_TOKEN_REPEATS`` times in a row (a
         flaky cursor), then the listing stops with a warning, so a looping server cannot hold
@@ -108,7 +119,7 @@ class Fetcher:
             repeats = 0
             recent: deque[set[str]] = deque(maxlen=_DEDUP_WINDOW)
             while left != 0:
-                params = [*query, ("page_size", str(BATCH))]
+                params = [*query, ("page_size", str(BATCH)), *([_EXPAND] if credits else [])]
                 if token:
                     params.append(("page_token", token))
                 reply = await self.transport.get_json(JOBS_PATH, params, validate=page_problem)
@@ -144,7 +155,9 @@ class Fetcher:
 
     async def _fetch_one(self, state: Collected, job_id: str, on_done: OnDone) -> None:
         reply = await self.transport.get_json(
-            f"{JOBS_PATH}/{quote_id(job_id)}", validate=job_problem(job_id)
+            f"{JOBS_PATH}/{quote_id(job_id)}",
+            [_EXPAND] if state.credits else None,
+            validate=job_problem(job_id),
         )
         damaged = split_damaged([reply.data])[1] if reply.lenient else {}
         if damaged:
@@ -163,6 +176,8 @@ class Fetcher:
         found: dict[str, dict[str, Any]] = {}
         damaged: set[str] = set()  # ids whose job the server sent as invalid JSON
         params = [("job_ids", i) for i in batch] + [("page_size", str(BATCH))]
+        if state.credits:
+            params.append(_EXPAND)
         token: str | None = None
         seen_tokens: set[str] = set()
         while True:
@@ -201,6 +216,32 @@ class Fetcher:
         on_done(len(found) + len(damaged))
         await pool(missing, lambda i: self._fetch_one(state, i, on_done), _MISSING_WIDTH)
         self._hint_at_base_path(state, batch)
+
+    async def add_usage(self, jobs: dict[str, dict[str, Any]]) -> None:
+        """Credits for the jobs that came without ``usage`` (a listing that does not expand it),
+        one GET with ``expand=usage`` each, in place; jobs still PENDING or RUNNING are skipped
+        (nothing is billed yet). A job whose GET fails keeps no usage; a warning says how many."""
+        wanted = [
+            i
+            for i, job in jobs.items()
+            if "usage" not in job and job.get("status") not in _UNBILLED
+        ]
+        failed: list[str] = []
+
+        async def one(job_id: str) -> None:
+            reply = await self.transport.get_json(
+                f"{JOBS_PATH}/{quote_id(job_id)}", [_EXPAND], validate=job_problem(job_id)
+            )
+            data = reply.data
+            if isinstance(data, dict) and "usage" in data:
+                jobs[job_id] = {**jobs[job_id], "usage": data["usage"]}
+            else:
+                failed.append(reply.error or "the server sent no usage")
+
+        await pool(wanted, one, self.width)
+        if failed:
+            msg = f"credits unknown for {len(failed)} job(s): {failed[0]}"
+            warnings.warn(msg, stacklevel=3)
 
     def _hint_at_base_path(self, state: Collected, ids: Sequence[str]) -> None:
         """A 404 for every id of a batch, under a base URL with a path: say the path is the

@@ -79,6 +79,7 @@ class SettingsOptions(TypedDict, total=False):
     verify: ssl.SSLContext | str | bool
     cert: CertTypes | None
     trust_env: bool
+    custom_headers: Mapping[str, str] | None
 
 
 class ClientOptions(SettingsOptions, total=False):
@@ -100,6 +101,7 @@ class FetchOptions(TypedDict, total=False):
     wait: bool
     wait_timeout: float
     per_id: bool
+    credits: bool
     progress: bool | None
 
 
@@ -117,6 +119,7 @@ class ListOptions(ListFilters, total=False):
     """:meth:`~classify_frames.ClassifyClient.list_jobs`'s options."""
 
     nested: bool
+    credits: bool
     progress: bool | None
 
 
@@ -146,8 +149,9 @@ FETCH_DEFAULTS: Final[FetchOptions] = {
     "wait": False,
     "wait_timeout": 600.0,
     "per_id": False,
+    "credits": False,
 }
-LIST_DEFAULTS: Final[ListOptions] = {"nested": False}
+LIST_DEFAULTS: Final[ListOptions] = {"nested": False, "credits": False}
 ITER_DEFAULTS: Final[IterOptions] = {"batch_size": 1_000, "nested": False}
 LIST_FILTER_NAMES: Final = frozenset(ListFilters.__optional_keys__)
 

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._schema import FINAL_STATUSES, STATUSES
+from ..frame import FINAL_STATUSES, STATUSES
 
 __all__ = ["NAT", "instant", "newer_copy", "precedence"]
 

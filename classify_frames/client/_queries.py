@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .._exceptions import ConfigurationError, Opt, Parts
-from .._schema import STATUSES
+from ..frame import STATUSES
 from ._options import Status, When
 
 __all__ = ["list_queries"]

@@ -159,7 +159,7 @@ def _server_wait(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _detail(response: httpx.Response, key: Secret) -> str:
+def _detail(response: httpx.Response, key: Secret, *others: Secret) -> str:
     """What an error answer says, on one short line, never quoting the key back (some servers
     and proxies echo the Authorization header they were sent)."""
     try:
@@ -173,7 +173,8 @@ def _detail(response: httpx.Response, key: Secret) -> str:
             text = " ".join(response.text.split())
     else:
         text = str(body.get("detail") if isinstance(body, dict) else body)
-    text = key.mask(text)  # before cutting: no prefix of the key is left
+    for secret in (key, *others):
+        text = secret.mask(text)  # before cutting: no prefix of the key is left
     return text[:200] + ("…" if len(text) > 200 else "")
 
 
@@ -201,8 +202,13 @@ class Transport:
                 "Accept": "application/json",
                 "Accept-Encoding": "gzip",  # a page of 100 jobs: 159 kB as sent, 22 kB gzipped
                 "User-Agent": f"classify-frames/{VERSION}",
+                **{name: _text(value) for name, value in (settings.custom_headers or {}).items()},
             }
         )
+        # a custom header may carry a token: an error quoting one back masks it (values of 8
+        # characters or more; a short one such as a team name would blot out common words)
+        custom = (settings.custom_headers or {}).values()
+        self._header_secrets = [v for v in custom if isinstance(v, Secret) and len(v.get()) >= 8]
         self._base = str(settings.base_url)
         self._timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout).as_dict()
         self._deadline = settings.connect_timeout + settings.timeout  # for a whole attempt
@@ -220,6 +226,10 @@ class Transport:
             tls = tls_context(settings)  # one CA bundle load (40 ms), not one per pool
             self._pools = [network_transport(settings, tls, per_pool) for _ in range(shards)]
         self._in_flight = [0] * len(self._pools)
+
+    def _said(self, response: httpx.Response) -> str:
+        """What an error answer says, with the key and custom header tokens masked."""
+        return _detail(response, self.settings.key, *self._header_secrets)
 
     async def aclose(self) -> None:
         for pool in self._pools:
@@ -355,7 +365,7 @@ class Transport:
             log.debug("%s %s -> %s", request.method, self.settings.key.mask(path), status)
         key = self.settings.key
         if status == 401:
-            detail = _detail(response, key)
+            detail = self._said(response)
             msg = f"401 from {path}: the API key was refused ({detail})"
             hint: Parts = ["set a valid key with LLAMA_CLOUD_API_KEY=... or ", Opt("api_key", ...)]
             raise AuthenticationError(
@@ -369,9 +379,9 @@ class Transport:
         if status >= 400:
             retryable = status in _RETRY_STATUSES or status >= 500
             if should_retry == "true" or (retryable and should_retry != "false"):
-                reason = f"{status} {_detail(response, key)}".strip()
+                reason = f"{status} {self._said(response)}".strip()
                 raise _Retryable(reason, status, _capped(_server_wait(response)))
-            reason = f"{_REASONS.get(status, 'HTTP error')} ({status}: {_detail(response, key)})"
+            reason = f"{_REASONS.get(status, 'HTTP error')} ({status}: {self._said(response)})"
             raise _Final(Reply(status, error=reason, attempts=attempts))
         lenient = False
         try:
@@ -435,8 +445,16 @@ def _untrusted(exc: BaseException) -> str | None:
     )
 
 
+def _text(value: str | Secret) -> str:
+    return value.get() if isinstance(value, Secret) else value
+
+
 def _capped(wait: float | None) -> float | None:
-    return None if wait is None else min(wait, _MAX_SERVER_WAIT)
+    """The wait to honour: the server's, at most 120 s; none (our own backoff) for a wait of
+    0 or less, as the SDK does. The SDK also falls back to its backoff (0.5 to 8 s) past 60 s,
+    retrying sooner than asked; against a per-minute limit (the free tier's 20 a minute) that
+    only earns more 429s, so here a longer wait is honoured, up to the cap."""
+    return None if wait is None or wait <= 0 else min(wait, _MAX_SERVER_WAIT)
 
 
 def _gave_up(exc: _Retryable, attempts: int) -> Reply:

@@ -4,11 +4,14 @@ Routes (``{id}`` is a job id; every route needs ``Authorization: Bearer <key>``)
 
     GET    /api/v2/classify               list (filters, page_size 1..100, default 50)
     POST   /api/v2/classify               create
-    GET    /api/v2/classify/{id}          one job
-    POST   /api/v2/classify/{id}/cancel   cancel
-    DELETE /api/v2/classify/{id}          delete
+    GET    /api/v2/classify/{id}          one job (``expand=usage`` adds its credits)
+    POST   /api/v2/classify/{id}/cancel   cancel a PENDING or RUNNING job
+    DELETE /api/v2/classify/{id}          delete a finished job
+    /api/v1/beta/configurations[/{id}]    saved configurations (see :mod:`._configurations`)
     GET    /_emulator/counters            requests served, by endpoint, status and fault
-    POST   /_emulator/counters/reset      start counting from zero
+    POST   /_emulator/counters/reset      start counting from zero (and forget the requests)
+    GET    /_emulator/requests            the last 1,000 API requests: method, path, query,
+                                          headers (``authorization`` left out) and body
     GET    /_emulator/faults              the faults in force
     PATCH  /_emulator/faults              change some faults (JSON object of Faults fields)
     PUT    /_emulator/faults              replace every fault (unset fields go back to off)
@@ -16,6 +19,24 @@ Routes (``{id}`` is a job id; every route needs ``Authorization: Bearer <key>``)
 
 Every ``/api`` route takes ``project_id`` (jobs of another project are not found) and ignores
 ``organization_id``. Faults (see :mod:`._faults`) apply to ``/api`` routes only.
+
+What the emulator refuses, as the service does (SDK 2.19 and its docs): deleting a job that is
+not finished (COMPLETED, FAILED or CANCELLED); cancelling a finished one; ``status=CANCELLED``
+on a ``seed``-era server, which has no such status; ``page_size`` outside 1..100. A job carries
+``usage`` only when the request asks ``expand=usage`` (GET of one job; the SDK's create, cancel
+and list take no ``expand``). Files and parse jobs have the service's id shapes (``dfl-…``,
+``pjb-…``), saved configurations ``cfg-…``.
+
+Not documented by the service, so chosen here (a client must not rely on them):
+
+- the status code of a refused delete or cancel: 400 (not 409, which the SDK would retry);
+- the largest ``page_size`` (100 here) and the most ``job_ids`` per request (no limit here);
+- whether ``total_size`` is exact (it is here, unless a fault lies);
+- whether listings honour ``expand=usage``: they do not by default (the SDK's list has no
+  ``expand``); ``Faults(list_usage=True)`` makes them;
+- unknown ``expand`` values: ignored;
+- the shape of job, project and user ids: UUIDs here (the seed page shows none);
+- a configuration delete's answer: 204 with no body (the SDK expects none).
 """
 
 from __future__ import annotations
@@ -23,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from email.utils import formatdate
@@ -32,6 +54,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from ._configurations import ConfigurationRegistry
+from ._data import STATUSES
 from ._faults import Counters, FaultDraws, Faults
 from ._requests import ListQuery, parse_create, parse_list_query
 from ._store import JobStateError, JobStore, Selection, decode_token, encode_token
@@ -44,6 +67,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
 _PREFIX = "/api/v2/classify"
+_RECORDED = 1_000  # API requests kept for /_emulator/requests
 _CONFIGURATIONS = "/api/v1/beta/configurations"
 _JSON = b"application/json"
 _GZIP_MIN = 1_400  # bytes: smaller bodies fit one packet either way, and go uncompressed
@@ -81,6 +105,8 @@ class EmulatorApp:
     def __init__(self, store: JobStore, api_key: str, faults: Faults | None = None) -> None:
         self.store = store
         self.counters = Counters()
+        # as they came (decoded only when read: this is on every request's path)
+        self.recorded: deque[list[Any]] = deque(maxlen=_RECORDED)
         self._auth = b"Bearer " + api_key.encode()
         self._draws = FaultDraws(faults or Faults())
         self.configurations = ConfigurationRegistry(store.dataset, store.saved_configurations)
@@ -111,6 +137,8 @@ class EmulatorApp:
     async def _api(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         counters, draws = self.counters, self._draws
         counters.requests += 1
+        record = [scope["method"], scope["path"], scope["query_string"], scope["headers"], b""]
+        self.recorded.append(record)
         endpoint, job_id = _route(scope["method"], path)
         counters.by_endpoint[endpoint] += 1
         refused = self._unauthorised(scope)
@@ -140,7 +168,7 @@ class EmulatorApp:
         if fault in ("server_error", "html_error", "html_200", "not_a_job"):
             answer = self._fault_answer(fault)
         else:
-            answer = await self._handle(endpoint, job_id, scope, receive)
+            answer = await self._handle(endpoint, job_id, scope, receive, record)
         status, body, headers = answer
         counters.by_status[str(status)] += 1
         if fault == "truncated":
@@ -155,16 +183,19 @@ class EmulatorApp:
         else:
             await _send(send, status, body, headers)
 
-    async def _handle(self, endpoint: str, job_id: str, scope: Scope, receive: Receive) -> _Answer:
+    async def _handle(
+        self, endpoint: str, job_id: str, scope: Scope, receive: Receive, record: list[Any]
+    ) -> _Answer:
         pairs = _query(scope)
         project = self._project(pairs)
         if endpoint == "get":
-            body = self.store.get_bytes(job_id, project)
+            body = self.store.get_bytes(job_id, project, usage=_expands_usage(pairs))
             return (200, body, []) if body is not None else _not_found(job_id)
         if endpoint == "list":
             return self._list(pairs, project)
         if endpoint == "create":
-            return self._create(await _body(receive), project)
+            record[4] = await _body(receive)
+            return self._create(record[4], project)
         if endpoint == "cancel":
             try:
                 job = self.store.cancel(job_id, project)
@@ -172,24 +203,31 @@ class EmulatorApp:
                 return _detail(400, str(exc))
             return _json(200, job) if job is not None else _not_found(job_id)
         if endpoint == "delete":
-            if self.store.delete(job_id, project):
+            try:
+                deleted = self.store.delete(job_id, project)
+            except JobStateError as exc:
+                return _detail(400, str(exc))
+            if deleted:
                 return _json(200, {"id": job_id, "project_id": project})
             return _not_found(job_id)
         if endpoint.startswith("configurations"):
             if self.faults.no_configurations:
                 return _detail(404, "Not Found")
-            raw = await _body(receive) if scope["method"] == "POST" else b""
+            raw = await _body(receive) if scope["method"] in ("POST", "PUT") else b""
+            record[4] = raw
             try:
                 body = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError as exc:
                 return _detail(422, f"the body is not JSON: {exc}")
-            return _json(*self.configurations.answer(scope["method"], job_id, pairs, body))
+            status, data = self.configurations.answer(scope["method"], job_id, pairs, body)
+            return (204, b"", []) if status == 204 else _json(status, data)
         if endpoint == "method_not_allowed":
             return _detail(405, "Method Not Allowed")
         return _detail(404, "Not Found")
 
     def _list(self, pairs: list[tuple[str, str]], project: str) -> _Answer:
-        query, errors = parse_list_query(pairs)
+        seed = self.store.dataset.schema == "seed"
+        query, errors = parse_list_query(pairs, STATUSES[:4] if seed else STATUSES)
         if errors:
             return _detail(422, errors)
         draws, faults = self._draws, self._draws.faults
@@ -203,7 +241,8 @@ class EmulatorApp:
             if decoded is None:
                 return _detail(422, [_bad_token(query)])
             offset = decoded
-        selection = self.store.select(query, project)
+        usage = faults.list_usage and _expands_usage(pairs)
+        selection = self.store.select(query, project, usage)
         total = len(selection)
         size = query.page_size
         if draws.chance(faults.oversize_rate):
@@ -214,7 +253,7 @@ class EmulatorApp:
             self.counters.by_fault["duplicate_items"] += 1
             start = offset - min(3, offset, size - 1)
         stop = min(total, offset + size - (offset - start))
-        items = self._slice(selection, start, stop)
+        items = self._slice(selection, start, stop, usage)
         token = encode_token(stop, key) if stop < total else None
         if token is not None and draws.chance(faults.page_loop_rate):
             self.counters.by_fault["page_loop"] += 1
@@ -225,9 +264,11 @@ class EmulatorApp:
             shown = draws.pick((total * 2 + 17, max(0, total - 13), 0, None))
         return _json(200, {"items": items, "next_page_token": token, "total_size": shown})
 
-    def _slice(self, selection: Selection, start: int, stop: int) -> list[dict[str, Any]]:
+    def _slice(
+        self, selection: Selection, start: int, stop: int, usage: bool
+    ) -> list[dict[str, Any]]:
         n_rows = len(selection.rows)
-        items = self.store.jobs(selection.rows[start:stop]) if start < n_rows else []
+        items = self.store.jobs(selection.rows[start:stop], usage) if start < n_rows else []
         if stop > n_rows:
             items.extend(selection.created[max(0, start - n_rows) : stop - n_rows])
         return items
@@ -286,7 +327,10 @@ class EmulatorApp:
             return _json(200, self.counters.snapshot())
         if route == "counters/reset" and method == "POST":
             self.counters.reset()
+            self.recorded.clear()
             return _json(200, self.counters.snapshot())
+        if route == "requests" and method == "GET":
+            return _json(200, [_record(*r) for r in self.recorded])
         if route == "health" and method == "GET":
             ds = self.store.dataset
             return _json(200, {"jobs": len(ds), "seed": ds.seed, "schema": ds.schema})
@@ -345,6 +389,31 @@ def _route(method: str, path: str) -> tuple[str, str]:
     if "/" in rest:
         return "not_found", ""
     return {"GET": "get", "DELETE": "delete"}.get(method, "method_not_allowed"), rest
+
+
+def _record(
+    method: str, path: str, query: bytes, headers: list[Any], body: bytes
+) -> dict[str, Any]:
+    """What a request sent, for a test to read back; never the key."""
+    return {
+        "method": method,
+        "path": path,
+        "query": parse_qsl(query.decode("latin-1"), keep_blank_values=True),
+        "headers": [
+            [name.decode("latin-1"), value.decode("latin-1")]
+            for name, value in headers
+            if name != b"authorization"
+        ],
+        "body": body.decode("utf-8", "replace"),
+    }
+
+
+def _expands_usage(pairs: list[tuple[str, str]]) -> bool:
+    """Whether the query asks for ``usage``: ``expand=usage``, repeated or comma-separated."""
+    return any(
+        name == "expand" and "usage" in (v.strip() for v in value.split(","))
+        for name, value in pairs
+    )
 
 
 def _query(scope: Scope) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ job is turned into its JSON object only when asked for::
     >>> job["id"] == ds.ids[0], len(ds)
     (True, 1000)
     >>> sorted(ds.labels().columns)
-    ['document_input_value', 'id', 'label']
+    ['file_input', 'id', 'label']
 
 Schemas:
 
@@ -50,7 +50,17 @@ from ._catalog import (
 )
 from ._ids import make_id, make_ids, mix, parse_id
 
-__all__ = ["CONFIDENCES", "SCHEMAS", "STATUSES", "Dataset", "Schema", "format_time"]
+__all__ = [
+    "CONFIDENCES",
+    "CONFIGURATION",
+    "FILE",
+    "PARSE_JOB",
+    "SCHEMAS",
+    "STATUSES",
+    "Dataset",
+    "Schema",
+    "format_time",
+]
 
 Schema = Literal["seed", "current", "mixed"]
 SCHEMAS: tuple[str, ...] = ("seed", "current", "mixed")
@@ -68,6 +78,11 @@ _DRIFT_MS = np.datetime64(DRIFT_START, "ms").astype(np.int64)
 _RECLASSIFIED_SHARE = 0.03
 _USERS = 7
 _URL = re.compile(r"https://storage\.example\.com/\w+/2026/doc-(\d{7})\.\w+")
+#: How the service's ids of files and parse jobs begin (SDK 2.19: ``dfl-…``, ``pjb-…``).
+FILE, PARSE_JOB = "dfl-", "pjb-"
+#: How a saved configuration's id begins (the SDK's docstrings: ``configuration_id="cfg-..."``).
+CONFIGURATION = "cfg-"
+_PREFIXES = ("", FILE, PARSE_JOB)  # by input kind: url, file_id, parse_job_id
 # Salts of the id streams, so a job, its document, file and parse job never share an id.
 _JOB, _DOC, _FILE, _PARSE, _TXN, _USER, _CONFIG, _PROJECT = range(8)
 
@@ -195,7 +210,7 @@ class Dataset:
             rows.tolist(),
             make_ids(rows, self._keys[_JOB]),
             self.document_values(rows),
-            make_ids(rows, self._keys[_PARSE]),
+            [PARSE_JOB + i for i in make_ids(rows, self._keys[_PARSE])],
             _iso(created),
             _iso(created + self._duration_ms[rows]),
             self.status_codes[rows].tolist(),
@@ -215,7 +230,7 @@ class Dataset:
             i,
             make_id(i, self._keys[_JOB]),
             self._document_value(int(self._doc[i]), int(self._input[i]), int(self.config_codes[i])),
-            make_id(i, self._keys[_PARSE]),
+            PARSE_JOB + make_id(i, self._keys[_PARSE]),
             format_time(created),
             format_time(created + int(self._duration_ms[i])),
             int(self.status_codes[i]),
@@ -282,7 +297,8 @@ class Dataset:
         values = np.empty(len(rows), dtype=object)
         for kind, salt in ((1, _FILE), (2, _DOC)):
             chosen = kinds == kind
-            values[chosen] = make_ids(docs[chosen], self._keys[salt])
+            prefix = _PREFIXES[kind]
+            values[chosen] = [prefix + i for i in make_ids(docs[chosen], self._keys[salt])]
         for k in np.flatnonzero(kinds == 0).tolist():
             values[k] = self._document_value(int(docs[k]), 0, int(self.config_codes[rows[k]]))
         return values.tolist()  # type: ignore[no-any-return]
@@ -291,7 +307,7 @@ class Dataset:
         if kind == 0:
             ext = _EXTENSIONS[doc % len(_EXTENSIONS)]
             return f"https://storage.example.com/{self._teams[config]}/2026/doc-{doc:07d}.{ext}"
-        return make_id(doc, self._keys[_FILE if kind == 1 else _DOC])
+        return _PREFIXES[kind] + make_id(doc, self._keys[_FILE if kind == 1 else _DOC])
 
     def _result(self, i: int, v1: int) -> dict[str, Any]:
         pred = int(self._pred[i])
@@ -312,17 +328,28 @@ class Dataset:
 
     # -- truth and what was injected -------------------------------------------------------
 
+    def original_input(self, value: str) -> str:
+        """The input a job was made from, when ``value`` is the parse job a dataset job ran
+        (its ``parse_job_id``): a job re-run on that parse job classifies the same document.
+        Any other value is returned as it is."""
+        if value.startswith(PARSE_JOB):
+            row = parse_id(value[len(PARSE_JOB) :], self._keys[_PARSE])
+            if row is not None and row < self._n:
+                return self.document_values(np.array([row]))[0]
+        return value
+
     def document_kind(self, value: str) -> str | None:
         """What the document behind an input (a URL, file id or parse job id this dataset
         made) really is, whatever the rules: ``"invoice"``, ``"meeting_notes"`` ...; None for
         an input it never made. A classifier run under new rules answers from this."""
         found = _URL.fullmatch(value)
+        doc: int | None = None
         if found is not None:
-            doc: int | None = int(found[1])
-        else:
-            doc = parse_id(value, self._keys[_FILE])
-            if doc is None:
-                doc = parse_id(value, self._keys[_DOC])
+            doc = int(found[1])
+        elif value.startswith(FILE):
+            doc = parse_id(value[len(FILE) :], self._keys[_FILE])
+        elif value.startswith(PARSE_JOB):
+            doc = parse_id(value[len(PARSE_JOB) :], self._keys[_DOC])
         if doc is None or doc >= len(self._doc_kinds):
             return None
         return self._kinds[int(self._doc_kinds[doc])]
@@ -333,9 +360,7 @@ class Dataset:
         return pd.DataFrame(
             {
                 "id": pd.array(list(self.ids), dtype="string"),
-                "document_input_value": pd.array(
-                    self.document_values(np.arange(self._n)), dtype="string"
-                ),
+                "file_input": pd.array(self.document_values(np.arange(self._n)), dtype="string"),
                 "label": pd.array(names[self._label], dtype="string"),
             }
         )
@@ -377,7 +402,7 @@ class Dataset:
     def _configuration(self, k: int) -> dict[str, Any]:
         rs = RULE_SETS[k]
         return {
-            "id": make_id(k, self._keys[_CONFIG]),
+            "id": CONFIGURATION + make_id(k, self._keys[_CONFIG]),
             "name": rs.name,
             "version": rs.version,
             "configuration": {

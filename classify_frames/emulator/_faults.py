@@ -67,6 +67,9 @@ class Faults:
             /api/v2/classify``) per period, the rest get 429: the service's 40 per second, or
             the free tier's 20 per 60 s.
         no_configurations: answer 404 on the configurations API, as an older server does.
+        list_usage: the list endpoint honours ``expand=usage`` too. Off by default: the SDK's
+            list takes no ``expand``, and whether the service's listings can carry ``usage``
+            is not documented.
         seed: seeds the RNG that draws every fault.
     """
 
@@ -95,6 +98,7 @@ class Faults:
     create_rate_limit: float | None = None
     create_rate_period: float = 1.0
     no_configurations: bool = False
+    list_usage: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:

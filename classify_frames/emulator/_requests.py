@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from ._data import STATUSES
+from ._data import PARSE_JOB, STATUSES
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -64,8 +64,11 @@ def _error(kind: str, loc: list[Any], msg: str, value: Any, **ctx: Any) -> _Erro
     return item
 
 
-def parse_list_query(pairs: list[tuple[str, str]]) -> tuple[ListQuery, list[_Error]]:
-    """The list query of repeated ``(name, value)`` pairs, and its 422 errors."""
+def parse_list_query(
+    pairs: list[tuple[str, str]], statuses: tuple[str, ...] = STATUSES
+) -> tuple[ListQuery, list[_Error]]:
+    """The list query of repeated ``(name, value)`` pairs, and its 422 errors; ``statuses``
+    are those the server's era knows (the seed's has no CANCELLED)."""
     errors: list[_Error] = []
     single: dict[str, str] = {}
     job_ids: list[str] = []
@@ -75,8 +78,8 @@ def parse_list_query(pairs: list[tuple[str, str]]) -> tuple[ListQuery, list[_Err
         else:
             single[name] = value  # FastAPI keeps the last of repeated scalar parameters
     status = single.get("status")
-    if status is not None and status not in STATUSES:
-        allowed = ", ".join(f"'{s}'" for s in STATUSES[:-1]) + f" or '{STATUSES[-1]}'"
+    if status is not None and status not in statuses:
+        allowed = ", ".join(f"'{s}'" for s in statuses[:-1]) + f" or '{statuses[-1]}'"
         errors.append(
             _error(
                 "enum", ["query", "status"], f"Input should be {allowed}", status, expected=allowed
@@ -185,6 +188,7 @@ def parse_create(raw: bytes) -> tuple[CreateRequest | None, list[_Error]]:
                 error={},
             )
         )
+    errors.extend(_webhook_errors(body))
     configuration = body.get("configuration")
     if configuration is None and not isinstance(body.get("configuration_id"), str):
         errors.append(
@@ -202,10 +206,10 @@ def parse_create(raw: bytes) -> tuple[CreateRequest | None, list[_Error]]:
         return None, errors
     name = given[0]
     value = body[name]
-    if name == "parse_job_id":
+    if name == "parse_job_id" or (name == "file_input" and value.startswith(PARSE_JOB)):
         input_type = "parse_job_id"
     elif name == "file_input" and value.startswith(("http://", "https://")):
-        input_type = "url"
+        input_type = "url"  # not documented for creation: the SDK names file and parse job ids
     else:
         input_type = "file_id"
     request = CreateRequest(
@@ -217,6 +221,49 @@ def parse_create(raw: bytes) -> tuple[CreateRequest | None, list[_Error]]:
         body=body,
     )
     return request, []
+
+
+_WEBHOOK_STRINGS = ("webhook_url", "webhook_output_format", "webhook_signing_secret")
+
+
+def _webhook_errors(body: dict[str, Any]) -> list[_Error]:
+    """``webhook_configuration_ids`` (strings) and ``webhook_configurations`` (objects of the
+    SDK's fields), as the SDK 2.19 sends them; the emulator delivers no webhook."""
+    errors: list[_Error] = []
+    ids = body.get("webhook_configuration_ids")
+    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
+        msg = "Input should be a valid list of strings"
+        errors.append(_error("list_type", ["body", "webhook_configuration_ids"], msg, ids))
+    hooks = body.get("webhook_configurations")
+    if hooks is None:
+        return errors
+    if not isinstance(hooks, list):
+        msg = "Input should be a valid list"
+        return [*errors, _error("list_type", ["body", "webhook_configurations"], msg, hooks)]
+    for i, hook in enumerate(hooks):
+        loc: list[Any] = ["body", "webhook_configurations", i]
+        if not isinstance(hook, dict):
+            msg = "Input should be a valid dictionary or object to extract fields from"
+            errors.append(_error("model_attributes_type", loc, msg, hook))
+            continue
+        for name in _WEBHOOK_STRINGS:
+            value = hook.get(name)
+            if value is not None and not isinstance(value, str):
+                msg = "Input should be a valid string"
+                errors.append(_error("string_type", [*loc, name], msg, value))
+        events = hook.get("webhook_events")
+        if events is not None and not (
+            isinstance(events, list) and all(isinstance(e, str) for e in events)
+        ):
+            msg = "Input should be a valid list of strings"
+            errors.append(_error("list_type", [*loc, "webhook_events"], msg, events))
+        headers = hook.get("webhook_headers")
+        if headers is not None and not (
+            isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())
+        ):
+            msg = "Input should be a valid dictionary of strings"
+            errors.append(_error("dict_type", [*loc, "webhook_headers"], msg, headers))
+    return errors
 
 
 def _configuration_errors(config: Any) -> list[_Error]:

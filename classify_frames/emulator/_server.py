@@ -282,7 +282,7 @@ class Emulator:
         return self._key.get()
 
     def labels(self) -> pd.DataFrame:
-        """The hidden ground truth of the generated jobs (``id``, ``document_input_value``,
+        """The hidden ground truth of the generated jobs (``id``, ``file_input``,
         ``label``)."""
         return self.dataset.labels()
 
@@ -299,8 +299,15 @@ class Emulator:
         return data
 
     def reset_counters(self) -> None:
-        """Start counting requests from zero."""
+        """Start counting requests from zero (and forget the recorded ones)."""
         self._call("POST", "counters/reset")
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The last 1,000 API requests, oldest first: ``method``, ``path``, ``query`` (a list
+        of ``[name, value]``), ``headers`` (``[name, value]``, ``authorization`` left out) and
+        ``body`` (text; empty when none was read), so a test sees what a client really sent."""
+        data: list[dict[str, Any]] = self._call("GET", "requests")
+        return data
 
     @property
     def faults(self) -> Faults:

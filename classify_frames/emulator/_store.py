@@ -21,7 +21,7 @@ import orjson
 
 from ._catalog import EVIDENCE
 from ._classifier import classify_document
-from ._data import CONFIDENCES, STATUSES, Dataset, format_time
+from ._data import CONFIDENCES, FILE, PARSE_JOB, STATUSES, Dataset, format_time
 from ._ids import make_id, mix
 from ._requests import CreateRequest, ListQuery
 
@@ -69,7 +69,8 @@ class _Created:
     legacy: bool
     cancelled_at: float | None = None
 
-    def render(self, now: float) -> dict[str, Any]:
+    def render(self, now: float, usage: bool = False) -> dict[str, Any]:
+        """The job as read at ``now``; ``usage`` only when asked for (``expand=usage``)."""
         job = dict(self.job)
         running_at = self.start + self.duration * _PENDING_SHARE
         done_at = self.start + self.duration
@@ -91,7 +92,9 @@ class _Created:
             job["result"] = self.result
         if status == "FAILED" and self.cancelled_at is None:
             job["error_message"] = "Timed out waiting for the parse job after 900 seconds"
-        if "usage" in job and status in ("COMPLETED", "FAILED"):
+        if not usage:
+            job.pop("usage", None)
+        elif "usage" in job and status in ("COMPLETED", "FAILED"):
             parse = None if job["document_input_type"] == "parse_job_id" else float(self.pages)
             job["usage"] = {"credits": parse or 0.0, "parse_credits": parse}
         return job
@@ -128,7 +131,7 @@ class JobStore:
         self.saved_configurations = {c["id"]: c for c in dataset.configurations}
         self._config_codes = {c["id"]: k for k, c in enumerate(dataset.configurations)}
         self._rows_cache: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
-        self._encoded: dict[int, bytes] = {}
+        self._encoded: dict[tuple[int, bool], bytes] = {}  # by row and whether usage is in
         self._rng = random.Random(seed)
         self._key = mix(seed + 0xC4EA7E) >> 2  # ids of created jobs: no clash with the dataset's
         self._made = 0
@@ -136,42 +139,46 @@ class JobStore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def get(self, job_id: str, project: str) -> dict[str, Any] | None:
-        """The job as its project sees it, or None (unknown, deleted or another project's)."""
+    def get(self, job_id: str, project: str, usage: bool = False) -> dict[str, Any] | None:
+        """The job as its project sees it, or None (unknown, deleted or another project's);
+        ``usage`` only when asked for, as the service sends it for ``expand=usage``."""
         made = self._created.get(job_id)
         if made is not None:
-            return made.render(self.clock()) if made.project == project else None
+            return made.render(self.clock(), usage) if made.project == project else None
         row = self._row(job_id, project)
         if row is None:
             return None
-        return self._changed.get(row) or self.dataset.job(row)
+        return _with_usage(self._changed.get(row) or self.dataset.job(row), usage)
 
-    def get_bytes(self, job_id: str, project: str) -> bytes | None:
+    def get_bytes(self, job_id: str, project: str, usage: bool = False) -> bytes | None:
         """:meth:`get` as JSON bytes; recently served dataset jobs come from a small cache."""
         if job_id in self._created:
-            job = self.get(job_id, project)
+            job = self.get(job_id, project, usage)
             return None if job is None else orjson.dumps(job)
         row = self._row(job_id, project)
         if row is None:
             return None
-        body = self._encoded.get(row)
+        body = self._encoded.get((row, usage))
         if body is None:
-            body = orjson.dumps(self._changed.get(row) or self.dataset.job(row))
-            self._encoded[row] = body
+            body = orjson.dumps(self.get(job_id, project, usage))
+            self._encoded[(row, usage)] = body
             if len(self._encoded) > _ENCODED_CACHE:
                 del self._encoded[next(iter(self._encoded))]  # the oldest entry
         return body
 
-    def jobs(self, rows: np.ndarray) -> list[dict[str, Any]]:
+    def jobs(self, rows: np.ndarray, usage: bool = False) -> list[dict[str, Any]]:
         """The dataset jobs of ``rows``, with the changes clients made."""
         jobs = self.dataset.jobs_at(rows)
         if self._changed:
             for k, row in enumerate(rows.tolist()):
                 if row in self._changed:
-                    jobs[k] = self._changed[row]
+                    jobs[k] = dict(self._changed[row])
+        if not usage:
+            for job in jobs:
+                job.pop("usage", None)
         return jobs
 
-    def select(self, query: ListQuery, project: str) -> Selection:
+    def select(self, query: ListQuery, project: str, usage: bool = False) -> Selection:
         """Every job of ``project`` matching ``query``'s filters, in listing order."""
         key = (*query.filter_key(), project, self._version)
         rows = self._rows_cache.get(key)
@@ -188,7 +195,7 @@ class JobStore:
             job
             for job_id, made in self._created.items()
             if made.project == project and (wanted is None or job_id in wanted)
-            for job in [made.render(now)]
+            for job in [made.render(now, usage)]
             if _matches(job, query)
         ]
         return Selection(rows, created)
@@ -281,13 +288,16 @@ class JobStore:
         )
         if not legacy:
             job["usage"] = {"credits": None, "parse_credits": None}
-        kind = self.dataset.document_kind(request.input_value)
+        source = self.dataset.original_input(request.input_value)
+        kind = self.dataset.document_kind(source)
         result: dict[str, Any] | None
         if kind is None:  # not a document of the dataset: no truth to answer from
             failed, result = self._rng.random() < 0.1, self._result(configuration)
         else:
+            # keyed by the document, not by how its id is spelled (``dfl-``/``pjb-`` or bare)
+            document = source.removeprefix(FILE).removeprefix(PARSE_JOB)
             failed, result = classify_document(
-                kind, configuration["rules"], self.dataset.seed, request.input_value
+                kind, configuration["rules"], self.dataset.seed, document
             )
         made = _Created(
             job=job,
@@ -299,7 +309,7 @@ class JobStore:
             parse_job_id=(
                 request.input_value
                 if request.input_type == "parse_job_id"
-                else make_id(number, self._key ^ 0x9A75E)
+                else PARSE_JOB + make_id(number, self._key ^ 0x9A75E)
             ),
             pages=self._rng.randint(1, 12),
             legacy=legacy,
@@ -336,25 +346,39 @@ class JobStore:
         else:
             job["status"] = "CANCELLED"
         job["updated_at"] = format_time(int(now * 1000))
+        if "usage" in job:  # billing stopped with the job: nothing recorded
+            job["usage"] = {"credits": None, "parse_credits": None}
         self._changed[row] = job
-        self._encoded.pop(row, None)
+        self._forget(row)
         self._version += 1
-        return job
+        return _with_usage(job, usage=False)
 
     def delete(self, job_id: str, project: str) -> bool:
-        """Delete a job; False when not found."""
+        """Delete a finished job; False when not found.
+
+        Raises:
+            JobStateError: the job is PENDING or RUNNING (the service deletes terminal jobs
+                only: cancel it first).
+        """
+        now = self.clock()
         made = self._created.get(job_id)
         if made is not None and made.project == project:
+            _refuse_unfinished(job_id, made.render(now)["status"])
             del self._created[job_id]
             return True
         row = self._row(job_id, project)
         if row is None:
             return False
+        _refuse_unfinished(job_id, (self._changed.get(row) or self.dataset.job(row))["status"])
         self._deleted.add(row)
         self._changed.pop(row, None)
-        self._encoded.pop(row, None)
+        self._forget(row)
         self._version += 1
         return True
+
+    def _forget(self, row: int) -> None:
+        self._encoded.pop((row, False), None)
+        self._encoded.pop((row, True), None)
 
     def _configuration(self, request: CreateRequest) -> tuple[dict[str, Any], str | None]:
         if request.configuration_id is not None and request.configuration is None:
@@ -385,6 +409,18 @@ class JobStore:
         evidence = EVIDENCE.get(rule["type"], ("matches the rule's description",))[0]
         reasoning = f"The document {evidence}, which matches the '{rule['type']}' rule."
         return {"confidence": confidence, "reasoning": reasoning, "type": rule["type"]}
+
+
+def _with_usage(job: dict[str, Any], usage: bool) -> dict[str, Any]:
+    if usage or "usage" not in job:
+        return job
+    return {k: v for k, v in job.items() if k != "usage"}
+
+
+def _refuse_unfinished(job_id: str, status: str) -> None:
+    if status not in _FINAL:
+        msg = f"Job {job_id} is {status}: only a finished job can be deleted (cancel it first)"
+        raise JobStateError(msg)
 
 
 def _matches(job: dict[str, Any], query: ListQuery) -> bool:

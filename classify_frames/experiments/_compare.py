@@ -84,7 +84,7 @@ def compare(
     last, with a warning.
 
     ``labels`` (a frame or CSV/Parquet file, joined on the before jobs' ``id`` or, with
-    ``join_on="document_input_value"``, on the documents) adds each side's accuracy, their
+    ``join_on="file_input"``, on the documents) adds each side's accuracy, their
     paired difference with a 95% interval, McNemar's exact test and the change in calibration.
     Labels from the audit's review queue of ``before`` (``report.review_queue(strategy=
     "stratified")``, its design columns kept) get the audit's design-aware handling: both
@@ -134,8 +134,8 @@ def compare(
         }
     )
     documents = None
-    if join_on == "document_input_value" and "document_input_value" in old.columns:
-        documents = old.set_index(old[key].astype(object))["document_input_value"]
+    if join_on in ("file_input", "document_input_value") and "file_input" in old.columns:
+        documents = old.set_index(old[key].astype(object))["file_input"]
     truth, weights = _labels_for(pairs["source_id"], labels, label_col, join_on, documents)
     pairs["label"] = truth
     designed, strata, unlabelled = None, "", None

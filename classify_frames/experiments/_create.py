@@ -32,11 +32,11 @@ class JobRequest:
     configuration_id: str | None = None
 
     def body(self, style: InputStyle) -> dict[str, Any]:
-        """The JSON body of ``POST /api/v2/classify``."""
-        if self.input_type == "parse_job_id":
-            field = "parse_job_id"  # a file_input is read as a file or a URL
-        elif style == "legacy" and self.input_type == "file_id":
-            field = "file_id"
+        """The JSON body of ``POST /api/v2/classify``: the input as ``file_input`` (SDK 2.19:
+        "File ID or parse job ID"; ``file_id`` and ``parse_job_id`` are deprecated), or under
+        those older names for ``style="legacy"``."""
+        if style == "legacy" and self.input_type in ("file_id", "parse_job_id"):
+            field = self.input_type
         else:
             field = "file_input"
         body: dict[str, Any] = {field: self.input_value, "transaction_id": self.transaction_id}

@@ -14,25 +14,26 @@ from __future__ import annotations
 import hashlib
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Unpack, overload
 
 import pandas as pd
 
 from .._progress import progress_bar
-from .._schema import FINAL_STATUSES
 from ..client import ClassifyClient, ClientOptions, borrow_or_make
-from ..frame import build_frame
+from ..frame import FINAL_STATUSES, build_frame
 from ._create import DEFAULT_CREATE_RATE, InputStyle, JobRequest, creation_error
 from ._rules import Rule, RulesInput, check_rules, fingerprint
+from ._webhooks import Webhook, webhook_fields
 
 __all__ = ["ReclassifyPlan", "reclassify", "transaction_id"]
 
 _STRING = pd.StringDtype("pyarrow")
 _MAX_EXPERIMENT = 100
 _SOURCE_COLUMNS = frozenset(
-    {"id", "document_input_value", "file_input", "document_input_type", "fetch_error"}
+    {"id", "document_input_value", "file_input", "document_input_type", "parse_job_id"}
+    | {"fetch_error"}
     | {f"configuration.parsing_configuration.{k}" for k in ("lang", "max_pages", "target_pages")}
 )
 _POLL_FIRST, _POLL_MAX = 0.5, 15.0  # seconds between polls: first, and at most
@@ -64,7 +65,10 @@ class ReclassifyPlan:
         if self.without_input:
             text += f"; {self.without_input:,} row(s) have no input to re-run"
         if self.credits is None:
-            return text + ". No credits estimate: the source jobs carry no usage."
+            return text + (
+                ". No credits estimate: the source jobs carry no usage (fetch or list them "
+                "with credits=True)."
+            )
         return (
             f"{text}. Estimated cost: about {self.credits:,.0f} credits, from the source jobs' "
             f"usage (known for {self.credits_known:,} of {self.jobs:,})."
@@ -96,6 +100,8 @@ def reclassify(
     dry_run: Literal[False] = ...,
     rate: float = ...,
     input_style: InputStyle = ...,
+    webhooks: Sequence[Webhook] | None = ...,
+    webhook_configuration_ids: Sequence[str] | None = ...,
     client: ClassifyClient | None = ...,
     **client_options: Unpack[ClientOptions],
 ) -> pd.DataFrame: ...
@@ -111,6 +117,8 @@ def reclassify(
     dry_run: Literal[True],
     rate: float = ...,
     input_style: InputStyle = ...,
+    webhooks: Sequence[Webhook] | None = ...,
+    webhook_configuration_ids: Sequence[str] | None = ...,
     client: ClassifyClient | None = ...,
     **client_options: Unpack[ClientOptions],
 ) -> ReclassifyPlan: ...
@@ -125,6 +133,8 @@ def reclassify(
     dry_run: bool = False,
     rate: float = DEFAULT_CREATE_RATE,
     input_style: InputStyle = "file_input",
+    webhooks: Sequence[Webhook] | None = None,
+    webhook_configuration_ids: Sequence[str] | None = None,
     client: ClassifyClient | None = None,
     **client_options: Unpack[ClientOptions],
 ) -> pd.DataFrame | ReclassifyPlan:
@@ -143,11 +153,19 @@ def reclassify(
         rules: the candidate rule set (checked before any request; see ``check_rules``).
         configuration_id: a saved configuration to use instead of ``rules``.
         rate: creations per second (the service allows 40; the free tier ``20 / 60``).
-        input_style: ``"legacy"`` sends ``file_id`` instead of ``file_input``, for old servers.
+        input_style: ``"file_input"`` sends each input as ``file_input`` (a file id or a parse
+            job id, the only inputs the create call documents; a URL job is re-run on the
+            parse job it ran, its ``parse_job_id``, so nothing is parsed again); ``"legacy"``
+            sends ``file_id`` / ``parse_job_id`` instead, for old servers.
+        webhooks: webhook configurations every new job notifies (``webhook_url``, and
+            optionally ``webhook_events``, ``webhook_headers``, ``webhook_output_format``,
+            ``webhook_signing_secret``), as the SDK's create takes them.
+        webhook_configuration_ids: saved webhook configurations to notify.
         client: a :class:`ClassifyClient` to use; otherwise one is made from ``client_options``.
     """
     name = _check_experiment(experiment)
     checked, rule_set = _rule_set(rules, configuration_id)
+    hooks = webhook_fields(webhooks, webhook_configuration_ids)
     if dry_run:
         if not isinstance(jobs, pd.DataFrame):
             msg = "dry_run needs the frame of jobs (their usage estimates the credits), not ids"
@@ -157,7 +175,7 @@ def reclassify(
         return _reclassify(
             active, jobs, name, rule_set, checked, configuration_id,
             wait=wait, wait_timeout=wait_timeout, rate=rate, style=input_style,
-            progress=client_options.get("progress"),
+            progress=client_options.get("progress"), extra=hooks,
         )  # fmt: skip
 
 
@@ -205,7 +223,7 @@ def _sources(
     wanted = [c for c in frame.columns if c in _SOURCE_COLUMNS]
     for k, row in enumerate(frame[wanted].to_dict("records")):
         job_id = _value(row, "id")
-        value = _value(row, "document_input_value") or _value(row, "file_input")
+        value = _value(row, "file_input") or _value(row, "document_input_value")
         kind = _value(row, "document_input_type")
         if job_id is None:
             out.append(_Source(k, "", None, "no source job id"))
@@ -215,12 +233,21 @@ def _sources(
             problem = (
                 f"no input to re-run: the source job could not be fetched ({why})"
                 if why
-                else "no input to re-run: the source job has no document_input_value"
+                else "no input to re-run: the source job has no file_input"
             )
             out.append(_Source(k, job_id, None, problem))
             continue
         if kind not in ("url", "file_id", "parse_job_id"):
             kind = "url" if str(value).startswith(("http://", "https://")) else "file_id"
+        if kind == "url":  # the create call takes file ids and parse job ids, not URLs
+            value, kind = _value(row, "parse_job_id"), "parse_job_id"
+            if value is None:
+                problem = (
+                    "no input to re-run: a URL input, which the create call does not take "
+                    "(file ids dfl-… and parse job ids pjb-… only), and no parse job of it"
+                )
+                out.append(_Source(k, job_id, None, problem))
+                continue
         configuration: dict[str, Any] | None = None
         if rules is not None:
             parsing = {
@@ -309,6 +336,7 @@ def _reclassify(
     rate: float,
     style: InputStyle,
     progress: bool | None,
+    extra: dict[str, Any],
 ) -> pd.DataFrame:
     if isinstance(jobs, pd.DataFrame):
         frame = jobs
@@ -316,7 +344,7 @@ def _reclassify(
         frame = client.fetch_jobs(list(dict.fromkeys(jobs)), progress=progress)
     sources = _sources(frame, experiment, rule_set, rules, configuration_id)
     runnable = [s for s in sources if s.request is not None]
-    bodies = [s.request.body(style) for s in runnable if s.request is not None]
+    bodies = [{**s.request.body(style), **extra} for s in runnable if s.request is not None]
     try:
         creations = client.create_jobs(bodies, rate=rate, progress=progress)
     except KeyboardInterrupt:

@@ -23,10 +23,33 @@ function render({ model, el }) {
   box.className = "cf-grid-box";
   box.tabIndex = 0;  // focusable: the arrow keys and j/k walk the jobs
   el.appendChild(box);
+  // keep the open row inside the box's scrolled view, below its sticky header
+  const reveal = (tr) => {
+    const head = box.querySelector("thead");
+    const top = box.getBoundingClientRect().top + (head ? head.offsetHeight : 0);
+    const bottom = box.getBoundingClientRect().bottom;
+    const row = tr.getBoundingClientRect();
+    if (row.top < top) box.scrollTop -= top - row.top;
+    else if (row.bottom > bottom) box.scrollTop += row.bottom - bottom;
+  };
   const mark = () => {
     const chosen = String(model.get("selected"));
     for (const tr of box.querySelectorAll("tr[data-row]")) {
-      tr.classList.toggle("cf-selected", tr.dataset.row === chosen);
+      const open = tr.dataset.row === chosen;
+      tr.classList.toggle("cf-selected", open);
+      if (open) reveal(tr);
+    }
+  };
+  // after a click, the job's detail must be in sight: if the page hides it (under the table in
+  // a narrow window, under the label panel in a short one), bring the column holding it (and
+  // the panel) to the top of the window
+  const showDetail = () => {
+    const root = el.closest(".cf-explorer-widget");
+    const detail = root ? root.querySelector(".cf-detail") : null;
+    if (!detail) return;
+    const at = detail.getBoundingClientRect();
+    if (at.top < 0 || at.top > window.innerHeight - 120) {
+      (root.querySelector(".cf-side") || detail).scrollIntoView({ block: "start" });
     }
   };
   const draw = () => { box.innerHTML = model.get("value"); mark(); };
@@ -44,7 +67,8 @@ function render({ model, el }) {
     if (tr) {
       model.set("selected", Number(tr.dataset.row));
       model.save_changes();
-      box.focus();
+      box.focus({ preventScroll: true });
+      if (!event.target.closest("a")) showDetail();
     }
   });
   box.addEventListener("keydown", (event) => {
@@ -64,7 +88,9 @@ export default { render };
 """
 
 _CSS = """
-.cf-grid-box{overflow-x:auto;outline:none;max-width:100%}
+.cf-grid-box{overflow:auto;outline:none;max-width:100%;max-height:70vh}
+.cf-grid-box thead th{position:sticky;top:0;background:#fff;z-index:1}
+.cf-grid-box .cf-scroll{overflow:visible}
 .cf-grid-box:focus-visible{box-shadow:0 0 0 2px #4c78a855}
 .cf-grid-box th[data-col]{cursor:pointer;user-select:none}
 .cf-grid-box th[data-col]:hover{background:#eef2f7}

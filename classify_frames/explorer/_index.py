@@ -33,10 +33,14 @@ import pyarrow.compute as pc
 from ._search import TextSearch
 from ._state import FilterState
 
-__all__ = ["BINS", "Facet", "JobIndex", "View", "arrow_data"]
+__all__ = ["BINS", "NO_MATCH", "SEARCHED", "Facet", "JobIndex", "View", "arrow_data"]
 
+#: A completed job no rule matched (``result.type`` missing), as the audit and the CLI say it;
+#: a job with no result at all (failed, pending, not fetched) is not one.
+NO_MATCH = "no match"
 BINS = 20  # confidence histogram bins over [0, 1]
-_SEARCHED = ("id", "document_input_value", "result.reasoning")
+#: The fields the text search looks in, in the order a hit is reported.
+SEARCHED = ("id", "file_input", "result.reasoning")
 _FACETS = {"status": "status", "result_type": "result.type", "configuration": "configuration_id"}
 _NARROWING = ("confidence", "created", "no_match_only", "failed_only")
 _PAGE_SCAN = 4_096  # rows of the sort order looked at first for a page's matches
@@ -69,6 +73,26 @@ class Facet:
         # the smallest unsigned type: a mask compares 1 byte a row, not 8
         small = np.where(missing, len(values) - 1, codes).astype(np.min_scalar_type(len(values)))
         return cls(small, tuple(values))
+
+    def split_missing(self, rows: Mask, name: str) -> Facet:
+        """This facet with the missing value of ``rows`` called ``name`` (just before missing):
+        a completed job with no type is "no match"; a failed one stays missing."""
+        if not rows.any():
+            return self
+        known = [v for v in self.values if v is not None]
+        if name in known:  # a type that really is called so: those rows join it
+            code = known.index(name)
+            codes = self.codes.astype(np.min_scalar_type(len(self.values)))
+        else:
+            code = len(known)
+            size = len(known) + 1 + (None in self.values)
+            codes = self.codes.astype(np.min_scalar_type(size))
+            if None in self.values:
+                codes[codes == len(known)] = len(known) + 1  # missing moves one place on
+            known.append(name)
+        codes[rows] = code
+        values = (*known, None) if (codes == len(known)).any() else tuple(known)
+        return Facet(codes, values)
 
     def wanted(self, chosen: Sequence[Any]) -> Mask | None:
         """Per value: is it one of ``chosen`` (None when nothing is chosen: no constraint)."""
@@ -160,6 +184,9 @@ class JobIndex:
         kind = self._column("result.type")
         completed = self._is("status", "COMPLETED")
         self.no_match = completed & (np.ones(n, bool) if kind is None else kind.isna().to_numpy())
+        self.facets["result_type"] = self.facets["result_type"].split_missing(
+            self.no_match, NO_MATCH
+        )
         fetch_error = self._column("fetch_error")
         self.failed = self._is("status", "FAILED") | (
             np.zeros(n, bool) if fetch_error is None else fetch_error.notna().to_numpy()
@@ -181,7 +208,7 @@ class JobIndex:
             self._cell_parts.append(part)
         self._everyone = np.bincount(self._cells, minlength=cells)
         self.histogram: Counts = self._tally(self._everyone, [None, None, None], -1)[:BINS]
-        self.search = TextSearch([self._column(c) for c in _SEARCHED], n)
+        self.search = TextSearch([self._column(c) for c in SEARCHED], n)
         self._kept: dict[str, tuple[Hashable, Any]] = {}
         self._orders: dict[tuple[str, bool], Rows] = {}
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ._index import BINS, JobIndex, Rows, View, arrow_data
+from ._index import BINS, NO_MATCH, SEARCHED, JobIndex, Rows, View, arrow_data
 
 __all__ = [
+    "NO_RESULT",
     "TABLE_COLUMNS",
     "column_values",
     "configuration_labels",
@@ -38,10 +40,15 @@ TABLE_COLUMNS = (
     "result.confidence",
     "configuration_id",
     "created_at",
-    "document_input_value",
+    "file_input",
 )
+#: What a job with no result at all is called (failed, pending, not fetched): not "no match".
+NO_RESULT = "(no result)"
 _CELL_CHARS = 60
 _MISSING = "—"
+_SNIPPET = (24, 40)  # characters shown before and after a search hit
+_FIELD_NAMES = {"file_input": "input", "result.reasoning": "reasoning"}
+_URL = re.compile(r"https?://[^\s<>\"']+\Z", re.IGNORECASE)
 _STYLE = """<style>
 .cf-explorer table.cf-grid{border-collapse:collapse;font-size:12px;width:100%}
 .cf-explorer .cf-grid th,.cf-explorer .cf-grid td{border-bottom:1px solid #ddd;padding:2px 6px;
@@ -63,6 +70,19 @@ text-align:left;vertical-align:top;white-space:nowrap}
 .cf-explorer.cf-detail-body table.cf-grid td{white-space:pre-wrap;overflow-wrap:anywhere;
 max-width:none}
 .cf-explorer.cf-detail-body ol{margin:0;padding-left:1.5em;white-space:normal}
+.cf-explorer-widget,.cf-explorer-widget .widget-box{overflow:visible}
+.cf-explorer-widget .cf-side{position:sticky;top:0;align-self:flex-start;max-height:100vh;
+overflow-y:auto;background:#fff}
+.cf-explorer mark{background:#ffe58a;color:inherit;padding:0}
+.cf-explorer a.cf-link{color:#1a5fb4;text-decoration:underline}
+.cf-explorer .cf-grid td.cf-hit{white-space:normal;min-width:18em;max-width:28em}
+.cf-explorer .cf-hit-field{color:#777;font-size:11px}
+.cf-explorer tr.cf-labelled td{background:#eef7ee}
+.cf-explorer td.cf-label-mark{color:#1e7b34;font-weight:600}
+.cf-explorer svg.cf-hist{width:100%;max-width:520px;height:auto;display:block}
+.cf-explorer .cf-audit-body table.cf-grid{width:auto;max-width:100%}
+.cf-explorer .cf-audit-tables{display:flex;flex-wrap:wrap;gap:8px 24px;align-items:flex-start}
+.cf-explorer .cf-audit-tables>div{max-width:100%;overflow-x:auto}
 </style>"""
 
 
@@ -74,7 +94,7 @@ def label(value: Any, missing: str) -> str:
 def summary_html(index: JobIndex, view: View) -> str:
     """The matched jobs counted by status and by result type (the 12 commonest types)."""
     status = _counts(index.facets["status"].values, view.status_counts, "(missing)")
-    kinds = _counts(index.facets["result_type"].values, view.type_counts, "(none)", limit=12)
+    kinds = _counts(index.facets["result_type"].values, view.type_counts, NO_RESULT, limit=12)
     return (
         f'{_STYLE}<div class="cf-explorer"><table class="cf-grid cf-wrap">'
         f"<tr><th>status</th><td>{status}</td></tr>"
@@ -103,20 +123,23 @@ def histogram_html(
     overall: npt.NDArray[np.int64] | None = None,
     threshold: float | None = None,
     width: int = 520,
-    height: int = 190,
+    height: int = 170,
 ) -> str:
     """The matched jobs' confidences over [0, 1] as an inline SVG bar chart (cheap to redraw).
 
-    Bars count jobs per 0.05 bin on a labelled count axis; ``overall`` (every job's bins) is
-    drawn behind in grey on the same axis, so the selection reads against all jobs, and
-    ``threshold`` is a dashed line. Each bar's tooltip gives its range and both counts.
+    Bars count the selection's jobs per 0.05 bin on its own counted axis, so a small selection
+    fills the chart; ``overall`` (every job's bins) is drawn as a grey outline scaled to the
+    same peak, so the selection's shape reads against all jobs', and ``threshold`` is a dashed
+    line. Each bar's tooltip gives its range and both counts. The chart shrinks with its box.
     """
     selected = view.histogram
-    behind = selected if overall is None else overall
-    top, step = _axis(int(max(behind.max(initial=0), selected.max(initial=0))))
+    top, step = _axis(int(selected.max(initial=0)))
     left, right, upper, lower = 46, 8, 22, 30
     plot_w, plot_h = width - left - right, height - upper - lower
     bar = plot_w / BINS
+    peak = int(overall.max(initial=0)) if overall is not None else 0
+    # all jobs' outline, its peak at the selection's: unfiltered, the two coincide
+    scale = max(int(selected.max(initial=0)), 1) / peak if peak else 0.0
 
     def x(value: float) -> float:
         return left + plot_w * value
@@ -124,31 +147,35 @@ def histogram_html(
     def y(count: float) -> float:
         return upper + plot_h * (1 - count / top)
 
+    # no confidence in the selection: no count axis to read, only all jobs' shape
+    ticks = range(0, top + 1, step) if selected.any() else range(0)
     parts = [
         f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
         f'stroke="#e3e3e3"/><text x="{left - 4}" y="{y(tick) + 3.5:.1f}" font-size="10" '
         f'text-anchor="end">{tick:,}</text>'
-        for tick in range(0, top + 1, step)
+        for tick in ticks
     ]
+    outline = []
     for i in range(BINS):
         low, high = i / BINS, (i + 1) / BINS
-        mine, everyone = int(selected[i]), int(behind[i])
-        tip = f"{low:.2f}–{high:.2f}: {mine:,}" + (
-            f" of {everyone:,} jobs" if overall is not None else " jobs"
-        )
-        x0 = left + i * bar + 0.5
+        mine = int(selected[i])
+        tip = f"{low:.2f}–{high:.2f}: {mine:,} jobs"
         if overall is not None:
-            h = plot_h * everyone / top
-            parts.append(
-                f'<rect class="cf-all" x="{x0:.1f}" y="{upper + plot_h - h:.1f}" '
-                f'width="{bar - 1:.1f}" height="{h:.1f}" fill="#d5dbe3"/>'
-            )
+            tip += f" of {int(overall[i]):,} ({mine / overall[i]:.0%})" if overall[i] else ""
+            edge = y(int(overall[i]) * scale)
+            outline.append(f"{left + i * bar:.1f},{edge:.1f} {left + (i + 1) * bar:.1f},{edge:.1f}")
         h = plot_h * mine / top
         parts.append(
-            f'<rect class="cf-sel" x="{x0:.1f}" y="{upper + plot_h - h:.1f}" '
+            f'<rect class="cf-sel" x="{left + i * bar + 0.5:.1f}" y="{upper + plot_h - h:.1f}" '
             f'width="{bar - 1:.1f}" height="{h:.1f}" fill="#4c78a8"><title>{tip}</title></rect>'
         )
     base = upper + plot_h
+    if outline:
+        points = f"{left},{base} {' '.join(outline)} {left + plot_w},{base}"
+        parts.append(
+            f'<polyline class="cf-all" points="{points}" fill="none" stroke="#8a94a3" '
+            f'stroke-width="1.2" stroke-dasharray="3 2"/>'
+        )
     parts.append(f'<line x1="{left}" y1="{base}" x2="{left + plot_w}" y2="{base}" stroke="#999"/>')
     parts.extend(
         f'<text x="{x(tenth / 10):.1f}" y="{base + 13}" font-size="10" text-anchor="middle">'
@@ -163,22 +190,24 @@ def histogram_html(
     )
     if threshold is not None and 0 <= threshold <= 1:
         tx = x(threshold)
+        anchor, at = ("end", tx - 3) if threshold > 0.3 else ("start", tx + 3)
         parts.append(
             f'<line class="cf-threshold" x1="{tx:.1f}" x2="{tx:.1f}" y1="{upper - 4}" '
             f'y2="{base}" stroke="#c0392b" stroke-dasharray="4 3"/>'
-            f'<text x="{tx - 3:.1f}" y="{upper - 8}" font-size="10" text-anchor="end" '
+            f'<text x="{at:.1f}" y="{upper - 8}" font-size="10" text-anchor="{anchor}" '
             f'fill="#c0392b">threshold {threshold:g}</text>'
         )
     legend = f'<span class="cf-key" style="background:#4c78a8"></span>selection ({view.matched:,})'
     if overall is not None:
         legend += (
-            f' <span class="cf-key" style="background:#d5dbe3"></span>all jobs ({view.total:,})'
+            ' <span class="cf-key" style="border:1px dashed #8a94a3;width:8px;height:8px"></span>'
+            f"all {view.total:,} jobs (shape: peak of {peak:,} drawn at the selection's)"
         )
     note = f" · {view.no_confidence:,} without confidence" if view.no_confidence else ""
     return (
         f'{_STYLE}<div class="cf-explorer"><div class="cf-legend">confidence: {legend}{note}</div>'
-        f'<svg width="{width}" height="{height}" role="img" aria-label="confidence histogram">'
-        f"{''.join(parts)}</svg></div>"
+        f'<svg class="cf-hist" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="confidence histogram">{"".join(parts)}</svg></div>'
     )
 
 
@@ -206,27 +235,58 @@ def table_html(
     sort_by: str | None = None,
     descending: bool = False,
     names: dict[str, str] | None = None,
+    search: str = "",
+    labels: Mapping[int, str | None] | None = None,
 ) -> str:
     """One page of the table: ``rows`` are frame positions, already filtered, sorted and paged.
 
     ``columns`` (default :data:`TABLE_COLUMNS`) are shown in that order; ``names`` maps a
     configuration id to what to show for it (see :func:`configuration_labels`). Headers carry
     ``data-col`` and rows ``data-row`` (the frame position) for the clickable grid; a cut cell
-    keeps its whole text in its tooltip.
+    keeps its whole text in its tooltip, and a web address is a link. With ``search``, its hits
+    are marked and a "match" column shows where each row holds it; with ``labels`` (frame
+    position to label, in labelling mode) a first column marks the labelled rows.
     """
     shown = [c for c in (TABLE_COLUMNS if columns is None else columns) if c in frame.columns]
+    needle = search.strip()
     arrow = " ▼" if descending else " ▲"
-    head = '<th class="cf-num">#</th>' + "".join(
+    head = '<th class="cf-num">#</th>'
+    if labels is not None:
+        head += "<th>label</th>"
+    if needle:
+        head += '<th title="the first searched field holding the text">match</th>'
+    head += "".join(
         f'<th data-col="{html.escape(c)}" title="sort by {html.escape(c)}">'
         f"{html.escape(c)}{arrow if c == sort_by else ''}</th>"
         for c in shown
     )
     values = {c: column_values(frame[c], rows) for c in shown}
+    # a completed job with no type is "no match", in the words the filters and the audit use
+    done = (
+        [v == "COMPLETED" for v in column_values(frame["status"], rows)]
+        if "result.type" in shown and "status" in frame.columns
+        else [False] * len(rows)
+    )
+    searched = [c for c in SEARCHED if c in frame.columns] if needle else []
+    texts = {c: values[c] if c in values else column_values(frame[c], rows) for c in searched}
     body = []
     for i, position in enumerate(rows.tolist()):
         cells = [f'<td class="cf-num cf-muted">{position}</td>']
+        css_row = ""
+        if labels is not None:
+            given = labels.get(position)
+            if given:
+                css_row = ' class="cf-labelled"'
+                cells.append(f'<td class="cf-label-mark">✓ {html.escape(given)}</td>')
+            else:
+                cells.append('<td class="cf-muted">·</td>')
+        if needle:
+            cells.append(f'<td class="cf-hit">{_hit(texts, i, needle)}</td>')
         for c in shown:
             value = values[c][i]
+            if c == "result.type" and done[i] and _missing(value):
+                cells.append(f'<td class="cf-muted">{NO_MATCH}</td>')
+                continue
             numeric = isinstance(value, float | int) and not isinstance(value, bool)
             css = ' class="cf-num"' if numeric else ""
             text = _text(value)
@@ -234,14 +294,56 @@ def table_html(
                 text = names[text]
             short = _short(text)
             tip = f' title="{html.escape(_text(value))}"' if short != text or names else ""
-            cells.append(f"<td{css}{tip}>{html.escape(short)}</td>")
-        body.append(f'<tr data-row="{position}">{"".join(cells)}</tr>')
+            cells.append(f"<td{css}{tip}>{_shown(short, needle, link=_text(value))}</td>")
+        body.append(f'<tr data-row="{position}"{css_row}>{"".join(cells)}</tr>')
     if not body:
-        body.append(f'<tr><td colspan="{len(shown) + 1}" class="cf-muted">no jobs match</td></tr>')
+        span = len(shown) + 1 + (labels is not None) + bool(needle)
+        body.append(f'<tr><td colspan="{span}" class="cf-muted">no jobs match</td></tr>')
     return (
         f'{_STYLE}<div class="cf-explorer cf-scroll"><table class="cf-grid cf-page">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
+
+
+def _marked(text: str, needle: str) -> str:
+    """``text`` escaped, with each case-insensitive occurrence of ``needle`` in ``<mark>``."""
+    if not needle:
+        return html.escape(text)
+    pieces = re.split(f"({re.escape(needle)})", text, flags=re.IGNORECASE)
+    return "".join(
+        f"<mark>{html.escape(piece)}</mark>" if i % 2 else html.escape(piece)
+        for i, piece in enumerate(pieces)
+    )
+
+
+def _shown(text: str, needle: str = "", *, link: str | None = None) -> str:
+    """``text`` escaped and marked; a link to ``link`` (default ``text``) if it is a web
+    address (http or https only: never a ``javascript:`` one)."""
+    target = text if link is None else link
+    inner = _marked(text, needle)
+    if _URL.match(target):
+        return (
+            f'<a class="cf-link" href="{html.escape(target)}" target="_blank" '
+            f'rel="noopener noreferrer">{inner}</a>'
+        )
+    return inner
+
+
+def _hit(texts: Mapping[str, list[Any]], i: int, needle: str) -> str:
+    """Where row ``i`` holds ``needle``: the first searched field that does, around the hit."""
+    for column, values in texts.items():
+        value = values[i]
+        if not isinstance(value, str):
+            continue
+        found = re.search(re.escape(needle), value, flags=re.IGNORECASE)
+        if found is None:
+            continue
+        before, after = _SNIPPET
+        start, stop = max(found.start() - before, 0), min(found.end() + after, len(value))
+        snippet = ("…" if start else "") + value[start:stop] + ("…" if stop < len(value) else "")
+        field = _FIELD_NAMES.get(column, column)
+        return f'<span class="cf-hit-field">{html.escape(field)}:</span> {_marked(snippet, needle)}'
+    return f'<span class="cf-muted">{_MISSING}</span>'
 
 
 def configuration_labels(frame: pd.DataFrame) -> dict[str, str]:
@@ -274,15 +376,17 @@ def configuration_labels(frame: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def detail_html(frame: pd.DataFrame, position: int | None) -> str:
-    """Everything about one job (frame position): result, rules, errors, times, other fields."""
+def detail_html(frame: pd.DataFrame, position: int | None, search: str = "") -> str:
+    """Everything about one job (frame position): result, rules, errors, times, other fields;
+    web addresses are links and ``search``'s hits are marked."""
     if position is None:
         return '<div class="cf-explorer cf-muted">choose a job to see its details</div>'
     row = {name: column_values(frame[name], np.array([position]))[0] for name in frame.columns}
     get = row.get
+    needle = search.strip()
     parts = [
         f'{_STYLE}<div class="cf-explorer cf-detail-body">',
-        f"<h4>{html.escape(_text(get('id')))} · {html.escape(_text(get('status')))}</h4>",
+        f"<h4>{_marked(_text(get('id')), needle)} · {html.escape(_text(get('status')))}</h4>",
     ]
     error = "\n".join(
         f"{name}: {_text(get(name))}"
@@ -296,12 +400,12 @@ def detail_html(frame: pd.DataFrame, position: int | None) -> str:
         _field(name, get(name))
         for name in ("result.type", "result.confidence", "configuration_id", "configuration.mode")
     )
-    parts.append(_field("result.reasoning", get("result.reasoning"), long=True))
+    parts.append(_field("result.reasoning", get("result.reasoning"), long=True, search=needle))
     rules = _rules(get("configuration.rules"))
     parts.append(f'<tr><th>rules</th><td class="cf-long">{rules}</td></tr>')
     parts.extend(
-        _field(name, get(name), long=True)
-        for name in ("created_at", "updated_at", "document_input_type", "document_input_value")
+        _field(name, get(name), long=True, search=needle)
+        for name in ("created_at", "updated_at", "document_input_type", "file_input")
     )
     shown = {
         "id",
@@ -317,7 +421,7 @@ def detail_html(frame: pd.DataFrame, position: int | None) -> str:
         "created_at",
         "updated_at",
         "document_input_type",
-        "document_input_value",
+        "file_input",
     }
     others = [(name, value) for name, value in row.items() if name not in shown]
     parts.extend(
@@ -351,9 +455,10 @@ def snapshot_html(index: JobIndex, view: View, rows: Rows) -> str:
     )
 
 
-def _field(name: str, value: Any, *, long: bool = False) -> str:
+def _field(name: str, value: Any, *, long: bool = False, search: str = "") -> str:
     css = ' class="cf-long"' if long else ""
-    return f"<tr><th>{html.escape(name)}</th><td{css}>{html.escape(_text(value))}</td></tr>"
+    shown = _shown(_text(value), search if name in SEARCHED else "")
+    return f"<tr><th>{html.escape(name)}</th><td{css}>{shown}</td></tr>"
 
 
 def _rules(value: Any) -> str:
@@ -389,23 +494,100 @@ def _short(text: str) -> str:
     return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + "…"
 
 
+#: The headline numbers of ``report.summary`` shown under an audit of the selection.
+_SUMMARY_ROWS = (
+    "jobs",
+    "completed",
+    "failed",
+    "no_match",
+    "no_match_rate",
+    "confidence_p50",
+    "threshold",
+    "below_threshold",
+    "accuracy",
+    "ece",
+)
+#: ``report.by_type`` columns shown, the shares as percentages.
+_TYPE_COLUMNS = ("count", "share", "confidence_mean", "below_threshold", "accuracy")
+_SHARES = frozenset({"share", "no_match_rate", "below_threshold", "accuracy", "failure_rate"})
+_TYPE_ROWS = 12
+
+
 def findings_html(report: Any, jobs: int, caught: Sequence[str] = ()) -> str:
-    """An audit of the selection for the explorer: ``report.findings`` where the report has
-    them (a list of sentences, a frame, or anything with ``_repr_html_``), else its own HTML;
-    warnings the audit raised (``caught``) are listed under it."""
-    findings = getattr(report, "findings", None)
-    if findings is None:
-        body = str(report._repr_html_())
-    elif hasattr(findings, "_repr_html_"):
-        body = str(findings._repr_html_())
-    elif isinstance(findings, str):
-        body = f"<p>{html.escape(findings)}</p>"
-    else:
-        items = "".join(f"<li>{html.escape(str(item))}</li>" for item in findings)
-        body = f'<ul class="cf-findings">{items}</ul>'
+    """An audit of the selection for the explorer: ``report.findings`` as a list, then the
+    headline numbers of ``report.summary`` and the commonest types of ``report.by_type`` (with
+    the rest named); warnings the audit raised (``caught``) are listed under it."""
+    items = "".join(f"<li>{html.escape(str(item))}</li>" for item in report.findings)
+    tables = [
+        _key_table(report.summary, "headline", rows=_SUMMARY_ROWS),
+        _key_table(report.by_type, "by predicted type", columns=_TYPE_COLUMNS),
+    ]
     notes = "".join(f"<li>{html.escape(text)}</li>" for text in caught)
     warned = f'<div class="cf-muted">the audit warned:<ul>{notes}</ul></div>' if notes else ""
     return (
         f'{_STYLE}<div class="cf-explorer cf-audit-body"><h4>Audit of this selection '
-        f"({jobs:,} jobs)</h4>{body}{warned}</div>"
+        f'({jobs:,} jobs)</h4><ul class="cf-findings">{items}</ul>'
+        f'<div class="cf-audit-tables">{"".join(tables)}</div>{warned}'
+        '<div class="cf-muted">all of it: <code>explorer.audit_selection()</code>, '
+        "an <code>AuditReport</code></div></div>"
     )
+
+
+def _key_table(
+    table: pd.DataFrame,
+    title: str,
+    *,
+    rows: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> str:
+    """Some rows and columns of an audit table as HTML, numbers formatted for reading."""
+    if rows is not None:
+        table = table.loc[[r for r in rows if r in table.index]]
+    if columns is not None:
+        table = table[[c for c in columns if c in table.columns]]
+    rest = ""
+    if len(table) > _TYPE_ROWS:
+        hidden = table.iloc[_TYPE_ROWS:]
+        count = f": {int(hidden['count'].sum()):,} jobs" if "count" in hidden.columns else ""
+        names = ", ".join(str(name) for name in hidden.index)
+        rest = (
+            f'<div class="cf-muted">and {len(hidden)} more types{count} '
+            f"({html.escape(names)})</div>"
+        )
+        table = table.iloc[:_TYPE_ROWS]
+    single = list(table.columns) == ["value"]
+    head = (
+        ""
+        if single
+        else "<tr><th></th>"
+        + "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+        + "</tr>"
+    )
+    body = "".join(
+        f"<tr><th>{html.escape(str(name))}</th>"
+        + "".join(
+            f'<td class="cf-num">{html.escape(_number(str(name) if single else str(c), v))}</td>'
+            for c, v in row.items()
+        )
+        + "</tr>"
+        for name, row in table.iterrows()
+    )
+    return (
+        f'<div><b>{html.escape(title)}</b><table class="cf-grid">{head}{body}</table>{rest}</div>'
+    )
+
+
+def _number(name: str, value: Any) -> str:
+    """A number as a reader wants it: shares as percentages, counts with separators."""
+    if _missing(value):
+        return _MISSING
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if name in _SHARES:
+            return f"{number:.1%}"
+        return f"{number:,.0f}" if number.is_integer() and abs(number) >= 1 else f"{number:.3f}"
+    return str(value)

@@ -25,10 +25,11 @@ import pyarrow.compute as pc
 
 from ._export import FORMATS, Format, export_frame
 from ._grid import JobGrid
-from ._index import JobIndex, View, arrow_data
+from ._index import JobIndex, Rows, View, arrow_data
 from ._label_panel import LabelPanel
 from ._labelling import LabelStore, read_queue
 from ._render import (
+    NO_RESULT,
     TABLE_COLUMNS,
     column_values,
     configuration_labels,
@@ -45,7 +46,7 @@ from ._state import FilterState
 __all__ = ["PAGE_SIZES", "JobExplorer", "explore"]
 
 PAGE_SIZES = (10, 25, 50, 100, 250)
-_MISSING_LABELS = {"status": "(missing)", "result_type": "(none)", "configuration": "(none)"}
+_MISSING_LABELS = {"status": "(missing)", "result_type": NO_RESULT, "configuration": "(none)"}
 _WIDE = {"width": "340px"}  # a dict, so each control gets its own Layout widget
 _STYLE = {"description_width": "90px"}
 _AUTO = {"width": "auto"}
@@ -61,11 +62,15 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
 
     The confidence slider spans [0, 1] (wider if the data is); at its full span it constrains
     nothing, so jobs without a confidence (pending, failed: NaN) stay. Narrow it and only jobs
-    with a confidence inside the range remain. "no match only" keeps completed jobs that no rule
-    matched (``result.type`` missing); "failed only" keeps status FAILED and jobs that could not
-    be fetched (``fetch_error`` set). Click a column header to sort (again: descending), a row
-    to open it. With ``queue=`` (a review queue) or ``labels=`` (a labels file) a panel labels
-    the open job. The frame is indexed once: explore it again after changing it.
+    with a confidence inside the range remain. "no match" is a completed job that no rule
+    matched (``result.type`` missing), as the audit says: the result type "no match"
+    (``set_filters(result_type=["no match"])``) and the "no match only" toggle keep them, and
+    jobs with no result at all are "(no result)"; "failed only" keeps status FAILED and jobs
+    that could not be fetched (``fetch_error`` set). Click a column header to sort (again:
+    descending), a row to open it beside the table. A search marks its hits and shows where
+    each row holds it. With ``queue=`` (a review queue) or ``labels=`` (a labels file) a panel
+    labels the open job and the table marks the labelled rows. The frame is indexed once:
+    explore it again after changing it.
     """
 
     def __init__(
@@ -188,7 +193,7 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             widgets.SelectMultiple(
                 options=[*default, *(str(c) for c in frame.columns if c not in default)],
                 value=default,
-                rows=6,
+                rows=4,
                 description="columns",
                 style=_STYLE,
                 layout={"width": "340px"},
@@ -216,7 +221,8 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             JobGrid(sort_by=sort_by or "", descending=descending, layout={"width": "100%"}),
             "cf-table",
         )
-        self.detail = control(widgets.HTML(layout={"flex": "1 1 0", "min_width": "0"}), "cf-detail")
+        self.detail = control(widgets.HTML(layout={"min_width": "0"}), "cf-detail")
+        self._store = store
         self.labelling = None if store is None else LabelPanel(store, self.move)
         self.audit_button = control(
             widgets.Button(
@@ -255,26 +261,39 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             self.created_to,
             self.search,
         )
-        filters_box = widgets.VBox(
-            [*choosers, widgets.HBox([self.no_match_only, self.failed_only, self.reset])],
+        # three blocks that sit side by side when there is room and wrap when not (800 px)
+        facets_box = widgets.VBox(
+            [self.status, self.result_type, self.columns], layout={"flex": "0 0 auto"}
+        )
+        ranges_box = widgets.VBox(
+            [*choosers[2:], widgets.HBox([self.no_match_only, self.failed_only, self.reset])],
             layout={"flex": "0 0 auto"},
         )
         summary_box = widgets.VBox(
             [self.matched, self.summary, self.histogram],
-            layout={"flex": "1 1 0", "min_width": "0", "padding": "0 0 0 16px"},
+            layout={"flex": "1 1 380px", "min_width": "0", "max_width": "600px"},
         )
         pager = widgets.HBox(
             [self.page_size, self.previous, self.page_label, self.next],
             layout={"align_items": "center"},
         )
         export_box = widgets.HBox([self.export_format, self.export_name, self.export_button])
-        inspect = [self.detail] if self.labelling is None else [self.detail, self.labelling]
+        # the open job beside the table (its label panel first), sticky while the page scrolls;
+        # under the table when the window is too narrow for both
+        side = [self.detail] if self.labelling is None else [self.labelling, self.detail]
+        self.side = control(
+            widgets.VBox(side, layout={"flex": "1 1 380px", "min_width": "0"}), "cf-side"
+        )
+        main = widgets.VBox([pager, self.table], layout={"flex": "3 1 560px", "min_width": "0"})
         super().__init__(
             [
-                widgets.HBox([filters_box, summary_box]),
-                widgets.HBox([self.columns, pager], layout={"align_items": "flex-end"}),
-                self.table,
-                widgets.HBox(inspect),
+                widgets.HBox(
+                    [facets_box, ranges_box, summary_box],
+                    layout={"flex_flow": "row wrap", "grid_gap": "4px 16px"},
+                ),
+                widgets.HBox(
+                    [main, self.side], layout={"flex_flow": "row wrap", "grid_gap": "8px 16px"}
+                ),
                 widgets.HBox([self.audit_button, export_box], layout={"flex_flow": "row wrap"}),
                 self.audit_output,
                 self.export_status,
@@ -288,6 +307,9 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         self.table.observe(self._on_filter, names=["sort_by", "descending"])
         self.table.observe(self._on_job, names="selected")
         self.table.on_key(self._on_key)
+        if self.labelling is not None:  # a label written: mark its row (the panel wrote first)
+            for choice in (self.labelling.choice, self.labelling.other):
+                choice.observe(lambda _: self._draw_table(), names="value")
         self.columns.observe(lambda _: self._show_page(), names="value")
         self.page_size.observe(self._on_page_size, names="value")
         self.export_format.observe(self._on_format, names="value")
@@ -341,7 +363,8 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
     def set_filters(self, **filters: Any) -> None:
         """Change the named filters (the others stay) and update the widget once.
 
-        Names: status, result_type (lists), configuration, confidence ``(low, high)``,
+        Names: status, result_type (lists; "no match" for completed jobs without a type,
+        None for jobs without a result), configuration, confidence ``(low, high)``,
         created ``(from, to)`` dates or ISO strings, search, no_match_only, failed_only.
         """
         state = FilterState.from_options(self._state(), **filters)
@@ -500,15 +523,7 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         job if it is on the page, else open the page's first row."""
         view, size = self._view, self.page_size.value
         self._page = min(self._page, view.pages(size) - 1)
-        rows = view.page(self._page, size)
-        self.table.value = table_html(
-            self._index.frame,
-            rows,
-            columns=[c for c in self.columns.options if c in self.columns.value],
-            sort_by=self.table.sort_by or None,
-            descending=self.table.descending,
-            names=self._names,
-        )
+        rows = self._draw_table()
         self.page_label.value = f"page {self._page + 1:,} of {view.pages(size):,}"
         self.previous.disabled = self._page == 0
         self.next.disabled = self._page >= view.pages(size) - 1
@@ -520,6 +535,25 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             self._on_job()
         else:
             self.table.selected = select  # its observer shows the detail
+
+    def _draw_table(self) -> Rows:
+        """Render the current page of the table (search hits and labels marked); its rows."""
+        rows = self._view.page(self._page, self.page_size.value)
+        labels = None
+        if self._store is not None and "id" in self.frame.columns:
+            ids = column_values(self.frame["id"], rows)
+            labels = {p: self._store.get(str(i)) for p, i in zip(rows.tolist(), ids, strict=True)}
+        self.table.value = table_html(
+            self._index.frame,
+            rows,
+            columns=[c for c in self.columns.options if c in self.columns.value],
+            sort_by=self.table.sort_by or None,
+            descending=self.table.descending,
+            names=self._names,
+            search=self.search.value,
+            labels=labels,
+        )
+        return rows
 
     def _go_to(self, index: int) -> None:
         """Open the job at ``index`` of the filtered, sorted rows, turning to its page."""
@@ -538,7 +572,9 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         if self._quiet:
             return
         position = self.table.selected
-        self.detail.value = detail_html(self._index.frame, None if position < 0 else position)
+        self.detail.value = detail_html(
+            self._index.frame, None if position < 0 else position, self.search.value
+        )
         if self.labelling is not None:
             choices, stated = self._choices(position)
             self.labelling.show(self.selected, choices, stated)
@@ -555,11 +591,9 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
                 types = [str(r["type"]) for r in rules if isinstance(r, dict) and r.get("type")]
         if not types:
             types = [str(v) for v in self._index.facets["result_type"].values if v is not None]
-        stated = "—"
-        if "result.type" in frame.columns:
-            value = column_values(frame["result.type"], np.array([position]))[0]
-            stated = "no match" if value is None else str(value)
-        return types, stated
+        facet = self._index.facets["result_type"]  # "no match" only for a completed job
+        value = facet.values[int(facet.codes[position])] if len(facet.values) else None
+        return types, NO_RESULT if value is None else str(value)
 
     def _on_key(self, message: dict[str, Any]) -> None:
         if message.get("event") == "move":

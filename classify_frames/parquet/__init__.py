@@ -94,7 +94,7 @@ def read_parquet(
         raise ValueError(msg)
     frame = _read_pandas(Path(path), on_bad_files, Pushdown.of(columns, filters))
     if backend == "polars":
-        from .._interop import to_polars
+        from ..frame import to_polars
 
         return to_polars(frame)
     return frame

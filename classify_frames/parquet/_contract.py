@@ -16,9 +16,16 @@ import pandas as pd
 import pyarrow as pa
 
 from .._exceptions import ExportError
-from .._rule_sets import RuleSetDtype
-from .._schema import JOB_TYPE, KNOWN_COLUMNS, NESTED_GROUPS, STATUSES, TAIL_COLUMNS, status_dtype
-from ..frame import frame_from_table
+from ..frame import (
+    JOB_TYPE,
+    KNOWN_COLUMNS,
+    NESTED_GROUPS,
+    STATUSES,
+    TAIL_COLUMNS,
+    RuleSetDtype,
+    frame_from_table,
+    status_dtype,
+)
 
 __all__ = ["canonical", "contract_frame", "from_other_writer", "holds_jobs"]
 

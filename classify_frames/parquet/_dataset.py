@@ -32,13 +32,14 @@ import pyarrow.parquet as pq
 
 from .._atomic import atomic_path
 from .._exceptions import ExportError
-from .._schema import (
+from ..frame import (
     JOB_TYPE,
     KNOWN_COLUMNS,
     REPEATED_COLUMNS,
     TAIL_COLUMNS,
+    empty_frame,
+    encode_table,
 )
-from ..frame import empty_frame, encode_table
 from ._contract import canonical, contract_frame, from_other_writer, holds_jobs
 from ._file import ROW_GROUP_ROWS, WRITE_OPTIONS, Pushdown, check_file, read_table, write_table
 from ._manifest import (

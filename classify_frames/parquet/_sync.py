@@ -31,8 +31,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._exceptions import ExportError
-from .._schema import FINAL_STATUSES
 from ..client import NAT, precedence
+from ..frame import FINAL_STATUSES
 from ._commit import dataset_lock, link_or_copy, new_staging, swap_in
 from ._dataset import (
     DERIVED,

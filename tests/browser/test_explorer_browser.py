@@ -10,21 +10,14 @@ jobs of a review queue are labelled through the page and the labels file is read
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
 import pandas as pd
 import pytest
-from chromium import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, missing
+from chromium import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, browse, missing, serve
 
 from classify_frames import audit, jobs_to_frame
 from classify_frames.emulator import Dataset
@@ -41,63 +34,7 @@ WIDTH = 1280  # the narrowest laptop screen the explorer must fit without sidewa
 if reason := missing("playwright", "voila"):
     pytest.skip(reason, allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    # probe TCP only: an HTTP request would make Voila start a kernel before the browser asks
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"voila exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return
-        time.sleep(0.2)
-    pytest.fail(f"voila did not open port {port} in {timeout:.0f} s")
-
-
-@contextlib.contextmanager
-def _voila(notebook: Path, work: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Serve ``notebook`` with Voila on a free loopback port; its URL while it runs."""
-    port = _free_port()
-    environ = {**os.environ, **(env or {})}
-    environ.setdefault("JUPYTER_DATA_DIR", str(work / "jupyter-data"))
-    log = (work / f"voila-{notebook.stem}.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "voila",
-            notebook.name,
-            "--no-browser",
-            f"--port={port}",
-            "--Voila.ip=127.0.0.1",
-        ],
-        cwd=HERE,
-        env=environ,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}/"  # one notebook given: Voila renders it at the root
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)  # also ends the kernel it started
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -112,29 +49,10 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-@contextlib.contextmanager
-def _browse(browser: Browser, url: str) -> Iterator[Page]:
-    """A 1280 px wide page on ``url``, every request off loopback aborted."""
-
-    def local_only(route: Route) -> None:
-        if route.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
-            route.continue_()
-        else:  # Voila's template links a CDN stylesheet; there is no internet here
-            route.abort()
-
-    page = browser.new_page(viewport={"width": WIDTH, "height": 2400})
-    try:
-        page.route("**/*", local_only)
-        page.goto(url, wait_until="domcontentloaded", timeout=60_000)
-        yield page
-    finally:
-        page.close()
-
-
 @pytest.fixture(scope="module")
 def page(chromium: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     work = tmp_path_factory.mktemp("explorer")
-    with _voila(NOTEBOOK, work) as url, _browse(chromium, url) as page:
+    with serve(NOTEBOOK, work) as url, browse(chromium, url, WIDTH, 2400) as page:
         yield page
 
 
@@ -220,7 +138,7 @@ def _drive(page: Page, df: pd.DataFrame, tmp_path: Path) -> None:
     search.press("Enter")
     found = spring[
         spring["id"].str.contains("invoice", case=False, regex=False)
-        | spring["document_input_value"].str.contains("invoice", case=False, regex=False)
+        | spring["file_input"].str.contains("invoice", case=False, regex=False)
         | spring["result.reasoning"].str.contains("invoice", case=False, regex=False).fillna(False)
     ]
     assert 0 < len(found) < len(spring)
@@ -322,7 +240,7 @@ def test_label_a_review_queue_in_chromium(
     labels = tmp_path / "labels.csv"
     queue = audit(df).review_queue(n=2, strategy="stratified")  # as the notebook makes it
     env = {"CF_LABELS": str(labels)}
-    with _voila(LABELLING, tmp_path, env) as url, _browse(chromium, url) as page:
+    with serve(LABELLING, tmp_path, env) as url, browse(chromium, url, WIDTH, 2400) as page:
         try:
             _label_five(page, df, queue, labels)
         finally:
@@ -346,9 +264,12 @@ def _label_five(page: Page, df: pd.DataFrame, queue: pd.DataFrame, labels: Path)
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
     panel = page.locator(".cf-label-panel").bounding_box()
     detail = page.locator(".cf-detail").bounding_box()
-    assert panel is not None and detail is not None
+    table = page.locator(".cf-table").bounding_box()
+    assert panel is not None and detail is not None and table is not None
     assert panel["x"] + panel["width"] <= WIDTH
-    assert detail["x"] + detail["width"] <= panel["x"]  # side by side, the detail never under it
+    # beside the table, the panel first and the job's detail under it
+    assert table["x"] + table["width"] <= min(panel["x"], detail["x"])
+    assert panel["y"] + panel["height"] <= detail["y"]
     spill = page.locator(".cf-detail").evaluate("e => e.scrollWidth - e.clientWidth")
     assert spill <= 1, f"the detail's text runs {spill} px past its column"
     by_id = df.set_index("id")
@@ -401,3 +322,7 @@ def _label_five(page: Page, df: pd.DataFrame, queue: pd.DataFrame, labels: Path)
     written = pd.read_csv(labels, dtype=str, keep_default_na=False)
     got = {i: v for i, v in zip(written["id"], written["label"], strict=True) if v}
     assert got == expected
+    # the table marks the five labelled rows, each with its label
+    marked = page.locator(".cf-table tr.cf-labelled")
+    expect(marked).to_have_count(5)
+    expect(marked.first.locator("td.cf-label-mark")).to_have_text(f"✓ {expected[ids[0]]}")

@@ -25,6 +25,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api.extensions import (
     ExtensionArray,
     ExtensionDtype,
@@ -34,12 +35,26 @@ from pandas.api.extensions import (
 from pandas.api.extensions import take as _take
 from pandas.api.indexers import check_array_indexer
 
+from ._json_arrow import any_array, as_text
 from ._rule_codes import factorize_lists
 
-__all__ = ["RULE_TYPE", "RuleSetArray", "RuleSetDtype"]
+__all__ = [
+    "ABSENT",
+    "RULE_TYPE",
+    "RuleSetArray",
+    "RuleSetDtype",
+    "rule_sets_from_arrow",
+    "rule_sets_to_arrow",
+    "rules_table",
+]
 
 #: One rule of the contract, as Arrow holds it.
 RULE_TYPE = pa.struct([("description", pa.string()), ("type", pa.string())])
+_CONTRACT = tuple(RULE_TYPE.names)
+
+#: In Arrow, the keys a rule lacks that other rules of the column have (a struct cannot leave
+#: a field out): null when it lacks none. Only rules whose keys differ carry it.
+ABSENT = "__absent__"
 
 #: Rows per chunk when the rules go back to Arrow as plain lists: Arrow's 32-bit offsets hold
 #: 2 GB of text per array, so a chunk gets at most 1 GB of it.
@@ -127,19 +142,11 @@ class RuleSetArray(ExtensionArray):
         if isinstance(scalars, RuleSetArray):
             return scalars.copy() if copy else scalars
         rows = [None if _missing(v) else _as_rules(v) for v in scalars]
-        try:
-            array = pa.array(rows)
-        except (pa.ArrowException, TypeError, ValueError) as exc:
-            msg = f"rule sets must be lists of rule objects (dicts): {exc}"
-            raise TypeError(msg) from None
-        if pa.types.is_null(array.type) or (
-            pa.types.is_list(array.type) and pa.types.is_null(array.type.value_type)
-        ):
-            array = array.cast(pa.list_(RULE_TYPE))  # no rule anywhere to tell the type
-        elif not pa.types.is_list(array.type) and not pa.types.is_large_list(array.type):
-            msg = f"rule sets must be lists of rule objects (dicts), got {array.type}"
-            raise TypeError(msg)
-        codes, distinct = factorize_lists(array)
+        for row in rows:
+            if row is not None and not _is_rule_set(row):
+                msg = f"rule sets must be lists of rule objects (dicts), got {row!r:.80}"
+                raise TypeError(msg)
+        codes, distinct = factorize_lists(rule_sets_to_arrow(rows))
         return cls(codes, distinct)
 
     @classmethod
@@ -185,6 +192,25 @@ class RuleSetArray(ExtensionArray):
         self._store.extend(categories)
         self._codes[key] = theirs[0] if scalar else theirs
 
+    def _explode(self) -> tuple[np.ndarray, np.ndarray]:
+        """``Series.explode``: one row per rule (a dict), and one missing row for a job with
+        no rules, as pandas does for an empty list."""
+        sets = self._category_lists()
+        sizes = np.array([max(1, len(rules)) for rules in sets] + [1], dtype=np.uint64)
+        counts = sizes[self._codes]
+        values = np.empty(int(counts.sum()), dtype=object)
+        at = 0
+        for code in self._codes.tolist():
+            rules = sets[code] if code >= 0 else None
+            if not rules:
+                values[at] = np.nan
+                at += 1
+                continue
+            for rule in rules:
+                values[at] = dict(rule)
+                at += 1
+        return values, counts
+
     def isna(self) -> np.ndarray:
         return self._codes < 0
 
@@ -217,7 +243,7 @@ class RuleSetArray(ExtensionArray):
         if dtype is not None and np.dtype(dtype) != object:
             return np.asarray(self.__array__(), dtype=dtype)
         sets = np.empty(len(self._categories) + 1, dtype=object)
-        sets[:-1] = self._categories.to_pylist()
+        sets[:-1] = rule_sets_from_arrow(self._categories)
         sets[-1] = pd.NA
         out: np.ndarray = sets[self._codes]
         return out
@@ -326,6 +352,93 @@ class RuleSetArray(ExtensionArray):
         return out
 
 
+def rule_sets_to_arrow(sets: Sequence[Any]) -> pa.ListArray:
+    """Rule sets (lists of rule dicts, or None) as an Arrow list of rule structs, each rule
+    with exactly its own keys: ``description`` and ``type`` as strings, then every other key
+    a rule has, with its own type (JSON text where values disagree), then :data:`ABSENT`
+    where rules' keys differ. Plain rules (``description`` and ``type`` only) are
+    :data:`RULE_TYPE`."""
+    rules = [rule for row in sets if type(row) is list for rule in row]
+    seen: dict[str, None] = {}
+    for rule in rules:
+        seen.update(dict.fromkeys(rule))
+    others = sorted(k for k in seen if k not in _CONTRACT)
+    names = [*_CONTRACT, *others]
+    children = [
+        pa.array([as_text(rule.get(key)) for rule in rules], type=pa.string())
+        if key in _CONTRACT
+        else any_array([rule.get(key) for rule in rules])
+        for key in names
+    ]
+    absent = [[k for k in names if k not in rule] or None for rule in rules]
+    if any(absent):
+        names.append(ABSENT)
+        children.append(pa.array(absent, type=pa.list_(pa.string())))
+    offsets = [0]
+    for row in sets:
+        offsets.append(offsets[-1] + (len(row) if type(row) is list else 0))
+    return pa.ListArray.from_arrays(
+        pa.array(offsets, type=pa.int32()),
+        pa.StructArray.from_arrays(children, names=names)
+        if rules or names != list(_CONTRACT)
+        else pa.array([], type=RULE_TYPE),
+        mask=pa.array([type(row) is not list for row in sets], type=pa.bool_()),
+    )
+
+
+def rule_sets_from_arrow(categories: pa.Array) -> list[Any]:
+    """The Python lists of :func:`rule_sets_to_arrow`'s array: each rule with exactly the keys
+    it was made with (those :data:`ABSENT` names left out)."""
+    sets: list[Any] = categories.to_pylist()
+    value_type = categories.type.value_type
+    if not (pa.types.is_struct(value_type) and value_type.get_field_index(ABSENT) >= 0):
+        return sets
+    for rules in sets:
+        for rule in rules or ():
+            for key in rule.pop(ABSENT) or ():
+                rule.pop(key, None)
+    return sets
+
+
+def rules_table(ids: pd.Series, rules: pd.Series) -> pd.DataFrame:
+    """One row per job and rule: ``id``, ``rule`` (the rule's place in its job's list, from 0),
+    ``type``, ``description``, then every other key rules have (missing where a rule lacks it).
+    Jobs without rules have no row."""
+    array = rules.array if isinstance(rules.dtype, RuleSetDtype) else None
+    if not isinstance(array, RuleSetArray):
+        array = RuleSetArray._from_sequence(rules)
+    codes = array.codes
+    categories = array.categories
+    sizes = np.append(pc.list_value_length(categories).fill_null(0).to_numpy(), 0)
+    starts = np.append(np.cumsum(sizes[:-1]) - sizes[:-1], 0)
+    per_row = sizes[codes]  # -1 picks the appended 0
+    rows = np.repeat(np.arange(len(codes)), per_row)
+    ends = np.cumsum(per_row)
+    place = np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - per_row, per_row)
+    flat = categories.flatten().take(pa.array(starts[codes][rows] + place, type=pa.int64()))
+    if not pa.types.is_struct(flat.type):  # no rule anywhere to give the rules a type
+        flat = pa.array([], type=RULE_TYPE)
+    columns: dict[str, Any] = {
+        "id": ids.iloc[rows].reset_index(drop=True),
+        "rule": pd.array(place, dtype="int64"),
+    }
+    absent = flat.field(ABSENT).to_pylist() if flat.type.get_field_index(ABSENT) >= 0 else None
+    names = [n for n in ("type", "description") if flat.type.get_field_index(n) >= 0]
+    names += [f.name for f in flat.type if f.name not in (*_CONTRACT, ABSENT)]
+    for name in names:
+        values = flat.field(name)
+        if pa.types.is_string(values.type):
+            column: Any = pd.array(values, dtype=pd.StringDtype("pyarrow"))
+        else:  # other keys keep their own Arrow type (numbers, lists, structs)
+            column = pd.arrays.ArrowExtensionArray(values)
+        if absent is not None:
+            lacking = np.array([name in (keys or ()) for keys in absent], dtype=bool)
+            if lacking.any():
+                column = pd.Series(column).mask(lacking).array
+        columns[name] = column
+    return pd.DataFrame(columns)
+
+
 class _Store:
     """The distinct rule sets of an array and of its views, as Arrow and (once asked) Python."""
 
@@ -335,7 +448,7 @@ class _Store:
 
     def lists(self) -> list[Any]:
         if self._lists is None:
-            self._lists = self.categories.to_pylist()
+            self._lists = rule_sets_from_arrow(self.categories)
         return self._lists
 
     def extend(self, categories: pa.Array) -> None:
@@ -364,7 +477,7 @@ def _is_rule_set(value: Any) -> bool:
 
 
 def _as_rules(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray | tuple):
         return list(value)
     if isinstance(value, str):  # a frame read back from CSV or JSON text
         parsed = orjson.loads(value)
@@ -387,22 +500,30 @@ def _union(arrays: list[RuleSetArray]) -> tuple[pa.Array, list[np.ndarray]]:
 
 
 def _common(categories: Any) -> list[pa.Array]:
-    """Category arrays cast to one type: rule structs with more fields win, empty ones adapt."""
+    """Category arrays as one type: empty ones adapt; rule structs that differ are made again
+    together, so that each rule keeps exactly its own keys."""
     arrays = list(categories)
     typed = [a for a in arrays if not pa.types.is_null(a.type.value_type) and len(a)]
     if not typed:
         return [a.cast(arrays[0].type) for a in arrays]
-    schema = pa.unify_schemas(
-        [pa.schema([pa.field("rules", a.type)]) for a in typed], promote_options="permissive"
-    )
-    target = schema.field("rules").type
-    return [a if a.type == target else _cast_rules(a, target) for a in arrays]
+    target = typed[0].type
+    if all(a.type == target for a in typed):
+        return [
+            a if a.type == target else a.cast(target) if len(a) else pa.array([], type=target)
+            for a in arrays
+        ]
+    return _reencoded(arrays)
 
 
-def _cast_rules(array: pa.Array, target: pa.DataType) -> pa.Array:
-    if len(array) == 0:
-        return pa.array([], type=target)
-    return pa.array(array.to_pylist(), type=target)
+def _reencoded(arrays: list[pa.Array]) -> list[pa.Array]:
+    """Category arrays of differing rule types as one type, each rule keeping its own keys."""
+    sets = [rule_sets_from_arrow(a) for a in arrays]
+    joined = rule_sets_to_arrow([s for part in sets for s in part])
+    out, start = [], 0
+    for part in sets:
+        out.append(joined.slice(start, len(part)))
+        start += len(part)
+    return out
 
 
 def _concat(arrays: list[RuleSetArray]) -> RuleSetArray:

@@ -1,6 +1,8 @@
 """The column contract: names, order and dtypes of every frame classify_frames returns.
 
-One row per job. Known columns always come first, in this order and with these dtypes, whatever
+One row per job. ``file_input`` holds the job's input (a URL, a file id or a parse job id), as
+the service names it today; an older server's ``document_input_value`` is read into it.
+Known columns always come first, in this order and with these dtypes, whatever
 subset of jobs came back (an empty frame too); unknown fields a server sends follow them
 (nested ones flattened with dots); ``fetch_error`` and ``http_status`` close every frame.
 """
@@ -103,7 +105,7 @@ KNOWN_COLUMNS: dict[str, object] = {
     "user_id": _REPEATED,
     "configuration_id": _REPEATED,
     "document_input_type": _REPEATED,
-    "document_input_value": _STRING,
+    "file_input": _STRING,
     "parse_job_id": _STRING,
     "transaction_id": _STRING,
     "error_message": _STRING,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import io
-import json
 import math
 import os
 import warnings
@@ -27,8 +26,9 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from ._dictionary import encode_ids
+from ._json_arrow import any_array, as_text, has_empty_struct
 from ._rule_codes import factorize_lists
-from ._rule_sets import RuleSetDtype
+from ._rule_sets import RuleSetDtype, rule_sets_to_arrow
 from ._schema import (
     JOB_TYPE,
     KNOWN_COLUMNS,
@@ -41,7 +41,14 @@ from ._schema import (
     status_dtype,
 )
 
-__all__ = ["JobsInput", "empty_frame", "jobs_to_frame"]
+__all__ = [
+    "JobsInput",
+    "build_frame",
+    "empty_frame",
+    "encode_table",
+    "frame_from_table",
+    "jobs_to_frame",
+]
 
 JobsInput = Iterable[Mapping[str, Any]] | bytes | str | os.PathLike[str]
 
@@ -148,15 +155,16 @@ def _assemble(
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     for i, field in enumerate(JOB_TYPE):
         child = _child(struct, i)
-        if field.name == "file_input":
+        if field.name == "document_input_value":  # the seed's name, read into file_input
             continue
-        if field.name == "document_input_value":
-            child = pc.coalesce(child, _child(struct, JOB_TYPE.get_field_index("file_input")))
+        if field.name == "file_input":
+            legacy = _child(struct, JOB_TYPE.get_field_index("document_input_value"))
+            child = pc.coalesce(child, legacy)
         if field.name in NESTED_GROUPS and not nested:
             _flatten_into(columns, field.name, child)
         else:
             columns[field.name] = child
-    _keep_conflicting_file_input(columns, struct)
+    _keep_conflicting_input(columns, struct)
     times: dict[str, pd.Series] = {}
     for name in TIMESTAMP_COLUMNS:
         times[name], unread = _parse_times(columns[name])
@@ -221,6 +229,7 @@ def frame_from_table(table: pa.Table | list[pa.Table]) -> pd.DataFrame:
     """
     if isinstance(table, list):
         table = table.pop()
+    table = _legacy_input_read(table)
     table = encode_table(table)
     frame: pd.DataFrame = table.to_pandas(
         types_mapper=_pandas_dtype, ignore_metadata=True, self_destruct=True, split_blocks=True
@@ -230,6 +239,28 @@ def frame_from_table(table: pa.Table | list[pa.Table]) -> pd.DataFrame:
         if isinstance(dtype, pd.CategoricalDtype) and dtype.categories.dtype != _CATEGORIES:
             frame[name] = _string_categories(frame[name])  # only when there are none
     return frame
+
+
+def _legacy_input_read(table: pa.Table) -> pa.Table:
+    """A table stored under the seed's ``document_input_value`` (by older code, or joined from
+    segments of both names) with that column read into ``file_input``; it stays apart only
+    where both hold values that differ, as :func:`jobs_to_frame` keeps it."""
+    names = table.column_names
+    if "document_input_value" not in names:
+        return table
+    if "file_input" not in names:
+        return table.rename_columns(
+            ["file_input" if n == "document_input_value" else n for n in names]
+        )
+    legacy, current = table.column("document_input_value"), table.column("file_input")
+    if not (pa.types.is_string(legacy.type) or pa.types.is_large_string(legacy.type)):
+        return table
+    merged = pc.coalesce(current, legacy.cast(current.type))
+    table = table.set_column(names.index("file_input"), "file_input", merged)
+    differs = pc.and_(pc.is_valid(current), pc.not_equal(current, legacy.cast(current.type)))
+    if not pc.any(differs).as_py():
+        table = table.drop_columns(["document_input_value"])
+    return table
 
 
 def _string_categories(column: pd.Series) -> pd.Series:
@@ -317,15 +348,16 @@ def _flatten_into(columns: dict[str, Any], prefix: str, array: pa.Array | pa.Chu
             columns[name] = pc.if_else(valid, columns[name], pa.scalar(None, columns[name].type))
 
 
-def _keep_conflicting_file_input(
+def _keep_conflicting_input(
     columns: dict[str, Any], struct: pa.StructArray | pa.ChunkedArray
 ) -> None:
-    """Keep ``file_input`` as its own column only where it disagrees with document_input_value."""
-    raw_value = _child(struct, JOB_TYPE.get_field_index("document_input_value"))
+    """Keep ``document_input_value`` as its own column only where a job sends both names and
+    they disagree (``file_input`` holds the current name's value)."""
+    legacy = _child(struct, JOB_TYPE.get_field_index("document_input_value"))
     file_input = _child(struct, JOB_TYPE.get_field_index("file_input"))
-    both = pc.and_(raw_value.is_valid(), file_input.is_valid())
-    if pc.any(pc.and_(both, pc.not_equal(raw_value, file_input))).as_py():
-        columns["file_input"] = file_input
+    both = pc.and_(legacy.is_valid(), file_input.is_valid())
+    if pc.any(pc.and_(both, pc.not_equal(legacy, file_input))).as_py():
+        columns["document_input_value"] = legacy
 
 
 # -- the known fields --------------------------------------------------------------------------
@@ -372,9 +404,8 @@ _NO_RULES = _without_rules(JOB_TYPE)
 
 def _plain_rule_sets(records: Sequence[dict[str, Any]]) -> pa.Array | None:
     """Each row's rules as a dictionary over the distinct lists, each converted to Arrow once (a
-    million jobs share a handful), or None when some rule
-    is not a plain ``{description, type}`` object of strings: the general path converts those,
-    with their unknown fields and odd values."""
+    million jobs share a handful), or None when some rule is not an object: the general path
+    keeps those apart."""
     codes: dict[bytes, int] = {}
     distinct: list[list[Any]] = []
     rows: list[int | None] = []
@@ -390,29 +421,13 @@ def _plain_rule_sets(records: Sequence[dict[str, Any]]) -> pa.Array | None:
             return None
         code = codes.get(key)
         if code is None:
-            if not all(type(rule) is dict and rule.keys() <= _RULE_FIELDS for rule in rules):
+            if not all(type(rule) is dict for rule in rules):
                 return None
             code = codes[key] = len(distinct)
             distinct.append(rules)
         rows.append(code)
-    try:
-        dictionary = pa.array(distinct, type=pa.list_(RULE_TYPE))
-    except (pa.ArrowException, TypeError, ValueError, OverflowError):
-        return None
+    dictionary = rule_sets_to_arrow(distinct)
     return pa.DictionaryArray.from_arrays(pa.array(rows, type=pa.int32()), dictionary)
-
-
-def _as_str(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"  # as JSON writes it, like the objects below
-    if isinstance(value, int | float):
-        return str(value)
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:  # integers past 64 bits, which orjson refuses
-        return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _as_float(value: Any) -> float | None:
@@ -448,7 +463,7 @@ def _coerce_job(job: Mapping[str, Any], row: int, unconverted: Unconverted) -> d
         return out
 
     out: dict[str, Any] = {
-        f.name: _as_str(job.get(f.name)) for f in JOB_TYPE if f.name not in NESTED_GROUPS
+        f.name: as_text(job.get(f.name)) for f in JOB_TYPE if f.name not in NESTED_GROUPS
     }
     config, result, usage = (job.get(g) for g in NESTED_GROUPS)
     if isinstance(config, Mapping):
@@ -458,30 +473,30 @@ def _coerce_job(job: Mapping[str, Any], row: int, unconverted: Unconverted) -> d
             unconverted.setdefault("configuration.rules", []).append((row, rules))
         out["configuration"] = {
             "rules": [
-                {"description": _as_str(r.get("description")), "type": _as_str(r.get("type"))}
+                {"description": as_text(r.get("description")), "type": as_text(r.get("type"))}
                 for r in rules
                 if isinstance(r, Mapping)
             ]
             if isinstance(rules, list)
             else None,
-            "mode": _as_str(config.get("mode")),
+            "mode": as_text(config.get("mode")),
             "parsing_configuration": {
-                "lang": _as_str(_as_dict(parsing).get("lang")),
+                "lang": as_text(_as_dict(parsing).get("lang")),
                 "max_pages": convert(
                     "configuration.parsing_configuration.max_pages",
                     _as_dict(parsing).get("max_pages"),
                     _as_int,
                 ),
-                "target_pages": _as_str(_as_dict(parsing).get("target_pages")),
+                "target_pages": as_text(_as_dict(parsing).get("target_pages")),
             }
             if isinstance(parsing, Mapping)
             else None,
         }
     if isinstance(result, Mapping):
         out["result"] = {
-            "type": _as_str(result.get("type")),
+            "type": as_text(result.get("type")),
             "confidence": convert("result.confidence", result.get("confidence"), _as_float),
-            "reasoning": _as_str(result.get("reasoning")),
+            "reasoning": as_text(result.get("reasoning")),
         }
     if isinstance(usage, Mapping):
         out["usage"] = {
@@ -569,31 +584,16 @@ def _extra_columns(
         full: list[Any] = [None] * n
         for i, v in values:
             full[i] = v
-        columns[name] = _rules_array(full) if name == "configuration.rules" else _any_array(full)
+        columns[name] = _rules_array(full) if name == "configuration.rules" else any_array(full)
     return columns
 
 
 def _rules_array(rows: list[Any]) -> pa.Array:
-    """``configuration.rules`` when rules carry fields beyond the contract's: the contract's
-    two, as strings, then every other field with its own type (JSON text where values disagree).
-    """
-    rules = [rule for row in rows if type(row) is list for rule in row if type(rule) is dict]
-    names = [*RULE_TYPE.names, *sorted({key for rule in rules for key in rule} - _RULE_FIELDS)]
-    children = [
-        pa.array([_as_str(rule.get(key)) for rule in rules], type=pa.string())
-        if key in _RULE_FIELDS
-        else _any_array([rule.get(key) for rule in rules])
-        for key in names
-    ]
-    offsets = [0]
-    for row in rows:
-        offsets.append(
-            offsets[-1] + (sum(type(r) is dict for r in row) if type(row) is list else 0)
-        )
-    return pa.ListArray.from_arrays(
-        pa.array(offsets, type=pa.int32()),
-        pa.StructArray.from_arrays(children, names=names),
-        mask=pa.array([type(row) is not list for row in rows]),
+    """``configuration.rules`` when rules are not all plain ``{description, type}`` objects:
+    each rule with exactly its own keys (see :func:`rule_sets_to_arrow`); what is not a rule
+    object is left out here and kept in ``configuration.rules (unparsed)``."""
+    return rule_sets_to_arrow(
+        [[r for r in row if type(r) is dict] if type(row) is list else None for row in rows]
     )
 
 
@@ -616,10 +616,10 @@ def _fits(key: str, known: dict[str, Any] | None, value: Any) -> bool:
 def _unknown_levels(
     records: Sequence[dict[str, Any]], *, rules_known: bool = False
 ) -> tuple[bool, bool]:
-    """(any unknown key or misshapen object outside rules, any unknown key inside a rule),
+    """(any unknown key or misshapen object outside rules, any rule that is not exactly
+    ``{description, type}``),
     in one cheap pass (not looking inside rules already known to be plain)."""
-    other = False
-    rule_keys: set[str] = set()
+    other = odd_rules = False
     for r in records:
         if not r.keys() <= _TOP_KEYS:
             other = True
@@ -639,30 +639,9 @@ def _unknown_levels(
                 other = True
             if rules is not None and type(rules) is not list:
                 other = True
-            if type(rules) is list and not rules_known:
-                for rule in rules:
-                    if type(rule) is dict:
-                        rule_keys.update(rule)
-    return other, not rule_keys <= _RULE_FIELDS
-
-
-def _any_array(values: list[Any]) -> pa.Array:
-    """An Arrow array of whatever the values are; mixed types become JSON text."""
-    try:
-        array = pa.array(values)
-    except (pa.ArrowException, TypeError, ValueError, OverflowError):
-        return pa.array([_as_str(v) for v in values], type=pa.string())
-    if _has_empty_struct(array.type):  # Parquet cannot store a struct with no fields
-        return pa.array([_as_str(v) for v in values], type=pa.string())
-    return array.cast(pa.string()) if pa.types.is_null(array.type) else array
-
-
-def _has_empty_struct(t: pa.DataType) -> bool:
-    if pa.types.is_struct(t):
-        return t.num_fields == 0 or any(_has_empty_struct(f.type) for f in t)
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return _has_empty_struct(t.value_type)
-    return False
+            if type(rules) is list and not rules_known and not odd_rules:
+                odd_rules = any(type(r) is dict and r.keys() != _RULE_FIELDS for r in rules)
+    return other, odd_rules
 
 
 # -- reading what the user has -------------------------------------------------------------------
@@ -698,13 +677,24 @@ def _read_json_lines(
     if (
         "items" in table.column_names
         or any(table.schema.field(f.name).type != f.type for f in JOB_TYPE)
-        or any(_has_empty_struct(f.type) for f in table.schema)
+        or any(has_empty_struct(f.type) for f in table.schema)
+        or _rules_lack_keys(table.column("configuration"))
     ):
         return None
     try:
         return _split_table(table, nested=nested)
     except pa.ArrowException:  # e.g. a list of nothing but nulls, which Arrow cannot combine
         return None
+
+
+def _rules_lack_keys(configuration: pa.ChunkedArray) -> bool:
+    """Whether a rule read by Arrow may lack ``description`` or ``type`` (Arrow reads a missing
+    key as null): the Python path then keeps each rule's own keys."""
+    for chunk in configuration.chunks:
+        rules = chunk.field("rules").flatten()
+        if rules.null_count or any(rules.field(k).null_count for k in RULE_TYPE.names):
+            return True
+    return False
 
 
 def _blocks(size: int) -> pa_json.ReadOptions:
