@@ -153,7 +153,6 @@ def _types(raw: pd.Series, completed: np.ndarray, index: pd.Index) -> pd.Series:
 
 def _warn_impossible(values: np.ndarray) -> None:
     """Warn once per frame about confidences outside [0, 1] or infinite, with examples."""
-
     examples = ", ".join(f"{v:g}" for v in pd.unique(values)[:3])
     msg = (
         f"{len(values)} completed job(s) state an impossible confidence ({examples}: outside "
@@ -185,7 +184,7 @@ def rule_set_ids(rules: pd.Series) -> tuple[pd.Series, dict[str, list[tuple[str,
     handful of rule sets), and the fingerprint is computed once per group, from one of its rows.
 
     >>> import pyarrow as pa
-    >>> from classify_frames._schema import RULE_TYPE
+    >>> from classify_frames.frame import RULE_TYPE
     >>> rules = pd.Series(pd.array([[{"type": "a", "description": "x"}], None],
     ...                            dtype=pd.ArrowDtype(pa.list_(RULE_TYPE))))
     >>> ids, sets = rule_set_ids(rules)
