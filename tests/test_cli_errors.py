@@ -95,3 +95,29 @@ def test_statuses_are_declared_once_and_the_cli_offers_those() -> None:
         status = next(p for p in command.params if p.name == "status")
         assert isinstance(status.type, click.Choice)
         assert tuple(status.type.choices) == STATUS_NAMES
+
+
+def test_the_command_line_shows_retries_in_its_bar_not_as_stamina_warnings(
+    tmp_path: Any,
+) -> None:
+    """The library leaves stamina's logger alone; the CLI, an application, keeps its per-retry
+    warnings off stderr (Python's last-resort handler would print each one)."""
+    import os
+    import subprocess
+    import sys
+
+    from classify_frames.emulator import Emulator
+
+    with Emulator(jobs=50, fail_rate=0.3, fail_statuses=(503,), seed=1) as emu:
+        ids = tmp_path / "ids.txt"
+        ids.write_text("\n".join(emu.dataset.ids[:12]))
+        env = {**os.environ, "LLAMA_CLOUD_API_KEY": emu.api_key}
+        done = subprocess.run(
+            [sys.executable, "-c", "from classify_frames.cli import main; main()", "fetch",
+             str(ids), "--out", str(tmp_path / "out.csv"), "--base-url", emu.base_url,
+             "--per-id", "--no-progress"],
+            capture_output=True, text=True, timeout=120, env=env, check=False,
+        )  # fmt: skip
+        assert emu.counters()["by_status"].get("503", 0) > 0  # retries happened
+    assert "retry_scheduled" not in done.stderr, done.stderr
+    assert "wrote 12 jobs" in done.stdout, done.stdout + done.stderr

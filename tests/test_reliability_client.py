@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -319,3 +320,51 @@ def test_the_opt_in_header_filter_hides_an_echoed_key() -> None:
     assert HideHeaders().filter(record)
     assert KEY not in record.getMessage() and "[headers hidden]" in record.getMessage()
     assert "httpx" in HEADER_LOGGERS
+
+
+def test_item13_the_rate_holds_across_a_close_and_a_new_call() -> None:
+    """close() ends the pools, not the client's rate: a call after it does not burst into the
+    window the last call's requests still fill (arrivals timed at the transport)."""
+    arrivals: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        arrivals.append(time.monotonic())
+        job_id = request.url.path.rsplit("/", 1)[1]
+        return httpx.Response(200, json={"id": job_id, "status": "COMPLETED"})
+
+    client = cf.ClassifyClient(
+        api_key=KEY, base_url="http://127.0.0.1:9", transport=httpx.MockTransport(handler),
+        max_requests_per_second=2, progress=False,
+    )  # fmt: skip
+    client.fetch_jobs(["a0", "a1"], per_id=True)
+    client.close()
+    client.fetch_jobs(["b0", "b1"], per_id=True)
+    client.close()
+    assert len(arrivals) == 4
+    # the 3rd request is a second after the 1st (a new pacer let it go at once)
+    assert arrivals[2] - arrivals[0] >= 1.0, [round(t - arrivals[0], 3) for t in arrivals]
+
+
+def test_wait_jobs_polls_until_each_job_ends_or_is_gone_in_input_order() -> None:
+    polls: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/gone"):  # asked for alone, to learn why it is missing
+            return httpx.Response(404, json={"detail": "Job not found"})
+        ids = request.url.params.get_list("job_ids")
+        polls.append(ids)
+        status = "COMPLETED" if len(polls) >= 3 else "RUNNING"
+        items = [{"id": i, "status": status if i != "b" else "FAILED"} for i in ids if i != "gone"]
+        return httpx.Response(200, json={"items": items, "next_page_token": None})
+
+    with cf.ClassifyClient(
+        api_key=KEY, base_url="http://127.0.0.1:9", transport=httpx.MockTransport(handler),
+        progress=False,
+    ) as client:  # fmt: skip
+        original = client.fetch_jobs
+        done = client.wait_jobs(["a", "b", "gone"], timeout=60)
+        assert client.fetch_jobs == original
+    assert done["id"].tolist() == ["a", "b", "gone"]
+    assert done["status"].tolist()[:2] == ["COMPLETED", "FAILED"]
+    assert done["http_status"].iloc[2] == 404
+    assert polls[1:] == [["a"], ["a"]]  # what ended is not asked for again

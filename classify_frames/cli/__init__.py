@@ -6,6 +6,7 @@ Subcommands live in their own modules and are imported only when invoked, so ``-
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 import click
@@ -55,3 +56,8 @@ def main(**_: Any) -> None:
     The API key comes from LLAMA_CLOUD_API_KEY (never from the command line, where it would be
     visible to other users); the base URL from --base-url or LLAMA_CLOUD_BASE_URL.
     """
+    # The command line is an application, so it may set logging up (the library never does):
+    # retries show in its progress bars and counts, not as stamina's warnings on stderr.
+    retries = logging.getLogger("stamina")
+    if not any(isinstance(h, logging.NullHandler) for h in retries.handlers):
+        retries.addHandler(logging.NullHandler())

@@ -24,11 +24,12 @@ from typing import Any, Literal, TypeVar, Unpack
 import pandas as pd
 
 from .._exceptions import ClassifyFramesError, ClientClosedError, FetchError
-from .._progress import progress_bar
+from ..frame import FINAL_STATUSES
 from ._collect import Collected, frame_of
 from ._fetcher import Fetcher
 from ._ids import unique_ids
 from ._jobs import CREATE_RATE, Creation, Jobs, check_bodies
+from ._limits import Pacer
 from ._loop import LoopThread
 from ._options import (
     CLIENT_DEFAULTS,
@@ -46,6 +47,7 @@ from ._options import (
     with_signature,
 )
 from ._pages import _newer
+from ._progress import progress_bar
 from ._queries import list_queries
 from ._transport import Stats, Transport
 
@@ -53,6 +55,7 @@ __all__ = ["ClassifyClient"]
 
 T = TypeVar("T")
 
+_POLL_FIRST, _POLL_MAX = 0.5, 15.0  # seconds between wait_jobs' polls: first, and at most
 _SELF = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _JOB_IDS = inspect.Parameter("job_ids", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _OPTIONAL_IDS = inspect.Parameter("job_ids", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
@@ -67,11 +70,15 @@ class ClassifyClient:
     >>> client.stats()                                                             # doctest: +SKIP
     {'requests': 101, 'retries': 0, 'by_status': {'200': 101}}
 
-    Options are :class:`~classify_frames._options.ClientOptions` (``api_key``, ``base_url``,
+    Options are :class:`~classify_frames.client.ClientOptions` (``api_key``, ``base_url``,
     ``concurrency``, ``max_requests_per_second`` …; see README's "Settings"); a misspelt one is
-    a ``TypeError``. ``proxy`` is an http(s) proxy URL (by default the environment's
+    a ``TypeError``. ``verify``, ``cert``, ``proxy`` and ``trust_env`` mean what they mean to
+    httpx, whose own transport carries every request (``proxy`` by default the environment's
     ``HTTPS_PROXY`` and friends; ``""`` for none). ``transport`` replaces the network (an
     ``httpx.MockTransport`` in unit tests).
+
+    Besides fetching and listing, the client creates (:meth:`create_jobs`), cancels and
+    deletes jobs, and lists and saves configurations.
 
     Every request runs on the client's own event loop, in a background thread: sync methods
     work in scripts, inside Jupyter's running loop and from several threads at once (each call
@@ -81,9 +88,9 @@ class ClassifyClient:
     a ``with`` / ``async with`` block) to close its connections and thread; a closed client
     opens new ones if it is used again.
 
-    When a call is interrupted (Ctrl-C, kernel interrupt, task cancel) or a listing fails,
-    the jobs fetched so far are kept in :attr:`partial` (and, for an error, on its
-    ``partial`` attribute).
+    When a call is interrupted (Ctrl-C, kernel interrupt, task cancel), cut short by
+    :meth:`close` (:class:`~classify_frames.ClientClosedError`) or a listing fails, the jobs
+    fetched so far are kept in :attr:`partial` (and, for an error, on its ``partial``).
     """
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
@@ -96,6 +103,9 @@ class ClassifyClient:
         self._network = options.get("transport")
         self._clock = options.get("clock") or time.monotonic
         self._loop = LoopThread("classify-frames")
+        # The pacers outlive the pools: a client closed and used again still holds its rates.
+        self._pacer = Pacer(self.settings.max_requests_per_second)
+        self._creations = Pacer(CREATE_RATE)
         self._fetcher: Fetcher | None = None  # made on the loop at first use
         self._jobs: Jobs | None = None  # with it
         weakref.finalize(self, self._loop.stop)  # a client never closed still ends its thread
@@ -143,9 +153,11 @@ class ClassifyClient:
     def _here(self) -> Fetcher:
         """The client's fetcher; called on its loop, where the transport must be made."""
         if self._fetcher is None:
-            transport = Transport(self.settings, self._stats, self._network, self._clock)
+            transport = Transport(
+                self.settings, self._stats, self._network, self._clock, self._pacer
+            )
             self._fetcher = Fetcher(transport, self.settings.concurrency)
-            self._jobs = Jobs(transport)
+            self._jobs = Jobs(transport, self._creations)
         return self._fetcher
 
     def _endpoints(self) -> Jobs:
@@ -174,7 +186,7 @@ class ClassifyClient:
     def fetch_jobs(self, job_ids: Iterable[str], **options: Unpack[FetchOptions]) -> pd.DataFrame:
         """Fetch jobs by id: one row per unique id, in input order.
 
-        Options (:class:`~classify_frames._options.FetchOptions`):
+        Options (:class:`~classify_frames.client.FetchOptions`):
             nested: ``configuration``, ``result`` and ``usage`` as struct columns.
             strict: raise :class:`FetchError` listing the jobs that failed instead of
                 returning them as rows with ``fetch_error``.
@@ -228,7 +240,7 @@ class ClassifyClient:
     def list_jobs(self, **options: Unpack[ListOptions]) -> pd.DataFrame:
         """Every job matching the filters (both date bounds inclusive), newest pages first.
 
-        Options (:class:`~classify_frames._options.ListOptions`): ``status`` (one status or
+        Options (:class:`~classify_frames.client.ListOptions`): ``status`` (one status or
         several), ``configuration_id``, ``created_after``, ``created_before``, ``limit`` (a
         cap on the rows), ``nested``, ``credits`` (as for :meth:`fetch_jobs`: one more GET per
         finished job when the listing carried no ``usage``), ``progress``. Raises
@@ -328,6 +340,46 @@ class ClassifyClient:
                     del buffer[:size]
             if buffer:
                 yield frame_of(buffer, nested, self.frame_attrs())
+
+    # -- waiting for jobs to end ------------------------------------------------------------
+
+    def wait_jobs(
+        self, job_ids: Iterable[str], *, timeout: float = 1800.0, progress: bool | None = None
+    ) -> pd.DataFrame:
+        """Poll jobs (the list endpoint's ``job_ids`` filter, 100 a request) until each one
+        is final (COMPLETED, FAILED, CANCELLED) or gone (404), or ``timeout`` seconds pass.
+
+        One row per unique id, in input order, as last seen: a row still PENDING or RUNNING
+        says the timeout came first. Polls every 0.5 s, backing off to 15 s while no job
+        ends, so jobs that finish early are seen early.
+        """
+        ids = unique_ids(job_ids)
+        pending = list(ids)
+        seen: list[pd.DataFrame] = []
+        delay, deadline = _POLL_FIRST, time.monotonic() + timeout
+        with progress_bar(len(ids), "Waiting for jobs", self._show(progress)) as bar:
+            while pending:
+                frame = self.fetch_jobs(pending, progress=False)
+                final = frame["status"].isin(FINAL_STATUSES).to_numpy(bool)
+                gone = (frame["http_status"] == 404).fillna(False).to_numpy(bool)
+                ended = final | gone
+                seen.append(frame[ended])
+                bar.update(int(ended.sum()))
+                pending = frame.loc[~ended, "id"].tolist()
+                if pending and time.monotonic() >= deadline:
+                    seen.append(frame[~ended])
+                    break
+                if pending:
+                    if not ended.any():
+                        delay = min(delay * 1.5, _POLL_MAX)  # nothing moved: back off
+                    time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        if not seen:
+            return frame_of([], False, self.frame_attrs())
+        rows = pd.concat(seen, ignore_index=True)
+        order = {job_id: k for k, job_id in enumerate(ids)}
+        rows = rows.iloc[rows["id"].map(order).argsort(kind="stable")].reset_index(drop=True)
+        rows.attrs.update(self.frame_attrs())
+        return rows
 
     # -- creating, cancelling, deleting; configurations -------------------------------------
 

@@ -98,12 +98,12 @@ def check_bodies(bodies: Sequence[Mapping[str, Any]]) -> list[bytes]:
 class Jobs:
     """Creation, cancellation, deletion and configurations, over a client's one transport.
 
-    Made on the client's loop, with the creation pacer it keeps for its life.
+    Made on the client's loop, with the creation pacer the client keeps for its life.
     """
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, pacer: Pacer | None = None) -> None:
         self.transport = transport
-        self._creations = Pacer(CREATE_RATE)
+        self._creations = pacer if pacer is not None else Pacer(CREATE_RATE)
 
     async def create(
         self,

@@ -1,7 +1,8 @@
 """Limits a client keeps for its whole life: a rate pacer and a circuit breaker.
 
-Both are owned by the client's one :class:`~classify_frames._http.Transport`, on the client's
-one event loop, so they hold across calls and across the threads that share the client.
+Both are owned by the client's one :class:`~classify_frames.client._transport.Transport`, on
+the client's one event loop, so they hold across calls and across the threads that share the
+client (creation has a pacer of its own, kept by the client as long).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class Pacer:
         self._clock, self._sleep = clock, sleep
         self._next = 0.0
         self._paused_until = 0.0
-        self._lock = asyncio.Lock()
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         self._sent: deque[float] = deque()
         self.set_rate(rate)
 
@@ -66,7 +67,7 @@ class Pacer:
             self._sent.popleft()
 
     async def wait(self) -> None:
-        async with self._lock:
+        async with self._lock():
             while (delay := self._slot() - self._clock()) > 0:
                 await self._sleep(delay)
             now = self._clock()
@@ -75,6 +76,16 @@ class Pacer:
                 self._sent.append(now)
                 if len(self._sent) > self._room:
                     self._sent.popleft()
+
+    def _lock(self) -> asyncio.Lock:
+        # One lock per event loop: a client closed and used again runs on a new loop, and its
+        # pacer (kept for the client's life) must not be bound to the old one.
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            self._locks = {loop: asyncio.Lock()}  # a loop of the past never comes back
+            lock = self._locks[loop]
+        return lock
 
     def _slot(self) -> float:
         """The earliest moment the next request may go."""

@@ -82,8 +82,8 @@ class Reply:
     user can act on, ``status`` is the last HTTP status seen (None if no answer came), and
     ``gave_up`` tells a service failing for now (retried until out of attempts) from an answer
     about this request itself (404, 422 …). ``lenient`` says the body was not strict JSON and
-    was parsed by :func:`~classify_frames._json.lenient_loads`: check its jobs with
-    :func:`~classify_frames._json.body_problem`.
+    was parsed by :func:`~classify_frames.client._json.lenient_loads`: check its jobs with
+    :func:`~classify_frames.client._json.body_problem`.
     """
 
     status: int | None
@@ -190,11 +190,12 @@ class Transport:
         stats: Stats,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        pacer: Pacer | None = None,
     ) -> None:
         self.settings = settings
         self.stats = stats
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._pacer = Pacer(settings.max_requests_per_second)
+        self._pacer = pacer if pacer is not None else Pacer(settings.max_requests_per_second)
         self._breaker = Breaker(clock)
         self._headers = httpx.Headers(
             {

@@ -12,7 +12,6 @@ once more) creates nothing new: the service answers with the jobs it made the fi
 from __future__ import annotations
 
 import hashlib
-import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,9 +19,8 @@ from typing import Any, Literal, Unpack, overload
 
 import pandas as pd
 
-from .._progress import progress_bar
 from ..client import ClassifyClient, ClientOptions, borrow_or_make
-from ..frame import FINAL_STATUSES, build_frame
+from ..frame import build_frame
 from ._create import DEFAULT_CREATE_RATE, InputStyle, JobRequest, creation_error
 from ._rules import Rule, RulesInput, check_rules, fingerprint
 from ._webhooks import Webhook, webhook_fields
@@ -36,7 +34,6 @@ _SOURCE_COLUMNS = frozenset(
     | {"fetch_error"}
     | {f"configuration.parsing_configuration.{k}" for k in ("lang", "max_pages", "target_pages")}
 )
-_POLL_FIRST, _POLL_MAX = 0.5, 15.0  # seconds between polls: first, and at most
 
 
 def transaction_id(experiment: str, source_id: str, rule_set: str) -> str:
@@ -369,43 +366,23 @@ def _reclassify(
 def _wait_for(
     client: ClassifyClient, created: list[str], timeout: float, progress: bool | None
 ) -> pd.DataFrame:
-    """Poll the new jobs (the list endpoint's ``job_ids`` filter, 100 a request) until every
-    one is final (or gone), or ``timeout`` seconds pass; their frame as last seen."""
-    pending = list(dict.fromkeys(created))
-    done: list[pd.DataFrame] = []
-    delay, deadline = _POLL_FIRST, time.monotonic() + timeout
-    show = client.progress if progress is None else progress
-    with progress_bar(len(pending), "Waiting for jobs", show) as bar:
-        try:
-            while pending:
-                frame = client.fetch_jobs(pending, progress=False)
-                final = frame["status"].isin(FINAL_STATUSES).to_numpy(bool)
-                gone = (frame["http_status"] == 404).fillna(False).to_numpy(bool)
-                finished = final | gone
-                done.append(frame[finished])
-                bar.update(int(finished.sum()))
-                pending = frame.loc[~finished, "id"].tolist()
-                if not pending:
-                    break
-                if time.monotonic() >= deadline:
-                    done.append(frame[~finished])
-                    msg = (
-                        f"{len(pending):,} new job(s) still PENDING/RUNNING after {timeout:g} s; "
-                        "run the same call again to keep waiting (it creates nothing new)"
-                    )
-                    warnings.warn(msg, stacklevel=4)
-                    break
-                if not finished.any():
-                    delay = min(delay * 1.5, _POLL_MAX)  # nothing moved: back off
-                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        except KeyboardInterrupt:
-            _hint(
-                f"stopped waiting: {len(pending):,} of {len(set(created)):,} new jobs are not "
-                "final yet. They keep running on the service; run the same call again to pick "
-                "them up (it creates nothing new)."
-            )
-            raise
-    return pd.concat(done, ignore_index=True) if done else build_frame([])
+    """The new jobs once each is final (or gone), or as they are when ``timeout`` passes."""
+    try:
+        latest = client.wait_jobs(created, timeout=timeout, progress=progress)
+    except KeyboardInterrupt:
+        _hint(
+            f"stopped waiting for {len(set(created)):,} new jobs. They keep running on the "
+            "service; run the same call again to pick them up (it creates nothing new)."
+        )
+        raise
+    left = int(latest["status"].isin(["PENDING", "RUNNING"]).sum())
+    if left:
+        msg = (
+            f"{left:,} new job(s) still PENDING/RUNNING after {timeout:g} s; run the same call "
+            "again to keep waiting (it creates nothing new)"
+        )
+        warnings.warn(msg, stacklevel=4)
+    return latest
 
 
 def _hint(message: str) -> None:
