@@ -11,6 +11,8 @@
      ├── ClientClosedError           the client was closed while a call was running
      └── ExportError                 a file could not be written or read
 
+    AuditWarning (a UserWarning)     something in the data limits what the audit can say
+
 Every error carries the context a user needs (status, URL path, job ids) and never the API key.
 An error about an option carries it as data: ``option`` names the option at fault, and the
 message's parts name options as :class:`Opt` values, so the command line can say the same thing
@@ -25,6 +27,7 @@ from typing import Any
 
 __all__ = [
     "APIError",
+    "AuditWarning",
     "AuthenticationError",
     "ClassifyFramesError",
     "ClientClosedError",
@@ -167,3 +170,8 @@ class ClientClosedError(ClassifyFramesError):
 
 class ExportError(ClassifyFramesError, OSError):
     """A file or dataset could not be written or read; any existing file is left intact."""
+
+
+class AuditWarning(UserWarning):
+    """Something in the data limits what the audit can say (unmatched or unknown labels,
+    unlabelled drawn jobs, a queue drawn on another frame ...)."""

@@ -33,19 +33,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._certify import RULE_DELTA, certify, min_labels_for
-from ._design import design_columns
+from ._data import AuditData
+from ._design import design_columns, frame_fingerprint
+from ._population import risk_coverage
 from ._queue import draw_stratified, queue_table
 from ._sample import LabelledSample, stratum_names
 from ._stats import Z95
-
-if TYPE_CHECKING:
-    from ._report import AuditReport
 
 __all__ = ["plan_labels"]
 
@@ -58,7 +57,8 @@ GAIN = 0.03
 
 
 def plan_labels(
-    report: AuditReport,
+    data: AuditData,
+    memo: dict[tuple[Any, ...], float],
     *,
     target_accuracy: float | None = None,
     margin: float | None = None,
@@ -79,27 +79,27 @@ def plan_labels(
     if target_accuracy is not None and not 0 < target_accuracy < 1:
         msg = f"target_accuracy must be in (0, 1), got {target_accuracy!r}"
         raise ValueError(msg)
-    jobs = report.jobs
+    jobs = data.jobs
     completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     conf = completed["confidence"].to_numpy(float)
-    labelled = report._labelled_mask
+    labelled = data.labelled_mask
     if labelled is None:
         labelled = np.zeros(len(completed), bool)
-    if report.sample is not None:  # labels that are not a random sample do not count
+    if data.sample is not None:  # labels that are not a random sample do not count
         usable = np.zeros(len(completed), bool)
-        usable[report.sample.rows] = True
+        usable[data.sample.rows] = True
         correct = np.full(len(completed), np.nan)
-        correct[report.sample.rows] = report._correct
+        correct[data.sample.rows] = data.correct
     else:
         usable, correct = np.zeros(len(completed), bool), np.full(len(completed), np.nan)
     if margin is not None:
-        bands = report.sample.bands if report.sample is not None else ()
+        bands = data.sample.bands if data.sample is not None else ()
         names = stratum_names(completed["type"], conf, bands)
         plan, summary = _for_margin(names, conf, usable, correct, margin, max_labels)
     else:
         assert target_accuracy is not None
         plan, summary, bands, names = _for_target(
-            report, completed, conf, usable, correct, target_accuracy, delta, power, max_labels
+            data, memo, completed, conf, usable, correct, target_accuracy, delta, power, max_labels
         )
     queue = _queue_of(jobs, completed, names, labelled, plan, bands, seed)
     queue.attrs["plan"] = plan
@@ -160,7 +160,8 @@ def _for_margin(
 
 
 def _for_target(
-    report: AuditReport,
+    data: AuditData,
+    memo: dict[tuple[Any, ...], float],
     completed: pd.DataFrame,
     conf: np.ndarray,
     usable: np.ndarray,
@@ -170,8 +171,8 @@ def _for_target(
     power: float,
     max_labels: int,
 ) -> tuple[pd.DataFrame, str, tuple[float, ...], pd.Series]:
-    candidate, expected, how, best = _candidate(report, conf, target)
-    old_bands = report.sample.bands if report.sample is not None else ()
+    candidate, expected, how, best = _candidate(data, conf, target)
+    old_bands = data.sample.bands if data.sample is not None else ()
     if candidate is None:
         names = stratum_names(completed["type"], conf, old_bands)
         table = _pilot(names, conf, usable, correct).assign(planned=0, more=0)
@@ -186,7 +187,7 @@ def _for_target(
     table = _pilot(names, conf, usable, correct)
     accepted = pd.Series(conf >= candidate, index=names.index).groupby(names.to_numpy(object)).all()
     cells = table.index[accepted.reindex(table.index).fillna(False).to_numpy(bool)]
-    prior = _cell_prior(completed["type"], conf, usable, correct, report.sample is not None)
+    prior = _cell_prior(completed["type"], conf, usable, correct, data.sample is not None)
     from scipy.special import ndtri  # scipy loads slowly: only when needed
 
     # a first size from the normal approximation of the binomial test, at the estimate (or a
@@ -210,7 +211,7 @@ def _for_target(
     # certification, over the accuracies the pilot allows) and the size moved by factors of
     # 1.5: down while the chance stays at ``power``, up while it is short and still rising by
     # GAIN or more
-    memo = report._plan_chances  # the same report plans the same way: simulate once
+    # (memo: the same data plans the same way, so it simulates once)
 
     def chance_at(size: int) -> float:
         key = (candidate, size, target, delta)
@@ -483,13 +484,15 @@ def _chance(
 
 
 def _candidate(
-    report: AuditReport, conf: np.ndarray, target: float
+    data: AuditData, conf: np.ndarray, target: float
 ) -> tuple[float | None, float, str, float]:
     """The threshold to plan for, its expected accuracy, where that expectation comes from, and
     the best point estimate of any threshold's accuracy (NaN without labels)."""
     best = math.nan
-    if report.sample is not None and report.sample.trusted:
-        curve = report.risk_coverage.dropna(subset=["accuracy"])
+    if data.sample is not None and data.sample.trusted:
+        curve = risk_coverage(data.sample, data.correct, data.confidence)[0].dropna(
+            subset=["accuracy"]
+        )
         best = float(curve["accuracy"].max()) if len(curve) else math.nan
         expected = curve["accuracy"]
         how = "estimated from the labels so far:"
@@ -527,5 +530,7 @@ def _queue_of(
     sizes = pool_names.value_counts()
     counts = plan["more"].reindex(sizes.index).fillna(0).astype("int64")
     picked = draw_stratified(pool_names, counts, seed)
-    design = design_columns("stratified/plan", pool_names[picked], sizes, len(completed), bands)
+    design = design_columns(
+        "stratified/plan", pool_names[picked], sizes, len(completed), bands, frame_fingerprint(jobs)
+    )
     return queue_table(jobs, picked, design)

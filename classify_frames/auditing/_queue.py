@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._design import Allocation, allocate, design_columns
+from ._design import Allocation, allocate, design_columns, frame_fingerprint
 from ._prepare import NO_MATCH
 from ._sample import stratum_names
 
@@ -105,7 +105,14 @@ def review_queue(
         counts = pd.Series(wanted, index=sizes.index)
         picked = draw_stratified(names, counts, seed)
         strata = names[picked]
-        design = design_columns(f"stratified/{allocation}", strata, sizes, population, tuple(bands))
+        design = design_columns(
+            f"stratified/{allocation}",
+            strata,
+            sizes,
+            population,
+            tuple(bands),
+            frame_fingerprint(jobs),
+        )
     else:
         msg = f"strategy must be 'lowest', 'stratified' or 'margin', got {strategy!r}"
         raise ValueError(msg)

@@ -1,5 +1,5 @@
-"""The statistics of the audit: numpy, and scipy.special where it has the function (it imports
-quickly; the tests check the rest against scipy.stats and scikit-learn).
+"""The statistics of the audit: numpy, and scipy's special functions and isotonic regression
+where it has them (imported on first use: scipy loads slowly).
 
 Stated LLM confidences take few distinct values (0.9, 0.95 ...), so every function here is written
 for ties: bins can be the distinct values themselves, the KS statistic is evaluated at every
@@ -33,6 +33,7 @@ __all__ = [
     "resolve_bins",
     "two_proportion_pvalue",
     "wilson_interval",
+    "wilson_share",
 ]
 
 #: z for a two-sided 95% interval.
@@ -71,13 +72,32 @@ def wilson_interval(
     k = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        z2n = z * z / n
-        center = (p + z2n / 2) / (1 + z2n)
-        half = z / (1 + z2n) * np.sqrt(p * (1 - p) / n + z2n / (4 * n))
-    lo = np.where(n > 0, np.clip(center - half, 0.0, 1.0), np.nan)
-    hi = np.where(n > 0, np.clip(center + half, 0.0, 1.0), np.nan)
-    return lo, hi
+        lo, hi = wilson_share(k / n, n, z)
+    return np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
+
+
+def wilson_share(
+    p: npt.ArrayLike, n: npt.ArrayLike, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson bounds of a share ``p`` at a (real, possibly infinite) sample size ``n``: the
+    one Wilson formula of the audit (:func:`wilson_interval` is it for counts; a
+    design-weighted share uses its effective sample size). An infinite ``n`` is an exact
+    share: both bounds are ``p``.
+
+    >>> [round(float(b), 4) for b in wilson_share(0.95, 100)]
+    [0.8882, 0.9785]
+    """
+    share = np.asarray(p, dtype=float)
+    size = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z2n = np.where(np.isinf(size), 0.0, z * z / size)
+        center = (share + z2n / 2) / (1 + z2n)
+        half = (
+            z
+            / (1 + z2n)
+            * np.sqrt(np.maximum(share * (1 - share) * z2n / (z * z) + z2n**2 / (4 * z * z), 0))
+        )
+    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
 
 
 def psi(expected: np.ndarray, actual: np.ndarray, eps: float = 1e-4) -> float:
@@ -107,23 +127,25 @@ def kolmogorov_sf(x: float) -> float:
     >>> round(kolmogorov_sf(1.36), 3)
     0.049
     """
-    from scipy.special import kolmogorov
+    from scipy.special import kolmogorov  # scipy loads slowly: only when needed
 
-    return float(kolmogorov(x)) if x > 0 else 1.0
+    return 1.0 if x <= 0 else float(kolmogorov(x))
 
 
 def chi2_sf(x: float, dof: int) -> float:
-    """Survival function of the chi-squared distribution: ``scipy.special.chdtrc`` (what
-    ``scipy.stats.chi2.sf`` computes), NaN for no degree of freedom.
+    """Survival function of the chi-squared distribution (``scipy.special.chdtrc``): the one
+    chi-squared tail of the audit.
 
     >>> round(chi2_sf(3.841, 1), 4)
     0.05
     """
     if dof < 1 or math.isnan(x):
         return math.nan
-    from scipy.special import chdtrc
+    if x <= 0:
+        return 1.0
+    from scipy.special import chdtrc  # scipy loads slowly: only when needed
 
-    return float(chdtrc(dof, max(x, 0.0)))
+    return float(chdtrc(dof, x))
 
 
 def chi2_homogeneity(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -302,19 +324,7 @@ def isotonic_fit(
     ux, inverse = np.unique(xv, return_inverse=True)
     wsum = np.bincount(inverse, weights=w)
     ysum = np.bincount(inverse, weights=w * yv)
-    # PAV over the (few) distinct values: a stack of blocks (mean, weight, length)
-    means: list[float] = []
-    block_w: list[float] = []
-    sizes: list[int] = []
-    for yi, wi in zip(ysum / wsum, wsum, strict=True):
-        mean, weight, size = float(yi), float(wi), 1
-        while means and means[-1] >= mean:
-            prev_mean, prev_w, prev_size = means.pop(), block_w.pop(), sizes.pop()
-            mean = (prev_mean * prev_w + mean * weight) / (prev_w + weight)
-            weight += prev_w
-            size += prev_size
-        means.append(mean)
-        block_w.append(weight)
-        sizes.append(size)
-    fitted = np.repeat(np.array(means), np.array(sizes))
-    return ux, fitted
+    from scipy.optimize import isotonic_regression  # scipy loads slowly: only when needed
+
+    fitted = isotonic_regression(ysum / wsum, weights=wsum, increasing=True).x
+    return ux, np.asarray(fitted, dtype=float)
