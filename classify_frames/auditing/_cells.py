@@ -179,7 +179,7 @@ def stratified_draw(
     frame, _, rules = _jobs(source)
     stratum = nw.col("type").fill_null(NO_MATCH)
     if bands:
-        stratum = stratum + nw.lit(" | ") + _band(sorted(bands))
+        stratum = nw.concat_str([stratum, nw.lit(" | "), _band(sorted(bands))])
     pool = frame.filter(nw.col("status") == "COMPLETED").with_columns(stratum.alias("stratum"))
     sizes = _to_pandas(pool.group_by("stratum").agg(nw.len().alias("pool")).collect())
     sizes = sizes.set_index("stratum")["pool"].sort_index()
@@ -189,11 +189,13 @@ def stratified_draw(
         k = min(int(counts.get(str(name), 0)), int(size))
         if k > 0:
             chosen[str(name)] = sorted(int(r) + 1 for r in rng.choice(int(size), k, replace=False))
-    columns = [*_ROW_COLUMNS, "stratum"]
     if not chosen:
-        return pd.DataFrame(columns=[*columns, "pool"])
-    ranked = pool.filter(nw.col("stratum").is_in(list(chosen))).with_columns(
-        nw.col("id").rank("min").over("stratum").alias("rank")
+        return pd.DataFrame(columns=[*_ROW_COLUMNS, "stratum", "pool"])
+    # ids and strata alone through the window (a sort per stratum), the rows read afterwards
+    ranked = (
+        pool.filter(nw.col("stratum").is_in(list(chosen)))
+        .select("id", "stratum")
+        .with_columns(nw.col("id").rank("min").over("stratum").alias("rank"))
     )
     picked = ranked.filter(
         nw.any_horizontal(
@@ -203,10 +205,17 @@ def stratified_draw(
             ],
             ignore_nulls=True,
         )
-    ).select(*columns, "rank")
-    rows = _to_pandas(picked.collect()).sort_values(["stratum", "rank"], kind="stable")
-    rows = rows.iloc[rng.permutation(len(rows))].drop(columns="rank")
-    rows = _named_rows(rows.reset_index(drop=True), rules)
+    )
+    drawn = _to_pandas(picked.collect()).sort_values(["stratum", "rank"], kind="stable")
+    drawn = drawn.iloc[rng.permutation(len(drawn))]
+    rows = _named_rows(
+        _to_pandas(
+            frame.filter(nw.col("id").is_in(list(drawn["id"]))).select(*_ROW_COLUMNS).collect()
+        ),
+        rules,
+    )
+    rows = rows.set_index("id").loc[drawn["id"]].reset_index()
+    rows["stratum"] = drawn["stratum"].to_numpy()
     rows["pool"] = rows["stratum"].map(sizes).astype("int64")
     return rows
 
