@@ -297,8 +297,14 @@ def _jobs(source: Any) -> tuple[nw.LazyFrame[Any], str, dict[str, list[tuple[str
     else:
         named = _COLUMNS
         kinds["rules"] = nw.List(nw.Struct({"description": nw.String(), "type": nw.String()}))
+    renames = {name: short for short, name in named.items() if name in present and name != short}
+    if engine == "pyspark":  # narwhals' col("result.type") is a struct field's path to Spark
+        native_renamed = lazy.to_native().withColumnsRenamed(renames)
+        lazy = nw.from_native(native_renamed).lazy()
+    else:
+        lazy = lazy.rename(renames)
     columns = [
-        nw.col(name).alias(short)
+        nw.col(short)
         if name in present
         else nw.lit(None, dtype=kinds.get(short, nw.String())).alias(short)
         for short, name in named.items()
