@@ -346,7 +346,8 @@ def main() -> None:
     if not target.exists():
         made = generate(target, args.jobs)
         print(
-            f"generated {args.jobs:,} jobs in {made['seconds']:.1f} s, {made['bytes'] / 1e6:,.0f} MB"
+            f"generated {args.jobs:,} jobs in {made['seconds']:.1f} s, "
+            f"{made['bytes'] / 1e6:,.0f} MB"
         )
     size = sum(f.stat().st_size for f in target.iterdir())
     print(f"{args.jobs:,} jobs, {size / 1e6:,.0f} MB on disk; load {os.getloadavg()[0]:.1f}")

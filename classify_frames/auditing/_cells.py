@@ -44,6 +44,7 @@ A pandas frame is fingerprinted first (its rules may be JSON text or a RuleSetAr
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -146,10 +147,10 @@ def count_cells(source: Any, *, period: Period = "day") -> Cells:
         jobs=("jobs", "sum"), first_seen=("first_seen", "min"), last_seen=("last_seen", "max")
     )
     merged["jobs"] = merged["jobs"].astype("int64")
-    errors = _to_pandas(failed.collect())
-    errors["error_message"] = errors["error_message"].fillna("(no message)")
-    errors = errors.groupby("error_message", sort=False)["jobs"].sum().astype("int64")
-    errors = errors.sort_values(ascending=False, kind="stable").reset_index()
+    messages = _to_pandas(failed.collect())
+    messages["error_message"] = messages["error_message"].fillna("(no message)")
+    per = messages.groupby("error_message", sort=False)["jobs"].sum().astype("int64")
+    errors = per.sort_values(ascending=False, kind="stable").reset_index()
     return Cells(merged.reset_index(), errors, rules, engine)
 
 
@@ -181,14 +182,14 @@ def stratified_draw(
     if bands:
         stratum = nw.concat_str([stratum, nw.lit(" | "), _band(sorted(bands))])
     pool = frame.filter(nw.col("status") == "COMPLETED").with_columns(stratum.alias("stratum"))
-    sizes = _to_pandas(pool.group_by("stratum").agg(nw.len().alias("pool")).collect())
-    sizes = sizes.set_index("stratum")["pool"].sort_index()
+    pools = _to_pandas(pool.group_by("stratum").agg(nw.len().alias("pool")).collect())
+    sizes = {str(s): int(n) for s, n in zip(pools["stratum"], pools["pool"], strict=True)}
     rng = np.random.default_rng(seed)
     chosen: dict[str, list[int]] = {}
-    for name, size in sizes.items():
-        k = min(int(counts.get(str(name), 0)), int(size))
+    for name in sorted(sizes):
+        k = min(int(counts.get(name, 0)), sizes[name])
         if k > 0:
-            chosen[str(name)] = sorted(int(r) + 1 for r in rng.choice(int(size), k, replace=False))
+            chosen[name] = sorted(int(r) + 1 for r in rng.choice(sizes[name], k, replace=False))
     if not chosen:
         return pd.DataFrame(columns=[*_ROW_COLUMNS, "stratum", "pool"])
     # ids and strata alone through the window (a sort per stratum), the rows read afterwards
@@ -239,7 +240,7 @@ def _band(edges: list[float]) -> nw.Expr:
     import narwhals as nw
 
     names = [f"c < {edges[0]:g}"]
-    names += [f"{lo:g} <= c < {hi:g}" for lo, hi in zip(edges, edges[1:], strict=False)]
+    names += [f"{lo:g} <= c < {hi:g}" for lo, hi in itertools.pairwise(edges)]
     names += [f"c >= {edges[-1]:g}"]
     conf = nw.col("confidence")
     usable = (conf >= 0) & (conf <= 1)  # False for NaN and infinities on every engine
@@ -325,7 +326,8 @@ def _status(present: set[str]) -> nw.Expr:
 
     if "status" in present:
         return nw.col("status").cast(nw.String()).str.to_uppercase().fill_null("UNKNOWN")
-    has = nw.col("type").is_not_null() | nw.col("confidence").is_not_null()
+    conf = nw.col("confidence")
+    has = ~nw.col("type").is_null() | (~conf.is_null() & ~conf.is_nan())  # NaN: no result
     return nw.when(has).then(nw.lit("COMPLETED")).otherwise(nw.lit("UNKNOWN"))
 
 
@@ -390,9 +392,10 @@ def _dtype(kind: pa.DataType) -> Any:
 
 
 def _utc(values: pd.Series) -> pd.Series:
-    times = pd.to_datetime(values, utc=True)
-    return times.astype("datetime64[us, UTC]")
+    times: pd.Series = pd.to_datetime(values, utc=True).astype("datetime64[us, UTC]")
+    return times
 
 
 def _naive_utc(values: pd.Series) -> pd.Series:
-    return _utc(values).dt.tz_convert(None)
+    naive: pd.Series = _utc(values).dt.tz_convert(None)
+    return naive
