@@ -5,6 +5,7 @@ impossible confidences, missing times, several rule sets, one in two orders)."""
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -296,6 +297,15 @@ def test_bad_sources_are_refused_naming_them(tmp_path: Path) -> None:
         count_cells(pd.DataFrame({"id": ["a"]}))
     with pytest.raises(ValueError, match="period"):
         count_cells(pd.DataFrame({"result.type": ["a"]}), period="week")  # type: ignore[arg-type]
+
+
+def test_without_duckdb_a_path_names_the_extra(
+    randomized: tuple[pd.DataFrame, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"classify-frames\[scale\]"):
+        count_cells(randomized[1])
+    assert len(count_cells(polars.scan_parquet(randomized[1])).cells)  # other engines still count
 
 
 @pytest.mark.slow
