@@ -350,22 +350,27 @@ def main() -> None:
             f"{made['bytes'] / 1e6:,.0f} MB"
         )
     size = sum(f.stat().st_size for f in target.iterdir())
-    print(f"{args.jobs:,} jobs, {size / 1e6:,.0f} MB on disk; load {os.getloadavg()[0]:.1f}")
+    print(
+        f"{args.jobs:,} jobs, {size / 1e6:,.0f} MB on disk; load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     steps = [s for s in args.steps.split(",") if s]
-    results = {step: run_child(step, target) for step in steps}
+    plan = [(step, sys.executable) for step in steps]
     if args.layers:
-        results["import_narwhals"] = run_child("import_narwhals", target)
+        plan.append(("import_narwhals", sys.executable))
         if args.ibis_python:
-            for step in ("import_ibis", "ibis_duckdb", "ibis_polars"):
-                results[step] = run_child(step, target, args.ibis_python)
-    for step, out in results.items():
+            plan += [(s, args.ibis_python) for s in ("import_ibis", "ibis_duckdb", "ibis_polars")]
+    results = {}
+    for step, python in plan:  # each line as soon as its step ends: a long run can be cut
+        results[step] = out = run_child(step, target, python)
         if "error" in out:
-            print(f"{step:16} failed: {out['error']}")
+            print(f"{step:16} failed: {out['error']}", flush=True)
             continue
         extra = {k: v for k, v in out.items() if k not in ("seconds", "peak_rss")}
         shown = {k: round(v, 2) if isinstance(v, float) else v for k, v in extra.items()}
         print(
-            f"{step:16} {out['seconds']:7.2f} s  peak RSS {out['peak_rss'] / GB:5.2f} GB  {shown}"
+            f"{step:16} {out['seconds']:7.2f} s  peak RSS {out['peak_rss'] / GB:5.2f} GB  {shown}",
+            flush=True,
         )
     _ratios(results)
     print(f"load after: {os.getloadavg()[0]:.1f}")
