@@ -212,6 +212,22 @@ def test_without_status_a_row_with_a_result_counts_as_completed(
     assert_cells_equal(count_cells(source), df)
 
 
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "polars"])
+def test_a_minimal_frame_counts_its_missing_columns_as_missing(tmp_path: Path, engine: str) -> None:
+    df = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "result.type": ["x", None, None],
+            "result.confidence": [0.9, 0.5, None],
+        }
+    )
+    path = write(df, tmp_path / "jobs.parquet")
+    source = {"pandas": df, "duckdb": path, "polars": polars.scan_parquet(path)}[engine]
+    cells = count_cells(source)
+    assert_cells_equal(cells, df)
+    assert cells.cells["jobs"].tolist() == [1, 1, 1]
+
+
 def test_monthly_cells_add_up_the_daily_ones(randomized: tuple[pd.DataFrame, Path]) -> None:
     _df, path = randomized
     daily = count_cells(path).cells
