@@ -44,7 +44,9 @@ memory. narwhals is already a dependency of scikit-learn, Altair, Plotly and mar
 Most of the counting's time is the rule set: DuckDB grouping these 2,000,000 rows by the rules'
 list takes 7 s, by a 64-bit hash of it 3.4 s, without it 1.9 s. No layer has a portable hash of
 a list, so the rules are grouped as they are here; a fingerprint column written with the
-dataset would make the rule set a plain key.
+dataset would make the rule set a plain key. At 100,000,000 jobs (2.6 GB) this counting took
+193 s at 0.41 GB peak, the hand-written SQL 108 s (0.42 GB), the SQL keyed by a hash of the
+rules 115 s: there, decoding the rules' lists of every row is the cost, not grouping them.
 
 The rule set is the one key the engines cannot name the way :func:`._prepare.rule_set_ids`
 does (a SHA-256 of the sorted rules): the engine groups by the rules' list as it is, and the
