@@ -34,6 +34,9 @@ def factorize_lists(
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     if not chunks:
         return np.zeros(0, np.int32), pa.array([], type=_value_type(values.type))
+    whole = _factorize_whole(chunks)
+    if whole is not None:
+        return whole
     parts = [_factorize_chunk(chunk) for chunk in chunks]
     if len(parts) == 1:
         return parts[0]
@@ -45,6 +48,90 @@ def factorize_lists(
         codes.append(remap[chunk_codes])  # -1 picks the appended -1
         start += len(chunk_distinct)
     return np.concatenate(codes).astype(np.int32, copy=False), distinct
+
+
+def _factorize_whole(chunks: list[pa.Array]) -> tuple[np.ndarray, pa.Array] | None:
+    """All chunks of a list column numbered at once, or None when its elements hold a type
+    this does not number (the chunk-by-chunk path does).
+
+    Each leaf of the elements (a rule's description, its type) is numbered over the whole
+    column (a dictionary's chunks unified, never decoded; other leaves by Arrow's hash), the
+    leaves' numbers combine into one int64 per element (0: a null element), and a row's key is
+    the bytes of its elements' numbers, read in place: one hash of one key per row.
+    """
+    if not all(pa.types.is_list(c.type) or pa.types.is_large_list(c.type) for c in chunks):
+        return None
+    starts, elements, base = [np.zeros(1, np.int64)], [], 0
+    for chunk in chunks:
+        offsets = np.asarray(chunk.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+        elements.append(chunk.values.slice(offsets[0], offsets[-1] - offsets[0]))
+        starts.append(offsets[1:] - offsets[0] + base)
+        base += int(offsets[-1] - offsets[0])
+    codes = _element_codes(elements, base)
+    if codes is None:
+        return None
+    keys = _view(pa.py_buffer(codes), np.concatenate(starts) * 8)
+    numbered = pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False)
+    valid = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks])
+    row_codes, first = _renumber(np.where(valid, numbered, -1).astype(np.int32))
+    distinct = pa.chunked_array(chunks).take(pa.array(first, type=pa.int64())).combine_chunks()
+    plain = _decoded(distinct.type)
+    return row_codes, distinct if plain == distinct.type else distinct.cast(plain)
+
+
+def _element_codes(elements: list[pa.Array], n: int) -> np.ndarray | None:
+    """One int64 per element, equal exactly when the elements are (0 for a null element)."""
+    leaves = [_leaf_pieces(piece) for piece in elements]
+    if any(pieces is None for pieces in leaves):
+        return None
+    codes, span = np.zeros(n, np.int64), 1
+    for i in range(len(leaves[0] or [])):
+        numbers, size = _leaf_numbers([pieces[i] for pieces in leaves if pieces is not None])
+        span *= size + 1
+        if span >= 2**62:  # the numbers would not fit in one int64
+            return None
+        codes = codes * (size + 1) + numbers
+    valid = [piece.is_valid().to_numpy(zero_copy_only=False) for piece in elements]
+    return np.where(np.concatenate(valid) if valid else np.ones(0, bool), codes + 1, 0)
+
+
+def _leaf_pieces(elements: pa.Array) -> list[pa.Array] | None:
+    """The leaves of one piece of elements, struct fields in order, or None for a type
+    :func:`_leaf_numbers` does not number (floats, nested lists)."""
+    t = elements.type
+    if pa.types.is_struct(t):
+        out: list[pa.Array] = []
+        for child in elements.flatten():  # aligned with the struct's offset
+            inner = _leaf_pieces(child)
+            if inner is None:
+                return None
+            out.extend(inner)
+        return out
+    plain = t.value_type if pa.types.is_dictionary(t) else t
+    if pa.types.is_dictionary(plain) or not (
+        pa.types.is_string(plain)
+        or pa.types.is_large_string(plain)
+        or pa.types.is_binary(plain)
+        or pa.types.is_large_binary(plain)
+        or pa.types.is_boolean(plain)
+        or pa.types.is_integer(plain)
+    ):
+        return None
+    return [elements]
+
+
+def _leaf_numbers(pieces: list[pa.Array]) -> tuple[np.ndarray, int]:
+    """A number per value of a leaf over all its pieces, 1.. for values (equal for equal
+    values) and 0 for null, and how many distinct values there are."""
+    column = pa.chunked_array(pieces, type=pieces[0].type)
+    if pa.types.is_dictionary(column.type):
+        column = column.unify_dictionaries()  # each value once, whatever each piece holds
+    else:
+        column = pc.dictionary_encode(column)
+    size = len(column.chunk(0).dictionary) if column.num_chunks else 0
+    indices = pa.chunked_array([c.indices for c in column.chunks], type=column.type.index_type)
+    numbers = pc.fill_null(indices, -1).to_numpy().astype(np.int64)
+    return numbers + 1, size
 
 
 def _value_type(t: pa.DataType) -> pa.DataType:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -431,99 +431,42 @@ def _scan(
     output: list[str],
     where: pc.Expression | None,
 ) -> pa.Table:
+    """The rows asked for, decoded by Arrow's threads, repeated ids and the rules' text as the
+    files store them (dictionaries: 10 million ids as text would take 440 MB a column, the
+    rules 8 GB) and encoded at once, each text or nested column joined into one chunk."""
     keys = pa.schema([(p, pa.string()) for p in manifest.get("partition_by", [])])
-    schema, text = _rule_text_as_dictionary(schema, root / files[0] if files else None)
-    schema = _wide_text(schema)
+    sample = root / files[0] if files else None
+    schema, text = _rule_text_as_dictionary(schema, sample)
+    schema, ids = _ids_as_dictionary(schema, sample)
     dataset = pads.dataset(
         [str(root / path) for path in files],
-        schema=pa.schema([*schema, *keys]),
+        schema=pa.schema([*_wide_text(schema), *keys]),
         format=pads.ParquetFileFormat(
-            read_options=pads.ParquetReadOptions(dictionary_columns=text),
+            read_options=pads.ParquetReadOptions(dictionary_columns=[*text, *ids]),
             default_fragment_scan_options=_CHECKSUMS,
         ),
         partitioning=pads.partitioning(keys, flavor="hive"),
         partition_base_dir=str(root),
     )
-    # batch by batch, each batch's ids encoded at once: 10 million ids as text would take
-    # 440 MB a column, as a categorical 40 MB
-    batches = dataset.to_batches(
-        columns=output, filter=where, batch_readahead=1, fragment_readahead=1
-    )
-    segments: list[pa.Table] = []
-    pending: list[pa.Table] = []
-    for batch in batches:
-        pending.append(encode_table(pa.Table.from_batches([batch])))
-        if sum(t.num_rows for t in pending) >= _SEGMENT_ROWS:
-            segments.append(_joined(pending, _combined))
-            pa.default_memory_pool().release_unused()  # what the batches let go, to the OS
-    if not pending and not segments:  # no row matched the filter: the columns, empty
-        return encode_table(dataset.schema.empty_table().select(output))
-    if pending:
-        segments.append(_joined(pending, _combined))
-    return _joined(segments, _one_text_array)
+    table = dataset.to_table(columns=output, filter=where)
+    return _one_chunk_each(encode_table(table))
 
 
-def _joined(tables: list[pa.Table], text: Callable[[list[pa.Array]], pa.Array]) -> pa.Table:
-    """The tables as one, each text or nested column in one chunk: pandas filters a frame with
+def _one_chunk_each(table: pa.Table) -> pa.Table:
+    """``table`` with each text or nested column in one chunk: pandas filters a frame with
     ``take``, which joins a many-chunk text column first, every time (10 s for ten million rows
-    in 10 chunks, 5 s in one). Column by column, the pieces are taken out of ``tables`` (emptied
-    as it goes) and joined, text by ``text``, nested columns by Arrow.
-
-    A segment's batches are joined by Arrow (:func:`_combined`), the segments of a whole column
-    by :func:`_one_text_array`, which lets each piece go once copied, so no column is ever held
-    twice."""
-    if len(tables) < 2:
-        out = pa.concat_tables(tables)
-        tables.clear()
-        return out
-    names = tables[0].column_names
-    columns = []
-    for name in names:
-        kind = tables[0].schema.field(name).type
-        pieces = [c for t in tables for c in t.column(name).chunks]
-        tables[:] = [t.drop_columns([name]) for t in tables]  # the caller's list too
-        if len(pieces) > 1 and pa.types.is_large_string(kind):
-            pieces = [text(pieces)]
-            pa.default_memory_pool().release_unused()  # the pieces, before the next column
-        elif len(pieces) > 1 and pa.types.is_nested(kind):
-            pieces = [_combined(pieces)]
-        columns.append(pa.chunked_array(pieces, type=kind))
-    tables.clear()
-    return pa.table(columns, names=names)
-
-
-def _combined(pieces: list[pa.Array]) -> pa.Array:
-    return pa.chunked_array(pieces, type=pieces[0].type).combine_chunks()
-
-
-def _one_text_array(pieces: list[pa.Array]) -> pa.Array:
-    """``large_string`` pieces as one array over numpy buffers, emptying ``pieces`` as it goes."""
-    n = sum(len(p) for p in pieces)
-    spans = [_value_offsets(p) for p in pieces]
-    data = np.empty(sum(int(o[-1] - o[0]) for o in spans), dtype=np.uint8)
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[0] = 0
-    valid = np.ones(n, dtype=bool)
-    row = at = 0
-    for i, o in enumerate(spans):
-        piece, pieces[i] = pieces[i], None  # type: ignore[call-overload]
-        size, length = int(o[-1] - o[0]), len(piece)
-        if size:
-            data[at : at + size] = np.frombuffer(piece.buffers()[2], np.uint8)[o[0] : o[-1]]
-        offsets[row + 1 : row + length + 1] = o[1:] - o[0] + at
-        if piece.null_count:
-            valid[row : row + length] = piece.is_valid().to_numpy(zero_copy_only=False)
-        row, at = row + length, at + size
-        del piece
-    nulls = int(n - valid.sum())
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-    buffers = [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.large_string(), n, buffers, null_count=nulls)
-
-
-def _value_offsets(piece: pa.Array) -> np.ndarray:
-    offsets: np.ndarray = np.frombuffer(piece.buffers()[1], dtype=np.int64)
-    return offsets[piece.offset : piece.offset + len(piece) + 1]
+    in 10 chunks). Column by column, each column's pieces are let go once joined, so no column
+    is held twice."""
+    for i, f in enumerate(table.schema):
+        column = table.column(i)
+        if column.num_chunks > 1 and (
+            pa.types.is_large_string(f.type) or pa.types.is_nested(f.type)
+        ):
+            joined = column.combine_chunks()
+            del column
+            table = table.set_column(i, f.name, pa.chunked_array([joined], type=f.type))
+            del joined
+    return table
 
 
 def _rule_text_as_dictionary(schema: pa.Schema, sample: Path | None) -> tuple[pa.Schema, list[str]]:
@@ -555,6 +498,32 @@ def _rule_text_as_dictionary(schema: pa.Schema, sample: Path | None) -> tuple[pa
     return schema.set(schema.get_field_index(name), schema.field(name).with_type(rules)), text
 
 
+def _ids_as_dictionary(schema: pa.Schema, sample: Path | None) -> tuple[pa.Schema, list[str]]:
+    """The schema with the repeated ids and ``status`` read as Parquet stores them,
+    dictionary-encoded (each row a 4-byte index, only the few distinct values decoded), and
+    those columns' names; only text columns the files hold at the top level qualify."""
+    if sample is None:
+        return schema, []
+    try:
+        stored = pq.read_schema(sample)
+    except (OSError, pa.ArrowException):
+        return schema, []
+    names = [
+        name
+        for name in ("status", *REPEATED_COLUMNS)
+        if name in schema.names
+        and pa.types.is_string(schema.field(name).type)
+        and name in stored.names
+        and pa.types.is_string(stored.field(name).type)
+    ]
+    for name in names:
+        at = schema.get_field_index(name)
+        schema = schema.set(
+            at, schema.field(name).with_type(pa.dictionary(pa.int32(), pa.string()))
+        )
+    return schema, names
+
+
 def _wide_text(schema: pa.Schema) -> pa.Schema:
     """Text read as pandas holds it (64-bit offsets), not decoded and then copied; repeated
     ids stay narrow, for they become categoricals."""
@@ -569,9 +538,6 @@ def _wide_text(schema: pa.Schema) -> pa.Schema:
     )
 
 
-#: Rows of batches joined as a dataset is read: each batch's pieces are let go as the scan
-#: goes, and the final join takes a dozen pieces a column, not hundreds.
-_SEGMENT_ROWS = 1 << 20
 _CHECKSUMS = pads.ParquetFragmentScanOptions(page_checksum_verification=True)
 _VERIFIED = pads.ParquetFileFormat(default_fragment_scan_options=_CHECKSUMS)
 #: The names our writers give data files (DatasetWriter, a sync's rewrites and compaction), and
