@@ -14,6 +14,8 @@ holds because the lengths are part of the key, so the numbering is exact, not a 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -70,7 +72,7 @@ def _factorize_whole(chunks: list[pa.Array]) -> tuple[np.ndarray, pa.Array] | No
     codes = _element_codes(elements, base)
     if codes is None:
         return None
-    keys = _view(pa.py_buffer(codes), np.concatenate(starts) * 8)
+    keys = _view(pa.py_buffer(codes), np.concatenate(starts) * codes.itemsize)
     numbered = pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False)
     valid = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks])
     row_codes, first = _renumber(np.where(valid, numbered, -1).astype(np.int32))
@@ -80,19 +82,28 @@ def _factorize_whole(chunks: list[pa.Array]) -> tuple[np.ndarray, pa.Array] | No
 
 
 def _element_codes(elements: list[pa.Array], n: int) -> np.ndarray | None:
-    """One int64 per element, equal exactly when the elements are (0 for a null element)."""
+    """One number per element, equal exactly when the elements are (0 for a null element):
+    int32 when the leaves' numbers fit (they do for rules: a few dozen texts each), so each
+    row's key is 4 bytes an element."""
     leaves = [_leaf_pieces(piece) for piece in elements]
     if any(pieces is None for pieces in leaves):
         return None
-    codes, span = np.zeros(n, np.int64), 1
-    for i in range(len(leaves[0] or [])):
-        numbers, size = _leaf_numbers([pieces[i] for pieces in leaves if pieces is not None])
-        span *= size + 1
-        if span >= 2**62:  # the numbers would not fit in one int64
-            return None
-        codes = codes * (size + 1) + numbers
-    valid = [piece.is_valid().to_numpy(zero_copy_only=False) for piece in elements]
-    return np.where(np.concatenate(valid) if valid else np.ones(0, bool), codes + 1, 0)
+    numbered = [
+        _leaf_numbers([pieces[i] for pieces in leaves if pieces is not None])
+        for i in range(len(leaves[0] or []))
+    ]
+    span = 2 * math.prod(size + 1 for _, size in numbered)
+    if span >= 2**62:  # the numbers would not fit in one int64
+        return None
+    codes = np.zeros(n, np.int32 if span < 2**31 else np.int64)
+    for numbers, size in numbered:  # in place: each temporary costs page faults
+        codes *= size + 1
+        codes += numbers
+    codes += 1
+    if any(piece.null_count for piece in elements):
+        valid = np.concatenate([p.is_valid().to_numpy(zero_copy_only=False) for p in elements])
+        codes[~valid] = 0
+    return codes
 
 
 def _leaf_pieces(elements: pa.Array) -> list[pa.Array] | None:
@@ -130,8 +141,13 @@ def _leaf_numbers(pieces: list[pa.Array]) -> tuple[np.ndarray, int]:
         column = pc.dictionary_encode(column)
     size = len(column.chunk(0).dictionary) if column.num_chunks else 0
     indices = pa.chunked_array([c.indices for c in column.chunks], type=column.type.index_type)
-    numbers = pc.fill_null(indices, -1).to_numpy().astype(np.int64)
-    return numbers + 1, size
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    numbers: np.ndarray = indices.to_numpy()
+    if not numbers.flags.writeable:  # a single chunk's, read in place
+        numbers = numbers.copy()
+    numbers += 1
+    return numbers, size
 
 
 def _value_type(t: pa.DataType) -> pa.DataType:
