@@ -235,7 +235,7 @@ def test_text_and_nested_pieces_become_one_chunk_exactly() -> None:
             "numbers": numbers,
         }
     )
-    joined = _dataset._one_chunk_each(table, pa.default_memory_pool())
+    joined = _dataset._one_chunk_each([table], pa.default_memory_pool())
     assert joined.column("text").num_chunks == joined.column("nested").num_chunks == 1
     assert joined.column("text").chunk(0).equals(whole)
     assert joined.column("nested").chunk(0).equals(nested)

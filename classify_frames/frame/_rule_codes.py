@@ -14,12 +14,15 @@ holds because the lengths are part of the key, so the numbering is exact, not a 
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from ._dictionary import dictionary_numbers
 
 __all__ = ["factorize_lists"]
 
@@ -84,7 +87,8 @@ def _factorize_whole(chunks: list[pa.Array]) -> tuple[np.ndarray, pa.Array] | No
 def _element_codes(elements: list[pa.Array], n: int) -> np.ndarray | None:
     """One number per element, equal exactly when the elements are (0 for a null element):
     int32 when the leaves' numbers fit (they do for rules: a few dozen texts each), so each
-    row's key is 4 bytes an element."""
+    row's key is 4 bytes an element. Written piece by piece into one array: a temporary the
+    size of the column would cost more in page faults than the arithmetic."""
     leaves = [_leaf_pieces(piece) for piece in elements]
     if any(pieces is None for pieces in leaves):
         return None
@@ -92,17 +96,22 @@ def _element_codes(elements: list[pa.Array], n: int) -> np.ndarray | None:
         _leaf_numbers([pieces[i] for pieces in leaves if pieces is not None])
         for i in range(len(leaves[0] or []))
     ]
-    span = 2 * math.prod(size + 1 for _, size in numbered)
+    span = 2 * math.prod(size + 1 for _, _, size in numbered)
     if span >= 2**62:  # the numbers would not fit in one int64
         return None
     codes = np.zeros(n, np.int32 if span < 2**31 else np.int64)
-    for numbers, size in numbered:  # in place: each temporary costs page faults
-        codes *= size + 1
-        codes += numbers
-    codes += 1
-    if any(piece.null_count for piece in elements):
-        valid = np.concatenate([p.is_valid().to_numpy(zero_copy_only=False) for p in elements])
-        codes[~valid] = 0
+    at = 0
+    for k, piece in enumerate(elements):
+        part = codes[at : at + len(piece)]
+        for tables, indices, size in numbered:
+            part *= size + 1
+            index = indices[k]
+            index = pc.fill_null(index, -1) if index.null_count else index
+            part += tables[k][index.to_numpy(zero_copy_only=False)]  # -1: the table's 0
+        part += 1
+        if piece.null_count:
+            part[~piece.is_valid().to_numpy(zero_copy_only=False)] = 0
+        at += len(piece)
     return codes
 
 
@@ -131,23 +140,21 @@ def _leaf_pieces(elements: pa.Array) -> list[pa.Array] | None:
     return [elements]
 
 
-def _leaf_numbers(pieces: list[pa.Array]) -> tuple[np.ndarray, int]:
-    """A number per value of a leaf over all its pieces, 1.. for values (equal for equal
-    values) and 0 for null, and how many distinct values there are."""
-    column = pa.chunked_array(pieces, type=pieces[0].type)
-    if pa.types.is_dictionary(column.type):
-        column = column.unify_dictionaries()  # each value once, whatever each piece holds
-    else:
-        column = pc.dictionary_encode(column)
-    size = len(column.chunk(0).dictionary) if column.num_chunks else 0
-    indices = pa.chunked_array([c.indices for c in column.chunks], type=column.type.index_type)
-    if indices.null_count:
-        indices = pc.fill_null(indices, -1)
-    numbers: np.ndarray = indices.to_numpy()
-    if not numbers.flags.writeable:  # a single chunk's, read in place
-        numbers = numbers.copy()
-    numbers += 1
-    return numbers, size
+def _leaf_numbers(pieces: list[pa.Array]) -> tuple[list[np.ndarray], list[pa.Array], int]:
+    """A leaf numbered over all its pieces: per piece, a table from its indices to numbers
+    (1.. for values, equal for equal values; its last entry, 0, for a null index) and the
+    indices; and how many distinct values there are. A dictionary's rows stay its indices,
+    only its few entries are numbered (each distinct dictionary once)."""
+    if pa.types.is_dictionary(pieces[0].type):
+        entries, distinct = dictionary_numbers(pieces)
+        tables = [np.append(table + 1, np.int32(0)) for table in entries]
+        return tables, [piece.indices for piece in pieces], len(distinct)
+    encoded = pc.dictionary_encode(pa.concat_arrays(pieces))
+    numbers = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False) + 1
+    bounds = np.cumsum([0, *(len(piece) for piece in pieces)])
+    indices = [pa.array(numbers[a:b]) for a, b in itertools.pairwise(bounds)]
+    identity = np.arange(len(encoded.dictionary) + 1, dtype=np.int32)  # numbers already
+    return [identity] * len(pieces), indices, len(encoded.dictionary)
 
 
 def _value_type(t: pa.DataType) -> pa.DataType:

@@ -449,8 +449,8 @@ def _scan(
         partition_base_dir=str(root),
     )
     pool = scan_pool()
-    table = dataset.to_table(columns=output, filter=where, memory_pool=pool)
-    return _one_chunk_each(encode_table(table), pool)
+    owned = [encode_table(dataset.to_table(columns=output, filter=where, memory_pool=pool))]
+    return _one_chunk_each(owned, pool)
 
 
 def scan_pool() -> pa.MemoryPool:
@@ -464,11 +464,12 @@ def scan_pool() -> pa.MemoryPool:
         return pa.system_memory_pool()
 
 
-def _one_chunk_each(table: pa.Table, pool: pa.MemoryPool) -> pa.Table:
+def _one_chunk_each(owned: list[pa.Table], pool: pa.MemoryPool) -> pa.Table:
     """``table`` with each text or nested column in one chunk: pandas filters a frame with
     ``take``, which joins a many-chunk text column first, every time (10 s for ten million rows
-    in 10 chunks). Column by column, each column's pieces are let go once joined, so no column
-    is held twice."""
+    in 10 chunks). Column by column, each column's pieces are let go once joined (the table is
+    taken out of ``owned``), so no column is held twice."""
+    table = owned.pop()  # the only reference: each column's pieces go once it is joined
     for i, f in enumerate(table.schema):
         column = table.column(i)
         if column.num_chunks > 1 and (
