@@ -249,3 +249,26 @@ def test_a_dataset_of_many_files_reads_text_in_one_chunk(tmp_path: Path) -> None
     assert len(data_files(tmp_path / "ds")) > 1  # so the scan hands over several batches
     for name in ("id", "result.reasoning", "error_message"):
         assert whole[name].array._pa_array.num_chunks == 1  # type: ignore[attr-defined]
+
+
+def test_a_dataset_stored_without_parquet_dictionaries_reads_the_same(tmp_path: Path) -> None:
+    """Ids, statuses and rules are read as the dictionaries Parquet stores; a file written
+    without them (plain encoding, row groups of a few rows) gives the same frame."""
+    rules = [{"description": f"rule {k}", "type": t} for k, t in enumerate("abcab")]
+    jobs = [
+        job(i, month=1 + i % 3, status=["COMPLETED", "ARCHIVED", "FAILED"][i % 3],
+            project_id=None if i % 5 == 0 else f"p{i % 4}",
+            configuration={"rules": rules[: i % 6], "mode": None if i % 7 else "FAST"})
+        for i in range(300)
+    ]  # fmt: skip
+    export_jobs(path=tmp_path / "ds", client=MemoryClient(jobs), batch_size=40)
+    expected = read_parquet(tmp_path / "ds")
+    for path in data_files(tmp_path / "ds"):
+        pq.write_table(pq.read_table(path), path, use_dictionary=False, row_group_size=7)
+    back = read_parquet(tmp_path / "ds")
+    pd.testing.assert_frame_equal(back, expected)
+    assert list(back["status"].cat.categories[-1:]) == ["ARCHIVED"]
+    assert back["project_id"].isna().sum() == 60
+    assert back["configuration.rules"].array.codes.max() == 5  # six distinct rule sets
+    in_order = cf.jobs_to_frame(jobs).sort_values("id", ignore_index=True)
+    pd.testing.assert_frame_equal(back.sort_values("id", ignore_index=True), in_order)
