@@ -243,6 +243,24 @@ def test_text_and_nested_pieces_become_one_chunk_exactly() -> None:
     joined.validate(full=True)
 
 
+@pytest.mark.parametrize("rows", [0, 3, 24, 10_000])  # a guess too small, right, too large
+def test_text_joined_as_the_scan_goes_is_the_text_exactly(rows: int) -> None:
+    values = ["a", None, "", "bcd", None, "é" * 3, "", "x" * 50]
+    whole = pa.array(values * 3, type=pa.large_string())
+    pieces = [whole.slice(0, 5), whole.slice(5, 0), whole.slice(5, 11), whole.slice(16)]
+    text = _dataset._Text(rows)
+    for piece in pieces:
+        text.add(piece)
+    joined = text.array()
+    assert joined.num_chunks == 1 and joined.chunk(0).equals(whole)
+    assert joined.null_count == whole.null_count
+    joined.validate(full=True)
+    none = _dataset._Text(rows)
+    none.add(pa.array(["p", "", "q"], type=pa.large_string()).slice(1))
+    assert none.array().to_pylist() == ["", "q"] and none.array().null_count == 0
+    assert len(_dataset._Text(rows).array()) == 0  # no row matched
+
+
 def test_a_dataset_of_many_files_reads_text_in_one_chunk(tmp_path: Path) -> None:
     export_jobs(path=tmp_path / "ds", client=MemoryClient(jobs_over_three_months()), batch_size=50)
     whole = read_parquet(tmp_path / "ds")
