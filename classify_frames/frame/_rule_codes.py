@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import orjson
@@ -99,6 +100,7 @@ def _element_codes(elements: list[pa.Array], n: int) -> np.ndarray | None:
     span = 2 * math.prod(size + 1 for _, _, size in numbered)
     if span >= 2**62:  # the numbers would not fit in one int64
         return None
+    codes: np.ndarray[Any, np.dtype[np.signedinteger[Any]]]
     codes = np.zeros(n, np.int32 if span < 2**31 else np.int64)
     at = 0
     for k, piece in enumerate(elements):
