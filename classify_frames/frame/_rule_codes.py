@@ -80,9 +80,21 @@ def _factorize_whole(chunks: list[pa.Array]) -> tuple[np.ndarray, pa.Array] | No
     numbered = pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False)
     valid = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks])
     row_codes, first = _renumber(np.where(valid, numbered, -1).astype(np.int32))
-    distinct = pa.chunked_array(chunks).take(pa.array(first, type=pa.int64())).combine_chunks()
-    plain = _decoded(distinct.type)
-    return row_codes, distinct if plain == distinct.type else distinct.cast(plain)
+    return row_codes, _rows_of(chunks, first)
+
+
+def _rows_of(chunks: list[pa.Array], rows: np.ndarray) -> pa.Array:
+    """The ``rows`` (ascending) of the chunks as one array, dictionaries decoded: taken chunk
+    by chunk (a chunked ``take`` of lists joins every chunk first)."""
+    plain = _decoded(chunks[0].type)
+    ends = np.cumsum([len(c) for c in chunks])
+    which = np.searchsorted(ends, rows, side="right")
+    parts = []
+    for k in np.unique(which):
+        local = rows[which == k] - (ends[k] - len(chunks[k]))
+        part = chunks[k].take(pa.array(local, type=pa.int64()))
+        parts.append(part if part.type == plain else part.cast(plain))
+    return pa.concat_arrays(parts) if parts else pa.array([], type=plain)
 
 
 def _element_codes(elements: list[pa.Array], n: int) -> np.ndarray | None:
