@@ -333,9 +333,7 @@ def _leaves_as_dictionaries(array: pa.Array, rng: random.Random) -> pa.Array:
         at = {v: i for i, v in enumerate(entries)}
         indices = pa.array([None if v is None else at[v] for v in text.to_pylist()], pa.int32())
         fields.append(pa.DictionaryArray.from_arrays(indices, pa.array(entries, pa.string())))
-    struct = pa.StructArray.from_arrays(
-        fields, names=RULE_TYPE.names, mask=elements.is_null()
-    )
+    struct = pa.StructArray.from_arrays(fields, names=RULE_TYPE.names, mask=elements.is_null())
     return pa.ListArray.from_arrays(array.offsets, struct, mask=array.is_null())
 
 
