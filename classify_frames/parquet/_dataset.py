@@ -486,30 +486,33 @@ class _Text:
         self.expected = rows
         self.data = np.empty(0, dtype=np.uint8)
         self.size = 0
-        self.offsets: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+        self.offsets = np.zeros(1, dtype=np.int64)  # room for the rows the files hold, at once
         self.nulls: list[tuple[int, np.ndarray]] = []
         self.rows = 0
 
     def add(self, piece: pa.Array) -> None:
         o = _value_offsets(piece)
-        size = int(o[-1] - o[0])
+        size, n = int(o[-1] - o[0]), len(piece)
         if self.size + size > len(self.data):
-            guess = (size * max(self.expected, 1) * 11) // (10 * max(len(piece), 1))
-            grown = np.empty(max(2 * len(self.data), self.size + size, guess), dtype=np.uint8)
-            grown[: self.size] = self.data[: self.size]
-            self.data = grown
+            guess = (size * max(self.expected, 1) * 11) // (10 * max(n, 1))
+            self.data = _grown(self.data, self.size, max(self.size + size, guess))
+        if self.rows + n + 1 > len(self.offsets):
+            self.offsets = _grown(
+                self.offsets, self.rows + 1, max(self.expected, self.rows + n) + 1
+            )
         if size:
             data = np.frombuffer(piece.buffers()[2], dtype=np.uint8)[o[0] : o[-1]]
             self.data[self.size : self.size + size] = data
-        self.offsets.append(o[1:] - o[0] + self.size)
+        np.add(o[1:], self.size - o[0], out=self.offsets[self.rows + 1 : self.rows + n + 1])
         if piece.null_count:
             self.nulls.append((self.rows, piece.is_valid().to_numpy(zero_copy_only=False)))
         self.size += size
-        self.rows += len(piece)
+        self.rows += n
 
     def array(self) -> pa.ChunkedArray:
-        """The column in one chunk (the buffer shrunk to its bytes, in place)."""
+        """The column in one chunk (the buffers shrunk to their bytes, in place)."""
         self.data.resize(self.size, refcheck=False)  # realloc, smaller: nothing copied
+        self.offsets.resize(self.rows + 1, refcheck=False)
         bitmap, nulls = None, 0
         if self.nulls:
             valid = np.ones(self.rows, dtype=bool)
@@ -517,10 +520,17 @@ class _Text:
                 valid[at : at + len(part)] = part
             nulls = self.rows - int(np.count_nonzero(valid))
             bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-        offsets = pa.py_buffer(np.concatenate(self.offsets))
-        buffers = [bitmap, offsets, pa.py_buffer(self.data)]
+        buffers = [bitmap, pa.py_buffer(self.offsets), pa.py_buffer(self.data)]
         text = pa.Array.from_buffers(pa.large_string(), self.rows, buffers, null_count=nulls)
         return pa.chunked_array([text])
+
+
+def _grown(array: np.ndarray, used: int, size: int) -> np.ndarray:
+    """``array`` with room for ``size`` items, its first ``used`` copied (never at least
+    doubling less: a guess that falls short costs a few copies, not one a batch)."""
+    grown = np.empty(max(2 * len(array), size), dtype=array.dtype)
+    grown[:used] = array[:used]
+    return grown
 
 
 def _value_offsets(piece: pa.Array) -> np.ndarray:
