@@ -102,8 +102,11 @@ def main() -> None:
         cost = median["verified"] / median["unverified"] - 1
         print(f"verifying page checksums: {cost:+.1%} read time")
     if {"verified", "polars"} <= median.keys():
+        cpu = {v: statistics.median(r["cpu"] for r in runs[v]) for v in ("verified", "polars")}
         print(
-            f"cf.read_parquet / polars.read_parquet: {median['verified'] / median['polars']:.2f}x"
+            f"cf.read_parquet / polars.read_parquet: {median['verified'] / median['polars']:.2f}x "
+            f"wall, {cpu['verified'] / cpu['polars']:.2f}x CPU "
+            f"(load average {os.getloadavg()[0]:.1f})"
         )
 
 

@@ -222,26 +222,71 @@ def test_emulator_jobs_come_back_as_the_frame_fetch_would_build(
     pd.testing.assert_frame_equal(back, expected)
 
 
-def test_text_pieces_become_one_array_exactly() -> None:
+def test_text_and_nested_pieces_become_one_chunk_exactly() -> None:
     values = ["a", None, "", "bcd", None, "é" * 3, "", "x" * 50]
     whole = pa.array(values * 3, type=pa.large_string())
     pieces = [whole.slice(0, 5), whole.slice(5, 0), whole.slice(5, 11), whole.slice(16)]
-    joined = _dataset._one_text_array(list(pieces))
-    assert joined.equals(whole) and joined.null_count == whole.null_count
+    nested = pa.array([[1], None, [], [2, 3]] * 6, type=pa.list_(pa.int64()))
+    numbers = pa.chunked_array([pa.array([1, 2] * 6), pa.array([3] * 12)])
+    table = pa.table(
+        {
+            "text": pa.chunked_array(pieces),
+            "nested": pa.chunked_array([nested.slice(0, 7), nested.slice(7)]),
+            "numbers": numbers,
+        }
+    )
+    joined = _dataset._one_chunk_each([table], pa.default_memory_pool())
+    assert joined.column("text").num_chunks == joined.column("nested").num_chunks == 1
+    assert joined.column("text").chunk(0).equals(whole)
+    assert joined.column("nested").chunk(0).equals(nested)
+    assert joined.column("numbers").num_chunks == 2  # pandas makes numpy of those anyway
     joined.validate(full=True)
-    no_nulls = pa.array(["p", "", "q"], type=pa.large_string())
-    assert _dataset._one_text_array([no_nulls, no_nulls.slice(1)]).to_pylist() == [
-        "p", "", "q", "", "q"
-    ]  # fmt: skip
 
 
-def test_a_dataset_read_in_segments_is_the_frame_read_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize("rows", [0, 3, 24, 10_000])  # a guess too small, right, too large
+def test_text_joined_as_the_scan_goes_is_the_text_exactly(rows: int) -> None:
+    values = ["a", None, "", "bcd", None, "é" * 3, "", "x" * 50]
+    whole = pa.array(values * 3, type=pa.large_string())
+    pieces = [whole.slice(0, 5), whole.slice(5, 0), whole.slice(5, 11), whole.slice(16)]
+    text = _dataset._Text(rows)
+    for piece in pieces:
+        text.add(piece)
+    joined = text.array()
+    assert joined.num_chunks == 1 and joined.chunk(0).equals(whole)
+    assert joined.null_count == whole.null_count
+    joined.validate(full=True)
+    none = _dataset._Text(rows)
+    none.add(pa.array(["p", "", "q"], type=pa.large_string()).slice(1))
+    assert none.array().to_pylist() == ["", "q"] and none.array().null_count == 0
+    assert len(_dataset._Text(rows).array()) == 0  # no row matched
+
+
+def test_a_dataset_of_many_files_reads_text_in_one_chunk(tmp_path: Path) -> None:
     export_jobs(path=tmp_path / "ds", client=MemoryClient(jobs_over_three_months()), batch_size=50)
     whole = read_parquet(tmp_path / "ds")
-    monkeypatch.setattr(_dataset, "_SEGMENT_ROWS", 64)
-    pieces = read_parquet(tmp_path / "ds")
-    pd.testing.assert_frame_equal(pieces, whole)
+    assert len(data_files(tmp_path / "ds")) > 1  # so the scan hands over several batches
     for name in ("id", "result.reasoning", "error_message"):
-        assert pieces[name].array._pa_array.num_chunks == 1  # type: ignore[attr-defined]
+        assert whole[name].array._pa_array.num_chunks == 1  # type: ignore[attr-defined]
+
+
+def test_a_dataset_stored_without_parquet_dictionaries_reads_the_same(tmp_path: Path) -> None:
+    """Ids, statuses and rules are read as the dictionaries Parquet stores; a file written
+    without them (plain encoding, row groups of a few rows) gives the same frame."""
+    rules = [{"description": f"rule {k}", "type": t} for k, t in enumerate("abcab")]
+    jobs = [
+        job(i, month=1 + i % 3, status=["COMPLETED", "ARCHIVED", "FAILED"][i % 3],
+            project_id=None if i % 5 == 0 else f"p{i % 4}",
+            configuration={"rules": rules[: i % 6], "mode": None if i % 7 else "FAST"})
+        for i in range(300)
+    ]  # fmt: skip
+    export_jobs(path=tmp_path / "ds", client=MemoryClient(jobs), batch_size=40)
+    expected = read_parquet(tmp_path / "ds")
+    for path in data_files(tmp_path / "ds"):
+        pq.write_table(pq.read_table(path), path, use_dictionary=False, row_group_size=7)
+    back = read_parquet(tmp_path / "ds")
+    pd.testing.assert_frame_equal(back, expected)
+    assert list(back["status"].cat.categories[-1:]) == ["ARCHIVED"]
+    assert back["project_id"].isna().sum() == 60
+    assert back["configuration.rules"].array.codes.max() == 5  # six distinct rule sets
+    in_order = cf.jobs_to_frame(jobs).sort_values("id", ignore_index=True)
+    pd.testing.assert_frame_equal(back.sort_values("id", ignore_index=True), in_order)

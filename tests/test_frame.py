@@ -313,3 +313,31 @@ def test_a_dataset_round_trip_gives_the_same_frame(
     assert back["configuration.rules"].tolist() == df["configuration.rules"].tolist()
     assert back["configuration.rules"].dtype == RuleSetDtype()
     assert isinstance(back["project_id"].dtype, pd.CategoricalDtype)
+
+
+def test_dictionary_pieces_become_one_sorted_dictionary_exactly() -> None:
+    """Ids as Parquet hands them over: each piece its own dictionary (entries in any order,
+    unused and null ones too), or pieces sharing one; nulls among the rows."""
+    import random
+
+    from classify_frames.frame._dictionary import encode_ids
+
+    rng = random.Random(0)
+    for _ in range(100):
+        pieces, rows = [], []
+        for _ in range(rng.randint(1, 4)):
+            values = [rng.choice(["b", "a", "é", "", "z1", None]) for _ in range(rng.randint(0, 9))]
+            entries = [*{v for v in values if v is not None}, "unused", None]
+            rng.shuffle(entries)
+            at = {v: i for i, v in enumerate(entries)}
+            indices = pa.array([None if v is None else at[v] for v in values], pa.int32())
+            pieces.append(pa.DictionaryArray.from_arrays(indices, pa.array(entries, pa.string())))
+            rows += values
+        pieces.append(pieces[0].slice(1))  # a piece sharing another's dictionary
+        rows += pieces[0].to_pylist()[1:]
+        encoded = encode_ids(pa.chunked_array(pieces))
+        assert encoded.to_pylist() == rows
+        categories = encoded.dictionary.to_pylist()
+        assert categories == sorted(categories) and len(set(categories)) == len(categories)
+        assert None not in categories
+        encoded.validate(full=True)

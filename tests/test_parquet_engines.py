@@ -89,6 +89,24 @@ def test_hive_datasets_of_polars_and_duckdb_read_into_the_contract(tmp_path: Pat
         same_contract(cf.read_parquet(tmp_path / name), frame)
 
 
+def test_ids_another_writer_stored_as_dictionaries_read_as_sorted_categoricals(
+    tmp_path: Path,
+) -> None:
+    """Ids Polars wrote from categoricals: dictionary-encoded in Arrow, each row group with
+    its own dictionary in the order Polars met the values (not sorted), several files."""
+    frame = contract_frame()
+    ids = ["id", "project_id", "configuration_id", "document_input_type"]
+    data = polars_of(frame).with_columns(pl.col(ids).cast(pl.Categorical)).reverse()
+    assert data.schema["configuration_id"] == pl.Categorical
+    data.write_parquet(tmp_path / "ds", partition_by=["status"], row_group_size=4)
+    back = cf.read_parquet(tmp_path / "ds")
+    same_contract(back, frame)
+    for name in ids[1:]:
+        categories = back[name].cat.categories.tolist()
+        assert categories == sorted(categories) and len(categories) > 0
+    assert back["id"].dtype == frame["id"].dtype  # unique ids stay text
+
+
 def test_a_column_that_does_not_convert_is_refused_by_name(tmp_path: Path) -> None:
     frame = polars_of(contract_frame()).with_columns(pl.lit("high").alias("result.confidence"))
     frame.write_parquet(tmp_path / "jobs.parquet")

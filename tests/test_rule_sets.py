@@ -321,6 +321,41 @@ def test_lists_are_numbered_exactly_whatever_their_layout() -> None:
             assert again.tolist() == codes.tolist()
 
 
+def _leaves_as_dictionaries(array: pa.Array, rng: random.Random) -> pa.Array:
+    """``array`` (rules) with each rule's text fields dictionary-encoded as Parquet hands them
+    over: each piece its own dictionary, its entries in any order, unused ones too."""
+    elements = array.values
+    fields = []
+    for name in RULE_TYPE.names:
+        text = elements.field(name)
+        entries = sorted({*text.drop_null().to_pylist(), "unused"})
+        rng.shuffle(entries)
+        at = {v: i for i, v in enumerate(entries)}
+        indices = pa.array([None if v is None else at[v] for v in text.to_pylist()], pa.int32())
+        fields.append(pa.DictionaryArray.from_arrays(indices, pa.array(entries, pa.string())))
+    struct = pa.StructArray.from_arrays(fields, names=RULE_TYPE.names, mask=elements.is_null())
+    return pa.ListArray.from_arrays(array.offsets, struct, mask=array.is_null())
+
+
+def test_lists_of_dictionary_text_are_numbered_exactly_over_pieces() -> None:
+    rng = random.Random(1)
+    for _ in range(100):
+        rows = [_random_rules(rng) for _ in range(rng.randint(0, 30))]
+        cuts = sorted(rng.randint(0, len(rows)) for _ in range(rng.randint(0, 4)))
+        pieces = [
+            _leaves_as_dictionaries(pa.array(rows[a:b], type=pa.list_(RULE_TYPE)), rng)
+            for a, b in zip([0, *cuts], [*cuts, len(rows)], strict=True)
+        ]
+        shared = pieces[0]  # pieces sharing one dictionary, as a unified column's do
+        for layout in (pieces, [shared, shared.slice(1)] if len(shared) else [shared]):
+            column = pa.chunked_array(layout, type=layout[0].type)
+            expected = [r for piece in layout for r in piece.to_pylist()]
+            codes, distinct = factorize_lists(column)
+            assert codes.tolist() == _reference_codes(expected)
+            assert distinct.type == pa.list_(RULE_TYPE)  # decoded
+            assert [None if c < 0 else distinct[int(c)].as_py() for c in codes] == expected
+
+
 def test_concatenated_values_with_other_splits_are_told_apart() -> None:
     codes, _ = factorize_lists(pa.array([["ab", "c"], ["a", "bc"], ["abc"], ["ab", "c"]]))
     assert codes.tolist() == [0, 1, 2, 0]

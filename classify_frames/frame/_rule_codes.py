@@ -14,10 +14,16 @@ holds because the lengths are part of the key, so the numbering is exact, not a 
 
 from __future__ import annotations
 
+import itertools
+import math
+from typing import Any
+
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from ._dictionary import dictionary_numbers
 
 __all__ = ["factorize_lists"]
 
@@ -34,6 +40,9 @@ def factorize_lists(
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     if not chunks:
         return np.zeros(0, np.int32), pa.array([], type=_value_type(values.type))
+    whole = _factorize_whole(chunks)
+    if whole is not None:
+        return whole
     parts = [_factorize_chunk(chunk) for chunk in chunks]
     if len(parts) == 1:
         return parts[0]
@@ -45,6 +54,121 @@ def factorize_lists(
         codes.append(remap[chunk_codes])  # -1 picks the appended -1
         start += len(chunk_distinct)
     return np.concatenate(codes).astype(np.int32, copy=False), distinct
+
+
+def _factorize_whole(chunks: list[pa.Array]) -> tuple[np.ndarray, pa.Array] | None:
+    """All chunks of a list column numbered at once, or None when its elements hold a type
+    this does not number (the chunk-by-chunk path does).
+
+    Each leaf of the elements (a rule's description, its type) is numbered over the whole
+    column (a dictionary's chunks unified, never decoded; other leaves by Arrow's hash), the
+    leaves' numbers combine into one int64 per element (0: a null element), and a row's key is
+    the bytes of its elements' numbers, read in place: one hash of one key per row.
+    """
+    if not all(pa.types.is_list(c.type) or pa.types.is_large_list(c.type) for c in chunks):
+        return None
+    starts, elements, base = [np.zeros(1, np.int64)], [], 0
+    for chunk in chunks:
+        offsets = np.asarray(chunk.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+        elements.append(chunk.values.slice(offsets[0], offsets[-1] - offsets[0]))
+        starts.append(offsets[1:] - offsets[0] + base)
+        base += int(offsets[-1] - offsets[0])
+    codes = _element_codes(elements, base)
+    if codes is None:
+        return None
+    keys = _view(pa.py_buffer(codes), np.concatenate(starts) * codes.itemsize)
+    numbered = pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False)
+    valid = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks])
+    row_codes, first = _renumber(np.where(valid, numbered, -1).astype(np.int32))
+    return row_codes, _rows_of(chunks, first)
+
+
+def _rows_of(chunks: list[pa.Array], rows: np.ndarray) -> pa.Array:
+    """The ``rows`` (ascending) of the chunks as one array, dictionaries decoded: taken chunk
+    by chunk (a chunked ``take`` of lists joins every chunk first)."""
+    plain = _decoded(chunks[0].type)
+    ends = np.cumsum([len(c) for c in chunks])
+    which = np.searchsorted(ends, rows, side="right")
+    parts = []
+    for k in np.unique(which):
+        local = rows[which == k] - (ends[k] - len(chunks[k]))
+        part = chunks[k].take(pa.array(local, type=pa.int64()))
+        parts.append(part if part.type == plain else part.cast(plain))
+    return pa.concat_arrays(parts) if parts else pa.array([], type=plain)
+
+
+def _element_codes(elements: list[pa.Array], n: int) -> np.ndarray | None:
+    """One number per element, equal exactly when the elements are (0 for a null element):
+    int32 when the leaves' numbers fit (they do for rules: a few dozen texts each), so each
+    row's key is 4 bytes an element. Written piece by piece into one array: a temporary the
+    size of the column would cost more in page faults than the arithmetic."""
+    leaves = [_leaf_pieces(piece) for piece in elements]
+    if any(pieces is None for pieces in leaves):
+        return None
+    numbered = [
+        _leaf_numbers([pieces[i] for pieces in leaves if pieces is not None])
+        for i in range(len(leaves[0] or []))
+    ]
+    span = 2 * math.prod(size + 1 for _, _, size in numbered)
+    if span >= 2**62:  # the numbers would not fit in one int64
+        return None
+    codes: np.ndarray[Any, np.dtype[np.signedinteger[Any]]]
+    codes = np.zeros(n, np.int32 if span < 2**31 else np.int64)
+    at = 0
+    for k, piece in enumerate(elements):
+        part = codes[at : at + len(piece)]
+        for tables, indices, size in numbered:
+            part *= size + 1
+            index = indices[k]
+            index = pc.fill_null(index, -1) if index.null_count else index
+            part += tables[k][index.to_numpy(zero_copy_only=False)]  # -1: the table's 0
+        part += 1
+        if piece.null_count:
+            part[~piece.is_valid().to_numpy(zero_copy_only=False)] = 0
+        at += len(piece)
+    return codes
+
+
+def _leaf_pieces(elements: pa.Array) -> list[pa.Array] | None:
+    """The leaves of one piece of elements, struct fields in order, or None for a type
+    :func:`_leaf_numbers` does not number (floats, nested lists)."""
+    t = elements.type
+    if pa.types.is_struct(t):
+        out: list[pa.Array] = []
+        for child in elements.flatten():  # aligned with the struct's offset
+            inner = _leaf_pieces(child)
+            if inner is None:
+                return None
+            out.extend(inner)
+        return out
+    plain = t.value_type if pa.types.is_dictionary(t) else t
+    if pa.types.is_dictionary(plain) or not (
+        pa.types.is_string(plain)
+        or pa.types.is_large_string(plain)
+        or pa.types.is_binary(plain)
+        or pa.types.is_large_binary(plain)
+        or pa.types.is_boolean(plain)
+        or pa.types.is_integer(plain)
+    ):
+        return None
+    return [elements]
+
+
+def _leaf_numbers(pieces: list[pa.Array]) -> tuple[list[np.ndarray], list[pa.Array], int]:
+    """A leaf numbered over all its pieces: per piece, a table from its indices to numbers
+    (1.. for values, equal for equal values; its last entry, 0, for a null index) and the
+    indices; and how many distinct values there are. A dictionary's rows stay its indices,
+    only its few entries are numbered (each distinct dictionary once)."""
+    if pa.types.is_dictionary(pieces[0].type):
+        entries, distinct = dictionary_numbers(pieces)
+        tables = [np.append(table + 1, np.int32(0)) for table in entries]
+        return tables, [piece.indices for piece in pieces], len(distinct)
+    encoded = pc.dictionary_encode(pa.concat_arrays(pieces))
+    numbers = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False) + 1
+    bounds = np.cumsum([0, *(len(piece) for piece in pieces)])
+    indices = [pa.array(numbers[a:b]) for a, b in itertools.pairwise(bounds)]
+    identity = np.arange(len(encoded.dictionary) + 1, dtype=np.int32)  # numbers already
+    return [identity] * len(pieces), indices, len(encoded.dictionary)
 
 
 def _value_type(t: pa.DataType) -> pa.DataType:

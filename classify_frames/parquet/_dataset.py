@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -415,11 +415,11 @@ def read_dataset(
         except (OSError, pa.ArrowException) as again:
             msg = f"cannot read the dataset {str(shown)!r}: {again}"
             raise ExportError(msg) from None
-    pa.default_memory_pool().release_unused()  # the decoded batches' memory, back to the OS
     owned = [table]
     del table
     frame = table_to_frame(owned, manifest.get("partition_types", {}), nested=nested)
-    pa.default_memory_pool().release_unused()
+    for pool in (scan_pool(), pa.default_memory_pool()):
+        pool.release_unused()  # what the read let go, back to the OS
     return frame if wanted.columns is None else frame[output]
 
 
@@ -431,99 +431,140 @@ def _scan(
     output: list[str],
     where: pc.Expression | None,
 ) -> pa.Table:
+    """The rows asked for, decoded by Arrow's threads a few batches ahead, repeated ids and
+    the rules' text as the files store them (dictionaries: 10 million ids as text would take
+    440 MB a column, the rules 8 GB) and encoded once at the end; each text column copied into
+    one chunk as the batches come (:class:`_Text`), nested ones joined at the end."""
     keys = pa.schema([(p, pa.string()) for p in manifest.get("partition_by", [])])
-    schema, text = _rule_text_as_dictionary(schema, root / files[0] if files else None)
-    schema = _wide_text(schema)
+    sample = root / files[0] if files else None
+    schema, text = _rule_text_as_dictionary(schema, sample)
+    schema, ids = _ids_as_dictionary(schema, sample)
     dataset = pads.dataset(
         [str(root / path) for path in files],
-        schema=pa.schema([*schema, *keys]),
+        schema=pa.schema([*_wide_text(schema), *keys]),
         format=pads.ParquetFileFormat(
-            read_options=pads.ParquetReadOptions(dictionary_columns=text),
+            read_options=pads.ParquetReadOptions(dictionary_columns=[*text, *ids]),
             default_fragment_scan_options=_CHECKSUMS,
         ),
         partitioning=pads.partitioning(keys, flavor="hive"),
         partition_base_dir=str(root),
     )
-    # batch by batch, each batch's ids encoded at once: 10 million ids as text would take
-    # 440 MB a column, as a categorical 40 MB
+    pool = scan_pool()
+    types = {name: dataset.schema.field(name).type for name in output}
+    rows = sum(int(manifest.get("files", {}).get(path, 0)) for path in files)
+    texts = {name: _Text(rows) for name, t in types.items() if pa.types.is_large_string(t)}
+    pieces: dict[str, list[pa.Array]] = {name: [] for name in output if name not in texts}
+    # a few batches ahead keep both cores decoding; Arrow's default (16 batches of 4 files)
+    # peaked at 1.64 GB for 2 million jobs, against 1.56 (one run each)
     batches = dataset.to_batches(
-        columns=output, filter=where, batch_readahead=1, fragment_readahead=1
+        columns=output, filter=where, memory_pool=pool, batch_readahead=4, fragment_readahead=1
     )
-    segments: list[pa.Table] = []
-    pending: list[pa.Table] = []
     for batch in batches:
-        pending.append(encode_table(pa.Table.from_batches([batch])))
-        if sum(t.num_rows for t in pending) >= _SEGMENT_ROWS:
-            segments.append(_joined(pending, _combined))
-            pa.default_memory_pool().release_unused()  # what the batches let go, to the OS
-    if not pending and not segments:  # no row matched the filter: the columns, empty
-        return encode_table(dataset.schema.empty_table().select(output))
-    if pending:
-        segments.append(_joined(pending, _combined))
-    return _joined(segments, _one_text_array)
+        for name, column in zip(output, batch.columns, strict=True):
+            if name in texts:
+                texts[name].add(column)
+            else:
+                pieces[name].append(column)
+        del batch  # its text goes back to the pool, for the next batches
+    columns = [
+        texts[name].array() if name in texts else pa.chunked_array(pieces.pop(name), types[name])
+        for name in output
+    ]
+    owned = [encode_table(pa.table(columns, names=output))]
+    del columns
+    return _one_chunk_each(owned, pool)
 
 
-def _joined(tables: list[pa.Table], text: Callable[[list[pa.Array]], pa.Array]) -> pa.Table:
-    """The tables as one, each text or nested column in one chunk: pandas filters a frame with
-    ``take``, which joins a many-chunk text column first, every time (10 s for ten million rows
-    in 10 chunks, 5 s in one). Column by column, the pieces are taken out of ``tables`` (emptied
-    as it goes) and joined, text by ``text``, nested columns by Arrow.
+class _Text:
+    """A text column joined as the scan goes: each batch's bytes copied into one buffer, so
+    the batches' own memory is reused by the next ones and the column is written once. The
+    buffer is sized from the first batch's bytes a row times the ``rows`` the files hold
+    (pages never written are never resident: a filtered read costs address space only), and
+    shrunk in place at the end; it grows by a copy only when that guess falls short."""
 
-    A segment's batches are joined by Arrow (:func:`_combined`), the segments of a whole column
-    by :func:`_one_text_array`, which lets each piece go once copied, so no column is ever held
-    twice."""
-    if len(tables) < 2:
-        out = pa.concat_tables(tables)
-        tables.clear()
-        return out
-    names = tables[0].column_names
-    columns = []
-    for name in names:
-        kind = tables[0].schema.field(name).type
-        pieces = [c for t in tables for c in t.column(name).chunks]
-        tables[:] = [t.drop_columns([name]) for t in tables]  # the caller's list too
-        if len(pieces) > 1 and pa.types.is_large_string(kind):
-            pieces = [text(pieces)]
-            pa.default_memory_pool().release_unused()  # the pieces, before the next column
-        elif len(pieces) > 1 and pa.types.is_nested(kind):
-            pieces = [_combined(pieces)]
-        columns.append(pa.chunked_array(pieces, type=kind))
-    tables.clear()
-    return pa.table(columns, names=names)
+    def __init__(self, rows: int) -> None:
+        self.expected = rows
+        self.data = np.empty(0, dtype=np.uint8)
+        self.size = 0
+        self.offsets = np.zeros(1, dtype=np.int64)  # room for the rows the files hold, at once
+        self.nulls: list[tuple[int, np.ndarray]] = []
+        self.rows = 0
 
-
-def _combined(pieces: list[pa.Array]) -> pa.Array:
-    return pa.chunked_array(pieces, type=pieces[0].type).combine_chunks()
-
-
-def _one_text_array(pieces: list[pa.Array]) -> pa.Array:
-    """``large_string`` pieces as one array over numpy buffers, emptying ``pieces`` as it goes."""
-    n = sum(len(p) for p in pieces)
-    spans = [_value_offsets(p) for p in pieces]
-    data = np.empty(sum(int(o[-1] - o[0]) for o in spans), dtype=np.uint8)
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[0] = 0
-    valid = np.ones(n, dtype=bool)
-    row = at = 0
-    for i, o in enumerate(spans):
-        piece, pieces[i] = pieces[i], None  # type: ignore[call-overload]
-        size, length = int(o[-1] - o[0]), len(piece)
+    def add(self, piece: pa.Array) -> None:
+        o = _value_offsets(piece)
+        size, n = int(o[-1] - o[0]), len(piece)
+        if self.size + size > len(self.data):
+            guess = (size * max(self.expected, 1) * 11) // (10 * max(n, 1))
+            self.data = _grown(self.data, self.size, max(self.size + size, guess))
+        if self.rows + n + 1 > len(self.offsets):
+            self.offsets = _grown(
+                self.offsets, self.rows + 1, max(self.expected, self.rows + n) + 1
+            )
         if size:
-            data[at : at + size] = np.frombuffer(piece.buffers()[2], np.uint8)[o[0] : o[-1]]
-        offsets[row + 1 : row + length + 1] = o[1:] - o[0] + at
+            data = np.frombuffer(piece.buffers()[2], dtype=np.uint8)[o[0] : o[-1]]
+            self.data[self.size : self.size + size] = data
+        np.add(o[1:], self.size - o[0], out=self.offsets[self.rows + 1 : self.rows + n + 1])
         if piece.null_count:
-            valid[row : row + length] = piece.is_valid().to_numpy(zero_copy_only=False)
-        row, at = row + length, at + size
-        del piece
-    nulls = int(n - valid.sum())
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-    buffers = [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.large_string(), n, buffers, null_count=nulls)
+            self.nulls.append((self.rows, piece.is_valid().to_numpy(zero_copy_only=False)))
+        self.size += size
+        self.rows += n
+
+    def array(self) -> pa.ChunkedArray:
+        """The column in one chunk (the buffers shrunk to their bytes, in place)."""
+        self.data.resize(self.size, refcheck=False)  # realloc, smaller: nothing copied
+        self.offsets.resize(self.rows + 1, refcheck=False)
+        bitmap, nulls = None, 0
+        if self.nulls:
+            valid = np.ones(self.rows, dtype=bool)
+            for at, part in self.nulls:
+                valid[at : at + len(part)] = part
+            nulls = self.rows - int(np.count_nonzero(valid))
+            bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+        buffers = [bitmap, pa.py_buffer(self.offsets), pa.py_buffer(self.data)]
+        text = pa.Array.from_buffers(pa.large_string(), self.rows, buffers, null_count=nulls)
+        return pa.chunked_array([text])
+
+
+def _grown(array: np.ndarray, used: int, size: int) -> np.ndarray:
+    """``array`` with room for ``size`` items, its first ``used`` copied (never at least
+    doubling less: a guess that falls short costs a few copies, not one a batch)."""
+    grown = np.empty(max(2 * len(array), size), dtype=array.dtype)
+    grown[:used] = array[:used]
+    return grown
 
 
 def _value_offsets(piece: pa.Array) -> np.ndarray:
     offsets: np.ndarray = np.frombuffer(piece.buffers()[1], dtype=np.int64)
     return offsets[piece.offset : piece.offset + len(piece) + 1]
+
+
+def scan_pool() -> pa.MemoryPool:
+    """The Arrow memory pool a read decodes into: jemalloc where pyarrow has it (as Polars
+    uses), else the system's allocator; not pyarrow's default mimalloc, whose fresh memory
+    costs 2-3x the decode itself in the kernel on Linux (huge pages compacted at each first
+    touch: 1.5-1.9 s of system time for a million jobs' 0.35 GB, against 0.3 s)."""
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a build without it (Windows)
+        return pa.system_memory_pool()
+
+
+def _one_chunk_each(owned: list[pa.Table], pool: pa.MemoryPool) -> pa.Table:
+    """``table`` with each text or nested column in one chunk: pandas filters a frame with
+    ``take``, which joins a many-chunk text column first, every time (10 s for ten million rows
+    in 10 chunks). Column by column, each column's pieces are let go once joined (the table is
+    taken out of ``owned``), so no column is held twice."""
+    table = owned.pop()  # the only reference: each column's pieces go once it is joined
+    for i, f in enumerate(table.schema):
+        column = table.column(i)
+        if column.num_chunks > 1 and (
+            pa.types.is_large_string(f.type) or pa.types.is_nested(f.type)
+        ):
+            joined = column.combine_chunks(memory_pool=pool)
+            del column
+            table = table.set_column(i, f.name, pa.chunked_array([joined], type=f.type))
+            del joined
+    return table
 
 
 def _rule_text_as_dictionary(schema: pa.Schema, sample: Path | None) -> tuple[pa.Schema, list[str]]:
@@ -555,6 +596,32 @@ def _rule_text_as_dictionary(schema: pa.Schema, sample: Path | None) -> tuple[pa
     return schema.set(schema.get_field_index(name), schema.field(name).with_type(rules)), text
 
 
+def _ids_as_dictionary(schema: pa.Schema, sample: Path | None) -> tuple[pa.Schema, list[str]]:
+    """The schema with the repeated ids and ``status`` read as Parquet stores them,
+    dictionary-encoded (each row a 4-byte index, only the few distinct values decoded), and
+    those columns' names; only text columns the files hold at the top level qualify."""
+    if sample is None:
+        return schema, []
+    try:
+        stored = pq.read_schema(sample)
+    except (OSError, pa.ArrowException):
+        return schema, []
+    names = [
+        name
+        for name in ("status", *REPEATED_COLUMNS)
+        if name in schema.names
+        and pa.types.is_string(schema.field(name).type)
+        and name in stored.names
+        and pa.types.is_string(stored.field(name).type)
+    ]
+    for name in names:
+        at = schema.get_field_index(name)
+        schema = schema.set(
+            at, schema.field(name).with_type(pa.dictionary(pa.int32(), pa.string()))
+        )
+    return schema, names
+
+
 def _wide_text(schema: pa.Schema) -> pa.Schema:
     """Text read as pandas holds it (64-bit offsets), not decoded and then copied; repeated
     ids stay narrow, for they become categoricals."""
@@ -569,9 +636,6 @@ def _wide_text(schema: pa.Schema) -> pa.Schema:
     )
 
 
-#: Rows of batches joined as a dataset is read: each batch's pieces are let go as the scan
-#: goes, and the final join takes a dozen pieces a column, not hundreds.
-_SEGMENT_ROWS = 1 << 20
 _CHECKSUMS = pads.ParquetFragmentScanOptions(page_checksum_verification=True)
 _VERIFIED = pads.ParquetFileFormat(default_fragment_scan_options=_CHECKSUMS)
 #: The names our writers give data files (DatasetWriter, a sync's rewrites and compaction), and
