@@ -31,6 +31,7 @@ __all__ = [
     "Flag",
     "cli_message",
     "cli_name",
+    "cli_warning",
     "cli_words",
     "client_kwargs",
     "client_options",
@@ -370,11 +371,14 @@ def _show_warning(
     line: str | None = None,
 ) -> None:
     """A library warning as one line in CLI terms: not Python's file, line and source."""
+    click.secho(f"warning: {cli_warning(message)}", fg="yellow", err=True)
+
+
+def cli_warning(message: Warning | str) -> str:
+    """A library warning's text in the command line's terms."""
     if isinstance(message, ClassifyFramesWarning):
-        text = cli_message(message)
-    else:
-        text = cli_words(str(message))
-    click.secho(f"warning: {text}", fg="yellow", err=True)
+        return cli_message(message)
+    return cli_words(str(message))
 
 
 def _reader_gone() -> NoReturn:
