@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._exceptions import Call, ClassifyFramesWarning, ExportError, Opt, Parts
-from ..client import LIST_FILTER_NAMES, NAT, precedence
+from ..client import LIST_FILTER_NAMES, NAT, ClientOptions, ListFilters, checked, precedence
 from ..frame import FINAL_STATUSES
 from ._commit import dataset_lock, link_or_copy, new_staging, swap_in
 from ._dataset import (
@@ -65,6 +65,11 @@ __all__ = ["SYNC_MARGIN", "SyncSummary", "compact", "export_jobs", "sync_parquet
 #: shows in the listing later than this after its creation (clock skew between the service's
 #: machines, a listing index that lags) is missed by it, and found by ``full=True``.
 SYNC_MARGIN = dt.timedelta(minutes=10)
+
+
+class _Options(ClientOptions, ListFilters, total=False):
+    """What ``**options`` of an export or sync may hold: the client's, and the listing's."""
+
 
 _MAX_FILES = 8  # small files a partition may gather before a sync merges them
 _DATA_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -141,6 +146,7 @@ def export_jobs(
 
     >>> export_jobs(path="jobs", status="COMPLETED", base_url=url, api_key=key)  # doctest: +SKIP
     """
+    checked("export_jobs", options, _Options)
     target = _check_target(path)
     partition_by = _check_partition_by(partition_by)
     run = _Run(target, partition_by=partition_by, nested=nested, generation=1)
@@ -204,6 +210,7 @@ def sync_parquet(
     >>> sync_parquet("jobs", base_url=url, api_key=key)             # doctest: +SKIP
     SyncSummary(path=PosixPath('jobs'), added=12, updated=3, unchanged=9985, failed=0, ...)
     """
+    checked("sync_parquet", options, _Options)
     target = _check_target(path)
     if not isinstance(margin, dt.timedelta):
         margin = dt.timedelta(seconds=margin)
