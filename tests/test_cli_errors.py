@@ -283,8 +283,10 @@ def test_repairing_a_dataset_of_ids_warns_with_the_command_to_run(
     emulator: Emulator, tmp_path: Path
 ) -> None:
     root = tmp_path / "jobs"
-    options = {"base_url": emulator.base_url, "api_key": emulator.api_key, "progress": False}
-    cf.export_jobs(list(emulator.dataset.ids[:60]), path=root, **options)
+    cf.export_jobs(
+        list(emulator.dataset.ids[:60]), path=root, progress=False,
+        base_url=emulator.base_url, api_key=emulator.api_key,
+    )  # fmt: skip
     next(root.rglob("part-*.parquet")).unlink()
     result = CliRunner().invoke(
         main,
