@@ -1,25 +1,35 @@
-"""The audit's simulation study, with many repetitions (``tests/test_audit_simulation.py``
-runs the same with few).
+"""The audit's simulation study: certified thresholds and label plans on populations with a known
+truth (``tests/test_audit_simulation.py`` runs a small version of the same).
 
-Populations with a known truth (the emulator's hidden labels; a skewed type mix where rare
-types are much less accurate); many stratified samples; per design: the bias of the new
-design-weighted accuracy beside the old plain mean's, the coverage and width of the 95%
-interval, and for certified thresholds how often one is certified and how often its true
-accuracy falls below the target (the guarantee: at most delta), beside the old Wilson scan;
-and the labels ``plan_labels`` asks for, and what they achieve.
+Populations (20,000 jobs each, six predicted types, stated confidences 0.6-0.99):
+- skewed: common types right and sure of it, rare ones much worse (target 85%);
+- calibrated: stated confidence is the chance of being right (target 95%);
+- uninformative: confidence says nothing, each type right at its own rate (target 88%);
+each also at an "edge" target just above the accuracy of some accepted set, where certifying
+that set is a violation.
 
-    .venv/bin/python benchmarks/sim_audit.py            # 1,000 repetitions
-    .venv/bin/python benchmarks/sim_audit.py --reps 200
+For each population, design (proportional: self-weighting; Neyman: unequal weights) and
+budget (100-800 labels), over ``--reps`` samples: violations (the certified threshold's true
+accuracy below the target; the guarantee is at most delta, within Monte Carlo error), the
+certification rate and mean coverage of certified thresholds, beside the top-down sequence
+alone (no whole-row test) and the reference, the exact binomial on pooled labels in a
+top-down sequence (valid under proportional allocation only). Then ``plan_labels``: over
+``--pilots`` pilots of 20 labels per type, the chance each plan states beside the share of
+plans that certify once labelled from the truth.
+
+    .venv/bin/python benchmarks/sim_audit.py                    # 500 repetitions, 16 pilots
+    .venv/bin/python benchmarks/sim_audit.py --reps 100 --pilots 8
+    .venv/bin/python benchmarks/sim_audit.py --estimates        # accuracy's bias and coverage
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 import warnings
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -28,151 +38,150 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from audit_simulation import (
     Population,
+    allocation,
+    calibrated_population,
+    certified_by_package,
+    certified_by_reference,
+    draw_rows,
     emulator_population,
-    sample_of,
     simulate,
     skewed_population,
-    stratified_rows,
+    uninformative_population,
 )
 
-from classify_frames.auditing._design import allocate
-from classify_frames.auditing._sample import share
+import classify_frames.auditing._certify as certify_module
 
-
-def proportional(pop: Population, budget: int) -> np.ndarray:
-    sizes = np.bincount(pop.strata, minlength=len(pop.names))
-    return allocate(budget, sizes, np.ones(len(sizes)), "proportional")
+DELTA = 0.05
+BUDGETS = (100, 200, 400, 800)
 
 
 def estimates(pop: Population, reps: int) -> None:
+    """Bias and 95% interval coverage of the design-weighted accuracy (``--estimates``)."""
     print(f"\n{pop.name}: true accuracy {pop.accuracy:.4f}, {len(pop.names)} strata (types)")
     head = ("design", "labels", "new bias", "old bias", "coverage", "CI width")
     print(f"  {head[0]:<32} " + " ".join(f"{h:>9}" for h in head[1:]))
     for label, design in (
         ("40 per type (equal)", 40),
-        ("400 proportional", proportional(pop, 400)),
+        ("400 proportional", allocation(pop, 400, "proportional")),
     ):
-        started = time.perf_counter()
         out = simulate(pop, reps, design, target=0.9, seed=11)
         cover = np.mean((out.low <= pop.accuracy) & (pop.accuracy <= out.high))
         print(
             f"  {label:<32} {out.labels.mean():9.0f} {out.estimate.mean() - pop.accuracy:+9.4f} "
             f"{out.plain.mean() - pop.accuracy:+9.4f} {cover:9.3f} "
             f"{np.mean(out.high - out.low):9.3f}"
-            f"   ({time.perf_counter() - started:.0f} s)"
         )
 
 
-def thresholds(
-    pop: Population,
-    reps: int,
-    design: np.ndarray | int,
-    label: str,
-    targets: list[float],
-    mask: np.ndarray | None = None,
-) -> None:
-    print(f"  {label}")
+def thresholds(pop: Population, target: float, reps: int, designs: tuple[str, ...]) -> None:
+    values = np.unique(pop.confidence)
+    valid = [v for v in values if pop.accuracy_at(v) >= target]
     print(
-        f"    {'target':>7} {'valid from':>10} {'certified':>9} {'violations':>10} "
-        f"{'median t':>8} | {'old scan: violations':>20} {'certified':>9}"
+        f"\n{pop.name}, target {target:.3f} (valid from {min(valid) if valid else math.nan:g}; "
+        f"whole row {pop.accuracy:.3f}), delta {DELTA}, {reps} repetitions; "
+        f"violations above {DELTA + 2 * math.sqrt(DELTA * (1 - DELTA) / reps):.3f} "
+        "would exceed delta beyond 2 Monte Carlo standard errors"
     )
-    values = np.unique(pop.confidence[np.isfinite(pop.confidence)])
-    for target in targets:
-        valid = [v for v in values if pop.accuracy_at(v, mask) >= target]
-        out = simulate(pop, reps, design, target=target, seed=23, mask=mask)
-        found = np.isfinite(out.certified)
-        median = np.median(out.certified[found]) if found.any() else float("nan")
-        print(
-            f"    {target:7.3f} {min(valid) if valid else float('nan'):10.2f} {found.mean():9.3f} "
-            f"{out.violated.mean():10.3f} {median:8.2f} | {out.scan_violated.mean():20.3f} "
-            f"{np.isfinite(out.scan).mean():9.3f}"
-        )
+    print(
+        f"  {'design':<13} {'labels':>6} | {'violations':>10} {'certified':>9} {'coverage':>8} "
+        f"| {'top-down only':>13} {'coverage':>8} | {'reference':>9} {'violations':>10} "
+        f"{'coverage':>8}   time"
+    )
+    for design in designs:
+        for budget in BUDGETS:
+            started = time.perf_counter()
+            rows = draw_rows(pop, allocation(pop, budget, design), reps, np.random.default_rng(7))
+            ours = certified_by_package(pop, rows, target, DELTA)
+            share = certify_module.WHOLE_SHARE
+            certify_module.WHOLE_SHARE = 0.0  # the top-down sequence alone, for comparison
+            try:
+                alone = certified_by_package(pop, rows, target, DELTA)
+            finally:
+                certify_module.WHOLE_SHARE = share
+            reference = ""
+            if design == "proportional":
+                ref = certified_by_reference(pop, rows, target, DELTA)
+                reference = f"{ref.rate:9.3f} {ref.violated.mean():10.3f} {ref.mean_coverage:8.3f}"
+            print(
+                f"  {design:<13} {budget:6d} | {ours.violated.mean():10.3f} {ours.rate:9.3f} "
+                f"{ours.mean_coverage:8.3f} | {alone.rate:13.3f} {alone.mean_coverage:8.3f} | "
+                f"{reference:<30}  {time.perf_counter() - started:4.0f} s",
+                flush=True,
+            )
 
 
-def planning(pop: Population, reps: int) -> None:
-    """plan_labels(margin=0.02) from a pilot of 20 per type; the planned labels then give
-    intervals of what half-width?"""
-    rng = np.random.default_rng(5)
+def plans(pop: Population, target: float, pilots: int, first_seed: int = 1000) -> None:
+    """``plan_labels(target_accuracy=target)`` after pilots of 20 labels per type: the chance
+    it states against how often the planned labels certify a threshold."""
     truth = pop.labels.set_index("id")["label"]
-    pilot = pop.report.review_queue(n=20, strategy="stratified", seed=1)
-    pilot["label"] = truth[pilot["id"]].to_numpy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    stated, realised, sizes, violated = [], [], [], []
+    started = time.perf_counter()
+    summary = ""
+    for i in range(pilots):
+        pilot = pop.report.review_queue(n=20, strategy="stratified", seed=first_seed + i)
+        pilot["label"] = truth[pilot["id"]].to_numpy()
         report = pop.report.with_labels(pilot)
-        queue = report.plan_labels(margin=0.02)
-    plan = queue.attrs["plan"]
-    planned = plan["planned"].reindex(pop.names).fillna(0).to_numpy(int)
-    # plan strata are the types here (no bands): simulate fresh samples of that allocation
-    halves = []
-    for _ in range(reps):
-        rows = stratified_rows(pop, planned, rng)
-        est = share(sample_of(pop, rows), pop.correct[rows])
-        halves.append((est.high - est.low) / 2)
+        more = report.plan_labels(target_accuracy=target, seed=i)
+        stated.append(float(more.attrs["plan"].attrs.get("chance", math.nan)))
+        more["label"] = truth[more["id"]].to_numpy()
+        both = report.with_labels(pd.concat([pilot, more], ignore_index=True))
+        t = float(both.recommend_threshold(target, DELTA)["threshold"].to_numpy(float)[0])
+        realised.append(math.isfinite(t))
+        violated.append(math.isfinite(t) and pop.accuracy_at(t) < target)
+        sizes.append(len(more))
+        summary = summary or str(more.attrs["summary"])
+    stated_mean, rate = float(np.mean(stated)), float(np.mean(realised))
+    se = math.sqrt(max(rate * (1 - rate), 0.01) / pilots)
     print(
-        f"  plan_labels(margin=0.02): {planned.sum():,} labels; achieved half-width "
-        f"mean {np.mean(halves):.4f}, 95th percentile {np.quantile(halves, 0.95):.4f}"
+        f"  {pop.name}, target {target}: stated {stated_mean:.3f}, realised {rate:.3f} "
+        f"(± {2 * se:.3f}, {pilots} pilots), gap {stated_mean - rate:+.3f}; violations "
+        f"{np.mean(violated):.3f}; plan sizes min {min(sizes)}, median "
+        f"{int(np.median(sizes))}, max {max(sizes)}   ({time.perf_counter() - started:.0f} s)",
+        flush=True,
     )
-    print(f"    {queue.attrs['summary']}")
-    target = 0.85
-    rounds, certified, violated = min(reps, 100), [], []
-    for seed in range(rounds):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            more = report.plan_labels(target_accuracy=target, seed=seed)
-            more["label"] = truth[more["id"]].to_numpy()
-            both = report.with_labels(pd.concat([pilot, more], ignore_index=True))
-            t = cast(float, both.recommend_threshold(target).loc["overall", "threshold"])
-        certified.append(np.isfinite(t))
-        violated.append(np.isfinite(t) and pop.accuracy_at(t) < target)
-    print(f"  plan_labels(target_accuracy={target}): {more.attrs['summary']}")
-    stated = float(more.attrs["plan"].attrs.get("chance", float("nan")))
-    print(
-        f"    labelled as planned ({rounds} plans, seeds 0..{rounds - 1}): certified in "
-        f"{np.mean(certified):.0%} (the plan stated {stated:.0%}), below the target in "
-        f"{np.mean(violated):.0%}"
-    )
+    # calibration within the pilots: those stating less than a half, and the rest
+    low = np.asarray(stated) < 0.5
+    for name, part in (("stated < 50%", low), ("stated >= 50%", ~low)):
+        if part.any():
+            said, done = np.asarray(stated)[part], np.asarray(realised)[part]
+            print(
+                f"    {name}: {int(part.sum())} pilots, stated {said.mean():.3f}, "
+                f"realised {done.mean():.3f}"
+            )
+    print(f"    first plan: {summary}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reps", type=int, default=1000)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--reps", type=int, default=500)
+    parser.add_argument("--pilots", type=int, default=16)
+    parser.add_argument("--skip-plans", action="store_true")
+    parser.add_argument("--only-plans", action="store_true")
+    parser.add_argument("--pilot-seed", type=int, default=1000, help="seed of the first pilot")
+    parser.add_argument(
+        "--estimates", action="store_true", help="only the accuracy estimates' bias and coverage"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    skewed = skewed_population(20_000)
-    emulated = emulator_population(20_000, seed=3)
-    for pop in (emulated, skewed):
-        estimates(pop, args.reps)
-    print(f"\ncertified thresholds (delta = 0.05), {args.reps} repetitions each")
-    print(skewed.name)
-    thresholds(
-        skewed,
-        args.reps,
-        proportional(skewed, 800),
-        "800 labels, proportional",
-        [0.8, 0.85, 0.9, 0.915],
-    )
-    thresholds(skewed, args.reps, 150, "150 per type", [0.8, 0.85, 0.9, 0.915])
-    print(emulated.name)
-    thresholds(
-        emulated,
-        args.reps,
-        proportional(emulated, 800),
-        "800 labels, proportional, overall",
-        [0.75, 0.78, 0.8, 0.82],
-    )
-    invoice = np.asarray(emulated.names)[emulated.strata] == "invoice"
-    thresholds(
-        emulated,
-        args.reps,
-        80,
-        "80 per type, the invoice row",
-        [0.85, 0.9, 0.93, 0.95],
-        mask=invoice,
-    )
-    print("\nlabels needed")
-    for pop in (skewed, emulated):
-        print(pop.name)
-        planning(pop, min(args.reps, 300))
+    started = time.perf_counter()
+    if args.estimates:
+        for pop in (emulator_population(20_000, seed=3), skewed_population(20_000)):
+            estimates(pop, args.reps)
+        return
+    populations = [
+        (skewed_population(20_000), 0.85, 0.852),
+        (calibrated_population(20_000), 0.95, 0.947),
+        (uninformative_population(20_000), 0.88, 0.9075),
+    ]
+    print(f"certified thresholds (WHOLE_SHARE = {certify_module.WHOLE_SHARE})")
+    for pop, target, edge in [] if args.only_plans else populations:
+        thresholds(pop, target, args.reps, ("proportional", "neyman"))
+        thresholds(pop, edge, args.reps, ("proportional", "neyman"))
+    if not args.skip_plans:
+        print(f"\nplan_labels(target_accuracy=...), delta {DELTA}: stated chance vs realised")
+        for pop, target, _ in populations:
+            plans(pop, target, args.pilots, args.pilot_seed)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
      └── ExportError                 a file could not be written or read
 
     ClassifyFramesWarning            a warning whose advice names options and calls as data
+     └── AuditWarning                something in the data limits what the audit can say
 
 Every error carries the context a user needs (status, URL path, job ids) and never the API key.
 An error about an option carries it as data: ``option`` names the option at fault, and the
@@ -29,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "APIError",
+    "AuditWarning",
     "AuthenticationError",
     "Call",
     "ClassifyFramesError",
@@ -217,3 +219,8 @@ class ClientClosedError(ClassifyFramesError):
 
 class ExportError(ClassifyFramesError, OSError):
     """A file or dataset could not be written or read; any existing file is left intact."""
+
+
+class AuditWarning(ClassifyFramesWarning):
+    """Something in the data limits what the audit can say (unmatched or unknown labels,
+    unlabelled drawn jobs, a queue drawn on another frame ...)."""

@@ -182,7 +182,7 @@ def test_review_queue_round_trip(tmp_path: Path, data: Any) -> None:
     queue.loc[:7, "label"] = truth[queue.loc[:7, "id"]].to_numpy()  # a human labels 8 of them
     path = tmp_path / "queue.csv"
     queue.to_csv(path, index=False)
-    back = cf.audit(df, labels=path)
+    back = cf.audit(df, labels=path)  # labelled from the top: the rest were not reached
     assert back.summary.loc["labelled", "value"] == 8
 
 
@@ -389,10 +389,15 @@ def test_a_key_labelled_twice_keeps_the_last_label_with_a_warning(data: Any) -> 
 def test_an_auroc_interval_holding_chance_does_not_contradict_the_estimate() -> None:
     from types import SimpleNamespace
 
-    from classify_frames.auditing._findings import _confidence_sentences
+    from classify_frames.auditing._findings import confidence_sentences
 
-    report = SimpleNamespace(auroc=0.75, auroc_ci=(0.50, 1.00), ece_debiased=float("nan"))
-    [sentence] = _confidence_sentences(report)  # type: ignore[arg-type]
+    sample = SimpleNamespace(kind="stratified", labels=200, exact=False, nonresponse=0.0)
+    data = SimpleNamespace(sample=sample, correct=np.r_[np.ones(150), np.zeros(50)])
+    nan = float("nan")
+    report = SimpleNamespace(
+        data=data, auroc=0.75, auroc_ci=(0.50, 1.00), ece_debiased=nan, ece_ci=(nan, nan)
+    )
+    [sentence] = confidence_sentences(report)  # type: ignore[arg-type]
     assert sentence.startswith("Confidence separates right from wrong fairly well")
     assert "no better than chance" not in sentence
     assert "chance (0.5) is not ruled out" in sentence

@@ -14,6 +14,7 @@ from sklearn.metrics import brier_score_loss
 from classify_frames.auditing._stats import (
     calibration_errors,
     calibration_table,
+    chi2_sf,
     isotonic_fit,
     kolmogorov_sf,
     ks_2samp,
@@ -47,6 +48,11 @@ def test_wilson_of_no_trials_is_nan() -> None:
 @pytest.mark.parametrize("x", [0.05, 0.3, 0.7, 0.99, 1.0, 1.5, 2.5, 4.0])
 def test_kolmogorov_sf_matches_scipy(x: float) -> None:
     assert kolmogorov_sf(x) == pytest.approx(stats.kstwobign.sf(x), rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize(("x", "dof"), [(0.0, 1), (3.841, 1), (10.0, 4), (250.0, 30)])
+def test_chi2_sf_matches_scipy(x: float, dof: int) -> None:
+    assert chi2_sf(x, dof) == pytest.approx(stats.chi2.sf(x, dof), rel=1e-12, abs=1e-300)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

@@ -32,6 +32,11 @@ def opts(emu: Emulator) -> dict[str, Any]:
     return {"base_url": emu.base_url, "api_key": emu.api_key, "progress": False}
 
 
+def one(emu: Emulator, k: int = 0) -> dict[str, Any]:
+    """``opts`` for the jobs of one configuration: reclassify refuses a mix of them."""
+    return {**opts(emu), "configuration_id": emu.dataset.configurations[k]["id"]}
+
+
 def conn(emu: Emulator) -> dict[str, Any]:
     return {"base_url": emu.base_url, "api_key": emu.api_key}
 
@@ -206,7 +211,7 @@ def test_item7_a_creation_whose_outcome_is_unknown_says_so_and_how_to_recover(
     """A 500 with x-should-retry: false leaves the job's state unknown (the service may have
     made and billed it): the row says so, and the same call again settles it, never twice."""
     emu = make_emulator(jobs=300, seed=8, job_duration=0.1)
-    jobs = cf.list_jobs(status="COMPLETED", limit=5, **opts(emu))
+    jobs = cf.list_jobs(status="COMPLETED", limit=5, **one(emu))
     emu.set_faults(fail_rate=1.0, fail_statuses=(500,), no_retry=True)
     after = cf.reclassify(jobs, rules=finance_v1(emu), experiment="unsure", wait=False,
                           rate=FAST, **opts(emu))  # fmt: skip
@@ -247,7 +252,7 @@ def test_dry_run_counts_and_estimates_credits_without_a_request(
 
 def test_creation_is_paced_under_the_limit(make_emulator: MakeEmulator) -> None:
     emu = make_emulator(jobs=500, seed=4, job_duration=0.1, create_rate_limit=40)
-    jobs = cf.list_jobs(status="COMPLETED", limit=60, **opts(emu))
+    jobs = cf.list_jobs(status="COMPLETED", limit=60, **one(emu))
     started = time.perf_counter()
     cf.reclassify(jobs, rules=finance_v1(emu), experiment="paced", wait=False, **opts(emu))
     rate = len(jobs) / (time.perf_counter() - started)
@@ -261,7 +266,7 @@ def test_a_429_storm_on_create_loses_nothing_and_creates_nothing_twice(
     make_emulator: MakeEmulator,
 ) -> None:
     emu = make_emulator(jobs=500, seed=5, job_duration=0.1)
-    jobs = cf.list_jobs(status="COMPLETED", limit=40, **opts(emu))
+    jobs = cf.list_jobs(status="COMPLETED", limit=40, **one(emu, 1))
     # 20 creations/s for a client sending 200/s, and a fifth of the answers lost after the job
     # was made: only transaction ids keep those retries from creating it again.
     emu.set_faults(create_rate_limit=20, retry_after_ms=True, drop_rate=0.2)
@@ -270,7 +275,8 @@ def test_a_429_storm_on_create_loses_nothing_and_creates_nothing_twice(
     print(f"\n429 storm: {counts['by_status']['429']} answers 429, "
           f"{counts['by_fault']['dropped']} dropped, {counts['jobs_created']} jobs created, "
           f"{counts['creations_replayed']} creations replayed")  # fmt: skip
-    assert counts["by_status"]["429"] >= 2 and counts["by_fault"]["dropped"] > 0
+    # one 429 is a storm already: its Retry-After pauses every creation of the client
+    assert counts["by_status"]["429"] >= 1 and counts["by_fault"]["dropped"] > 0
     assert after["fetch_error"].isna().all() and after["id"].is_unique and len(after) == len(jobs)
     assert counts["jobs_created"] == len(jobs)
     assert counts["creations_replayed"] >= 1
@@ -278,7 +284,7 @@ def test_a_429_storm_on_create_loses_nothing_and_creates_nothing_twice(
 
 def test_cancel_and_delete_in_bulk_say_what_happened_per_id(make_emulator: MakeEmulator) -> None:
     emu = make_emulator(jobs=300, seed=6, job_duration=60)
-    jobs = cf.list_jobs(status="COMPLETED", limit=5, **opts(emu))
+    jobs = cf.list_jobs(status="COMPLETED", limit=5, **one(emu))
     made = cf.reclassify(jobs, rules=finance_v1(emu), experiment="c", wait=False,
                          input_style="legacy", **opts(emu))  # fmt: skip
     assert set(made["status"].astype(str)) == {"PENDING"}
@@ -325,7 +331,7 @@ def test_configurations_by_name_with_a_quiet_fallback(
 
 def test_ctrl_c_while_waiting_says_how_to_resume(make_emulator: MakeEmulator) -> None:
     emu = make_emulator(jobs=300, seed=7, job_duration=120)
-    jobs = cf.list_jobs(status="COMPLETED", limit=12, **opts(emu))
+    jobs = cf.list_jobs(status="COMPLETED", limit=12, **one(emu))
     stop = threading.Event()
 
     def interrupt_once_all_are_made() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 from scipy import optimize, stats
 
 import classify_frames as cf
+from classify_frames.auditing import AuditWarning
 from classify_frames.experiments._paired import (
     _tango_z,
     mcnemar_exact,
@@ -163,3 +165,92 @@ def test_compare_takes_design_weights_from_the_labels() -> None:
     acc = cf.compare(before, after, labels=labels).accuracy
     assert acc is not None and acc.weighted and acc.n_effective < 4
     assert acc.before == pytest.approx(2 / 6) and acc.after == pytest.approx(5 / 6)
+
+
+def test_compare_counts_each_document_once() -> None:
+    before = _frame(list("abcd"), ["invoice", "invoice", "receipt", "receipt"], [0.9] * 4)
+    after = _frame(["n1", "n2", "n3", "n4"], ["receipt", "invoice", "invoice", "receipt"],
+                   [0.9] * 4, source_id=list("abcd"))  # fmt: skip
+    labels = pd.DataFrame({"id": list("abcd"), "label": ["receipt", "invoice", "invoice", "x"]})
+    once = cf.compare(before, after, labels=labels)
+    twice = pd.concat([after, after], ignore_index=True)  # a run concatenated with itself
+    with pytest.warns(AuditWarning, match=r"4 row\(s\) of after repeat a source_id"):
+        again = cf.compare(before, twice, labels=labels)
+    assert again.n == once.n == 4
+    assert again.accuracy == once.accuracy
+    assert "4 documents compared" in again.findings[0]
+
+
+def _designed_population(
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """2,000 jobs of two types, a stratified queue of 120 labelled from a hidden truth, and an
+    'after' run on the queue's jobs that fixes some of them."""
+    rng = np.random.default_rng(seed)
+    n = 2_000
+    kinds = np.where(rng.random(n) < 0.7, "invoice", "receipt")
+    right = rng.random(n) < np.where(kinds == "invoice", 0.9, 0.6)
+    truth = np.where(right, kinds, np.where(kinds == "invoice", "receipt", "invoice"))
+    ids = [f"j{i}" for i in range(n)]
+    population = _frame(ids, list(kinds), [0.9] * n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AuditWarning)
+        queue = cf.audit(population).review_queue(budget=120, strategy="stratified")
+    label_of = dict(zip(ids, truth, strict=True))
+    queue["label"] = queue["id"].map(label_of)
+    sample = population[population["id"].isin(queue["id"])].reset_index(drop=True)
+    fixed = np.where(
+        rng.random(len(sample)) < 0.5, sample["id"].map(label_of), sample["result.type"]
+    )
+    after = _frame([f"n{i}" for i in range(len(sample))], list(fixed), [0.9] * len(sample),
+                   source_id=list(sample["id"]))  # fmt: skip
+    return population, sample, queue, after
+
+
+def test_compare_takes_stratum_sizes_from_the_population_not_from_before() -> None:
+    population, sample, queue, after = _designed_population()
+    whole = cf.compare(population, after, labels=queue)
+    from_sample = cf.compare(sample, after, labels=queue)  # the README's call
+    given = cf.compare(sample, after, labels=queue, population=population)
+    intervals = [r.designed.difference_ci for r in (whole, from_sample, given) if r.designed]
+    assert len(intervals) == 3
+    low, high = intervals[0]
+    assert intervals[1] == pytest.approx((low, high)) and intervals[2] == pytest.approx((low, high))
+    assert high - low > 0.05  # a sample's interval, not the near-zero one of a "full" frame
+    assert "stratum sizes from the review queue's design, 2,000 jobs" in " ".join(
+        from_sample.findings
+    )
+    assert "stratum sizes from population=, 2,000 completed jobs" in " ".join(given.findings)
+
+
+def test_reclassify_refuses_a_sample_of_several_configurations() -> None:
+    jobs = _frame(["a", "b", "c"], ["invoice"] * 3, [0.9] * 3,
+                  configuration_id=["cfg-1", "cfg-2", "cfg-1"],
+                  document_input_value=["f1", "f2", "f3"])  # fmt: skip
+    rules = [{"type": "invoice", "description": "A bill asking for payment."}]
+    with pytest.raises(ValueError, match=r"span 2 source configurations.*cfg-1 \(2 jobs\)"):
+        cf.reclassify(jobs, rules=rules, experiment="mixed", dry_run=True)
+    plan = cf.reclassify(jobs[jobs["configuration_id"] == "cfg-1"], rules=rules,
+                         experiment="one", dry_run=True)  # fmt: skip
+    assert plan.jobs == 2
+
+
+def test_compare_bounds_the_difference_when_drawn_documents_have_no_label() -> None:
+    _, sample, queue, after = _designed_population(seed=1)
+    full = cf.compare(sample, after, labels=queue)
+    skipped = queue.copy()
+    said = skipped["result.type"]
+    hard = skipped.index[(said != skipped["label"]).to_numpy(bool)][:12]
+    skipped.loc[hard, "label"] = ""
+    skipped.loc[len(skipped) - 1, "label"] = queue["label"].iloc[-1]  # the last row is labelled
+    with pytest.warns(AuditWarning, match=r"12 of the 120 documents the queue drew have no label"):
+        partial = cf.compare(sample, after, labels=skipped)
+    gone = partial.unlabelled
+    assert gone is not None and gone.documents == 12 and gone.drawn == 120
+    assert full.designed is not None
+    assert gone.low <= full.designed.difference <= gone.high  # whatever the 12 labels are
+    assert gone.range_95[0] <= gone.low <= gone.high <= gone.range_95[1]
+    assert "Manski bounds" in " ".join(partial.findings)
+    deleted = skipped.drop(index=hard)  # deleting the rows hides nothing: the design counts them
+    with pytest.warns(AuditWarning, match=r"12 of the 120 documents"):
+        assert cf.compare(sample, after, labels=deleted).unlabelled == gone

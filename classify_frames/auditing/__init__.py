@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from ._labels import AuditWarning
+from .._exceptions import AuditWarning
 from ._prepare import NO_MATCH
 from ._recalibrate import Recalibrator
 from ._report import AuditReport, audit

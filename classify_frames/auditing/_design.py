@@ -4,8 +4,10 @@ A review queue carries its design in plain columns (they survive a CSV or spread
 trip): ``design.id`` (one per queue), ``design.strategy``, ``design.stratum``, ``design.bands``,
 ``design.stratum_size`` (jobs the stratum's draw was made from), ``design.stratum_sample`` (jobs
 drawn), ``design.inclusion_probability``, ``design.weight`` and ``design.population`` (completed
-jobs of the frame), and ``design.check``, a checksum of the row's other design columns, so a
-hand edit is detected even in a file that keeps only the labelled rows.
+jobs of the frame), ``design.check``, a checksum of the row's other design columns, so a
+hand edit is detected even in a file that keeps only the labelled rows, and ``design.frame``, a
+fingerprint of the frame's completed jobs (see :func:`frame_fingerprint`), so labels drawn on
+another frame are recognised.
 
 :func:`labelled_sample` reads the design back and decides which labels are a random sample:
 
@@ -13,7 +15,12 @@ hand edit is detected even in a file that keeps only the labelled rows.
 - rows of a ``lowest`` or ``margin`` queue: chosen, not drawn; never used for population figures;
 - rows with no design (or an edited one): a simple random sample only if their type mix and
   confidence mix match the frame's (chi-squared test, p >= 0.01); otherwise the figures are
-  computed but marked, and no threshold is certified.
+  computed but marked, and no threshold is certified;
+- rows of a stratified design drawn on another frame (its fingerprint, or else its count of
+  completed jobs, differs from this frame's): kind ``"other frame"``, figures marked, no
+  threshold certified: they are a random sample of that frame, not of this one.
+
+:func:`nonresponse` finds the jobs a stratified queue drew that came back without a label.
 """
 
 from __future__ import annotations
@@ -22,21 +29,29 @@ import hashlib
 import json
 import math
 import warnings
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ._labels import AuditWarning, LabelsInput, join_labelled
+from .._exceptions import AuditWarning
+from ._labels import LabelsInput, _read, join_labelled, read_labels
 from ._sample import LabelledSample, stratum_names
+from ._stats import chi2_sf
 
 __all__ = [
     "DESIGN_COLUMNS",
     "Allocation",
     "allocate",
     "design_columns",
+    "frame_fingerprint",
     "labelled_sample",
+    "nonresponse",
     "sample_from_labels",
+    "stored_sample",
 ]
 
 Allocation = Literal["equal", "proportional", "neyman"]
@@ -52,6 +67,7 @@ DESIGN_COLUMNS = [
     "design.weight",
     "design.population",
     "design.check",
+    "design.frame",
 ]
 #: A design-less sample whose type or confidence mix differs from the frame's at this level is
 #: not taken for a random one.
@@ -74,15 +90,33 @@ def _bands_text(bands: tuple[float, ...]) -> str:
     return ";".join(f"{b:g}" for b in sorted(bands))
 
 
+def frame_fingerprint(jobs: pd.DataFrame) -> str:
+    """A fingerprint of a prepared frame's completed jobs: their number, then a digest of
+    their smallest and largest id (Arrow's min/max, fast on millions of ids). It does not
+    depend on row order; a frame with other jobs differs in one of the three (a subset, a
+    superset or another fetch) unless it has as many jobs and the same first and last id.
+
+    >>> jobs = pd.DataFrame({"id": ["a", "b"], "completed": [True, True]})
+    >>> frame_fingerprint(jobs) == frame_fingerprint(jobs.iloc[::-1])
+    True
+    """
+    ids = jobs.loc[jobs["completed"].to_numpy(bool), "id"]
+    ends = pc.min_max(pa.array(ids.astype(pd.StringDtype("pyarrow")), type=pa.string()))
+    lowest, highest = ends["min"].as_py(), ends["max"].as_py()
+    return f"{len(ids):x}-{_checksum(lowest, highest)}"
+
+
 def design_columns(
     strategy: str,
     strata: pd.Series,
     pool: pd.Series,
     population: int,
     bands: tuple[float, ...] = (),
+    frame: str = "",
 ) -> pd.DataFrame:
     """The design columns of a queue: ``strata`` the stratum of each picked job, ``pool`` the
-    jobs per stratum the draw was made from (empty for a queue that was chosen, not drawn)."""
+    jobs per stratum the draw was made from (empty for a queue that was chosen, not drawn),
+    ``frame`` the :func:`frame_fingerprint` of the frame drawn from."""
     drawn = strata.value_counts()
     bands_text = _bands_text(bands)
     if len(pool):
@@ -111,6 +145,7 @@ def design_columns(
             "design.weight": size / sample,
             "design.population": population,
             "design.check": check,
+            "design.frame": frame,
         },
         index=strata.index,
     )
@@ -210,6 +245,7 @@ def labelled_sample(
     strategy = pd.Series("", index=range(len(positions)), dtype=object)
     notes: list[str] = []
     bands: set[float] = set()
+    elsewhere = False
     if design is not None and "design.id" in design.columns:
         block = design[completed].iloc[positions].reset_index(drop=True)
         block = block.reindex(columns=DESIGN_COLUMNS)
@@ -226,11 +262,16 @@ def labelled_sample(
             strategy[rows.index] = kind
             if kind.startswith("stratified"):
                 bands |= set(_parse_bands(rows["design.bands"].iloc[0]))
-                then = int(_number(rows["design.population"])[0])
-                if then != population:
+                other = _other_frame(rows, jobs, population)
+                if other:
+                    elsewhere = True
                     notes.append(
-                        f"the frame has {population:,} completed jobs, the queue {design_id} was "
-                        f"drawn from {then:,}: stratum sizes are taken from the frame as it is now"
+                        f"the queue {design_id} was drawn on another frame ({other}): its "
+                        f"{len(rows)} labels are a random sample of that frame, not of this "
+                        "one, so figures for this frame may be biased and no threshold is "
+                        "certified; audit the frame the queue was drawn from, or draw a new "
+                        "queue from this one (report.review_queue(budget=..., "
+                        "strategy='stratified'))"
                     )
     chosen = strategy.isin(["lowest", "margin"]).to_numpy(bool)
     drawn = strategy.str.startswith("stratified").to_numpy(bool)
@@ -246,7 +287,7 @@ def labelled_sample(
     codes, uniques = pd.factorize(names, sort=True)
     if drawn.any():
         sampled = positions[drawn]
-        kind = "stratified"
+        kind = "other frame" if elsewhere else "stratified"
         loose = ~drawn & ~chosen
         if loose.any():
             notes.append(
@@ -272,6 +313,24 @@ def labelled_sample(
         bands=band_tuple,
         notes=notes,
     )
+
+
+def _other_frame(rows: pd.DataFrame, jobs: pd.DataFrame, population: int) -> str:
+    """How a stratified design's frame differs from ``jobs`` ("" when it is the same): its
+    fingerprint (queues that carry one), else its count of completed jobs."""
+    stored = rows["design.frame"].dropna().astype(str).str.strip()
+    stored = stored[stored != ""]
+    if len(stored):
+        if stored.iloc[0] != frame_fingerprint(jobs):
+            then = int(str(stored.iloc[0]).split("-")[0], 16)
+            return (
+                f"{then:,} completed jobs there, {population:,} here"
+                if then != population
+                else f"the same number of completed jobs, {population:,}, but other ones"
+            )
+        return ""
+    then = int(_number(rows["design.population"])[0])
+    return f"{then:,} completed jobs there, {population:,} here" if then != population else ""
 
 
 def _check_random(types: pd.Series, conf: np.ndarray, rows: np.ndarray) -> tuple[str, str]:
@@ -324,10 +383,89 @@ def _mix_pvalue(codes: np.ndarray, rows: np.ndarray) -> float:
         observed, expected = observed[keep], expected[keep]
     if len(expected) < 2:
         return 1.0
-    from scipy.special import chdtrc  # scipy loads slowly: only when needed
-
     statistic = float(np.sum((observed - expected) ** 2 / expected))
-    return float(chdtrc(len(expected) - 1, statistic))  # scipy.stats.chisquare's p-value
+    return chi2_sf(statistic, len(expected) - 1)  # scipy.stats.chisquare's p-value
+
+
+def nonresponse(
+    jobs: pd.DataFrame,
+    labels: LabelsInput,
+    sample: LabelledSample | None,
+    *,
+    label_col: str = "label",
+    join_on: str = "id",
+) -> LabelledSample | None:
+    """``sample`` with the jobs its stratified queues drew but that came back without a label
+    (``sample.missing``), warned with their count: the queue's rows left blank before its
+    last labelled row (rows after it were not reached: a queue comes in random order, so
+    labelling it from the top keeps a random sample of every stratum), and where rows were
+    deleted, as many more jobs of the stratum as the labelled rows' ``design.stratum_sample``
+    says were drawn (any unlabelled jobs of that stratum stand in: only their stratum
+    matters to a stratum's share).
+
+    Reviewers skip the hard cases, so these are not missing at random: the audit gives bounds
+    that hold whatever their labels are (:func:`._sample.bounds`)."""
+    if sample is None or sample.kind != "stratified":
+        return sample
+    table = _read(labels)
+    if "design.strategy" not in table.columns or join_on not in table.columns:
+        return sample
+    if label_col not in table.columns:
+        return sample
+    drawn, blank, reached = _unlabelled(table, label_col)
+    completed = jobs["completed"].to_numpy(bool)
+    keys = jobs.loc[completed, "id" if join_on == "id" else "document"].astype(object)
+    where = pd.Series(np.arange(len(keys)), index=keys.to_numpy(object))
+    where = where[~where.index.duplicated()]
+    wanted = table.loc[drawn & blank & reached, join_on].astype(str).str.strip()
+    found = where.reindex(wanted.to_numpy(object)).dropna().to_numpy(np.int64)
+    taken = np.zeros(len(sample.population), bool)
+    taken[sample.rows] = True
+    missing = np.unique(found[~taken[found]])
+    taken[missing] = True
+    # rows deleted from the file: the labelled rows still say how many their stratum drew
+    seen = table.loc[drawn & ~blank]
+    if "design.stratum_sample" in seen.columns and len(seen):
+        per = seen.groupby(["design.id", "design.stratum"], dropna=False)["design.stratum_sample"]
+        blanks = table.loc[drawn & blank].groupby(["design.id", "design.stratum"]).size()
+        extra: list[np.ndarray] = []
+        for (design_id, stratum), counts in per:
+            deficit = (
+                int(_number(counts).max()) - len(counts) - int(blanks.get((design_id, stratum), 0))
+            )
+            if deficit <= 0 or str(stratum) not in sample.names:
+                continue
+            code = sample.names.index(str(stratum))
+            free = np.flatnonzero((sample.population == code) & ~taken)[:deficit]
+            taken[free] = True
+            extra.append(free)
+        missing = np.unique(np.concatenate([missing, *extra])).astype(np.int64)
+    if not len(missing):
+        return sample
+    share = len(missing) / (len(missing) + len(sample.rows))
+    note = (
+        f"{len(missing):,} of the {len(missing) + len(sample.rows):,} jobs the queue drew "
+        f"have no label ({share:.0%}): reviewers who skip hard cases make the labelled ones "
+        "look better than the rest, so the findings give bounds that hold whatever those "
+        "labels are (all wrong, all right); label them to narrow the bounds"
+    )
+    warnings.warn(note, AuditWarning, stacklevel=4)
+    return replace(sample, missing=missing, notes=[*sample.notes, note])
+
+
+def _unlabelled(table: pd.DataFrame, label_col: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per row of a queue file: drawn by a stratified design, left blank, and reached.
+
+    Queue rows come in random order: blanks after a design's last label were not reached
+    (the labels are still a random sample of each stratum); blanks before it were skipped."""
+    drawn = table["design.strategy"].fillna("").astype(str).str.startswith("stratified")
+    text = table[label_col].astype(object)
+    blank = text.isna() | text.astype(str).str.strip().eq("")
+    ids = table.get("design.id", pd.Series("", index=table.index)).fillna("").astype(str)
+    position = pd.Series(np.arange(len(table)), index=table.index)
+    last = position[drawn & ~blank].groupby(ids[drawn & ~blank]).max()
+    reached = position <= ids.map(last).fillna(-1)
+    return drawn, blank, reached
 
 
 def sample_from_labels(
@@ -338,3 +476,53 @@ def sample_from_labels(
     :func:`labelled_sample` and :mod:`._sample`)."""
     truth, design = join_labelled(jobs, labels, label_col=label_col, join_on=join_on)
     return truth, labelled_sample(jobs, truth, design)
+
+
+def stored_sample(
+    labels: LabelsInput, *, label_col: str = "label", join_on: str = "id"
+) -> tuple[LabelledSample, np.ndarray, np.ndarray] | None:
+    """The labelled rows of one stratified queue as a sample of the frame it was drawn from,
+    with the stratum sizes its design stored (no frame needed): the sample (its population a
+    stand-in of that many jobs per stratum; the jobs drawn but left unlabelled, as its design
+    counts them, in ``missing``), and each labelled row's ``join_on`` key and label. None when
+    the labels carry no single, unedited stratified design."""
+    table = _read(labels)
+    if "design.id" not in table.columns or join_on not in table.columns:
+        return None
+    read = read_labels(table, label_col=label_col, join_on=join_on)
+    read = read[read["design.id"].notna()].reindex(columns=[*read.columns[:2], *DESIGN_COLUMNS])
+    ids = read["design.id"].astype(str).str.strip()
+    if ids.nunique() != 1 or _valid_design(read):
+        return None
+    if not str(read["design.strategy"].iloc[0]).startswith("stratified"):
+        return None
+    strata = read["design.stratum"].astype(str).str.strip()
+    sizes = pd.Series(_number(read["design.stratum_size"]), index=strata).groupby(level=0).max()
+    names = [str(n) for n in sizes.index]
+    population = np.repeat(np.arange(len(names)), sizes.to_numpy(np.int64))
+    starts = np.concatenate([[0], np.cumsum(sizes.to_numpy(np.int64))[:-1]])
+    code = pd.Index(names).get_indexer(pd.Index(strata))
+    rank = strata.groupby(strata).cumcount().to_numpy()
+    rows = (starts[code] + rank).astype(np.int64)
+    # drawn but unlabelled (skipped, or deleted from the file), as the design counts them
+    drawn = pd.Series(_number(read["design.stratum_sample"]), index=strata).groupby(level=0).max()
+    _, blank, reached = _unlabelled(table, label_col)
+    later = table.loc[
+        blank & ~reached & (table["design.id"].astype(str).str.strip() == ids.iloc[0])
+    ]
+    unreached = later["design.stratum"].astype(str).str.strip().value_counts()
+    labelled = strata.value_counts()
+    missing = [
+        starts[h] + int(labelled.get(name, 0)) + np.arange(max(0, int(count)))
+        for h, name in enumerate(names)
+        for count in [drawn[name] - labelled.get(name, 0) - unreached.get(name, 0)]
+    ]
+    sample = LabelledSample(
+        population.astype(np.int64),
+        rows,
+        names,
+        "stratified",
+        missing=np.concatenate([np.zeros(0, np.int64), *missing]).astype(np.int64),
+    )
+    keys = read["key"].astype(object).to_numpy()
+    return sample, keys, read["label"].astype(object).to_numpy()

@@ -2,7 +2,8 @@
 question (Can we auto-accept? Where is it wrong? Is it calibrated? Did anything drift? Did a
 rule change matter?), each plot beside the table it explains.
 
-It is a view of an :class:`~classify_frames.auditing.AuditReport`: every number is read from
+It is a view of an :class:`~classify_frames.auditing.AuditReport` (any
+:class:`._data.AuditView`): every number is read from
 the report's own tables and properties (each table names its call under it and carries the
 raw values in ``data-*`` attributes, see :mod:`._htmltable`), written by :mod:`._format`,
 never computed a second time.
@@ -20,11 +21,13 @@ import pandas as pd
 
 from . import _format as fmt
 from . import _page
+from ._data import AuditView
+from ._evidence import MIN_GROUP_LABELS
+from ._findings import confidence_sentences, type_sentences
 from ._htmltable import Column, Kind, table
 
 if TYPE_CHECKING:
     from ..experiments import Comparison
-    from ._report import AuditReport
 
 __all__ = [
     "Goal",
@@ -60,18 +63,26 @@ class Section:
     body: str
 
 
-def _value(report: AuditReport, metric: str) -> object:
+def _value(report: AuditView, metric: str) -> object:
     return report.summary.loc[metric, "value"]
 
 
-def _labelled(report: AuditReport) -> bool:
-    return report.truth is not None
+def _labelled(report: AuditView) -> bool:
+    return report.data.truth is not None
 
 
-def _sampled(report: AuditReport) -> bool:
+def _sampled(report: AuditView) -> bool:
     """Labels that are a random sample: the population figures exist (a "lowest" or
     "margin" queue is chosen, not drawn, and has none)."""
-    return report.sample is not None
+    return report.data.sample is not None
+
+
+def _interval(report: AuditView, low: object, high: object) -> str:
+    """A 95% interval in words, or "exact" on a fully labelled frame (no interval there)."""
+    sample = report.data.sample
+    if sample is not None and sample.exact:
+        return "exact: every completed job is labelled"
+    return f"95% CI {fmt.interval(low, high)}"
 
 
 _CHOSEN = (
@@ -145,20 +156,20 @@ def _pair(left: str, right: str) -> str:
 # -- the headline -----------------------------------------------------------------------------
 
 
-def title(report: AuditReport) -> str:
+def title(report: AuditView) -> str:
     """``Confidence audit of 20,000 Classify jobs``."""
     return f"Confidence audit of {fmt.count(_value(report, 'jobs'))} Classify jobs"
 
 
-def context(report: AuditReport) -> str:
+def context(report: AuditView) -> str:
     """Which jobs, when created, fetched when and from which server (host only, never a key),
     how many labels and which threshold."""
     parts = [f"{fmt.count(_value(report, 'completed'))} completed"]
-    created = report.jobs["created_at"].dropna()
+    created = report.data.jobs["created_at"].dropna()
     if len(created):
         first, last = created.min(), created.max()
         parts.append(f"created {first:%d %b %Y} – {last:%d %b %Y}")
-    source = report.provenance
+    source = report.data.provenance
     fetched = source.get("fetched_at")
     host = _page.host_of(source.get("base_url"))
     if fetched or host:
@@ -171,7 +182,7 @@ def context(report: AuditReport) -> str:
     return " · ".join(parts)
 
 
-def _overall_answers(report: AuditReport) -> list[str]:
+def _overall_answers(report: AuditView) -> list[str]:
     return [
         f"No job of the {fmt.count(_value(report, 'jobs'))} completed, so there is nothing to "
         "show about confidence yet; see the status and errors below."
@@ -201,7 +212,7 @@ def _recommend_columns(target: float) -> list[Column]:
     ]
 
 
-def _risk_columns(report: AuditReport, target: float) -> tuple[list[Column], list[Column]]:
+def _risk_columns(report: AuditView, target: float) -> tuple[list[Column], list[Column]]:
     def current(row: pd.Series) -> str:
         return "current" if row.name == report.threshold else ""
 
@@ -223,7 +234,7 @@ def _risk_columns(report: AuditReport, target: float) -> tuple[list[Column], lis
     return index, columns
 
 
-def _auto_accept_answers(report: AuditReport, goal: Goal) -> list[str]:
+def _auto_accept_answers(report: AuditView, goal: Goal) -> list[str]:
     target, wanted = goal.target_accuracy, fmt.goal(goal.target_accuracy)
     if not _labelled(report):
         return [
@@ -249,8 +260,8 @@ def _auto_accept_answers(report: AuditReport, goal: Goal) -> list[str]:
             f"Auto-accepting at confidence ≥ {fmt.confidence(overall['threshold'])} keeps "
             f"{fmt.percent(overall['coverage'])} of completed jobs "
             f"({fmt.count(overall['accepted'])}) at ≥ {wanted} accuracy, certified with {sure} "
-            f"confidence (estimated {fmt.percent(overall['accuracy'])}, 95% CI "
-            f"{fmt.interval(overall['accuracy_lo'], overall['accuracy_hi'])}, from "
+            f"confidence (estimated {fmt.percent(overall['accuracy'])}, "
+            f"{_interval(report, overall['accuracy_lo'], overall['accuracy_hi'])}, from "
             f"{fmt.count(overall['labelled'])} labels)."
         )
     reached = int(recommended["threshold"].iloc[1:].notna().sum())
@@ -259,7 +270,7 @@ def _auto_accept_answers(report: AuditReport, goal: Goal) -> list[str]:
     return [first, f"{reached} of {types} types {verb} a certified threshold of their own."]
 
 
-def _auto_accept_body(report: AuditReport, goal: Goal) -> str:
+def _auto_accept_body(report: AuditView, goal: Goal) -> str:
     if not _labelled(report):
         return ""
     target, wanted = goal.target_accuracy, fmt.goal(goal.target_accuracy)
@@ -294,7 +305,7 @@ def _auto_accept_body(report: AuditReport, goal: Goal) -> str:
 # -- Where is it wrong? -----------------------------------------------------------------------
 
 
-def _by_type_columns(report: AuditReport, target: float) -> list[Column]:
+def _by_type_columns(report: AuditView, target: float) -> list[Column]:
     plain = [
         Column("count", "jobs", "count"),
         Column("share", "share", "percent"),
@@ -366,21 +377,13 @@ STATUS = [Column("jobs", "jobs", "count"), Column("share", "share", "percent")]
 ERRORS = [Column("jobs", "jobs", "count"), Column("share_of_failed", "of failed", "percent")]
 
 
-def _where_answers(report: AuditReport, goal: Goal) -> list[str]:
+def _where_answers(report: AuditView, goal: Goal) -> list[str]:
     by_type = report.by_type
     out = []
     if _sampled(report):
-        rated = by_type[(by_type["accuracy_labels"].fillna(0) > 0) & by_type["accuracy_hi"].notna()]
-        if len(rated):
-            # the type whose accuracy is surely lowest: the lowest upper bound, not a small
-            # sample's lowest point estimate
-            where = int(np.nanargmin(rated["accuracy_hi"].to_numpy(float)))
-            row = rated.iloc[where]
-            out.append(
-                f"Least accurate type: {rated.index[where]}, {fmt.percent(row['accuracy'])} right "
-                f"(95% CI {fmt.interval(row['accuracy_lo'], row['accuracy_hi'])}, "
-                f"{fmt.count(row['accuracy_labels'])} labels)."
-            )
+        # which types are surely less accurate: the findings' evidence rule (enough labels,
+        # Holm over the types tested), not a small sample's lowest point estimate
+        out += type_sentences(report)
     if _labelled(report):
         matrix = report.confusion
         counts = matrix.to_numpy().copy()
@@ -408,7 +411,7 @@ def _where_answers(report: AuditReport, goal: Goal) -> list[str]:
     return out
 
 
-def _where_body(report: AuditReport, goal: Goal) -> str:
+def _where_body(report: AuditView, goal: Goal) -> str:
     body = []
     if _labelled(report):
         body.append(_target_legend(goal.target_accuracy))
@@ -470,41 +473,36 @@ CALIBRATION = [
 ]
 
 
-def _calibrated_answers(report: AuditReport, goal: Goal) -> list[str]:
+def _calibrated_answers(report: AuditView, goal: Goal) -> list[str]:
     if not _labelled(report):
         return ["Calibration needs labels: audit(df, labels=...) with a labelled sample."]
     if not _sampled(report):
         return [_CHOSEN.format(what="calibration")]
     calibration = report.calibration()
-    low, high = report.ece_ci
-    auc_low, auc_high = report.auroc_ci
-    answers = [
-        f"Stated confidence is {fmt.number(report.ece * 100, 2)} points from the share "
-        f"right on average (ECE {fmt.number(report.ece)}, 95% CI {fmt.number(low)}–"
-        f"{fmt.number(high)}; Brier {fmt.number(report.brier)}).",
-        f"Confidence separates right from wrong with AUROC {fmt.number(report.auroc, 2)} "
-        f"(95% CI {fmt.number(auc_low, 2)}–{fmt.number(auc_high, 2)}; 0.5 is no better than "
-        "chance).",
-    ]
+    answers = confidence_sentences(report)
     if len(calibration):
         top = calibration.iloc[-1]
         answers.append(
             f"Jobs stated at {calibration.index[-1]} are {fmt.percent(top['accuracy'])} right "
-            f"(95% CI {fmt.interval(top['accuracy_lo'], top['accuracy_hi'])}, "
+            f"({_interval(report, top['accuracy_lo'], top['accuracy_hi'])}, "
             f"{fmt.count(top['labels'])} labels)."
         )
     by_type = report.by_type
-    over = [str(t) for t in by_type.index[by_type["overconfident"].fillna(False).astype(bool)]]
+    # the evidence rule of a type's figure: enough labels of that type
+    flagged = by_type["overconfident"].fillna(False).astype(bool)
+    enough = by_type["support"].fillna(0) >= MIN_GROUP_LABELS
+    over = [
+        f"{t} ({int(by_type.loc[t, 'support'])} labels)" for t in by_type.index[flagged & enough]
+    ]
     if over:
         answers.append(
-            "Over-confident types (sure of their documents more often than right about them): "
-            + ", ".join(over)
-            + "."
+            "Over-confident types (sure of their documents more often than right about them; "
+            f"types with at least {MIN_GROUP_LABELS} labels): " + ", ".join(over) + "."
         )
     return answers
 
 
-def _calibrated_body(report: AuditReport, goal: Goal) -> str:
+def _calibrated_body(report: AuditView, goal: Goal) -> str:
     if not _labelled(report):
         return ""
     body = [
@@ -552,8 +550,8 @@ DRIFT = [
 ]
 
 
-def _drift_answers(report: AuditReport, goal: Goal) -> list[str]:
-    if not report._has_times:
+def _drift_answers(report: AuditView, goal: Goal) -> list[str]:
+    if not report.data.has_times:
         return ["No completed job has a creation time, so drift cannot be judged."]
     drift = report.drift()
     flagged = drift[drift["drift"] != ""]
@@ -564,12 +562,13 @@ def _drift_answers(report: AuditReport, goal: Goal) -> list[str]:
         f"{period} ({row['drift']}: {row['reasons']})" for period, row in flagged.iterrows()
     )
     return [
-        f"{len(flagged)} of {len(drift)} months drifted against the baseline ({base}): {listed}."
+        f"{len(flagged)} of {len(drift)} months drifted against the baseline ({base}; each "
+        f"signal Benjamini-Hochberg adjusted over the months tested): {listed}."
     ]
 
 
-def _drift_body(report: AuditReport, goal: Goal) -> str:
-    if not report._has_times:
+def _drift_body(report: AuditView, goal: Goal) -> str:
+    if not report.data.has_times:
         return ""
     drift = report.drift()
     period = [Column("period", "month", "text")]
@@ -581,7 +580,11 @@ def _drift_body(report: AuditReport, goal: Goal) -> str:
     body = [
         _legend(
             ("major", "flagged major: PSI ≥ 0.25 or a rate moved ≥ 10 pts"),
-            ("moderate", "moderate: PSI ≥ 0.1 or ≥ 5 pts (each significant, p < 0.001)"),
+            (
+                "moderate",
+                "moderate: PSI ≥ 0.1 or ≥ 5 pts (each significant: Benjamini-Hochberg adjusted "
+                "p < 0.001 over the months; accuracy from 20+ labels on each side)",
+            ),
         ),
         _page.figure(report.plot_drift(), "Confidence, no-match rate and PSI per month"),
         table(drift, DRIFT, source="report.drift()", index=period),
@@ -624,8 +627,8 @@ def configuration_names(df: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def _config_index(report: AuditReport) -> list[Column]:
-    names = report.configuration_names
+def _config_index(report: AuditView) -> list[Column]:
+    names = report.data.configuration_names
     return [
         Column("configuration_id", "configuration", "id", names=names),
         Column("rule_set", "rule set", "id"),
@@ -666,7 +669,7 @@ UNKNOWN = [
 ]
 
 
-def _rules_answers(report: AuditReport, goal: Goal) -> list[str]:
+def _rules_answers(report: AuditView, goal: Goal) -> list[str]:
     configs = report.by_configuration
     if configs.empty:
         return ["No completed job: there is no configuration to compare."]
@@ -703,7 +706,7 @@ def _matrix_columns(frame: pd.DataFrame, kind: Kind) -> list[Column]:
     return [Column(str(c), str(c), kind) for c in frame.columns]
 
 
-def _rules_body(report: AuditReport, goal: Goal) -> str:
+def _rules_body(report: AuditView, goal: Goal) -> str:
     mix = report.configuration_mix
     flips = report.flips()
     flip_index = [Column(str(flips.index.name), str(flips.index.name), "text")]
@@ -783,7 +786,7 @@ QUEUE = [
 ]
 
 
-def _numbers_body(report: AuditReport, goal: Goal) -> str:
+def _numbers_body(report: AuditView, goal: Goal) -> str:
     body = [
         table(
             report.summary,
@@ -804,7 +807,7 @@ def _numbers_body(report: AuditReport, goal: Goal) -> str:
 # -- the whole ---------------------------------------------------------------------------------
 
 
-def _none(report: AuditReport, goal: Goal) -> list[str]:
+def _none(report: AuditView, goal: Goal) -> list[str]:
     return []
 
 
@@ -812,8 +815,8 @@ def _none(report: AuditReport, goal: Goal) -> list[str]:
 class _Question:
     anchor: str
     title: str
-    answers: Callable[[AuditReport, Goal], list[str]]
-    body: Callable[[AuditReport, Goal], str]
+    answers: Callable[[AuditView, Goal], list[str]]
+    body: Callable[[AuditView, Goal], str]
 
 
 QUESTIONS = (
@@ -826,14 +829,14 @@ QUESTIONS = (
 )
 
 
-def sections(report: AuditReport, goal: Goal = Goal()) -> list[Section]:
+def sections(report: AuditView, goal: Goal = Goal()) -> list[Section]:
     """The report's questions in order, each with its answers and body."""
     return [
         Section(q.anchor, q.title, q.answers(report, goal), q.body(report, goal)) for q in QUESTIONS
     ]
 
 
-def findings(report: AuditReport, goal: Goal = Goal()) -> list[str]:
+def findings(report: AuditView, goal: Goal = Goal()) -> list[str]:
     """The conclusions the document states first: ``report.findings``, then what the
     document adds (the most frequent mistake, drift, rule changes)."""
     if _value(report, "completed") == 0:
@@ -847,7 +850,7 @@ def findings(report: AuditReport, goal: Goal = Goal()) -> list[str]:
     ]
 
 
-def _head(report: AuditReport, found: list[str]) -> str:
+def _head(report: AuditView, found: list[str]) -> str:
     return (
         f"<h1>{html.escape(title(report))}</h1>"
         f'<p class="context">{html.escape(context(report))}</p>'
@@ -855,9 +858,7 @@ def _head(report: AuditReport, found: list[str]) -> str:
     )
 
 
-def document(
-    report: AuditReport, goal: Goal = Goal(), comparisons: Sequence[Comparison] = ()
-) -> str:
+def document(report: AuditView, goal: Goal = Goal(), comparisons: Sequence[Comparison] = ()) -> str:
     """The whole report as one self-contained HTML page; each rule-set experiment
     (:func:`classify_frames.compare`) a section of its own after the questions."""
     parts = sections(report, goal)
@@ -878,7 +879,7 @@ def document(
     return _page.page(title(report), "\n".join(body))
 
 
-def compact(report: AuditReport, goal: Goal = Goal()) -> str:
+def compact(report: AuditView, goal: Goal = Goal()) -> str:
     """What Jupyter shows: title, context, findings and the headline plot, not every table."""
     if _sampled(report):
         headline = _page.figure(report.plot_risk_coverage(), "Risk-coverage curve")

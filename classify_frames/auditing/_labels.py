@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._csv import read_text_csv
+from .._exceptions import AuditWarning
 from ._prepare import NO_MATCH
 
 __all__ = ["AuditWarning", "LabelsInput", "join_labelled", "join_labels", "read_labels"]
@@ -26,10 +27,6 @@ LabelsInput = pd.DataFrame | str | os.PathLike[str]
 _STRING = pd.StringDtype("pyarrow")
 _JOIN_KEYS = {"id": "id", "file_input": "document", "document_input_value": "document"}
 _NONE_LABELS = frozenset({"none", NO_MATCH})
-
-
-class AuditWarning(UserWarning):
-    """Something in the data limits what the audit can say (unmatched or unknown labels ...)."""
 
 
 def read_labels(

@@ -13,8 +13,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from ._sample import LabelledSample, _wilson, cell_counts, combine
-from ._stats import CALIBRATION_COLUMNS, Z95, BinStrategy, bin_index, resolve_bins
+from ._sample import LabelledSample, cell_counts, combine
+from ._stats import (
+    CALIBRATION_COLUMNS,
+    Z95,
+    BinStrategy,
+    bin_index,
+    resolve_bins,
+    wilson_share,
+)
 
 __all__ = [
     "BOOTSTRAP",
@@ -389,8 +396,8 @@ def per_type(
         spread = recall * (1 - recall)
         n_eff = np.where((var > 0) & (spread > 0), spread / var, np.inf if full else kish)
         n_proc = np.where((var_process > 0) & (spread > 0), spread / var_process, kish)
-    recall_lo, recall_hi = _wilson(recall, n_eff, Z95)
-    _, process_hi = _wilson(recall, n_proc, Z95)
+    recall_lo, recall_hi = wilson_share(recall, n_eff, Z95)
+    _, process_hi = wilson_share(recall, n_proc, Z95)
     none = ~np.isfinite(var)
     recall_lo, recall_hi = np.where(none, np.nan, recall_lo), np.where(none, np.nan, recall_hi)
     conf_rows = confidence[sample.rows]

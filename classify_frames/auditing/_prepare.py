@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._exceptions import AuditWarning
 from ..frame import RuleSetArray
 
 __all__ = ["NO_MATCH", "objects", "prepare", "rule_set_ids"]
@@ -152,8 +153,6 @@ def _types(raw: pd.Series, completed: np.ndarray, index: pd.Index) -> pd.Series:
 
 def _warn_impossible(values: np.ndarray) -> None:
     """Warn once per frame about confidences outside [0, 1] or infinite, with examples."""
-    from ._labels import AuditWarning
-
     examples = ", ".join(f"{v:g}" for v in pd.unique(values)[:3])
     msg = (
         f"{len(values)} completed job(s) state an impossible confidence ({examples}: outside "

@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._design import Allocation, allocate, design_columns
+from ._design import Allocation, allocate, design_columns, frame_fingerprint
 from ._prepare import NO_MATCH
 from ._sample import stratum_names
 
@@ -52,7 +52,8 @@ def review_queue(
       the strata's sizes or by ``"neyman"`` allocation (the default with a budget: more labels
       where correctness varies more, judged from earlier labels or else the stated
       confidence). Rows come in random order, so a queue labelled only from the top is still
-      a random sample of every stratum.
+      a random sample of every stratum. ``"proportional"`` gives every job the same chance
+      (self-weighting): certified thresholds then use the exact binomial on pooled labels.
     - ``"lowest"``: the ``n`` lowest stated confidences (missing ones first), no-match jobs
       before others at equal confidence; ``"margin"``: the ``n`` jobs stated closest to
       ``threshold``. Both find errors; their labels are never used as a random sample.
@@ -97,11 +98,21 @@ def review_queue(
                 wanted = _equal(budget, sizes.to_numpy())
             else:
                 spread = stratum_spread(names, pool, pilot).reindex(sizes.index).to_numpy(float)
-                wanted = allocate(budget, sizes.to_numpy(), spread, allocation)
+                # proportional: every job the same chance (no floor of 2 per stratum), so the
+                # labels behind any threshold are self-weighting (the exact pooled test)
+                floor = 0 if allocation == "proportional" else 2
+                wanted = allocate(budget, sizes.to_numpy(), spread, allocation, floor)
         counts = pd.Series(wanted, index=sizes.index)
         picked = draw_stratified(names, counts, seed)
         strata = names[picked]
-        design = design_columns(f"stratified/{allocation}", strata, sizes, population, tuple(bands))
+        design = design_columns(
+            f"stratified/{allocation}",
+            strata,
+            sizes,
+            population,
+            tuple(bands),
+            frame_fingerprint(jobs),
+        )
     else:
         msg = f"strategy must be 'lowest', 'stratified' or 'margin', got {strategy!r}"
         raise ValueError(msg)

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._exceptions import AuditWarning
 from ._prepare import prepare
 from ._stats import isotonic_fit
 
@@ -89,7 +90,6 @@ def recalibrator_with_gain(
 ) -> Recalibrator:
     """A :class:`Recalibrator` with its cross-validated ``gain``, warning about rule sets with
     fewer than :data:`MIN_LABELS` labels."""
-    from ._labels import AuditWarning
 
     calibrator = Recalibrator(confidence, correct, rule_set)
     calibrator.gain["(all)"] = cross_validated_gain(confidence, correct)

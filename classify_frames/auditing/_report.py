@@ -14,11 +14,12 @@ import pandas as pd
 from .._atomic import atomic_path
 from . import _document, _findings, _plan, _population, _queue, _rulesets, _tables
 from ._certify import certify_table
-from ._design import Allocation, labelled_sample
+from ._data import AuditData
+from ._design import Allocation, labelled_sample, nonresponse
 from ._labels import LabelsInput, join_labelled
 from ._prepare import prepare
 from ._recalibrate import Recalibrator, recalibrator_with_gain
-from ._sample import LabelledSample, ShareEstimate, no_estimate, share
+from ._sample import LabelledSample, ShareEstimate, bounded, no_estimate, share
 from ._stats import BinStrategy
 
 if TYPE_CHECKING:
@@ -99,8 +100,9 @@ class AuditReport:
     round of labels.
 
     Population figures (the completed jobs of the frame, not just the labelled ones) come from
-    the labels that are a random sample (see ``sample``); counts such as the confusion matrix
-    and precision / recall are of the labels themselves.
+    the labels that are a random sample (see ``sample``; drawn jobs left unlabelled are
+    ``sample.missing``); counts such as the confusion matrix and precision / recall are of the
+    labels themselves. ``data`` holds the audit's data as one plain value.
     """
 
     def __init__(
@@ -140,7 +142,10 @@ class AuditReport:
                 join_on=join_on,
                 known_types=known if self.rules else None,
             )
-            self.sample = labelled_sample(self.jobs, self.truth, design)
+            sample = labelled_sample(self.jobs, self.truth, design)
+            self.sample = nonresponse(
+                self.jobs, labels, sample, label_col=label_col, join_on=join_on
+            )
 
     def with_labels(self, labels: LabelsInput) -> AuditReport:
         """The same audit with other labels (the next round, say), reusing the prepared frame.
@@ -158,6 +163,23 @@ class AuditReport:
         )
         report.provenance, report.configuration_names = self.provenance, self.configuration_names
         return report
+
+    @cached_property
+    def data(self) -> AuditData:
+        """The audit's data as one plain value: the prepared jobs, the labels, the random
+        sample among them and its outcomes (what the findings, the HTML report and
+        ``plan_labels`` read)."""
+        return AuditData(
+            jobs=self.jobs,
+            rules=self.rules,
+            threshold=self.threshold,
+            truth=self.truth,
+            sample=self.sample,
+            correct=self._correct,
+            labelled=0 if self.truth is None else len(self._labelled[0]),
+            provenance=self.provenance,
+            configuration_names=self.configuration_names,
+        )
 
     def __repr__(self) -> str:
         labelled = "" if self.truth is None else f", {len(self._labelled[0])} labelled"
@@ -269,11 +291,7 @@ class AuditReport:
         """Which completed jobs hold a label of the random sample (None without one): the
         next random draw leaves them out. Jobs labelled from a "lowest" queue stay in, since
         leaving chosen jobs out of a draw would bias it."""
-        if self.sample is None:
-            return None
-        mask = np.zeros(int(self.jobs["completed"].sum()), bool)
-        mask[self.sample.rows] = True
-        return mask
+        return self.data.labelled_mask
 
     @cached_property
     def _pilot(self) -> pd.DataFrame | None:
@@ -581,11 +599,15 @@ class AuditReport:
         target_accuracy: float = 0.95,
         delta: float = 0.05,
         min_labels: int | None = None,
+        *,
+        joint: bool = False,
     ) -> pd.DataFrame:
         """Certified auto-accept thresholds, overall and per predicted type: with probability
         at least ``1 - delta``, the jobs accepted at ``threshold`` are at least
-        ``target_accuracy`` accurate in the population (Learn then Test, fixed-sequence
-        testing from the highest threshold down; see :mod:`._certify`).
+        ``target_accuracy`` accurate in the population (Learn then Test: a fixed sequence from
+        the highest threshold down beside a test of the whole row; see :mod:`._certify`).
+        Each row holds on its own; ``joint=True`` makes the type rows hold together
+        (Bonferroni over the types). ``table.attrs["guarantee"]`` says which, in words.
 
         Columns: ``threshold`` (NaN where nothing can be certified), ``coverage`` and
         ``accepted`` (jobs kept, exact), ``labelled`` (labels among them), the accepted jobs'
@@ -603,6 +625,8 @@ class AuditReport:
         order = list(self.by_type.index[self.by_type["count"] > 0])
         sample = self.sample or self._empty_sample
         correct = self._correct if self.sample is not None else np.array([])
+        if len(sample.missing):  # a guarantee may not assume the skipped jobs were right
+            sample, correct = bounded(sample, correct, 0.0)
         table = certify_table(
             sample,
             correct,
@@ -612,11 +636,17 @@ class AuditReport:
             target_accuracy,
             delta,
             min_labels,
+            joint=joint,
         )
+        if self.sample is not None and len(self.sample.missing):
+            counted = f" ({len(self.sample.missing):,} unlabelled drawn jobs counted wrong)"
+            table["method"] = table["method"].astype(str) + counted
         if self.sample is None or not self.sample.trusted:
             why = (
                 "refused: the labels are not a random sample"
                 if self.sample is None
+                else "refused: the labels' queue was drawn on another frame"
+                if self.sample.kind == "other frame"
                 else "refused: labels without a design that do not match the frame's mix"
             )
             for column in ("threshold", "accuracy", "accuracy_lo", "accuracy_hi", "p_value"):
@@ -652,7 +682,8 @@ class AuditReport:
         >>> queue.attrs["summary"]                             # doctest: +SKIP
         """
         return _plan.plan_labels(
-            self,
+            self.data,
+            self._plan_chances,
             target_accuracy=target_accuracy,
             margin=margin,
             delta=delta,
@@ -664,14 +695,18 @@ class AuditReport:
     @property
     def findings(self) -> _findings.Findings:
         """The answers in plain sentences with their numbers (accuracy with its interval and
-        label count, the certified threshold, calibration, what the data lacks): a list of
-        sentences, with a threshold certified at 95% accuracy (else 90%). Call it for your
-        own target: ``report.findings(target_accuracy=0.8, delta=0.05)``.
+        label count, the certified threshold, the types shown less accurate, calibration,
+        stuck jobs, what the data lacks): a list of sentences, with a threshold certified at
+        95% accuracy (else 90%); ``print(report.findings)`` prints one per line. Each kind of
+        sentence follows a stated evidence rule (see :mod:`._evidence`: 20 labels per group
+        compared, Holm's adjustment over types, Benjamini-Hochberg's over months, 100 labels
+        for calibration, bounds when more than 5% of the drawn jobs are unlabelled). Call it
+        for your own target: ``report.findings(target_accuracy=0.8, delta=0.05)``.
 
         >>> for sentence in report.findings(target_accuracy=0.9):   # doctest: +SKIP
         ...     print(sentence)
         """
-        return _findings.Findings(self._findings_at(None, 0.05), self)
+        return _findings.Findings(self._findings_at(None, 0.05), self._findings_at)
 
     def _findings_at(self, target_accuracy: float | None, delta: float) -> list[str]:
         key = (target_accuracy, delta)
@@ -740,7 +775,7 @@ class AuditReport:
 
     @property
     def _has_times(self) -> bool:
-        return bool((self.jobs["completed"] & self.jobs["created_at"].notna()).any())
+        return self.data.has_times
 
     def _repr_html_(self) -> str:
         return _document.compact(self)

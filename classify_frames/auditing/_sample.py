@@ -43,9 +43,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._stats import Z95
+from ._stats import Z95, wilson_share
 
-__all__ = ["LabelledSample", "ShareEstimate", "cell_counts", "combine", "share", "stratum_names"]
+__all__ = [
+    "LabelledSample",
+    "ShareEstimate",
+    "bounded",
+    "bounds",
+    "cell_counts",
+    "combine",
+    "share",
+    "stratum_names",
+]
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,10 @@ class LabelledSample:
     of ``jobs[jobs["completed"]]``), ``rows`` the positions of the labelled jobs usable as a
     random sample, ``names`` the strata. ``kind`` is ``"stratified"`` (a design read from the
     labels), ``"random"`` (labels without a design whose mix matches the population) or
-    ``"unchecked"`` (labels without a design that fail that check: figures are marked).
+    ``"unchecked"`` (labels without a design that fail that check: figures are marked) or
+    ``"other frame"`` (a stratified design drawn on another frame: figures are marked).
+    ``missing`` holds the positions of jobs a stratified queue drew that came back without a
+    label (nonresponse; see :func:`bounds`).
     """
 
     population: np.ndarray
@@ -65,6 +77,7 @@ class LabelledSample:
     kind: str
     bands: tuple[float, ...] = ()
     notes: list[str] = field(default_factory=list)
+    missing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def sizes(self) -> np.ndarray:
@@ -80,6 +93,21 @@ class LabelledSample:
     @property
     def labels(self) -> int:
         return len(self.rows)
+
+    @property
+    def drawn(self) -> int:
+        """Jobs drawn for labelling: the labelled rows and the nonresponse."""
+        return len(self.rows) + len(self.missing)
+
+    @property
+    def nonresponse(self) -> float:
+        """Share of the drawn jobs without a label (0 when there is none)."""
+        return len(self.missing) / self.drawn if self.drawn else 0.0
+
+    @property
+    def exact(self) -> bool:
+        """Whether every completed job is labelled: figures are then exact, not estimates."""
+        return len(self.rows) >= len(self.population) and not len(self.missing)
 
     @property
     def trusted(self) -> bool:
@@ -169,7 +197,7 @@ def combine(
         kish = 1.0 / np.where(labelled, w**2 / np.maximum(n, 1) * fpc, 0.0).sum(axis=1)
         spread = estimate * (1 - estimate)
         n_eff = np.where((var > 0) & (spread > 0), spread / var, kish)
-        lo, hi = _wilson(estimate, n_eff, z)
+        lo, hi = wilson_share(estimate, n_eff, z)
     # (sums of shares can miss 1 by a rounding error: that is no unlabelled share)
     unlabelled = np.where(jobs > 0, np.where(covered > 1 - 1e-9, 0.0, 1.0 - covered), np.nan)
     none = ~labelled.any(axis=1)
@@ -187,19 +215,6 @@ def combine(
         "unlabelled": unlabelled,
         "n_eff": np.where(none, 0.0, n_eff),
     }
-
-
-def _wilson(p: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson bounds of a share ``p`` at a (real, possibly infinite) sample size ``n``."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z2n = np.where(np.isinf(n), 0.0, z * z / n)
-        center = (p + z2n / 2) / (1 + z2n)
-        half = (
-            z
-            / (1 + z2n)
-            * np.sqrt(np.maximum(p * (1 - p) * z2n / (z * z) + z2n**2 / (4 * z * z), 0))
-        )
-    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
 
 
 def share(
@@ -229,3 +244,34 @@ def share(
 def no_estimate(labels: int = 0, jobs: int = 0) -> ShareEstimate:
     """What a population figure is when the labels cannot support one."""
     return ShareEstimate(math.nan, math.nan, math.nan, labels, jobs, math.nan)
+
+
+def bounded(
+    sample: LabelledSample, correct: np.ndarray, missing_value: np.ndarray | float
+) -> tuple[LabelledSample, np.ndarray]:
+    """The sample with its nonresponse (``sample.missing``) taken in as labelled rows whose
+    outcome is ``missing_value`` (a number, or one per missing row), and the outcomes."""
+    rows = np.concatenate([sample.rows, sample.missing]).astype(np.int64)
+    filled = np.broadcast_to(np.asarray(missing_value, float), (len(sample.missing),))
+    widened = LabelledSample(
+        sample.population, rows, sample.names, sample.kind, sample.bands, sample.notes
+    )
+    return widened, np.concatenate([np.asarray(correct, float), filled])
+
+
+def bounds(
+    sample: LabelledSample, correct: np.ndarray, domain: np.ndarray | None = None
+) -> tuple[ShareEstimate, ShareEstimate]:
+    """Bounds that hold whatever the missing labels are (Manski 1989, "Anatomy of the
+    selection problem"): the share with every drawn but unlabelled job wrong, and with every
+    one right. The 95% range is the first's ``low`` to the second's ``high``.
+
+    >>> s = LabelledSample(np.zeros(100, np.int64), np.arange(8), ["a"], "random",
+    ...                    missing=np.array([8, 9]))
+    >>> low, high = bounds(s, np.ones(8))
+    >>> low.estimate, high.estimate, low.labels
+    (0.8, 1.0, 10)
+    """
+    lowest = share(*bounded(sample, correct, 0.0), domain)
+    highest = share(*bounded(sample, correct, 1.0), domain)
+    return lowest, highest

@@ -1,4 +1,5 @@
-"""The statistics of the audit, in numpy only (scipy and scikit-learn stay test dependencies).
+"""The statistics of the audit: numpy, and scipy's special functions and isotonic regression
+where it has them (imported on first use: scipy loads slowly).
 
 Stated LLM confidences take few distinct values (0.9, 0.95 ...), so every function here is written
 for ties: bins can be the distinct values themselves, the KS statistic is evaluated at every
@@ -32,6 +33,7 @@ __all__ = [
     "resolve_bins",
     "two_proportion_pvalue",
     "wilson_interval",
+    "wilson_share",
 ]
 
 #: z for a two-sided 95% interval.
@@ -70,13 +72,32 @@ def wilson_interval(
     k = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        z2n = z * z / n
-        center = (p + z2n / 2) / (1 + z2n)
-        half = z / (1 + z2n) * np.sqrt(p * (1 - p) / n + z2n / (4 * n))
-    lo = np.where(n > 0, np.clip(center - half, 0.0, 1.0), np.nan)
-    hi = np.where(n > 0, np.clip(center + half, 0.0, 1.0), np.nan)
-    return lo, hi
+        lo, hi = wilson_share(k / n, n, z)
+    return np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
+
+
+def wilson_share(
+    p: npt.ArrayLike, n: npt.ArrayLike, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson bounds of a share ``p`` at a (real, possibly infinite) sample size ``n``: the
+    one Wilson formula of the audit (:func:`wilson_interval` is it for counts; a
+    design-weighted share uses its effective sample size). An infinite ``n`` is an exact
+    share: both bounds are ``p``.
+
+    >>> [round(float(b), 4) for b in wilson_share(0.95, 100)]
+    [0.8882, 0.9785]
+    """
+    share = np.asarray(p, dtype=float)
+    size = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z2n = np.where(np.isinf(size), 0.0, z * z / size)
+        center = (share + z2n / 2) / (1 + z2n)
+        half = (
+            z
+            / (1 + z2n)
+            * np.sqrt(np.maximum(share * (1 - share) * z2n / (z * z) + z2n**2 / (4 * z * z), 0))
+        )
+    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
 
 
 def psi(expected: np.ndarray, actual: np.ndarray, eps: float = 1e-4) -> float:
@@ -100,29 +121,20 @@ def psi(expected: np.ndarray, actual: np.ndarray, eps: float = 1e-4) -> float:
 
 
 def kolmogorov_sf(x: float) -> float:
-    """Survival function of the Kolmogorov distribution (the limit of sqrt(n) * D_n).
+    """Survival function of the Kolmogorov distribution (the limit of sqrt(n) * D_n):
+    ``scipy.special.kolmogorov``.
 
     >>> round(kolmogorov_sf(1.36), 3)
     0.049
     """
-    if x <= 0:
-        return 1.0
-    if x < 1.0:  # the Jacobi theta form converges fast for small x
-        k = np.arange(1, 12)
-        cdf = (
-            math.sqrt(2 * math.pi)
-            / x
-            * np.sum(np.exp(-((2 * k - 1) ** 2) * math.pi**2 / (8 * x * x)))
-        )
-        return float(min(max(1.0 - cdf, 0.0), 1.0))
-    k = np.arange(1, 101)
-    terms = (-1.0) ** (k - 1) * np.exp(-2.0 * k * k * x * x)
-    return float(min(max(2.0 * np.sum(terms), 0.0), 1.0))
+    from scipy.special import kolmogorov  # scipy loads slowly: only when needed
+
+    return 1.0 if x <= 0 else float(kolmogorov(x))
 
 
 def chi2_sf(x: float, dof: int) -> float:
-    """Survival function of the chi-squared distribution (regularised upper incomplete gamma:
-    a series below ``a + 1``, Lentz's continued fraction above).
+    """Survival function of the chi-squared distribution (``scipy.special.chdtrc``): the one
+    chi-squared tail of the audit.
 
     >>> round(chi2_sf(3.841, 1), 4)
     0.05
@@ -131,33 +143,9 @@ def chi2_sf(x: float, dof: int) -> float:
         return math.nan
     if x <= 0:
         return 1.0
-    a, z = dof / 2.0, x / 2.0
-    log_front = a * math.log(z) - z - math.lgamma(a)
-    if z < a + 1:
-        term = total = 1.0 / a
-        n = a
-        while abs(term) > abs(total) * 1e-15:
-            n += 1
-            term *= z / n
-            total += term
-        return max(0.0, 1.0 - math.exp(log_front) * total)
-    tiny = 1e-300
-    b = z + 1 - a
-    c, d = 1 / tiny, 1 / b
-    h = d
-    for i in range(1, 10_000):
-        an = -i * (i - a)
-        b += 2
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1 / d
-        step = d * c
-        h *= step
-        if abs(step - 1) < 1e-15:
-            break
-    return min(1.0, math.exp(log_front) * h)
+    from scipy.special import chdtrc  # scipy loads slowly: only when needed
+
+    return float(chdtrc(dof, x))
 
 
 def chi2_homogeneity(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -336,19 +324,7 @@ def isotonic_fit(
     ux, inverse = np.unique(xv, return_inverse=True)
     wsum = np.bincount(inverse, weights=w)
     ysum = np.bincount(inverse, weights=w * yv)
-    # PAV over the (few) distinct values: a stack of blocks (mean, weight, length)
-    means: list[float] = []
-    block_w: list[float] = []
-    sizes: list[int] = []
-    for yi, wi in zip(ysum / wsum, wsum, strict=True):
-        mean, weight, size = float(yi), float(wi), 1
-        while means and means[-1] >= mean:
-            prev_mean, prev_w, prev_size = means.pop(), block_w.pop(), sizes.pop()
-            mean = (prev_mean * prev_w + mean * weight) / (prev_w + weight)
-            weight += prev_w
-            size += prev_size
-        means.append(mean)
-        block_w.append(weight)
-        sizes.append(size)
-    fitted = np.repeat(np.array(means), np.array(sizes))
-    return ux, fitted
+    from scipy.optimize import isotonic_regression  # scipy loads slowly: only when needed
+
+    fitted = isotonic_regression(ysum / wsum, weights=wsum, increasing=True).x
+    return ux, np.asarray(fitted, dtype=float)

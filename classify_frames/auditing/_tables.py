@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ._evidence import MIN_GROUP_LABELS, benjamini_hochberg, difference
 from ._prepare import NO_MATCH
 from ._sample import LabelledSample, cell_counts, combine
 from ._stats import (
@@ -426,15 +427,20 @@ def drift(
     0/1 outcomes, see :mod:`._sample`): ``labelled`` (labels in the period), and the period's
     ``accuracy`` over all its completed jobs, post-stratified from the random sample with its
     95% interval (``accuracy_lo``, ``accuracy_hi``) and the labels it rests on
-    (``accuracy_labels``); ``accuracy_change`` against the baseline's estimate, with the
-    p-value of a z-test on the two stratified variances (without the finite-population
-    correction: the question is whether the process changed). ``accuracy_sample`` names the
-    sample; labels that are no random sample (a "lowest" queue) give NaN accuracy, never a
-    flag.
+    (``accuracy_labels``); ``accuracy_change`` against the baseline's estimate, with its 95%
+    interval and the p-value of a z-test on the two stratified variances (without the
+    finite-population correction: the question is whether the process changed; see
+    :func:`._evidence.difference`). ``accuracy_sample`` names the sample; labels that are no
+    random sample (a "lowest" queue) give NaN accuracy, never a flag. The evidence rule
+    (:mod:`._evidence`): accuracy is tested (``accuracy_tested``) only where the period and
+    the baseline (``baseline_labels``) each hold at least 20 labels.
 
-    A period of at least ``min_jobs`` jobs is flagged (``drift``) on a signal that is both
-    significant (p < ``alpha``) and large: a PSI of 0.1 or more (the standard cut-offs: 0.25 and
-    up is ``"major"``) or a rate that moved 5 points or more (10 and up is ``"major"``);
+    Many months are many tests: each signal's p-values are Benjamini-Hochberg adjusted over the
+    months it is tested in (``p_*_bh``; false discovery rate at most ``alpha`` per signal,
+    and family-wise error too when nothing drifted). A period of at least ``min_jobs`` jobs is
+    flagged (``drift``) on a signal that is both significant (adjusted p < ``alpha``) and
+    large: a PSI of 0.1 or more (the standard cut-offs: 0.25
+    and up is ``"major"``) or a rate that moved 5 points or more (10 and up is ``"major"``);
     ``reasons`` says which. KS is reported but never flags: stated confidences take few
     distinct values and KS assumes continuous scores, so its p-value is off, and with many jobs
     any tiny shift is "significant". ``baseline`` is a period (``"2026-01"``), a ``(start, end)``
@@ -484,8 +490,13 @@ def drift(
         _accuracy_change(table, sample, correct, codes, base_mask)
     base_periods = set(period[base_mask].unique())
     table["baseline"] = [p in base_periods for p in table.index]
-    flags = [_flag(row, alpha) for _, row in table.iterrows()]
     eligible = (table["jobs"] >= min_jobs) & ~table["baseline"]
+    # many months are many tests: Benjamini-Hochberg over the months each signal is tested in
+    for _, _, p_col, _ in _SIGNALS:
+        if p_col in table.columns:
+            tested = eligible & table["accuracy_tested"] if p_col == "p_accuracy" else eligible
+            table[f"{p_col}_bh"] = benjamini_hochberg(table[p_col].where(tested).to_numpy(float))
+    flags = [_flag(row, alpha) for _, row in table.iterrows()]
     table["drift"] = [f[0] if ok else "" for f, ok in zip(flags, eligible, strict=True)]
     table["reasons"] = [f[1] if ok else "" for f, ok in zip(flags, eligible, strict=True)]
     return table.rename_axis("period")
@@ -548,10 +559,20 @@ def _accuracy_change(
     and its change against the baseline's, with a z-test p-value (in place)."""
     g = len(table)
     if sample is None or correct is None:
-        for column in ("accuracy", "accuracy_lo", "accuracy_hi", "accuracy_change", "p_accuracy"):
+        for column in (
+            "accuracy",
+            "accuracy_lo",
+            "accuracy_hi",
+            "accuracy_change",
+            "accuracy_change_lo",
+            "accuracy_change_hi",
+            "p_accuracy",
+        ):
             table[column] = math.nan
         table["accuracy_labels"] = 0
         table["accuracy_sample"] = "not a random sample"
+        table["accuracy_tested"] = False
+        table["baseline_labels"] = 0
         return
     cells = cell_counts(sample, codes, g, correct)
     out = combine(*cells)
@@ -564,19 +585,16 @@ def _accuracy_change(
     table["accuracy_hi"] = out["high"]
     table["accuracy_labels"] = out["labels"]
     table["accuracy_sample"] = sample.kind
-    change = process["estimate"] - base["estimate"][0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = change / np.sqrt(process["var"] + base["var"][0])
-    p = np.array([math.erfc(abs(v) / math.sqrt(2)) if math.isfinite(v) else math.nan for v in z])
-    # no spread within any cell (every label of a cell right, or every one wrong): a pooled
-    # two-proportion test at Kish's effective sizes instead of a zero variance
-    flat = (process["var"] + base["var"][0] == 0) & np.isfinite(change)
-    k0, n0 = base["estimate"][0] * base["n_eff"][0], base["n_eff"][0]
-    for i in np.flatnonzero(flat):
-        n1 = process["n_eff"][i]
-        p[i] = two_proportion_pvalue(k0, n0, process["estimate"][i] * n1, n1)
-    table["accuracy_change"] = change
-    table["p_accuracy"] = p
+    b = (float(base["estimate"][0]), float(base["var"][0]), float(base["n_eff"][0]))
+    tests = [
+        difference(float(e), float(v), float(n), *b)
+        for e, v, n in zip(process["estimate"], process["var"], process["n_eff"], strict=True)
+    ]
+    table[["accuracy_change", "accuracy_change_lo", "accuracy_change_hi", "p_accuracy"]] = tests
+    # the evidence rule: a month's accuracy is compared from enough labels on both sides
+    enough = int(base["labels"][0]) >= MIN_GROUP_LABELS
+    table["accuracy_tested"] = enough & (out["labels"] >= MIN_GROUP_LABELS)
+    table["baseline_labels"] = int(base["labels"][0])
 
 
 def _rate_change(
@@ -606,16 +624,23 @@ def _flag(row: pd.Series, alpha: float) -> tuple[str, str]:
     """Severity and reasons of one period (see :func:`drift`)."""
     severity, reasons = "", []
     for label, value_col, p_col, kind in _SIGNALS:
-        if value_col not in row or not row[p_col] < alpha:
+        if value_col not in row or not row[f"{p_col}_bh"] < alpha:
             continue
         value = float(row[value_col])
         size = abs(value) if kind == "rate" else value
         moderate, major = (0.05, 0.10) if kind == "rate" else (PSI_MODERATE, PSI_MAJOR)
         if not size >= moderate:
             continue
-        reasons.append(
-            f"{label} PSI {value:.2f}" if kind == "PSI" else f"{label} {value * 100:+.1f} pts"
-        )
+        if label == "accuracy":  # a labelled figure: its interval and the labels behind it
+            reasons.append(
+                f"accuracy {value * 100:+.1f} pts (95% CI {row['accuracy_change_lo'] * 100:+.1f} "
+                f"to {row['accuracy_change_hi'] * 100:+.1f}; {int(row['accuracy_labels'])} labels "
+                f"against {int(row['baseline_labels'])} in the baseline)"
+            )
+        else:
+            reasons.append(
+                f"{label} PSI {value:.2f}" if kind == "PSI" else f"{label} {value * 100:+.1f} pts"
+            )
         severity = "major" if size >= major or severity == "major" else "moderate"
     return severity, "; ".join(reasons)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from statistics import NormalDist
@@ -22,11 +23,11 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from .._exceptions import Call, ConfigurationError, Opt, Parts
-from ..auditing._design import sample_from_labels
+from .._exceptions import AuditWarning, Call, ConfigurationError, Opt, Parts
+from ..auditing._design import nonresponse, sample_from_labels, stored_sample
 from ..auditing._labels import _read, read_labels
 from ..auditing._prepare import NO_MATCH, prepare
-from ..auditing._sample import cell_counts, share
+from ..auditing._sample import LabelledSample, bounded, cell_counts, share
 from ._paired import PairedResult, mcnemar_exact, paired_accuracy
 
 __all__ = ["Comparison", "compare"]
@@ -73,21 +74,28 @@ def compare(
     *,
     label_col: str = "label",
     join_on: str = "id",
+    population: pd.DataFrame | None = None,
 ) -> Comparison:
     """Pair ``after`` (from :func:`reclassify`) with ``before`` by ``source_id`` and compare.
 
     ``before`` is the jobs re-run (paired on their ``id``), or another experiment's frame on
-    the same jobs (paired on its ``source_id`` too).
+    the same jobs (paired on its ``source_id`` too). Each document counts once: repeated
+    ``after`` rows of one ``source_id`` (two runs concatenated, say) are dropped, keeping the
+    last, with a warning.
 
     ``labels`` (a frame or CSV/Parquet file, joined on the before jobs' ``id`` or, with
     ``join_on="file_input"``, on the documents) adds each side's accuracy, their
     paired difference with a 95% interval, McNemar's exact test and the change in calibration.
     Labels from the audit's review queue of ``before`` (``report.review_queue(strategy=
     "stratified")``, its design columns kept) get the audit's design-aware handling: both
-    accuracies are population shares of ``before``'s completed jobs (post-stratified, Wilson
-    intervals at the effective size), and the paired difference a post-stratified mean of the
-    per-document difference with a normal interval (Cochran 5.A, finite-population correction).
-    Otherwise a labels column ``weight`` (or ``inclusion_probability``) is used as weights.
+    accuracies are population shares of the jobs the queue was drawn from (post-stratified,
+    Wilson intervals at the effective size), and the paired difference a post-stratified mean
+    of the per-document difference with a normal interval (Cochran 5.A, finite-population
+    correction). The stratum sizes are the population's, never ``before``'s (a labelled sample
+    passed as ``before`` would make every stratum look fully labelled): those of
+    ``population`` (the frame the queue was drawn from) when given, else those the queue's
+    design stored; the findings say which. Otherwise a labels column ``weight`` (or
+    ``inclusion_probability``) is used as weights.
     """
     for name, frame in (("before", before), ("after", after)):
         if not isinstance(frame, pd.DataFrame):
@@ -104,6 +112,11 @@ def compare(
         raise ConfigurationError([Opt("before"), " has no 'id' column"], hint=hint)
     old = before[before[key].notna()].drop_duplicates(key, keep="last")
     mine = _types(old).set_axis(old[key].astype(object).to_numpy())
+    repeated = int(before[key].notna().sum()) - len(old)
+    if repeated:
+        msg = f"{repeated} row(s) of before repeat a {key}: each document counted once (the last)"
+        warnings.warn(msg, AuditWarning, stacklevel=2)
+    after = _once(after)
     theirs = _types(after)
     source = after["source_id"].astype(object).to_numpy()
     known = np.array([s in mine.index for s in source], dtype=bool)
@@ -123,19 +136,41 @@ def compare(
         documents = old.set_index(old[key].astype(object))["file_input"]
     truth, weights = _labels_for(pairs["source_id"], labels, label_col, join_on, documents)
     pairs["label"] = truth
-    designed = None
+    designed, strata, unlabelled = None, "", None
     if labels is not None:  # the audit's design, when the labels carry one, before weights
         after_type = dict(zip(pairs["source_id"], pairs["after"], strict=True))
-        designed = _design_accuracy(before, after_type, labels, label_col, join_on)
+        found = _design_accuracy(before, after_type, labels, label_col, join_on, population)
+        if found is not None:
+            designed, strata, unlabelled = found
     return Comparison(
         pairs=pairs,
         weights=weights,
         designed=designed,
+        strata=strata,
+        unlabelled=unlabelled,
         rows=len(after),
         unmatched=int((~known).sum()),
         incomplete=int(known.sum() - both.sum()),
         labelled_input=labels is not None,
     )
+
+
+def _once(after: pd.DataFrame) -> pd.DataFrame:
+    """``after`` with one row per ``source_id`` (the last), warning how many were dropped:
+    a document counted twice would double its weight in every figure and test."""
+    has = after["source_id"].notna()
+    dropped = after[has].duplicated("source_id", keep="last")
+    if not dropped.any():
+        return after
+    msg = (
+        f"{int(dropped.sum())} row(s) of after repeat a source_id (the same document re-run "
+        "twice, or a frame concatenated with itself): each document is counted once, the "
+        "last row kept"
+    )
+    warnings.warn(msg, AuditWarning, stacklevel=3)
+    keep = ~has.to_numpy(bool)
+    keep[np.flatnonzero(has.to_numpy(bool))[~dropped.to_numpy(bool)]] = True
+    return after[keep]
 
 
 def _labels_for(
@@ -173,30 +208,36 @@ def _design_accuracy(
     labels: LabelsInput,
     label_col: str,
     join_on: str,
-) -> PairedResult | None:
-    """The audit's design-aware estimates, when the labels carry a stratified design drawn
-    from the jobs of ``before`` (its review queue): accuracy before and after as population
-    shares of ``before``'s completed jobs, and their paired difference (a [-1, 1] outcome
-    per document) with a normal interval from the stratified variance. None otherwise."""
+    population: pd.DataFrame | None,
+) -> tuple[PairedResult, str, Unlabelled | None] | None:
+    """The audit's design-aware estimates, when the labels carry a stratified design: accuracy
+    before and after as population shares of the jobs the queue was drawn from, and their
+    paired difference (a [-1, 1] outcome per document) with a normal interval from the
+    stratified variance; where the stratum sizes came from; and the documents drawn but not
+    labelled, with bounds of the difference that hold whatever their labels. None
+    otherwise."""
     if "source_id" in before.columns:
-        return None  # two experiments: before is not the population the design was drawn from
+        return None  # two experiments: the types before are another run's, keyed apart
     table = _read(labels)
     if "design.id" not in table.columns:
         return None  # no design travelled with these labels
-    jobs, _ = prepare(before)
-    try:
-        truth, sample = sample_from_labels(jobs, table, label_col=label_col, join_on=join_on)
-    except ValueError:
+    found = _population_sample(table, label_col, join_on, population)
+    if found is None:
         return None
-    if sample is None or sample.kind != "stratified":
+    sample, keys, label, strata = found
+    old = before[before["id"].notna()].drop_duplicates("id", keep="last")
+    column = "id" if join_on == "id" else "document_input_value"
+    if column not in old.columns:
         return None
-    done = jobs[jobs["completed"].to_numpy(bool)]
-    rows = sample.rows
-    ids = done["id"].astype(object).to_numpy()[rows]
-    label = truth[jobs["completed"].to_numpy(bool)].astype(object).to_numpy()[rows]
-    said_before = done["type"].astype(object).to_numpy()[rows]
-    said_after = np.array([after_type.get(i) for i in ids], dtype=object)
-    paired = np.array([a is not None for a in said_after], dtype=bool)
+    said = _types(old)
+    before_type = dict(zip(old[column].astype(object), said["type"], strict=True))
+    source_of = dict(zip(old[column].astype(object), old["id"].astype(object), strict=True))
+    said_before = np.array([before_type.get(k) for k in keys], dtype=object)
+    said_after = np.array([after_type.get(source_of.get(k)) for k in keys], dtype=object)
+    paired = np.array(
+        [a is not None and b is not None for a, b in zip(said_before, said_after, strict=True)],
+        dtype=bool,
+    )
     if not paired.any():
         return None
     right_before = np.where(paired, said_before == label, np.nan).astype(float)
@@ -209,7 +250,7 @@ def _design_accuracy(
     half = NormalDist().inv_cdf(0.975) * math.sqrt(variance)
     b = int(((right_before == 1) & (right_after == 0)).sum())
     c = int(((right_before == 0) & (right_after == 1)).sum())
-    return PairedResult(
+    result = PairedResult(
         n=int(paired.sum()),
         n_effective=n_eff,
         before=before_share.estimate,
@@ -223,6 +264,78 @@ def _design_accuracy(
         mcnemar_p=mcnemar_exact(b, c),
         weighted=True,
     )
+    return result, strata, _unlabelled(sample, right_after - right_before)
+
+
+@dataclass(frozen=True)
+class Unlabelled:
+    """Documents the queue drew that have no label, and the paired difference's bounds that
+    hold whatever their labels are (each counted as -1, then +1: Manski's bounds), with the
+    95% range from the lower bound's low end to the upper bound's high end."""
+
+    documents: int
+    drawn: int
+    low: float
+    high: float
+    range_95: tuple[float, float]
+
+
+def _unlabelled(sample: LabelledSample, difference: np.ndarray) -> Unlabelled | None:
+    """The nonresponse of ``sample`` and the bounds of the paired ``difference`` (one per
+    labelled row, NaN where the pair is incomplete); warned. None without nonresponse."""
+    missing = len(sample.missing)
+    if not missing:
+        return None
+    z = NormalDist().inv_cdf(0.975)
+    groups = np.zeros(len(sample.population), np.int64)
+    ends = []
+    for value in (-1.0, 1.0):
+        widened, outcome = bounded(sample, difference, value)
+        estimate, variance, _ = _stratified_difference(*cell_counts(widened, groups, 1, outcome))
+        ends.append((estimate, estimate + value * z * math.sqrt(variance)))
+    (low, low_end), (high, high_end) = ends
+    found = Unlabelled(missing, sample.drawn, low, high, (max(-1.0, low_end), min(1.0, high_end)))
+    msg = (
+        f"{missing} of the {sample.drawn} documents the queue drew have no label: the paired "
+        "difference reads them as missing at random; whatever their labels it lies between "
+        f"{low:+.1%} and {high:+.1%} (see comparison.unlabelled)"
+    )
+    warnings.warn(msg, AuditWarning, stacklevel=4)
+    return found
+
+
+def _population_sample(
+    table: pd.DataFrame, label_col: str, join_on: str, population: pd.DataFrame | None
+) -> tuple[LabelledSample, np.ndarray, np.ndarray, str] | None:
+    """The labels' sample with the population's stratum sizes: those of ``population`` when
+    given (its design must match that frame), else those the queue's design stored. Returns
+    the sample, each labelled row's key and label, and where the sizes came from."""
+    if population is None:
+        stored = stored_sample(table, label_col=label_col, join_on=join_on)
+        if stored is None:
+            return None
+        stored_rows, keys, label = stored
+        strata = (
+            f"stratum sizes from the review queue's design, {len(stored_rows.population):,} "
+            "jobs when it was drawn"
+        )
+        return stored_rows, keys, label, strata
+    jobs, _ = prepare(population)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AuditWarning)  # the audit of population says it all
+        try:
+            truth, sample = sample_from_labels(jobs, table, label_col=label_col, join_on=join_on)
+        except ValueError:
+            return None
+        sample = nonresponse(jobs, table, sample, label_col=label_col, join_on=join_on)
+    if sample is None or sample.kind != "stratified":
+        return None
+    done = jobs["completed"].to_numpy(bool)
+    column = "id" if join_on == "id" else "document"
+    keys = jobs.loc[done, column].astype(object).to_numpy()[sample.rows]
+    label = truth[done].astype(object).to_numpy()[sample.rows]
+    strata = f"stratum sizes from population=, {len(sample.population):,} completed jobs"
+    return sample, keys, label, strata
 
 
 def _stratified_difference(
@@ -253,6 +366,9 @@ class Comparison:
             ``after`` types (``"no match"`` when no rule matched), both confidences, ``label``.
         rows: rows of the after frame; unmatched: rows whose ``source_id`` is not in before;
         incomplete: matched pairs where a job did not complete (failed, not fetched ...).
+        designed: the audit's design-aware estimates, when the labels carry a stratified
+            design; strata: where their stratum sizes came from (the queue's stored design,
+            or ``population=``), as the findings say it.
     """
 
     pairs: pd.DataFrame
@@ -262,6 +378,8 @@ class Comparison:
     incomplete: int
     labelled_input: bool
     designed: PairedResult | None = None  # the audit's design-aware estimates, when they apply
+    strata: str = ""  # where the design-aware estimates' stratum sizes came from
+    unlabelled: Unlabelled | None = None  # documents drawn but not labelled, and the bounds
 
     def __repr__(self) -> str:
         return "Comparison(" + "; ".join(self.findings) + ")"
@@ -402,7 +520,13 @@ class Comparison:
         acc = self.accuracy
         if acc is not None:
             lo, hi = acc.difference_ci
-            weighted = " (design-weighted)" if acc.weighted else ""
+            weighted = (
+                f" (design-weighted; {self.strata})"
+                if self.designed is not None
+                else " (weighted)"
+                if acc.weighted
+                else ""
+            )
             verdict = (
                 "better" if lo > 0 else "worse" if hi < 0 else "not distinguishable from before"
             )
@@ -412,6 +536,15 @@ class Comparison:
                 f"{lo:+.1%} to {hi:+.1%}): {verdict}. McNemar exact p = {acc.mcnemar_p:.3g} "
                 f"({acc.right_after_only} fixed, {acc.right_before_only} broken)."
             )
+            gone = self.unlabelled
+            if gone is not None:
+                lo_end, hi_end = gone.range_95
+                lines.append(
+                    f"{gone.documents:,} of the {gone.drawn:,} documents the queue drew have no "
+                    "label: the difference above reads them as missing at random. Whatever "
+                    f"their labels, it lies between {gone.low:+.1%} and {gone.high:+.1%} "
+                    f"(95% range {lo_end:+.1%} to {hi_end:+.1%}; Manski bounds)."
+                )
             cal = self.calibration
             if cal is not None:
                 ece, brier = cal["ece"].astype(float), cal["brier"].astype(float)

@@ -23,18 +23,20 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["PairedResult", "mcnemar_exact", "paired_accuracy", "tango_interval", "wilson"]
+from ..auditing._stats import wilson_interval
 
-_BISECTIONS = 80
+__all__ = ["PairedResult", "mcnemar_exact", "paired_accuracy", "tango_interval", "wilson"]
 
 
 def mcnemar_exact(b: int, c: int) -> float:
-    """Two-sided exact McNemar p-value from the discordant counts ``b`` and ``c``."""
+    """Two-sided exact McNemar p-value from the discordant counts ``b`` and ``c``: twice the
+    binomial tail ``scipy.special.bdtr(min(b, c), b + c, 1/2)``, at most 1."""
     n = b + c
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1))
-    return float(min(1.0, 2 * tail / 2**n))
+    from scipy.special import bdtr  # scipy loads slowly: only when needed
+
+    return float(min(1.0, 2 * bdtr(min(b, c), n, 0.5)))
 
 
 def _tango_z(delta: float, b: float, c: float, n: float) -> float:
@@ -60,14 +62,11 @@ def tango_interval(b: float, c: float, n: float, confidence: float = 0.95) -> tu
     eps = 1e-12
 
     def root(low: float, high: float, target: float) -> float:
-        # the statistic falls as delta rises: bisect for where it crosses target
-        for _ in range(_BISECTIONS):
-            mid = (low + high) / 2
-            if _tango_z(mid, b, c, n) > target:
-                low = mid
-            else:
-                high = mid
-        return (low + high) / 2
+        # the statistic falls as delta rises: where it crosses target (Brent's method)
+        from scipy.optimize import brentq  # scipy loads slowly: only when needed
+
+        found = brentq(lambda d: _tango_z(d, b, c, n) - target, low, high, xtol=1e-14)
+        return float(found)
 
     lower = -1.0 if _tango_z(-1 + eps, b, c, n) <= z else root(-1 + eps, point, z)
     upper = 1.0 if _tango_z(1 - eps, b, c, n) >= -z else root(point, 1 - eps, -z)
@@ -75,14 +74,12 @@ def tango_interval(b: float, c: float, n: float, confidence: float = 0.95) -> tu
 
 
 def wilson(k: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson's score interval for a proportion ``k / n``."""
+    """Wilson's score interval for a proportion ``k / n`` (the audit's one Wilson formula)."""
     if n <= 0:
         return (math.nan, math.nan)
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low, high = wilson_interval(k, n, z)
+    return (float(low), float(high))
 
 
 @dataclass(frozen=True)

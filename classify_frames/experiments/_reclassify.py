@@ -218,6 +218,7 @@ def _sources(
         hint: Parts = ["pass jobs from ", Call("fetch_jobs"), " or ", Call("list_jobs")]
         msg = "the jobs frame has no 'id' column"
         raise ConfigurationError(msg, hint=hint)
+    _one_configuration(frame)
     out = []
     wanted = [c for c in frame.columns if c in _SOURCE_COLUMNS]
     for k, row in enumerate(frame[wanted].to_dict("records")):
@@ -268,6 +269,33 @@ def _sources(
         )
         out.append(_Source(k, job_id, request, None))
     return out
+
+
+def _one_configuration(frame: pd.DataFrame) -> None:
+    """Refuse jobs of several source configurations (configuration ids, or rule sets): one new
+    rule set for all of them would mix the rule change with the change of configuration, and
+    the comparison would credit the new rules with both."""
+    groups: dict[str, pd.Series] = {}
+    if "configuration_id" in frame.columns:
+        groups["configuration_id"] = frame["configuration_id"].astype(object)
+    if "configuration.rules" in frame.columns:
+        from ..auditing._prepare import rule_set_ids  # the audit's fingerprint of each row
+
+        groups["rule set"] = rule_set_ids(frame["configuration.rules"])[0].astype(object)
+    for what, values in groups.items():
+        counts = values.dropna().value_counts()
+        if len(counts) > 1:
+            listed = ", ".join(f"{k} ({n:,} jobs)" for k, n in counts.head(5).items())
+            more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+            msg = (
+                f"the jobs span {len(counts)} source configurations by {what}: {listed}{more}. "
+                "Re-running them all under one rule set mixes the rule change with the change "
+                "of configuration (unchanged rules would seem to move accuracy too). Re-run "
+                "one configuration at a time, e.g. jobs[jobs['configuration_id'] == ...] (one "
+                "rule-set version: cf.audit(jobs).jobs['rule_set']), and compare each with its "
+                "own jobs"
+            )
+            raise ValueError(msg)
 
 
 def _plan(
