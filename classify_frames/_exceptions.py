@@ -11,12 +11,15 @@
      ├── ClientClosedError           the client was closed while a call was running
      └── ExportError                 a file could not be written or read
 
-    AuditWarning (a UserWarning)     something in the data limits what the audit can say
+    ClassifyFramesWarning            a warning whose advice names options and calls as data
+     └── AuditWarning                something in the data limits what the audit can say
 
 Every error carries the context a user needs (status, URL path, job ids) and never the API key.
 An error about an option carries it as data: ``option`` names the option at fault, and the
-message's parts name options as :class:`Opt` values, so the command line can say the same thing
-with its own flags (``--max-rps`` for ``max_requests_per_second``) without parsing sentences.
+message's parts name options as :class:`Opt` values and library calls as :class:`Call` values,
+so the command line can say the same thing with its own flags and commands (``--max-rps`` for
+``max_requests_per_second``, ``classify-frames sync DIR --repair`` for
+``sync_parquet(..., repair=True)``) without parsing sentences.
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ __all__ = [
     "APIError",
     "AuditWarning",
     "AuthenticationError",
+    "Call",
     "ClassifyFramesError",
+    "ClassifyFramesWarning",
     "ClientClosedError",
     "ConfigurationError",
     "ExportError",
     "FetchError",
+    "Namer",
     "Opt",
     "Parts",
     "RateLimitError",
@@ -66,39 +72,50 @@ class Opt:
         return f"{self.name}={shown}"
 
 
-#: A message as data: text, and the options it names.
-Parts = Sequence[str | Opt]
+@dataclass(frozen=True, init=False)
+class Call:
+    """A library call named in a message: ``Call("sync_parquet", "...", Opt("repair", True),
+    does=" rebuilds it")`` reads ``sync_parquet(..., repair=True) rebuilds it``, and
+    ``Call("export_jobs")`` the function's name alone. The command line names its own command
+    instead, with the options as its flags, and leaves out a call it has no command for,
+    with the words of ``does``."""
+
+    function: str
+    args: tuple[str | Opt, ...]
+    does: str
+
+    def __init__(self, function: str, *args: str | Opt, does: str = "") -> None:
+        object.__setattr__(self, "function", function)
+        object.__setattr__(self, "args", args)
+        object.__setattr__(self, "does", does)
+
+    def __str__(self) -> str:
+        shown = ", ".join(map(str, self.args))
+        return f"{self.function}({shown}){self.does}" if self.args else self.function + self.does
 
 
-class ClassifyFramesError(Exception):
-    """Base of every error raised by classify_frames.
+#: A message as data: text, and the options and calls it names.
+Parts = Sequence[str | Opt | Call]
+#: How a message shows an option or a call: ``str`` in the library's own words.
+Namer = Callable[[Opt | Call], str]
 
-    ``message`` is a string, or its parts (text and :class:`Opt`); ``hint`` says what to do,
-    the same way. ``str(error)`` is ``message`` then ``hint``, after ``"; "``.
 
-    Attributes:
-        option: the option at fault, when one is (``"max_requests_per_second"``).
-        problem: the message's parts; ``hint``: the hint's parts (empty when there is none).
-        partial: for a call cut short (a listing that failed midway), the frame of the jobs
-            it got before the error; None otherwise.
-    """
+class _Told:
+    """A message as data (``problem``, ``hint``, ``option``), shared by errors and warnings."""
 
-    partial: Any = None
     option: str | None = None
-    problem: tuple[str | Opt, ...] = ()
-    hint: tuple[str | Opt, ...] = ()
+    problem: tuple[str | Opt | Call, ...] = ()
+    hint: tuple[str | Opt | Call, ...] = ()
 
-    def __init__(
-        self, message: str | Parts = "", *, option: str | None = None, hint: str | Parts = ()
-    ) -> None:
+    def _tell(self, message: str | Parts, option: str | None, hint: str | Parts) -> str:
         self.problem = (message,) if isinstance(message, str) else tuple(message)
         self.hint = (hint,) if isinstance(hint, str) else tuple(hint)
         self.option = option
-        super().__init__(self.words(str))
+        return self.words(str)
 
-    def words(self, name: Callable[[Opt], str], hint: str | None = None) -> str:
-        """The message with each option as ``name`` renders it (the CLI's flags, say), and
-        ``hint`` instead of the error's own when given."""
+    def words(self, name: Namer, hint: str | None = None) -> str:
+        """The message with each option and call as ``name`` renders it (the CLI's flags and
+        commands, say), and ``hint`` instead of the message's own when given."""
         text = "".join(p if isinstance(p, str) else name(p) for p in self.problem)
         said = (
             hint
@@ -108,8 +125,40 @@ class ClassifyFramesError(Exception):
         return f"{text}; {said}" if said else text
 
 
+class ClassifyFramesError(_Told, Exception):
+    """Base of every error raised by classify_frames.
+
+    ``message`` is a string, or its parts (text, :class:`Opt` and :class:`Call`); ``hint``
+    says what to do, the same way. ``str(error)`` is ``message`` then ``hint``, after ``"; "``.
+
+    Attributes:
+        option: the option at fault, when one is (``"max_requests_per_second"``).
+        problem: the message's parts; ``hint``: the hint's parts (empty when there is none).
+        partial: for a call cut short (a listing that failed midway), the frame of the jobs
+            it got before the error; None otherwise.
+    """
+
+    partial: Any = None
+
+    def __init__(
+        self, message: str | Parts = "", *, option: str | None = None, hint: str | Parts = ()
+    ) -> None:
+        super().__init__(self._tell(message, option, hint))
+
+
+class ClassifyFramesWarning(_Told, UserWarning):
+    """A warning of classify_frames whose advice is data, as an error's is (``problem``,
+    ``hint``, ``option``), so the command line shows it in its own terms."""
+
+    def __init__(
+        self, message: str | Parts = "", *, option: str | None = None, hint: str | Parts = ()
+    ) -> None:
+        super().__init__(self._tell(message, option, hint))
+
+
 class ConfigurationError(ClassifyFramesError, ValueError):
-    """A setting is missing or invalid (API key, base URL, option value)."""
+    """A setting or argument is missing or invalid (API key, base URL, option value, a frame
+    without the columns a call needs)."""
 
 
 class APIError(ClassifyFramesError):
@@ -172,6 +221,6 @@ class ExportError(ClassifyFramesError, OSError):
     """A file or dataset could not be written or read; any existing file is left intact."""
 
 
-class AuditWarning(UserWarning):
+class AuditWarning(ClassifyFramesWarning):
     """Something in the data limits what the audit can say (unmatched or unknown labels,
     unlabelled drawn jobs, a queue drawn on another frame ...)."""

@@ -18,7 +18,13 @@ from test_parquet_support import MemoryClient, job
 import classify_frames as cf
 from classify_frames import ExportError
 from classify_frames.emulator._data import Schema
-from classify_frames.parquet import _dataset, export_jobs, read_metadata, read_parquet
+from classify_frames.parquet import (
+    _dataset,
+    export_jobs,
+    read_metadata,
+    read_parquet,
+    sync_parquet,
+)
 from classify_frames.parquet._dataset import DatasetWriter
 
 
@@ -204,8 +210,12 @@ def test_bad_arguments_are_clear_errors(
 
 
 def test_unknown_option_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ExportError, match="unknown option"):
+    """As the client names one (a TypeError, with the closest known name), filters included."""
+    with pytest.raises(TypeError, match=r"export_jobs\(\) got an unknown option 'colour'"):
         export_jobs(path=tmp_path / "ds", colour="red", api_key="llx-x")
+    with pytest.raises(TypeError, match=r"'statuss' \(did you mean 'status'\?\)"):
+        sync_parquet(tmp_path / "ds", statuss="COMPLETED", api_key="llx-x")
+    assert not (tmp_path / "ds").exists()
 
 
 @pytest.mark.parametrize("schema", ["current", "mixed"])

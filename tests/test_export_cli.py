@@ -71,4 +71,4 @@ def test_a_lost_manifest_says_which_command_rebuilds_it(
     monkeypatch.setenv("LLAMA_CLOUD_API_KEY", "llx-test")
     code, output = run("sync", str(tmp_path / "ds"), "--base-url", "http://127.0.0.1:9")
     assert code == 1
-    assert "lost its manifest" in output and "`classify-frames sync --repair`" in output
+    assert "lost its manifest" in output and "`classify-frames sync DIR --repair`" in output

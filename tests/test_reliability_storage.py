@@ -358,7 +358,7 @@ def test_item11_damaged_files_are_named_skipped_and_repaired(
     with pytest.warns(UserWarning, match=rf"{lost} of its {rows} rows"):
         partial = cf.read_parquet(root, on_bad_files="skip")
     assert len(partial) == rows - lost
-    with pytest.raises(ExportError, match=r"repair=True.*export --overwrite") as err:
+    with pytest.raises(ExportError, match=r"repair=True.*overwrite=True") as err:
         cf.sync_parquet(root, **opts(emulator))
     assert truncated in str(err.value) and deleted in str(err.value)
     summary = cf.sync_parquet(root, repair=True, **opts(emulator))

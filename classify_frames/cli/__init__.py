@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-__all__ = ["main"]
+__all__ = ["command", "main"]
 
 _COMMANDS = {
     "audit": ("._audit", "audit_command", "Audit classification confidence of a jobs file."),
@@ -30,17 +30,20 @@ _COMMANDS = {
 }
 
 
+def command(name: str) -> click.Command:
+    """The subcommand ``name`` (``command("emulator")``), its module imported only now; for
+    other entry points such as ``python -m classify_frames.emulator``."""
+    module, attr, _ = _COMMANDS[name]
+    found: click.Command = getattr(importlib.import_module(module, __name__), attr)
+    return found
+
+
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        entry = _COMMANDS.get(cmd_name)
-        if entry is None:
-            return None
-        module, attr, _ = entry
-        command: click.Command = getattr(importlib.import_module(module, __name__), attr)
-        return command
+        return command(cmd_name) if cmd_name in _COMMANDS else None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, short) for name, (_, _, short) in sorted(_COMMANDS.items())]

@@ -14,7 +14,7 @@ from .._atomic import atomic_path
 from .._csv import read_text_csv
 from ..auditing import _format
 from ..auditing._checks import Check, CheckError, CheckResult, evaluate, parse_check
-from ._common import cli_words, friendly_errors
+from ._common import cli_warning, cli_words, friendly_errors
 
 __all__ = ["EXIT_CHECK_FAILED", "audit_command"]
 
@@ -345,7 +345,7 @@ def audit_command(
             write_json(document, json_path)
             written.append(f"JSON report written to {json_path}")
     for warning in caught:
-        click.secho(f"warning: {cli_words(str(warning.message))}", fg="yellow", err=True)
+        click.secho(f"warning: {cli_warning(warning.message)}", fg="yellow", err=True)
     click.echo(repr(report))
     for sentence in findings:
         click.echo(f"- {cli_words(sentence)}")

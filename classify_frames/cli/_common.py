@@ -17,18 +17,21 @@ import click
 import pandas as pd
 
 from .._atomic import atomic_path
-from .._exceptions import ClassifyFramesError, Opt
+from .._exceptions import Call, ClassifyFramesError, ClassifyFramesWarning, Opt
 from ..client import CLIENT_DEFAULTS, LIST_FILTER_NAMES, REGION_NAMES, STATUS_NAMES, ClientOptions
 
 __all__ = [
     "CLIENT_FLAGS",
     "CLI_HINTS",
+    "COMMANDS",
     "EXIT_ALL_FAILED",
     "EXIT_READER_GONE",
     "EXIT_SOME_FAILED",
     "FLAGS",
     "Flag",
     "cli_message",
+    "cli_name",
+    "cli_warning",
     "cli_words",
     "client_kwargs",
     "client_options",
@@ -48,11 +51,13 @@ OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
 
 @dataclass(frozen=True)
 class Flag:
-    """How the command line sets one option of the library: a flag, or an environment
-    variable it reads instead (the API key is never a flag: it would show in ``ps``)."""
+    """How the command line sets one option of the library: a flag (``metavar`` names its
+    value), an argument (``IDS_FILE``), or an environment variable it reads instead (the API
+    key is never a flag: it would show in ``ps``)."""
 
     flag: str | None = None
     env: str | None = None
+    metavar: str | None = None
 
     def render(self, option: Opt) -> str:
         """``option`` (named in a library error) in the command line's terms."""
@@ -61,6 +66,8 @@ class Flag:
         if option.named_only:
             return f"{self.flag} (or {self.env})" if self.env else self.flag
         value = option.value
+        if value is ... and self.metavar:
+            return f"{self.flag} {self.metavar}"
         if value is True or value is ...:
             return self.flag
         return f"{self.flag} {value:.2g}" if isinstance(value, float) else f"{self.flag} {value}"
@@ -81,10 +88,33 @@ FLAGS: Final[Mapping[str, Flag]] = {
     "progress": Flag("--no-progress"),
     "proxy": Flag(env="HTTPS_PROXY"),
     "status": Flag("--status"),
-    "configuration_id": Flag("--configuration-id"),
+    "configuration_id": Flag("--configuration-id", metavar="ID"),
     "created_after": Flag("--since"),
     "created_before": Flag("--until"),
     "limit": Flag("--limit"),
+    # datasets (export, sync)
+    "job_ids": Flag("IDS_FILE"),
+    "partition_by": Flag("--partition-by"),
+    "overwrite": Flag("--overwrite"),
+    "lock_timeout": Flag("--lock-timeout", metavar="SECONDS"),
+    "repair": Flag("--repair"),
+    # experiments (reclassify, compare)
+    "rules": Flag("--rules", metavar="FILE"),
+    "before": Flag("BEFORE"),
+    "after": Flag("AFTER"),
+}
+
+#: The command line's counterpart of each library call a message names (:class:`Call`), its
+#: options shown as their flags from :data:`FLAGS`; None where it has none, and a message
+#: leaves that call (and what it does) out.
+COMMANDS: Final[Mapping[str, str | None]] = {
+    "export_jobs": "classify-frames export --out DIR",
+    "sync_parquet": "classify-frames sync DIR",
+    "to_parquet": "classify-frames list --out jobs.parquet",
+    "fetch_jobs": "classify-frames fetch",
+    "list_jobs": "classify-frames list",
+    "reclassify": "classify-frames reclassify",
+    "read_parquet": None,  # the commands read datasets whole: there is no skipping
 }
 
 #: The command line's own advice for an option it has no flag for, used where a library
@@ -236,22 +266,12 @@ def exit_for(frame: pd.DataFrame) -> None:
         sys.exit(EXIT_SOME_FAILED)
 
 
-#: Advice in Python words from the parts of the library whose errors do not yet name their
-#: options as data (datasets, the audit, experiments), and the same advice in the command
-#: line's terms. The client's errors go through :data:`FLAGS` instead.
+#: Advice in Python words from the part of the library whose messages do not yet name their
+#: options as data (the audit), and the same advice in the command line's terms. Every other
+#: message goes through :data:`FLAGS` and :data:`COMMANDS` instead.
 _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(python), cli)
     for python, cli in (
-        # datasets
-        (r"pass lock_timeout=<seconds>", "pass --lock-timeout SECONDS"),
-        (r"\w+\(\.\.\., \w+=\S+\) \(CLI: ([^)]*)\)", r"`classify-frames \1`"),
-        (r"read_parquet\(\.\.\., on_bad_files='skip'\) reads the rest; ", ""),
-        (r"use sync_parquet to update it", "use `classify-frames sync DIR` to update it"),
-        (r"pass overwrite=True", "pass --overwrite"),
-        (r"^partition_by must", "--partition-by must"),
-        (r"create one with export_jobs or sync_parquet", "create one with classify-frames export"),
-        (r"\(use to_parquet\)", "(for one file: `classify-frames list --out jobs.parquet`)"),
-        (r"\(sync_parquet\(path, ids\)\)", "(`classify-frames sync DIR IDS_FILE`)"),
         # audit
         (
             r"(?:report\.)?review_queue\(budget=(\d+), strategy='stratified'\)",
@@ -273,41 +293,47 @@ _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"the flat frame of jobs_to_frame/fetch_jobs \(not nested=True\)",
             "flat jobs, as fetch, list and export write them (not export --nested)",
         ),
-        # experiments
-        (r"the frame reclassify\(\) returned", "the file `classify-frames reclassify` wrote"),
-        (r"a frame of jobs \(fetch_jobs, list_jobs\)", "a jobs file (as fetch or list write it)"),
-        (r"a frame from fetch_jobs or list_jobs", "a jobs file (as fetch or list write it)"),
-        (r"rules=\[\.\.\.\]", "--rules FILE"),
-        (r"configuration_id=\.\.\.", "--configuration-id ID"),
     )
 )
 
 
 def cli_words(text: str) -> str:
-    """``text`` (a library error, warning or finding) with its Python advice in CLI terms.
+    """``text`` (an audit message, finding or warning) with its Python advice in CLI terms.
 
-    >>> cli_words("the dataset exists: pass overwrite=True")
-    'the dataset exists: pass --overwrite'
+    >>> cli_words("raise it (or budget=...)")
+    'raise it (with --budget N)'
     """
     for python, cli in _CLI_WORDS:
         text = python.sub(cli, text)
     return text
 
 
-def cli_message(error: ClassifyFramesError) -> str:
-    """A library error in the command line's terms: each option it names as its flag (from
-    :data:`FLAGS`), and the command line's own advice where the library's would not fit."""
+def cli_name(part: Opt | Call) -> str:
+    """An option or call named in a library message, in the command line's terms: an option
+    as its flag (:data:`FLAGS`), a call as its command (:data:`COMMANDS`) with its options as
+    flags, or nothing for a call the command line has no counterpart of."""
+    if isinstance(part, Opt):
+        found = FLAGS.get(part.name)
+        return found.render(part) if found is not None else str(part)
+    if part.function not in COMMANDS:
+        return str(part)
+    command = COMMANDS[part.function]
+    if command is None:
+        return ""
+    flags = [cli_name(arg) for arg in part.args if isinstance(arg, Opt)]
+    return f"`{' '.join([command, *flags])}`{part.does}"
+
+
+def cli_message(error: ClassifyFramesError | ClassifyFramesWarning) -> str:
+    """A library error or warning in the command line's terms: each option it names as its
+    flag, each call as its command (:func:`cli_name`), and the command line's own advice where
+    the library's would not fit."""
     told = [p for p in error.hint if isinstance(p, Opt) and not p.named_only]
     own = [CLI_HINTS[p.name] for p in told if p.name in CLI_HINTS]
     hint = own[0] if own else None
-    if hint is None and error.partial is not None:  # a listing cut short: nothing written
-        hint = "nothing was written"
-
-    def flag(option: Opt) -> str:
-        found = FLAGS.get(option.name)
-        return found.render(option) if found is not None else str(option)
-
-    return cli_words(error.words(flag, hint))
+    if hint is None and getattr(error, "partial", None) is not None:
+        hint = "nothing was written"  # a listing cut short
+    return cli_words(error.words(cli_name, hint))
 
 
 def friendly_errors(command: F) -> F:
@@ -345,7 +371,14 @@ def _show_warning(
     line: str | None = None,
 ) -> None:
     """A library warning as one line in CLI terms: not Python's file, line and source."""
-    click.secho(f"warning: {cli_words(str(message))}", fg="yellow", err=True)
+    click.secho(f"warning: {cli_warning(message)}", fg="yellow", err=True)
+
+
+def cli_warning(message: Warning | str) -> str:
+    """A library warning's text in the command line's terms."""
+    if isinstance(message, ClassifyFramesWarning):
+        return cli_message(message)
+    return cli_words(str(message))
 
 
 def _reader_gone() -> NoReturn:

@@ -38,6 +38,7 @@ from ._options import (
     ListOptions,
     SettingsOptions,
     Status,
+    checked,
 )
 from ._precedence import NAT, precedence
 
@@ -74,6 +75,7 @@ __all__ = [
     "afetch_jobs",
     "alist_jobs",
     "borrow_or_make",
+    "checked",
     "fetch_jobs",
     "list_jobs",
     "precedence",

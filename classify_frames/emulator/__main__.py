@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..cli._emulator import emulator_command
+from ..cli import command
 
 if __name__ == "__main__":
-    emulator_command(prog_name="python -m classify_frames.emulator")
+    command("emulator")(prog_name="python -m classify_frames.emulator")

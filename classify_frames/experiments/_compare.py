@@ -23,7 +23,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from .._exceptions import AuditWarning
+from .._exceptions import AuditWarning, Call, ConfigurationError, Opt, Parts
 from ..auditing._design import nonresponse, sample_from_labels, stored_sample
 from ..auditing._labels import _read, read_labels
 from ..auditing._prepare import NO_MATCH, prepare
@@ -102,16 +102,14 @@ def compare(
             msg = f"{name} must be a DataFrame of jobs, got {type(frame).__name__}"
             raise TypeError(msg)
     if "source_id" not in after.columns:
-        msg = (
-            "after has no 'source_id' column: pass the frame reclassify() returned (its "
-            "source_id names the job each row re-ran)"
-        )
-        raise ValueError(msg)
+        told: Parts = ["pass the jobs from ", Call("reclassify"), " (its source_id names the "
+                       "job each row re-ran)"]  # fmt: skip
+        raise ConfigurationError([Opt("after"), " has no 'source_id' column"], hint=told)
     # Two experiments on the same sample pair by their common source; else before is the source.
     key = "source_id" if "source_id" in before.columns else "id"
     if key not in before.columns:
-        msg = "before has no 'id' column: pass a frame of jobs (fetch_jobs, list_jobs)"
-        raise ValueError(msg)
+        hint: Parts = ["pass jobs from ", Call("fetch_jobs"), " or ", Call("list_jobs")]
+        raise ConfigurationError([Opt("before"), " has no 'id' column"], hint=hint)
     old = before[before[key].notna()].drop_duplicates(key, keep="last")
     mine = _types(old).set_axis(old[key].astype(object).to_numpy())
     repeated = int(before[key].notna().sum()) - len(old)

@@ -19,6 +19,7 @@ from typing import Any, Literal, Unpack, overload
 
 import pandas as pd
 
+from .._exceptions import Call, ConfigurationError, Opt, Parts
 from ..client import ClassifyClient, ClientOptions, borrow_or_make
 from ..frame import build_frame
 from ._create import DEFAULT_CREATE_RATE, InputStyle, JobRequest, creation_error
@@ -190,8 +191,9 @@ def _rule_set(
     rules: RulesInput | None, configuration_id: str | None
 ) -> tuple[list[Rule] | None, str]:
     if (rules is None) == (configuration_id is None):
-        msg = "give the new rules (rules=[...]) or a saved configuration (configuration_id=...)"
-        raise ValueError(msg)
+        said: Parts = ["give the new rules (", Opt("rules", ...), ") or a saved configuration (",
+                       Opt("configuration_id", ...), ")"]  # fmt: skip
+        raise ConfigurationError(said)
     if rules is not None:
         checked = check_rules(rules)
         return checked, fingerprint(checked)
@@ -213,8 +215,9 @@ def _sources(
     configuration_id: str | None,
 ) -> list[_Source]:  # fmt: skip
     if "id" not in frame.columns:
-        msg = "the jobs frame has no 'id' column: pass a frame from fetch_jobs or list_jobs"
-        raise ValueError(msg)
+        hint: Parts = ["pass jobs from ", Call("fetch_jobs"), " or ", Call("list_jobs")]
+        msg = "the jobs frame has no 'id' column"
+        raise ConfigurationError(msg, hint=hint)
     _one_configuration(frame)
     out = []
     wanted = [c for c in frame.columns if c in _SOURCE_COLUMNS]

@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .._exceptions import ExportError
+from .._exceptions import ExportError, Opt
 
 __all__ = [
     "DatasetLockedError",
@@ -43,18 +43,16 @@ _RENAME_EXCHANGE = 2
 
 
 class DatasetLockedError(ExportError):
-    """Another export or sync holds the write lock of a dataset (``holder``: its pid)."""
+    """Another export or sync holds the write lock of a dataset (``holder``: its pid); the
+    hint names ``lock_timeout`` as data, so the command line names its own flag."""
 
     def __init__(self, target: Path, holder: str) -> None:
         self.target = target
         self.holder = holder
-        super().__init__(self.explain("lock_timeout=<seconds>"))
-
-    def explain(self, option: str) -> str:
-        """The refusal, naming ``option`` as the way to wait (the CLI names its own)."""
-        return (
-            f"another export or sync (pid {self.holder}) is writing {str(self.target)!r}; "
-            f"wait for it to finish, or pass {option} to wait"
+        super().__init__(
+            f"another export or sync (pid {holder}) is writing {str(target)!r}",
+            option="lock_timeout",
+            hint=["wait for it to finish, or pass ", Opt("lock_timeout", ...), " to wait"],
         )
 
 

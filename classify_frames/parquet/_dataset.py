@@ -31,7 +31,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from .._atomic import atomic_path
-from .._exceptions import ExportError
+from .._exceptions import ClassifyFramesWarning, ExportError
 from ..frame import (
     JOB_TYPE,
     KNOWN_COLUMNS,
@@ -657,10 +657,10 @@ def _good_files(
     if not bad:
         msg = f"cannot read the dataset {str(shown)!r}: {exc}"
         raise ExportError(msg) from None
-    message = damaged_message(shown, bad, recorded, what="read")
+    problem, ways = damaged_message(shown, bad, recorded, what="read")
     if on_bad_files != "skip":
-        raise ExportError(message) from None
-    warnings.warn(f"skipped them: {message}", stacklevel=4)
+        raise ExportError(problem, hint=ways) from None
+    warnings.warn(ClassifyFramesWarning(f"skipped them: {problem}", hint=ways), stacklevel=4)
     return [f for f in files if f not in bad]
 
 
@@ -691,9 +691,9 @@ def _read_without_manifest(
     if any(OUR_PART.fullmatch(f.rsplit("/", 1)[-1]) for f in files):
         msg = (
             f"the dataset {str(shown)!r} has lost its manifest ({MANIFEST}); read from its data "
-            f"files. {REBUILD_HINT}"
+            "files"
         )
-        warnings.warn(msg, stacklevel=4)
+        warnings.warn(ClassifyFramesWarning(msg, hint=REBUILD_HINT), stacklevel=4)
     try:
         table = _scan_other(root, files, wanted, shown)
     except ExportError:  # what was asked for does not fit the files: no file is to blame

@@ -19,7 +19,7 @@ import orjson
 import pyarrow as pa
 
 from .._atomic import atomic_path
-from .._exceptions import ExportError
+from .._exceptions import Call, ExportError, Opt, Parts
 from .._version import VERSION
 
 __all__ = [
@@ -35,10 +35,13 @@ __all__ = [
 ]
 
 MANIFEST = "_classify_frames.json"
-REBUILD_HINT = (
-    "sync_parquet(..., repair=True) (CLI: sync --repair) rebuilds it from the data files "
-    "and brings the dataset up to date"
-)
+#: What rebuilds a lost or damaged manifest, as a hint's parts (the CLI names its command).
+REBUILD_HINT: tuple[Call, ...] = (
+    Call(
+        "sync_parquet", "...", Opt("repair", True),
+        does=" rebuilds it from the data files and brings the dataset up to date",
+    ),
+)  # fmt: skip
 
 
 def provenance(
@@ -87,22 +90,20 @@ def read_manifest(root: Path) -> dict[str, Any]:
     try:
         manifest: dict[str, Any] = json.loads(path.read_bytes())
     except FileNotFoundError:
-        msg = (
-            f"{str(root)!r} is not a classify_frames dataset (no {MANIFEST}); "
-            "create one with export_jobs or sync_parquet"
-        )
-        raise ExportError(msg) from None
+        msg = f"{str(root)!r} is not a classify_frames dataset (no {MANIFEST})"
+        hint: Parts = ["create one with ", Call("export_jobs"), " or ", Call("sync_parquet")]
+        raise ExportError(msg, hint=hint) from None
     except (OSError, ValueError) as exc:
-        raise ExportError(_refused(root, f"it cannot be read ({exc})")) from None
+        raise _refused(root, f"it cannot be read ({exc})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
-        raise ExportError(_refused(root, "it does not hold a file list"))
+        raise _refused(root, "it does not hold a file list")
     for relative in manifest.get("files", {}):
         if not _inside(root, relative):
-            raise ExportError(_refused(root, f"it names {relative!r}, outside the dataset"))
+            raise _refused(root, f"it names {relative!r}, outside the dataset")
     try:
         manifest_schema(manifest)
     except (TypeError, ValueError, pa.ArrowException) as exc:
-        raise ExportError(_refused(root, f"its schema cannot be read ({exc})")) from None
+        raise _refused(root, f"its schema cannot be read ({exc})") from None
     return manifest
 
 
@@ -115,11 +116,10 @@ def _inside(root: Path, relative: str) -> bool:
     return (base / relative).resolve().is_relative_to(base)
 
 
-def _refused(root: Path, why: str) -> str:
-    return (
-        f"the manifest of {str(root)!r} ({MANIFEST}) is damaged: {why}. {REBUILD_HINT}; "
-        "read_parquet reads the data files without it once it is deleted"
-    )
+def _refused(root: Path, why: str) -> ExportError:
+    reads = Call("read_parquet", does=" reads the data files without it once it is deleted; ")
+    msg = f"the manifest of {str(root)!r} ({MANIFEST}) is damaged: {why}"
+    return ExportError(msg, hint=[reads, *REBUILD_HINT])
 
 
 def manifest_schema(manifest: dict[str, Any]) -> pa.Schema | None:
@@ -139,19 +139,24 @@ def reason(exc: BaseException) -> str:
 
 def damaged_message(
     root: Path, damaged: dict[str, str], recorded: dict[str, Any], *, what: str
-) -> str:
-    """What is damaged in a dataset, and the ways forward (``what``: "read" or "sync")."""
+) -> tuple[str, Parts]:
+    """What is damaged in a dataset, and the ways forward as a hint's parts (``what``: "read"
+    or "sync")."""
     shown = "; ".join(f"{name} ({why})" for name, why in list(damaged.items())[:5])
     more = f" and {len(damaged) - 5} more" if len(damaged) > 5 else ""
     rows = sum(int(recorded.get(name) or 0) for name in damaged)
-    way = (
-        "sync_parquet(..., repair=True) (CLI: sync --repair) drops them and fetches their jobs "
-        "again; export_jobs(..., overwrite=True) (CLI: export --overwrite) rebuilds the dataset"
-    )
+    ways: list[str | Opt | Call] = ["ways forward: "]
     if what == "read":
-        way = f"read_parquet(..., on_bad_files='skip') reads the rest; {way}"
-    return (
+        skip = Opt("on_bad_files", "skip")
+        ways.append(Call("read_parquet", "...", skip, does=" reads the rest; "))
+    ways += [
+        Call("sync_parquet", "...", Opt("repair", True),
+             does=" drops them and fetches their jobs again; "),
+        Call("export_jobs", "...", Opt("overwrite", True), does=" rebuilds the dataset"),
+    ]  # fmt: skip
+    problem = (
         f"the dataset {str(root)!r} is damaged: {len(damaged)} data file(s) cannot be read, "
         f"holding {rows} of its {sum(int(v or 0) for v in recorded.values())} rows: "
-        f"{shown}{more}. Ways forward: {way}"
+        f"{shown}{more}"
     )
+    return problem, ways

@@ -11,13 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import html
-import inspect
 import os
 import shutil
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,8 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .._exceptions import ExportError
-from ..client import NAT, precedence
+from .._exceptions import Call, ClassifyFramesWarning, ExportError, Opt, Parts
+from ..client import LIST_FILTER_NAMES, NAT, ClientOptions, ListFilters, checked, precedence
 from ..frame import FINAL_STATUSES
 from ._commit import dataset_lock, link_or_copy, new_staging, swap_in
 from ._dataset import (
@@ -68,7 +66,11 @@ __all__ = ["SYNC_MARGIN", "SyncSummary", "compact", "export_jobs", "sync_parquet
 #: machines, a listing index that lags) is missed by it, and found by ``full=True``.
 SYNC_MARGIN = dt.timedelta(minutes=10)
 
-_LIST_FILTERS = ("status", "configuration_id", "created_after", "created_before", "limit")
+
+class _Options(ClientOptions, ListFilters, total=False):
+    """What ``**options`` of an export or sync may hold: the client's, and the listing's."""
+
+
 _MAX_FILES = 8  # small files a partition may gather before a sync merges them
 _DATA_SUFFIXES = (".parquet", ".pq", ".parq")
 # what became of each stored row in a run (the strongest wins when a job comes twice)
@@ -144,17 +146,17 @@ def export_jobs(
 
     >>> export_jobs(path="jobs", status="COMPLETED", base_url=url, api_key=key)  # doctest: +SKIP
     """
+    checked("export_jobs", options, _Options)
     target = _check_target(path)
     partition_by = _check_partition_by(partition_by)
     run = _Run(target, partition_by=partition_by, nested=nested, generation=1)
     with dataset_lock(target, lock_timeout):
         if (target / MANIFEST).exists():
             if not overwrite:
-                msg = (
-                    f"{str(target)!r} already holds a dataset: use sync_parquet to update it, "
-                    "or pass overwrite=True to replace it"
-                )
-                raise ExportError(msg)
+                msg = f"{str(target)!r} already holds a dataset"
+                hint: Parts = ["use ", Call("sync_parquet"), " to update it, or pass ",
+                        Opt("overwrite", True), " to replace it"]  # fmt: skip
+                raise ExportError(msg, option="overwrite", hint=hint)
             try:  # a damaged manifest must not stand in the way of replacing it
                 old = read_manifest(target)
                 run.generation = int(old.get("generation", 0)) + 1
@@ -208,6 +210,7 @@ def sync_parquet(
     >>> sync_parquet("jobs", base_url=url, api_key=key)             # doctest: +SKIP
     SyncSummary(path=PosixPath('jobs'), added=12, updated=3, unchanged=9985, failed=0, ...)
     """
+    checked("sync_parquet", options, _Options)
     target = _check_target(path)
     if not isinstance(margin, dt.timedelta):
         margin = dt.timedelta(seconds=margin)
@@ -238,10 +241,11 @@ def sync_parquet(
             msg = (
                 f"dropping {sum(stored.damaged.values())} rows of damaged files; {str(target)!r} "
                 "was made from job ids, which a sync cannot list, and the ids of "
-                f"{sum(stored.damaged.values()) - len(stored.lost)} of those rows cannot be "
-                "read: pass those ids (sync_parquet(path, ids)) to fetch the jobs again"
+                f"{sum(stored.damaged.values()) - len(stored.lost)} of those rows cannot be read"
             )
-            warnings.warn(msg, stacklevel=2)
+            again = Call("sync_parquet", "path", Opt("job_ids"))
+            hint: Parts = ["pass those ids (", again, ") to fetch the jobs again"]
+            warnings.warn(ClassifyFramesWarning(msg, hint=hint), stacklevel=2)
         run.foreign = _foreign_files(target, stored.manifest.get("files", {}), replacing=False)
         return run.execute(job_ids, client, batch_size, progress, options, stored=stored)
 
@@ -257,8 +261,8 @@ def _manifest_or_rebuilt(target: Path, *, repair: bool) -> dict[str, Any] | None
             msg = f"{str(target)!r} exists and is not a classify_frames dataset"
             raise ExportError(msg)
         if not repair:
-            msg = f"the dataset {str(target)!r} has lost its manifest ({MANIFEST}); {REBUILD_HINT}"
-            raise ExportError(msg)
+            msg = f"the dataset {str(target)!r} has lost its manifest ({MANIFEST})"
+            raise ExportError(msg, hint=REBUILD_HINT)
         return rebuild_manifest(target)
     try:
         return read_manifest(target)
@@ -274,8 +278,9 @@ def _manifest_or_rebuilt(target: Path, *, repair: bool) -> dict[str, Any] | None
 def _check_target(path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     if target.suffix.lower() in (".parquet", ".pq", ".parq"):
-        msg = f"{str(target)!r} looks like a file; a dataset is a directory (use to_parquet)"
-        raise ExportError(msg)
+        said: Parts = [f"{str(target)!r} looks like a file; a dataset is a directory (for one "
+                       "file: ", Call("to_parquet"), ")"]  # fmt: skip
+        raise ExportError(said)
     if target.exists() and not target.is_dir():
         msg = f"{str(target)!r} exists and is not a directory"
         raise ExportError(msg)
@@ -289,8 +294,8 @@ def _check_partition_by(partition_by: Sequence[str] | str) -> tuple[str, ...]:
     names = (partition_by,) if isinstance(partition_by, str) else tuple(partition_by)
     bad = [n for n in names if not isinstance(n, str) or not n or "/" in n or "=" in n]
     if bad or len(set(names)) != len(names):
-        msg = f"partition_by must be distinct column names, got {list(names)!r}"
-        raise ExportError(msg)
+        said: Parts = [Opt("partition_by"), f" must be distinct column names, got {list(names)!r}"]
+        raise ExportError(said, option="partition_by")
     return names
 
 
@@ -343,7 +348,8 @@ class _Stored:
             columns.append(read)
             files.append(relative)
         if damaged and not repair:
-            raise ExportError(damaged_message(root, damaged, recorded, what="sync"))
+            problem, ways = damaged_message(root, damaged, recorded, what="sync")
+            raise ExportError(problem, hint=ways)
         status_all = _joined([c.statuses for c in columns], pa.string())
         failed_all = _joined([c.failed for c in columns], pa.bool_()).to_numpy(zero_copy_only=False)
         settled = (
@@ -504,7 +510,8 @@ class _Run:
         stored: _Stored | None,
     ) -> SyncSummary:
         started = time.monotonic()
-        filters = {k: v for k in _LIST_FILTERS if (v := options.pop(k, None)) is not None}
+        given = {k: options.pop(k, None) for k in sorted(LIST_FILTER_NAMES)}
+        filters = {k: v for k, v in given.items() if v is not None}
         if job_ids is not None and filters:
             msg = f"give job_ids or list filters, not both (got {sorted(filters)})"
             raise ExportError(msg)
@@ -514,14 +521,14 @@ class _Run:
         source = _source(stored, job_ids, filters)
         if stored is not None:
             self._seen = np.zeros(len(stored.ids), dtype=np.int8)
+        from ..client import borrow_or_make  # the HTTP stack, only when a run needs it
+
         staging = new_staging(self.target)
         writer = DatasetWriter(staging, self.partition_by, prefix=f"part-{self.generation:05d}")
         try:
-            with ExitStack() as stack:
-                if client is None:
-                    client = stack.enter_context(_make_client(options))
-                self.base_url = client.settings.base_url
-                for frame in self._frames(client, job_ids, source, stored, batch_size, progress):
+            with borrow_or_make(client, options) as active:
+                self.base_url = active.settings.base_url
+                for frame in self._frames(active, job_ids, source, stored, batch_size, progress):
                     self._take(frame, stored, writer)
             files = writer.finish()
             self._count_stored()
@@ -770,9 +777,8 @@ class _Run:
                 table = read_table(source)
             except (OSError, pa.ArrowException) as exc:
                 damaged = {relative: reason(exc)}
-                raise ExportError(
-                    damaged_message(stored.root, damaged, rows, what="sync")
-                ) from None
+                problem, ways = damaged_message(stored.root, damaged, rows, what="sync")
+                raise ExportError(problem, hint=ways) from None
             if drop_here.any():
                 keep = np.ones(len(table), dtype=bool)
                 keep[np.flatnonzero(drop_here) - stored.first_row[number]] = False
@@ -952,14 +958,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple | set):
         return [_jsonable(v) for v in value]
     return value
-
-
-def _make_client(options: dict[str, Any]) -> ClassifyClient:
-    from ..client import ClassifyClient
-
-    accepted = set(inspect.signature(ClassifyClient).parameters)
-    unknown = sorted(set(options) - accepted)
-    if unknown:
-        msg = f"unknown option(s) {unknown}; list filters are {list(_LIST_FILTERS)}"
-        raise ExportError(msg)
-    return ClassifyClient(**options)
