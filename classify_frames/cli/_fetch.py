@@ -131,7 +131,8 @@ def demo_command(n_jobs: int, seed: int, latency_ms: float, out: Path, no_progre
 def summary_text(frame: pd.DataFrame, stats: dict[str, Any], seconds: float) -> str:
     """A few lines saying what was fetched: counts, confidence quantiles, requests, time."""
     by_status = frame["status"].value_counts(dropna=False)
-    by_type = frame["result.type"].fillna("(no match)").where(frame["status"] == "COMPLETED")
+    # "no match": a completed job no rule matched, as the explorer and the audit name it
+    by_type = frame["result.type"].fillna("no match").where(frame["status"] == "COMPLETED")
     types = by_type.value_counts().head(10)
     quantiles = frame["result.confidence"].quantile([0.1, 0.25, 0.5, 0.75, 0.9])
     failed = int(frame["fetch_error"].notna().sum())
@@ -140,7 +141,7 @@ def summary_text(frame: pd.DataFrame, stats: dict[str, Any], seconds: float) -> 
         f"{stats['requests']:,} requests, {stats['retries']:,} retries, "
         f"{failed:,} not fetched",
         "by status:  " + ", ".join(f"{k} {v:,}" for k, v in by_status.items() if v),
-        "by type:    " + ", ".join(f"{k} {v:,}" for k, v in types.items()),
+        "completed by type: " + ", ".join(f"{k} {v:,}" for k, v in types.items()),
         "confidence: "
         + ", ".join(f"p{p} {v:.2f}" for p, v in zip((10, 25, 50, 75, 90), quantiles, strict=True)),
     ]
