@@ -59,8 +59,15 @@ def contract_frame(table: pa.Table | list[pa.Table]) -> pd.DataFrame:
         if name in frame.columns and not isinstance(frame[name].dtype, pd.DatetimeTZDtype):
             frame[name] = pd.to_datetime(frame[name], utc=True).dt.as_unit("us")
     if "status" in frame.columns:
-        unknown = sorted(set(frame["status"].dropna().unique()) - set(STATUSES))
-        frame["status"] = frame["status"].astype(status_dtype(tuple(unknown)))
+        status = frame["status"]
+        unknown = sorted(set(status.dropna().unique()) - set(STATUSES))
+        dtype = status_dtype(tuple(unknown))
+        if isinstance(status.dtype, pd.CategoricalDtype):
+            # read as the files' dictionary, in their order: astype would keep it, since
+            # unordered categoricals of the same values compare equal whatever their order
+            frame["status"] = status.cat.set_categories(dtype.categories)
+        else:
+            frame["status"] = status.astype(dtype)
     return frame
 
 
