@@ -140,7 +140,7 @@ def test_readme_opens_the_notebooks_with_the_notebooks_extra() -> None:
     assert "jupyter lab notebooks/" in command and "-e '.[notebooks]'" in command
 
 
-@pytest.mark.slow
+@pytest.mark.install
 @pytest.mark.timeout(900)
 def test_the_launch_command_installs_and_serves_the_notebooks_in_a_fresh_venv(
     tmp_path: Path,
