@@ -25,6 +25,7 @@ The false-alarm rates of these rules are checked by simulation in
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -62,16 +63,12 @@ def holm(p_values: npt.ArrayLike) -> np.ndarray:
     >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
     [0.03, 0.06, 0.06]
     """
-    p = np.asarray(p_values, dtype=float)
-    out = np.full(p.shape, np.nan)
-    tested = np.flatnonzero(np.isfinite(p))
-    m = len(tested)
-    if not m:
-        return out
-    order = tested[np.argsort(p[tested], kind="stable")]
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    out[order] = np.maximum.accumulate(scaled)
-    return out
+
+    def step_down(ranked: np.ndarray) -> np.ndarray:
+        m = len(ranked)
+        return np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * ranked))
+
+    return _adjusted(p_values, step_down)
 
 
 def benjamini_hochberg(p_values: npt.ArrayLike) -> np.ndarray:
@@ -82,15 +79,24 @@ def benjamini_hochberg(p_values: npt.ArrayLike) -> np.ndarray:
     >>> benjamini_hochberg([0.01, 0.04, 0.03]).round(3).tolist()
     [0.03, 0.04, 0.04]
     """
+
+    def step_up(ranked: np.ndarray) -> np.ndarray:
+        m = len(ranked)
+        scaled = ranked * m / np.arange(1, m + 1)
+        return np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
+
+    return _adjusted(p_values, step_up)
+
+
+def _adjusted(p_values: npt.ArrayLike, rule: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``rule`` applied to the finite p-values sorted ascending (ties in their given order),
+    put back in place; NaN stays NaN and is not counted as a test."""
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     tested = np.flatnonzero(np.isfinite(p))
-    m = len(tested)
-    if not m:
-        return out
-    order = tested[np.argsort(p[tested], kind="stable")]
-    scaled = p[order] * m / np.arange(1, m + 1)
-    out[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
+    if len(tested):
+        order = tested[np.argsort(p[tested], kind="stable")]
+        out[order] = rule(p[order])
     return out
 
 
