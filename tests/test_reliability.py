@@ -245,13 +245,16 @@ def test_latency_spikes_past_the_timeout(
 def test_a_server_ignoring_job_ids_is_detected(
     emu: Emulator, ids: list[str], truth: pd.DataFrame
 ) -> None:
+    # 800 ids with unknown and repeated ones: the fallback fetches each id on its own, so
+    # the module's 5,000 would only time that path (25 s under load), not test more of it
+    some = ids[:780] + MISSING + ids[:10]
     emu.set_faults(ignore_job_ids=True)
     with client(emu) as c, pytest.warns(UserWarning, match="ignored the job_ids filter"):
-        df = c.fetch_jobs(ids)
-    check_rows(df, ids, truth, r"(?!)")
+        df = c.fetch_jobs(some)
+    check_rows(df, some, truth, r"(?!)")
     served = emu.counters()["by_endpoint"]
     assert served["list"] <= c.settings.concurrency  # only the batches already in flight
-    assert served["get"] == len(dict.fromkeys(ids))
+    assert served["get"] == len(dict.fromkeys(some))
 
 
 # -- rate limits: polite, and Retry-After honoured -----------------------------------------------
@@ -491,23 +494,23 @@ def test_leaving_iter_frames_early_closes_everything(emu: Emulator, ids: list[st
 
 @pytest.mark.slow
 def test_iter_frames_memory_stays_flat(emu: Emulator, ids: list[str]) -> None:
-    """Streaming 5,000 jobs needs no more memory at its peak than streaming 1,000."""
+    """Streaming 2,500 jobs needs no more memory at its peak than streaming 500."""
 
     def peak(**kw: Any) -> float:
         tracemalloc.start()
         try:
             with client(emu) as c:
-                rows = sum(len(frame) for frame in c.iter_frames(batch_size=500, **kw))
+                rows = sum(len(frame) for frame in c.iter_frames(batch_size=250, **kw))
             assert rows == len(kw.get("job_ids") or []) or rows == kw.get("limit")
             return tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
 
     known = [i for i in dict.fromkeys(ids) if i not in MISSING]
-    peak(job_ids=known[:500])  # warm up: imports, caches, the connection pool's first use
+    peak(job_ids=known[:250])  # warm up: imports, caches, the connection pool's first use
     for kw_small, kw_large in (
-        ({"job_ids": known[:1_000]}, {"job_ids": known[:5_000]}),
-        ({"limit": 1_000}, {"limit": 5_000}),
+        ({"job_ids": known[:500]}, {"job_ids": known[:2_500]}),
+        ({"limit": 500}, {"limit": 2_500}),
     ):
         small, large = peak(**kw_small), peak(**kw_large)
         assert large < 1.5 * small, (small, large)

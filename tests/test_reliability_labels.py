@@ -103,7 +103,7 @@ _SCRIPT = textwrap.dedent(
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_item01_two_processes_writing_at_once_lose_nothing(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"labels{suffix}"
-    count = 60
+    count = 30
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _SCRIPT, str(path), str(first), str(count), str(2 * count)],
