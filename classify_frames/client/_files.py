@@ -16,7 +16,7 @@ from urllib.parse import quote
 from .._exceptions import APIError, ConfigurationError
 from ._transport import Transport
 
-__all__ = ["FILES_PATH", "FileURL", "check_file_id", "check_expires_in", "file_url"]
+__all__ = ["FILES_PATH", "FileURL", "check_expires_in", "check_file_id", "file_url"]
 
 FILES_PATH = "/api/v1/files"
 _PARSE_JOB = "pjb-"  # how the service's parse job ids begin (SDK 2.19)

@@ -437,7 +437,7 @@ def _origin(scope: Scope) -> str:
     link it hands out opens from where the client is."""
     for name, value in scope["headers"]:
         if name == b"host":
-            return "http://" + value.decode("latin-1")
+            return f"http://{bytes(value).decode('latin-1')}"
     host, port = scope.get("server") or ("127.0.0.1", 80)
     return f"http://{host}:{port}"
 

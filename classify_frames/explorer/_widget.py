@@ -612,9 +612,10 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             try:
                 self._client = ClassifyClient(progress=False)
             except ConfigurationError as exc:
+                why = exc.words(str, hint="")
                 msg = (
-                    f"cannot ask the service for a link ({exc.words(str, hint='')}): explore the frame "
-                    "with client=cf.ClassifyClient(...), or set LLAMA_CLOUD_API_KEY"
+                    f"cannot ask the service for a link ({why}): explore the frame with "
+                    "client=cf.ClassifyClient(...), or set LLAMA_CLOUD_API_KEY"
                 )
                 raise ConfigurationError(msg, option="client") from None
         return self._client.file_url(file_id)
