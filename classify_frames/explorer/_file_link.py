@@ -28,7 +28,7 @@ _KINDS = ("url", "file_id", "parse_job_id")
 _PREFIXES = {"dfl-": "file_id", "pjb-": "parse_job_id"}  # the service's ids (SDK 2.19)
 _WEB = re.compile(r"https?://[^\s<>\"']+\Z", re.IGNORECASE)
 _BOX = '<div class="cf-file-text" style="line-height:1.4;overflow-wrap:anywhere">{}</div>'
-_ERROR = '<span class="cf-file-error" style="color:#b00020">{}</span>'
+_ERROR = '<div class="cf-file-error" style="color:#b00020;line-height:1.4">{}</div>'
 
 
 def input_of(kind: Any, value: Any) -> tuple[str, str] | None:
@@ -55,9 +55,11 @@ def link_html(link: FileURL, now: dt.datetime | None = None) -> str:
     until = link.expires_at.astimezone(dt.UTC).strftime("%H:%M:%S UTC")
     when = f"opens the file until {until}" if left > 0 else "already expired"
     return (
-        f'<a class="cf-file-open" href="{html.escape(link.url)}" target="_blank" '
-        f'rel="noopener noreferrer">open {html.escape(link.file_id)} ↗</a> '
-        f'<span style="color:#777">({when}; "Open file" again for a new link)</span>'
+        f'<div style="line-height:1.4;overflow-wrap:anywhere"><a class="cf-file-open" '
+        f'href="{html.escape(link.url)}" target="_blank" rel="noopener noreferrer" '
+        'style="color:#1a5fb4;text-decoration:underline">'
+        f"open {html.escape(link.file_id)} ↗</a> "
+        f'<span style="color:#777">({when}; "Open file" again for a new link)</span></div>'
     )
 
 
@@ -74,12 +76,18 @@ class FileLink(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hi
         self.text = widgets.HTML()
         self.text.add_class("cf-file-id")
         self.button = widgets.Button(
-            description="Open file", icon="external-link", layout={"width": "auto"}
+            description="Open file",
+            icon="external-link",
+            tooltip="ask the service for a fresh link to this file",
+            layout={"width": "auto", "flex": "0 0 auto", "min_width": "110px"},
         )
         self.button.add_class("cf-open-file")
-        self.link = widgets.HTML()
+        self.link = widgets.HTML(layout={"flex": "1 1 200px", "min_width": "0"})
         self.link.add_class("cf-file-link")
-        super().__init__([self.text, widgets.HBox([self.button, self.link])])
+        row = widgets.HBox(
+            [self.button, self.link], layout={"flex_flow": "row wrap", "align_items": "center"}
+        )
+        super().__init__([self.text, row])
         self.add_class("cf-file")
         self.layout.min_width = "0"
         self.button.on_click(lambda _: self.open_file())
