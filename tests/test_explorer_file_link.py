@@ -122,6 +122,24 @@ def test_a_link_stops_opening_when_it_expires_or_is_changed(make_emulator: objec
     assert expired.status_code == 403 and "expired" in expired.text
 
 
+def test_the_official_sdk_reads_the_emulators_presigned_url(
+    emulator: Emulator, frame: pd.DataFrame
+) -> None:
+    """llama-cloud 2.19's ``files.content`` (its path: ``/api/v1/beta/files/{id}/content``)
+    parses the emulator's answer as its ``PresignedURL``, and a missing file as a 404."""
+    llama_cloud = pytest.importorskip("llama_cloud")
+    file_id = _first(frame, "file_id")["file_input"]
+    sdk = llama_cloud.LlamaCloud(
+        api_key=emulator.api_key, base_url=emulator.base_url, max_retries=0
+    )
+    link = sdk.files.content(file_id, expires_at_seconds=300)
+    assert emulator.requests()[-1]["path"] == f"/api/v1/beta/files/{file_id}/content"
+    assert isinstance(link.expires_at, dt.datetime) and link.form_fields is None
+    assert httpx.get(link.url).status_code == 200
+    with pytest.raises(llama_cloud.NotFoundError):
+        sdk.files.content("dfl-00000000-0000-0000-0000-000000000000")
+
+
 def _dead_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
