@@ -5,17 +5,22 @@
   off again after that test.
 - ``make_emulator(**kw)``: a fresh, started :class:`Emulator` per call (500 jobs, seed 0 unless
   given), stopped after the test; for tests that change jobs or need their own faults.
+- ``chromium``: Debian's headless Chromium for the browser tests (tests/browser), one per test
+  module (Playwright's sync API allows one at a time).
 """
 
 from __future__ import annotations
 
 import signal
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from classify_frames.emulator import Emulator, Faults
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,3 +63,12 @@ def make_emulator() -> Iterator[Callable[..., Emulator]]:
     yield make
     for emu in started:
         emu.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, shared by one module's browser tests."""
+    from chromium import launch  # tests/browser/chromium.py, on the path of the tests using it
+
+    with launch() as browser:
+        yield browser

@@ -6,6 +6,7 @@ for a single call. Modules, each for one job:
 
 - ``_client``: :class:`ClassifyClient`; ``_api``: the one-shot functions and
   :func:`borrow_or_make`; ``_jobs``: creating, cancelling, deleting; configurations;
+  ``_files``: a presigned link to open a job's input file (:class:`FileURL`);
 - ``_config``: :class:`Settings` (key, base URL, TLS, proxy, limits) and :class:`Secret`;
   ``_options``: every option of the client and its calls, declared once;
 - ``_transport``: one request (auth, pacing, retries with stamina, errors) over httpx's own
@@ -45,6 +46,7 @@ from ._precedence import NAT, precedence
 if TYPE_CHECKING:
     from ._api import afetch_jobs, alist_jobs, borrow_or_make, fetch_jobs, list_jobs
     from ._client import ClassifyClient
+    from ._files import FileURL
     from ._jobs import CREATE_RATE, Creation, Outcome
     from ._transport import HEADER_LOGGERS, HideHeaders
 
@@ -62,6 +64,7 @@ __all__ = [
     "Creation",
     "FetchJobsOptions",
     "FetchOptions",
+    "FileURL",
     "HideHeaders",
     "IterOptions",
     "ListFilters",
@@ -83,6 +86,7 @@ __all__ = [
 
 _LAZY = {
     "ClassifyClient": "_client",
+    "FileURL": "_files",
     "afetch_jobs": "_api",
     "borrow_or_make": "_api",
     "CREATE_RATE": "_jobs",

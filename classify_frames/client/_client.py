@@ -27,6 +27,7 @@ from .._exceptions import ClassifyFramesError, ClientClosedError, FetchError
 from ..frame import FINAL_STATUSES
 from ._collect import Collected, frame_of
 from ._fetcher import Fetcher
+from ._files import FileURL, check_expires_in, check_file_id, file_url
 from ._ids import unique_ids
 from ._jobs import CREATE_RATE, Creation, Jobs, check_bodies
 from ._limits import Pacer
@@ -78,7 +79,8 @@ class ClassifyClient:
     ``httpx.MockTransport`` in unit tests).
 
     Besides fetching and listing, the client creates (:meth:`create_jobs`), cancels and
-    deletes jobs, and lists and saves configurations.
+    deletes jobs, lists and saves configurations, and gets a link to open a job's input file
+    (:meth:`file_url`).
 
     Every request runs on the client's own event loop, in a background thread: sync methods
     work in scripts, inside Jupyter's running loop and from several threads at once (each call
@@ -453,6 +455,29 @@ class ClassifyClient:
 
     async def _save(self, name: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
         return await self._endpoints().save_configuration(name, parameters)
+
+    # -- files -------------------------------------------------------------------------------
+
+    def file_url(self, file_id: str, *, expires_in: int | None = None) -> FileURL:
+        """A presigned link that opens ``file_id`` (a job's ``file_input`` when its
+        ``document_input_type`` is ``file_id``) without the API key, until it expires
+        (``expires_in`` seconds if given, else the service's default): ask for a fresh one
+        each time, rather than keeping it. An unknown id is an :class:`APIError` (404) naming
+        it; a parse job's id has no file.
+
+        >>> link = client.file_url("dfl-…")                      # doctest: +SKIP
+        >>> link.url, link.expires_at                            # doctest: +SKIP
+        """
+        ident, seconds = check_file_id(file_id), check_expires_in(expires_in)
+        return self._run(self._file_url(ident, seconds), [])
+
+    async def afile_url(self, file_id: str, *, expires_in: int | None = None) -> FileURL:
+        """Awaitable :meth:`file_url` (its work runs on the client's loop)."""
+        ident, seconds = check_file_id(file_id), check_expires_in(expires_in)
+        return await self._loop.run_async(self._file_url(ident, seconds))
+
+    async def _file_url(self, file_id: str, expires_in: int | None) -> FileURL:
+        return await file_url(self._here().transport, file_id, expires_in)
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -8,6 +8,9 @@ Routes (``{id}`` is a job id; every route needs ``Authorization: Bearer <key>``)
     POST   /api/v2/classify/{id}/cancel   cancel a PENDING or RUNNING job
     DELETE /api/v2/classify/{id}          delete a finished job
     /api/v1/beta/configurations[/{id}]    saved configurations (see :mod:`._configurations`)
+    GET    /api/v1/files/{id}/content     a presigned link to a file (see :mod:`._files`; also
+                                          under /api/v1/beta/files)
+    GET    /_storage/{id}?expires=…&signature=…   the file that link opens (no key needed)
     GET    /_emulator/counters            requests served, by endpoint, status and fault
     POST   /_emulator/counters/reset      start counting from zero (and forget the requests)
     GET    /_emulator/requests            the last 1,000 API requests: method, path, query,
@@ -56,6 +59,7 @@ import orjson
 from ._configurations import ConfigurationRegistry
 from ._data import STATUSES
 from ._faults import Counters, FaultDraws, Faults
+from ._files import STORAGE, FileStore
 from ._requests import ListQuery, parse_create, parse_list_query
 from ._store import JobStateError, JobStore, Selection, decode_token, encode_token
 
@@ -69,6 +73,7 @@ _Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 _PREFIX = "/api/v2/classify"
 _RECORDED = 1_000  # API requests kept for /_emulator/requests
 _CONFIGURATIONS = "/api/v1/beta/configurations"
+_FILES = ("/api/v1/files/", "/api/v1/beta/files/")
 _JSON = b"application/json"
 _GZIP_MIN = 1_400  # bytes: smaller bodies fit one packet either way, and go uncompressed
 _HTML = b"text/html; charset=utf-8"
@@ -110,6 +115,7 @@ class EmulatorApp:
         self._auth = b"Bearer " + api_key.encode()
         self._draws = FaultDraws(faults or Faults())
         self.configurations = ConfigurationRegistry(store.dataset, store.saved_configurations)
+        self.files = FileStore(store.dataset)
 
     @property
     def faults(self) -> Faults:
@@ -129,6 +135,9 @@ class EmulatorApp:
                 scope, receive, path[len("/_emulator/") :]
             )
             await _send(send, *answer)
+            return
+        if path.startswith(STORAGE):  # what a presigned link opens: signed, so no key
+            await _send(send, *self._storage(scope, path[len(STORAGE) :]))
             return
         await self._api(scope, receive, send, path)
 
@@ -221,9 +230,19 @@ class EmulatorApp:
                 return _detail(422, f"the body is not JSON: {exc}")
             status, data = self.configurations.answer(scope["method"], job_id, pairs, body)
             return (204, b"", []) if status == 204 else _json(status, data)
+        if endpoint == "file_content":
+            origin = _origin(scope)
+            status, data = self.files.link(job_id, project, pairs, origin, self.store.clock())
+            return _json(status, data)
         if endpoint == "method_not_allowed":
             return _detail(405, "Method Not Allowed")
         return _detail(404, "Not Found")
+
+    def _storage(self, scope: Scope, file_id: str) -> _Answer:
+        if scope["method"] != "GET":
+            return _detail(405, "Method Not Allowed")
+        status, body, kind = self.files.content(file_id, _query(scope), self.store.clock())
+        return status, body, [(b"content-type", kind)]
 
     def _list(self, pairs: list[tuple[str, str]], project: str) -> _Answer:
         seed = self.store.dataset.schema == "seed"
@@ -379,6 +398,11 @@ def _route(method: str, path: str) -> tuple[str, str]:
     if path == _CONFIGURATIONS or path.startswith(_CONFIGURATIONS + "/"):
         rest = path[len(_CONFIGURATIONS) :].strip("/")
         return ("configurations" if not rest else "configurations_one"), rest
+    for files in _FILES:
+        if path.startswith(files) and path.endswith("/content"):
+            file_id = path[len(files) : -len("/content")]
+            if file_id and "/" not in file_id:
+                return ("file_content" if method == "GET" else "method_not_allowed"), file_id
     if path in (_PREFIX, _PREFIX + "/"):
         return {"GET": "list", "POST": "create"}.get(method, "method_not_allowed"), ""
     if not path.startswith(_PREFIX + "/"):
@@ -406,6 +430,16 @@ def _record(
         ],
         "body": body.decode("utf-8", "replace"),
     }
+
+
+def _origin(scope: Scope) -> str:
+    """``http://host:port`` as the request reached the emulator (its ``Host`` header), so a
+    link it hands out opens from where the client is."""
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return f"http://{bytes(value).decode('latin-1')}"
+    host, port = scope.get("server") or ("127.0.0.1", 80)
+    return f"http://{host}:{port}"
 
 
 def _expands_usage(pairs: list[tuple[str, str]]) -> bool:

@@ -15,7 +15,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -23,7 +23,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._exceptions import ConfigurationError
 from ._export import FORMATS, Format, export_frame
+from ._file_link import FileLink, input_of
 from ._grid import JobGrid
 from ._index import JobIndex, Rows, View, arrow_data
 from ._label_panel import LabelPanel
@@ -42,6 +44,9 @@ from ._render import (
     table_html,
 )
 from ._state import FilterState
+
+if TYPE_CHECKING:
+    from ..client import ClassifyClient, FileURL
 
 __all__ = ["PAGE_SIZES", "JobExplorer", "explore"]
 
@@ -69,8 +74,10 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
     that could not be fetched (``fetch_error`` set). Click a column header to sort (again:
     descending), a row to open it beside the table. A search marks its hits and shows where
     each row holds it. With ``queue=`` (a review queue) or ``labels=`` (a labels file) a panel
-    labels the open job and the table marks the labelled rows. The frame is indexed once:
-    explore it again after changing it.
+    labels the open job and the table marks the labelled rows. A job whose input is a file
+    the service holds shows its id with "Open file", which asks ``client`` (default: one made
+    from the environment's ``LLAMA_CLOUD_API_KEY`` at the first click) for a fresh link to it.
+    The frame is indexed once: explore it again after changing it.
     """
 
     def __init__(
@@ -83,6 +90,7 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         threshold: float = 0.8,
         queue: pd.DataFrame | str | os.PathLike[str] | None = None,
         labels: str | os.PathLike[str] | None = None,
+        client: ClassifyClient | None = None,
         **filters: Any,
     ) -> None:
         store = None
@@ -222,6 +230,8 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             "cf-table",
         )
         self.detail = control(widgets.HTML(layout={"min_width": "0"}), "cf-detail")
+        self._client = client
+        self.file = FileLink(self._file_url)
         self._store = store
         self.labelling = None if store is None else LabelPanel(store, self.move)
         self.audit_button = control(
@@ -280,7 +290,8 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         export_box = widgets.HBox([self.export_format, self.export_name, self.export_button])
         # the open job beside the table (its label panel first), sticky while the page scrolls;
         # under the table when the window is too narrow for both
-        side = [self.detail] if self.labelling is None else [self.labelling, self.detail]
+        side = [self.file, self.detail]
+        side = side if self.labelling is None else [self.labelling, *side]
         self.side = control(
             widgets.VBox(side, layout={"flex": "1 1 380px", "min_width": "0"}), "cf-side"
         )
@@ -575,9 +586,39 @@ class JobExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         self.detail.value = detail_html(
             self._index.frame, None if position < 0 else position, self.search.value
         )
+        self.file.show(self._input(position))
         if self.labelling is not None:
             choices, stated = self._choices(position)
             self.labelling.show(self.selected, choices, stated)
+
+    def _input(self, position: int) -> tuple[str, str] | None:
+        """The input type and input of the job at ``position`` (see :func:`input_of`)."""
+        frame = self._index.frame
+        if position < 0 or "file_input" not in frame.columns:
+            return None
+        rows = np.array([position])
+        value = column_values(frame["file_input"], rows)[0]
+        kind = None
+        if "document_input_type" in frame.columns:
+            kind = column_values(frame["document_input_type"], rows)[0]
+        return input_of(kind, value)
+
+    def _file_url(self, file_id: str) -> FileURL:
+        """A fresh link to ``file_id`` from the explorer's client (made at the first click
+        when none was given)."""
+        if self._client is None:
+            from ..client import ClassifyClient
+
+            try:
+                self._client = ClassifyClient(progress=False)
+            except ConfigurationError as exc:
+                why = exc.words(str, hint="")
+                msg = (
+                    f"cannot ask the service for a link ({why}): explore the frame with "
+                    "client=cf.ClassifyClient(...), or set LLAMA_CLOUD_API_KEY"
+                )
+                raise ConfigurationError(msg, option="client") from None
+        return self._client.file_url(file_id)
 
     def _choices(self, position: int) -> tuple[list[str], str]:
         """The rule types of the job at ``position`` (else every type seen) and its result."""
@@ -684,6 +725,7 @@ def explore(
     threshold: float = 0.8,
     queue: pd.DataFrame | str | os.PathLike[str] | None = None,
     labels: str | os.PathLike[str] | None = None,
+    client: ClassifyClient | None = None,
     **filters: Any,
 ) -> JobExplorer:
     """An interactive explorer of ``frame`` (also ``df.classify.explore()``), filters preset.
@@ -691,7 +733,8 @@ def explore(
     ``queue=`` (``report.review_queue(...)``, or its CSV/Parquet file) shows only the queue's
     jobs, in its order, with a labelling panel writing to ``labels=`` (default ``labels.csv``);
     ``labels=`` alone labels any job of the frame. ``threshold`` is drawn on the histogram and
-    used by "Audit this selection".
+    used by "Audit this selection". ``client`` (a :class:`~classify_frames.ClassifyClient`)
+    fetches a link to a job's input file when "Open file" is clicked.
 
     >>> explore(df, status=["COMPLETED"], confidence=(0, 0.5))   # doctest: +SKIP
     >>> explore(df, queue=report.review_queue(n=50), labels="labels.csv")  # doctest: +SKIP
@@ -704,5 +747,6 @@ def explore(
         threshold=threshold,
         queue=queue,
         labels=labels,
+        client=client,
         **filters,
     )

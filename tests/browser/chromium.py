@@ -1,6 +1,7 @@
-"""What the browser tests share: Debian's Chromium, its flags for this closed network, where
-screenshots go, and a notebook served by Voila on loopback
-(../shared/testing/BROWSER_TESTS.md; never ``playwright install``)."""
+"""What the browser tests share: Debian's Chromium (:func:`launch`, behind the ``chromium``
+fixture of tests/conftest.py), its flags for this closed network, where screenshots go, and a
+notebook served by Voila on loopback (../shared/testing/BROWSER_TESTS.md; never
+``playwright install``)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,21 @@ def missing(*modules: str) -> str | None:
         if importlib.util.find_spec(module) is None:
             return f"{module} is not installed (pip install -e '.[browser]')"
     return None
+
+
+@contextlib.contextmanager
+def launch() -> Iterator[Browser]:
+    """Debian's Chromium, headless, with the flags above; closed on leaving."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def _free_port() -> int:

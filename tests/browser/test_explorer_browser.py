@@ -17,7 +17,7 @@ from typing import cast
 
 import pandas as pd
 import pytest
-from chromium import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, browse, missing, serve
+from chromium import ARTIFACTS, browse, missing, serve
 
 from classify_frames import audit, jobs_to_frame
 from classify_frames.emulator import Dataset
@@ -34,19 +34,7 @@ WIDTH = 1280  # the narrowest laptop screen the explorer must fit without sidewa
 if reason := missing("playwright", "voila"):
     pytest.skip(reason, allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")

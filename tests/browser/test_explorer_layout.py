@@ -3,9 +3,10 @@
 Voila renders 20,000 emulator jobs with the default 25-row page; Playwright in Debian's
 Chromium checks, at each size, that nothing runs past the window's right edge unless it is
 inside a box that scrolls sideways, that a small selection's histogram fills its chart, that
-a click on a row shows that job's detail with no more scrolling, that search hits are marked,
-and that "Audit this selection" shows its findings and tables. Screenshots of the window (what
-is above the fold) go to test-artifacts/. About 15 s a size.
+a click on a row shows that job's detail with no more scrolling, that "Open file" on a job whose
+input is a file shows a link that opens it (and a parse job says it has none), that search
+hits are marked, and that "Audit this selection" shows its findings and tables. Screenshots of
+the window (what is above the fold) go to test-artifacts/. About 15 s a size.
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chromium import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, browse, missing, serve
+from chromium import ARTIFACTS, browse, missing, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTEBOOK = Path(__file__).parent / "explorer_layout.ipynb"
 LABELLING = Path(__file__).parent / "labelling_app.ipynb"
+KEY = "llx-emu-browser-test-key-0123456789"  # the notebook's emulator's: never in the page
 SIZES = [(1280, 800), (800, 1000)]
 
 if reason := missing("playwright", "voila"):
     pytest.skip(reason, allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 # Elements of the explorer whose right edge is past the window, unless a box between them and
 # the explorer scrolls sideways (and itself fits): what a reader would have to scroll the whole
@@ -51,20 +53,9 @@ _SPILLS = """() => {
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve(NOTEBOOK, tmp_path_factory.mktemp("layout")) as address:
+    env = {"CF_EMULATOR_KEY": KEY}
+    with serve(NOTEBOOK, tmp_path_factory.mktemp("layout"), env) as address:
         yield address
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def in_window(page: Page, selector: str) -> bool:
@@ -150,6 +141,30 @@ def _look(page: Page, name: str) -> None:
     assert in_window(page, ".cf-detail h4"), "the detail is out of sight after the click"
     no_spill(page, "after a row click")
     page.screenshot(path=str(ARTIFACTS / f"{name}-detail.png"))
+
+    # a job whose input is a file: "Open file" asks for a link only then, and it opens the file
+    on_file = rows.filter(has=page.locator("td", has_text=re.compile(r"^dfl-")))
+    file_id = on_file.first.locator("td", has_text=re.compile(r"^dfl-")).inner_text()
+    on_file.first.click()
+    expect(page.locator(".cf-file-id")).to_contain_text(file_id)
+    expect(page.locator("a.cf-file-open")).to_have_count(0)
+    page.locator("button.cf-open-file").click()
+    link = page.locator("a.cf-file-open")
+    expect(link).to_be_visible()
+    expect(link).to_have_attribute("target", "_blank")
+    href = link.get_attribute("href") or ""
+    assert href.startswith("http://127.0.0.1:") and KEY not in href
+    assert in_window(page, "a.cf-file-open"), "the file's link is out of sight"
+    opened = page.request.get(href)  # what a click opens in its new tab
+    assert opened.status == 200 and file_id in opened.text()
+    assert KEY not in page.content()
+    no_spill(page, "with a file's link")
+    page.screenshot(path=str(ARTIFACTS / f"{name}-file.png"))
+    on_parse_job = rows.filter(has=page.locator("td", has_text=re.compile(r"^pjb-")))
+    on_parse_job.first.click()
+    expect(page.locator(".cf-file-id")).to_contain_text("No file link")
+    expect(page.locator("button.cf-open-file")).to_be_hidden()
+    expect(page.locator("a.cf-file-open")).to_have_count(0)
 
     # search hits are marked in the table, with the field they were found in
     search = page.locator(".cf-search input")
