@@ -14,8 +14,7 @@ Heavy parts (the emulator's server, widgets, plots) are imported only when first
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import _accessor as _accessor  # registers the df.classify accessor
 from ._exceptions import (
@@ -29,6 +28,7 @@ from ._exceptions import (
     FetchError,
     RateLimitError,
 )
+from ._lazy import lazy_names
 from ._version import VERSION
 from .client import Settings
 from .frame import empty_frame, jobs_to_frame
@@ -36,14 +36,12 @@ from .frame import empty_frame, jobs_to_frame
 __version__ = VERSION  # from the package's metadata: pyproject.toml is the one place
 
 if TYPE_CHECKING:
-    from .auditing import AuditReport, audit
+    from .auditing import AuditReport, Comparison, audit, compare
     from .client import ClassifyClient, afetch_jobs, alist_jobs, fetch_jobs, list_jobs
     from .emulator import Emulator
     from .experiments import (
-        Comparison,
         ReclassifyPlan,
         cancel_jobs,
-        compare,
         configurations,
         delete_jobs,
         reclassify,
@@ -97,10 +95,10 @@ _LAZY = {
     "AuditReport": "auditing",
     "audit": "auditing",
     "Emulator": "emulator",
-    "Comparison": "experiments",
+    "Comparison": "auditing",
     "ReclassifyPlan": "experiments",
     "cancel_jobs": "experiments",
-    "compare": "experiments",
+    "compare": "auditing",
     "configurations": "experiments",
     "delete_jobs": "experiments",
     "reclassify": "experiments",
@@ -119,16 +117,4 @@ _LAZY = {
     "to_parquet": "parquet",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        msg = f"module 'classify_frames' has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, __all__)

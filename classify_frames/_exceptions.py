@@ -19,7 +19,9 @@ An error about an option carries it as data: ``option`` names the option at faul
 message's parts name options as :class:`Opt` values and library calls as :class:`Call` values,
 so the command line can say the same thing with its own flags and commands (``--max-rps`` for
 ``max_requests_per_second``, ``classify-frames sync DIR --repair`` for
-``sync_parquet(..., repair=True)``) without parsing sentences.
+``sync_parquet(..., repair=True)``) without parsing sentences. A sentence that is no error
+(an audit's finding, a plan's summary) is a :class:`Sentence`: a ``str`` in the library's
+words that keeps its parts the same way.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ __all__ = [
     "Opt",
     "Parts",
     "RateLimitError",
+    "Sentence",
+    "said",
 ]
 
 _NAME_ONLY: Any = object()
@@ -61,14 +65,22 @@ class Opt:
     def named_only(self) -> bool:
         return self.value is _NAME_ONLY
 
+    @property
+    def plain(self) -> str:
+        """The value as a command line writes it: a number short, text unquoted."""
+        value = self.value
+        if value is ...:
+            return "..."
+        if isinstance(value, float):  # two digits, or up to four when they are exact
+            return next((t for t in (f"{value:.2g}", f"{value:.4g}") if float(t) == value),
+                        f"{value:.2g}")  # fmt: skip
+        return str(value)
+
     def __str__(self) -> str:
         if self.named_only:
             return self.name
         value = self.value
-        if value is ...:
-            shown = "..."
-        else:
-            shown = f"{value:.2g}" if isinstance(value, float) else repr(value)
+        shown = self.plain if value is ... or isinstance(value, float) else repr(value)
         return f"{self.name}={shown}"
 
 
@@ -100,6 +112,38 @@ Parts = Sequence[str | Opt | Call]
 Namer = Callable[[Opt | Call], str]
 
 
+def said(parts: str | Parts, name: Namer = str) -> str:
+    """``parts`` (or a :class:`Sentence`'s) as one text, each option and call as ``name``
+    renders it; other text as it is."""
+    if isinstance(parts, Sentence):
+        parts = parts.parts
+    if isinstance(parts, str):
+        return str(parts)
+    return "".join(p if isinstance(p, str) else name(p) for p in parts)
+
+
+class Sentence(str):
+    """A sentence whose options and calls are data: it reads (``str``) in the library's
+    words, and :meth:`words` says it with another's names, as errors do.
+
+    >>> s = Sentence(["label ", Call("report.review_queue", Opt("budget", 400))])
+    >>> s, s.words(lambda part: "--queue")
+    ('label report.review_queue(budget=400)', 'label --queue')
+    """
+
+    parts: tuple[str | Opt | Call, ...]
+
+    def __new__(cls, parts: str | Parts) -> Sentence:
+        held = (parts,) if isinstance(parts, str) else tuple(parts)
+        made = super().__new__(cls, said(held))
+        made.parts = held
+        return made
+
+    def words(self, name: Namer) -> str:
+        """The sentence with each option and call as ``name`` renders it."""
+        return said(self.parts, name)
+
+
 class _Told:
     """A message as data (``problem``, ``hint``, ``option``), shared by errors and warnings."""
 
@@ -116,13 +160,9 @@ class _Told:
     def words(self, name: Namer, hint: str | None = None) -> str:
         """The message with each option and call as ``name`` renders it (the CLI's flags and
         commands, say), and ``hint`` instead of the message's own when given."""
-        text = "".join(p if isinstance(p, str) else name(p) for p in self.problem)
-        said = (
-            hint
-            if hint is not None
-            else "".join(p if isinstance(p, str) else name(p) for p in self.hint)
-        )
-        return f"{text}; {said}" if said else text
+        text = said(self.problem, name)
+        told = hint if hint is not None else said(self.hint, name)
+        return f"{text}; {told}" if told else text
 
 
 class ClassifyFramesError(_Told, Exception):

@@ -89,15 +89,15 @@ def test_audit_findings_and_warnings_name_the_options(tmp_path: Path) -> None:
     cf.to_parquet(df, jobs)
     code, output = run("audit", str(jobs), "--queue", str(queue), "--per-type", "3")
     assert code == 0, output
-    assert "e.g. the queue of `--queue queue.csv --budget 400`" in output
-    assert "pass the filled-in file back with --labels queue.csv" in output
+    assert "e.g. `classify-frames audit JOBS --queue queue.csv --budget 400`," in output
+    assert "pass the filled-in file back as `classify-frames audit JOBS --labels FILE`" in output
     labelled = pd.read_csv(queue)
     labelled["label"] = labelled["id"].map(truth.set_index("id")["label"])
     labelled.to_csv(queue, index=False)
     code, output = run("audit", str(jobs), "--labels", str(queue))
     assert code == 0, output
     assert "No threshold can be certified" in output
-    assert "`--plan more.csv --target-accuracy " in output
+    assert "`classify-frames audit JOBS --labels FILE --plan more.csv --target-accuracy " in output
     # The library itself keeps its Python advice.
     assert "report.review_queue(budget=400" in " ".join(cf.audit(df).findings)
 

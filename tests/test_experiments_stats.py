@@ -12,7 +12,7 @@ from scipy import optimize, stats
 
 import classify_frames as cf
 from classify_frames.auditing import AuditWarning
-from classify_frames.experiments._paired import (
+from classify_frames.auditing._paired import (
     _tango_z,
     mcnemar_exact,
     paired_accuracy,

@@ -68,6 +68,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._exceptions import ConfigurationError
+from ._advice import FLAT_JOBS
 from ._prepare import NO_MATCH, rule_set_ids
 
 if TYPE_CHECKING:
@@ -300,11 +302,8 @@ def _jobs(source: Any) -> tuple[nw.LazyFrame[Any], str, dict[str, list[tuple[str
     engine = str(lazy.implementation).lower().rsplit(".", 1)[-1]
     present = set(lazy.collect_schema().names())
     if "result.type" not in present and "result.confidence" not in present:
-        msg = (
-            "the jobs have neither 'result.type' nor 'result.confidence': the audit needs the "
-            "flat columns of jobs_to_frame/fetch_jobs (not nested=True)"
-        )
-        raise ValueError(msg)
+        msg = "the jobs have neither 'result.type' nor 'result.confidence'"
+        raise ConfigurationError(msg, hint=FLAT_JOBS)
     kinds: dict[str, Any] = {"confidence": nw.Float64(), "created_at": nw.Datetime("us", "UTC")}
     if rules is not None:
         named = {**_COLUMNS, "rules": _RULE_SET}

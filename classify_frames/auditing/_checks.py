@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Literal
 
+from .._exceptions import Call, ConfigurationError, Opt, Parts
 from . import _format
 
 if TYPE_CHECKING:
@@ -47,11 +48,14 @@ __all__ = [
 ]
 
 Kind = Literal["exact", "interval", "estimate"]
+#: Judge the point estimate, not its interval (``--check-estimate`` on the command line).
+_ESTIMATE = Opt("estimate", True)
 Unit = Literal["share", "count", "score"]
 
 
-class CheckError(ValueError):
-    """A check that cannot be parsed or asked of this report (its message says what to use)."""
+class CheckError(ConfigurationError):
+    """A check that cannot be parsed or asked of this report (its message says what to use,
+    naming ``estimate=True`` as data: the command line says ``--check-estimate``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +129,7 @@ _EXACT: tuple[tuple[str, str, Unit], ...] = (
     ("not_fetched_share", "share of rows that could not be fetched", "share"),
     ("no_match", "completed jobs that matched no rule", "count"),
     ("no_match_rate", "share of completed jobs that matched no rule", "share"),
-    ("below_threshold", "share of completed jobs stated below --threshold", "share"),
+    ("below_threshold", "share of completed jobs stated below the threshold", "share"),
     ("confidence_mean", "mean stated confidence", "score"),
     ("confidence_missing", "completed jobs without a confidence", "count"),
     ("confidence_impossible", "jobs stating an impossible confidence", "count"),
@@ -134,7 +138,7 @@ EXACT: dict[str, _Metric] = {
     name: _Metric(what, unit, _summary(name)) for name, what, unit in _EXACT
 } | {
     "coverage": _Metric(
-        "share of completed jobs stated at or above --threshold (1 - below_threshold)",
+        "share of completed jobs stated at or above the threshold (1 - below_threshold)",
         "share",
         _coverage,
     )
@@ -189,7 +193,7 @@ PER_TYPE: dict[str, tuple[str, bool, Unit]] = {
     "accuracy": ("the type's accuracy (its precision)", True, "share"),
     "count": ("jobs predicted as the type", False, "count"),
     "share": ("share of completed jobs predicted as the type", False, "share"),
-    "below_threshold": ("share of the type's jobs stated below --threshold", False, "share"),
+    "below_threshold": ("share of the type's jobs stated below the threshold", False, "share"),
 }
 
 _OPS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
@@ -229,16 +233,16 @@ class Check:
         return self.metric in ESTIMATED
 
 
-def vocabulary() -> str:
-    """The metric names a check may use, for an error message or ``--help``."""
+def vocabulary() -> Parts:
+    """The metric names a check may use, for an error message."""
     estimated = [name for name, m in ESTIMATED.items() if m.interval]
     point_only = [name for name, m in ESTIMATED.items() if not m.interval]
-    return (
+    return [
         f"exact (no labels needed): {', '.join(EXACT)}; "
         f"from labels, judged by their 95% interval: {', '.join(estimated)}; "
-        f"from labels, point estimate only (--check-estimate): {', '.join(point_only)}; "
-        f"per type, as metric[type]: {', '.join(PER_TYPE)}"
-    )
+        "from labels, point estimate only (", _ESTIMATE, f"): {', '.join(point_only)}; "
+        f"per type, as metric[type]: {', '.join(PER_TYPE)}",
+    ]  # fmt: skip
 
 
 def parse_check(text: str, *, estimate: bool = False) -> Check:
@@ -257,21 +261,20 @@ def parse_check(text: str, *, estimate: bool = False) -> Check:
     known = PER_TYPE if type_name is not None else {**EXACT, **ESTIMATED}
     if metric not in known:
         close = difflib.get_close_matches(metric, list(known), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        guess = f"did you mean {close[0]!r}? " if close else ""
         where = "per-type metric" if type_name is not None else "metric"
-        msg = f"unknown {where} {metric!r} in {text!r}: {hint}valid metrics are {vocabulary()}"
-        raise CheckError(msg)
+        raise CheckError([f"unknown {where} {metric!r} in {text!r}: {guess}valid metrics are ",
+                          *vocabulary()])  # fmt: skip
     if (
         type_name is None
         and not estimate
         and metric in ESTIMATED
         and not ESTIMATED[metric].interval
     ):
-        msg = (
-            f"{metric} has no interval in the report, so {text!r} cannot be judged by one: "
-            f"check its point estimate with --check-estimate {text!r}"
-        )
-        raise CheckError(msg)
+        msg = f"{metric} has no interval in the report, so {text!r} cannot be judged by one"
+        instead = Call("parse_check", repr(text), _ESTIMATE)
+        hint: Parts = ["check its point estimate instead: ", instead]
+        raise CheckError(msg, option="estimate", hint=hint)
     return Check(
         text.strip(), metric, op, target, type_name.strip() if type_name else None, estimate
     )

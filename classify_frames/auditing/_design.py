@@ -37,7 +37,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._exceptions import AuditWarning
+from .._exceptions import AuditWarning, Opt, Parts, Sentence
+from ._advice import STRATIFIED
 from ._labels import LabelsInput, _read, join_labelled, read_labels
 from ._sample import LabelledSample, stratum_names
 from ._stats import chi2_sf
@@ -243,7 +244,7 @@ def labelled_sample(
     types = jobs.loc[completed, "type"]
     conf = jobs.loc[completed, "confidence"].to_numpy(float)
     strategy = pd.Series("", index=range(len(positions)), dtype=object)
-    notes: list[str] = []
+    notes: list[str | Parts] = []
     bands: set[float] = set()
     elsewhere = False
     if design is not None and "design.id" in design.columns:
@@ -266,21 +267,28 @@ def labelled_sample(
                 if other:
                     elsewhere = True
                     notes.append(
-                        f"the queue {design_id} was drawn on another frame ({other}): its "
-                        f"{len(rows)} labels are a random sample of that frame, not of this "
-                        "one, so figures for this frame may be biased and no threshold is "
-                        "certified; audit the frame the queue was drawn from, or draw a new "
-                        "queue from this one (report.review_queue(budget=..., "
-                        "strategy='stratified'))"
+                        [
+                            f"the queue {design_id} was drawn on another frame ({other}): its "
+                            f"{len(rows)} labels are a random sample of that frame, not of this "
+                            "one, so figures for this frame may be biased and no threshold is "
+                            "certified; audit the frame the queue was drawn from, or draw a new "
+                            "queue from this one (",
+                            STRATIFIED,
+                            ")",
+                        ]
                     )
     chosen = strategy.isin(["lowest", "margin"]).to_numpy(bool)
     drawn = strategy.str.startswith("stratified").to_numpy(bool)
     if chosen.any():
         picked = ", ".join(sorted(set(strategy[chosen])))
         notes.append(
-            f"{int(chosen.sum())} labels come from a {picked!r} queue: they were chosen, not "
-            "drawn at random, so they are left out of every population figure (accuracy, "
-            "thresholds, calibration); label review_queue(strategy='stratified') for those"
+            [
+                f"{int(chosen.sum())} labels come from a {picked!r} queue: they were chosen, not "
+                "drawn at random, so they are left out of every population figure (accuracy, "
+                "thresholds, calibration); label ",
+                STRATIFIED,
+                " for those",
+            ]
         )
     band_tuple = tuple(sorted(bands))
     names = stratum_names(types, conf, band_tuple)
@@ -298,20 +306,20 @@ def labelled_sample(
         sampled = positions[~chosen]
         if not len(sampled):
             for note in notes:
-                warnings.warn(note, AuditWarning, stacklevel=4)
+                warnings.warn(AuditWarning(note), stacklevel=4)
             return None
         kind, check = _check_random(types, conf, sampled)
         if kind == "unchecked":
             notes.append(check)
     for note in notes:
-        warnings.warn(note, AuditWarning, stacklevel=4)
+        warnings.warn(AuditWarning(note), stacklevel=4)
     return LabelledSample(
         population=codes.astype(np.int64),
         rows=sampled.astype(np.int64),
         names=[str(u) for u in uniques],
         kind=kind,
         bands=band_tuple,
-        notes=notes,
+        notes=[Sentence(note) for note in notes],
     )
 
 
@@ -333,7 +341,7 @@ def _other_frame(rows: pd.DataFrame, jobs: pd.DataFrame, population: int) -> str
     return f"{then:,} completed jobs there, {population:,} here" if then != population else ""
 
 
-def _check_random(types: pd.Series, conf: np.ndarray, rows: np.ndarray) -> tuple[str, str]:
+def _check_random(types: pd.Series, conf: np.ndarray, rows: np.ndarray) -> tuple[str, str | Parts]:
     """Whether design-less labels look like a simple random sample: chi-squared tests of their
     type mix and confidence mix against the frame's."""
     if len(rows) == len(types):
@@ -347,12 +355,15 @@ def _check_random(types: pd.Series, conf: np.ndarray, rows: np.ndarray) -> tuple
             problems.append(f"{what} (chi-squared p = {p:.2g})")
     n = len(rows)
     if problems:
-        return "unchecked", (
+        return "unchecked", [
             f"the {n} labels carry no sampling design and their {' and '.join(problems)} "
             "differs from the frame's: they do not look like a random sample, so population "
-            "figures may be biased and no threshold is certified; label "
-            "review_queue(strategy='stratified') (or budget=...) and pass that file back"
-        )
+            "figures may be biased and no threshold is certified; label ",
+            STRATIFIED,
+            " (or with ",
+            Opt("budget", ...),
+            ") and pass that file back",
+        ]
     return "random", (
         f"labels without a design match the frame's type and confidence mix (chi-squared "
         f"p >= {MIX_ALPHA:g}): taken as a simple random sample, post-stratified by type"

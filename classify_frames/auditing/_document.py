@@ -27,7 +27,7 @@ from ._findings import confidence_sentences, type_sentences
 from ._htmltable import Column, Kind, table
 
 if TYPE_CHECKING:
-    from ..experiments import Comparison
+    from ._compare import Comparison
 
 __all__ = [
     "Goal",

@@ -17,6 +17,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from .._exceptions import Sentence
+from ._advice import LABELS, QUEUE, plan
 from ._data import AuditData, AuditView
 from ._evidence import (
     FAMILY_ALPHA,
@@ -115,10 +117,11 @@ def findings(
     out = _frame_sentences(view)
     if view.data.truth is None:
         out.append(
-            "No labels yet: to measure accuracy, label a random sample, e.g. "
-            "report.review_queue(budget=400, strategy='stratified'), and pass the filled-in "
-            "file back as audit(df, labels=...)."
-        )
+            Sentence([
+                "No labels yet: to measure accuracy, label a random sample, e.g. ", QUEUE,
+                ", and pass the filled-in file back as ", LABELS, ".",
+            ])
+        )  # fmt: skip
         return out
     out += _label_sentences(view, target_accuracy, delta)
     return out
@@ -194,17 +197,21 @@ def _label_sentences(view: AuditView, target_accuracy: float | None, delta: floa
     sample = data.sample
     if sample is None:
         return [
-            f"The {data.labelled:,} labels were chosen (a 'lowest' or 'margin' queue), not drawn "
-            "at random, so they say nothing about the population: use them to find errors, and "
-            "label report.review_queue(budget=400, strategy='stratified') to measure accuracy."
-        ]
+            Sentence([
+                f"The {data.labelled:,} labels were chosen (a 'lowest' or 'margin' queue), not "
+                "drawn at random, so they say nothing about the population: use them to find "
+                "errors, and label ", QUEUE, " to measure accuracy.",
+            ])
+        ]  # fmt: skip
     if sample.kind == "other frame":
         return [
-            f"The {sample.labels:,} labels come from a review queue drawn on another frame: they "
-            "are a random sample of that frame, not of this one, so no accuracy, threshold or "
-            "calibration is stated here. Audit the frame the queue was drawn from, or label "
-            "report.review_queue(budget=400, strategy='stratified') drawn from this one."
-        ]
+            Sentence([
+                f"The {sample.labels:,} labels come from a review queue drawn on another frame: "
+                "they are a random sample of that frame, not of this one, so no accuracy, "
+                "threshold or calibration is stated here. Audit the frame the queue was drawn "
+                "from, or label ", QUEUE, " drawn from this one.",
+            ])
+        ]  # fmt: skip
     out = [_accuracy_sentence(data, sample)]
     out += _threshold_sentences(view, target_accuracy, delta)
     out += type_sentences(view)
@@ -289,10 +296,12 @@ def _threshold_sentences(view: AuditView, target_accuracy: float | None, delta: 
             ]
     lowest = targets[-1]
     return [
-        f"No threshold can be certified at ≥ {lowest:.0%} accuracy with {sure} confidence "
-        f"from these labels{skipped}; report.plan_labels(target_accuracy={lowest:g}) says how "
-        "many more labels could change that."
-    ]
+        Sentence([
+            f"No threshold can be certified at ≥ {lowest:.0%} accuracy with {sure} confidence "
+            f"from these labels{skipped}; ", plan(lowest), " says how many more labels could "
+            "change that.",
+        ])
+    ]  # fmt: skip
 
 
 def type_sentences(view: AuditView) -> list[str]:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._csv import read_text_csv
-from .._exceptions import AuditWarning
+from .._exceptions import AuditWarning, ConfigurationError, Opt, Parts
 from ._prepare import NO_MATCH
 
 __all__ = ["AuditWarning", "LabelsInput", "join_labelled", "join_labels", "read_labels"]
@@ -53,10 +53,10 @@ def read_labels(
     if missing:
         msg = (
             f"the labels have no {' or '.join(repr(c) for c in missing)} column "
-            f"(they have {', '.join(map(repr, table.columns)) or 'no columns'}); "
-            "name them with label_col= / join_on= (--label-col / --join-on)"
+            f"(they have {', '.join(map(repr, table.columns)) or 'no columns'})"
         )
-        raise ValueError(msg)
+        hint: Parts = ["name them with ", Opt("label_col"), " / ", Opt("join_on")]
+        raise ConfigurationError(msg, hint=hint)
     keys = pd.Series(pc.utf8_trim_whitespace(_arrow(table[join_on])), dtype=_STRING)
     # labels repeat a few types: clean the distinct values, not every row
     raw = table[label_col].astype("category")
@@ -189,10 +189,10 @@ def join_labelled(
         other = "file_input" if join_on == "id" else "id"
         msg = (
             f"none of the {len(table)} labels matches a job on {join_on!r} (a label's {join_on} "
-            f"is {sample_label!r}, a job's is {sample_job!r}); check the file, or join on "
-            f"the other key with join_on={other!r}"
+            f"is {sample_label!r}, a job's is {sample_job!r})"
         )
-        raise ValueError(msg)
+        told: Parts = ["check the file, or join on the other key with ", Opt("join_on", other)]
+        raise ConfigurationError(msg, option="join_on", hint=told)
     used = np.zeros(len(distinct), dtype=bool)
     used[key_index[found]] = True
     if not used.all():

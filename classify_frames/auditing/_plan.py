@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._exceptions import Opt, Parts, Sentence
 from ._certify import RULE_DELTA, certify, min_labels_for
 from ._data import AuditData
 from ._design import design_columns, frame_fingerprint
@@ -176,10 +177,10 @@ def _for_target(
     if candidate is None:
         names = stratum_names(completed["type"], conf, old_bands)
         table = _pilot(names, conf, usable, correct).assign(planned=0, more=0)
-        summary = (
+        summary = Sentence([
             f"No threshold can reach {target:.0%} accuracy: {how}. More labels will not "
-            "certify one; a lower target_accuracy, or better rules, may."
-        )
+            "certify one; a lower ", Opt("target_accuracy"), ", or better rules, may.",
+        ])  # fmt: skip
         table.attrs["chance"] = 0.0
         return table, summary, old_bands, names
     bands = tuple(sorted({*old_bands, candidate}))
@@ -247,26 +248,26 @@ def _for_target(
     have = int(table.loc[cells, "labelled"].sum())
     more = int(table["more"].sum())
     coverage = float(np.mean(conf >= candidate))
-    short = ""
+    short: Parts = []
     if chance < power:
-        short = (
+        short = [
             f" (short of the {power:.0%} asked; more labels add little: the labels so far "
             f"leave open whether the jobs at ≥ {candidate:g} reach {target:.0%} at all"
-        )
+        ]
         if math.isfinite(best) and best < target:  # never advise a lower target otherwise
-            short += f"; the best estimate is {best:.0%}, so a lower target_accuracy may be"
-            short += " certifiable"
-        short += ")"
-    summary = (
+            short += [f"; the best estimate is {best:.0%}, so a lower ", Opt("target_accuracy")]
+            short += [" may be certifiable"]
+        short += [")"]
+    summary = Sentence([
         f"To certify ≥ {target:.0%} accuracy at threshold ≥ {candidate:g} (it keeps "
         f"{coverage:.0%} of jobs; {how} {expected:.0%}), about {int(table['planned'].sum()):,} "
         f"labels are needed among the jobs it accepts, spread in proportion to their jobs; "
         f"{have:,} are in hand: label these {more:,} more. Estimated chance that they certify "
-        f"a threshold: {chance:.0%}{short}, at delta={delta:g} (simulated {SIMULATIONS} times "
-        "over the accuracies the labels so far allow, under an empirical-Bayes prior worth "
-        f"at least {PRIOR_LABELS:g} labels per type and confidence value; a pilot of few labels "
-        "makes this rough)."
-    )
+        f"a threshold: {chance:.0%}", *short, ", at ", Opt("delta", delta), " (simulated "
+        f"{SIMULATIONS} times over the accuracies the labels so far allow, under an "
+        f"empirical-Bayes prior worth at least {PRIOR_LABELS:g} labels per type and confidence "
+        "value; a pilot of few labels makes this rough).",
+    ])  # fmt: skip
     table.attrs["chance"] = chance
     return table, summary, bands, names
 

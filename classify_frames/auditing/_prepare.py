@@ -17,8 +17,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._exceptions import AuditWarning
+from .._exceptions import AuditWarning, ConfigurationError
 from ..frame import RuleSetArray
+from ._advice import FLAT_JOBS
 
 __all__ = ["NO_MATCH", "objects", "prepare", "rule_set_ids"]
 
@@ -80,11 +81,8 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[tuple[str, s
         msg = f"audit needs a DataFrame of jobs (see jobs_to_frame), got {type(df).__name__}"
         raise TypeError(msg)
     if "result.type" not in df.columns and "result.confidence" not in df.columns:
-        msg = (
-            "the frame has neither 'result.type' nor 'result.confidence': audit needs the "
-            "flat frame of jobs_to_frame/fetch_jobs (not nested=True)"
-        )
-        raise ValueError(msg)
+        msg = "the frame has neither 'result.type' nor 'result.confidence'"
+        raise ConfigurationError(msg, hint=FLAT_JOBS)
     confidence = pd.to_numeric(_column(df, "result.confidence", "float64"), errors="coerce")
     confidence = confidence.astype("float64")
     raw_type = _column(df, "result.type").astype(_STRING)

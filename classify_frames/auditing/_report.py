@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_path
+from .._exceptions import ConfigurationError
 from . import _document, _findings, _plan, _population, _queue, _rulesets, _tables
+from ._advice import LABELS, STRATIFIED
 from ._certify import certify_table
 from ._data import AuditData
 from ._design import Allocation, labelled_sample, nonresponse
@@ -25,7 +27,7 @@ from ._stats import BinStrategy
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..experiments import Comparison
+    from ._compare import Comparison
 
 __all__ = ["AuditReport", "audit"]
 
@@ -391,8 +393,8 @@ class AuditReport:
 
     def _need_labels(self, what: str) -> pd.Series:
         if self.truth is None:
-            msg = f"{what} needs ground truth: audit(df, labels=...) with a DataFrame or CSV"
-            raise ValueError(msg)
+            msg = f"{what} needs ground truth"
+            raise ConfigurationError(msg, hint=["pass it: ", LABELS])
         return self.truth
 
     @cached_property
@@ -471,10 +473,9 @@ class AuditReport:
             self._need_labels("this metric")
             msg = (
                 "no population figure: none of the labels is a random sample (a 'lowest' or "
-                "'margin' queue is chosen, not drawn); label "
-                "review_queue(strategy='stratified') and pass that file"
+                "'margin' queue is chosen, not drawn)"
             )
-            raise ValueError(msg)
+            raise ConfigurationError(msg, hint=["label ", STRATIFIED, " and pass that file"])
         return sample
 
     @cached_property

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_path
+from .._exceptions import Namer, said
 
 if TYPE_CHECKING:
     from ._checks import CheckResult
@@ -60,11 +61,12 @@ def report_json(
     target_accuracy: float = 0.95,
     delta: float = 0.05,
     checks: Sequence[CheckResult] = (),
-    wording: Callable[[str], str] = str,
+    names: Namer = str,
 ) -> dict[str, Any]:
     """``report`` as a JSON-ready dict: thresholds certified at ``target_accuracy`` with
-    probability ``1 - delta``, the findings at that target (each passed through ``wording``,
-    the CLI's words for the library's advice), and ``checks`` as judged."""
+    probability ``1 - delta``, the findings at that target (the options and calls their
+    advice names as ``names`` renders them: the command line's flags, say), and ``checks``
+    as judged."""
     labelled = report.truth is not None
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -76,7 +78,7 @@ def report_json(
             "delta": delta,
             "provenance": {str(k): _plain(v) for k, v in report.provenance.items()},
         },
-        "findings": [wording(str(s)) for s in report.findings(target_accuracy, delta=delta)],
+        "findings": [said(s, names) for s in report.findings(target_accuracy, delta=delta)],
         "summary": {str(k): _plain(v) for k, v in report.summary["value"].items()},
         "estimates": _estimates(report) if labelled else None,
         "by_type": _records(_by_type(report), "type"),

@@ -12,9 +12,16 @@ import pandas as pd
 
 from .._atomic import atomic_path
 from .._csv import read_text_csv
-from ..auditing import _format
-from ..auditing._checks import Check, CheckError, CheckResult, evaluate, parse_check
-from ._common import cli_warning, cli_words, friendly_errors
+from ..auditing import Check, CheckError, CheckResult, evaluate, parse_check
+from ._common import (
+    cli_message,
+    cli_name,
+    cli_text,
+    cli_warning,
+    flag_option,
+    friendly_errors,
+    label_options,
+)
 
 __all__ = ["EXIT_CHECK_FAILED", "audit_command"]
 
@@ -22,19 +29,6 @@ _INPUTS = (".parquet", ".csv", ".jsonl", ".json")
 
 #: Exit code when the audit ran but a --check failed (documented in README's "Gate a CI job").
 EXIT_CHECK_FAILED = 5
-
-#: Rows of the summary that are shares, printed as percentages.
-_SHARES = (
-    "completed_share",
-    "failure_rate",
-    "not_fetched_share",
-    "no_match_rate",
-    "below_threshold",
-    "accuracy",
-    "accuracy_lo",
-    "accuracy_hi",
-    "labelled_accuracy",
-)
 
 
 def read_jobs(path: Path) -> pd.DataFrame:
@@ -59,7 +53,7 @@ def read_jobs(path: Path) -> pd.DataFrame:
         try:
             return jobs_to_frame(path)
         except (ValueError, UnicodeDecodeError) as exc:
-            msg = f"cannot read {str(path)!r} as JSON jobs: {cli_words(str(exc))}"
+            msg = f"cannot read {str(path)!r} as JSON jobs: {exc}"
             raise click.BadParameter(msg, param_hint="JOBS") from None
     msg = f"JOBS must end in one of {', '.join(_INPUTS)} (or be a dataset directory)"
     raise click.BadParameter(msg, param_hint="JOBS")
@@ -76,67 +70,6 @@ def _echo_table(title: str, table: pd.DataFrame) -> None:
         click.echo(table.to_string())
 
 
-def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
-    """``report.summary`` for the terminal: shares as percentages, counts with separators."""
-    values = summary["value"]
-    shown = [
-        _format.percent(v)
-        if name in _SHARES
-        else _format.count(v)
-        if isinstance(v, int)
-        else _format.number(v, 4)
-        if isinstance(v, float)
-        else str(v)
-        for name, v in values.items()
-    ]
-    return pd.DataFrame({"value": shown}, index=values.index)
-
-
-def by_type_view(by_type: pd.DataFrame) -> pd.DataFrame:
-    """``report.by_type`` for the terminal, in the findings' terms: jobs, shares as
-    percentages and, with labels, each type's accuracy with its 95% interval and the labels it
-    rests on (``accuracy_labels``: the count the findings give), recall with its interval and
-    whether the type's documents are stated more confident than they are classified right.
-    Precision is the accuracy column (the same figure), so it is not shown twice; figures
-    without an interval (F1, per-type ECE) are in --json and the HTML report."""
-    view = pd.DataFrame(index=by_type.index)
-    view["jobs"] = by_type["count"].map(_format.count)
-    view["share"] = by_type["share"].map(_format.percent)
-    view["mean confidence"] = by_type["confidence_mean"].map(_format.confidence)
-    view["below threshold"] = by_type["below_threshold"].map(_format.percent)
-    if "accuracy" in by_type.columns:
-        view["accuracy (95% CI)"] = [
-            _format.estimate(*row)
-            for row in by_type[["accuracy", "accuracy_lo", "accuracy_hi"]].to_numpy()
-        ]
-        # absent when the labels are no random sample: no label is behind the accuracy then
-        labels = by_type.get("accuracy_labels", pd.Series(0, index=by_type.index))
-        view["labels"] = labels.map(_format.count)
-        view["recall (95% CI)"] = [
-            _format.estimate(*row)
-            for row in by_type[["recall", "recall_lo", "recall_hi"]].to_numpy()
-        ]
-        view["overconfident"] = by_type["overconfident"].map({True: "yes", False: ""})
-    return view
-
-
-def thresholds_view(table: pd.DataFrame) -> pd.DataFrame:
-    """``report.recommend_threshold()`` for the terminal: coverage and accuracy as
-    percentages, the accuracy with its interval and the labels among the accepted jobs."""
-    view = pd.DataFrame(index=table.index)
-    view["threshold"] = table["threshold"].map(_format.confidence)
-    view["coverage"] = table["coverage"].map(_format.percent)
-    view["accepted"] = table["accepted"].map(_format.count)
-    view["labels"] = table["labelled"].map(_format.count)
-    view["accuracy (95% CI)"] = [
-        _format.estimate(*row)
-        for row in table[["accuracy", "accuracy_lo", "accuracy_hi"]].to_numpy()
-    ]
-    view["p_value"] = table["p_value"].map(_format.number)
-    view["method"] = table["method"]
-    return view
-
-
 def _parse_checks(bounds: Sequence[str], estimates: Sequence[str], labels: bool) -> list[Check]:
     checks = []
     for option, texts in (("--check", bounds), ("--check-estimate", estimates)):
@@ -144,7 +77,10 @@ def _parse_checks(bounds: Sequence[str], estimates: Sequence[str], labels: bool)
             try:
                 check = parse_check(text, estimate=option == "--check-estimate")
             except CheckError as exc:
-                raise click.BadParameter(str(exc), param_hint=option) from None
+                # the library's advice is a Python call; here it is this command's own flag
+                hint = f"check its point estimate: --check-estimate {text!r}"
+                told = exc.words(cli_name, hint if exc.option == "estimate" else None)
+                raise click.BadParameter(told, param_hint=option) from None
             if check.needs_labels and not labels:
                 msg = f"{text!r} needs --labels: {check.metric} is estimated from labels"
                 raise click.BadParameter(msg, param_hint=option)
@@ -161,7 +97,7 @@ def _echo_checks(results: list[CheckResult]) -> None:
             "point estimate instead)."
         )
     for result in results:
-        click.secho(cli_words(str(result)), fg="green" if result.passed else "red")
+        click.secho(str(result), fg="green" if result.passed else "red")
     failed = sum(not r.passed for r in results)
     if failed:
         click.secho(f"{failed} of {len(results)} checks failed.", fg="red", bold=True)
@@ -171,31 +107,23 @@ def _echo_checks(results: list[CheckResult]) -> None:
 
 @click.command("audit")
 @click.argument("jobs", type=click.Path(path_type=Path))
-@click.option("--labels", type=click.Path(path_type=Path), help="Ground truth (CSV or Parquet).")
-@click.option("--label-col", default="label", show_default=True, help="Column of the labels.")
-@click.option(
-    "--join-on",
-    type=click.Choice(["id", "file_input", "document_input_value"]),
-    default="id",
-    show_default=True,
-    help="Key joining labels to jobs.",
-)
-@click.option(
-    "--threshold",
+@label_options
+@flag_option(
+    "threshold",
     type=click.FloatRange(0, 1),
     default=0.8,
     show_default=True,
     help="Auto-accept threshold to assess.",
 )
-@click.option(
-    "--target-accuracy",
+@flag_option(
+    "target_accuracy",
     type=click.FloatRange(0, 1, min_open=True),
     default=0.95,
     show_default=True,
     help="Accuracy a recommended threshold must reach (with labels).",
 )
-@click.option(
-    "--delta",
+@flag_option(
+    "delta",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.05,
     show_default=True,
@@ -207,8 +135,8 @@ def _echo_checks(results: list[CheckResult]) -> None:
     type=click.Path(path_type=Path),
     help="Write a stratified review queue (CSV) to label: the first step of the loop.",
 )
-@click.option(
-    "--budget",
+@flag_option(
+    "budget",
     type=click.IntRange(1),
     help="Labels in the --queue in total (Neyman allocation); default: --per-type per type.",
 )
@@ -279,8 +207,7 @@ def audit_command(
     A CI job gates on --check (exit 0 when every check passes, 5 when one fails, 1 or 2 when
     the audit could not run) and keeps --json for dashboards.
     """
-    from ..auditing import audit
-    from ..auditing._report_json import report_json, write_json
+    from ..auditing import audit, report_json, terminal_tables, write_json
 
     asked = _parse_checks(checks, estimate_checks, labels is not None)
     outputs = (
@@ -311,16 +238,8 @@ def audit_command(
         try:
             results = evaluate(report, asked)
         except CheckError as exc:  # a type the frame does not hold
-            raise click.BadParameter(str(exc), param_hint="--check") from None
-        sections = [
-            ("Summary", summary_view(report.summary)),
-            ("By type", by_type_view(report.by_type)),
-        ]
-        if labels is not None:
-            certified = report.recommend_threshold(target_accuracy, delta=delta)
-            title = f"Recommended thresholds (certified at ≥ {_format.goal(target_accuracy)} "
-            title += f"accuracy with {_format.goal(1 - delta)} confidence)"
-            sections.append((title, thresholds_view(certified)))
+            raise click.BadParameter(cli_message(exc), param_hint="--check") from None
+        sections = terminal_tables(report, target_accuracy, delta)
         findings = report.findings(target_accuracy, delta=delta)
         if queue_path is not None:
             queue = report.review_queue(per_type, "stratified", budget=budget)
@@ -329,7 +248,7 @@ def audit_command(
         if plan_path is not None:
             plan = report.plan_labels(target_accuracy=target_accuracy, delta=delta)
             _write_csv(plan, plan_path)
-            summary = cli_words(plan.attrs["summary"])
+            summary = cli_text(plan.attrs["summary"])
             written.append(f"{summary} ({len(plan):,} jobs written to {plan_path})")
         if html_path is not None:
             report.to_html(html_path, target_accuracy=target_accuracy, delta=delta)
@@ -340,7 +259,7 @@ def audit_command(
                 target_accuracy=target_accuracy,
                 delta=delta,
                 checks=results,
-                wording=cli_words,
+                names=cli_name,
             )
             write_json(document, json_path)
             written.append(f"JSON report written to {json_path}")
@@ -348,7 +267,7 @@ def audit_command(
         click.secho(f"warning: {cli_warning(warning.message)}", fg="yellow", err=True)
     click.echo(repr(report))
     for sentence in findings:
-        click.echo(f"- {cli_words(sentence)}")
+        click.echo(f"- {cli_text(sentence)}")
     for title, table in sections:
         _echo_table(title, table)
     for line in written:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sys
 import tempfile
 import warnings
@@ -17,7 +16,7 @@ import click
 import pandas as pd
 
 from .._atomic import atomic_path
-from .._exceptions import Call, ClassifyFramesError, ClassifyFramesWarning, Opt
+from .._exceptions import Call, ClassifyFramesError, ClassifyFramesWarning, Opt, said
 from ..client import CLIENT_DEFAULTS, LIST_FILTER_NAMES, REGION_NAMES, STATUS_NAMES, ClientOptions
 
 __all__ = [
@@ -31,14 +30,17 @@ __all__ = [
     "Flag",
     "cli_message",
     "cli_name",
+    "cli_text",
     "cli_warning",
-    "cli_words",
     "client_kwargs",
     "client_options",
     "exit_for",
     "filter_kwargs",
+    "flag_option",
     "friendly_errors",
+    "label_options",
     "list_filters",
+    "option_group",
     "out_option",
     "read_ids",
     "write_frame",
@@ -53,16 +55,19 @@ OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
 class Flag:
     """How the command line sets one option of the library: a flag (``metavar`` names its
     value), an argument (``IDS_FILE``), or an environment variable it reads instead (the API
-    key is never a flag: it would show in ``ps``)."""
+    key is never a flag: it would show in ``ps``); neither, for an option the command line
+    fixes (its review queue is always stratified), which it leaves unsaid."""
 
     flag: str | None = None
     env: str | None = None
     metavar: str | None = None
 
     def render(self, option: Opt) -> str:
-        """``option`` (named in a library error) in the command line's terms."""
+        """``option`` (named in a library message) in the command line's terms."""
         if self.flag is None:
-            return f"{self.env}=..." if option.value is ... else str(self.env)
+            if self.env is None:
+                return ""
+            return f"{self.env}=..." if option.value is ... else self.env
         if option.named_only:
             return f"{self.flag} (or {self.env})" if self.env else self.flag
         value = option.value
@@ -70,7 +75,7 @@ class Flag:
             return f"{self.flag} {self.metavar}"
         if value is True or value is ...:
             return self.flag
-        return f"{self.flag} {value:.2g}" if isinstance(value, float) else f"{self.flag} {value}"
+        return f"{self.flag} {option.plain}"
 
 
 #: The one table from the library's options to the command line's flags. Commands declare
@@ -98,10 +103,21 @@ FLAGS: Final[Mapping[str, Flag]] = {
     "overwrite": Flag("--overwrite"),
     "lock_timeout": Flag("--lock-timeout", metavar="SECONDS"),
     "repair": Flag("--repair"),
+    "nested": Flag("--nested"),
     # experiments (reclassify, compare)
     "rules": Flag("--rules", metavar="FILE"),
     "before": Flag("BEFORE"),
     "after": Flag("AFTER"),
+    # the audit
+    "labels": Flag("--labels", metavar="FILE"),
+    "label_col": Flag("--label-col"),
+    "join_on": Flag("--join-on"),
+    "threshold": Flag("--threshold"),
+    "target_accuracy": Flag("--target-accuracy"),
+    "delta": Flag("--delta"),
+    "budget": Flag("--budget", metavar="N"),
+    "strategy": Flag(),  # the command line's queue is always stratified
+    "estimate": Flag("--check-estimate"),
 }
 
 #: The command line's counterpart of each library call a message names (:class:`Call`), its
@@ -115,6 +131,10 @@ COMMANDS: Final[Mapping[str, str | None]] = {
     "list_jobs": "classify-frames list",
     "reclassify": "classify-frames reclassify",
     "read_parquet": None,  # the commands read datasets whole: there is no skipping
+    "audit": "classify-frames audit JOBS",
+    "report.review_queue": "classify-frames audit JOBS --queue queue.csv",
+    "report.plan_labels": "classify-frames audit JOBS --labels FILE --plan more.csv",
+    "parse_check": None,  # the audit command says its own --check-estimate
 }
 
 #: The command line's own advice for an option it has no flag for, used where a library
@@ -133,99 +153,79 @@ CLIENT_FLAGS: Final = (
 )  # fmt: skip
 
 
-def _flag(name: str) -> str:
-    flag = FLAGS[name].flag
-    if flag is None:  # pragma: no cover - a table entry the commands do not offer
+def flag_option(name: str, **attrs: Any) -> Callable[[F], F]:
+    """The click option of the library's option ``name``: its flag (and the environment
+    variable it falls back on) from :data:`FLAGS`, and the parameter named as the library's."""
+    found = FLAGS[name]
+    if found.flag is None:  # pragma: no cover - a table entry the commands do not offer
         msg = f"{name} has no flag"
         raise KeyError(msg)
-    return flag
+    return click.option(found.flag, name, envvar=found.env, **attrs)
 
 
-def client_options(command: F) -> F:
-    """Options naming the service and how hard to push it (the key comes from the environment)."""
-    default = CLIENT_DEFAULTS  # the library's own defaults and choices, declared once
-    options = [
-        click.option(
-            _flag("base_url"), "base_url", envvar=FLAGS["base_url"].env, help="API base URL."
-        ),
-        click.option(
-            _flag("region"),
-            "region",
-            type=click.Choice(REGION_NAMES),
-            default=default["region"],
-            show_default=True,
-        ),
-        click.option(_flag("project_id"), "project_id", help="Project to read jobs from."),
-        click.option(
-            _flag("concurrency"),
-            "concurrency",
-            type=click.IntRange(1, 256),
-            default=default["concurrency"],
-            show_default=True,
-        ),
-        click.option(
-            _flag("max_requests_per_second"),
-            "max_requests_per_second",
-            type=click.FloatRange(min=0.001),
-            help="Requests per second cap.",
-        ),
-        click.option(
-            _flag("retries"),
-            "retries",
-            type=click.IntRange(0, 20),
-            default=default["retries"],
-            show_default=True,
-        ),
-        click.option(
-            _flag("allow_insecure_http"),
-            "allow_insecure_http",
-            is_flag=True,
-            help="Send the key over plain http to a host that is not this machine.",
-        ),
-        click.option(
-            _flag("progress"),
-            "progress",
-            is_flag=True,
-            flag_value=False,
-            default=True,
-            help="Hide the progress bar.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def option_group(*made: Callable[[F], F]) -> Callable[[F], F]:
+    """Several click options as one decorator, shown in the order given."""
+
+    def apply(command: F) -> F:
+        for option in reversed(made):
+            command = option(command)
+        return command
+
+    return apply
 
 
-def list_filters(command: F) -> F:
-    """The listing's filters (``ListFilters``), each under its flag from :data:`FLAGS`."""
-    options = [
-        click.option(
-            _flag("status"),
-            "status",
-            multiple=True,
-            type=click.Choice(STATUS_NAMES),
-            help="Only jobs in this status (repeatable).",
-        ),
-        click.option(
-            _flag("configuration_id"), "configuration_id", help="Only jobs of this configuration."
-        ),
-        click.option(
-            _flag("created_after"),
-            "created_after",
-            help="Created on or after (ISO 8601 date or time).",
-        ),
-        click.option(
-            _flag("created_before"),
-            "created_before",
-            help="Created on or before (ISO 8601 date or time).",
-        ),
-        click.option(
-            _flag("limit"), "limit", type=click.IntRange(min=1), help="At most this many jobs."
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def _with_default(name: str, **attrs: Any) -> Callable[[F], F]:
+    """:func:`flag_option` with the client's own default, shown in ``--help``."""
+    return flag_option(name, default=CLIENT_DEFAULTS[name], show_default=True, **attrs)
+
+
+#: Options naming the service and how hard to push it (the key comes from the environment),
+#: with the library's own defaults and choices, declared once.
+client_options = option_group(
+    flag_option("base_url", help="API base URL."),
+    _with_default("region", type=click.Choice(REGION_NAMES)),
+    flag_option("project_id", help="Project to read jobs from."),
+    _with_default("concurrency", type=click.IntRange(1, 256)),
+    flag_option(
+        "max_requests_per_second", type=click.FloatRange(min=0.001), help="Requests per second cap."
+    ),
+    _with_default("retries", type=click.IntRange(0, 20)),
+    flag_option(
+        "allow_insecure_http",
+        is_flag=True,
+        help="Send the key over plain http to a host that is not this machine.",
+    ),
+    flag_option(
+        "progress", is_flag=True, flag_value=False, default=True, help="Hide the progress bar."
+    ),
+)
+
+#: The listing's filters (``ListFilters``).
+list_filters = option_group(
+    flag_option(
+        "status",
+        multiple=True,
+        type=click.Choice(STATUS_NAMES),
+        help="Only jobs in this status (repeatable).",
+    ),
+    flag_option("configuration_id", help="Only jobs of this configuration."),
+    flag_option("created_after", help="Created on or after (ISO 8601 date or time)."),
+    flag_option("created_before", help="Created on or before (ISO 8601 date or time)."),
+    flag_option("limit", type=click.IntRange(min=1), help="At most this many jobs."),
+)
+
+#: Ground truth for the audit and compare: the file, its label column and the join key.
+label_options = option_group(
+    flag_option("labels", type=click.Path(path_type=Path), help="Ground truth (CSV or Parquet)."),
+    flag_option("label_col", default="label", show_default=True, help="Column of the labels."),
+    flag_option(
+        "join_on",
+        type=click.Choice(["id", "file_input", "document_input_value"]),
+        default="id",
+        show_default=True,
+        help="Key joining the labels to the jobs.",
+    ),
+)
 
 
 def filter_kwargs(options: dict[str, Any]) -> dict[str, Any]:
@@ -266,48 +266,6 @@ def exit_for(frame: pd.DataFrame) -> None:
         sys.exit(EXIT_SOME_FAILED)
 
 
-#: Advice in Python words from the part of the library whose messages do not yet name their
-#: options as data (the audit), and the same advice in the command line's terms. Every other
-#: message goes through :data:`FLAGS` and :data:`COMMANDS` instead.
-_CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(python), cli)
-    for python, cli in (
-        # audit
-        (
-            r"(?:report\.)?review_queue\(budget=(\d+), strategy='stratified'\)",
-            r"the queue of `--queue queue.csv --budget \1`",
-        ),
-        (r"(?:report\.)?review_queue\(strategy='stratified'\)", "a `--queue queue.csv`"),
-        (r" \(or budget=\.\.\.\)", " (with --budget N)"),
-        (r"as audit\(df, labels=\.\.\.\)", "with --labels queue.csv"),
-        (r"audit\(df, labels=\.\.\.\) with a DataFrame or CSV", "--labels FILE (CSV or Parquet)"),
-        (
-            r"report\.plan_labels\(target_accuracy=([\d.]+)\)",
-            r"`--plan more.csv --target-accuracy \1`",
-        ),
-        (r"a lower target_accuracy", "a lower --target-accuracy"),
-        (r"\bat delta=([\d.]+)", r"at --delta \1"),
-        (r"label_col= / join_on= \(--label-col / --join-on\)", "--label-col / --join-on"),
-        (r"join_on='(\w+)'", r"--join-on \1"),
-        (
-            r"the flat frame of jobs_to_frame/fetch_jobs \(not nested=True\)",
-            "flat jobs, as fetch, list and export write them (not export --nested)",
-        ),
-    )
-)
-
-
-def cli_words(text: str) -> str:
-    """``text`` (an audit message, finding or warning) with its Python advice in CLI terms.
-
-    >>> cli_words("raise it (or budget=...)")
-    'raise it (with --budget N)'
-    """
-    for python, cli in _CLI_WORDS:
-        text = python.sub(cli, text)
-    return text
-
-
 def cli_name(part: Opt | Call) -> str:
     """An option or call named in a library message, in the command line's terms: an option
     as its flag (:data:`FLAGS`), a call as its command (:data:`COMMANDS`) with its options as
@@ -321,7 +279,13 @@ def cli_name(part: Opt | Call) -> str:
     if command is None:
         return ""
     flags = [cli_name(arg) for arg in part.args if isinstance(arg, Opt)]
-    return f"`{' '.join([command, *flags])}`{part.does}"
+    return f"`{' '.join([command, *filter(None, flags)])}`{part.does}"
+
+
+def cli_text(text: str) -> str:
+    """A library sentence (an audit's finding, a plan's summary) in the command line's terms:
+    a :class:`Sentence` names its options and calls as data; other text has none to name."""
+    return said(text, cli_name)
 
 
 def cli_message(error: ClassifyFramesError | ClassifyFramesWarning) -> str:
@@ -333,7 +297,7 @@ def cli_message(error: ClassifyFramesError | ClassifyFramesWarning) -> str:
     hint = own[0] if own else None
     if hint is None and getattr(error, "partial", None) is not None:
         hint = "nothing was written"  # a listing cut short
-    return cli_words(error.words(cli_name, hint))
+    return error.words(cli_name, hint)
 
 
 def friendly_errors(command: F) -> F:
@@ -354,7 +318,7 @@ def friendly_errors(command: F) -> F:
         except ClassifyFramesError as exc:
             raise click.ClickException(cli_message(exc)) from None
         except (ValueError, OSError) as exc:
-            raise click.ClickException(cli_words(str(exc))) from None
+            raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -378,7 +342,7 @@ def cli_warning(message: Warning | str) -> str:
     """A library warning's text in the command line's terms."""
     if isinstance(message, ClassifyFramesWarning):
         return cli_message(message)
-    return cli_words(str(message))
+    return str(message)
 
 
 def _reader_gone() -> NoReturn:

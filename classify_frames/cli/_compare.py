@@ -8,7 +8,7 @@ import click
 import pandas as pd
 
 from .._atomic import atomic_path
-from ._common import friendly_errors
+from ._common import friendly_errors, label_options
 from ._reclassify import read_jobs
 
 __all__ = ["compare_command"]
@@ -25,15 +25,7 @@ def _frame(source: str, hint: str) -> pd.DataFrame:
 @click.command("compare")
 @click.argument("before")
 @click.argument("after")
-@click.option("--labels", type=click.Path(path_type=Path), help="Labels file (CSV/Parquet).")
-@click.option("--label-col", default="label", show_default=True, help="Column of the labels.")
-@click.option(
-    "--join-on",
-    type=click.Choice(["id", "file_input", "document_input_value"]),
-    default="id",
-    show_default=True,
-    help="Join labels to the jobs before on this column.",
-)
+@label_options
 @click.option("--html", type=click.Path(path_type=Path), help="Also write the comparison as HTML.")
 @friendly_errors
 def compare_command(
@@ -47,7 +39,7 @@ def compare_command(
     """Compare BEFORE (the original jobs) with AFTER (what reclassify wrote): agreement, flips
     and per-type changes; with --labels, both accuracies, their paired difference with a 95%
     interval, McNemar's exact test and the change in calibration."""
-    from ..experiments import compare
+    from ..auditing import compare
 
     result = compare(
         _frame(before, "BEFORE"),

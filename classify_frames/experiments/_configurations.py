@@ -14,7 +14,7 @@ from typing import Any, Unpack
 
 import pandas as pd
 
-from ..auditing._prepare import rule_set_ids
+from ..auditing import rule_set_ids
 from ..client import ClassifyClient, ClientOptions, borrow_or_make
 from ._rules import RulesInput, check_rules, fingerprint
 

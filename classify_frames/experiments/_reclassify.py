@@ -279,7 +279,7 @@ def _one_configuration(frame: pd.DataFrame) -> None:
     if "configuration_id" in frame.columns:
         groups["configuration_id"] = frame["configuration_id"].astype(object)
     if "configuration.rules" in frame.columns:
-        from ..auditing._prepare import rule_set_ids  # the audit's fingerprint of each row
+        from ..auditing import rule_set_ids  # the audit's fingerprint of each row
 
         groups["rule set"] = rule_set_ids(frame["configuration.rules"])[0].astype(object)
     for what, values in groups.items():

@@ -23,7 +23,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from ..auditing._stats import wilson_interval
+from ._stats import wilson_interval
 
 __all__ = ["PairedResult", "mcnemar_exact", "paired_accuracy", "tango_interval", "wilson"]
 

@@ -4,7 +4,7 @@
 >>> comparison.agreement, comparison.flips, comparison.by_type    # doctest: +SKIP
 >>> comparison.accuracy.difference_ci, comparison.accuracy.mcnemar_p  # doctest: +SKIP
 
-Pairs are matched by ``source_id`` (the column :func:`reclassify` writes) to the ``id`` of the
+Pairs are matched by ``source_id`` (the column :func:`.reclassify` writes) to the ``id`` of the
 jobs before; only pairs whose two jobs completed are compared, and the others are counted.
 With labels, each side's accuracy is judged on the same labelled documents, so their
 difference gets a paired interval (Tango's) and McNemar's exact test (see :mod:`._paired`).
@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import AuditWarning, Call, ConfigurationError, Opt, Parts
-from ..auditing._design import nonresponse, sample_from_labels, stored_sample
-from ..auditing._labels import _read, read_labels
-from ..auditing._prepare import NO_MATCH, prepare
-from ..auditing._sample import LabelledSample, bounded, cell_counts, share
+from ._design import nonresponse, sample_from_labels, stored_sample
+from ._labels import _read, read_labels
 from ._paired import PairedResult, mcnemar_exact, paired_accuracy
+from ._prepare import NO_MATCH, prepare
+from ._sample import LabelledSample, bounded, cell_counts, share
 
 __all__ = ["Comparison", "compare"]
 
@@ -76,7 +76,7 @@ def compare(
     join_on: str = "id",
     population: pd.DataFrame | None = None,
 ) -> Comparison:
-    """Pair ``after`` (from :func:`reclassify`) with ``before`` by ``source_id`` and compare.
+    """Pair ``after`` (from :func:`.reclassify`) with ``before`` by ``source_id`` and compare.
 
     ``before`` is the jobs re-run (paired on their ``id``), or another experiment's frame on
     the same jobs (paired on its ``source_id`` too). Each document counts once: repeated
