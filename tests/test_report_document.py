@@ -283,11 +283,23 @@ def test_findings_come_first_then_the_sections(report: AuditReport, page: str) -
 
 def test_each_plot_sits_in_its_section(page: str) -> None:
     sections = dict(re.findall(r'<section id="([a-z-]+)">(.*?)</section>', page, flags=re.S))
-    assert 'alt="Risk-coverage curve"' in sections["auto-accept"]
-    assert 'alt="Stated confidence per predicted type"' in sections["wrong"]
-    assert 'alt="Reliability diagram"' in sections["calibrated"]
-    assert 'alt="Confidence, no-match rate and PSI per month"' in sections["drift"]
-    assert page.count("data:image/png;base64,") == 4
+    plots = {
+        "auto-accept": ["Risk-coverage curve"],
+        "wrong": [
+            "Accuracy per predicted type with 95% intervals",
+            "Stated confidence per predicted type",
+            "Confusion heatmap of the labelled jobs",
+        ],
+        "calibrated": [
+            "Reliability diagram",
+            "Stated confidence of the labelled jobs, right and wrong",
+        ],
+        "drift": ["Confidence, no-match rate and PSI per month"],
+    }
+    for anchor, alts in plots.items():
+        for alt in alts:
+            assert f'alt="{alt}"' in sections[anchor], (anchor, alt)
+    assert page.count("data:image/png;base64,") == sum(map(len, plots.values()))
 
 
 def test_title_and_context_line(report: AuditReport, page: str, served: Served) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "context",
     "document",
     "findings",
+    "glance",
     "sections",
     "title",
 ]
@@ -846,6 +847,63 @@ def _numbers_body(report: AuditView, goal: Goal, templates: Templates) -> str:
             fold=False,
         ),
         queue=view(report.review_queue(25), QUEUE, source="report.review_queue(25)"),
+    )
+
+
+# -- an audit at a glance ----------------------------------------------------------------------
+
+#: The headline numbers of ``report.summary`` an audit at a glance shows.
+GLANCE_ROWS = (
+    "jobs",
+    "completed",
+    "failed",
+    "no_match",
+    "no_match_rate",
+    "confidence_p50",
+    "threshold",
+    "below_threshold",
+    "accuracy",
+    "ece",
+)
+GLANCE_TYPES = 12
+GLANCE_COLUMNS = [
+    Column("count", "jobs", "count"),
+    Column("share", "share", "percent"),
+    Column("confidence_mean", "mean confidence", "number"),
+    Column("below_threshold", "below threshold", "percent"),
+    Column("accuracy", "accuracy", "percent", low="accuracy_lo", high="accuracy_hi"),
+]
+
+
+def glance(report: AuditView) -> str:
+    """The headline numbers of ``report.summary`` and the commonest types of
+    ``report.by_type`` (the rest named), with the table component's stylesheet: what the
+    explorer shows for "Audit this selection"."""
+    summary, by_type = report.summary, report.by_type
+    rest = by_type.iloc[GLANCE_TYPES:]
+    note = ""
+    if len(rest):
+        names = ", ".join(str(n) for n in rest.index)
+        note = f"and {len(rest)} more types, {fmt.count(rest['count'].sum())} jobs: {names}"
+    return Templates().render(
+        "glance.html",
+        summary=view(
+            summary,
+            [Column("value", "value", _summary_kind)],
+            source="report.summary",
+            index=[Column("metric", "metric", "text")],
+            rows=[summary.index.get_loc(r) for r in GLANCE_ROWS if r in summary.index],
+            fold=False,
+        ),
+        by_type=view(
+            by_type,
+            GLANCE_COLUMNS,
+            source="report.by_type",
+            index=[TYPE],
+            rows=range(min(GLANCE_TYPES, len(by_type))),
+            note=note,
+            fold=False,
+        ),
     )
 
 

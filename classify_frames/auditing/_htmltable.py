@@ -174,7 +174,11 @@ def _cell(column: Column, row: pd.Series, value: object, header: bool) -> Cell:
 def _rows(
     frame: pd.DataFrame, index: Sequence[Column], columns: Sequence[Column], rows: Sequence[int]
 ) -> list[Row]:
-    levels = {c.name: frame.index.get_level_values(c.name) for c in index}
+    # a plain index is the row header whatever its name (``comparison.no_match`` has none)
+    levels = {
+        c.name: frame.index if frame.index.nlevels == 1 else frame.index.get_level_values(c.name)
+        for c in index
+    }
     out = []
     for position in rows:
         row = frame.iloc[position]
