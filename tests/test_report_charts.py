@@ -7,6 +7,7 @@ import itertools
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,13 +34,13 @@ def report() -> AuditReport:
 
 
 def drawn(fig: Figure) -> Figure:
-    FigureCanvasAgg(fig).draw()
+    FigureCanvasAgg(fig).draw()  # type: ignore[no-untyped-call]
     return fig
 
 
-def data_texts(ax: object) -> list[object]:
+def data_texts(ax: Any) -> list[Any]:
     """Texts placed in data coordinates (not the names beside the rows)."""
-    return [t for t in ax.texts if t.get_transform() == ax.transData]  # type: ignore[attr-defined]
+    return [t for t in ax.texts if t.get_transform() == ax.transData]
 
 
 @pytest.mark.parametrize("close", [False, True])
@@ -55,7 +56,7 @@ def test_reliability_shows_the_labels_of_each_interval_without_overlap(
              "count": np.arange(12) * 5_000 + 40}
         )  # fmt: skip
     fig = drawn(_plots.reliability(table))
-    top, strip, jobs = fig.axes
+    _, strip, jobs = fig.axes
     labels = [t for t in strip.texts if t.get_text() != "labels"]
     assert [t.get_text() for t in labels] == [f"{int(n):,}" for n in table["labels"]]
     assert [t.get_position()[0] for t in labels] == pytest.approx(table["confidence"].tolist())
@@ -64,7 +65,7 @@ def test_reliability_shows_the_labels_of_each_interval_without_overlap(
     for a, b in itertools.combinations(boxes, 2):
         assert not a.overlaps(b), (a, b)
     # the histogram under it: the jobs of each bin, not the labels
-    heights = [p.get_height() for p in jobs.patches]
+    heights = [p.get_height() for p in jobs.patches]  # type: ignore[attr-defined]
     assert heights == pytest.approx(table["count"].astype(float).tolist())
 
 
@@ -82,7 +83,7 @@ def test_risk_coverage_has_its_band_and_an_axis_from_zero(report: AuditReport) -
     ax = fig.axes[0]
     assert ax.get_ylim()[0] == 0
     assert ax.get_ylim()[1] >= (1 - table["accuracy_lo"]).max()  # the whole band shows
-    band = ax.collections[0].get_paths()[0].vertices
+    band: Any = ax.collections[0].get_paths()[0].vertices
     assert band[:, 1].min() == pytest.approx((1 - table["accuracy_hi"]).min())
     assert band[:, 1].max() == pytest.approx((1 - table["accuracy_lo"]).max())
 
@@ -104,10 +105,11 @@ def test_confusion_heatmap_writes_the_confusion_counts(report: AuditReport) -> N
 
 
 def test_right_and_wrong_counts_the_labelled_jobs(report: AuditReport) -> None:
+    assert report.data.truth is not None
     y_true, y_pred, stated = _tables.labelled(report.data.jobs, report.data.truth)
     assert not np.isnan(stated).any()  # every labelled job here states a confidence
     fig = drawn(_plots.right_and_wrong(stated, y_true == y_pred))
-    heights = np.array([p.get_height() for p in fig.axes[0].patches])
+    heights = np.array([p.get_height() for p in fig.axes[0].patches])  # type: ignore[attr-defined]
     matrix = report.confusion.to_numpy()
     right, total = int(np.trace(matrix)), int(matrix.sum())
     assert heights[heights > 0].sum() == right  # the diagonal of the confusion matrix
@@ -123,7 +125,7 @@ def test_type_accuracy_has_every_type_with_its_interval_and_labels(report: Audit
     assert [t for t in texts if t in set(map(str, by_type.index))] == list(map(str, by_type.index))
     counts = [t for t in texts if re.fullmatch(r"[\d,]+", t)]
     assert counts == [f"{int(n):,}" for n in by_type["accuracy_labels"].fillna(0)]
-    bars = ax.collections[0].get_segments()  # one horizontal error bar per estimated type
+    bars = ax.collections[0].get_segments()  # type: ignore[attr-defined]  # one horizontal error bar per estimated type
     known = by_type["accuracy"].notna().to_numpy()
     ends = np.array([[s[0][0], s[1][0]] for s in bars])
     assert ends[:, 0] == pytest.approx(by_type.loc[known, "accuracy_lo"].to_numpy())

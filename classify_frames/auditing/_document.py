@@ -538,12 +538,13 @@ def _calibrated_answers(report: AuditView, goal: Goal) -> list[str]:
 
 
 def _calibrated_body(report: AuditView, goal: Goal, templates: Templates) -> str:
-    if not _labelled(report):
+    truth = report.data.truth
+    if truth is None:
         return ""
     from . import _plots  # matplotlib on the first figure, not with the audit
 
     calibration = report.calibration()
-    y_true, y_pred, stated = _tables.labelled(report.data.jobs, report.data.truth)
+    y_true, y_pred, stated = _tables.labelled(report.data.jobs, truth)
     right = y_true == y_pred
     unstated = int(np.isnan(stated).sum())
     caption = (
@@ -892,7 +893,7 @@ def glance(report: AuditView) -> str:
             [Column("value", "value", _summary_kind)],
             source="report.summary",
             index=[Column("metric", "metric", "text")],
-            rows=[summary.index.get_loc(r) for r in GLANCE_ROWS if r in summary.index],
+            rows=[int(i) for i in summary.index.get_indexer(pd.Index(GLANCE_ROWS)) if i >= 0],
             fold=False,
         ),
         by_type=view(

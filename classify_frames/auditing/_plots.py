@@ -89,11 +89,14 @@ def confidence_histograms(
     fig.subplots_adjust(left=left / 6.4, right=1 - 0.85 / 6.4, top=1 - 0.4 / height,
                         bottom=0.5 / height)  # fmt: skip
     ax = fig.add_subplot()
-    counts = completed.groupby(completed["type"].astype(object))["confidence"].value_counts()
+    counts = {
+        str(name): values.value_counts().sort_index()
+        for name, values in completed.groupby(completed["type"].astype(object))["confidence"]
+    }
     bar = _bar_width(completed["confidence"].to_numpy(float))
     boxes, totals = [], []
     for i, name in enumerate(order):
-        these = counts.get(name, pd.Series(dtype="int64")).sort_index()
+        these = counts.get(str(name), pd.Series(dtype="int64"))
         values = these.to_numpy(float)
         totals.append(int(values.sum()))
         # bars grow upwards from the row's baseline (the y axis runs top to bottom); one

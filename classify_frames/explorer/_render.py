@@ -510,5 +510,3 @@ def findings_html(report: Any, jobs: int, caught: Sequence[str] = ()) -> str:
         '<div class="cf-muted">all of it: <code>explorer.audit_selection()</code>, '
         "an <code>AuditReport</code></div></div>"
     )
-
-

@@ -75,7 +75,8 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     before = df[df["id"].isin(labelled["id"])][["id", "status", "result.type", "result.confidence"]]
     fixed = before["id"].map(labelled.set_index("id")["label"])
     retyped = before["result.type"].where(before.index % 3 != 0, fixed)
-    after = before.assign(id="n-" + before["id"], source_id=before["id"], **{"result.type": retyped})
+    after = before.assign(id="n-" + before["id"], source_id=before["id"])
+    after["result.type"] = retyped
     comparison = cf.compare(before, after, labels=labelled[["id", "label"]])
     return report.to_html(root / "audit.html", comparisons=[comparison])
 
