@@ -367,9 +367,14 @@ def type_accuracy(table: pd.DataFrame, target: float | None = None) -> Figure:
 def drift_lines(table: pd.DataFrame) -> Figure:
     """Mean confidence, no-match rate (and accuracy) per period above; PSI below, with the
     0.1 / 0.25 cut-offs and flagged periods marked."""
-    fig = Figure(figsize=(8, 5), layout="constrained")
+    fig = Figure(figsize=(8, 5))
     if table.empty:
         return _empty(fig, "no period to compare")
+    # fixed margins (the month labels below, rotated): the constrained layout engine cost
+    # more than drawing the lines
+    names = [str(p) for p in table.index]
+    below = 0.35 + 0.05 * max(len(n) for n in names)  # inches under the axes, labels at 45°
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.97, bottom=below / 5, hspace=0.08)
     top, bottom = fig.subplots(2, 1, sharex=True)
     x = np.arange(len(table))
     for column in ("confidence_mean", "no_match_rate", "accuracy"):
@@ -385,7 +390,7 @@ def drift_lines(table: pd.DataFrame) -> Figure:
             bottom.axvspan(
                 i - 0.4, i + 0.4, color="red" if flag == "major" else "orange", alpha=0.15
             )
-    bottom.set_xticks(x, [str(p) for p in table.index], rotation=45, fontsize=8)
+    bottom.set_xticks(x, names, rotation=45, ha="right", rotation_mode="anchor", fontsize=8)
     bottom.legend(fontsize=8)
     bottom.set_ylabel("PSI vs baseline")
     return fig
