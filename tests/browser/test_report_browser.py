@@ -152,6 +152,14 @@ def test_report_reads_well_in_chromium(opened: tuple[Page, list[str]], report_fi
     for plot in layout["plots"]:
         assert plot["right"] <= width and 0 < plot["shown"] <= plot["natural"], plot
 
+    # the certified thresholds, "how" column included, show whole without scrolling
+    clipped = page.evaluate(
+        """() => [...document.querySelectorAll(
+                 'figure[data-source^="report.recommend_threshold"] > .scroll')]
+             .map(b => b.scrollWidth - b.clientWidth)"""
+    )
+    assert clipped and max(clipped) <= 1, clipped
+
     # every section is in the table of contents and its link lands on it
     page.locator('nav.toc a[href="#drift"]').click()
     top = page.evaluate("document.querySelector('section#drift').getBoundingClientRect().top")
