@@ -21,6 +21,8 @@ except ModuleNotFoundError as exc:  # an extra: the audit's numbers need no plot
     msg = "the audit's figures need the [plots] extra: pip install 'classify-frames[plots]'"
     raise ModuleNotFoundError(msg, name=exc.name) from exc
 
+from ._prepare import NO_MATCH
+
 __all__ = [
     "confidence_histograms",
     "confusion_heatmap",
@@ -62,10 +64,12 @@ def _bar_width(values: np.ndarray) -> float:
 
 
 def histogram_types(jobs: pd.DataFrame) -> list[str]:
-    """Every predicted type some completed job states a confidence for, most jobs first (the
-    order of :func:`confidence_histograms`' panels)."""
+    """Every predicted type some completed job states a confidence for, most jobs first and
+    "no match" last, as ``report.by_type`` orders them (the rows of
+    :func:`confidence_histograms`)."""
     stated = jobs.loc[jobs["completed"] & jobs["confidence"].notna(), "type"].astype(object)
-    return [str(t) for t in stated.value_counts().index]
+    names = [str(t) for t in stated.value_counts().index]
+    return sorted(names, key=lambda name: name == NO_MATCH)  # stable: counts order kept
 
 
 def confidence_histograms(
@@ -83,10 +87,10 @@ def confidence_histograms(
     if not order:
         return _empty(Figure(figsize=(6, 2)), "no completed job states a confidence")
     height = 0.9 + 0.3 * len(order)
-    fig = Figure(figsize=(6.4, height))
+    fig = Figure(figsize=(6.0, height))
     longest = max(len(str(n)) for n in order)
-    left = 0.3 + 0.068 * min(longest, 34)
-    fig.subplots_adjust(left=left / 6.4, right=1 - 0.85 / 6.4, top=1 - 0.4 / height,
+    left = 0.3 + 0.062 * min(longest, 34)
+    fig.subplots_adjust(left=left / 6.0, right=1 - 0.85 / 6.0, top=1 - 0.4 / height,
                         bottom=0.5 / height)  # fmt: skip
     ax = fig.add_subplot()
     counts = {
@@ -325,10 +329,10 @@ def type_accuracy(table: pd.DataFrame, target: float | None = None) -> Figure:
     behind it; ``target`` as a dashed line. A type without an estimate says so."""
     k = len(table)
     height = 0.8 + 0.27 * max(k, 1)
-    fig = Figure(figsize=(6.4, height))
+    fig = Figure(figsize=(6.0, height))
     longest = max((len(str(n)) for n in table.index), default=8)
-    left = 0.35 + 0.068 * min(longest + 6, 40)
-    fig.subplots_adjust(left=left / 6.4, right=1 - 0.75 / 6.4, top=1 - 0.3 / height,
+    left = 0.35 + 0.062 * min(longest, 34)
+    fig.subplots_adjust(left=left / 6.0, right=1 - 0.75 / 6.0, top=1 - 0.3 / height,
                         bottom=0.55 / height)  # fmt: skip
     if k == 0:
         return _empty(fig, "no type")
