@@ -169,3 +169,20 @@ def test_a_hostile_type_name_is_escaped_everywhere(tmp_path: Path) -> None:
         assert "<script" not in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
         assert 'onmouseover="' not in shown
     assert "x&#34; onmouseover=&#34;alert(1)" in page  # an id in a tooltip attribute too
+
+
+def test_a_type_name_is_never_read_as_mathtext(tmp_path: Path) -> None:
+    odd = r"cost $\frac{$ 5"  # matplotlib's mathtext refuses it: the old report raised here
+    frame = cf.jobs_to_frame(
+        [
+            {"id": f"j{i}", "status": "COMPLETED",
+             "result": {"type": odd if i % 2 else "invoice", "confidence": 0.5 + i / 100}}
+            for i in range(30)
+        ]
+    )  # fmt: skip
+    labels = pd.DataFrame({"id": frame["id"], "label": [odd, "invoice"] * 15})
+    page = cf.audit(frame, labels).to_html(tmp_path / "a.html").read_text()
+    assert r"cost $\frac{$ 5" in page
+    names = [t.get_text() for t in _plots.confusion_heatmap(cf.audit(frame, labels).confusion)
+             .axes[0].texts]  # fmt: skip
+    assert odd in names

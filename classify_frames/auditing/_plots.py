@@ -41,11 +41,13 @@ RIGHT, WRONG, BAND = "#1a7f37", "#cf222e", "#0969da"
 
 def _row_names(ax: Axes, names: Sequence[object], fontsize: float = 8) -> None:
     """``names`` beside rows 0, 1, … on the left, as plain text: a matplotlib tick costs
-    several artists, and a chart of every type has dozens of them."""
+    several artists, and a chart of every type has dozens of them. A name is never read as
+    mathtext (a type called ``a $\\frac{$ b`` would stop the drawing)."""
     ax.set_yticks([])
     place = ax.get_yaxis_transform()
     for i, name in enumerate(names):
-        ax.text(-0.015, i, str(name), ha="right", va="center", fontsize=fontsize, transform=place)
+        ax.text(-0.015, i, str(name), ha="right", va="center", fontsize=fontsize, transform=place,
+                parse_math=False)  # fmt: skip
 
 
 def _empty(fig: Figure, message: str) -> Figure:
@@ -277,7 +279,7 @@ def confusion_heatmap(matrix: pd.DataFrame) -> Figure:
     below = ax.get_xaxis_transform()
     for j, name in enumerate(matrix.columns):
         ax.text(j, -0.015, str(name), rotation=90, ha="center", va="top", fontsize=size + 1,
-                transform=below)  # fmt: skip
+                transform=below, parse_math=False)  # fmt: skip
     ax.xaxis.labelpad = 6 + 5.5 * min(longest, 30)
     ax.yaxis.labelpad = 6 + 5.5 * min(longest, 30)
     ax.set_xlabel("predicted")
