@@ -135,5 +135,5 @@ def test_comparison_numbers_are_the_apis_written_like_the_report(
 
 def test_comparison_in_jupyter_is_styled(comparison: Comparison) -> None:
     shown = comparison._repr_html_()
-    assert shown.startswith('<div class="cf-report"><style>') and ".cf-table" in shown
+    assert shown.startswith('<div class="cf-report"><style>') and ".cf-audit-table" in shown
     assert '<section id="experiment" class="cf-comparison">' in shown
