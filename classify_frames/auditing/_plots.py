@@ -177,12 +177,13 @@ def reliability(table: pd.DataFrame) -> Figure:
         x, accuracy, yerr=err, fmt="o-", capsize=3, color=BAND, label="accuracy (95% interval)"
     )
     top.set_ylabel("accuracy")
-    top.set_ylim(0, 1.02)
+    top.set_ylim(-0.03, 1.03)  # a bin right never or always keeps its whole marker
     top.legend(loc="upper left", fontsize=8)
     # the labels behind each interval, in lanes so that neighbours never overlap
     mid.set_axis_off()
     mid.set_ylim(max(lanes) + 0.7, -0.7)
-    mid.text(-0.01, 0.5, "labels", transform=mid.transAxes, ha="right", va="center", fontsize=8)
+    mid.text(-0.01, 0, "labels", transform=mid.get_yaxis_transform(), ha="right", va="center",
+             fontsize=8)  # fmt: skip
     for value, labels, lane in zip(x, table["labels"].to_numpy(), lanes, strict=True):
         mid.text(value, lane, f"{int(labels):,}", ha="center", va="center", fontsize=8)
     bottom.bar(x, table["count"].to_numpy(float), width=_bar_width(x), color="#8c959f")
