@@ -1,8 +1,11 @@
 """The audit report as a document a reviewer reads: findings first, then one section per
 question (Can we auto-accept? Where is it wrong? Is it calibrated? Did anything drift? Did a
-rule change matter?), each plot beside the table it explains.
+rule change matter?), any rule-set experiment, then the appendix of every headline number;
+each plot by the table it explains.
 
-It is a view of an :class:`~classify_frames.auditing.AuditReport` (any
+Python picks what each section shows (tables as :class:`._htmltable.TableView`, figures as
+:class:`._page.Picture`); the section's template in ``templates/`` writes the markup, with
+autoescape. It is a view of an :class:`~classify_frames.auditing.AuditReport` (any
 :class:`._data.AuditView`): every number is read from
 the report's own tables and properties (each table names its call under it and carries the
 raw values in ``data-*`` attributes, see :mod:`._htmltable`), written by :mod:`._format`,
