@@ -484,3 +484,20 @@ def test_labels_that_are_no_random_sample_or_only_one(labels: str) -> None:
     else:
         assert findings(report, GOAL)[: len(report.findings)] == report.findings
     assert parse(page).order[0] == "findings"
+
+
+def test_the_explorers_audit_tables_are_the_same_component(report: AuditReport) -> None:
+    """The explorer's "Audit this selection" draws its tables with the report's component:
+    every number cell holds the API's value, written by the same formatters."""
+    from classify_frames.explorer._render import findings_html
+
+    shown = findings_html(report, 10)
+    parsed = parse(shown)
+    assert set(parsed.sources) == {"report.summary", "report.by_type"}
+    tables = api_tables(report)
+    for cell in parsed.cells:
+        frame = tables[cell["source"]]()
+        expected = lookup(frame, int(cell["row"]), cell["data-col"])
+        assert same(cell["data-value"], expected), cell
+        assert cell["text"] in {w(expected) for w in WRITERS}, cell
+    assert len(parsed.cells) >= 10 + 12 * 4
