@@ -283,11 +283,23 @@ def test_findings_come_first_then_the_sections(report: AuditReport, page: str) -
 
 def test_each_plot_sits_in_its_section(page: str) -> None:
     sections = dict(re.findall(r'<section id="([a-z-]+)">(.*?)</section>', page, flags=re.S))
-    assert 'alt="Risk-coverage curve"' in sections["auto-accept"]
-    assert 'alt="Stated confidence per predicted type"' in sections["wrong"]
-    assert 'alt="Reliability diagram"' in sections["calibrated"]
-    assert 'alt="Confidence, no-match rate and PSI per month"' in sections["drift"]
-    assert page.count("data:image/png;base64,") == 4
+    plots = {
+        "auto-accept": ["Risk-coverage curve"],
+        "wrong": [
+            "Accuracy per predicted type with 95% intervals",
+            "Stated confidence per predicted type",
+            "Confusion heatmap of the labelled jobs",
+        ],
+        "calibrated": [
+            "Reliability diagram",
+            "Stated confidence of the labelled jobs, right and wrong",
+        ],
+        "drift": ["Confidence, no-match rate and PSI per month"],
+    }
+    for anchor, alts in plots.items():
+        for alt in alts:
+            assert f'alt="{alt}"' in sections[anchor], (anchor, alt)
+    assert page.count("data:image/png;base64,") == sum(map(len, plots.values()))
 
 
 def test_title_and_context_line(report: AuditReport, page: str, served: Served) -> None:
@@ -472,3 +484,20 @@ def test_labels_that_are_no_random_sample_or_only_one(labels: str) -> None:
     else:
         assert findings(report, GOAL)[: len(report.findings)] == report.findings
     assert parse(page).order[0] == "findings"
+
+
+def test_the_explorers_audit_tables_are_the_same_component(report: AuditReport) -> None:
+    """The explorer's "Audit this selection" draws its tables with the report's component:
+    every number cell holds the API's value, written by the same formatters."""
+    from classify_frames.explorer._render import findings_html
+
+    shown = findings_html(report, 10)
+    parsed = parse(shown)
+    assert set(parsed.sources) == {"report.summary", "report.by_type"}
+    tables = api_tables(report)
+    for cell in parsed.cells:
+        frame = tables[cell["source"]]()
+        expected = lookup(frame, int(cell["row"]), cell["data-col"])
+        assert same(cell["data-value"], expected), cell
+        assert cell["text"] in {w(expected) for w in WRITERS}, cell
+    assert len(parsed.cells) >= 10 + 12 * 4

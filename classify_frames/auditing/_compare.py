@@ -12,7 +12,6 @@ difference gets a paired interval (Tango's) and McNemar's exact test (see :mod:`
 
 from __future__ import annotations
 
-import html
 import math
 import os
 import warnings
@@ -557,43 +556,14 @@ class Comparison:
         return lines
 
     def to_html_section(self, anchor: str = "experiment") -> str:
-        """This comparison as one ``<section>`` of HTML, for the audit's report
-        (``report.to_html(path, comparisons=[comparison])``); each table in its own scroll box."""
-        parts = [
-            f"<section class='cf-comparison' id='{html.escape(anchor)}'>"
-            "<h2>Rule-set experiment</h2><ul>",
-            *(f"<li>{html.escape(line)}</li>" for line in self.findings),
-            "</ul>",
-        ]
-        acc = self.accuracy
-        if acc is not None:
-            table = pd.DataFrame(
-                {
-                    "accuracy": [acc.before, acc.after, acc.difference],
-                    "95% CI low": [acc.before_ci[0], acc.after_ci[0], acc.difference_ci[0]],
-                    "95% CI high": [acc.before_ci[1], acc.after_ci[1], acc.difference_ci[1]],
-                },
-                index=["before", "after", "difference"],
-            )
-            parts += ["<h3>Accuracy (paired)</h3>", _boxed(table, "{:.3f}")]
-        if self.calibration is not None:
-            parts += ["<h3>Calibration</h3>", _boxed(self.calibration, "{:.3f}")]
-        parts += [
-            "<h3>Per type</h3>",
-            _boxed(self.by_type, "{:.2f}"),
-            "<h3>Flips (before × after)</h3>",
-            _boxed(self.flips, "{}"),
-            "</section>",
-        ]
-        return "\n".join(parts)
+        """This comparison as one ``<section>`` of HTML with its stylesheet, written like the
+        audit's report (``report.to_html(path, comparisons=[comparison])`` puts it there)."""
+        from ..auditing._document import comparison_html
+
+        return comparison_html(self, anchor)
 
     def _repr_html_(self) -> str:
         return self.to_html_section()
-
-
-def _boxed(table: pd.DataFrame, number: str) -> str:
-    # the report's stylesheet scrolls a wide table inside its .scroll box, never the page
-    return f"<div class='scroll'>{table.to_html(float_format=number.format, na_rep='')}</div>"
 
 
 def _order(types: set[object]) -> list[str]:

@@ -1,8 +1,11 @@
 """The audit report as a document a reviewer reads: findings first, then one section per
 question (Can we auto-accept? Where is it wrong? Is it calibrated? Did anything drift? Did a
-rule change matter?), each plot beside the table it explains.
+rule change matter?), any rule-set experiment, then the appendix of every headline number;
+each plot by the table it explains.
 
-It is a view of an :class:`~classify_frames.auditing.AuditReport` (any
+Python picks what each section shows (tables as :class:`._htmltable.TableView`, figures as
+:class:`._page.Picture`); the section's template in ``templates/`` writes the markup, with
+autoescape. It is a view of an :class:`~classify_frames.auditing.AuditReport` (any
 :class:`._data.AuditView`): every number is read from
 the report's own tables and properties (each table names its call under it and carries the
 raw values in ``data-*`` attributes, see :mod:`._htmltable`), written by :mod:`._format`,
@@ -11,20 +14,20 @@ never computed a second time.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from . import _format as fmt
-from . import _page
+from . import _page, _tables
 from ._data import AuditView
 from ._evidence import MIN_GROUP_LABELS
 from ._findings import confidence_sentences, type_sentences
-from ._htmltable import Column, Kind, table
+from ._htmltable import Column, Kind, view
+from ._page import Templates, picture
 
 if TYPE_CHECKING:
     from ._compare import Comparison
@@ -33,10 +36,13 @@ __all__ = [
     "Goal",
     "Section",
     "compact",
+    "comparison_html",
+    "comparison_section",
     "configuration_names",
     "context",
     "document",
     "findings",
+    "glance",
     "sections",
     "title",
 ]
@@ -55,12 +61,14 @@ class Goal:
 
 @dataclass(frozen=True)
 class Section:
-    """One question of the report: its anchor, title, plain answers and HTML body."""
+    """One question of the report: its anchor, title, plain answers and HTML body (drawn by
+    its template; ``css`` a class of the section)."""
 
     anchor: str
     title: str
     answers: list[str]
     body: str
+    css: str = ""
 
 
 def _value(report: AuditView, metric: str) -> object:
@@ -129,28 +137,26 @@ def _signal_mark(reason: str) -> Callable[[pd.Series], str]:
     return mark
 
 
-def _legend(*items: tuple[str, str]) -> str:
-    spans = " ".join(f'<span class="{c}">{html.escape(t)}</span>' for c, t in items)
-    return f'<p class="legend">{spans}</p>'
+Legend = list[tuple[str, str]]
 
 
-def _target_legend(target: float, *more: tuple[str, str]) -> str:
+def _target_legend(target: float, *more: tuple[str, str]) -> Legend:
+    """What the marks of a table judged against ``target`` mean: (css class, text) pairs."""
     goal = fmt.goal(target)
-    return _legend(
+    return [
         ("ok", f"95% interval at or above {goal}"),
         ("unsure", f"interval straddles {goal}"),
         ("miss", f"interval below {goal}"),
         *more,
-    )
+    ]
 
 
-def _list(answers: list[str], css_class: str = "answer") -> str:
-    items = "".join(f"<li>{html.escape(a)}</li>" for a in answers)
-    return f'<ul class="{css_class}">{items}</ul>'
-
-
-def _pair(left: str, right: str) -> str:
-    return f'<div class="pair">{left}{right}</div>'
+def _rest(shown: int, names: Sequence[object], what: str = "types") -> str:
+    """``12 of 22 types shown; the rest: a, b, c.``, or ``""`` when every one is shown."""
+    if shown >= len(names):
+        return ""
+    rest = ", ".join(str(n) for n in names[shown:])
+    return f"{shown} of {len(names)} {what} shown; the rest: {rest}."
 
 
 # -- the headline -----------------------------------------------------------------------------
@@ -270,7 +276,7 @@ def _auto_accept_answers(report: AuditView, goal: Goal) -> list[str]:
     return [first, f"{reached} of {types} types {verb} a certified threshold of their own."]
 
 
-def _auto_accept_body(report: AuditView, goal: Goal) -> str:
+def _auto_accept_body(report: AuditView, goal: Goal, templates: Templates) -> str:
     if not _labelled(report):
         return ""
     target, wanted = goal.target_accuracy, fmt.goal(goal.target_accuracy)
@@ -282,24 +288,31 @@ def _auto_accept_body(report: AuditView, goal: Goal) -> str:
     # without a certified threshold fold below
     met = [p for p in range(len(recommended)) if p == 0 or reached[p]]
     unmet = [p for p in range(1, len(recommended)) if not reached[p]]
-    overall = table(recommended, columns, source=source, index=[TYPE], rows=met)
+    shown: dict[str, Any] = {
+        "recommended": view(recommended, columns, source=source, index=[TYPE], rows=met),
+        "unmet": None,
+        "risk": None,
+    }
     if not _sampled(report):  # no population figure: the refusal says why, nothing to plot
-        return overall
-    body = [_pair(overall, _page.figure(report.plot_risk_coverage(), "Risk-coverage curve"))]
+        return templates.render("auto_accept.html", **shown)
     if unmet:
-        types = ", ".join(str(recommended.index[p]) for p in unmet)
-        body.append(
-            f"<details><summary>No threshold certified at {wanted} for {len(unmet)} types: "
-            f"{html.escape(types)}</summary>"
-            f"{table(recommended, columns, source=source, index=[TYPE], rows=unmet)}</details>"
-        )
-    index, columns = _risk_columns(report, target)
-    body += [
-        "<h3>Risk and coverage at each threshold</h3>",
-        _target_legend(target, ("current", f"the audit's threshold, {report.threshold:g}")),
-        table(report.risk_coverage, columns, source="report.risk_coverage", index=index),
-    ]
-    return "\n".join(body)
+        shown["unmet"] = view(recommended, columns, source=source, index=[TYPE], rows=unmet)
+        shown["unmet_names"] = ", ".join(str(recommended.index[p]) for p in unmet)
+        shown["wanted"] = wanted
+    index, risk_columns = _risk_columns(report, target)
+    shown["risk_legend"] = _target_legend(
+        target, ("current", f"the audit's threshold, {report.threshold:g}")
+    )
+    shown["risk"] = view(
+        report.risk_coverage, risk_columns, source="report.risk_coverage", index=index
+    )
+    shown["risk_plot"] = picture(
+        report.plot_risk_coverage(),
+        "Risk-coverage curve",
+        "Risk against coverage at each threshold, with the 95% interval of the accepted "
+        "jobs' accuracy as a band.",
+    )
+    return templates.render("auto_accept.html", **shown)
 
 
 # -- Where is it wrong? -----------------------------------------------------------------------
@@ -411,48 +424,73 @@ def _where_answers(report: AuditView, goal: Goal) -> list[str]:
     return out
 
 
-def _where_body(report: AuditView, goal: Goal) -> str:
-    body = []
-    if _labelled(report):
-        body.append(_target_legend(goal.target_accuracy))
-    body += [
-        table(
-            report.by_type,
+#: Types drawn in the per-type accuracy chart and the confidence histograms at most.
+ACCURACY_TYPES = HISTOGRAM_TYPES = 30
+
+
+def _where_body(report: AuditView, goal: Goal, templates: Templates) -> str:
+    from . import _plots  # matplotlib on the first figure, not with the audit
+
+    by_type = report.by_type
+    every = _plots.histogram_types(report.data.jobs)
+    shown = every[:HISTOGRAM_TYPES]
+    histograms = _plots.confidence_histograms(report.data.jobs, shown)
+    parts: dict[str, Any] = {
+        "target_legend": _target_legend(goal.target_accuracy) if _labelled(report) else None,
+        "by_type": view(
+            by_type,
             _by_type_columns(report, goal.target_accuracy),
             source="report.by_type",
             index=[TYPE],
         ),
-        _page.figure(report.plot_confidence(), "Stated confidence per predicted type"),
-    ]
+        "accuracy_plot": None,
+        "confidence_plot": picture(
+            histograms,
+            "Stated confidence per predicted type",
+            _rest(len(shown), every) or f"Every type with a stated confidence ({len(every)}).",
+        ),
+        "confusion": None,
+        "status": view(
+            report.status, STATUS, source="report.status", index=[Column("status", "status")]
+        ),
+        "errors": view(
+            report.errors,
+            ERRORS,
+            source="report.errors",
+            index=[Column("error_message", "error", "text", css="wide")],
+            empty="no job failed",
+        ),
+    }
+    if _sampled(report):
+        drawn = by_type.iloc[:ACCURACY_TYPES]
+        parts["accuracy_plot"] = picture(
+            _plots.type_accuracy(drawn, goal.target_accuracy),
+            "Accuracy per predicted type with 95% intervals",
+            "Accuracy of each predicted type (report.by_type), design-weighted, with its 95% "
+            "interval and the labels behind it. "
+            + (_rest(len(drawn), list(by_type.index)) or f"Every type ({len(by_type)})."),
+        )
     if _labelled(report):
         matrix = report.confusion
-        body += [
-            "<h3>Confusion: rows are the label, columns the prediction</h3>",
-            table(
+        parts |= {
+            "confusion": view(
                 matrix,
                 _confusion_columns(matrix),
                 source="report.confusion",
                 index=[Column("label", "label", "text")],
             ),
-            f"<h3>Confident and wrong (stated ≥ {fmt.confidence(report.threshold)})</h3>",
-            table(report.disagreements, DISAGREEMENTS, source="report.disagreements"),
-        ]
-    body += [
-        "<h3>Status and errors</h3>",
-        _pair(
-            table(
-                report.status, STATUS, source="report.status", index=[Column("status", "status")]
+            "confusion_plot": picture(
+                _plots.confusion_heatmap(matrix),
+                "Confusion heatmap of the labelled jobs",
+                f"{fmt.count(matrix.to_numpy().sum())} labelled jobs (report.confusion); each "
+                "cell's colour is its share of the row.",
             ),
-            table(
-                report.errors,
-                ERRORS,
-                source="report.errors",
-                index=[Column("error_message", "error", "text", css="wide")],
-                empty="no job failed",
+            "threshold": fmt.confidence(report.threshold),
+            "disagreements": view(
+                report.disagreements, DISAGREEMENTS, source="report.disagreements"
             ),
-        ),
-    ]
-    return "\n".join(body)
+        }
+    return templates.render("wrong.html", **parts)
 
 
 # -- Is it calibrated? ------------------------------------------------------------------------
@@ -502,25 +540,45 @@ def _calibrated_answers(report: AuditView, goal: Goal) -> list[str]:
     return answers
 
 
-def _calibrated_body(report: AuditView, goal: Goal) -> str:
-    if not _labelled(report):
+def _calibrated_body(report: AuditView, goal: Goal, templates: Templates) -> str:
+    truth = report.data.truth
+    if truth is None:
         return ""
-    body = [
-        _legend(
+    from . import _plots  # matplotlib on the first figure, not with the audit
+
+    calibration = report.calibration()
+    y_true, y_pred, stated = _tables.labelled(report.data.jobs, truth)
+    right = y_true == y_pred
+    unstated = int(np.isnan(stated).sum())
+    caption = (
+        f"{fmt.count(len(right))} labelled jobs: {fmt.count(right.sum())} right, "
+        f"{fmt.count((~right).sum())} wrong (the diagonal of report.confusion and the rest)"
+        + (f"; {fmt.count(unstated)} state no confidence." if unstated else ".")
+    )
+    return templates.render(
+        "calibrated.html",
+        marks=[
             ("over", "stated above the interval: over-confident"),
             ("under", "stated below it: under-confident"),
+        ],
+        calibration=view(
+            calibration,
+            CALIBRATION,
+            source="report.calibration()",
+            index=[Column("bin", "bin", "text")],
         ),
-        _pair(
-            table(
-                report.calibration(),
-                CALIBRATION,
-                source="report.calibration()",
-                index=[Column("bin", "bin", "text")],
-            ),
-            _page.figure(report.plot_reliability(), "Reliability diagram"),
+        reliability_plot=picture(
+            report.plot_reliability(),
+            "Reliability diagram",
+            "Accuracy per bin with its 95% interval; under it the labels each interval rests "
+            "on, then the jobs in each bin (report.calibration()).",
         ),
-    ]
-    return "\n".join(body)
+        right_wrong_plot=picture(
+            _plots.right_and_wrong(stated, right),
+            "Stated confidence of the labelled jobs, right and wrong",
+            caption,
+        ),
+    )
 
 
 # -- Did anything drift? ----------------------------------------------------------------------
@@ -567,7 +625,7 @@ def _drift_answers(report: AuditView, goal: Goal) -> list[str]:
     ]
 
 
-def _drift_body(report: AuditView, goal: Goal) -> str:
+def _drift_body(report: AuditView, goal: Goal, templates: Templates) -> str:
     if not report.data.has_times:
         return ""
     drift = report.drift()
@@ -577,21 +635,20 @@ def _drift_body(report: AuditView, goal: Goal) -> str:
         for c in drift.columns
         if str(c).startswith("share.")
     ]
-    body = [
-        _legend(
+    return templates.render(
+        "drift.html",
+        marks=[
             ("major", "flagged major: PSI ≥ 0.25 or a rate moved ≥ 10 pts"),
             (
                 "moderate",
                 "moderate: PSI ≥ 0.1 or ≥ 5 pts (each significant: Benjamini-Hochberg adjusted "
                 "p < 0.001 over the months; accuracy from 20+ labels on each side)",
             ),
-        ),
-        _page.figure(report.plot_drift(), "Confidence, no-match rate and PSI per month"),
-        table(drift, DRIFT, source="report.drift()", index=period),
-        "<details><summary>Type mix per month</summary>"
-        f"{table(drift, shares, source='report.drift()', index=period)}</details>",
-    ]
-    return "\n".join(body)
+        ],
+        drift_plot=picture(report.plot_drift(), "Confidence, no-match rate and PSI per month"),
+        drift=view(drift, DRIFT, source="report.drift()", index=period),
+        shares=view(drift, shares, source="report.drift()", index=period),
+    )
 
 
 # -- Did a rule change matter? ----------------------------------------------------------------
@@ -706,7 +763,7 @@ def _matrix_columns(frame: pd.DataFrame, kind: Kind) -> list[Column]:
     return [Column(str(c), str(c), kind) for c in frame.columns]
 
 
-def _rules_body(report: AuditView, goal: Goal) -> str:
+def _rules_body(report: AuditView, goal: Goal, templates: Templates) -> str:
     mix = report.configuration_mix
     flips = report.flips()
     flip_index = [Column(str(flips.index.name), str(flips.index.name), "text")]
@@ -719,31 +776,31 @@ def _rules_body(report: AuditView, goal: Goal) -> str:
         )
         for c in flips.columns
     ]
-    body = [
-        table(
+    return templates.render(
+        "rules.html",
+        by_configuration=view(
             report.by_configuration,
             BY_CONFIGURATION,
             source="report.by_configuration",
             index=_config_index(report),
         ),
-        "<h3>Type mix by configuration</h3>",
-        table(
+        mix=view(
             mix,
             _matrix_columns(mix, "percent"),
             source="report.configuration_mix",
             index=_config_index(report),
         ),
-        "<h3>Rules added, removed or edited</h3>",
-        table(report.rule_changes, RULE_CHANGES, source="report.rule_changes", empty="none"),
-        "<h3>Documents classified under two rule sets</h3>",
-        table(
+        rule_changes=view(
+            report.rule_changes, RULE_CHANGES, source="report.rule_changes", empty="none"
+        ),
+        reclassified=view(
             report.reclassified,
             RECLASSIFIED,
             source="report.reclassified",
             index=[Column("from_rule_set", "from", "id"), Column("to_rule_set", "to", "id")],
             empty="none",
         ),
-        table(
+        flips=view(
             flips,
             flip_columns,
             source="report.flips()",
@@ -751,12 +808,9 @@ def _rules_body(report: AuditView, goal: Goal) -> str:
             note="rows: type under the old rule set; columns: under the new one",
             empty="none",
         ),
-        "<h3>Rules that never matched</h3>",
-        table(report.unused_rules, UNUSED, source="report.unused_rules", empty="none"),
-        "<h3>Result types not in the rules</h3>",
-        table(report.unknown_types, UNKNOWN, source="report.unknown_types", empty="none"),
-    ]
-    return "\n".join(body)
+        unused=view(report.unused_rules, UNUSED, source="report.unused_rules", empty="none"),
+        unknown=view(report.unknown_types, UNKNOWN, source="report.unknown_types", empty="none"),
+    )
 
 
 # -- every headline number --------------------------------------------------------------------
@@ -786,22 +840,208 @@ QUEUE = [
 ]
 
 
-def _numbers_body(report: AuditView, goal: Goal) -> str:
-    body = [
-        table(
+def _numbers_body(report: AuditView, goal: Goal, templates: Templates) -> str:
+    return templates.render(
+        "numbers.html",
+        summary=view(
             report.summary,
             [Column("value", "value", _summary_kind)],
             source="report.summary",
             index=[Column("metric", "metric", "text")],
             fold=False,
         ),
-        "<h3>Jobs worth a human look (lowest confidence)</h3>",
-        '<p class="note">For an unbiased accuracy estimate, label a random sample per type '
-        'instead: <code>report.review_queue(n=25, strategy="stratified")</code>, then '
-        "<code>audit(df, labels=...)</code>.</p>",
-        table(report.review_queue(25), QUEUE, source="report.review_queue(25)"),
-    ]
-    return "\n".join(body)
+        queue=view(report.review_queue(25), QUEUE, source="report.review_queue(25)"),
+    )
+
+
+# -- an audit at a glance ----------------------------------------------------------------------
+
+#: The headline numbers of ``report.summary`` an audit at a glance shows.
+GLANCE_ROWS = (
+    "jobs",
+    "completed",
+    "failed",
+    "no_match",
+    "no_match_rate",
+    "confidence_p50",
+    "threshold",
+    "below_threshold",
+    "accuracy",
+    "ece",
+)
+GLANCE_TYPES = 12
+GLANCE_COLUMNS = [
+    Column("count", "jobs", "count"),
+    Column("share", "share", "percent"),
+    Column("confidence_mean", "mean confidence", "number"),
+    Column("below_threshold", "below threshold", "percent"),
+    Column("accuracy", "accuracy", "percent", low="accuracy_lo", high="accuracy_hi"),
+]
+
+
+def glance(report: AuditView) -> str:
+    """The headline numbers of ``report.summary`` and the commonest types of
+    ``report.by_type`` (the rest named), with the table component's stylesheet: what the
+    explorer shows for "Audit this selection"."""
+    summary, by_type = report.summary, report.by_type
+    rest = by_type.iloc[GLANCE_TYPES:]
+    note = ""
+    if len(rest):
+        names = ", ".join(str(n) for n in rest.index)
+        note = f"and {len(rest)} more types, {fmt.count(rest['count'].sum())} jobs: {names}"
+    return Templates().render(
+        "glance.html",
+        summary=view(
+            summary,
+            [Column("value", "value", _summary_kind)],
+            source="report.summary",
+            index=[Column("metric", "metric", "text")],
+            rows=[int(i) for i in summary.index.get_indexer(pd.Index(GLANCE_ROWS)) if i >= 0],
+            fold=False,
+        ),
+        by_type=view(
+            by_type,
+            GLANCE_COLUMNS,
+            source="report.by_type",
+            index=[TYPE],
+            rows=range(min(GLANCE_TYPES, len(by_type))),
+            note=note,
+            fold=False,
+        ),
+    )
+
+
+# -- a rule-set experiment -------------------------------------------------------------------
+
+
+def _change(row_name: str) -> Callable[[pd.Series], Kind]:
+    """Percent on the before / after rows, points on the row of a change."""
+
+    def kind(row: pd.Series) -> Kind:
+        return "points" if row.name == row_name else "percent"
+
+    return kind
+
+
+COMPARED_ACCURACY = [
+    Column(
+        "accuracy",
+        "accuracy",
+        _change("difference"),
+        low="accuracy_lo",
+        high="accuracy_hi",
+        help="share of the labelled documents whose type is their label (95% interval); the "
+        "difference is after minus before, with Tango's paired interval",
+    ),
+    Column("labelled", "labels", "count"),
+    Column("mcnemar_p", "McNemar p", "number", help="exact test of the paired difference"),
+]
+COMPARED_CALIBRATION = [
+    Column("labelled", "labels", "count"),
+    Column("accuracy", "accuracy", _change("change")),
+    Column("mean_confidence", "mean confidence", _change("change")),
+    Column("overconfidence", "confidence − accuracy", "points"),
+    Column("ece", "ECE", "number"),
+    Column("brier", "Brier", "number"),
+]
+COMPARED_TYPES = [
+    Column("before", "jobs before", "count"),
+    Column("after", "jobs after", "count"),
+    Column("gained", "gained", "count"),
+    Column("lost", "lost", "count"),
+    Column("net", "net", "count"),
+    Column("labelled", "labels of type", "count"),
+    Column("recall_before", "recall before", "percent"),
+    Column("recall_after", "recall after", "percent"),
+]
+
+
+def _paired_accuracy(comparison: Comparison) -> pd.DataFrame | None:
+    """``comparison.accuracy`` (a PairedResult) as the rows the section shows."""
+    acc = comparison.accuracy
+    if acc is None:
+        return None
+    return pd.DataFrame(
+        {
+            "accuracy": [acc.before, acc.after, acc.difference],
+            "accuracy_lo": [acc.before_ci[0], acc.after_ci[0], acc.difference_ci[0]],
+            "accuracy_hi": [acc.before_ci[1], acc.after_ci[1], acc.difference_ci[1]],
+            "labelled": [acc.n, acc.n, float("nan")],
+            "mcnemar_p": [float("nan"), float("nan"), acc.mcnemar_p],
+        },
+        index=pd.Index(["before", "after", "difference"], name="rule set"),
+    )
+
+
+def comparison_section(
+    comparison: Comparison, anchor: str, templates: Templates, title: str = "Rule-set experiment"
+) -> Section:
+    """A rule-set experiment (:func:`classify_frames.compare`) as a section: its findings, then
+    its tables written like the report's (percentages, separators, intervals)."""
+    accuracy = _paired_accuracy(comparison)
+    calibration = comparison.calibration
+    flips = comparison.flips
+    parts: dict[str, Any] = {
+        "accuracy": None,
+        "calibration": None,
+        "by_type": view(
+            comparison.by_type,
+            COMPARED_TYPES,
+            source="comparison.by_type",
+            index=[TYPE],
+            empty="no pair",
+        ),
+        "no_match": view(
+            comparison.no_match,
+            [Column("pairs", "pairs", "count")],
+            source="comparison.no_match",
+            index=[Column("change", "change", "text")],
+        ),
+        "flips": view(
+            flips,
+            [
+                Column(
+                    str(c),
+                    str(c),
+                    "count",
+                    mark=lambda row, c=c: "diag" if row.name == c else "",  # type: ignore[misc]
+                )
+                for c in flips.columns
+            ],
+            source="comparison.flips",
+            index=[Column("before", "before", "text")] if len(flips) else [],
+            note="rows: type before; columns: type after",
+            empty="no pair",
+        ),
+    }
+    if accuracy is not None:
+        paired = comparison.accuracy
+        weighted = comparison.designed is not None or (paired is not None and paired.weighted)
+        parts["accuracy"] = view(
+            accuracy,
+            COMPARED_ACCURACY,
+            source="comparison.accuracy",
+            index=[Column("rule set", "", "text")],
+        )
+        parts["accuracy_note"] = (
+            "design-weighted" if weighted else "the same labelled documents on both sides"
+        )
+    if calibration is not None:
+        parts["calibration"] = view(
+            calibration,
+            COMPARED_CALIBRATION,
+            source="comparison.calibration",
+            index=[Column("side", "", "text")],
+        )
+    body = templates.render("comparison.html", **parts)
+    return Section(anchor, title, list(comparison.findings), body, css="cf-comparison")
+
+
+def comparison_html(comparison: Comparison, anchor: str = "experiment") -> str:
+    """One comparison on its own (Jupyter, ``classify-frames compare --html``), styled."""
+    templates = Templates()
+    section = comparison_section(comparison, anchor, templates)
+    return templates.render("fragment.html", sections=[section])
 
 
 # -- the whole ---------------------------------------------------------------------------------
@@ -816,7 +1056,7 @@ class _Question:
     anchor: str
     title: str
     answers: Callable[[AuditView, Goal], list[str]]
-    body: Callable[[AuditView, Goal], str]
+    body: Callable[[AuditView, Goal, Templates], str]
 
 
 QUESTIONS = (
@@ -825,14 +1065,19 @@ QUESTIONS = (
     _Question("calibrated", "Is it calibrated?", _calibrated_answers, _calibrated_body),
     _Question("drift", "Did anything drift?", _drift_answers, _drift_body),
     _Question("rules", "Did a rule change matter?", _rules_answers, _rules_body),
-    _Question("numbers", "Every headline number", _none, _numbers_body),
 )
+#: The appendix: after the questions and any rule-set experiment.
+APPENDIX = _Question("numbers", "Every headline number", _none, _numbers_body)
 
 
-def sections(report: AuditView, goal: Goal = Goal()) -> list[Section]:
-    """The report's questions in order, each with its answers and body."""
+def sections(
+    report: AuditView, goal: Goal = Goal(), templates: Templates | None = None
+) -> list[Section]:
+    """The report's questions in order, each with its answers and body, then the appendix."""
+    templates = templates or Templates()
     return [
-        Section(q.anchor, q.title, q.answers(report, goal), q.body(report, goal)) for q in QUESTIONS
+        Section(q.anchor, q.title, q.answers(report, goal), q.body(report, goal, templates))
+        for q in (*QUESTIONS, APPENDIX)
     ]
 
 
@@ -850,45 +1095,35 @@ def findings(report: AuditView, goal: Goal = Goal()) -> list[str]:
     ]
 
 
-def _head(report: AuditView, found: list[str]) -> str:
-    return (
-        f"<h1>{html.escape(title(report))}</h1>"
-        f'<p class="context">{html.escape(context(report))}</p>'
-        f'<div class="findings"><h2>Findings</h2>{_list(found, "found")}</div>'
-    )
-
-
 def document(report: AuditView, goal: Goal = Goal(), comparisons: Sequence[Comparison] = ()) -> str:
     """The whole report as one self-contained HTML page; each rule-set experiment
-    (:func:`classify_frames.compare`) a section of its own after the questions."""
-    parts = sections(report, goal)
-    anchors = [f"experiment-{i}" for i in range(1, len(comparisons) + 1)]
-    body = [
-        _head(report, findings(report, goal)),
-        _page.toc(
-            [(s.anchor, s.title) for s in parts]
-            + [(a, f"Rule-set experiment {i}") for i, a in enumerate(anchors, 1)]
-        ),
+    (:func:`classify_frames.compare`) a section of its own after the questions, before the
+    appendix of every headline number."""
+    templates = Templates()
+    parts = sections(report, goal, templates)
+    experiments = [
+        comparison_section(c, f"experiment-{i}", templates, f"Rule-set experiment {i}")
+        for i, c in enumerate(comparisons, 1)
     ]
-    for s in parts:
-        answers = _list(s.answers) if s.answers else ""
-        body.append(
-            f'<section id="{s.anchor}"><h2>{html.escape(s.title)}</h2>{answers}{s.body}</section>'
-        )
-    body += [c.to_html_section(a) for c, a in zip(comparisons, anchors, strict=True)]
-    return _page.page(title(report), "\n".join(body))
+    return templates.render(
+        "page.html",
+        title=title(report),
+        context=context(report),
+        found=findings(report, goal),
+        sections=[*parts[:-1], *experiments, parts[-1]],
+    )
 
 
 def compact(report: AuditView, goal: Goal = Goal()) -> str:
     """What Jupyter shows: title, context, findings and the headline plot, not every table."""
     if _sampled(report):
-        headline = _page.figure(report.plot_risk_coverage(), "Risk-coverage curve")
+        headline = picture(report.plot_risk_coverage(), "Risk-coverage curve")
     else:
-        headline = _page.figure(report.plot_confidence(), "Stated confidence per predicted type")
-    return (
-        f'<div class="cf-report"><style>{_page.CSS}</style>'
-        f"{_head(report, findings(report, goal))}"
-        f'<div style="max-width:560px">{headline}</div>'
-        '<p class="note">Every table: <code>report.to_html("audit.html")</code>, or '
-        "<code>report.by_type</code>, <code>report.summary</code> …</p></div>"
+        headline = picture(report.plot_confidence(), "Stated confidence per predicted type")
+    return Templates().render(
+        "compact.html",
+        title=title(report),
+        context=context(report),
+        found=findings(report, goal),
+        headline=headline,
     )

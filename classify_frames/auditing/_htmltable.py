@@ -1,32 +1,40 @@
-"""One audit table as HTML: chosen columns, each value written by :mod:`._format`, cells
-that miss a target marked, the table in its own scroll box, long tables folded.
+"""One table component for every HTML table of the project's documents: the audit report, its
+rule-set experiments (:class:`~classify_frames.experiments.Comparison`) and the explorer's
+audit of a selection.
 
-Every cell shows a value of the report's own table, never a recomputed one: a numeric cell
-carries the raw value in ``data-value`` (and its interval in ``data-low``/``data-high``), and
-each row its position in the source table (``data-row``), so a test can hold every number of
-the document against the API that produced it.
+:func:`view` turns a source table and a :class:`Column` spec into a :class:`TableView` (each
+value written by :mod:`._format`, cells that miss a target marked, long tables folded); the
+``table`` macro of ``templates/table.html`` draws it, with autoescape (see :mod:`._page`);
+:func:`table` does both for a caller that holds no templates.
+
+Every cell shows a value of the source table, never a recomputed one: a numeric cell carries
+the raw value in ``data-value`` (and its interval in ``data-low``/``data-high``), and each row
+its position in the source table (``data-row``), so a test can hold every number of the
+document against the API that produced it.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from . import _format
 
-__all__ = ["Column", "Kind", "table"]
+if TYPE_CHECKING:
+    from ._page import Templates
+
+__all__ = ["Cell", "Column", "Kind", "Row", "TableView", "table", "view"]
 
 Kind = Literal["percent", "count", "number", "confidence", "points", "text", "id", "time", "flag"]
 #: Rows shown before a long table folds; a table folds once it has more than ``FOLD`` rows.
 HEAD, FOLD = 10, 15
 #: Rows written into the folded part at most (the rest is one call away in the notebook).
 MAX_ROWS = 200
-_NUMERIC: set[Kind] = {"percent", "count", "number", "confidence", "points"}
+_NUMERIC: set[Kind] = {"percent", "count", "number", "confidence", "points", "flag"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,44 @@ class Column:
     names: Mapping[str, str] | None = None
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One cell as the template writes it: ``th`` or ``td``, its attributes (in order), the
+    value as text and its interval as text (``""`` for none)."""
+
+    tag: str
+    attrs: dict[str, str]
+    text: str
+    ci: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row: its position in the source table and its cells."""
+
+    position: int
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class TableView:
+    """A source table ready to draw: header cells, the rows shown, and how it folds.
+
+    ``rows`` holds every row written (at most :data:`MAX_ROWS`); when ``folded``, the first
+    ``HEAD`` show on screen and all of them in a ``<details>`` below (printed whole).
+    ``total`` counts the rows picked, ``source`` is the call that returns the table.
+    """
+
+    source: str
+    header: list[Cell]
+    rows: list[Row]
+    total: int
+    folded: bool
+    note: str = ""
+    empty: str = "nothing to show"
+    head: int = HEAD
+
+
 def _text(kind: Kind, value: object) -> str:
     if kind == "percent":
         return _format.percent(value)
@@ -73,6 +119,13 @@ def _text(kind: Kind, value: object) -> str:
     return _format.MISSING if _format.is_missing(value) else str(value)
 
 
+def _interval(kind: Kind, low: object, high: object) -> str:
+    """A share's interval as a range of percentages; a change's as a range of points."""
+    if kind == "points":
+        return f"{_format.points(low)} to {_format.points(high)}"
+    return _format.interval(low, high)
+
+
 def _raw(value: object) -> str:
     """The exact value for ``data-value`` (``repr`` of a float round-trips)."""
     if _format.is_missing(value):
@@ -84,9 +137,9 @@ def _raw(value: object) -> str:
     return repr(float(value))  # type: ignore[arg-type]
 
 
-def _cell(column: Column, row: pd.Series, value: object, header: bool) -> str:
-    classes = []
-    attrs = f' data-col="{html.escape(column.name)}"'
+def _cell(column: Column, row: pd.Series, value: object, header: bool) -> Cell:
+    attrs = {"scope": "row"} if header else {}
+    attrs["data-col"] = column.name
     kind = column.kind(row) if callable(column.kind) else column.kind
     missing = _format.is_missing(value)
     if missing and kind != "flag":
@@ -95,67 +148,59 @@ def _cell(column: Column, row: pd.Series, value: object, header: bool) -> str:
         text = column.names[str(value)]
     else:
         text = _text(kind, value)
-    body = html.escape(text)
-    if kind in _NUMERIC or kind == "flag":
+    classes = []
+    if kind in _NUMERIC:
         classes.append("num")
-        attrs += f' data-value="{_raw(value)}"'
+        attrs["data-value"] = _raw(value)
     elif kind in ("text", "time"):
         classes.append(kind)
+    ci = ""
     if column.low is not None and column.high is not None:
         low, high = row[column.low], row[column.high]
-        attrs += f' data-low="{_raw(low)}" data-high="{_raw(high)}"'
+        attrs["data-low"], attrs["data-high"] = _raw(low), _raw(high)
         if not (_format.is_missing(low) or _format.is_missing(high)):
-            body += f' <span class="ci">{html.escape(_format.interval(low, high))}</span>'
+            ci = _interval(kind, low, high)
     if kind == "id" and not missing:
-        attrs += f' title="{html.escape(str(value))}"'
+        attrs["title"] = str(value)
     if column.css:
         classes.append(column.css)
     if column.mark is not None and (mark := column.mark(row)):
         classes.append(mark)
     if classes:
-        attrs += f' class="{" ".join(classes)}"'
-    tag, scope = ("th", ' scope="row"') if header else ("td", "")
-    return f"<{tag}{scope}{attrs}>{body}</{tag}>"
+        attrs["class"] = " ".join(classes)
+    return Cell("th" if header else "td", attrs, text, ci)
 
 
-def _rows_html(
+def _rows(
     frame: pd.DataFrame, index: Sequence[Column], columns: Sequence[Column], rows: Sequence[int]
-) -> str:
-    levels = {c.name: frame.index.get_level_values(c.name) for c in index}
+) -> list[Row]:
+    # a plain index is the row header whatever its name (``comparison.no_match`` has none)
+    levels = {
+        c.name: frame.index if frame.index.nlevels == 1 else frame.index.get_level_values(c.name)
+        for c in index
+    }
     out = []
     for position in rows:
         row = frame.iloc[position]
         cells = [_cell(c, row, levels[c.name][position], header=True) for c in index]
         cells += [_cell(c, row, row[c.name], header=False) for c in columns]
-        out.append(f'<tr data-row="{position}">{"".join(cells)}</tr>')
-    return "\n".join(out)
+        out.append(Row(position, cells))
+    return out
 
 
-def _header(index: Sequence[Column], columns: Sequence[Column]) -> str:
+def _header(columns: Sequence[Column]) -> list[Cell]:
     cells = []
-    for c in (*index, *columns):
-        tip = f' title="{html.escape(c.help)}"' if c.help else ""
-        numeric = not callable(c.kind) and (c.kind in _NUMERIC or c.kind == "flag")
-        align = ' class="num"' if numeric else ""
-        cells.append(f'<th scope="col"{align}{tip}>{html.escape(c.header)}</th>')
-    return f"<thead><tr>{''.join(cells)}</tr></thead>"
+    for c in columns:
+        attrs = {"scope": "col"}
+        if not callable(c.kind) and c.kind in _NUMERIC:
+            attrs["class"] = "num"
+        if c.help:
+            attrs["title"] = c.help
+        cells.append(Cell("th", attrs, c.header))
+    return cells
 
 
-def _table_html(
-    frame: pd.DataFrame,
-    index: Sequence[Column],
-    columns: Sequence[Column],
-    rows: Sequence[int],
-    css_class: str = "scroll",
-) -> str:
-    body = _rows_html(frame, index, columns, rows)
-    return (
-        f'<div class="{css_class}"><table>{_header(index, columns)}<tbody>\n{body}\n'
-        "</tbody></table></div>"
-    )
-
-
-def table(
+def view(
     frame: pd.DataFrame,
     columns: Sequence[Column],
     *,
@@ -165,31 +210,39 @@ def table(
     note: str = "",
     empty: str = "nothing to show",
     fold: bool = True,
-) -> str:
-    """``frame`` as an HTML figure: ``index`` levels as row headers, then ``columns`` (those
+) -> TableView:
+    """``frame`` ready to draw: ``index`` levels as row headers, then ``columns`` (those
     absent from the frame are left out); ``rows`` picks positions (all by default).
 
     ``source`` is the call that returns ``frame`` (``report.by_type``), shown under the table
-    so a reader can get the numbers in a notebook. More than ``FOLD`` rows: the first
-    ``HEAD`` are shown and all of them folded in a ``<details>`` below (unless not ``fold``).
+    so a reader can get the numbers in a notebook; ``note`` follows it. More than ``FOLD``
+    rows: the first ``HEAD`` are shown and all of them folded below (unless not ``fold``).
     """
     present = [c for c in columns if c.name in frame.columns]
     picked = list(range(len(frame))) if rows is None else list(rows)
-    caption = f"<figcaption><code>{html.escape(source)}</code>{note and ' · ' + note}</figcaption>"
-    start = f'<figure class="table" data-source="{html.escape(source)}">'
-    if not picked:
-        return f'{start}<p class="empty">{html.escape(empty)}</p>{caption}</figure>'
-    parts = [start]
-    if fold and len(picked) > FOLD:
-        # the head is hidden in print, where the folded part is printed whole
-        parts.append(_table_html(frame, index, present, picked[:HEAD], "scroll folded-head"))
-        shown = picked[:MAX_ROWS]
-        more = "" if len(shown) == len(picked) else f" (the first {len(shown):,})"
-        parts.append(
-            f"<details><summary>All {len(picked):,} rows{more}</summary>"
-            f"{_table_html(frame, index, present, shown)}</details>"
-        )
-    else:
-        parts.append(_table_html(frame, index, present, picked))
-    parts.append(f"{caption}</figure>")
-    return "\n".join(parts)
+    folded = fold and len(picked) > FOLD
+    shown = picked[:MAX_ROWS] if folded else picked
+    return TableView(
+        source=source,
+        header=_header([*index, *present]),
+        rows=_rows(frame, index, present, shown),
+        total=len(picked),
+        folded=folded,
+        note=note,
+        empty=empty,
+    )
+
+
+def table(
+    frame: pd.DataFrame,
+    columns: Sequence[Column],
+    *,
+    templates: Templates | None = None,
+    **options: object,
+) -> str:
+    """:func:`view` of ``frame`` drawn as HTML (a ``<figure>`` holding its scroll box and the
+    call under it), through ``templates`` or templates made for this one call."""
+    from ._page import Templates
+
+    shown = view(frame, columns, **options)  # type: ignore[arg-type]
+    return (templates or Templates()).table(shown)

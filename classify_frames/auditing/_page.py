@@ -1,18 +1,26 @@
-"""The shell of the audit report: title, context line, table of contents, CSS (screen and
-print) and embedded figures. Nothing here reads a number the report computes."""
+"""The templates the project's HTML documents are drawn with, and what they embed.
+
+The markup lives in ``templates/`` (shipped as package data), drawn by Jinja2 with autoescape
+as pandas' Styler draws its tables: a value from the data is escaped wherever a template
+writes it, so no call site has to remember to. :class:`Templates` holds one Environment for
+one document (made per call, never module state). Nothing here reads a number the report
+computes.
+"""
 
 from __future__ import annotations
 
 import base64
-import html
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    from markupsafe import Markup
     from matplotlib.figure import Figure
 
-__all__ = ["CSS", "figure", "host_of", "page", "toc"]
+    from ._htmltable import TableView
+
+__all__ = ["Picture", "Templates", "host_of", "picture"]
 
 
 def host_of(base_url: object) -> str:
@@ -32,96 +40,51 @@ def host_of(base_url: object) -> str:
     return f"{host}:{port}" if host and port else host
 
 
-def figure(fig: Figure, alt: str) -> str:
-    """A figure as an ``<img>`` with its PNG inlined (the file stays self-contained)."""
+@dataclass(frozen=True)
+class Picture:
+    """A figure drawn to PNG for a page: base64 ``data``, its size in pixels, the ``alt``
+    text and a ``caption`` (``""`` for none)."""
+
+    alt: str
+    data: str
+    width: int
+    height: int
+    caption: str = ""
+
+
+def picture(fig: Figure, alt: str, caption: str = "") -> Picture:
+    """``fig`` as a :class:`Picture` (the file stays self-contained)."""
     from . import _plots  # matplotlib is imported on the first figure, not with the audit
 
-    data = base64.b64encode(_plots.to_png(fig)).decode()
-    return f'<img class="plot" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    png = _plots.to_png(fig)
+    # the PNG header holds the size: the page reserves the box before the image decodes
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    return Picture(alt, base64.b64encode(png).decode(), width, height, caption)
 
 
-def toc(sections: Sequence[tuple[str, str]]) -> str:
-    """A table of contents linking ``(anchor, title)`` pairs."""
-    items = "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t in sections)
-    return f'<nav class="toc" aria-label="Contents"><h2>Contents</h2><ol>{items}</ol></nav>'
+class Templates:
+    """The package's templates in one Jinja2 Environment with autoescape (its compiled
+    templates are cached on it, so a document makes one and draws every part with it)."""
 
+    def __init__(self) -> None:
+        import jinja2  # with the first page drawn, not with the package
 
-def page(title: str, body: str) -> str:
-    """A whole HTML document: no script, no external resource, only local fonts."""
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head>\n"
-        f'<body><main class="cf-report">\n{body}\n</main></body></html>\n'
-    )
+        self._env = jinja2.Environment(
+            loader=jinja2.PackageLoader("classify_frames.auditing", "templates"),
+            autoescape=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
 
+    def render(self, name: str, **context: Any) -> Markup:
+        """Template ``name`` drawn with ``context``, as markup another template writes as is."""
+        from markupsafe import Markup
 
-# Every rule is scoped to .cf-report, so the compact view inside Jupyter leaves the notebook's
-# own styles alone. Fonts are the system's (no @font-face, nothing to download).
-CSS = """
-.cf-report{font-family:system-ui,"Segoe UI",Roboto,"Helvetica Neue",Arial,"DejaVu Sans",
-  sans-serif;color:#1f2328;line-height:1.45;max-width:1180px;margin:0 auto;padding:1.5em 1.5em 4em;
-  font-size:15px;box-sizing:border-box}
-.cf-report *{box-sizing:border-box}
-.cf-report h1{font-size:1.7em;margin:0 0 .2em}
-.cf-report h2{font-size:1.3em;margin:1.8em 0 .5em;padding-bottom:.2em;
-  border-bottom:1px solid #d0d7de}
-.cf-report h3{font-size:1.05em;margin:1.4em 0 .4em}
-.cf-report .context{color:#57606a;margin:0 0 1.2em}
-.cf-report .findings{background:#f6f8fa;border-left:4px solid #0969da;padding:.6em 1.2em;
-  margin:1em 0}
-.cf-report .findings h2{border:0;margin:.4em 0;font-size:1.15em}
-.cf-report .findings li{margin:.3em 0}
-.cf-report .answer{font-weight:600;margin:.4em 0 .8em}
-.cf-report .answer li{margin:.2em 0}
-.cf-report .note,.cf-report figcaption,.cf-report .legend{color:#57606a;font-size:.85em}
-.cf-report .toc ol{columns:2;margin:.2em 0}
-.cf-report .toc h2{font-size:1em;border:0;margin:.8em 0 .2em}
-.cf-report figure{margin:.6em 0 1.2em;max-width:100%}
-.cf-report .pair{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}
-.cf-report .pair>figure{flex:1 1 420px;min-width:0}
-.cf-report .pair>img{flex:0 1 auto}
-.cf-report img.plot{max-width:100%;height:auto;display:block}
-.cf-report .scroll{overflow-x:auto;width:fit-content;max-width:100%;border:1px solid #eaeef2;
-  border-radius:4px}
-.cf-report table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums}
-.cf-report th,.cf-report td{padding:3px 9px;border-bottom:1px solid #eaeef2;text-align:left;
-  vertical-align:top}
-.cf-report thead th{background:#f6f8fa;position:sticky;top:0;white-space:nowrap}
-.cf-report th[scope=row]{background:#fff;position:sticky;left:0;font-weight:600;
-  white-space:nowrap}
-.cf-report th.wide{white-space:normal;min-width:28ch}
-.cf-report .num{text-align:right;white-space:nowrap}
-.cf-report td{max-width:48ch;overflow-wrap:break-word}
-.cf-report td.text{min-width:12ch}
-.cf-report td.wide{min-width:28ch}
-.cf-report .ci{color:#57606a;font-size:.9em}
-.cf-report .miss,.cf-report .major,.cf-report .over{background:#ffebe9}
-.cf-report .unsure,.cf-report .moderate,.cf-report .under{background:#fff8c5}
-.cf-report .ok{background:#dafbe1}
-.cf-report .current{outline:2px solid #0969da;outline-offset:-2px}
-.cf-report .diag{background:#dafbe1}
-.cf-report .zero{color:#8c959f}
-.cf-report .legend span{padding:0 .4em;margin-right:.3em}
-.cf-report details{margin:.3em 0 .6em}
-.cf-report summary{cursor:pointer;color:#0969da}
-.cf-report .empty{color:#57606a;font-style:italic}
-.cf-report code{font-size:.92em}
-@media print{
-  .cf-report{max-width:none;padding:0;font-size:11pt}
-  .cf-report .toc{break-after:page}
-  .cf-report section{break-before:page}
-  .cf-report figure,.cf-report img.plot,.cf-report tr{break-inside:avoid}
-  .cf-report .scroll{overflow:visible;border:0}
-  .cf-report table{font-size:7.5pt}
-  .cf-report thead th,.cf-report th[scope=row]{position:static}
-  /* paper does not scroll: wide tables wrap their headers and cells to the page instead */
-  .cf-report th,.cf-report td,.cf-report .num,.cf-report thead th{white-space:normal;
-    padding:2px 4px}
-  .cf-report .ci{white-space:nowrap}
-  .cf-report details::details-content{content-visibility:visible;display:contents}
-  .cf-report details>summary,.cf-report .folded-head{display:none}
-  .cf-report a{color:inherit;text-decoration:none}
-}
-@page{size:A4 landscape;margin:12mm}
-"""
+        return Markup(self._env.get_template(name).render(**context))  # noqa: S704
+
+    def table(self, view: TableView) -> Markup:
+        """One table (see :mod:`._htmltable`) through the ``table`` macro."""
+        macro = self._env.get_template("table.html").module.table  # type: ignore[attr-defined]
+        return macro(view)  # type: ignore[no-any-return]

@@ -494,100 +494,19 @@ def _short(text: str) -> str:
     return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + "…"
 
 
-#: The headline numbers of ``report.summary`` shown under an audit of the selection.
-_SUMMARY_ROWS = (
-    "jobs",
-    "completed",
-    "failed",
-    "no_match",
-    "no_match_rate",
-    "confidence_p50",
-    "threshold",
-    "below_threshold",
-    "accuracy",
-    "ece",
-)
-#: ``report.by_type`` columns shown, the shares as percentages.
-_TYPE_COLUMNS = ("count", "share", "confidence_mean", "below_threshold", "accuracy")
-_SHARES = frozenset({"share", "no_match_rate", "below_threshold", "accuracy", "failure_rate"})
-_TYPE_ROWS = 12
-
-
 def findings_html(report: Any, jobs: int, caught: Sequence[str] = ()) -> str:
     """An audit of the selection for the explorer: ``report.findings`` as a list, then the
     headline numbers of ``report.summary`` and the commonest types of ``report.by_type`` (with
     the rest named); warnings the audit raised (``caught``) are listed under it."""
+    from ..auditing._document import glance  # the audit's own table component
+
     items = "".join(f"<li>{html.escape(str(item))}</li>" for item in report.findings)
-    tables = [
-        _key_table(report.summary, "headline", rows=_SUMMARY_ROWS),
-        _key_table(report.by_type, "by predicted type", columns=_TYPE_COLUMNS),
-    ]
     notes = "".join(f"<li>{html.escape(text)}</li>" for text in caught)
     warned = f'<div class="cf-muted">the audit warned:<ul>{notes}</ul></div>' if notes else ""
     return (
         f'{_STYLE}<div class="cf-explorer cf-audit-body"><h4>Audit of this selection '
         f'({jobs:,} jobs)</h4><ul class="cf-findings">{items}</ul>'
-        f'<div class="cf-audit-tables">{"".join(tables)}</div>{warned}'
+        f'<div class="cf-audit-tables">{glance(report)}</div>{warned}'
         '<div class="cf-muted">all of it: <code>explorer.audit_selection()</code>, '
         "an <code>AuditReport</code></div></div>"
     )
-
-
-def _key_table(
-    table: pd.DataFrame,
-    title: str,
-    *,
-    rows: Sequence[str] | None = None,
-    columns: Sequence[str] | None = None,
-) -> str:
-    """Some rows and columns of an audit table as HTML, numbers formatted for reading."""
-    if rows is not None:
-        table = table.loc[[r for r in rows if r in table.index]]
-    if columns is not None:
-        table = table[[c for c in columns if c in table.columns]]
-    rest = ""
-    if len(table) > _TYPE_ROWS:
-        hidden = table.iloc[_TYPE_ROWS:]
-        count = f": {int(hidden['count'].sum()):,} jobs" if "count" in hidden.columns else ""
-        names = ", ".join(str(name) for name in hidden.index)
-        rest = (
-            f'<div class="cf-muted">and {len(hidden)} more types{count} '
-            f"({html.escape(names)})</div>"
-        )
-        table = table.iloc[:_TYPE_ROWS]
-    single = list(table.columns) == ["value"]
-    head = (
-        ""
-        if single
-        else "<tr><th></th>"
-        + "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
-        + "</tr>"
-    )
-    body = "".join(
-        f"<tr><th>{html.escape(str(name))}</th>"
-        + "".join(
-            f'<td class="cf-num">{html.escape(_number(str(name) if single else str(c), v))}</td>'
-            for c, v in row.items()
-        )
-        + "</tr>"
-        for name, row in table.iterrows()
-    )
-    return (
-        f'<div><b>{html.escape(title)}</b><table class="cf-grid">{head}{body}</table>{rest}</div>'
-    )
-
-
-def _number(name: str, value: Any) -> str:
-    """A number as a reader wants it: shares as percentages, counts with separators."""
-    if _missing(value):
-        return _MISSING
-    if isinstance(value, bool | str):
-        return str(value)
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        if name in _SHARES:
-            return f"{number:.1%}"
-        return f"{number:,.0f}" if number.is_integer() and abs(number) >= 1 else f"{number:.3f}"
-    return str(value)
