@@ -14,9 +14,9 @@ import pytest
 from test_report_document import WRITERS, parse, same
 
 import classify_frames as cf
+from classify_frames.auditing import Comparison
 from classify_frames.auditing import _format as fmt
 from classify_frames.emulator import Emulator
-from classify_frames.experiments import Comparison
 
 
 def _frame(ids: list[str], types: list[str | None], **extra: object) -> pd.DataFrame:

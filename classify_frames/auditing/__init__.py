@@ -13,7 +13,8 @@ What other packages of classify_frames use, besides :func:`audit`:
 - the gate of a CI job: :func:`parse_check` makes a :class:`Check`, :func:`evaluate` judges it
   into a :class:`CheckResult` (:class:`CheckError` when it cannot be asked);
 - :func:`report_json` and :func:`write_json`: the whole report as one JSON document;
-- :func:`terminal_tables`: the headline tables as a terminal shows them.
+- :func:`terminal_tables`: the headline tables as a terminal shows them, and :func:`glance`
+  the same as HTML (the explorer's "Audit this selection").
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 from .._exceptions import AuditWarning
 from ._checks import Check, CheckError, CheckResult, evaluate, parse_check
 from ._compare import Comparison, compare
+from ._document import glance
 from ._prepare import NO_MATCH, rule_set_ids
 from ._recalibrate import Recalibrator
 from ._report import AuditReport, audit
@@ -39,6 +41,7 @@ __all__ = [
     "audit",
     "compare",
     "evaluate",
+    "glance",
     "parse_check",
     "report_json",
     "rule_set_ids",

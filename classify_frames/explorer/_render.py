@@ -498,7 +498,7 @@ def findings_html(report: Any, jobs: int, caught: Sequence[str] = ()) -> str:
     """An audit of the selection for the explorer: ``report.findings`` as a list, then the
     headline numbers of ``report.summary`` and the commonest types of ``report.by_type`` (with
     the rest named); warnings the audit raised (``caught``) are listed under it."""
-    from ..auditing._document import glance  # the audit's own table component
+    from ..auditing import glance  # the audit's own table component
 
     items = "".join(f"<li>{html.escape(str(item))}</li>" for item in report.findings)
     notes = "".join(f"<li>{html.escape(text)}</li>" for text in caught)
