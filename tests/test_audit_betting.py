@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,7 @@ def test_every_weighted_pvalue_is_valid_under_every_null(
     sizes: np.ndarray, drawn: np.ndarray, target: float
 ) -> None:
     weight = sizes / sizes.sum()
-    tests = {
+    tests: dict[str, Callable[[tuple[int, ...]], float]] = {
         "betting": lambda k: betting_pvalue(sizes, drawn, np.array(k), target),
         "betting, fixed bet": lambda k: betting_pvalue(sizes, drawn, np.array(k), target, math.inf),
         "Chernoff": lambda k: stratified_pvalue(weight, drawn, np.array(k), target),
@@ -138,6 +139,6 @@ def test_pvalues_stay_within_their_trivial_bounds() -> None:
     # every job labelled in a cell of 5 with all right, against 0.5 of 5 jobs: the null is empty
     assert betting_pvalue(np.array([5.0]), np.array([5]), np.array([5]), 0.5) == 0.0
     # one cell: never below the exact binomial tail, which is the exact p-value there
-    for n, k in ((60, 60), (100, 99), (400, 388)):
-        one = betting_pvalue(np.array([1e6]), np.array([n]), np.array([k]), 0.95)
-        assert binomial_tail(k, n, 0.95) <= one <= 1.0
+    for labels, good in ((60, 60), (100, 99), (400, 388)):
+        one = betting_pvalue(np.array([1e6]), np.array([labels]), np.array([good]), 0.95)
+        assert binomial_tail(good, labels, 0.95) <= one <= 1.0
