@@ -44,13 +44,14 @@ Four tables:
 2. p-values of one cell: exact binomial, Chernoff, the candidate (learning and fixed bets) and
    the ceiling.
 3. p-values on the same labels: the same on accepted sets of the simulated populations.
-4. Certification (``--reps``, 200 by default): ``certify`` as it is, and with the candidate in
+4. Certification (``--reps``, 100 by default): ``certify`` as it is, with the candidate in
    place of the stratified Chernoff bound (the same design-only choice against the pooled
-   binomial), on a calibrated population with Neyman labels (100-800) and a skewed one with 25
-   labels per type.
+   binomial), and with the ceiling there (not valid: what no betting test can pass), on a
+   calibrated population with Neyman labels (100-800) and a skewed one with 25 and 50 labels
+   per type.
 
-    .venv/bin/python benchmarks/sim_betting.py                # about 4 minutes on one core
-    .venv/bin/python benchmarks/sim_betting.py --reps 50 --validity-reps 500
+    .venv/bin/python benchmarks/sim_betting.py                # about 6 minutes on one core
+    .venv/bin/python benchmarks/sim_betting.py --reps 30 --validity-reps 500
 """
 
 from __future__ import annotations
@@ -501,7 +502,7 @@ def certification(reps: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--reps", type=int, default=200, help="certification repetitions")
+    parser.add_argument("--reps", type=int, default=100, help="certification repetitions")
     parser.add_argument("--validity-reps", type=int, default=2000)
     parser.add_argument("--samples", type=int, default=40, help="samples for the p-value table")
     args = parser.parse_args()
