@@ -69,9 +69,14 @@ def peak_rss() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
 
 
-def generate(target: Path, jobs: int) -> dict[str, Any]:
-    """Write ``jobs`` synthetic jobs as Parquet files under ``target`` with DuckDB."""
+def generate(target: Path, jobs: int, fingerprint: bool = True) -> dict[str, Any]:
+    """Write ``jobs`` synthetic jobs as Parquet files under ``target`` with DuckDB (with the
+    rule set's fingerprint in ``configuration.rule_set``, as the export writes it, unless
+    ``fingerprint`` is False)."""
     import duckdb
+    import pandas as pd
+
+    from classify_frames.auditing._prepare import rule_set_ids
 
     start = time.perf_counter()
     con = duckdb.connect()
@@ -89,12 +94,14 @@ def generate(target: Path, jobs: int) -> dict[str, Any]:
                 }
                 for i, k in enumerate(kinds)
             ]
-            rows.append((c, v, f"cfg-{c:04d}", rules, kinds))
+            digest = str(rule_set_ids(pd.Series([rules], dtype=object))[0].iloc[0])
+            rows.append((c, v, f"cfg-{c:04d}", rules, kinds, digest))
     con.execute(
         "CREATE TABLE rs (c INT, v INT, configuration_id VARCHAR,"
-        " rules STRUCT(description VARCHAR, type VARCHAR)[], kinds VARCHAR[])"
+        " rules STRUCT(description VARCHAR, type VARCHAR)[], kinds VARCHAR[], digest VARCHAR)"
     )
-    con.executemany("INSERT INTO rs VALUES (?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO rs VALUES (?, ?, ?, ?, ?, ?)", rows)
+    stored = ', rs.digest AS "configuration.rule_set"' if fingerprint else ""
     partial = target.with_name(target.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
     documents = max(jobs // 3, 1)
@@ -122,7 +129,7 @@ def generate(target: Path, jobs: int) -> dict[str, Any]:
             ['parse failed: encrypted PDF', 'timeout after 300 s', 'document too large',
              'unsupported file type', NULL][1 + (u2 % 5)] END AS error_message,
           (j.t AT TIME ZONE 'UTC') AS created_at,
-          rs.rules AS "configuration.rules",
+          rs.rules AS "configuration.rules"{stored},
           CASE WHEN u1 < 900 AND u3 >= 80 THEN rs.kinds[1 + (u3 % len(rs.kinds))] END
             AS "result.type",
           CASE WHEN u1 < 900 THEN [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99][1 + (u4 % 8)] END
@@ -336,15 +343,20 @@ def main() -> None:
     parser.add_argument("--steps", default="cells,sql,draw,cells_polars,read_audit,polars_read")
     parser.add_argument("--layers", action="store_true", help="also narwhals against Ibis")
     parser.add_argument("--ibis-python", default=None, help="a python with ibis-framework")
+    parser.add_argument(
+        "--no-fingerprint",
+        action="store_true",
+        help="a dataset without the rule-set fingerprint column (as exports before it)",
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.path)
         return
-    target = args.cache / f"jobs-{args.jobs}"
+    target = args.cache / f"jobs-{args.jobs}{'' if args.no_fingerprint else '-fp'}"
     if not target.exists():
-        made = generate(target, args.jobs)
+        made = generate(target, args.jobs, not args.no_fingerprint)
         print(
             f"generated {args.jobs:,} jobs in {made['seconds']:.1f} s, "
             f"{made['bytes'] / 1e6:,.0f} MB"

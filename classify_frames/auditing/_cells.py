@@ -96,6 +96,9 @@ _COLUMNS = {
 }
 _TRUNCATE = {"day": "1d", "month": "1mo"}
 _RULE_SET = "rule_set"  # a pandas source's rules, already fingerprinted
+#: The rule set's fingerprint (:func:`._prepare.rule_set_ids`), where the dataset stores it:
+#: the engine then groups by these 10 characters, not by every job's list of rules.
+FINGERPRINT = "configuration.rule_set"
 _STRING = pd.StringDtype("pyarrow")
 
 
@@ -124,32 +127,24 @@ def count_cells(source: Any, *, period: Period = "day") -> Cells:
         msg = f"period must be 'day' or 'month', got {period!r}"
         raise ValueError(msg)
     frame, engine, rules = _jobs(source)
-    completed = nw.col("status") == "COMPLETED"
-    keyed = frame.select(
-        "status",
-        nw.when(completed).then(nw.col("type").fill_null(NO_MATCH)).alias("type"),
-        nw.when(completed).then(nw.col("confidence")).alias("confidence"),
-        nw.when(completed)
-        .then(nw.col("created_at").dt.truncate(_TRUNCATE[period]))
-        .alias("period"),
-        "configuration_id",
-        "rules",
-        "created_at",
-    )
-    counted = keyed.group_by(*CELL_KEYS[:-1], "rules", drop_null_keys=False).agg(
-        nw.len().alias("jobs"),
-        nw.col("created_at").min().alias("first_seen"),
-        nw.col("created_at").max().alias("last_seen"),
-    )
+    stored = "rule_list" in frame.collect_schema().names()  # fingerprints come with the data
+    cells = _count(frame, "rules", period)
+    if rules is None:
+        ids, rules = rule_set_ids(cells["rules"])
+        cells["rules"] = ids
+    elif stored and len(cells):  # one list of rules read for each fingerprint
+        rules = _stored_rules(frame, cells["rules"].dropna().unique())
+        if cells["rules"].isna().any():  # files without the column: their lists, grouped
+            cells = cells[cells["rules"].notna()]
+            rest = _count(frame.filter(nw.col("rules").is_null()), "rule_list", period)
+            ids, more = rule_set_ids(rest["rule_list"])
+            rules.update(more)
+            cells = pd.concat([cells, rest.drop(columns="rule_list").assign(rules=ids)])
     failed = (
         frame.filter(nw.col("status") == "FAILED")
         .group_by("error_message", drop_null_keys=False)
         .agg(nw.len().alias("jobs"))
     )
-    cells = _to_pandas(counted.collect())
-    if rules is None:
-        ids, rules = rule_set_ids(cells["rules"])
-        cells["rules"] = ids
     cells = cells.rename(columns={"rules": _RULE_SET})
     # merge what the engine kept apart: rule lists in another order, NaN next to null
     cells["confidence"] = cells["confidence"].astype("float64")
@@ -165,6 +160,31 @@ def count_cells(source: Any, *, period: Period = "day") -> Cells:
     per = messages.groupby("error_message", sort=False)["jobs"].sum().astype("int64")
     errors = per.sort_values(ascending=False, kind="stable").reset_index()
     return Cells(merged.reset_index(), errors, rules, engine)
+
+
+def _count(frame: nw.LazyFrame[Any], rules: str, period: Period) -> pd.DataFrame:
+    """The engine's cells of ``frame``, keyed by its ``rules`` column (lists or fingerprints)
+    as ``rules``; not yet merged."""
+    import narwhals as nw
+
+    completed = nw.col("status") == "COMPLETED"
+    keyed = frame.select(
+        "status",
+        nw.when(completed).then(nw.col("type").fill_null(NO_MATCH)).alias("type"),
+        nw.when(completed).then(nw.col("confidence")).alias("confidence"),
+        nw.when(completed)
+        .then(nw.col("created_at").dt.truncate(_TRUNCATE[period]))
+        .alias("period"),
+        "configuration_id",
+        nw.col(rules).alias(rules),
+        "created_at",
+    )
+    counted = keyed.group_by(*CELL_KEYS[:-1], rules, drop_null_keys=False).agg(
+        nw.len().alias("jobs"),
+        nw.col("created_at").min().alias("first_seen"),
+        nw.col("created_at").max().alias("last_seen"),
+    )
+    return _to_pandas(counted.collect())
 
 
 def labelled_rows(source: Any, ids: Iterable[str]) -> pd.DataFrame:
@@ -247,6 +267,32 @@ _ROW_COLUMNS = (
 )
 
 
+def _stored_rules(
+    frame: nw.LazyFrame[Any], fingerprints: Iterable[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """The rules of each stored fingerprint, from one job of each (a scan the engine stops at
+    its first match), fingerprinted again here: a list whose digest differs from the stored one
+    (the column edited by hand) is refused, since the audit would name its rules wrongly."""
+    import narwhals as nw
+
+    rules: dict[str, list[tuple[str, str]]] = {}
+    for name in sorted(str(f) for f in fingerprints):
+        one = frame.filter(nw.col("rules") == name).select("rule_list").head(1).collect()
+        ids, found = rule_set_ids(_to_pandas(one)["rule_list"])
+        if ids.isna().all():
+            rules[name] = []
+            continue
+        if str(ids.iloc[0]) != name:
+            msg = (
+                f"the column {FINGERPRINT!r} holds {name!r} for rules whose fingerprint is "
+                f"{ids.iloc[0]!r}: drop the column (the rules are then fingerprinted as they "
+                "are) or write it again with the export"
+            )
+            raise ValueError(msg)
+        rules[name] = found[name]
+    return rules
+
+
 def _band(edges: list[float]) -> nw.Expr:
     """Each job's confidence band, named as :func:`._sample.stratum_names` names it (a
     missing or impossible confidence in the lowest band)."""
@@ -306,11 +352,16 @@ def _jobs(source: Any) -> tuple[nw.LazyFrame[Any], str, dict[str, list[tuple[str
         )
         raise ValueError(msg)
     kinds: dict[str, Any] = {"confidence": nw.Float64(), "created_at": nw.Datetime("us", "UTC")}
+    rule_list = nw.List(nw.Struct({"description": nw.String(), "type": nw.String()}))
     if rules is not None:
         named = {**_COLUMNS, "rules": _RULE_SET}
+    elif FINGERPRINT in present:  # grouped by the stored fingerprint, the lists read once each
+        named = {**_COLUMNS, "rules": FINGERPRINT, "rule_list": "configuration.rules"}
+        kinds["rule_list"] = rule_list
+        rules = {}
     else:
         named = _COLUMNS
-        kinds["rules"] = nw.List(nw.Struct({"description": nw.String(), "type": nw.String()}))
+        kinds["rules"] = rule_list
     renames = {name: short for short, name in named.items() if name in present and name != short}
     if engine == "pyspark":  # narwhals' col("result.type") is a struct field's path to Spark
         native_renamed = lazy.to_native().withColumnsRenamed(renames)
@@ -324,6 +375,8 @@ def _jobs(source: Any) -> tuple[nw.LazyFrame[Any], str, dict[str, list[tuple[str
         for short, name in named.items()
     ]
     strings = ["id", "error_message", "configuration_id", "type", "document", "reasoning"]
+    if FINGERPRINT in present and "rule_list" in named:
+        strings.append("rules")
     base = lazy.select(*columns).with_columns(  # dictionary-encoded columns, as plain strings
         nw.col("confidence").cast(nw.Float64()), *[nw.col(c).cast(nw.String()) for c in strings]
     )
