@@ -91,10 +91,11 @@ _COLUMNS = {
     "rules": "configuration.rules",
     "type": "result.type",
     "confidence": "result.confidence",
-    "document": "document_input_value",
+    "document": "file_input",
     "reasoning": "result.reasoning",
 }
 _TRUNCATE = {"day": "1d", "month": "1mo"}
+_ERROR = "error_message"  # a key of failed jobs' cells alone
 _RULE_SET = "rule_set"  # a pandas source's rules, already fingerprinted
 #: The rule set's fingerprint (:func:`._prepare.rule_set_ids`), where the dataset stores it:
 #: the engine then groups by these 10 characters, not by every job's list of rules.
@@ -104,8 +105,8 @@ _STRING = pd.StringDtype("pyarrow")
 
 @dataclass(frozen=True)
 class Cells:
-    """Counted jobs: ``cells`` (:data:`CELL_KEYS`, ``jobs``, ``first_seen`` and ``last_seen``
-    of ``created_at``), ``errors`` (failed jobs per ``error_message``, ``"(no message)"`` where
+    """Counted jobs: ``cells`` (:data:`CELL_KEYS`, the ``error_message`` of failed jobs,
+    ``jobs``, ``first_seen`` and ``last_seen`` of ``created_at``), ``errors`` (failed jobs per ``error_message``, ``"(no message)"`` where
     missing), ``rules`` (each rule set's sorted ``(type, description)`` pairs) and the
     ``engine`` that counted."""
 
@@ -140,26 +141,22 @@ def count_cells(source: Any, *, period: Period = "day") -> Cells:
             ids, more = rule_set_ids(rest["rule_list"])
             rules.update(more)
             cells = pd.concat([cells, rest.drop(columns="rule_list").assign(rules=ids)])
-    failed = (
-        frame.filter(nw.col("status") == "FAILED")
-        .group_by("error_message", drop_null_keys=False)
-        .agg(nw.len().alias("jobs"))
-    )
     cells = cells.rename(columns={"rules": _RULE_SET})
     # merge what the engine kept apart: rule lists in another order, NaN next to null
     cells["confidence"] = cells["confidence"].astype("float64")
     cells["period"] = _naive_utc(cells["period"])
     for name in ("first_seen", "last_seen"):
         cells[name] = _utc(cells[name])
-    merged = cells.groupby(list(CELL_KEYS), dropna=False, sort=True).agg(
+    merged = cells.groupby([*CELL_KEYS, _ERROR], dropna=False, sort=True).agg(
         jobs=("jobs", "sum"), first_seen=("first_seen", "min"), last_seen=("last_seen", "max")
     )
+    merged = merged.reset_index()
     merged["jobs"] = merged["jobs"].astype("int64")
-    messages = _to_pandas(failed.collect())
-    messages["error_message"] = messages["error_message"].fillna("(no message)")
-    per = messages.groupby("error_message", sort=False)["jobs"].sum().astype("int64")
-    errors = per.sort_values(ascending=False, kind="stable").reset_index()
-    return Cells(merged.reset_index(), errors, rules, engine)
+    failed = merged[merged["status"] == "FAILED"]
+    messages = failed[_ERROR].astype(object).fillna("(no message)")
+    per = failed["jobs"].groupby(messages.to_numpy(), sort=True).sum().astype("int64")
+    errors = per.sort_values(ascending=False, kind="stable").rename_axis(_ERROR).reset_index()
+    return Cells(merged, errors, rules, engine)
 
 
 def _count(frame: nw.LazyFrame[Any], rules: str, period: Period) -> pd.DataFrame:
@@ -177,9 +174,10 @@ def _count(frame: nw.LazyFrame[Any], rules: str, period: Period) -> pd.DataFrame
         .alias("period"),
         "configuration_id",
         nw.col(rules).alias(rules),
+        nw.when(nw.col("status") == "FAILED").then(nw.col("error_message")).alias(_ERROR),
         "created_at",
     )
-    counted = keyed.group_by(*CELL_KEYS[:-1], rules, drop_null_keys=False).agg(
+    counted = keyed.group_by(*CELL_KEYS[:-1], rules, _ERROR, drop_null_keys=False).agg(
         nw.len().alias("jobs"),
         nw.col("created_at").min().alias("first_seen"),
         nw.col("created_at").max().alias("last_seen"),
@@ -199,14 +197,20 @@ def labelled_rows(source: Any, ids: Iterable[str]) -> pd.DataFrame:
 
 
 def stratified_draw(
-    source: Any, counts: Mapping[str, int], seed: int, *, bands: tuple[float, ...] = ()
+    source: Any,
+    counts: Mapping[str, int],
+    seed: int,
+    *,
+    bands: tuple[float, ...] = (),
+    exclude: Iterable[str] = (),
 ) -> pd.DataFrame:
     """A simple random sample of ``counts[s]`` completed jobs from each stratum ``s`` (the
     predicted type, split at ``bands`` as :func:`._sample.stratum_names` names them), drawn in
     the engine, in random order, with the stratum and its size (``pool``).
 
     Reproducible from ``seed`` whatever the engine or the files' order: the jobs of a stratum
-    are numbered by id in the engine, and the numbers drawn here (numpy, ``seed``).
+    are numbered by id in the engine, and the numbers drawn here (numpy, ``seed``). The jobs
+    whose id is in ``exclude`` are left out of the strata.
     """
     import narwhals as nw
 
@@ -215,6 +219,9 @@ def stratified_draw(
     if bands:
         stratum = nw.concat_str([stratum, nw.lit(" | "), _band(sorted(bands))])
     pool = frame.filter(nw.col("status") == "COMPLETED").with_columns(stratum.alias("stratum"))
+    left_out = sorted({str(i) for i in exclude})
+    if left_out:  # jobs labelled in an earlier round are not drawn again
+        pool = pool.filter(~nw.col("id").is_in(left_out))
     pools = _to_pandas(pool.group_by("stratum").agg(nw.len().alias("pool")).collect())
     sizes = {str(s): int(n) for s, n in zip(pools["stratum"], pools["pool"], strict=True)}
     rng = np.random.default_rng(seed)
@@ -254,9 +261,48 @@ def stratified_draw(
     return rows
 
 
+def chosen_rows(source: Any, n: int, strategy: str, threshold: float) -> pd.DataFrame:
+    """The ``n`` completed jobs a ``"lowest"`` or ``"margin"`` queue picks (see
+    :func:`._queue.review_queue`), sorted in the engine with the same keys and tie-breaks:
+    the lowest stated confidence (missing or impossible ones first, as -1), no match first,
+    then the id; or the distance to ``threshold``, then the id."""
+    import narwhals as nw
+
+    frame, _, rules = _jobs(source)
+    conf = nw.col("confidence")
+    usable = (conf >= 0) & (conf <= 1)  # False for NaN and infinities on every engine
+    done = frame.filter(nw.col("status") == "COMPLETED")
+    if strategy == "lowest":
+        keyed = done.with_columns(
+            nw.when(usable).then(conf).otherwise(nw.lit(-1.0)).alias("_key"),
+            (~nw.col("type").is_null()).alias("_match"),
+        )
+        order = ["_key", "_match", "id"]
+    else:
+        keyed = done.filter(usable).with_columns((conf - threshold).abs().alias("_key"))
+        order = ["_key", "id"]
+    top = keyed.sort(*order).head(n).select(*_ROW_COLUMNS)
+    return _named_rows(_to_pandas(top.collect()), rules)
+
+
+def frame_of(source: Any) -> tuple[int, str | None, str | None]:
+    """The completed jobs' number and their smallest and largest id (what
+    :func:`._design.frame_fingerprint` reads), from the engine."""
+    import narwhals as nw
+
+    frame, _, _ = _jobs(source)
+    ends = frame.filter(nw.col("status") == "COMPLETED").select(
+        nw.len().alias("jobs"), nw.col("id").min().alias("low"), nw.col("id").max().alias("high")
+    )
+    row = _to_pandas(ends.collect()).iloc[0]
+    low, high = row["low"], row["high"]
+    return int(row["jobs"]), None if pd.isna(low) else str(low), None if pd.isna(high) else str(high)
+
+
 _ROW_COLUMNS = (
     "id",
     "status",
+    "error_message",
     "type",
     "confidence",
     "created_at",

@@ -14,6 +14,7 @@ import pandas as pd
 from ._evidence import MIN_GROUP_LABELS, benjamini_hochberg, difference
 from ._prepare import NO_MATCH
 from ._sample import LabelledSample, cell_counts, combine
+from ._weighted import median, numpy_percentiles, pandas_quantile, weights_of
 from ._stats import (
     PSI_MAJOR,
     PSI_MODERATE,
@@ -45,11 +46,16 @@ __all__ = [
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
-def type_order(*series: pd.Series | np.ndarray) -> list[str]:
-    """Every type seen in ``series``, most frequent first, "no match" last."""
+def type_order(*series: pd.Series | np.ndarray, weights: np.ndarray | None = None) -> list[str]:
+    """Every type seen in ``series``, most frequent first, "no match" last (``weights``: the
+    jobs each value of the first series stands for)."""
     counts = pd.Series(dtype="int64")
-    for values in series:  # value_counts of a categorical is a bincount of its codes
-        found = pd.Series(values).value_counts(sort=False)
+    for i, values in enumerate(series):  # value_counts of a categorical: a bincount of codes
+        if i == 0 and weights is not None:
+            found = pd.Series(weights).groupby(pd.Series(values).to_numpy()).sum()
+            found = found.astype("int64")
+        else:
+            found = pd.Series(values).value_counts(sort=False)
         found.index = found.index.astype(str)
         counts = counts.add(found[found > 0], fill_value=0)
     ranked = sorted(counts.items(), key=lambda kv: (kv[0] == NO_MATCH, -kv[1], kv[0]))
@@ -58,17 +64,30 @@ def type_order(*series: pd.Series | np.ndarray) -> list[str]:
 
 def status_counts(jobs: pd.DataFrame) -> pd.DataFrame:
     """Jobs and share per status (``FETCH ERROR`` for rows that could not be fetched)."""
-    counts = jobs["status"].value_counts()
-    table = pd.DataFrame({"jobs": counts, "share": counts / max(len(jobs), 1)})
+    weights = weights_of(jobs)
+    if weights is None:
+        counts = jobs["status"].value_counts()
+    else:
+        counts = pd.Series(weights, index=jobs.index).groupby(jobs["status"], observed=False).sum()
+        counts = counts.sort_values(ascending=False, kind="stable").rename("count")
+    total = len(jobs) if weights is None else int(weights.sum())
+    table = pd.DataFrame({"jobs": counts, "share": counts / max(total, 1)})
     table.index.name = "status"
     return table
 
 
 def top_errors(jobs: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     """The ``n`` most common ``error_message``s of failed jobs, with their share of failures."""
-    failed = jobs.loc[jobs["status"] == "FAILED", "error_message"].fillna("(no message)")
-    counts = failed.value_counts().head(n)
-    table = pd.DataFrame({"jobs": counts, "share_of_failed": counts / max(len(failed), 1)})
+    is_failed = (jobs["status"] == "FAILED").to_numpy(bool)
+    failed = jobs.loc[is_failed, "error_message"].fillna("(no message)")
+    weights = weights_of(jobs)
+    if weights is None:
+        counts, total = failed.value_counts().head(n), len(failed)
+    else:
+        per = pd.Series(weights[is_failed], index=failed.index).groupby(failed.to_numpy()).sum()
+        per = per.rename_axis("error_message").rename("count").astype("int64")
+        counts, total = per.sort_values(ascending=False, kind="stable").head(n), int(per.sum())
+    table = pd.DataFrame({"jobs": counts, "share_of_failed": counts / max(total, 1)})
     table.index.name = "error_message"
     return table
 
@@ -82,37 +101,97 @@ def summary(
     not be fetched (``not_fetched``: fetch failures, not job failures), confidence quantiles,
     missing and impossible confidences, share below ``threshold`` (and accuracy with its
     interval, ECE, Brier, AUROC ... when labels are given)."""
-    n = len(jobs)
-    completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
-    conf = completed["confidence"].dropna()
-    failed = int((jobs["status"] == "FAILED").sum())
-    not_fetched = int((jobs["status"] == "FETCH ERROR").sum())
-    no_match = int((completed["type"] == NO_MATCH).sum())
-    rows: dict[str, float | int | str] = {
+    weights = weights_of(jobs)
+    if weights is not None:
+        rows = _weighted_summary(jobs, weights, threshold)
+    else:
+        n = len(jobs)
+        completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
+        conf = completed["confidence"].dropna()
+        failed = int((jobs["status"] == "FAILED").sum())
+        not_fetched = int((jobs["status"] == "FETCH ERROR").sum())
+        no_match = int((completed["type"] == NO_MATCH).sum())
+        rows = _summary_rows(
+            jobs,
+            n,
+            len(completed),
+            failed,
+            not_fetched,
+            no_match,
+            int(completed["confidence"].isna().sum()),
+            int(jobs["confidence_impossible"].sum())
+            if "confidence_impossible" in jobs.columns
+            else 0,
+        )
+        rows["confidence_mean"] = float(conf.mean()) if len(conf) else math.nan
+        # one partition for every quantile (as Series.quantile computes each: linear, q * 100)
+        found = (
+            np.percentile(conf.to_numpy(float), [q * 100 for q in QUANTILES]) if len(conf) else []
+        )
+        for i, q in enumerate(QUANTILES):
+            rows[f"confidence_p{round(q * 100)}"] = float(found[i]) if len(conf) else math.nan
+        rows["threshold"] = threshold
+        rows["below_threshold"] = _ratio(int((conf < threshold).sum()), len(conf))
+    rows.update(label_metrics or {})
+    return pd.DataFrame({"value": pd.Series(rows, dtype=object)}).rename_axis("metric")
+
+
+def _summary_rows(
+    jobs: pd.DataFrame,
+    n: int,
+    completed: int,
+    failed: int,
+    not_fetched: int,
+    no_match: int,
+    missing: int,
+    impossible: int,
+) -> dict[str, float | int | str]:
+    """The summary's counts, in its order."""
+    return {
         "jobs": n,
-        "completed": len(completed),
-        "completed_share": _ratio(len(completed), n),
+        "completed": completed,
+        "completed_share": _ratio(completed, n),
         "failed": failed,
         "failure_rate": _ratio(failed, n),
         "not_fetched": not_fetched,
         "not_fetched_share": _ratio(not_fetched, n),
         "top_error": top_errors(jobs, 1).index[0] if failed else "",
         "no_match": no_match,
-        "no_match_rate": _ratio(no_match, len(completed)),
-        "confidence_missing": int(completed["confidence"].isna().sum()),
-        "confidence_impossible": int(jobs["confidence_impossible"].sum())
-        if "confidence_impossible" in jobs.columns
-        else 0,
-        "confidence_mean": float(conf.mean()) if len(conf) else math.nan,
+        "no_match_rate": _ratio(no_match, completed),
+        "confidence_missing": missing,
+        "confidence_impossible": impossible,
     }
-    # one partition for every quantile (as Series.quantile computes each: linear, q * 100)
-    found = np.percentile(conf.to_numpy(float), [q * 100 for q in QUANTILES]) if len(conf) else []
+
+
+def _weighted_summary(
+    jobs: pd.DataFrame, weights: np.ndarray, threshold: float
+) -> dict[str, float | int | str]:
+    """The summary's counts and confidence figures of a frame counted in cells."""
+    done = jobs["completed"].to_numpy(bool)
+    status = jobs["status"]
+    w = weights[done]
+    conf = jobs["confidence"].to_numpy(float)[done]
+    known = ~np.isnan(conf)
+    impossible = jobs["confidence_impossible"].to_numpy(bool)
+    rows = _summary_rows(
+        jobs,
+        int(weights.sum()),
+        int(w.sum()),
+        int(weights[(status == "FAILED").to_numpy(bool)].sum()),
+        int(weights[(status == "FETCH ERROR").to_numpy(bool)].sum()),
+        int(w[(jobs.loc[done, "type"] == NO_MATCH).to_numpy(bool)].sum()),
+        int(w[~known].sum()),
+        int(weights[impossible].sum()),
+    )
+    total = float(w[known].sum())
+    rows["confidence_mean"] = float((conf[known] * w[known]).sum() / total) if total else math.nan
+    found = numpy_percentiles(conf, w, [q * 100 for q in QUANTILES])
     for i, q in enumerate(QUANTILES):
-        rows[f"confidence_p{round(q * 100)}"] = float(found[i]) if len(conf) else math.nan
+        rows[f"confidence_p{round(q * 100)}"] = found[i]
     rows["threshold"] = threshold
-    rows["below_threshold"] = _ratio(int((conf < threshold).sum()), len(conf))
-    rows.update(label_metrics or {})
-    return pd.DataFrame({"value": pd.Series(rows, dtype=object)}).rename_axis("metric")
+    below = int(w[known & (conf < threshold)].sum())
+    rows["below_threshold"] = _ratio(below, int(w[known].sum()))
+    return rows
 
 
 def _ratio(a: float, b: float) -> float:
@@ -146,26 +225,32 @@ def by_type(
     conf = completed["confidence"]
     # grouped by the type's integer code (no string hashing per job), named afterwards
     codes = pd.Series(types.cat.codes.to_numpy(np.int64), index=conf.index)
-    grouped = conf.groupby(codes, sort=False)
-    table = pd.DataFrame(
-        {
-            "count": codes.value_counts(),
-            "confidence_mean": grouped.mean(),
-            "confidence_median": grouped.median(),
-            "confidence_p10": grouped.quantile(0.1),
-            "confidence_p90": grouped.quantile(0.9),
-            "below_threshold": (conf < threshold).where(conf.notna()).groupby(codes).mean(),
-        }
-    )
+    weights = weights_of(jobs)
+    done_weights = None if weights is None else weights[jobs["completed"].to_numpy(bool)]
+    if done_weights is None:
+        grouped = conf.groupby(codes, sort=False)
+        table = pd.DataFrame(
+            {
+                "count": codes.value_counts(),
+                "confidence_mean": grouped.mean(),
+                "confidence_median": grouped.median(),
+                "confidence_p10": grouped.quantile(0.1),
+                "confidence_p90": grouped.quantile(0.9),
+                "below_threshold": (conf < threshold).where(conf.notna()).groupby(codes).mean(),
+            }
+        )
+    else:
+        table = _weighted_by_type(codes.to_numpy(), conf.to_numpy(float), done_weights, threshold)
     names = np.array([str(c) for c in types.cat.categories], dtype=object)
     table.index = pd.Index(names[table.index.to_numpy()], dtype=object)
     table["count"] = table["count"].fillna(0).astype("int64")
-    table.insert(1, "share", table["count"] / max(len(completed), 1))
+    total = len(completed) if done_weights is None else int(done_weights.sum())
+    table.insert(1, "share", table["count"] / max(total, 1))
     if labelled_jobs is None:
-        order = type_order(types)
+        order = type_order(types, weights=done_weights)
         return table.reindex(order).rename_axis("type").fillna({"count": 0, "share": 0.0})
     y_true, y_pred, conf_l = labelled_jobs
-    order = type_order(types, y_true)
+    order = type_order(types, y_true, weights=done_weights)
     table = table.reindex(order)
     table[["count"]] = table[["count"]].fillna(0).astype("int64")
     table["share"] = table["share"].fillna(0.0)
@@ -194,6 +279,35 @@ def by_type(
     table["label_gap"] = by_label["c"] - by_label["hit"] / by_label["n"]
     table["overconfident"] = (by_label["c"] > recall_hi).fillna(False).astype(bool)
     return table.drop(columns=["correct", "labelled_confidence"]).rename_axis("type")
+
+
+def _weighted_by_type(
+    codes: np.ndarray, conf: np.ndarray, weights: np.ndarray, threshold: float
+) -> pd.DataFrame:
+    """``by_type``'s count and confidence columns from weighted rows, per type code."""
+    records = {}
+    for code in np.unique(codes):
+        mine = codes == code
+        c, w = conf[mine], weights[mine]
+        known = ~np.isnan(c)
+        total = float(w[known].sum())
+        records[int(code)] = {
+            "count": int(w.sum()),
+            "confidence_mean": float((c[known] * w[known]).sum() / total) if total else np.nan,
+            "confidence_median": median(c, w),
+            "confidence_p10": pandas_quantile(c, w, 0.1),
+            "confidence_p90": pandas_quantile(c, w, 0.9),
+            "below_threshold": float(w[known & (c < threshold)].sum() / total) if total else np.nan,
+        }
+    columns = [
+        "count",
+        "confidence_mean",
+        "confidence_median",
+        "confidence_p10",
+        "confidence_p90",
+        "below_threshold",
+    ]
+    return pd.DataFrame.from_dict(records, orient="index", columns=columns)
 
 
 def labelled(jobs: pd.DataFrame, truth: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
