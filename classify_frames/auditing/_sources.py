@@ -331,13 +331,15 @@ def _fingerprint(jobs: int, low: str | None, high: str | None) -> str:
 
 
 def _queue_table(rows: pd.DataFrame, design: pd.DataFrame) -> pd.DataFrame:
-    """:func:`._queue.queue_table` for rows read by the engine."""
+    """:func:`._queue.queue_table` for rows read by the engine (an impossible confidence
+    shown as missing, as the prepared frame holds it)."""
+    conf = rows["confidence"].astype("float64")
     table = pd.DataFrame(
         {
             "id": rows["id"].astype(_STRING).to_numpy(),
             "file_input": rows["document"].astype(_STRING).to_numpy(),
             "result.type": rows["type"].astype(_STRING).to_numpy(),
-            "result.confidence": rows["confidence"].astype("float64").to_numpy(),
+            "result.confidence": conf.where(conf.between(0, 1)).to_numpy(),
             "result.reasoning": rows["reasoning"].astype(_STRING).to_numpy(),
         }
     )

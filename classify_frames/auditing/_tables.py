@@ -81,8 +81,10 @@ def top_errors(jobs: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     is_failed = (jobs["status"] == "FAILED").to_numpy(bool)
     failed = jobs.loc[is_failed, "error_message"].fillna("(no message)")
     weights = weights_of(jobs)
-    if weights is None:
-        counts, total = failed.value_counts().head(n), len(failed)
+    if weights is None:  # ties in the messages' order, as from weighted rows
+        found = failed.value_counts(sort=False).sort_index()
+        counts = found.sort_values(ascending=False, kind="stable").head(n)
+        total = len(failed)
     else:
         per = pd.Series(weights[is_failed], index=failed.index).groupby(failed.to_numpy()).sum()
         per = per.rename_axis("error_message").rename("count").astype("int64")
