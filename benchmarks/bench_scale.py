@@ -20,7 +20,13 @@ its own:
 - ``read_audit``: ``cf.read_parquet`` then the in-memory audit's label-free tables (summary,
   status, by type, monthly drift, by configuration and mix, a 25-per-type stratified queue);
 - ``cells_pandas``: ``cf.read_parquet`` then ``count_cells`` of the pandas frame;
-- ``polars_read``: ``polars.read_parquet`` of the same files.
+- ``polars_read``: ``polars.read_parquet`` of the same files;
+- ``audit``: ``cf.audit(path)``, its label-free tables (summary, status, errors, by type, by
+  configuration and mix, rule changes, unused rules, unknown types) and a 400-job stratified
+  queue drawn in DuckDB;
+- ``sql_audit``: the same tables and a 400-job stratified sample as hand-written DuckDB SQL;
+- ``audit_labels``: ``audit``, then that queue labelled and passed back: accuracy, by type and
+  certified thresholds (the 100 million target: under 60 s and 2 GB).
 
 ``--layers`` also measures the choice between the dataframe-agnostic layers: import time of
 narwhals and of Ibis, and the same cell counting written in Ibis over DuckDB and Polars, run
@@ -233,6 +239,119 @@ def step_read_audit(path: Path) -> dict[str, Any]:
     return {"read_s": read, "tables_s": time.perf_counter() - start, "rows": len(df)}
 
 
+_TABLES = (
+    "summary",
+    "status",
+    "errors",
+    "by_type",
+    "by_configuration",
+    "configuration_mix",
+    "rule_changes",
+    "unused_rules",
+    "unknown_types",
+)
+
+
+def _label_free(path: Path) -> tuple[Any, Any]:
+    """``cf.audit(path)``, its label-free tables and a 400-job stratified queue."""
+    import classify_frames as cf
+
+    report = cf.audit(path)
+    for name in _TABLES:
+        getattr(report, name)
+    return report, report.review_queue(budget=400, strategy="stratified", seed=0)
+
+
+def step_audit(path: Path) -> dict[str, Any]:
+    _, queue = _label_free(path)
+    return {"queue": len(queue)}
+
+
+def step_audit_labels(path: Path) -> dict[str, Any]:
+    """The 100M target: the label-free tables, a 400-label stratified sample (labelled here
+    from the predicted type, one in ten wrong), then accuracy, by type and certified
+    thresholds from those labels."""
+    import hashlib
+    import tempfile
+    import warnings
+
+    import pandas as pd
+
+    start = time.perf_counter()
+    report, queue = _label_free(path)
+    tables = time.perf_counter() - start
+    wrong = [int(hashlib.sha256(str(i).encode()).hexdigest(), 16) % 10 == 0 for i in queue["id"]]
+    queue["label"] = queue["result.type"].fillna("none").where(~pd.Series(wrong), "none")
+    with tempfile.TemporaryDirectory() as tmp:
+        file = Path(tmp) / "labels.csv"
+        queue.to_csv(file, index=False)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            labelled = report.with_labels(file)
+            accuracy = labelled.accuracy_estimate
+            _ = labelled.by_type, labelled.summary
+            thresholds = labelled.recommend_threshold(0.9)
+    return {
+        "tables_s": tables,
+        "labels_s": time.perf_counter() - start,
+        "accuracy": str(accuracy),
+        "overall_threshold": float(thresholds.loc["overall", "threshold"]),
+    }
+
+
+AUDIT_SQL = [
+    # status, failures' messages
+    """SELECT CASE WHEN fetch_error IS NOT NULL THEN 'FETCH ERROR'
+         ELSE coalesce(upper(CAST(status AS VARCHAR)), 'UNKNOWN') END AS status, count(*)
+       FROM read_parquet('{glob}') GROUP BY ALL ORDER BY 2 DESC""",
+    """SELECT coalesce(error_message, '(no message)'), count(*) FROM read_parquet('{glob}')
+       WHERE upper(CAST(status AS VARCHAR)) = 'FAILED' AND fetch_error IS NULL
+       GROUP BY ALL ORDER BY 2 DESC LIMIT 5""",
+    # summary and by type: counts and confidence quantiles of the completed jobs
+    """SELECT count(*), avg(c), quantile_cont(c, [0.1, 0.25, 0.5, 0.75, 0.9]),
+         avg(CASE WHEN c < 0.8 THEN 1.0 ELSE 0.0 END), count(*) FILTER (WHERE t IS NULL)
+       FROM (SELECT "result.confidence" AS c, "result.type" AS t FROM read_parquet('{glob}')
+             WHERE upper(CAST(status AS VARCHAR)) = 'COMPLETED' AND fetch_error IS NULL)""",
+    """SELECT coalesce("result.type", 'no match') AS type, count(*), avg("result.confidence"),
+         median("result.confidence"), quantile_cont("result.confidence", [0.1, 0.9]),
+         avg(CASE WHEN "result.confidence" < 0.8 THEN 1.0 ELSE 0.0 END)
+       FROM read_parquet('{glob}')
+       WHERE upper(CAST(status AS VARCHAR)) = 'COMPLETED' AND fetch_error IS NULL GROUP BY ALL""",
+    # by configuration and rule set, and the mix (by the stored fingerprint: the cheap key)
+    """SELECT configuration_id, "configuration.rule_set", count(*),
+         count(*) FILTER (WHERE "result.type" IS NULL), avg("result.confidence"),
+         median("result.confidence"), min(created_at), max(created_at)
+       FROM read_parquet('{glob}')
+       WHERE upper(CAST(status AS VARCHAR)) = 'COMPLETED' AND fetch_error IS NULL GROUP BY ALL""",
+    """SELECT configuration_id, "configuration.rule_set", "result.type", count(*)
+       FROM read_parquet('{glob}')
+       WHERE upper(CAST(status AS VARCHAR)) = 'COMPLETED' AND fetch_error IS NULL GROUP BY ALL""",
+    # types seen per rule set (unused rules, unknown types)
+    """SELECT "configuration.rule_set", any_value("configuration.rules"), list(DISTINCT t)
+       FROM (SELECT "configuration.rule_set", "configuration.rules", "result.type" AS t
+             FROM read_parquet('{glob}') WHERE upper(CAST(status AS VARCHAR)) = 'COMPLETED')
+       GROUP BY ALL""",
+    # a stratified sample: 400 jobs spread over the types, drawn by a seeded hash
+    """SELECT * FROM (
+         SELECT id, "result.type", "result.confidence", "result.reasoning",
+           row_number() OVER (PARTITION BY "result.type" ORDER BY hash(id, 0)) AS r
+         FROM read_parquet('{glob}')
+         WHERE upper(CAST(status AS VARCHAR)) = 'COMPLETED' AND fetch_error IS NULL)
+       WHERE r <= 19""",
+]
+
+
+def step_sql_audit(path: Path) -> dict[str, Any]:
+    """The label-free tables and the sample of ``step_audit`` as hand-written DuckDB SQL."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    rows = [len(con.sql(q.format(glob=_glob(path))).fetchall()) for q in AUDIT_SQL]
+    return {"rows": sum(rows)}
+
+
 def step_cells_pandas(path: Path) -> dict[str, Any]:
     import classify_frames as cf
     from classify_frames.auditing._cells import count_cells
@@ -340,7 +459,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=2_000_000)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/classify-frames-scale"))
-    parser.add_argument("--steps", default="cells,sql,draw,cells_polars,read_audit,polars_read")
+    parser.add_argument(
+        "--steps", default="audit,sql_audit,audit_labels,cells,sql,read_audit,polars_read"
+    )
     parser.add_argument("--layers", action="store_true", help="also narwhals against Ibis")
     parser.add_argument("--ibis-python", default=None, help="a python with ibis-framework")
     parser.add_argument(
@@ -395,6 +516,7 @@ def _ratios(results: dict[str, dict[str, Any]]) -> None:
         return float(value) if value is not None else None
 
     pairs = [
+        ("audit", "sql_audit", "cf.audit(path) tables + queue / hand-written DuckDB SQL"),
         ("cells", "sql", "count_cells(path) / hand-written DuckDB SQL"),
         ("read_audit", "sql", "cf.read_parquet + audit tables / DuckDB SQL"),
         ("read_audit", "cells", "cf.read_parquet + audit tables / count_cells(path)"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +131,7 @@ def labelled(
     request: pytest.FixtureRequest,
     randomized: tuple[pd.DataFrame, Path],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[AuditReport, AuditReport]]:
+) -> tuple[AuditReport, AuditReport]:
     df, path = randomized
     memory = quiet(lambda: cf.audit(df))
     kind = request.param
@@ -146,7 +146,7 @@ def labelled(
     else:
         queue = df.sample(200, random_state=4)[["id"]]
     file = labels_file(df, queue, tmp_path_factory.mktemp("labels") / f"{kind}.csv")
-    yield quiet(lambda: cf.audit(df, labels=file)), quiet(lambda: cf.audit(path, labels=file))
+    return quiet(lambda: cf.audit(df, labels=file)), quiet(lambda: cf.audit(path, labels=file))
 
 
 @pytest.mark.parametrize("name", list(LABELLED))

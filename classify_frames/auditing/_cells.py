@@ -106,9 +106,9 @@ _STRING = pd.StringDtype("pyarrow")
 @dataclass(frozen=True)
 class Cells:
     """Counted jobs: ``cells`` (:data:`CELL_KEYS`, the ``error_message`` of failed jobs,
-    ``jobs``, ``first_seen`` and ``last_seen`` of ``created_at``), ``errors`` (failed jobs per ``error_message``, ``"(no message)"`` where
-    missing), ``rules`` (each rule set's sorted ``(type, description)`` pairs) and the
-    ``engine`` that counted."""
+    ``jobs``, ``first_seen`` and ``last_seen`` of ``created_at``), ``errors`` (failed jobs per
+    ``error_message``, ``"(no message)"`` where missing), ``rules`` (each rule set's sorted
+    ``(type, description)`` pairs) and the ``engine`` that counted."""
 
     cells: pd.DataFrame
     errors: pd.DataFrame
@@ -296,7 +296,11 @@ def frame_of(source: Any) -> tuple[int, str | None, str | None]:
     )
     row = _to_pandas(ends.collect()).iloc[0]
     low, high = row["low"], row["high"]
-    return int(row["jobs"]), None if pd.isna(low) else str(low), None if pd.isna(high) else str(high)
+    return (
+        int(row["jobs"]),
+        None if pd.isna(low) else str(low),
+        None if pd.isna(high) else str(high),
+    )
 
 
 _ROW_COLUMNS = (

@@ -92,6 +92,11 @@ def audit(
                 bins=bins,
                 n_bins=n_bins,
             )
+        msg = (
+            "audit needs a DataFrame of jobs (see jobs_to_frame), a dataset path or glob, a "
+            f"DuckDB relation, or a Polars or PySpark DataFrame; got {type(df).__name__}"
+        )
+        raise TypeError(msg)
     if by != "result.type":
         if by not in df.columns:
             msg = f"by={by!r} is not a column of the frame"

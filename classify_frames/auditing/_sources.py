@@ -165,7 +165,9 @@ class CellsReport(AuditReport):
     def _empty_sample(self) -> LabelledSample:
         size = len(self._weights)
         empty = np.zeros(0, np.int64)
-        return LabelledSample(np.zeros(size, np.int64), empty, ["all"], "none", weights=self._weights)
+        return LabelledSample(
+            np.zeros(size, np.int64), empty, ["all"], "none", weights=self._weights
+        )
 
     @cached_property
     def accuracy_estimate(self) -> ShareEstimate:
@@ -219,7 +221,11 @@ class CellsReport(AuditReport):
         allocation = allocation or ("equal" if budget is None else "neyman")
         left_out = [] if mask is None else list(self.jobs.loc[done, "id"][mask].dropna())
         rows = stratified_draw(
-            self.source, counts.to_dict(), seed, bands=tuple(bands), exclude=left_out
+            self.source,
+            {str(k): int(v) for k, v in counts.items()},
+            seed,
+            bands=tuple(bands),
+            exclude=left_out,
         )
         design = design_columns(
             f"stratified/{allocation}",

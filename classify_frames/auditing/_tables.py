@@ -14,7 +14,6 @@ import pandas as pd
 from ._evidence import MIN_GROUP_LABELS, benjamini_hochberg, difference
 from ._prepare import NO_MATCH
 from ._sample import LabelledSample, cell_counts, combine
-from ._weighted import median, numpy_percentiles, pandas_quantile, weights_of
 from ._stats import (
     PSI_MAJOR,
     PSI_MODERATE,
@@ -29,6 +28,7 @@ from ._stats import (
     two_proportion_pvalue,
     wilson_interval,
 )
+from ._weighted import median, numpy_percentiles, pandas_quantile, weights_of
 
 __all__ = [
     "by_type",

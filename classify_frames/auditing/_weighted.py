@@ -35,7 +35,9 @@ def _at(values: np.ndarray, cumulative: np.ndarray, index: np.ndarray) -> np.nda
     return found
 
 
-def numpy_percentiles(values: np.ndarray, weights: np.ndarray, percents: list[float]) -> list[float]:
+def numpy_percentiles(
+    values: np.ndarray, weights: np.ndarray, percents: list[float]
+) -> list[float]:
     """``np.percentile`` of the expanded non-NaN values (linear), NaN when there are none."""
     ordered, cumulative = _sorted(values, weights)
     if not len(ordered):
