@@ -36,6 +36,8 @@ UNLABELLED = (
     "unused_rules",
     "unknown_types",
 )
+#: drift's frequencies and baselines: months, weeks, days with a small minimum, a named month
+DRIFTS: tuple[tuple[Any, ...], ...] = (("M",), ("W",), ("D", None, 20), ("M", "2026-02"))
 LABELLED: dict[str, Callable[[AuditReport], Any]] = {
     "summary": lambda r: r.summary,
     "by_type": lambda r: r.by_type,
@@ -51,6 +53,7 @@ LABELLED: dict[str, Callable[[AuditReport], Any]] = {
     "thresholds": lambda r: r.recommend_threshold(0.5),
     "thresholds_joint": lambda r: r.recommend_threshold(0.3, joint=True),
     "sample": lambda r: None if r.sample is None else (r.sample.kind, r.sample.labels),
+    "drift": lambda r: r.drift("M"),
 }
 
 
@@ -113,6 +116,8 @@ def test_unlabelled_tables_equal_the_in_memory_audit(
     assert isinstance(counted, CellsReport)
     for name in UNLABELLED:
         same(getattr(counted, name), getattr(memory, name), name)
+    for args in DRIFTS:
+        same(counted.drift(*args), memory.drift(*args), f"drift{args}")
     assert f"{len(df)} jobs" in repr(counted)
 
 
@@ -208,7 +213,6 @@ def test_what_needs_every_job_is_refused_naming_why(
 ) -> None:
     counted = quiet(lambda: cf.audit(randomized[1]))
     calls: dict[str, Callable[[], Any]] = {
-        "drift": lambda: counted.drift(),
         "reclassified": lambda: counted.reclassified,
         "flips": lambda: counted.flips(),
         "findings": lambda: counted.findings,
@@ -220,6 +224,10 @@ def test_what_needs_every_job_is_refused_naming_why(
         assert REFUSED[name]
         with pytest.raises(NotImplementedError, match=re.escape(f"{name} is not available")):
             call()
+    with pytest.raises(ValueError, match="a day or more"):
+        counted.drift("h")
+    with pytest.raises(TypeError, match="baseline period"):
+        counted.drift("M", ("2026-01-01", "2026-02-01"))
     with pytest.raises(ValueError, match="join_on='document'"):
         cf.audit(randomized[1], join_on="document")
     with pytest.raises(ValueError, match="by='x'"):
@@ -249,6 +257,7 @@ def test_the_emulator_export_audits_the_same_from_cells(
     counted = quiet(lambda: cf.audit(root))
     for name in UNLABELLED:
         same(getattr(counted, name), getattr(memory, name), name)
+    same(counted.drift("M"), memory.drift("M"), "drift")
     queue = memory.review_queue(budget=200, strategy="stratified", seed=2)
     file = labels_file(df, queue, tmp_path / "labels.csv")
     memory = quiet(lambda: cf.audit(df, labels=file))

@@ -203,6 +203,7 @@ def stratified_draw(
     *,
     bands: tuple[float, ...] = (),
     exclude: Iterable[str] = (),
+    sizes: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """A simple random sample of ``counts[s]`` completed jobs from each stratum ``s`` (the
     predicted type, split at ``bands`` as :func:`._sample.stratum_names` names them), drawn in
@@ -210,7 +211,8 @@ def stratified_draw(
 
     Reproducible from ``seed`` whatever the engine or the files' order: the jobs of a stratum
     are numbered by id in the engine, and the numbers drawn here (numpy, ``seed``). The jobs
-    whose id is in ``exclude`` are left out of the strata.
+    whose id is in ``exclude`` are left out of the strata. ``sizes``: the jobs of each
+    stratum, where the caller counted them already (else counted here).
     """
     import narwhals as nw
 
@@ -222,8 +224,9 @@ def stratified_draw(
     left_out = sorted({str(i) for i in exclude})
     if left_out:  # jobs labelled in an earlier round are not drawn again
         pool = pool.filter(~nw.col("id").is_in(left_out))
-    pools = _to_pandas(pool.group_by("stratum").agg(nw.len().alias("pool")).collect())
-    sizes = {str(s): int(n) for s, n in zip(pools["stratum"], pools["pool"], strict=True)}
+    if sizes is None:  # (an audit passes them, counted in its cells)
+        pools = _to_pandas(pool.group_by("stratum").agg(nw.len().alias("pool")).collect())
+        sizes = {str(s): int(n) for s, n in zip(pools["stratum"], pools["pool"], strict=True)}
     rng = np.random.default_rng(seed)
     chosen: dict[str, list[int]] = {}
     for name in sorted(sizes):

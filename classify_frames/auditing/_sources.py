@@ -8,16 +8,17 @@ for), and one row of weight 1 for each job a label or a queue names. Every table
 the in-memory audit's own code on that frame, and equals its result on the jobs (integers
 exactly, means to the last bits of a sum taken in another order):
 
-- without labels: ``summary``, ``status``, ``errors``, ``by_type``, ``by_configuration``,
-  ``configuration_mix``, ``rule_changes``, ``unused_rules``, ``unknown_types``;
+- without labels: ``summary``, ``status``, ``errors``, ``by_type``, ``drift()`` (periods of
+  a day or more, a baseline period), ``by_configuration``, ``configuration_mix``,
+  ``rule_changes``, ``unused_rules``, ``unknown_types``;
   ``review_queue()``, drawn in the engine (a different draw from the in-memory one, equally
   random, reproducible from ``seed``; see :func:`._cells.stratified_draw`);
 - with labels: accuracy and its interval, ``by_type``'s population figures, ``confusion``,
   ``calibration()`` (``bins="distinct"`` or ``"uniform"``), ``ece``, ``brier``, ``auroc``,
   ``risk_coverage``, ``recommend_threshold()``, ``disagreements``, ``recalibrate()``.
 
-Refused, naming why: ``drift()``, ``reclassified``, ``flips()``, ``findings``, the HTML
-report and the figures (see :data:`REFUSED`).
+Refused, naming why: ``reclassified``, ``flips()``, ``findings``, the HTML report and the
+figures (see :data:`REFUSED`).
 
 >>> report = cf.audit("jobs/", labels="labels.csv")        # doctest: +SKIP
 >>> report.recommend_threshold(0.95)                        # doctest: +SKIP
@@ -48,11 +49,10 @@ __all__ = ["REFUSED", "CellsReport", "audit_source", "is_engine_source"]
 
 #: What an audit counted in cells refuses, and why.
 REFUSED = {
-    "drift": "its tests compare each period's confidences job by job (a KS test, PSI bins)",
     "reclassified": "it pairs each document's jobs under two rule sets: a join over every job",
     "flips": "it pairs each document's jobs under two rule sets: a join over every job",
-    "findings": "its sentences read drift() and the reclassified documents",
-    "to_html": "the report's sections read drift(), the reclassified documents and the figures",
+    "findings": "its sentence on stuck jobs reads each waiting job's time and id",
+    "to_html": "the report's sections read the reclassified documents and the figures",
     "figures": "the histograms and curves are drawn from every job",
     "plan_labels": "its simulation draws plans from every job",
     "wilson_scan_threshold": "a heuristic kept for comparison on in-memory frames",
@@ -226,6 +226,7 @@ class CellsReport(AuditReport):
             seed,
             bands=tuple(bands),
             exclude=left_out,
+            sizes={str(k): int(v) for k, v in sizes.items()},
         )
         design = design_columns(
             f"stratified/{allocation}",
@@ -282,11 +283,6 @@ class CellsReport(AuditReport):
 
     # -- what needs every job -----------------------------------------------------------------
 
-    def drift(
-        self, freq: str = "M", baseline: object = None, min_jobs: int = 200, alpha: float = 0.001
-    ) -> pd.DataFrame:
-        _refuse("drift")
-
     @property
     def reclassified(self) -> pd.DataFrame:  # type: ignore[override]
         _refuse("reclassified")
@@ -313,7 +309,7 @@ class CellsReport(AuditReport):
         _refuse("figures")
 
     def plot_drift(self, freq: str = "M", baseline: object = None) -> Figure:
-        _refuse("drift")
+        _refuse("figures")
 
     def plan_labels(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
         _refuse("plan_labels")

@@ -22,6 +22,7 @@ from ._stats import (
     calibration_errors,
     calibration_table,
     chi2_homogeneity,
+    kolmogorov_sf,
     ks_2samp,
     psi,
     resolve_bins,
@@ -573,30 +574,38 @@ def drift(
     types = rows["type"]
     conf = rows["confidence"]
     no_match = types == NO_MATCH
-    grouped = conf.groupby(period, sort=True)
-    table = pd.DataFrame(
-        {
-            "jobs": period.value_counts().sort_index(),
-            "confidence_mean": grouped.mean(),
-            "confidence_median": grouped.median(),
-            "below_threshold": (conf < threshold).where(conf.notna()).groupby(period).mean(),
-            "no_match_rate": no_match.groupby(period).mean(),
-        }
-    )
+    weights = weights_of(jobs)
+    w = None if weights is None else weights[keep]
+    if w is None:
+        grouped = conf.groupby(period, sort=True)
+        table = pd.DataFrame(
+            {
+                "jobs": period.value_counts().sort_index(),
+                "confidence_mean": grouped.mean(),
+                "confidence_median": grouped.median(),
+                "below_threshold": (conf < threshold).where(conf.notna()).groupby(period).mean(),
+                "no_match_rate": no_match.groupby(period).mean(),
+            }
+        )
+    else:
+        table = _weighted_periods(period, conf, no_match, w, threshold, freq, baseline)
     base_mask = _baseline_mask(rows["created_at"], period, baseline, table["jobs"], min_jobs)
-    order = type_order(types)
+    order = type_order(types, weights=w)
     # each job's period as a position in the table, and its type's position in ``order``
     at = np.searchsorted(pd.PeriodIndex(table.index).asi8, period.array.asi8)
     type_codes = _codes(types, order)
-    type_counts = _crosstab(at, type_codes, len(table), len(order))
+    type_counts = _crosstab(at, type_codes, len(table), len(order), w)
     for i, name in enumerate(order):
         table[f"share.{name}"] = type_counts[:, i] / table["jobs"]
-    base_types = np.bincount(type_codes[base_mask], minlength=len(order))
+    base_w = None if w is None else w[base_mask]
+    base_types = np.bincount(type_codes[base_mask], weights=base_w, minlength=len(order))
+    if w is not None:
+        base_types = base_types.astype(np.int64)
     table["psi_type"], table["p_type"] = zip(
         *[_shift(base_types, counts) for counts in type_counts], strict=True
     )
-    _confidence_shift(table, at, conf.to_numpy(float), base_mask)
-    _rate_change(table, "no_match", no_match, period, base_mask)
+    _confidence_shift(table, at, conf.to_numpy(float), base_mask, w)
+    _rate_change(table, "no_match", no_match, period, base_mask, w)
     if truth is not None:
         table["labelled"] = truth[rows.index].notna().groupby(period).sum()
         codes = np.full(int(jobs["completed"].sum()), -1, np.int64)
@@ -622,16 +631,69 @@ def _shift(base: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
     return psi(base, actual), chi2_homogeneity(base, actual)
 
 
-def _crosstab(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> np.ndarray:
+def _crosstab(
+    rows: np.ndarray,
+    columns: np.ndarray,
+    n_rows: int,
+    n_columns: int,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
     """Counts of each (row, column) pair of codes, as an ``(n_rows, n_columns)`` array: a
-    bincount, where ``pd.crosstab`` would hash every value again."""
-    flat = np.bincount(rows * n_columns + columns, minlength=n_rows * n_columns)
+    bincount, where ``pd.crosstab`` would hash every value again (``weights``: jobs per row)."""
+    flat = np.bincount(rows * n_columns + columns, weights=weights, minlength=n_rows * n_columns)
+    if weights is not None:
+        flat = flat.astype(np.int64)
     counts: np.ndarray = flat.reshape(n_rows, n_columns)
     return counts
 
 
+def _weighted_periods(
+    period: pd.Series,
+    conf: pd.Series,
+    no_match: pd.Series,
+    weights: np.ndarray,
+    threshold: float,
+    freq: str,
+    baseline: object,
+) -> pd.DataFrame:
+    """``drift``'s per-period columns from weighted rows (a frame counted in cells: its
+    rows keep the day of their jobs, so periods of a day or longer)."""
+    one = pd.Period("2026-01-01", freq=freq)
+    if one.end_time - one.start_time < pd.Timedelta(hours=23):  # hours, minutes ...
+        msg = f"drift of jobs counted in cells needs periods of a day or more, not {freq!r}"
+        raise ValueError(msg)
+    if isinstance(baseline, tuple):
+        msg = (
+            "drift of jobs counted in cells takes a baseline period (e.g. '2026-01'), not a "
+            "(start, end) pair: the cells keep the day of each job, not its time"
+        )
+        raise TypeError(msg)
+    values = conf.to_numpy(float)
+    match = no_match.to_numpy(bool)
+    records = {}
+    for name, at in pd.Series(np.arange(len(period))).groupby(period.to_numpy()).groups.items():
+        where = np.asarray(at)
+        c, w = values[where], weights[where]
+        known = ~np.isnan(c)
+        total = float(w[known].sum())
+        records[name] = {
+            "jobs": int(w.sum()),
+            "confidence_mean": float((c[known] * w[known]).sum() / total) if total else np.nan,
+            "confidence_median": median(c, w),
+            "below_threshold": float(w[known & (c < threshold)].sum() / total) if total else np.nan,
+            "no_match_rate": float(w[match[where]].sum() / w.sum()),
+        }
+    table = pd.DataFrame.from_dict(records, orient="index")
+    table.index = pd.PeriodIndex(table.index)
+    return table.sort_index()
+
+
 def _confidence_shift(
-    table: pd.DataFrame, at: np.ndarray, values: np.ndarray, base_mask: np.ndarray
+    table: pd.DataFrame,
+    at: np.ndarray,
+    values: np.ndarray,
+    base_mask: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> None:
     """PSI and chi-squared p of the confidence histogram, and KS, per period (in place;
     ``at``: each job's row of ``table``).
@@ -646,6 +708,9 @@ def _confidence_shift(
         return
     strategy = resolve_bins(base_values, "auto")
     strategy = "quantile" if strategy == "uniform" else strategy
+    if weights is not None:
+        _weighted_confidence_shift(table, at, values, base_mask, weights, strategy)
+        return
     ids = bin_index(values[has], strategy, 10, reference=base_values)[0]
     size = int(ids.max()) + 1
     counts = _crosstab(at[has], ids, len(table), size)
@@ -662,6 +727,58 @@ def _confidence_shift(
         )
         for i in range(len(table))
     ]
+
+
+def _weighted_confidence_shift(
+    table: pd.DataFrame,
+    at: np.ndarray,
+    values: np.ndarray,
+    base_mask: np.ndarray,
+    weights: np.ndarray,
+    strategy: BinStrategy,
+) -> None:
+    """:func:`_confidence_shift` from weighted rows: the same bins (deciles of the expanded
+    baseline), counts and KS statistic of the expanded values."""
+    has = ~np.isnan(values)
+    base = base_mask & has
+    if strategy == "quantile":
+        edges = np.asarray(
+            numpy_percentiles(values[base], weights[base], list(np.linspace(0, 100, 11)))
+        )
+        ids = np.searchsorted(edges[1:-1], values[has])
+    else:
+        ids = bin_index(values[has], strategy, 10, reference=values[base])[0]
+    size = int(ids.max()) + 1
+    w = weights[has]
+    counts = _crosstab(at[has], ids, len(table), size, w)
+    base_counts = np.bincount(ids[base[has]], weights=w[base[has]], minlength=size)
+    base_counts = base_counts.astype(np.int64)
+    pooled = np.unique(values[has])
+    base_cdf = _cumulative(values[base], weights[base], pooled)
+    out = []
+    for i in range(len(table)):
+        mine = has & (at == i)
+        cdf = _cumulative(values[mine], weights[mine], pooled)
+        out.append((*_shift(base_counts, counts[i]), *_ks(base_cdf, cdf)))
+    table[["psi_confidence", "p_confidence", "ks_statistic", "ks_pvalue"]] = out
+
+
+def _cumulative(values: np.ndarray, weights: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, int]:
+    """The jobs at or below each of ``at``, and their number."""
+    order = np.argsort(values, kind="stable")
+    sums = np.cumsum(weights[order])
+    index = np.searchsorted(values[order], at, side="right")
+    below = np.where(index > 0, sums[np.maximum(index - 1, 0)], 0) if len(sums) else 0 * index
+    return np.asarray(below, np.int64), int(sums[-1]) if len(sums) else 0
+
+
+def _ks(base: tuple[np.ndarray, int], other: tuple[np.ndarray, int]) -> tuple[float, float]:
+    """:func:`._stats.ks_2samp` from the two samples' cumulative counts at the pooled values."""
+    (cum_a, n), (cum_b, m) = base, other
+    if n == 0 or m == 0:
+        return math.nan, math.nan
+    d = float(np.max(np.abs(cum_a / n - cum_b / m)))
+    return d, kolmogorov_sf(math.sqrt(n * m / (n + m)) * d)
 
 
 def _accuracy_change(
@@ -714,14 +831,25 @@ def _accuracy_change(
 
 
 def _rate_change(
-    table: pd.DataFrame, name: str, hits: pd.Series, period: pd.Series, base_mask: np.ndarray
+    table: pd.DataFrame,
+    name: str,
+    hits: pd.Series,
+    period: pd.Series,
+    base_mask: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> None:
     """Change of a rate against the baseline and its two-proportion p-value (in place)."""
     valid = hits.notna().to_numpy(bool)
     values = hits.to_numpy(float, na_value=np.nan)
-    k0, n0 = float(np.nansum(values[base_mask & valid])), float((base_mask & valid).sum())
-    k = pd.Series(np.where(valid, values, 0.0), index=hits.index).groupby(period).sum()
-    n = pd.Series(valid, index=hits.index).groupby(period).sum()
+    if weights is not None:
+        values, valid_w = values * weights, valid * weights
+        k0, n0 = float(np.nansum(values[base_mask & valid])), float(valid_w[base_mask].sum())
+        k = pd.Series(np.where(valid, values, 0.0), index=hits.index).groupby(period).sum()
+        n = pd.Series(valid_w, index=hits.index).groupby(period).sum()
+    else:
+        k0, n0 = float(np.nansum(values[base_mask & valid])), float((base_mask & valid).sum())
+        k = pd.Series(np.where(valid, values, 0.0), index=hits.index).groupby(period).sum()
+        n = pd.Series(valid, index=hits.index).groupby(period).sum()
     table[f"{name}_change"] = k / n.where(n > 0) - (k0 / n0 if n0 else math.nan)
     table[f"p_{name}"] = [
         two_proportion_pvalue(k0, n0, float(k[p]), float(n[p])) for p in table.index
