@@ -213,6 +213,8 @@ def stratified_draw(
     are numbered by id in the engine, and the numbers drawn here (numpy, ``seed``). The jobs
     whose id is in ``exclude`` are left out of the strata. ``sizes``: the jobs of each
     stratum, where the caller counted them already (else counted here).
+    ``rows.attrs["ends"]`` holds the smallest and largest id of the strata's jobs (None when
+    ids repeat at a stratum's end).
     """
     import narwhals as nw
 
@@ -235,22 +237,33 @@ def stratified_draw(
             chosen[name] = sorted(int(r) + 1 for r in rng.choice(sizes[name], k, replace=False))
     if not chosen:
         return pd.DataFrame(columns=[*_ROW_COLUMNS, "stratum", "pool"])
-    # ids and strata alone through the window (a sort per stratum), the rows read afterwards
-    ranked = (
-        pool.filter(nw.col("stratum").is_in(list(chosen)))
-        .select("id", "stratum")
-        .with_columns(nw.col("id").rank("min").over("stratum").alias("rank"))
+    # ids and strata alone through the window (a sort per stratum), the rows read afterwards;
+    # each stratum's first and last id come along (the smallest and largest id of the pool)
+    ranked = pool.select("id", "stratum").with_columns(
+        nw.col("id").rank("min").over("stratum").alias("rank")
     )
+    wanted = {name: sorted({1, sizes[name], *chosen.get(name, [])}) for name in sizes}
     picked = ranked.filter(
         nw.any_horizontal(
             *[
                 (nw.col("stratum") == name) & nw.col("rank").is_in(ranks)
-                for name, ranks in chosen.items()
+                for name, ranks in wanted.items()
             ],
             ignore_nulls=True,
         )
     )
-    drawn = _to_pandas(picked.collect()).sort_values(["stratum", "rank"], kind="stable")
+    found = _to_pandas(picked.collect())
+    ids = found["id"].dropna().astype(str)
+    ends: tuple[str, str] | None = (ids.min(), ids.max()) if len(ids) else None
+    seen = set(zip(found["stratum"].astype(str), found["rank"].astype(int), strict=True))
+    if any((name, size) not in seen for name, size in sizes.items() if size):
+        ends = None  # ids repeat at a stratum's end: its largest is not at the last rank
+    drawn = found[
+        [
+            int(r) in chosen.get(str(s), ())
+            for s, r in zip(found["stratum"], found["rank"], strict=True)
+        ]
+    ].sort_values(["stratum", "rank"], kind="stable")
     drawn = drawn.iloc[rng.permutation(len(drawn))]
     rows = _named_rows(
         _to_pandas(
@@ -261,6 +274,7 @@ def stratified_draw(
     rows = rows.set_index("id").loc[drawn["id"]].reset_index()
     rows["stratum"] = drawn["stratum"].to_numpy()
     rows["pool"] = rows["stratum"].map(sizes).astype("int64")
+    rows.attrs["ends"] = ends
     return rows
 
 

@@ -110,20 +110,24 @@ class CellsReport(AuditReport):
         label_col: str = "label",
         bins: BinStrategy = "auto",
         n_bins: int = 10,
+        frame: str | None = None,
     ) -> None:
         self.source, self.cells = source, cells
         rows = None
-        frame = None
         if labels is not None:  # every job the labels name, labelled or left blank
             table = _read(labels)
             if "id" not in table.columns:
                 msg = "the labels have no 'id' column: an audit counted in cells joins on it"
                 raise ValueError(msg)
             rows = labelled_rows(source, table["id"].dropna().astype(str))
-            frame = frame_of(source)
+            stored = table.get("design.frame", pd.Series(dtype=object)).dropna()
+            if frame is None and len(stored.astype(str).str.strip().replace("", None).dropna()):
+                frame = _fingerprint(*frame_of(source))  # to tell a queue of another frame
         jobs = weighted_jobs(cells, rows)
+        #: the frame fingerprint of the completed jobs, once an engine query gave it
+        self._known_frame = frame
         if frame is not None:
-            jobs.attrs[FRAME_ATTR] = _fingerprint(*frame)
+            jobs.attrs[FRAME_ATTR] = frame
         super().__init__(
             pd.DataFrame(),
             labels,
@@ -144,6 +148,7 @@ class CellsReport(AuditReport):
             label_col=self._options["label_col"],
             bins=self.bins,
             n_bins=self.n_bins,
+            frame=self._known_frame,
         )
 
     def __repr__(self) -> str:
@@ -228,21 +233,22 @@ class CellsReport(AuditReport):
             exclude=left_out,
             sizes={str(k): int(v) for k, v in sizes.items()},
         )
+        if self._known_frame is None:  # the draw read the pool's smallest and largest id
+            ends = rows.attrs.get("ends")
+            if ends is None:
+                self._known_frame = _fingerprint(*frame_of(self.source))
+            else:
+                ids = [*ends, *left_out]
+                self._known_frame = _fingerprint(population, min(ids), max(ids))
         design = design_columns(
             f"stratified/{allocation}",
             rows["stratum"],
             sizes,
             population,
             tuple(bands),
-            self._frame,
+            self._known_frame,
         )
         return _queue_table(rows, design)
-
-    @cached_property
-    def _frame(self) -> str:
-        """The frame fingerprint of the completed jobs (see :func:`._design.frame_fingerprint`)."""
-        stored = self.jobs.attrs.get(FRAME_ATTR)
-        return str(stored) if stored is not None else _fingerprint(*frame_of(self.source))
 
     def _wanted(
         self,
