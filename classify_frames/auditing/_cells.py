@@ -96,6 +96,7 @@ _COLUMNS = {
 }
 _TRUNCATE = {"day": "1d", "month": "1mo"}
 _ERROR = "error_message"  # a key of failed jobs' cells alone
+_FIRST_JOBS = 10_000  # read for the rules of the stored fingerprints
 _RULE_SET = "rule_set"  # a pandas source's rules, already fingerprinted
 #: The rule set's fingerprint (:func:`._prepare.rule_set_ids`), where the dataset stores it:
 #: the engine then groups by these 10 characters, not by every job's list of rules.
@@ -343,9 +344,17 @@ def _stored_rules(
     import narwhals as nw
 
     rules: dict[str, list[tuple[str, str]]] = {}
-    for name in sorted(str(f) for f in fingerprints):
-        one = frame.filter(nw.col("rules") == name).select("rule_list").head(1).collect()
-        ids, found = rule_set_ids(_to_pandas(one)["rule_list"])
+    names = sorted(str(f) for f in fingerprints)
+    # the first jobs usually hold every rule set; one query for each of the others
+    first = _to_pandas(frame.select("rules", "rule_list").head(_FIRST_JOBS).collect())
+    first = first[first["rules"].notna()].drop_duplicates("rules").set_index("rules")
+    for name in names:
+        if name in first.index:
+            one = first.loc[[name], ["rule_list"]]
+        else:
+            query = frame.filter(nw.col("rules") == name).select("rule_list").head(1)
+            one = _to_pandas(query.collect())
+        ids, found = rule_set_ids(one["rule_list"].reset_index(drop=True))
         if ids.isna().all():
             rules[name] = []
             continue
