@@ -204,18 +204,19 @@ def stratified_draw(
     *,
     bands: tuple[float, ...] = (),
     exclude: Iterable[str] = (),
-    sizes: Mapping[str, int] | None = None,
+    days: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """A simple random sample of ``counts[s]`` completed jobs from each stratum ``s`` (the
     predicted type, split at ``bands`` as :func:`._sample.stratum_names` names them), drawn in
     the engine, in random order, with the stratum and its size (``pool``).
 
     Reproducible from ``seed`` whatever the engine or the files' order: the jobs of a stratum
-    are numbered by id in the engine, and the numbers drawn here (numpy, ``seed``). The jobs
-    whose id is in ``exclude`` are left out of the strata. ``sizes``: the jobs of each
-    stratum, where the caller counted them already (else counted here).
-    ``rows.attrs["ends"]`` holds the smallest and largest id of the strata's jobs (None when
-    ids repeat at a stratum's end).
+    are numbered by their day (UTC; jobs without a time last), then by id, and the numbers are
+    drawn here (numpy, ``seed``). Only the days that hold a drawn number are ranked by id in
+    the engine (a window over those days' jobs, not over every job: at 20 million jobs the
+    window over all of them took 75 s). The jobs whose id is in ``exclude`` are left out.
+    ``days``: the jobs per ``stratum`` and ``day`` (``jobs``), where the caller counted them
+    already (else counted here).
     """
     import narwhals as nw
 
@@ -223,48 +224,58 @@ def stratified_draw(
     stratum = nw.col("type").fill_null(NO_MATCH)
     if bands:
         stratum = nw.concat_str([stratum, nw.lit(" | "), _band(sorted(bands))])
-    pool = frame.filter(nw.col("status") == "COMPLETED").with_columns(stratum.alias("stratum"))
+    day = nw.col("created_at").dt.truncate("1d")
+    pool = frame.filter(nw.col("status") == "COMPLETED").with_columns(
+        stratum.alias("stratum"), day.alias("day")
+    )
     left_out = sorted({str(i) for i in exclude})
     if left_out:  # jobs labelled in an earlier round are not drawn again
         pool = pool.filter(~nw.col("id").is_in(left_out))
-    if sizes is None:  # (an audit passes them, counted in its cells)
-        pools = _to_pandas(pool.group_by("stratum").agg(nw.len().alias("pool")).collect())
-        sizes = {str(s): int(n) for s, n in zip(pools["stratum"], pools["pool"], strict=True)}
+    if days is None:  # (an audit passes them, counted in its cells)
+        counted = pool.group_by("stratum", "day", drop_null_keys=False).agg(nw.len().alias("jobs"))
+        days = _to_pandas(counted.collect())
+    days = days.assign(day=_naive_utc(days["day"]), stratum=days["stratum"].astype(str))
+    days = days[days["jobs"] > 0].sort_values(["stratum", "day"], na_position="last")
+    sizes = days.groupby("stratum", sort=True)["jobs"].sum().astype("int64")
     rng = np.random.default_rng(seed)
-    chosen: dict[str, list[int]] = {}
-    for name in sorted(sizes):
-        k = min(int(counts.get(name, 0)), sizes[name])
-        if k > 0:
-            chosen[name] = sorted(int(r) + 1 for r in rng.choice(sizes[name], k, replace=False))
-    if not chosen:
+    # each drawn number as (stratum, day, rank by id within the day)
+    picks: list[tuple[str, Any, int]] = []
+    for name, size in sizes.items():
+        k = min(int(counts.get(str(name), 0)), int(size))
+        if k <= 0:
+            continue
+        numbers = np.sort(rng.choice(int(size), k, replace=False))
+        mine = days[days["stratum"] == name]
+        ends = np.cumsum(mine["jobs"].to_numpy(np.int64))
+        at = np.searchsorted(ends, numbers, side="right")
+        starts = ends - mine["jobs"].to_numpy(np.int64)
+        for n, i in zip(numbers, at, strict=True):
+            picks.append((str(name), mine["day"].iloc[i], int(n - starts[i]) + 1))
+    if not picks:
         return pd.DataFrame(columns=[*_ROW_COLUMNS, "stratum", "pool"])
-    # ids and strata alone through the window (a sort per stratum), the rows read afterwards;
-    # each stratum's first and last id come along (the smallest and largest id of the pool)
-    ranked = pool.select("id", "stratum").with_columns(
-        nw.col("id").rank("min").over("stratum").alias("rank")
+    wanted = pd.DataFrame(picks, columns=["stratum", "day", "rank"])
+    conditions = []
+    for name, group in wanted.groupby("stratum", sort=True):
+        timed = [_utc_datetime(d) for d in group["day"].dropna().unique()]
+        on_day = nw.col("day").is_in(timed) if timed else nw.lit(value=False)
+        if group["day"].isna().any():
+            on_day = on_day | nw.col("day").is_null()
+        conditions.append((nw.col("stratum") == name) & on_day)
+    # ids alone through the window (a sort per stratum and day), the rows read afterwards
+    ranked = (
+        pool.filter(nw.any_horizontal(*conditions, ignore_nulls=True))
+        .select("id", "stratum", "day")
+        .with_columns(nw.col("id").rank("min").over("stratum", "day").alias("rank"))
+        .filter(nw.col("rank").is_in(sorted(set(wanted["rank"]))))
     )
-    wanted = {name: sorted({1, sizes[name], *chosen.get(name, [])}) for name in sizes}
-    picked = ranked.filter(
-        nw.any_horizontal(
-            *[
-                (nw.col("stratum") == name) & nw.col("rank").is_in(ranks)
-                for name, ranks in wanted.items()
-            ],
-            ignore_nulls=True,
-        )
-    )
-    found = _to_pandas(picked.collect())
-    ids = found["id"].dropna().astype(str)
-    ends: tuple[str, str] | None = (ids.min(), ids.max()) if len(ids) else None
-    seen = set(zip(found["stratum"].astype(str), found["rank"].astype(int), strict=True))
-    if any((name, size) not in seen for name, size in sizes.items() if size):
-        ends = None  # ids repeat at a stratum's end: its largest is not at the last rank
-    drawn = found[
-        [
-            int(r) in chosen.get(str(s), ())
-            for s, r in zip(found["stratum"], found["rank"], strict=True)
-        ]
-    ].sort_values(["stratum", "rank"], kind="stable")
+    found = _to_pandas(ranked.collect())
+    found["day"] = _naive_utc(found["day"])
+    found["rank"] = found["rank"].astype("int64")
+    keys = ["stratum", "day", "rank"]
+    drawn = wanted.merge(found, on=keys, how="left").sort_values(keys, kind="stable")
+    if drawn["id"].isna().any() or len(drawn) != len(wanted):
+        msg = "the jobs changed between counting and drawing (or ids repeat): draw again"
+        raise RuntimeError(msg)
     drawn = drawn.iloc[rng.permutation(len(drawn))]
     rows = _named_rows(
         _to_pandas(
@@ -275,8 +286,12 @@ def stratified_draw(
     rows = rows.set_index("id").loc[drawn["id"]].reset_index()
     rows["stratum"] = drawn["stratum"].to_numpy()
     rows["pool"] = rows["stratum"].map(sizes).astype("int64")
-    rows.attrs["ends"] = ends
     return rows
+
+
+def _utc_datetime(value: Any) -> Any:
+    """A naive UTC day as the aware datetime the engines compare ``created_at`` days with."""
+    return pd.Timestamp(value).tz_localize("UTC").to_pydatetime()
 
 
 def chosen_rows(source: Any, n: int, strategy: str, threshold: float) -> pd.DataFrame:

@@ -17,6 +17,10 @@ exactly, means to the last bits of a sum taken in another order):
   ``calibration()`` (``bins="distinct"`` or ``"uniform"``), ``ece``, ``brier``, ``auroc``,
   ``risk_coverage``, ``recommend_threshold()``, ``disagreements``, ``recalibrate()``.
 
+Two tie-breaks follow time, not row order, since an engine has none: ``rule_changes`` names
+a rule set's configuration by its earliest job (in memory: its first row; the same on a frame
+in time order), and ``errors`` orders messages of equal count by name (in memory too).
+
 Refused, naming why: ``reclassified``, ``flips()``, ``findings``, the HTML report and the
 figures (see :data:`REFUSED`).
 
@@ -214,7 +218,7 @@ class CellsReport(AuditReport):
         if strategy != "stratified":
             msg = f"strategy must be 'lowest', 'stratified' or 'margin', got {strategy!r}"
             raise ValueError(msg)
-        pool = self.jobs.loc[done, ["type", "confidence", "weight", "id"]]
+        pool = self.jobs.loc[done, ["type", "confidence", "weight", "id", "created_at"]]
         mask = self._labelled_mask
         if mask is not None:
             pool = pool[~mask]
@@ -231,15 +235,10 @@ class CellsReport(AuditReport):
             seed,
             bands=tuple(bands),
             exclude=left_out,
-            sizes={str(k): int(v) for k, v in sizes.items()},
+            days=_days(pool, names),
         )
-        if self._known_frame is None:  # the draw read the pool's smallest and largest id
-            ends = rows.attrs.get("ends")
-            if ends is None:
-                self._known_frame = _fingerprint(*frame_of(self.source))
-            else:
-                ids = [*ends, *left_out]
-                self._known_frame = _fingerprint(population, min(ids), max(ids))
+        if self._known_frame is None:
+            self._known_frame = _fingerprint(*frame_of(self.source))
         design = design_columns(
             f"stratified/{allocation}",
             rows["stratum"],
@@ -322,6 +321,16 @@ class CellsReport(AuditReport):
 
     def wilson_scan_threshold(self, target_accuracy: float = 0.95) -> pd.DataFrame:
         _refuse("wilson_scan_threshold")
+
+
+def _days(pool: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+    """The pool's jobs per stratum and UTC day (what :func:`._cells.stratified_draw` numbers
+    its jobs by), from the weighted rows."""
+    day = pool["created_at"].dt.tz_convert(None).dt.floor("D")
+    table = pd.DataFrame(
+        {"stratum": names.to_numpy(), "day": day.to_numpy(), "jobs": pool["weight"].to_numpy()}
+    )
+    return table.groupby(["stratum", "day"], dropna=False, sort=True)["jobs"].sum().reset_index()
 
 
 def _refuse(what: str) -> NoReturn:
