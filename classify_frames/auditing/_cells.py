@@ -254,13 +254,16 @@ def stratified_draw(
     if not picks:
         return pd.DataFrame(columns=[*_ROW_COLUMNS, "stratum", "pool"])
     wanted = pd.DataFrame(picks, columns=["stratum", "day", "rank"])
-    conditions = []
-    for name, group in wanted.groupby("stratum", sort=True):
-        timed = [_utc_datetime(d) for d in group["day"].dropna().unique()]
-        on_day = nw.col("day").is_in(timed) if timed else nw.lit(value=False)
-        if group["day"].isna().any():
-            on_day = on_day | nw.col("day").is_null()
-        conditions.append((nw.col("stratum") == name) & on_day)
+    # one key per job, one IN list: an OR of a condition per stratum and day took 100 s at 20M
+    key = nw.concat_str([nw.col("stratum"), nw.lit("|"), nw.col("day").dt.to_string("%Y-%m-%d")])
+    timed = wanted.dropna(subset=["day"])
+    keys = sorted(
+        {f"{s}|{d:%Y-%m-%d}" for s, d in zip(timed["stratum"], timed["day"], strict=True)}
+    )
+    conditions = [key.is_in(keys)]
+    untimed = sorted(set(wanted.loc[wanted["day"].isna(), "stratum"]))
+    if untimed:
+        conditions.append(nw.col("day").is_null() & nw.col("stratum").is_in(untimed))
     # ids alone through the window (a sort per stratum and day), the rows read afterwards
     ranked = (
         pool.filter(nw.any_horizontal(*conditions, ignore_nulls=True))
@@ -287,11 +290,6 @@ def stratified_draw(
     rows["stratum"] = drawn["stratum"].to_numpy()
     rows["pool"] = rows["stratum"].map(sizes).astype("int64")
     return rows
-
-
-def _utc_datetime(value: Any) -> Any:
-    """A naive UTC day as the aware datetime the engines compare ``created_at`` days with."""
-    return pd.Timestamp(value).tz_localize("UTC").to_pydatetime()
 
 
 def chosen_rows(source: Any, n: int, strategy: str, threshold: float) -> pd.DataFrame:
