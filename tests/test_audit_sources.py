@@ -302,3 +302,23 @@ def test_a_pyspark_dataframe_audits_the_same_as_in_memory(
             same(get(counted), get(memory), name)
     finally:
         spark.stop()
+
+
+def test_labels_of_its_own_queue_need_no_second_read(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``with_labels`` on the labels of the report's own queue reuses the jobs the draw read
+    (no scan for them), and gives the tables of a fresh audit with those labels."""
+    df, path = randomized
+    counted = quiet(lambda: cf.audit(path))
+    queue = counted.review_queue(budget=200, strategy="stratified", seed=4)
+    file = labels_file(df, queue, tmp_path / "labels.csv")
+    fresh = quiet(lambda: cf.audit(path, labels=file))
+
+    def no_scan(*args: Any) -> None:
+        raise AssertionError("read the labelled jobs again")
+
+    monkeypatch.setattr("classify_frames.auditing._sources.labelled_rows", no_scan)
+    again = quiet(lambda: counted.with_labels(file))
+    for name, get in LABELLED.items():
+        same(get(again), get(fresh), name)

@@ -115,15 +115,22 @@ class CellsReport(AuditReport):
         bins: BinStrategy = "auto",
         n_bins: int = 10,
         frame: str | None = None,
+        read: pd.DataFrame | None = None,
     ) -> None:
         self.source, self.cells = source, cells
+        #: jobs read from the engine so far (a queue's): labels of those need no scan
+        self._read = read
         rows = None
         if labels is not None:  # every job the labels name, labelled or left blank
             table = _read(labels)
             if "id" not in table.columns:
                 msg = "the labels have no 'id' column: an audit counted in cells joins on it"
                 raise ValueError(msg)
-            rows = labelled_rows(source, table["id"].dropna().astype(str))
+            ids = table["id"].dropna().astype(str)
+            if read is not None and ids.isin(read["id"].astype(str)).all():
+                rows = read[read["id"].astype(str).isin(ids)].drop(columns=["stratum", "pool"])
+            else:
+                rows = labelled_rows(source, ids)
             stored = table.get("design.frame", pd.Series(dtype=object)).dropna()
             if frame is None and len(stored.astype(str).str.strip().replace("", None).dropna()):
                 frame = _fingerprint(*frame_of(source))  # to tell a queue of another frame
@@ -153,6 +160,7 @@ class CellsReport(AuditReport):
             bins=self.bins,
             n_bins=self.n_bins,
             frame=self._known_frame,
+            read=self._read,
         )
 
     def __repr__(self) -> str:
@@ -237,6 +245,7 @@ class CellsReport(AuditReport):
             exclude=left_out,
             days=_days(pool, names),
         )
+        self._read = rows if self._read is None else pd.concat([self._read, rows])
         if self._known_frame is None:
             self._known_frame = _fingerprint(*frame_of(self.source))
         design = design_columns(
