@@ -24,6 +24,11 @@ in time order), and ``errors`` orders messages of equal count by name (in memory
 Refused, naming why: ``reclassified``, ``flips()``, ``findings``, the HTML report and the
 figures (see :data:`REFUSED`).
 
+The in-memory audit keeps its own prepared frame rather than count a pandas frame through the
+same narwhals expression: that counting took 5.4 s at 2,000,000 jobs against 1.0 s for every
+in-memory table (its categoricals are grouped by their codes, no string hashed). Both run the
+same statistics; this path only hands them weighted rows.
+
 >>> report = cf.audit("jobs/", labels="labels.csv")        # doctest: +SKIP
 >>> report.recommend_threshold(0.95)                        # doctest: +SKIP
 """
