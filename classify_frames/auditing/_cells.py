@@ -56,6 +56,7 @@ A pandas frame is fingerprinted first (its rules may be JSON text or a RuleSetAr
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 from collections.abc import Iterable, Mapping
@@ -96,6 +97,8 @@ _COLUMNS = {
 _TRUNCATE = {"day": "1d", "month": "1mo"}
 _ERROR = "error_message"  # a key of failed jobs' cells alone
 _FIRST_JOBS = 10_000  # read for the rules of the stored fingerprints
+_KEY = 10_000_000  # a stratum's number in a draw's key, above year * 1000 + day of year
+_NO_DAY = dt.datetime(1, 1, 1, tzinfo=dt.UTC)  # the partition of jobs without a time
 _RULE_SET = "rule_set"  # a pandas source's rules, already fingerprinted
 #: The rule set's fingerprint (:func:`._prepare.rule_set_ids`), where the dataset stores it:
 #: the engine then groups by these 10 characters, not by every job's list of rules.
@@ -253,13 +256,19 @@ def stratified_draw(
     if not picks:
         return pd.DataFrame(columns=[*_ROW_COLUMNS, "stratum", "pool"])
     wanted = pd.DataFrame(picks, columns=["stratum", "day", "rank"])
-    # one key per job, one IN list: an OR of a condition per stratum and day took 100 s at 20M
-    key = nw.concat_str([nw.col("stratum"), nw.lit("|"), nw.col("day").dt.to_string("%Y-%m-%d")])
-    timed = wanted.dropna(subset=["day"])
-    keys = sorted(
-        {f"{s}|{d:%Y-%m-%d}" for s, d in zip(timed["stratum"], timed["day"], strict=True)}
+    # one integer key per job (stratum, year, day of year), one IN list: an OR of a condition
+    # per stratum and day took 100 s at 20M jobs, a text key 15.6 s, this one 8.6 s
+    names = [str(n) for n in sizes.index]
+    code = nw.col("stratum").replace_strict(
+        names, list(range(len(names))), default=-1, return_dtype=nw.Int64()
     )
-    conditions = [key.is_in(keys)]
+    when = nw.col("day").fill_null(_NO_DAY)  # (no integer NaN in a pandas source)
+    key = code * _KEY + when.dt.year().cast(nw.Int64()) * 1000 + when.dt.ordinal_day()
+    timed = wanted.dropna(subset=["day"])
+    stamps = pd.DatetimeIndex(timed["day"])
+    keys = timed["stratum"].map(names.index).to_numpy(np.int64) * _KEY
+    keys = keys + stamps.year.to_numpy(np.int64) * 1000 + stamps.day_of_year.to_numpy(np.int64)
+    conditions = [key.is_in(sorted({int(k) for k in keys}))]
     untimed = sorted(set(wanted.loc[wanted["day"].isna(), "stratum"]))
     if untimed:
         conditions.append(nw.col("day").is_null() & nw.col("stratum").is_in(untimed))
@@ -267,7 +276,8 @@ def stratified_draw(
     ranked = (
         pool.filter(nw.any_horizontal(*conditions, ignore_nulls=True))
         .select("id", "stratum", "day")
-        .with_columns(nw.col("id").rank("min").over("stratum", "day").alias("rank"))
+        .with_columns(nw.col("day").fill_null(_NO_DAY).alias("_day"))  # partitions never null
+        .with_columns(nw.col("id").rank("min").over("stratum", "_day").alias("rank"))
         .filter(nw.col("rank").is_in(sorted(set(wanted["rank"]))))
     )
     found = _to_pandas(ranked.collect())
