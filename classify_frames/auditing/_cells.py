@@ -283,8 +283,8 @@ def stratified_draw(
     found = _to_pandas(ranked.collect())
     found["day"] = _naive_utc(found["day"])
     found["rank"] = found["rank"].astype("int64")
-    keys = ["stratum", "day", "rank"]
-    drawn = wanted.merge(found, on=keys, how="left").sort_values(keys, kind="stable")
+    on = ["stratum", "day", "rank"]
+    drawn = wanted.merge(found, on=on, how="left").sort_values(on, kind="stable")
     if drawn["id"].isna().any() or len(drawn) != len(wanted):
         msg = "the jobs changed between counting and drawing (or ids repeat): draw again"
         raise RuntimeError(msg)
@@ -295,10 +295,10 @@ def stratified_draw(
         ),
         rules,
     )
-    rows = rows.set_index("id").loc[drawn["id"]].reset_index()
-    rows["stratum"] = drawn["stratum"].to_numpy()
-    rows["pool"] = rows["stratum"].map(sizes).astype("int64")
-    return rows
+    out: pd.DataFrame = rows.set_index("id").loc[drawn["id"]].reset_index()
+    out["stratum"] = drawn["stratum"].to_numpy()
+    out["pool"] = out["stratum"].map(sizes).astype("int64")
+    return out
 
 
 def chosen_rows(source: Any, n: int, strategy: str, threshold: float) -> pd.DataFrame:
