@@ -20,11 +20,12 @@ import classify_frames as cf
 from classify_frames.auditing import AuditWarning
 from classify_frames.auditing._cells import (
     CELL_KEYS,
+    FINGERPRINT,
     count_cells,
     labelled_rows,
     stratified_draw,
 )
-from classify_frames.auditing._prepare import prepare
+from classify_frames.auditing._prepare import prepare, rule_set_ids
 from classify_frames.auditing._sample import stratum_names
 
 polars = pytest.importorskip("polars")
@@ -348,3 +349,32 @@ def test_spark_counts_the_same_cells(randomized: tuple[pd.DataFrame, Path]) -> N
         assert_cells_equal(cells, df)
     finally:
         spark.stop()
+
+
+def test_a_stored_fingerprint_counts_the_same_cells(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path
+) -> None:
+    """A dataset with the rule set's fingerprint per job (``configuration.rule_set``) is
+    grouped by it, and its older files without the column by their lists: the same cells."""
+    df, _ = randomized
+    ids, _ = rule_set_ids(df["configuration.rules"])
+    stored = df.assign(**{FINGERPRINT: ids.astype(object)})
+    whole = write(stored, tmp_path / "stored.parquet")
+    for source in (whole, polars.scan_parquet(whole)):
+        assert_cells_equal(count_cells(source), df)
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    write(stored.iloc[:2_000], mixed / "new.parquet")
+    write(df.iloc[2_000:], mixed / "old.parquet")  # written before the column
+    assert_cells_equal(count_cells(mixed), df)
+
+
+def test_a_fingerprint_that_names_other_rules_is_refused(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path
+) -> None:
+    df, _ = randomized
+    ids, _ = rule_set_ids(df["configuration.rules"])
+    wrong = ids.where(ids.isna(), "0123456789")
+    path = write(df.assign(**{FINGERPRINT: wrong.astype(object)}), tmp_path / "edited.parquet")
+    with pytest.raises(ValueError, match="configuration.rule_set"):
+        count_cells(path)
