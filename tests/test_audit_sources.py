@@ -322,3 +322,28 @@ def test_labels_of_its_own_queue_need_no_second_read(
     again = quiet(lambda: counted.with_labels(file))
     for name, get in LABELLED.items():
         same(get(again), get(fresh), name)
+
+
+def test_weighted_order_statistics_are_those_of_the_expanded_values() -> None:
+    """numpy's percentiles and pandas' median and quantiles of weighted rows equal the
+    libraries' own on the rows repeated by their weights (ties, NaN, one value, even counts)."""
+    from classify_frames.auditing._weighted import median, numpy_percentiles, pandas_quantile
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        size = int(rng.integers(1, 12))
+        values = rng.choice([0.1, 0.5, 0.5, 0.9, 0.95, 1.0, np.nan], size)
+        weights = rng.integers(0, 6, size)
+        expanded = pd.Series(np.repeat(values, weights)).dropna()
+        if expanded.empty:
+            assert math.isnan(median(values, weights))
+            continue
+        percents = [10.0, 25.0, 50.0, 75.0, 90.0]
+        assert numpy_percentiles(values, weights, percents) == list(
+            np.percentile(expanded.to_numpy(), percents)
+        )
+        groups = pd.Series(0, index=expanded.index)
+        assert median(values, weights) == expanded.groupby(groups).median().iloc[0]
+        for q in (0.1, 0.9):
+            got = pandas_quantile(values, weights, q)
+            assert got == pytest.approx(expanded.groupby(groups).quantile(q).iloc[0], abs=1e-15)
