@@ -20,11 +20,12 @@ import classify_frames as cf
 from classify_frames.auditing import AuditWarning
 from classify_frames.auditing._cells import (
     CELL_KEYS,
+    FINGERPRINT,
     count_cells,
     labelled_rows,
     stratified_draw,
 )
-from classify_frames.auditing._prepare import prepare
+from classify_frames.auditing._prepare import prepare, rule_set_ids
 from classify_frames.auditing._sample import stratum_names
 
 polars = pytest.importorskip("polars")
@@ -47,10 +48,11 @@ def expected_cells(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             "period": jobs["created_at"].dt.tz_convert(None).dt.floor("D").where(done),
             "configuration_id": jobs["configuration_id"].astype(object),
             "rule_set": jobs["rule_set"].astype(object),
+            "error_message": jobs["error_message"].astype(object).where(jobs["status"] == "FAILED"),
             "created_at": jobs["created_at"],
         }
     )
-    table = frame.groupby(list(CELL_KEYS), dropna=False, sort=True).agg(
+    table = frame.groupby([*CELL_KEYS, "error_message"], dropna=False, sort=True).agg(
         jobs=("status", "size"),
         first_seen=("created_at", "min"),
         last_seen=("created_at", "max"),
@@ -69,6 +71,7 @@ def normal(cells: pd.DataFrame) -> pd.DataFrame:
             "period": pd.to_datetime(cells["period"]).astype("datetime64[us]"),
             "configuration_id": cells["configuration_id"].astype(object),
             "rule_set": cells["rule_set"].astype(object),
+            "error_message": cells["error_message"].astype(object),
             "jobs": cells["jobs"].astype("int64"),
             "first_seen": pd.to_datetime(cells["first_seen"], utc=True).astype(
                 "datetime64[us, UTC]"
@@ -76,9 +79,9 @@ def normal(cells: pd.DataFrame) -> pd.DataFrame:
             "last_seen": pd.to_datetime(cells["last_seen"], utc=True).astype("datetime64[us, UTC]"),
         }
     )
-    for name in ("status", "type", "configuration_id", "rule_set"):
+    for name in ("status", "type", "configuration_id", "rule_set", "error_message"):
         out[name] = out[name].where(out[name].notna(), None)
-    keys = list(CELL_KEYS)
+    keys = [*CELL_KEYS, "error_message"]
     return out.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
 
 
@@ -233,7 +236,7 @@ def test_monthly_cells_add_up_the_daily_ones(randomized: tuple[pd.DataFrame, Pat
     daily = count_cells(path).cells
     monthly = count_cells(path, period="month").cells
     daily["period"] = daily["period"].dt.to_period("M").dt.to_timestamp()
-    keys = list(CELL_KEYS)
+    keys = [*CELL_KEYS, "error_message"]
     again = daily.groupby(keys, dropna=False, sort=True)["jobs"].sum().reset_index()
     pd.testing.assert_frame_equal(normal_jobs(again), normal_jobs(monthly[[*keys, "jobs"]]))
 
@@ -241,9 +244,10 @@ def test_monthly_cells_add_up_the_daily_ones(randomized: tuple[pd.DataFrame, Pat
 def normal_jobs(cells: pd.DataFrame) -> pd.DataFrame:
     out = cells.copy()
     out["period"] = out["period"].astype("datetime64[us]")
-    for name in ("status", "type", "configuration_id", "rule_set"):
+    for name in ("status", "type", "configuration_id", "rule_set", "error_message"):
         out[name] = out[name].astype(object).where(out[name].notna(), None)
-    return out.sort_values(list(CELL_KEYS), kind="stable").reset_index(drop=True)
+    keys = [*CELL_KEYS, "error_message"]
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def test_labelled_rows_are_the_labelled_jobs(randomized: tuple[pd.DataFrame, Path]) -> None:
@@ -324,7 +328,7 @@ def test_without_duckdb_a_path_names_the_extra(
     assert len(count_cells(polars.scan_parquet(randomized[1])).cells)  # other engines still count
 
 
-@pytest.mark.slow
+@pytest.mark.spark
 def test_spark_counts_the_same_cells(randomized: tuple[pd.DataFrame, Path]) -> None:
     """PySpark in local mode (Java 17) counts the same cells from the same Parquet file."""
     pyspark_sql = pytest.importorskip(
@@ -345,3 +349,32 @@ def test_spark_counts_the_same_cells(randomized: tuple[pd.DataFrame, Path]) -> N
         assert_cells_equal(cells, df)
     finally:
         spark.stop()
+
+
+def test_a_stored_fingerprint_counts_the_same_cells(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path
+) -> None:
+    """A dataset with the rule set's fingerprint per job (``configuration.rule_set``) is
+    grouped by it, and its older files without the column by their lists: the same cells."""
+    df, _ = randomized
+    ids, _ = rule_set_ids(df["configuration.rules"])
+    stored = df.assign(**{FINGERPRINT: ids.astype(object)})
+    whole = write(stored, tmp_path / "stored.parquet")
+    for source in (whole, polars.scan_parquet(whole)):
+        assert_cells_equal(count_cells(source), df)
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    write(stored.iloc[:2_000], mixed / "new.parquet")
+    write(df.iloc[2_000:], mixed / "old.parquet")  # written before the column
+    assert_cells_equal(count_cells(mixed), df)
+
+
+def test_a_fingerprint_that_names_other_rules_is_refused(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path
+) -> None:
+    df, _ = randomized
+    ids, _ = rule_set_ids(df["configuration.rules"])
+    wrong = ids.where(ids.isna(), "0123456789")
+    path = write(df.assign(**{FINGERPRINT: wrong.astype(object)}), tmp_path / "edited.parquet")
+    with pytest.raises(ValueError, match=r"configuration\.rule_set.*drop the column"):
+        count_cells(path)

@@ -282,7 +282,7 @@ def certify(
     ``confidence``; ``correct`` per labelled row) and what it keeps; see the module's docstring.
     ``min_labels`` replaces the skip rule by a plain count of labels."""
     usable = domain & np.isfinite(confidence)
-    jobs = int(domain.sum())
+    jobs = sample.jobs(domain)
     values = np.unique(confidence[usable])
     row: dict[str, float | int | str] = {
         "threshold": math.nan,

@@ -70,6 +70,8 @@ DESIGN_COLUMNS = [
     "design.check",
     "design.frame",
 ]
+#: Where a frame counted in cells keeps the fingerprint its engine computed.
+FRAME_ATTR = "classify_frames.frame_fingerprint"
 #: A design-less sample whose type or confidence mix differs from the frame's at this level is
 #: not taken for a random one.
 MIX_ALPHA = 0.01
@@ -100,7 +102,12 @@ def frame_fingerprint(jobs: pd.DataFrame) -> str:
     >>> jobs = pd.DataFrame({"id": ["a", "b"], "completed": [True, True]})
     >>> frame_fingerprint(jobs) == frame_fingerprint(jobs.iloc[::-1])
     True
+
+    A frame counted in cells (:mod:`._sources`, a ``weight`` column) holds the ids of its
+    labelled jobs alone: its engine's fingerprint comes in ``jobs.attrs[FRAME_ATTR]``.
     """
+    if "weight" in jobs.columns:
+        return str(jobs.attrs[FRAME_ATTR])
     ids = jobs.loc[jobs["completed"].to_numpy(bool), "id"]
     ends = pc.min_max(pa.array(ids.astype(pd.StringDtype("pyarrow")), type=pa.string()))
     lowest, highest = ends["min"].as_py(), ends["max"].as_py()
@@ -237,7 +244,8 @@ def labelled_sample(
     None when no label can stand for the population (warned, saying what to do)."""
     completed = jobs["completed"].to_numpy(bool)
     has = truth.notna().to_numpy(bool)[completed]
-    population = int(completed.sum())
+    weights = _weights(jobs, completed)
+    population = int(completed.sum()) if weights is None else int(weights.sum())
     if not has.any():
         return None
     positions = np.flatnonzero(has)
@@ -308,7 +316,7 @@ def labelled_sample(
             for note in notes:
                 warnings.warn(AuditWarning(note), stacklevel=4)
             return None
-        kind, check = _check_random(types, conf, sampled)
+        kind, check = _check_random(types, conf, sampled, weights)
         if kind == "unchecked":
             notes.append(check)
     for note in notes:
@@ -320,7 +328,16 @@ def labelled_sample(
         kind=kind,
         bands=band_tuple,
         notes=[Sentence(note) for note in notes],
+        weights=weights,
     )
+
+
+def _weights(jobs: pd.DataFrame, completed: np.ndarray) -> np.ndarray | None:
+    """The jobs each completed row stands for in a frame counted in cells (None: one each)."""
+    if "weight" not in jobs.columns:
+        return None
+    weights: np.ndarray = jobs["weight"].to_numpy(np.int64)[completed]
+    return weights
 
 
 def _other_frame(rows: pd.DataFrame, jobs: pd.DataFrame, population: int) -> str:
@@ -341,16 +358,18 @@ def _other_frame(rows: pd.DataFrame, jobs: pd.DataFrame, population: int) -> str
     return f"{then:,} completed jobs there, {population:,} here" if then != population else ""
 
 
-def _check_random(types: pd.Series, conf: np.ndarray, rows: np.ndarray) -> tuple[str, str | Parts]:
+def _check_random(
+    types: pd.Series, conf: np.ndarray, rows: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[str, str | Parts]:
     """Whether design-less labels look like a simple random sample: chi-squared tests of their
-    type mix and confidence mix against the frame's."""
-    if len(rows) == len(types):
+    type mix and confidence mix against the frame's (``weights``: jobs per row)."""
+    if len(rows) == (len(types) if weights is None else int(weights.sum())):
         return "random", "every completed job is labelled"
     type_codes, _ = pd.factorize(types.astype(object))
-    value_codes = _confidence_groups(conf)
+    value_codes = _confidence_groups(conf, weights)
     problems = []
     for what, codes in (("type mix", type_codes), ("confidence mix", value_codes)):
-        p = _mix_pvalue(codes, rows)
+        p = _mix_pvalue(codes, rows, weights)
         if p < MIX_ALPHA:
             problems.append(f"{what} (chi-squared p = {p:.2g})")
     n = len(rows)
@@ -370,20 +389,29 @@ def _check_random(types: pd.Series, conf: np.ndarray, rows: np.ndarray) -> tuple
     )
 
 
-def _confidence_groups(conf: np.ndarray) -> np.ndarray:
+def _confidence_groups(conf: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     values = np.nan_to_num(conf, nan=-1.0)
     distinct = np.unique(values)
     if len(distinct) <= 20:
         return np.asarray(np.searchsorted(distinct, values))
+    if weights is not None:
+        msg = (
+            "labels without a design, on more than 20 distinct confidences, cannot be checked "
+            "for randomness from cells (the check takes deciles of every job's confidence): "
+            "label a queue from report.review_queue(strategy='stratified')"
+        )
+        raise ValueError(msg)
     edges = np.unique(np.quantile(values, np.linspace(0.1, 0.9, 9)))
     return np.asarray(np.searchsorted(edges, values, side="right"))
 
 
-def _mix_pvalue(codes: np.ndarray, rows: np.ndarray) -> float:
+def _mix_pvalue(codes: np.ndarray, rows: np.ndarray, weights: np.ndarray | None = None) -> float:
     """p-value of the chi-squared goodness-of-fit test of the sample's groups against the
-    population's shares; groups expected fewer than 5 times are pooled."""
+    population's shares (``weights``: jobs per position); groups expected fewer than 5 times
+    are pooled."""
     k = int(codes.max()) + 1 if len(codes) else 0
-    share = np.bincount(codes, minlength=k) / len(codes)
+    counts = np.bincount(codes, weights=weights, minlength=k)
+    share = counts / counts.sum()
     observed = np.bincount(codes[rows], minlength=k).astype(float)
     expected = share * len(rows)
     small = expected < 5

@@ -71,7 +71,7 @@ def risk_coverage(
     big_n, n, k, q = (np.cumsum(c[::-1], axis=0)[::-1] for c in cells)
     out = combine(big_n, n, k, q)
     accepted = big_n.sum(axis=1)
-    coverage = accepted / usable.sum()
+    coverage = accepted / sample.jobs(usable)
     table = pd.DataFrame(
         {
             "accepted": accepted.astype(np.int64),
@@ -89,17 +89,37 @@ def risk_coverage(
 
 
 def _bins(
-    confidence: np.ndarray, bins: BinStrategy, n_bins: int
+    confidence: np.ndarray, bins: BinStrategy, n_bins: int, weighted: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     usable = np.isfinite(confidence)
     values = confidence[usable]
     strategy = resolve_bins(values, bins)
+    if weighted and strategy == "quantile":
+        msg = (
+            "bins='quantile' needs every job's confidence, which an audit counted in cells "
+            "does not hold: use bins='distinct' or 'uniform'"
+        )
+        raise ValueError(msg)
     ids = np.full(len(confidence), -1, np.int64)
     if not len(values):
         return ids, np.array([]), np.array([]), []
     found, lower, upper, names = bin_index(values, strategy, n_bins)
     ids[usable] = found
     return ids, lower, upper, names
+
+
+def _sums(
+    sample: LabelledSample, groups: np.ndarray, confidence: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Jobs and their summed confidence per group (``groups`` -1: none), weights counted."""
+    inside = groups >= 0
+    values = confidence[inside]
+    if sample.weights is None:
+        count = np.bincount(groups[inside], minlength=size)
+        return count, np.bincount(groups[inside], weights=values, minlength=size)
+    weights = sample.weights[inside]
+    count = np.bincount(groups[inside], weights=weights, minlength=size).astype(np.int64)
+    return count, np.bincount(groups[inside], weights=values * weights, minlength=size)
 
 
 def calibration(
@@ -112,15 +132,13 @@ def calibration(
     """Reliability table over the population: per bin (one per distinct value by default) the
     jobs (``count``), their mean stated confidence (exact), accuracy with its 95% interval,
     the gap, and the labels it rests on. Bins without a label are dropped."""
-    ids, lower, upper, names = _bins(confidence, bins, n_bins)
+    ids, lower, upper, names = _bins(confidence, bins, n_bins, sample.weights is not None)
     if not names:
         return pd.DataFrame(
             columns=[*CALIBRATION_COLUMNS, "labels"], index=pd.Index([], name="bin")
         )
     out = combine(*cell_counts(sample, ids, len(names), correct))
-    inside = ids >= 0
-    count = np.bincount(ids[inside], minlength=len(names))
-    conf_sum = np.bincount(ids[inside], weights=confidence[inside], minlength=len(names))
+    count, conf_sum = _sums(sample, ids, confidence, len(names))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_conf = conf_sum / count
     table = pd.DataFrame(
@@ -200,7 +218,7 @@ def ece(
     of 3,000 jobs) it covered the population's ECE 88% of the time for a calibrated
     classifier and 98% for one 10 points over-confident.
     """
-    ids, _, _, names = _bins(confidence, bins, n_bins)
+    ids, _, _, names = _bins(confidence, bins, n_bins, sample.weights is not None)
     nan = {
         "ece": math.nan,
         "mce": math.nan,
@@ -212,10 +230,8 @@ def ece(
         return nan
     g = len(names)
     big_n, n, k, _ = cell_counts(sample, ids, g, correct)
-    inside = ids >= 0
-    conf_mean = np.bincount(ids[inside], weights=confidence[inside], minlength=g) / np.maximum(
-        np.bincount(ids[inside], minlength=g), 1
-    )
+    count, conf_sum = _sums(sample, ids, confidence, g)
+    conf_mean = conf_sum / np.maximum(count, 1)
     value, gaps = _ece_of(big_n, n, k, conf_mean)
     plug = float(value)
     if math.isnan(plug):
@@ -448,7 +464,7 @@ def _type_ece(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Plug-in ECE and MCE of each predicted type over its jobs (the report's bins; each bin
     weighted by its jobs, its accuracy post-stratified)."""
-    ids, _, _, names = _bins(confidence, bins, n_bins)
+    ids, _, _, names = _bins(confidence, bins, n_bins, sample.weights is not None)
     nan = np.full(n_types, np.nan)
     if not names:
         return nan, nan.copy()
@@ -456,9 +472,7 @@ def _type_ece(
     groups = np.where((ids >= 0) & (predicted >= 0), predicted * g + ids, -1)
     big_n, n, k, _ = cell_counts(sample, groups, n_types * g, correct)
     h = len(sample.names)
-    inside = groups >= 0
-    count = np.bincount(groups[inside], minlength=n_types * g)
-    conf_sum = np.bincount(groups[inside], weights=confidence[inside], minlength=n_types * g)
+    count, conf_sum = _sums(sample, groups, confidence, n_types * g)
     conf_mean = (conf_sum / np.maximum(count, 1)).reshape(n_types, g)
     value, gaps = _ece_of(
         big_n.reshape(n_types, g, h), n.reshape(n_types, g, h), k.reshape(n_types, g, h), conf_mean

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from ._prepare import NO_MATCH
 from ._stats import wilson_interval
 from ._tables import _codes, type_order
+from ._weighted import median, weights_of
 
 __all__ = [
     "by_configuration",
@@ -42,7 +43,10 @@ def keyed(jobs: pd.DataFrame) -> pd.DataFrame:
     or rule set (both categoricals of strings, see :func:`._prepare.prepare`): computed once
     per report and shared by its tables."""
     named = [c for c in ("configuration_name", "configuration_version") if c in jobs.columns]
-    rows = jobs.loc[jobs["completed"], [*_KEYS, "type", "confidence", "created_at", *named]]
+    counted = [c for c in ("weight", "last_seen") if c in jobs.columns]  # a frame of cells
+    rows = jobs.loc[
+        jobs["completed"], [*_KEYS, "type", "confidence", "created_at", *named, *counted]
+    ]
     return rows.assign(**{key: _filled(rows[key]) for key in _KEYS})
 
 
@@ -103,15 +107,19 @@ def by_configuration(rows: pd.DataFrame, threshold: float, rules: Rules) -> pd.D
         index=rows.index,
     )
     grouped = frame.groupby(group, sort=True)  # the groups' numbers: order of appearance
-    table = grouped.agg(
-        jobs=("type", "size"),
-        no_match=("no_match", "sum"),
-        confidence_mean=("confidence", "mean"),
-        confidence_median=("confidence", "median"),
-        below_threshold=("below", "mean"),
-        first_seen=("created_at", "min"),
-        last_seen=("created_at", "max"),
-    )
+    weights = weights_of(rows)
+    if weights is None:
+        table = grouped.agg(
+            jobs=("type", "size"),
+            no_match=("no_match", "sum"),
+            confidence_mean=("confidence", "mean"),
+            confidence_median=("confidence", "median"),
+            below_threshold=("below", "mean"),
+            first_seen=("created_at", "min"),
+            last_seen=("created_at", "max"),
+        )
+    else:
+        table = _weighted_groups(frame.assign(last_seen=rows["last_seen"]), group, weights)
     table.index = index
     table["no_match_rate"] = table["no_match"] / table["jobs"]
     lo, hi = wilson_interval(table["no_match"], table["jobs"])
@@ -126,14 +134,45 @@ def by_configuration(rows: pd.DataFrame, threshold: float, rules: Rules) -> pd.D
     return table.sort_values("first_seen", kind="stable")[columns]
 
 
+def _weighted_groups(frame: pd.DataFrame, group: np.ndarray, weights: np.ndarray) -> pd.DataFrame:
+    """``by_configuration``'s aggregates from weighted rows (a frame counted in cells)."""
+    records = []
+    for g in range(int(group.max()) + 1 if len(group) else 0):
+        mine = group == g
+        part, w = frame[mine], weights[mine]
+        conf = part["confidence"].to_numpy(float)
+        known = ~np.isnan(conf)
+        total = float(w[known].sum())
+        below = part["below"].to_numpy(float)
+        records.append(
+            {
+                "jobs": int(w.sum()),
+                "no_match": int(w[part["no_match"].to_numpy(bool)].sum()),
+                "confidence_mean": float((conf[known] * w[known]).sum() / total)
+                if total
+                else np.nan,
+                "confidence_median": median(conf, w),
+                "below_threshold": float((below[known] * w[known]).sum() / total)
+                if total
+                else np.nan,
+                "first_seen": part["created_at"].min(),
+                "last_seen": part["last_seen"].max(),
+            }
+        )
+    return pd.DataFrame.from_records(records)
+
+
 def configuration_mix(rows: pd.DataFrame) -> pd.DataFrame:
     """Share of each predicted type (columns) per configuration and rule set (rows; ``rows``:
     :func:`keyed`)."""
     types = rows["type"]
-    order = type_order(types)
     group, index = _groups(rows)
+    weights = weights_of(rows)
+    order = type_order(types, weights=weights)
     counts = np.bincount(
-        group * len(order) + _codes(types, order), minlength=len(index) * len(order)
+        group * len(order) + _codes(types, order),
+        weights=weights,
+        minlength=len(index) * len(order),
     ).reshape(len(index), len(order))
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = counts / counts.sum(axis=1, keepdims=True)
@@ -210,12 +249,15 @@ def rule_changes(jobs: pd.DataFrame, rules: Rules, successions: dict[str, str]) 
 def _seen(jobs: pd.DataFrame) -> tuple[np.ndarray, list[str], list[str]]:
     """Completed jobs per (rule set, type) as a matrix (rule sets in sorted order), with the
     rule sets' and types' names."""
-    rows = jobs.loc[jobs["completed"] & jobs["rule_set"].notna(), ["rule_set", "type"]]
+    counted = ["weight"] if "weight" in jobs.columns else []  # a frame of cells
+    rows = jobs.loc[jobs["completed"] & jobs["rule_set"].notna(), ["rule_set", "type", *counted]]
     rule_set, types = rows["rule_set"].cat, rows["type"].cat
     names = [str(c) for c in rule_set.categories]
     kinds = [str(c) for c in types.categories]
     codes = rule_set.codes.to_numpy(np.int64) * len(kinds) + types.codes.to_numpy(np.int64)
-    counts = np.bincount(codes, minlength=len(names) * len(kinds))
+    weights = weights_of(rows)
+    counts = np.bincount(codes, weights=weights, minlength=len(names) * len(kinds))
+    counts = counts.astype(np.int64)
     return counts.reshape(len(names), len(kinds)), names, kinds
 
 

@@ -68,7 +68,9 @@ class LabelledSample:
     ``"unchecked"`` (labels without a design that fail that check: figures are marked) or
     ``"other frame"`` (a stratified design drawn on another frame: figures are marked).
     ``missing`` holds the positions of jobs a stratified queue drew that came back without a
-    label (nonresponse; see :func:`bounds`).
+    label (nonresponse; see :func:`bounds`). ``weights`` counts the jobs each position stands
+    for where the audit was counted in cells (:mod:`._sources`; a labelled or drawn job is a
+    position of its own, weight 1); None: one job each.
     """
 
     population: np.ndarray
@@ -78,11 +80,21 @@ class LabelledSample:
     bands: tuple[float, ...] = ()
     notes: list[str] = field(default_factory=list)
     missing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    weights: np.ndarray | None = None
 
     @property
     def sizes(self) -> np.ndarray:
         """Jobs per stratum (N_h)."""
-        return np.bincount(self.population, minlength=len(self.names))
+        if self.weights is None:
+            return np.bincount(self.population, minlength=len(self.names))
+        counts = np.bincount(self.population, weights=self.weights, minlength=len(self.names))
+        return counts.astype(np.int64)
+
+    def jobs(self, mask: np.ndarray | None = None) -> int:
+        """Jobs at the positions of ``mask`` (all of them by default), weights counted."""
+        if self.weights is None:
+            return len(self.population) if mask is None else int(np.count_nonzero(mask))
+        return int(self.weights.sum() if mask is None else self.weights[mask].sum())
 
     @property
     def strata(self) -> np.ndarray:
@@ -154,7 +166,8 @@ def cell_counts(
     h = len(sample.names)
     inside = groups >= 0
     pop_cells = groups[inside] * h + sample.population[inside]
-    big_n = np.bincount(pop_cells, minlength=n_groups * h).reshape(n_groups, h)
+    weights = None if sample.weights is None else sample.weights[inside]
+    big_n = np.bincount(pop_cells, weights=weights, minlength=n_groups * h).reshape(n_groups, h)
     row_groups = groups[sample.rows]
     y = np.asarray(outcome, dtype=float)
     keep = (row_groups >= 0) & ~np.isnan(y)
@@ -254,7 +267,13 @@ def bounded(
     rows = np.concatenate([sample.rows, sample.missing]).astype(np.int64)
     filled = np.broadcast_to(np.asarray(missing_value, float), (len(sample.missing),))
     widened = LabelledSample(
-        sample.population, rows, sample.names, sample.kind, sample.bands, sample.notes
+        sample.population,
+        rows,
+        sample.names,
+        sample.kind,
+        sample.bands,
+        sample.notes,
+        weights=sample.weights,
     )
     return widened, np.concatenate([np.asarray(correct, float), filled])
 

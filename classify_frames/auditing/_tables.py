@@ -22,12 +22,14 @@ from ._stats import (
     calibration_errors,
     calibration_table,
     chi2_homogeneity,
+    kolmogorov_sf,
     ks_2samp,
     psi,
     resolve_bins,
     two_proportion_pvalue,
     wilson_interval,
 )
+from ._weighted import median, numpy_percentiles, pandas_quantile, weights_of
 
 __all__ = [
     "by_type",
@@ -45,11 +47,16 @@ __all__ = [
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
-def type_order(*series: pd.Series | np.ndarray) -> list[str]:
-    """Every type seen in ``series``, most frequent first, "no match" last."""
+def type_order(*series: pd.Series | np.ndarray, weights: np.ndarray | None = None) -> list[str]:
+    """Every type seen in ``series``, most frequent first, "no match" last (``weights``: the
+    jobs each value of the first series stands for)."""
     counts = pd.Series(dtype="int64")
-    for values in series:  # value_counts of a categorical is a bincount of its codes
-        found = pd.Series(values).value_counts(sort=False)
+    for i, values in enumerate(series):  # value_counts of a categorical: a bincount of codes
+        if i == 0 and weights is not None:
+            found = pd.Series(weights).groupby(pd.Series(values).to_numpy()).sum()
+            found = found.astype("int64")
+        else:
+            found = pd.Series(values).value_counts(sort=False)
         found.index = found.index.astype(str)
         counts = counts.add(found[found > 0], fill_value=0)
     ranked = sorted(counts.items(), key=lambda kv: (kv[0] == NO_MATCH, -kv[1], kv[0]))
@@ -58,17 +65,32 @@ def type_order(*series: pd.Series | np.ndarray) -> list[str]:
 
 def status_counts(jobs: pd.DataFrame) -> pd.DataFrame:
     """Jobs and share per status (``FETCH ERROR`` for rows that could not be fetched)."""
-    counts = jobs["status"].value_counts()
-    table = pd.DataFrame({"jobs": counts, "share": counts / max(len(jobs), 1)})
+    weights = weights_of(jobs)
+    if weights is None:
+        counts = jobs["status"].value_counts()
+    else:
+        counts = pd.Series(weights, index=jobs.index).groupby(jobs["status"], observed=False).sum()
+        counts = counts.sort_values(ascending=False, kind="stable").rename("count")
+    total = len(jobs) if weights is None else int(weights.sum())
+    table = pd.DataFrame({"jobs": counts, "share": counts / max(total, 1)})
     table.index.name = "status"
     return table
 
 
 def top_errors(jobs: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     """The ``n`` most common ``error_message``s of failed jobs, with their share of failures."""
-    failed = jobs.loc[jobs["status"] == "FAILED", "error_message"].fillna("(no message)")
-    counts = failed.value_counts().head(n)
-    table = pd.DataFrame({"jobs": counts, "share_of_failed": counts / max(len(failed), 1)})
+    is_failed = (jobs["status"] == "FAILED").to_numpy(bool)
+    failed = jobs.loc[is_failed, "error_message"].fillna("(no message)")
+    weights = weights_of(jobs)
+    if weights is None:  # ties in the messages' order, as from weighted rows
+        found = failed.value_counts(sort=False).sort_index()
+        counts = found.sort_values(ascending=False, kind="stable").head(n)
+        total = len(failed)
+    else:
+        per = pd.Series(weights[is_failed], index=failed.index).groupby(failed.to_numpy()).sum()
+        per = per.rename_axis("error_message").rename("count").astype("int64")
+        counts, total = per.sort_values(ascending=False, kind="stable").head(n), int(per.sum())
+    table = pd.DataFrame({"jobs": counts, "share_of_failed": counts / max(total, 1)})
     table.index.name = "error_message"
     return table
 
@@ -82,37 +104,97 @@ def summary(
     not be fetched (``not_fetched``: fetch failures, not job failures), confidence quantiles,
     missing and impossible confidences, share below ``threshold`` (and accuracy with its
     interval, ECE, Brier, AUROC ... when labels are given)."""
-    n = len(jobs)
-    completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
-    conf = completed["confidence"].dropna()
-    failed = int((jobs["status"] == "FAILED").sum())
-    not_fetched = int((jobs["status"] == "FETCH ERROR").sum())
-    no_match = int((completed["type"] == NO_MATCH).sum())
-    rows: dict[str, float | int | str] = {
+    weights = weights_of(jobs)
+    if weights is not None:
+        rows = _weighted_summary(jobs, weights, threshold)
+    else:
+        n = len(jobs)
+        completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
+        conf = completed["confidence"].dropna()
+        failed = int((jobs["status"] == "FAILED").sum())
+        not_fetched = int((jobs["status"] == "FETCH ERROR").sum())
+        no_match = int((completed["type"] == NO_MATCH).sum())
+        rows = _summary_rows(
+            jobs,
+            n,
+            len(completed),
+            failed,
+            not_fetched,
+            no_match,
+            int(completed["confidence"].isna().sum()),
+            int(jobs["confidence_impossible"].sum())
+            if "confidence_impossible" in jobs.columns
+            else 0,
+        )
+        rows["confidence_mean"] = float(conf.mean()) if len(conf) else math.nan
+        # one partition for every quantile (as Series.quantile computes each: linear, q * 100)
+        found = (
+            np.percentile(conf.to_numpy(float), [q * 100 for q in QUANTILES]) if len(conf) else []
+        )
+        for i, q in enumerate(QUANTILES):
+            rows[f"confidence_p{round(q * 100)}"] = float(found[i]) if len(conf) else math.nan
+        rows["threshold"] = threshold
+        rows["below_threshold"] = _ratio(int((conf < threshold).sum()), len(conf))
+    rows.update(label_metrics or {})
+    return pd.DataFrame({"value": pd.Series(rows, dtype=object)}).rename_axis("metric")
+
+
+def _summary_rows(
+    jobs: pd.DataFrame,
+    n: int,
+    completed: int,
+    failed: int,
+    not_fetched: int,
+    no_match: int,
+    missing: int,
+    impossible: int,
+) -> dict[str, float | int | str]:
+    """The summary's counts, in its order."""
+    return {
         "jobs": n,
-        "completed": len(completed),
-        "completed_share": _ratio(len(completed), n),
+        "completed": completed,
+        "completed_share": _ratio(completed, n),
         "failed": failed,
         "failure_rate": _ratio(failed, n),
         "not_fetched": not_fetched,
         "not_fetched_share": _ratio(not_fetched, n),
         "top_error": top_errors(jobs, 1).index[0] if failed else "",
         "no_match": no_match,
-        "no_match_rate": _ratio(no_match, len(completed)),
-        "confidence_missing": int(completed["confidence"].isna().sum()),
-        "confidence_impossible": int(jobs["confidence_impossible"].sum())
-        if "confidence_impossible" in jobs.columns
-        else 0,
-        "confidence_mean": float(conf.mean()) if len(conf) else math.nan,
+        "no_match_rate": _ratio(no_match, completed),
+        "confidence_missing": missing,
+        "confidence_impossible": impossible,
     }
-    # one partition for every quantile (as Series.quantile computes each: linear, q * 100)
-    found = np.percentile(conf.to_numpy(float), [q * 100 for q in QUANTILES]) if len(conf) else []
+
+
+def _weighted_summary(
+    jobs: pd.DataFrame, weights: np.ndarray, threshold: float
+) -> dict[str, float | int | str]:
+    """The summary's counts and confidence figures of a frame counted in cells."""
+    done = jobs["completed"].to_numpy(bool)
+    status = jobs["status"]
+    w = weights[done]
+    conf = jobs["confidence"].to_numpy(float)[done]
+    known = ~np.isnan(conf)
+    impossible = jobs["confidence_impossible"].to_numpy(bool)
+    rows = _summary_rows(
+        jobs,
+        int(weights.sum()),
+        int(w.sum()),
+        int(weights[(status == "FAILED").to_numpy(bool)].sum()),
+        int(weights[(status == "FETCH ERROR").to_numpy(bool)].sum()),
+        int(w[(jobs.loc[done, "type"] == NO_MATCH).to_numpy(bool)].sum()),
+        int(w[~known].sum()),
+        int(weights[impossible].sum()),
+    )
+    total = float(w[known].sum())
+    rows["confidence_mean"] = float((conf[known] * w[known]).sum() / total) if total else math.nan
+    found = numpy_percentiles(conf, w, [q * 100 for q in QUANTILES])
     for i, q in enumerate(QUANTILES):
-        rows[f"confidence_p{round(q * 100)}"] = float(found[i]) if len(conf) else math.nan
+        rows[f"confidence_p{round(q * 100)}"] = found[i]
     rows["threshold"] = threshold
-    rows["below_threshold"] = _ratio(int((conf < threshold).sum()), len(conf))
-    rows.update(label_metrics or {})
-    return pd.DataFrame({"value": pd.Series(rows, dtype=object)}).rename_axis("metric")
+    below = int(w[known & (conf < threshold)].sum())
+    rows["below_threshold"] = _ratio(below, int(w[known].sum()))
+    return rows
 
 
 def _ratio(a: float, b: float) -> float:
@@ -146,26 +228,32 @@ def by_type(
     conf = completed["confidence"]
     # grouped by the type's integer code (no string hashing per job), named afterwards
     codes = pd.Series(types.cat.codes.to_numpy(np.int64), index=conf.index)
-    grouped = conf.groupby(codes, sort=False)
-    table = pd.DataFrame(
-        {
-            "count": codes.value_counts(),
-            "confidence_mean": grouped.mean(),
-            "confidence_median": grouped.median(),
-            "confidence_p10": grouped.quantile(0.1),
-            "confidence_p90": grouped.quantile(0.9),
-            "below_threshold": (conf < threshold).where(conf.notna()).groupby(codes).mean(),
-        }
-    )
+    weights = weights_of(jobs)
+    done_weights = None if weights is None else weights[jobs["completed"].to_numpy(bool)]
+    if done_weights is None:
+        grouped = conf.groupby(codes, sort=False)
+        table = pd.DataFrame(
+            {
+                "count": codes.value_counts(),
+                "confidence_mean": grouped.mean(),
+                "confidence_median": grouped.median(),
+                "confidence_p10": grouped.quantile(0.1),
+                "confidence_p90": grouped.quantile(0.9),
+                "below_threshold": (conf < threshold).where(conf.notna()).groupby(codes).mean(),
+            }
+        )
+    else:
+        table = _weighted_by_type(codes.to_numpy(), conf.to_numpy(float), done_weights, threshold)
     names = np.array([str(c) for c in types.cat.categories], dtype=object)
     table.index = pd.Index(names[table.index.to_numpy()], dtype=object)
     table["count"] = table["count"].fillna(0).astype("int64")
-    table.insert(1, "share", table["count"] / max(len(completed), 1))
+    total = len(completed) if done_weights is None else int(done_weights.sum())
+    table.insert(1, "share", table["count"] / max(total, 1))
     if labelled_jobs is None:
-        order = type_order(types)
+        order = type_order(types, weights=done_weights)
         return table.reindex(order).rename_axis("type").fillna({"count": 0, "share": 0.0})
     y_true, y_pred, conf_l = labelled_jobs
-    order = type_order(types, y_true)
+    order = type_order(types, y_true, weights=done_weights)
     table = table.reindex(order)
     table[["count"]] = table[["count"]].fillna(0).astype("int64")
     table["share"] = table["share"].fillna(0.0)
@@ -194,6 +282,35 @@ def by_type(
     table["label_gap"] = by_label["c"] - by_label["hit"] / by_label["n"]
     table["overconfident"] = (by_label["c"] > recall_hi).fillna(False).astype(bool)
     return table.drop(columns=["correct", "labelled_confidence"]).rename_axis("type")
+
+
+def _weighted_by_type(
+    codes: np.ndarray, conf: np.ndarray, weights: np.ndarray, threshold: float
+) -> pd.DataFrame:
+    """``by_type``'s count and confidence columns from weighted rows, per type code."""
+    records = {}
+    for code in np.unique(codes):
+        mine = codes == code
+        c, w = conf[mine], weights[mine]
+        known = ~np.isnan(c)
+        total = float(w[known].sum())
+        records[int(code)] = {
+            "count": int(w.sum()),
+            "confidence_mean": float((c[known] * w[known]).sum() / total) if total else np.nan,
+            "confidence_median": median(c, w),
+            "confidence_p10": pandas_quantile(c, w, 0.1),
+            "confidence_p90": pandas_quantile(c, w, 0.9),
+            "below_threshold": float(w[known & (c < threshold)].sum() / total) if total else np.nan,
+        }
+    columns = [
+        "count",
+        "confidence_mean",
+        "confidence_median",
+        "confidence_p10",
+        "confidence_p90",
+        "below_threshold",
+    ]
+    return pd.DataFrame.from_dict(records, orient="index", columns=columns)
 
 
 def labelled(jobs: pd.DataFrame, truth: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -457,30 +574,38 @@ def drift(
     types = rows["type"]
     conf = rows["confidence"]
     no_match = types == NO_MATCH
-    grouped = conf.groupby(period, sort=True)
-    table = pd.DataFrame(
-        {
-            "jobs": period.value_counts().sort_index(),
-            "confidence_mean": grouped.mean(),
-            "confidence_median": grouped.median(),
-            "below_threshold": (conf < threshold).where(conf.notna()).groupby(period).mean(),
-            "no_match_rate": no_match.groupby(period).mean(),
-        }
-    )
+    weights = weights_of(jobs)
+    w = None if weights is None else weights[keep]
+    if w is None:
+        grouped = conf.groupby(period, sort=True)
+        table = pd.DataFrame(
+            {
+                "jobs": period.value_counts().sort_index(),
+                "confidence_mean": grouped.mean(),
+                "confidence_median": grouped.median(),
+                "below_threshold": (conf < threshold).where(conf.notna()).groupby(period).mean(),
+                "no_match_rate": no_match.groupby(period).mean(),
+            }
+        )
+    else:
+        table = _weighted_periods(period, conf, no_match, w, threshold, freq, baseline)
     base_mask = _baseline_mask(rows["created_at"], period, baseline, table["jobs"], min_jobs)
-    order = type_order(types)
+    order = type_order(types, weights=w)
     # each job's period as a position in the table, and its type's position in ``order``
     at = np.searchsorted(pd.PeriodIndex(table.index).asi8, period.array.asi8)
     type_codes = _codes(types, order)
-    type_counts = _crosstab(at, type_codes, len(table), len(order))
+    type_counts = _crosstab(at, type_codes, len(table), len(order), w)
     for i, name in enumerate(order):
         table[f"share.{name}"] = type_counts[:, i] / table["jobs"]
-    base_types = np.bincount(type_codes[base_mask], minlength=len(order))
+    base_w = None if w is None else w[base_mask]
+    base_types = np.bincount(type_codes[base_mask], weights=base_w, minlength=len(order))
+    if w is not None:
+        base_types = base_types.astype(np.int64)
     table["psi_type"], table["p_type"] = zip(
         *[_shift(base_types, counts) for counts in type_counts], strict=True
     )
-    _confidence_shift(table, at, conf.to_numpy(float), base_mask)
-    _rate_change(table, "no_match", no_match, period, base_mask)
+    _confidence_shift(table, at, conf.to_numpy(float), base_mask, w)
+    _rate_change(table, "no_match", no_match, period, base_mask, w)
     if truth is not None:
         table["labelled"] = truth[rows.index].notna().groupby(period).sum()
         codes = np.full(int(jobs["completed"].sum()), -1, np.int64)
@@ -506,16 +631,69 @@ def _shift(base: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
     return psi(base, actual), chi2_homogeneity(base, actual)
 
 
-def _crosstab(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> np.ndarray:
+def _crosstab(
+    rows: np.ndarray,
+    columns: np.ndarray,
+    n_rows: int,
+    n_columns: int,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
     """Counts of each (row, column) pair of codes, as an ``(n_rows, n_columns)`` array: a
-    bincount, where ``pd.crosstab`` would hash every value again."""
-    flat = np.bincount(rows * n_columns + columns, minlength=n_rows * n_columns)
+    bincount, where ``pd.crosstab`` would hash every value again (``weights``: jobs per row)."""
+    flat = np.bincount(rows * n_columns + columns, weights=weights, minlength=n_rows * n_columns)
+    if weights is not None:
+        flat = flat.astype(np.int64)
     counts: np.ndarray = flat.reshape(n_rows, n_columns)
     return counts
 
 
+def _weighted_periods(
+    period: pd.Series,
+    conf: pd.Series,
+    no_match: pd.Series,
+    weights: np.ndarray,
+    threshold: float,
+    freq: str,
+    baseline: object,
+) -> pd.DataFrame:
+    """``drift``'s per-period columns from weighted rows (a frame counted in cells: its
+    rows keep the day of their jobs, so periods of a day or longer)."""
+    one = pd.Period("2026-01-01", freq=freq)
+    if one.end_time - one.start_time < pd.Timedelta(hours=23):  # hours, minutes ...
+        msg = f"drift of jobs counted in cells needs periods of a day or more, not {freq!r}"
+        raise ValueError(msg)
+    if isinstance(baseline, tuple):
+        msg = (
+            "drift of jobs counted in cells takes a baseline period (e.g. '2026-01'), not a "
+            "(start, end) pair: the cells keep the day of each job, not its time"
+        )
+        raise TypeError(msg)
+    values = conf.to_numpy(float)
+    match = no_match.to_numpy(bool)
+    records = {}
+    for name, at in pd.Series(np.arange(len(period))).groupby(period.to_numpy()).groups.items():
+        where = np.asarray(at)
+        c, w = values[where], weights[where]
+        known = ~np.isnan(c)
+        total = float(w[known].sum())
+        records[name] = {
+            "jobs": int(w.sum()),
+            "confidence_mean": float((c[known] * w[known]).sum() / total) if total else np.nan,
+            "confidence_median": median(c, w),
+            "below_threshold": float(w[known & (c < threshold)].sum() / total) if total else np.nan,
+            "no_match_rate": float(w[match[where]].sum() / w.sum()),
+        }
+    table = pd.DataFrame.from_dict(records, orient="index")
+    table.index = pd.PeriodIndex(table.index)
+    return table.sort_index()
+
+
 def _confidence_shift(
-    table: pd.DataFrame, at: np.ndarray, values: np.ndarray, base_mask: np.ndarray
+    table: pd.DataFrame,
+    at: np.ndarray,
+    values: np.ndarray,
+    base_mask: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> None:
     """PSI and chi-squared p of the confidence histogram, and KS, per period (in place;
     ``at``: each job's row of ``table``).
@@ -530,6 +708,9 @@ def _confidence_shift(
         return
     strategy = resolve_bins(base_values, "auto")
     strategy = "quantile" if strategy == "uniform" else strategy
+    if weights is not None:
+        _weighted_confidence_shift(table, at, values, base_mask, weights, strategy)
+        return
     ids = bin_index(values[has], strategy, 10, reference=base_values)[0]
     size = int(ids.max()) + 1
     counts = _crosstab(at[has], ids, len(table), size)
@@ -546,6 +727,58 @@ def _confidence_shift(
         )
         for i in range(len(table))
     ]
+
+
+def _weighted_confidence_shift(
+    table: pd.DataFrame,
+    at: np.ndarray,
+    values: np.ndarray,
+    base_mask: np.ndarray,
+    weights: np.ndarray,
+    strategy: BinStrategy,
+) -> None:
+    """:func:`_confidence_shift` from weighted rows: the same bins (deciles of the expanded
+    baseline), counts and KS statistic of the expanded values."""
+    has = ~np.isnan(values)
+    base = base_mask & has
+    if strategy == "quantile":
+        edges = np.asarray(
+            numpy_percentiles(values[base], weights[base], list(np.linspace(0, 100, 11)))
+        )
+        ids = np.searchsorted(edges[1:-1], values[has])
+    else:
+        ids = bin_index(values[has], strategy, 10, reference=values[base])[0]
+    size = int(ids.max()) + 1
+    w = weights[has]
+    counts = _crosstab(at[has], ids, len(table), size, w)
+    base_counts = np.bincount(ids[base[has]], weights=w[base[has]], minlength=size)
+    base_counts = base_counts.astype(np.int64)
+    pooled = np.unique(values[has])
+    base_cdf = _cumulative(values[base], weights[base], pooled)
+    out = []
+    for i in range(len(table)):
+        mine = has & (at == i)
+        cdf = _cumulative(values[mine], weights[mine], pooled)
+        out.append((*_shift(base_counts, counts[i]), *_ks(base_cdf, cdf)))
+    table[["psi_confidence", "p_confidence", "ks_statistic", "ks_pvalue"]] = out
+
+
+def _cumulative(values: np.ndarray, weights: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, int]:
+    """The jobs at or below each of ``at``, and their number."""
+    order = np.argsort(values, kind="stable")
+    sums = np.cumsum(weights[order])
+    index = np.searchsorted(values[order], at, side="right")
+    below = np.where(index > 0, sums[np.maximum(index - 1, 0)], 0) if len(sums) else 0 * index
+    return np.asarray(below, np.int64), int(sums[-1]) if len(sums) else 0
+
+
+def _ks(base: tuple[np.ndarray, int], other: tuple[np.ndarray, int]) -> tuple[float, float]:
+    """:func:`._stats.ks_2samp` from the two samples' cumulative counts at the pooled values."""
+    (cum_a, n), (cum_b, m) = base, other
+    if n == 0 or m == 0:
+        return math.nan, math.nan
+    d = float(np.max(np.abs(cum_a / n - cum_b / m)))
+    return d, kolmogorov_sf(math.sqrt(n * m / (n + m)) * d)
 
 
 def _accuracy_change(
@@ -598,14 +831,25 @@ def _accuracy_change(
 
 
 def _rate_change(
-    table: pd.DataFrame, name: str, hits: pd.Series, period: pd.Series, base_mask: np.ndarray
+    table: pd.DataFrame,
+    name: str,
+    hits: pd.Series,
+    period: pd.Series,
+    base_mask: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> None:
     """Change of a rate against the baseline and its two-proportion p-value (in place)."""
     valid = hits.notna().to_numpy(bool)
     values = hits.to_numpy(float, na_value=np.nan)
-    k0, n0 = float(np.nansum(values[base_mask & valid])), float((base_mask & valid).sum())
-    k = pd.Series(np.where(valid, values, 0.0), index=hits.index).groupby(period).sum()
-    n = pd.Series(valid, index=hits.index).groupby(period).sum()
+    if weights is not None:
+        values, valid_w = values * weights, valid * weights
+        k0, n0 = float(np.nansum(values[base_mask & valid])), float(valid_w[base_mask].sum())
+        k = pd.Series(np.where(valid, values, 0.0), index=hits.index).groupby(period).sum()
+        n = pd.Series(valid_w, index=hits.index).groupby(period).sum()
+    else:
+        k0, n0 = float(np.nansum(values[base_mask & valid])), float((base_mask & valid).sum())
+        k = pd.Series(np.where(valid, values, 0.0), index=hits.index).groupby(period).sum()
+        n = pd.Series(valid, index=hits.index).groupby(period).sum()
     table[f"{name}_change"] = k / n.where(n > 0) - (k0 / n0 if n0 else math.nan)
     table[f"p_{name}"] = [
         two_proportion_pvalue(k0, n0, float(k[p]), float(n[p])) for p in table.index

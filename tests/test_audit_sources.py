@@ -1,0 +1,349 @@
+"""``cf.audit`` of jobs where they lie (a dataset path, a DuckDB relation, a Polars frame, a
+PySpark DataFrame) gives the in-memory audit's tables: without labels, and with labels from a
+stratified queue (the in-memory one's, and one drawn in the engine), a "lowest" queue and
+design-less random labels, some drawn jobs left blank; on a randomized frame with every edge the
+audit branches on and on the emulator's export. What needs every job is refused, naming it."""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_audit_cells import random_jobs, write
+
+import classify_frames as cf
+from classify_frames.auditing import AuditReport, AuditWarning
+from classify_frames.auditing._sources import REFUSED, CellsReport
+
+polars = pytest.importorskip("polars")
+duckdb = pytest.importorskip("duckdb")
+
+UNLABELLED = (
+    "summary",
+    "status",
+    "errors",
+    "by_type",
+    "by_configuration",
+    "configuration_mix",
+    "rule_changes",
+    "unused_rules",
+    "unknown_types",
+)
+#: drift's frequencies and baselines: months, weeks, days with a small minimum, a named month
+DRIFTS: tuple[tuple[Any, ...], ...] = (("M",), ("W",), ("D", None, 20), ("M", "2026-02"))
+LABELLED: dict[str, Callable[[AuditReport], Any]] = {
+    "summary": lambda r: r.summary,
+    "by_type": lambda r: r.by_type,
+    "confusion": lambda r: r.confusion,
+    "risk_coverage": lambda r: r.risk_coverage,
+    "disagreements": lambda r: r.disagreements.reset_index(drop=True),
+    "accuracy": lambda r: (r.accuracy, *r.accuracy_ci),
+    "ece": lambda r: (r.ece, r.ece_debiased, *r.ece_ci, r.mce),
+    "brier": lambda r: (r.brier, *r.brier_ci),
+    "auroc": lambda r: (r.auroc, *r.auroc_ci),
+    "calibration": lambda r: r.calibration(),
+    "calibration_uniform": lambda r: r.calibration("uniform", 5),
+    "thresholds": lambda r: r.recommend_threshold(0.5),
+    "thresholds_joint": lambda r: r.recommend_threshold(0.3, joint=True),
+    "sample": lambda r: None if r.sample is None else (r.sample.kind, r.sample.labels),
+    "drift": lambda r: r.drift("M"),
+}
+
+
+def same(got: Any, want: Any, name: str) -> None:
+    """Equal: integers and text exactly, floats to 1e-12 (sums taken in another order)."""
+    if isinstance(want, pd.DataFrame):
+        pd.testing.assert_frame_equal(
+            got,
+            want,
+            check_exact=False,
+            rtol=1e-12,
+            check_dtype=False,
+            check_categorical=False,
+            check_index_type=False,
+            obj=name,
+        )
+    elif isinstance(want, tuple):
+        assert len(got) == len(want), name
+        for a, b in zip(got, want, strict=True):
+            if isinstance(b, float) and math.isnan(b):
+                assert isinstance(a, float) and math.isnan(a), name
+            elif isinstance(b, float):
+                assert a == pytest.approx(b, rel=1e-12, abs=1e-15), name
+            else:
+                assert a == b, name
+    else:
+        assert got == want, name
+
+
+def quiet(make: Callable[[], AuditReport]) -> AuditReport:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AuditWarning)
+        return make()
+
+
+@pytest.fixture(scope="module")
+def randomized(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
+    """The cells tests' randomized jobs in time order (``rule_changes`` names a rule set's
+    configuration by its first row in memory, by its earliest job from cells)."""
+    df = random_jobs().sort_values("created_at", kind="stable").reset_index(drop=True)
+    return df, write(df, tmp_path_factory.mktemp("sources") / "jobs.parquet")
+
+
+def sources(path: Path) -> dict[str, Callable[[], Any]]:
+    return {
+        "duckdb": lambda: path,
+        "duckdb-relation": lambda: duckdb.read_parquet(str(path)),
+        "polars": lambda: polars.scan_parquet(path),
+        "polars-frame": lambda: polars.read_parquet(path),
+    }
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "duckdb-relation", "polars", "polars-frame"])
+def test_unlabelled_tables_equal_the_in_memory_audit(
+    randomized: tuple[pd.DataFrame, Path], engine: str
+) -> None:
+    df, path = randomized
+    memory = quiet(lambda: cf.audit(df))
+    counted = quiet(lambda: cf.audit(sources(path)[engine]()))
+    assert isinstance(counted, CellsReport)
+    for name in UNLABELLED:
+        same(getattr(counted, name), getattr(memory, name), name)
+    for args in DRIFTS:
+        same(counted.drift(*args), memory.drift(*args), f"drift{args}")
+    assert f"{len(df)} jobs" in repr(counted)
+
+
+def labels_file(df: pd.DataFrame, queue: pd.DataFrame, path: Path) -> Path:
+    """``queue`` labelled from a random truth (types, "none"), three drawn jobs left blank."""
+    rng = np.random.default_rng(3)
+    truth = pd.Series(rng.choice(["invoice", "cv", "nda", "none"], len(df)), index=df["id"])
+    queue = queue.assign(label=truth[queue["id"]].to_numpy())
+    queue.loc[queue.index[5:8], "label"] = ""
+    queue.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module", params=["stratified", "engine-queue", "lowest", "random"])
+def labelled(
+    request: pytest.FixtureRequest,
+    randomized: tuple[pd.DataFrame, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[AuditReport, AuditReport]:
+    df, path = randomized
+    memory = quiet(lambda: cf.audit(df))
+    kind = request.param
+    if kind == "stratified":
+        queue = memory.review_queue(budget=300, strategy="stratified", seed=1)
+    elif kind == "engine-queue":
+        queue = quiet(lambda: cf.audit(path)).review_queue(
+            budget=300, strategy="stratified", seed=1
+        )
+    elif kind == "lowest":
+        queue = memory.review_queue(n=100)
+    else:
+        queue = df.sample(200, random_state=4)[["id"]]
+    file = labels_file(df, queue, tmp_path_factory.mktemp("labels") / f"{kind}.csv")
+    return quiet(lambda: cf.audit(df, labels=file)), quiet(lambda: cf.audit(path, labels=file))
+
+
+@pytest.mark.parametrize("name", list(LABELLED))
+def test_labelled_tables_equal_the_in_memory_audit(
+    labelled: tuple[AuditReport, AuditReport], name: str
+) -> None:
+    memory, counted = labelled
+    same(LABELLED[name](counted), LABELLED[name](memory), name)
+
+
+def test_the_engine_queue_is_a_stratified_sample_reproducible_from_its_seed(
+    randomized: tuple[pd.DataFrame, Path],
+) -> None:
+    df, path = randomized
+    memory = quiet(lambda: cf.audit(df))
+    counted = quiet(lambda: cf.audit(path))
+    queue = counted.review_queue(budget=300, strategy="stratified", seed=5)
+    again = quiet(lambda: cf.audit(polars.scan_parquet(path))).review_queue(
+        budget=300, strategy="stratified", seed=5
+    )
+    pd.testing.assert_frame_equal(queue, again)  # the same draw on another engine
+    inside = memory.review_queue(budget=300, strategy="stratified", seed=5)
+    # the same design (strata, sizes, allocation, frame): only the jobs drawn differ
+    design = ["design.stratum", "design.stratum_size", "design.population", "design.frame"]
+    want = inside[design].sort_values(design).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        queue[design].sort_values(design).reset_index(drop=True), want, check_dtype=False
+    )
+    done = df[df["status"].str.upper().eq("COMPLETED") & df["fetch_error"].isna()]
+    assert set(queue["id"]) <= set(done["id"])
+
+
+@pytest.mark.parametrize("strategy", ["lowest", "margin"])
+def test_lowest_and_margin_queues_pick_the_in_memory_jobs(
+    randomized: tuple[pd.DataFrame, Path], strategy: Any
+) -> None:
+    df, path = randomized
+    memory = quiet(lambda: cf.audit(df)).review_queue(n=60, strategy=strategy)
+    counted = quiet(lambda: cf.audit(path)).review_queue(n=60, strategy=strategy)
+    assert counted["id"].tolist() == memory["id"].tolist()
+    columns = ["result.type", "result.confidence", "design.strategy", "design.population"]
+    pd.testing.assert_frame_equal(counted[columns], memory[columns], check_dtype=False)
+
+
+def test_a_second_round_leaves_the_labelled_jobs_out(
+    labelled: tuple[AuditReport, AuditReport],
+) -> None:
+    _, counted = labelled
+    if counted.sample is None:
+        pytest.skip("no random sample among these labels")
+    done = counted.jobs["completed"].to_numpy(bool)
+    taken = set(counted.jobs.loc[done, "id"].iloc[counted.sample.rows])
+    queue = counted.review_queue(budget=200, strategy="stratified", seed=9)
+    assert not taken & set(queue["id"])
+
+
+def test_what_needs_every_job_is_refused_naming_why(
+    randomized: tuple[pd.DataFrame, Path],
+) -> None:
+    counted = quiet(lambda: cf.audit(randomized[1]))
+    calls: dict[str, Callable[[], Any]] = {
+        "reclassified": lambda: counted.reclassified,
+        "flips": lambda: counted.flips(),
+        "findings": lambda: counted.findings,
+        "to_html": lambda: counted.to_html("x.html"),
+        "figures": lambda: counted.figures(),
+        "plan_labels": lambda: counted.plan_labels(0.9),
+    }
+    for name, call in calls.items():
+        assert REFUSED[name]
+        with pytest.raises(NotImplementedError, match=re.escape(f"{name} is not available")):
+            call()
+    with pytest.raises(ValueError, match="a day or more"):
+        counted.drift("h")
+    with pytest.raises(TypeError, match="baseline period"):
+        counted.drift("M", ("2026-01-01", "2026-02-01"))
+    with pytest.raises(ValueError, match="join_on='document'"):
+        cf.audit(randomized[1], join_on="document")
+    with pytest.raises(ValueError, match="by='x'"):
+        cf.audit(randomized[1], by="x")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
+    """The emulator's jobs exported over loopback, partitioned by month and status."""
+    root = tmp_path_factory.mktemp("exported") / "jobs"
+    with cf.Emulator(jobs=3_000, seed=3) as emu:
+        cf.export_jobs(
+            path=root,
+            partition_by=("created_month", "status"),
+            base_url=emu.base_url,
+            api_key=emu.api_key,
+            progress=False,
+        )
+    return cf.read_parquet(root), root
+
+
+def test_the_emulator_export_audits_the_same_from_cells(
+    exported: tuple[pd.DataFrame, Path], tmp_path: Path
+) -> None:
+    df, root = exported
+    memory = quiet(lambda: cf.audit(df))
+    counted = quiet(lambda: cf.audit(root))
+    for name in UNLABELLED:
+        same(getattr(counted, name), getattr(memory, name), name)
+    same(counted.drift("M"), memory.drift("M"), "drift")
+    queue = memory.review_queue(budget=200, strategy="stratified", seed=2)
+    file = labels_file(df, queue, tmp_path / "labels.csv")
+    memory = quiet(lambda: cf.audit(df, labels=file))
+    counted = quiet(lambda: cf.audit(root, labels=file))
+    assert counted.sample is not None and counted.sample.kind == "stratified"
+    for name, get in LABELLED.items():
+        same(get(counted), get(memory), name)
+
+
+@pytest.mark.spark
+def test_a_pyspark_dataframe_audits_the_same_as_in_memory(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path
+) -> None:
+    """PySpark in local mode (Java 17): the unlabelled and labelled tables, and the engine's
+    queue is the DuckDB one."""
+    pyspark_sql = pytest.importorskip(
+        "pyspark.sql", reason="pyspark is not installed (pip install 'classify-frames[spark]')"
+    )
+    df, path = randomized
+    spark = (
+        pyspark_sql.SparkSession.builder.master("local[1]")
+        .appName("classify-frames-audit")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    try:
+        jobs = spark.read.parquet(str(path))
+        memory = quiet(lambda: cf.audit(df))
+        counted = quiet(lambda: cf.audit(jobs))
+        assert counted.cells.engine == "pyspark"  # type: ignore[attr-defined]
+        for name in UNLABELLED:
+            same(getattr(counted, name), getattr(memory, name), name)
+        queue = counted.review_queue(budget=150, strategy="stratified", seed=1)
+        duck = quiet(lambda: cf.audit(path)).review_queue(budget=150, strategy="stratified", seed=1)
+        pd.testing.assert_frame_equal(queue, duck)
+        file = labels_file(df, queue, tmp_path / "labels.csv")
+        memory = quiet(lambda: cf.audit(df, labels=file))
+        counted = quiet(lambda: cf.audit(jobs, labels=file))
+        for name, get in LABELLED.items():
+            same(get(counted), get(memory), name)
+    finally:
+        spark.stop()
+
+
+def test_labels_of_its_own_queue_need_no_second_read(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``with_labels`` on the labels of the report's own queue reuses the jobs the draw read
+    (no scan for them), and gives the tables of a fresh audit with those labels."""
+    df, path = randomized
+    counted = quiet(lambda: cf.audit(path))
+    queue = counted.review_queue(budget=200, strategy="stratified", seed=4)
+    file = labels_file(df, queue, tmp_path / "labels.csv")
+    fresh = quiet(lambda: cf.audit(path, labels=file))
+
+    def no_scan(*args: Any) -> None:
+        raise AssertionError("read the labelled jobs again")
+
+    monkeypatch.setattr("classify_frames.auditing._sources.labelled_rows", no_scan)
+    again = quiet(lambda: counted.with_labels(file))
+    for name, get in LABELLED.items():
+        same(get(again), get(fresh), name)
+
+
+def test_weighted_order_statistics_are_those_of_the_expanded_values() -> None:
+    """numpy's percentiles and pandas' median and quantiles of weighted rows equal the
+    libraries' own on the rows repeated by their weights (ties, NaN, one value, even counts)."""
+    from classify_frames.auditing._weighted import median, numpy_percentiles, pandas_quantile
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        size = int(rng.integers(1, 12))
+        values = rng.choice([0.1, 0.5, 0.5, 0.9, 0.95, 1.0, np.nan], size)
+        weights = rng.integers(0, 6, size)
+        expanded = pd.Series(np.repeat(values, weights)).dropna()
+        if expanded.empty:
+            assert math.isnan(median(values, weights))
+            continue
+        percents = [10.0, 25.0, 50.0, 75.0, 90.0]
+        assert numpy_percentiles(values, weights, percents) == list(
+            np.percentile(expanded.to_numpy(), percents)
+        )
+        groups = pd.Series(0, index=expanded.index)
+        assert median(values, weights) == expanded.groupby(groups).median().iloc[0]
+        for q in (0.1, 0.9):
+            got = pandas_quantile(values, weights, q)
+            assert got == pytest.approx(expanded.groupby(groups).quantile(q).iloc[0], abs=1e-15)
