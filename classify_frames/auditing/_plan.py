@@ -53,9 +53,9 @@ __all__ = ["plan_labels"]
 ROUNDS = 200
 #: Plan sizes tried for a target: a geometric grid this ratio apart.
 STEP = 1.15
-#: Out of reach of the power asked, a plan takes the fewest labels within this much of the
+#: Out of reach of the power asked, a plan takes the fewest labels with this share of the
 #: chance at the cap.
-GAIN = 0.03
+SHORT = 0.9
 
 
 def plan_labels(
@@ -202,10 +202,12 @@ def _for_target(
     table["more"] = np.maximum(table["planned"] - table["labelled"], 0).astype("int64")
     more = int(table["more"].sum())
     short = ""
-    if chance < power:
+    if not memo[(*key, "reachable")]:
         short = (
-            f" (short of the {power:.0%} asked; more labels add little: the labels so far "
-            f"leave open whether the jobs at ≥ {candidate:g} reach {target:.0%} at all"
+            f" (short of the {power:.0%} asked: the labels so far leave open whether the jobs "
+            f"at ≥ {candidate:g} reach {target:.0%} at all, and more labels add little, "
+            f"{memo[(*key, 'top')]:.0%} at {int(memo[(*key, 'cap')]):,}; label these, then plan "
+            "again with them"
         )
         if math.isfinite(best) and best < target:  # never advise a lower target otherwise
             short += f"; the best estimate is {best:.0%}, so a lower target_accuracy may be"
@@ -256,14 +258,14 @@ def _decide(
     max_labels: int,
 ) -> dict[str, float]:
     """The plan for a target: the candidate threshold (:func:`_choose`), the fewest labels
-    among the jobs it accepts whose simulated chance reaches ``power`` (else within ``GAIN``
-    of the chance at the cap), that chance and its halves (:func:`_halves`)."""
+    among the jobs it accepts whose simulated chance reaches ``power`` (else ``SHORT`` of the
+    chance at the cap), that chance and its halves (:func:`_halves`)."""
     prior = cell_posterior(completed["type"], conf, usable, correct, bool(usable.any()))
     values = np.unique(conf[np.isfinite(conf)])
     draws = _draws(prior)
     by_value = _accuracy_by_threshold(draws, prior.cell, conf, values)
     coverage = np.array([float(np.mean(conf >= v)) for v in values])
-    at = _choose(by_value, coverage, target)
+    at = _choose(by_value, coverage, target, delta, min(max_labels, COMPARED_AT))
     candidate = float(values[at])
     bands = tuple(sorted({*old_bands, candidate}))
     names, table, cells = _strata(completed, conf, usable, correct, bands, candidate)
@@ -277,26 +279,32 @@ def _decide(
     floor = max(floor, math.ceil(float(np.max(have / jobs_in)) * jobs_in.sum()), int(have.sum()))
     sizes = _grid(min(floor, cap), cap)
     rounds = _Rounds.build(table, cells, cap, names, prior, draws, usable)
-    won: dict[int, np.ndarray] = {}
+    searched: dict[int, float] = {}
 
-    def chance_at(i: int) -> float:
-        if i not in won:
-            won[i] = rounds.certified(sizes[i], conf, usable, correct, target, delta)
-        return float(won[i].mean())
+    def chance_at(i: int) -> float:  # on the first half of the rounds
+        if i not in searched:
+            found = rounds.certified(sizes[i], conf, usable, correct, target, delta, ROUNDS // 2)
+            searched[i] = float(found.mean())
+        return searched[i]
 
-    # the fewest labels reaching ``power`` (or, out of reach, within GAIN of the chance at the
-    # cap): a bisection over the grid, the chance rising in the size on common random numbers
+    # the fewest labels reaching ``power`` (or, out of reach, SHORT of the chance at the cap:
+    # the last labels there buy little, and the next plan reads what these show): a bisection
+    # over the grid, the chance rising in the size on common random numbers
     top = chance_at(len(sizes) - 1)
-    wanted = power if top >= power else top - GAIN
+    wanted = power if top >= power else SHORT * top
     lo, hi = 0, len(sizes) - 1
     while lo < hi:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if chance_at(mid) >= wanted else (mid + 1, hi)
-    low, high = _halves(won[hi], by_value[:, at])
+    won = rounds.certified(sizes[hi], conf, usable, correct, target, delta, ROUNDS)
+    low, high = _halves(won, by_value[:, at])
     return {
         "candidate": candidate,
         "n": float(sizes[hi]),
-        "chance": chance_at(hi),
+        "chance": float(won.mean()),
+        "reachable": float(top >= power),
+        "top": top,
+        "cap": float(cap),
         "low": low,
         "high": high,
         "expected": float(by_value[:, at].mean()),
@@ -339,20 +347,38 @@ def _accuracy_by_threshold(
     return np.asarray(draws @ accepted / accepted.sum(axis=0))
 
 
-def _choose(by_value: np.ndarray, coverage: np.ndarray, target: float) -> int:
-    """The threshold to plan for: the largest coverage times the posterior chance that plenty
-    of labels would certify it. The sequence reaches a threshold only when every one above
-    passes, so that chance asks every accepted set from the top down to it to clear the target
-    by a quarter of the distance to 1; the lowest threshold is also tested on its own (the
-    whole-row test), which counts when confidence says little. Where no draw clears it: the
-    most accurate threshold."""
-    clears = by_value >= target + (1 - target) / 4
-    reached = np.logical_and.accumulate(clears[:, ::-1], axis=1)[:, ::-1].mean(axis=0)
-    reached[0] = max(reached[0], float(clears[:, 0].mean()))
-    score = coverage * reached
+def _choose(
+    by_value: np.ndarray, coverage: np.ndarray, target: float, delta: float, labels: int
+) -> int:
+    """The threshold to plan for (a heuristic; the chance stated is simulated): the largest
+    coverage times the posterior chance that ``labels`` among the jobs it accepts would
+    certify it, each test passing where the accuracy clears the target by the one-sided
+    critical value's worth of binomial noise (the normal approximation). The sequence reaches
+    a threshold only when every one above with enough labels to be tested passes, with its
+    share of the labels; the lowest threshold may also pass the whole-row test, which is what
+    counts when confidence says little. Where no draw gets there: the most accurate one.
+    ``by_value`` holds posterior draws of each threshold's accuracy, lowest threshold first."""
+    from scipy.special import ndtri  # scipy loads slowly: only when needed
+
+    level = min(delta, RULE_DELTA) * (1 - WHOLE_SHARE)
+    noise = math.sqrt(target * (1 - target))
+    score = np.zeros(len(coverage))
+    for c in range(len(coverage)):
+        share = labels * coverage[c:] / coverage[c]  # the labels of each set from c up
+        need = target + float(ndtri(1 - level)) * noise / np.sqrt(share)
+        tested = share >= min_labels_for(target, level)
+        passed = np.all((by_value[:, c:] >= need) | ~tested, axis=1)
+        if c == 0:
+            whole = target + float(ndtri(1 - delta * WHOLE_SHARE)) * noise / math.sqrt(labels)
+            passed |= by_value[:, 0] >= whole
+        score[c] = coverage[c] * float(passed.mean())
     if score.max() <= 0:
         return int(np.argmax(by_value.mean(axis=0)))
     return int(np.argmax(score))
+
+
+#: The plan size at which candidate thresholds are compared (see :func:`_choose`).
+COMPARED_AT = 1_000
 
 
 def _grid(lo: int, hi: int) -> list[int]:
@@ -443,15 +469,17 @@ class _Rounds:
         correct: np.ndarray,
         target: float,
         delta: float,
+        count: int,
     ) -> np.ndarray:
-        """Per round, whether the labels in hand plus a plan of ``n`` certify a threshold under
-        :func:`._certify.certify` (what ``recommend_threshold`` runs for the overall row)."""
+        """Per round (the first ``count``), whether the labels in hand plus a plan of ``n``
+        certify a threshold under :func:`._certify.certify` (what ``recommend_threshold`` runs
+        for the overall row)."""
         take = np.maximum(_planned(self.table, self.cells, n) - self.table["labelled"], 0)
         old_rows = np.flatnonzero(usable)
         names = [str(s) for s in self.table.index]
         every = np.ones(len(self.codes), bool)
-        won = np.zeros(len(self.jobs), bool)
-        for r, (jobs, right) in enumerate(zip(self.jobs, self.right, strict=True)):
+        won = np.zeros(count, bool)
+        for r, (jobs, right) in enumerate(zip(self.jobs[:count], self.right[:count], strict=True)):
             rows = np.concatenate([old_rows, *(j[:t] for j, t in zip(jobs, take, strict=True))])
             hits = [correct[old_rows], *(k[:t] for k, t in zip(right, take, strict=True))]
             sample = LabelledSample(self.codes, rows.astype(np.int64), names, "stratified")
