@@ -4,26 +4,33 @@
   ``(sum_h W_h S_h)^2 / n - sum_h W_h S_h^2 / N`` set to ``(margin / 1.96)^2`` (Cochran 5.9),
   ``S_h`` from the labels so far, shrunk as ``(k + 1) / (n + 2)``, or from the stated
   confidence where a stratum has none.
-- ``target_accuracy=0.95``: a candidate threshold (the lowest whose estimated accuracy clears
-  the target by half the distance to 1, else the most accurate one; none only when no
-  threshold's 95% upper bound reaches the target), and the labels among its accepted jobs,
-  topped up towards one sampling rate (``n_h ~ N_h``, the labels in hand counting) so that
-  the threshold questions stay self-weighting and get the exact pooled test. The size starts
-  from the normal approximation of the binomial test and moves by factors of 1.5: down while
-  the chance stays at ``power``, up while it is short and still rising by 3 points or more.
-  The chance is simulated (200 rounds: every cell's accuracy, predicted type x stated
-  confidence, drawn from an empirical-Bayes posterior, the planned labels drawn and the whole
-  certification run). The posterior has three levels: the trend of accuracy in stated
-  confidence (a logistic fit, drawn from its approximate posterior), each confidence value
-  around that trend, each cell around the logit-additive centre of its value and its type
-  (types shrunk towards the pooled accuracy); each prior is worth as many labels as the
-  groups' spread beyond binomial noise allows (method of moments, 4 to 1,000 labels).
-  Independent uniform priors per stratum pulled near-perfect strata down (16 right out of 16
-  has a posterior mean of 0.944) and understated the chance (3% stated, 75% realised on a
-  calibrated population). ``queue.attrs["summary"]`` states the simulated chance, and says
-  when labels cannot raise it further; it suggests a lower target only when the best
-  estimate is below the target. ``benchmarks/sim_audit.py`` prints the stated chance beside
-  the rate observed when the plan is labelled from the truth.
+- ``target_accuracy=0.95``: none when no threshold's 95% upper bound reaches the target;
+  otherwise a candidate threshold and the labels among the jobs it accepts, topped up towards
+  one sampling rate (``n_h ~ N_h``, the labels in hand counting) so that the threshold
+  questions stay self-weighting and get the exact pooled test.
+  - The chance is ``recommend_threshold``'s own: 200 simulated rounds, each drawing every
+    cell's accuracy (predicted type x stated confidence) from the empirical-Bayes posterior of
+    :mod:`._posterior`, the planned jobs in their strata and their correctness, then running
+    :func:`._certify.certify` on the whole frame (its tests, its delta split between the
+    top-down sequence and the whole-row test, its skip rule). Stated and realised chances
+    then differ only where the posterior misses the truth: a pilot of 120 labels leaves the
+    accuracy uncertain by 2-3 points, so the sentence also gives the chance in the lower and
+    the upper half of the posterior (of the candidate's accuracy).
+  - The candidate (a heuristic; see :func:`_choose`): the largest coverage times the
+    posterior chance that 1,000 labels would certify it, counting every threshold the
+    sequence must pass first and the whole-row test. Aiming at the threshold with the
+    highest estimate, as before, picked a noisy top value where confidence says little: its
+    sequence had to pass the top values first, the stated chance fell to 2-15% where the
+    plan certified 77-100%, and sizes swung with the pilot.
+  - The size: the fewest labels on a geometric grid (15% steps) whose chance reaches
+    ``power``, by bisection on common random numbers (each round fixes the order in which
+    each stratum's jobs would be drawn and whether each is right, so a larger plan extends a
+    smaller one and the chance rises smoothly in the size; half the rounds search, all of
+    them state the chance). Out of reach, the fewest with 90% of the chance at the cap
+    (``max_labels``), and the sentence says to plan again with them; it suggests a lower
+    target only when the best estimate is below the target.
+  ``benchmarks/sim_audit.py`` prints the stated chance beside the rate observed when the plan
+  is labelled from the truth, on four populations.
 
 Labels already given count toward the plan; the queue's strata split each type at the
 candidate threshold, so the rounds together stay a stratified random sample.
@@ -187,8 +194,15 @@ def _for_target(
         return table, summary, old_bands, names
     key = ("target", target, delta, power, max_labels)
     if (*key, "n") not in memo:  # the same data plans the same way: it simulates once
+        weight = np.ones(len(conf))
+        if data.sample is not None and len(data.sample.rows):  # jobs per label, by stratum
+            sample = data.sample
+            per_label = sample.sizes / np.maximum(
+                np.bincount(sample.strata, minlength=len(sample.names)), 1
+            )
+            weight[sample.rows] = per_label[sample.strata]
         found = _decide(
-            completed, conf, usable, correct, old_bands, target, delta, power, max_labels
+            completed, conf, usable, correct, weight, old_bands, target, delta, power, max_labels
         )
         memo.update({(*key, name): value for name, value in found.items()})
     candidate, n = memo[(*key, "candidate")], int(memo[(*key, "n")])
@@ -251,6 +265,7 @@ def _decide(
     conf: np.ndarray,
     usable: np.ndarray,
     correct: np.ndarray,
+    weight: np.ndarray,
     old_bands: tuple[float, ...],
     target: float,
     delta: float,
@@ -259,8 +274,9 @@ def _decide(
 ) -> dict[str, float]:
     """The plan for a target: the candidate threshold (:func:`_choose`), the fewest labels
     among the jobs it accepts whose simulated chance reaches ``power`` (else ``SHORT`` of the
-    chance at the cap), that chance and its halves (:func:`_halves`)."""
-    prior = cell_posterior(completed["type"], conf, usable, correct, bool(usable.any()))
+    chance at the cap), that chance and its halves (:func:`_halves`). ``weight``: each
+    label's design weight (jobs per label in its stratum)."""
+    prior = cell_posterior(completed["type"], conf, usable, correct, bool(usable.any()), weight)
     values = np.unique(conf[np.isfinite(conf)])
     draws = _draws(prior)
     by_value = _accuracy_by_threshold(draws, prior.cell, conf, values)

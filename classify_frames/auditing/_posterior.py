@@ -118,14 +118,26 @@ class Posterior:
 
 
 def cell_posterior(
-    types: pd.Series, conf: np.ndarray, usable: np.ndarray, correct: np.ndarray, labelled: bool
+    types: pd.Series,
+    conf: np.ndarray,
+    usable: np.ndarray,
+    correct: np.ndarray,
+    labelled: bool,
+    weight: np.ndarray | None = None,
 ) -> Posterior:
     """The empirical-Bayes posterior of every cell's accuracy (see :class:`Posterior`): types
     shrunk towards the pooled accuracy, confidence values towards the fitted trend, cells
     towards both, each by a prior worth as many labels as the groups' spread beyond binomial
     noise allows, within [``PRIOR_LABELS``, ``PRIOR_MOST``]; the trend's own uncertainty is
     drawn too. Independent uniform priors pull near-perfect cells down (16 right out of 16
-    has a posterior mean of 0.944); this one does not."""
+    has a posterior mean of 0.944); this one does not.
+
+    ``weight`` (per job; used on the labelled ones) is each label's design weight, the jobs
+    of its stratum per label. Groups wider than a cell (a type, a confidence value, all the
+    labels) take their shares design-weighted, with as many labels as they hold: a pilot of
+    so many per type samples rare types faster, and their plain share, pooled, pulled every
+    common type towards them (the whole row 1.5 points low on average, uninformative
+    population)."""
     type_codes, _ = pd.factorize(types.astype(object).to_numpy(object), sort=True)
     finite = np.isfinite(conf)
     values = np.unique(conf[finite])
@@ -138,8 +150,18 @@ def cell_posterior(
     rows = np.flatnonzero(usable)
     right = np.bincount(cell[rows], weights=correct[rows], minlength=size)
     labels = np.bincount(cell[rows], minlength=size).astype(float)
-    value_right = right.reshape(-1, width).sum(axis=0)
-    value_labels = labels.reshape(-1, width).sum(axis=0)
+    w = np.ones(len(rows)) if weight is None else np.asarray(weight, float)[rows]
+    mass = np.bincount(cell[rows], weights=w, minlength=size).reshape(-1, width)
+    hits = np.bincount(cell[rows], weights=w * correct[rows], minlength=size).reshape(-1, width)
+
+    def weighted(axis: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Design-weighted right labels and labels of the groups along ``axis``."""
+        n = labels.reshape(-1, width).sum(axis=axis)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(n > 0, hits.sum(axis=axis) / mass.sum(axis=axis), 0.0)
+        return np.asarray(n * share), np.asarray(n, dtype=float)
+
+    value_right, value_labels = weighted(0)
 
     def worth(k: np.ndarray, n: np.ndarray, centre: np.ndarray) -> np.ndarray:
         return np.asarray(np.clip(_strength(k, n, centre), PRIOR_LABELS, PRIOR_MOST))
@@ -151,9 +173,9 @@ def cell_posterior(
         zero = np.zeros(width)
         return Posterior(cell, right, labels, np.full(size, PRIOR_LABELS), np.zeros(1), 0.0,
                       design, coef, cov, zero, zero, zero, stated)  # fmt: skip
-    type_right = right.reshape(-1, width).sum(axis=1)
-    type_labels = labels.reshape(-1, width).sum(axis=1)
-    pooled = (float(right.sum()) + 1) / (float(labels.sum()) + 2)
+    type_right, type_labels = weighted(1)
+    all_right, all_labels = weighted(None)
+    pooled = (float(all_right) + 1) / (float(all_labels) + 2)
     flat = np.full(len(type_labels), pooled)
     type_worth = worth(type_right, type_labels, flat)
     by_type = (type_right + type_worth * pooled) / (type_labels + type_worth)
