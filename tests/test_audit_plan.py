@@ -9,10 +9,12 @@ import itertools
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from audit_simulation import Population, uninformative_population
 
 from classify_frames.auditing._plan import _choose, _grid
+from classify_frames.auditing._posterior import cell_posterior
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +65,23 @@ def test_the_sizes_tried_are_a_steady_grid() -> None:
     assert sizes[0] == 59 and sizes[-1] == 5_000
     assert all(1 < b / a <= 1.17 for a, b in itertools.pairwise(sizes))
     assert _grid(300, 300) == [300]
+
+
+def test_the_posterior_weighs_labels_by_the_jobs_they_stand_for() -> None:
+    """A pilot of 20 labels per type: the common type (9,000 jobs) 19 right, the rare one
+    (1,000 jobs) 16 right, too close for the types to be told apart. The accuracy of all jobs
+    is about 0.9 x 0.95 + 0.1 x 0.8 = 0.935; the labels' plain share is 35 / 40 = 0.875.
+    Pooled towards that plain share, as the posterior was, every common-type cell was pulled
+    down by the rare type's labels."""
+    types = pd.Series(["common"] * 9_000 + ["rare"] * 1_000)
+    conf = np.full(10_000, 0.9)
+    usable = np.zeros(10_000, bool)
+    usable[:20] = usable[9_000:9_020] = True
+    correct = np.full(10_000, np.nan)
+    correct[:20] = np.r_[np.ones(19), 0.0]
+    correct[9_000:9_020] = np.r_[np.ones(16), np.zeros(4)]
+    weight = np.where(np.arange(10_000) < 9_000, 9_000 / 20, 1_000 / 20)
+    weighted = cell_posterior(types, conf, usable, correct, True, weight)
+    plain = cell_posterior(types, conf, usable, correct, True)
+    assert abs(float(weighted.mean()[weighted.cell].mean()) - 0.935) < 0.02
+    assert float(plain.mean()[plain.cell].mean()) < 0.9  # the old pull
