@@ -13,12 +13,17 @@ budget (100-800 labels), over ``--reps`` samples: violations (the certified thre
 accuracy below the target; the guarantee is at most delta, within Monte Carlo error), the
 certification rate and mean coverage of certified thresholds, beside the top-down sequence
 alone (no whole-row test) and the reference, the exact binomial on pooled labels in a
-top-down sequence (valid under proportional allocation only). Then ``plan_labels``: over
-``--pilots`` pilots of 20 labels per type, the chance each plan states beside the share of
-plans that certify once labelled from the truth.
+top-down sequence (valid under proportional allocation only). Then ``plan_labels`` on those
+three and a near-perfect population (every type 100% right at 0.95 and up, target 97%): over
+``--pilots`` pilots of 20 labels per type (12 by default: each plan simulates recommend_threshold
+200 times), the chance each plan states, with its lower and upper halves, beside the share of
+``--queues`` review queues of the plan (4) that certify once labelled from the truth; the gap
+with its Monte Carlo standard error (over pilots, paired), violations, and the spread of plan
+sizes.
 
-    .venv/bin/python benchmarks/sim_audit.py                    # 500 repetitions, 16 pilots
+    .venv/bin/python benchmarks/sim_audit.py                    # 500 repetitions, 12 pilots
     .venv/bin/python benchmarks/sim_audit.py --reps 100 --pilots 8
+    .venv/bin/python benchmarks/sim_audit.py --only-plans --pilots 12 --queues 4   # ~15 min
     .venv/bin/python benchmarks/sim_audit.py --estimates        # accuracy's bias and coverage
 """
 
