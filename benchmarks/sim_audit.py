@@ -147,6 +147,11 @@ def plans(pop: Population, target: float, pilots: int, draws: int, first_seed: i
                 "low": low,
                 "high": high,
                 "realised": float(np.mean(won)),
+                "brier": float(
+                    np.mean(
+                        (np.asarray(won, float) - float(plan.attrs.get("chance", math.nan))) ** 2
+                    )
+                ),
                 "violated": float(np.mean(violated)),
                 "size": float(len(more)),
             }
@@ -168,7 +173,8 @@ def plans(pop: Population, target: float, pilots: int, draws: int, first_seed: i
         f"{out['violated'].mean():.3f}; plan sizes min {sizes.min():.0f}, median "
         f"{sizes.median():.0f}, max {sizes.max():.0f} (quartiles {sizes.quantile(0.25):.0f}-"
         f"{sizes.quantile(0.75):.0f}); realised within the range ± 0.15 in {inside:.0%} of "
-        f"pilots; lower target advised above the estimate: {lower_advised}   "
+        f"pilots; Brier score of the stated chance against each queue {out['brier'].mean():.3f}; "
+        f"lower target advised above the estimate: {lower_advised}   "
         f"({time.perf_counter() - started:.0f} s)",
         flush=True,
     )
