@@ -31,7 +31,7 @@ from classify_frames.auditing._certify import (
     stratified_pvalue,
     stratified_pvalues,
 )
-from classify_frames.auditing._plan import _cell_prior
+from classify_frames.auditing._posterior import cell_posterior
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +226,7 @@ def test_plan_prior_does_not_pull_a_perfect_cell_below_the_target() -> None:
     usable = np.ones(200, bool)
     correct = np.ones(200)
     correct[16:22] = 0.0  # 6 wrong among the other 184
-    prior = _cell_prior(types, conf, usable, correct, labelled=True)
+    prior = cell_posterior(types, conf, usable, correct, labelled=True)
     assert prior.mean()[prior.cell[0]] > 0.95
 
 

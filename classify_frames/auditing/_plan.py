@@ -4,26 +4,34 @@
   ``(sum_h W_h S_h)^2 / n - sum_h W_h S_h^2 / N`` set to ``(margin / 1.96)^2`` (Cochran 5.9),
   ``S_h`` from the labels so far, shrunk as ``(k + 1) / (n + 2)``, or from the stated
   confidence where a stratum has none.
-- ``target_accuracy=0.95``: a candidate threshold (the lowest whose estimated accuracy clears
-  the target by half the distance to 1, else the most accurate one; none only when no
-  threshold's 95% upper bound reaches the target), and the labels among its accepted jobs,
-  topped up towards one sampling rate (``n_h ~ N_h``, the labels in hand counting) so that
-  the threshold questions stay self-weighting and get the exact pooled test. The size starts
-  from the normal approximation of the binomial test and moves by factors of 1.5: down while
-  the chance stays at ``power``, up while it is short and still rising by 3 points or more.
-  The chance is simulated (200 rounds: every cell's accuracy, predicted type x stated
-  confidence, drawn from an empirical-Bayes posterior, the planned labels drawn and the whole
-  certification run). The posterior has three levels: the trend of accuracy in stated
-  confidence (a logistic fit, drawn from its approximate posterior), each confidence value
-  around that trend, each cell around the logit-additive centre of its value and its type
-  (types shrunk towards the pooled accuracy); each prior is worth as many labels as the
-  groups' spread beyond binomial noise allows (method of moments, 4 to 1,000 labels).
-  Independent uniform priors per stratum pulled near-perfect strata down (16 right out of 16
-  has a posterior mean of 0.944) and understated the chance (3% stated, 75% realised on a
-  calibrated population). ``queue.attrs["summary"]`` states the simulated chance, and says
-  when labels cannot raise it further; it suggests a lower target only when the best
-  estimate is below the target. ``benchmarks/sim_audit.py`` prints the stated chance beside
-  the rate observed when the plan is labelled from the truth.
+- ``target_accuracy=0.95``: none when no threshold's 95% upper bound reaches the target;
+  otherwise a candidate threshold and the labels among the jobs it accepts, topped up towards
+  one sampling rate (``n_h ~ N_h``, the labels in hand counting) so that the threshold
+  questions stay self-weighting and get the exact pooled test.
+  - The chance is ``recommend_threshold``'s own: 200 simulated rounds, each drawing every
+    cell's accuracy (predicted type x stated confidence) from the empirical-Bayes posterior of
+    :mod:`._posterior`, the planned jobs in their strata and their correctness, then running
+    :func:`._certify.certify` on the whole frame (its tests, its delta split between the
+    top-down sequence and the whole-row test, its skip rule). Stated and realised chances
+    then differ only where the posterior misses the truth: a pilot of 120 labels leaves the
+    accuracy uncertain by 2-3 points, so the sentence also gives the chance in the lower and
+    the upper half of the posterior (of the candidate's accuracy).
+  - The candidate (a heuristic; see :func:`_choose`): the largest coverage times the
+    posterior chance that 1,000 labels would certify it, counting every threshold the
+    sequence must pass first and the whole-row test. Aiming at the threshold with the
+    highest estimate, as before, picked a noisy top value where confidence says little: its
+    sequence had to pass the top values first (after one pilot it stated 15% where its 3,825
+    labels certified 77% of the time), and over 12 pilots its plans certified 42% of the time
+    where the plans now certify 77%.
+  - The size: the fewest labels on a geometric grid (15% steps) whose chance reaches
+    ``power``, by bisection on common random numbers (each round fixes the order in which
+    each stratum's jobs would be drawn and whether each is right, so a larger plan extends a
+    smaller one and the chance rises smoothly in the size; half the rounds search, all of
+    them state the chance). Out of reach, the fewest with 90% of the chance at the cap
+    (``max_labels``), and the sentence says to plan again with them; it suggests a lower
+    target only when the best estimate is below the target.
+  ``benchmarks/sim_audit.py`` prints the stated chance beside the rate observed when the plan
+  is labelled from the truth, on four populations.
 
 Labels already given count toward the plan; the queue's strata split each type at the
 candidate threshold, so the rounds together stay a stratified random sample.
@@ -39,22 +47,24 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import Opt, Parts, Sentence
-from ._certify import RULE_DELTA, certify, min_labels_for
+from ._certify import RULE_DELTA, WHOLE_SHARE, certify, min_labels_for
 from ._data import AuditData
 from ._design import design_columns, frame_fingerprint
 from ._population import risk_coverage
+from ._posterior import PRIOR_LABELS, Posterior, cell_posterior
 from ._queue import draw_stratified, queue_table
 from ._sample import LabelledSample, stratum_names
 from ._stats import Z95
 
 __all__ = ["plan_labels"]
 
-#: The empirical-Bayes prior of a stratum's accuracy is worth this many labels.
-PRIOR_LABELS = 4.0
 #: Simulated rounds behind the chance a target plan states.
-SIMULATIONS = 200
-#: A plan grows (x1.5) while that raises its chance by at least this much.
-GAIN = 0.03
+ROUNDS = 200
+#: Plan sizes tried for a target: a geometric grid this ratio apart.
+STEP = 1.15
+#: Out of reach of the power asked, a plan takes the fewest labels with this share of the
+#: chance at the cap.
+SHORT = 0.9
 
 
 def plan_labels(
@@ -172,87 +182,49 @@ def _for_target(
     power: float,
     max_labels: int,
 ) -> tuple[pd.DataFrame, str, tuple[float, ...], pd.Series]:
-    candidate, expected, how, best = _candidate(data, conf, target)
+    unreachable, best, trusted = _reachable(data, target)
     old_bands = data.sample.bands if data.sample is not None else ()
-    if candidate is None:
+    values = np.unique(conf[np.isfinite(conf)])
+    if unreachable is not None or not len(values):
         names = stratum_names(completed["type"], conf, old_bands)
         table = _pilot(names, conf, usable, correct).assign(planned=0, more=0)
         summary = Sentence([
-            f"No threshold can reach {target:.0%} accuracy: {how}. More labels will not "
-            "certify one; a lower ", Opt("target_accuracy"), ", or better rules, may.",
+            f"No threshold can reach {target:.0%} accuracy: "
+            f"{unreachable or 'no stated confidence'}. More labels will not certify one; "
+            "a lower ", Opt("target_accuracy"), ", or better rules, may.",
         ])  # fmt: skip
         table.attrs["chance"] = 0.0
         return table, summary, old_bands, names
-    bands = tuple(sorted({*old_bands, candidate}))
-    names = stratum_names(completed["type"], conf, bands)
-    table = _pilot(names, conf, usable, correct)
-    accepted = pd.Series(conf >= candidate, index=names.index).groupby(names.to_numpy(object)).all()
-    cells = table.index[accepted.reindex(table.index).fillna(False).to_numpy(bool)]
-    prior = _cell_prior(completed["type"], conf, usable, correct, data.sample is not None)
-    from scipy.special import ndtri  # scipy loads slowly: only when needed
-
-    # a first size from the normal approximation of the binomial test, at the estimate (or a
-    # quarter of the way from the target to 1, when the estimate leaves less margin than that)
-    z_a, z_b = float(ndtri(1 - delta)), float(ndtri(power))
-    p = min(max(expected, target + (1 - target) / 4), 0.999)
-    n = (
-        (z_a * math.sqrt(target * (1 - target)) + z_b * math.sqrt(p * (1 - p))) / (p - target)
-    ) ** 2
-    n = max(math.ceil(n), min_labels_for(target, min(delta, RULE_DELTA)))
-    # labels in hand at unequal rates (a pilot of so many per type) make a small plan's union
-    # weighted, and weighted tests are weak: start no lower than the size at which the plan's
-    # top-up reaches every accepted stratum's rate in hand (self-weighting again)
-    jobs_in = table.loc[cells, "jobs"].to_numpy(float)
-    rate_in_hand = float(np.max(table.loc[cells, "labelled"].to_numpy(float) / jobs_in))
-    n = max(n, math.ceil(rate_in_hand * jobs_in.sum()))
-    room = int(jobs_in.sum())
-    cap = min(room, max_labels)
-    n = min(n, cap)
-    # that formula trusts the pilot's accuracy: the chance is simulated (the whole
-    # certification, over the accuracies the pilot allows) and the size moved by factors of
-    # 1.5: down while the chance stays at ``power``, up while it is short and still rising by
-    # GAIN or more
-    # (memo: the same data plans the same way, so it simulates once)
-
-    def chance_at(size: int) -> float:
-        key = (candidate, size, target, delta)
-        if key not in memo:
-            memo[key] = _chance(
-                table, cells, size, names, prior, conf, usable, correct, target, delta
+    key = ("target", target, delta, power, max_labels)
+    if (*key, "n") not in memo:  # the same data plans the same way: it simulates once
+        weight = np.ones(len(conf))
+        if data.sample is not None and len(data.sample.rows):  # jobs per label, by stratum
+            sample = data.sample
+            per_label = sample.sizes / np.maximum(
+                np.bincount(sample.strata, minlength=len(sample.names)), 1
             )
-        return memo[key]
-
-    chance = chance_at(n)
-    tried = {n: chance}
-    floor = min_labels_for(target, min(delta, RULE_DELTA))
-    while chance >= power and n > floor:
-        smaller = max(math.floor(n / 1.5), floor)
-        then = chance_at(smaller)
-        tried[smaller] = then
-        if then < power:
-            break
-        n, chance = smaller, then
-    while chance < power and n < cap:
-        bigger = min(math.ceil(n * 1.5), cap)
-        then = chance_at(bigger)
-        tried[bigger] = then
-        if then - chance < GAIN and then >= 0.1:  # what is left is doubt about the threshold
-            break
-        n, chance = bigger, then
-    if chance < power:  # short of power: the fewest labels within GAIN of the best chance
-        top = max(tried.values())
-        n = min(size for size, c in tried.items() if c >= top - GAIN)
-        chance = tried[n]
+            weight[sample.rows] = per_label[sample.strata]
+        found = _decide(
+            completed, conf, usable, correct, weight, old_bands, target, delta, power, max_labels
+        )
+        memo.update({(*key, name): value for name, value in found.items()})
+    candidate, n = memo[(*key, "candidate")], int(memo[(*key, "n")])
+    chance, low, high = memo[(*key, "chance")], memo[(*key, "low")], memo[(*key, "high")]
+    expected, kept = memo[(*key, "expected")], memo[(*key, "coverage")]
+    how = "estimated from the labels so far:" if trusted else "stated confidence, no labels yet:"
+    bands = tuple(sorted({*old_bands, candidate}))
+    names, table, cells = _strata(completed, conf, usable, correct, bands, candidate)
+    have = table.loc[cells, "labelled"].to_numpy(float)
     table["planned"] = _planned(table, cells, n)
     table["more"] = np.maximum(table["planned"] - table["labelled"], 0).astype("int64")
-    have = int(table.loc[cells, "labelled"].sum())
     more = int(table["more"].sum())
-    coverage = float(np.mean(conf >= candidate))
     short: Parts = []
-    if chance < power:
+    if not memo[(*key, "reachable")]:
         short = [
-            f" (short of the {power:.0%} asked; more labels add little: the labels so far "
-            f"leave open whether the jobs at ≥ {candidate:g} reach {target:.0%} at all"
+            f" (short of the {power:.0%} asked: the labels so far leave open whether the jobs "
+            f"at ≥ {candidate:g} reach {target:.0%} at all, and more labels add little, "
+            f"{memo[(*key, 'top')]:.0%} at {int(memo[(*key, 'cap')]):,}; label these, then plan "
+            "again with them"
         ]
         if math.isfinite(best) and best < target:  # never advise a lower target otherwise
             short += [f"; the best estimate is {best:.0%}, so a lower ", Opt("target_accuracy")]
@@ -260,162 +232,190 @@ def _for_target(
         short += [")"]
     summary = Sentence([
         f"To certify ≥ {target:.0%} accuracy at threshold ≥ {candidate:g} (it keeps "
-        f"{coverage:.0%} of jobs; {how} {expected:.0%}), about {int(table['planned'].sum()):,} "
+        f"{kept:.0%} of jobs; {how} {expected:.0%}), about {int(table['planned'].sum()):,} "
         f"labels are needed among the jobs it accepts, spread in proportion to their jobs; "
-        f"{have:,} are in hand: label these {more:,} more. Estimated chance that they certify "
-        f"a threshold: {chance:.0%}", *short, ", at ", Opt("delta", delta), " (simulated "
-        f"{SIMULATIONS} times over the accuracies the labels so far allow, under an "
-        f"empirical-Bayes prior worth at least {PRIOR_LABELS:g} labels per type and confidence "
-        "value; a pilot of few labels makes this rough).",
+        f"{int(have.sum()):,} are in hand: label these {more:,} more. Estimated chance that "
+        f"they certify a threshold: {chance:.0%}", *short, ", at ", Opt("delta", delta),
+        f"; {low:.0%} if the accuracy at ≥ {candidate:g} is in the lower half of what the "
+        f"labels so far allow, {high:.0%} if in the upper half (recommend_threshold run on "
+        f"{ROUNDS} simulated rounds of these labels, over the accuracies the labels so far "
+        f"allow under an empirical-Bayes prior worth at least {PRIOR_LABELS:g} labels per type "
+        "and confidence value; a pilot of few labels makes this rough).",
     ])  # fmt: skip
-    table.attrs["chance"] = chance
+    table.attrs.update(chance=chance, chance_range=(low, high), candidate=candidate)
     return table, summary, bands, names
 
 
-def _strength(right: np.ndarray, labels: np.ndarray, centre: np.ndarray) -> np.ndarray:
-    """How many labels a Beta prior centred on ``centre`` is worth for groups with ``right``
-    out of ``labels``: as much as their spread around it beyond binomial noise allows (method
-    of moments; 10,000 when they differ from it no more than chance)."""
-    seen = labels > 0
-    total = float(labels.sum())
-    if seen.sum() < 2:
-        return np.full(len(labels), 1e4)
-    share = right[seen] / labels[seen]
-    noise = centre[seen] * (1 - centre[seen])
-    between = max(float(np.sum(labels[seen] * (share - centre[seen]) ** 2 - noise)), 0.0) / total
-    if between <= 0:
-        return np.full(len(labels), 1e4)
-    return np.asarray(np.clip(centre * (1 - centre) / between - 1, 0.0, 1e4))
+def _strata(
+    completed: pd.DataFrame,
+    conf: np.ndarray,
+    usable: np.ndarray,
+    correct: np.ndarray,
+    bands: tuple[float, ...],
+    candidate: float,
+) -> tuple[pd.Series, pd.DataFrame, pd.Index]:
+    """Each job's stratum (its type, split at ``bands``), the pilot table of the strata, and
+    the strata the candidate threshold accepts."""
+    names = stratum_names(completed["type"], conf, bands)
+    table = _pilot(names, conf, usable, correct)
+    accepted = pd.Series(conf >= candidate, index=names.index).groupby(names.to_numpy(object)).all()
+    cells = table.index[accepted.reindex(table.index).fillna(False).to_numpy(bool)]
+    return names, table, cells
 
 
-def _trend(
-    right: np.ndarray, labels: np.ndarray, stated: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Accuracy by stated confidence, fitted as ``logit(acc) = a + b logit(stated)`` on the
-    labels (Newton steps, lightly ridged): flat where confidence says nothing, steep where it
-    tells right from wrong. Returns the design ``[1, logit(stated)]``, the coefficients and
-    their approximate posterior covariance (the inverse Hessian)."""
-    x = np.log(np.clip(stated, 0.01, 0.99) / (1 - np.clip(stated, 0.01, 0.99)))
-    design = np.column_stack([np.ones_like(x), x])
-    coef = np.zeros(2)
-    hessian = np.eye(2)
-    for _ in range(25):
-        fit = 1 / (1 + np.exp(-(design @ coef)))
-        gradient = design.T @ (right - labels * fit) - 1e-2 * coef
-        hessian = (design.T * (labels * fit * (1 - fit))) @ design + 1e-2 * np.eye(2)
-        coef = coef + np.linalg.solve(hessian, gradient)
-    return design, coef, np.linalg.inv(hessian)
+def _decide(
+    completed: pd.DataFrame,
+    conf: np.ndarray,
+    usable: np.ndarray,
+    correct: np.ndarray,
+    weight: np.ndarray,
+    old_bands: tuple[float, ...],
+    target: float,
+    delta: float,
+    power: float,
+    max_labels: int,
+) -> dict[str, float]:
+    """The plan for a target: the candidate threshold (:func:`_choose`), the fewest labels
+    among the jobs it accepts whose simulated chance reaches ``power`` (else ``SHORT`` of the
+    chance at the cap), that chance and its halves (:func:`_halves`). ``weight``: each
+    label's design weight (jobs per label in its stratum)."""
+    prior = cell_posterior(completed["type"], conf, usable, correct, bool(usable.any()), weight)
+    values = np.unique(conf[np.isfinite(conf)])
+    draws = _draws(prior)
+    by_value = _accuracy_by_threshold(draws, prior.cell, conf, values)
+    coverage = np.array([float(np.mean(conf >= v)) for v in values])
+    at = _choose(by_value, coverage, target, delta, min(max_labels, COMPARED_AT))
+    candidate = float(values[at])
+    bands = tuple(sorted({*old_bands, candidate}))
+    names, table, cells = _strata(completed, conf, usable, correct, bands, candidate)
+    jobs_in = table.loc[cells, "jobs"].to_numpy(float)
+    have = table.loc[cells, "labelled"].to_numpy(float)
+    cap = int(min(jobs_in.sum(), max(max_labels, have.sum())))
+    # the smallest size worth trying: a perfect record passes the sequence's test, and the
+    # top-up reaches every accepted stratum's rate in hand (labels at unequal rates, a pilot
+    # of so many per type, make a smaller plan's union weighted, and weighted tests are weak)
+    floor = min_labels_for(target, min(delta, RULE_DELTA) * (1 - WHOLE_SHARE))
+    floor = max(floor, math.ceil(float(np.max(have / jobs_in)) * jobs_in.sum()), int(have.sum()))
+    sizes = _grid(min(floor, cap), cap)
+    rounds = _Rounds.build(table, cells, cap, names, prior, draws, usable)
+    searched: dict[int, float] = {}
+
+    def chance_at(i: int) -> float:  # on the first half of the rounds
+        if i not in searched:
+            found = rounds.certified(sizes[i], conf, usable, correct, target, delta, ROUNDS // 2)
+            searched[i] = float(found.mean())
+        return searched[i]
+
+    # the fewest labels reaching ``power`` (or, out of reach, SHORT of the chance at the cap:
+    # the last labels there buy little, and the next plan reads what these show): a bisection
+    # over the grid, the chance rising in the size on common random numbers
+    top = chance_at(len(sizes) - 1)
+    wanted = power if top >= power else SHORT * top
+    lo, hi = 0, len(sizes) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if chance_at(mid) >= wanted else (mid + 1, hi)
+    won = rounds.certified(sizes[hi], conf, usable, correct, target, delta, ROUNDS)
+    low, high = _halves(won, by_value[:, at])
+    return {
+        "candidate": candidate,
+        "n": float(sizes[hi]),
+        "chance": float(won.mean()),
+        "reachable": float(top >= power),
+        "top": top,
+        "cap": float(cap),
+        "low": low,
+        "high": high,
+        "expected": float(by_value[:, at].mean()),
+        "coverage": float(coverage[at]),
+    }
 
 
-#: A prior is worth at most this many labels, however alike the groups look.
-PRIOR_MOST = 1_000.0
+def _reachable(data: AuditData, target: float) -> tuple[str | None, float, bool]:
+    """Why no threshold can reach ``target`` (None when one may: some threshold's 95% upper
+    bound reaches it), the best point estimate of any threshold's accuracy (NaN without
+    labels), and whether the labels are a trusted random sample."""
+    if data.sample is None or not data.sample.trusted:
+        return None, math.nan, False
+    curve = risk_coverage(data.sample, data.correct, data.confidence)[0].dropna(subset=["accuracy"])
+    if not len(curve):
+        return None, math.nan, True
+    best = float(curve["accuracy"].max())
+    top = float(curve["accuracy_hi"].max())
+    if top < target:
+        return f"no threshold's 95% upper bound reaches it (best {top:.1%})", best, True
+    return None, best, True
 
 
-def _logit(x: np.ndarray | float) -> np.ndarray:
-    x = np.clip(x, 1e-3, 1 - 1e-3)
-    return np.asarray(np.log(x / (1 - x)))
+def _draws(prior: Posterior) -> np.ndarray:
+    """``ROUNDS`` draws of every cell's accuracy from the posterior, ``(ROUNDS, cells)``; the
+    same data draws the same way (the plan does not change from call to call)."""
+    rng = np.random.default_rng(0)
+    return np.array([prior.draw(rng) for _ in range(ROUNDS)])
 
 
-def _expit(x: np.ndarray) -> np.ndarray:
-    return np.asarray(1 / (1 + np.exp(-x)))
-
-
-@dataclass(frozen=True)
-class _Prior:
-    """The posterior of every cell's accuracy (predicted type x stated confidence), drawn in
-    three levels: the trend of accuracy in stated confidence (its logistic fit's approximate
-    posterior), each confidence value's accuracy around that trend, then each cell's around
-    the logit-additive centre that value and the type's shrunk accuracy give. ``stated``
-    (no labels) centres the cells on the stated confidence instead."""
-
-    cell: np.ndarray  # each job's cell
-    right: np.ndarray  # per cell
-    labels: np.ndarray
-    worth: np.ndarray  # what each cell's prior is worth, in labels
-    type_logit: np.ndarray
-    pooled_logit: float
-    design: np.ndarray  # per confidence value: [1, logit(stated)]
-    coef: np.ndarray
-    coef_cov: np.ndarray
-    value_right: np.ndarray
-    value_labels: np.ndarray
-    value_worth: np.ndarray
-    stated: np.ndarray | None
-
-    def centre(self, value: np.ndarray) -> np.ndarray:
-        if self.stated is not None:
-            return self.stated
-        score = self.type_logit[:, None] + _logit(value)[None, :] - self.pooled_logit
-        return _expit(score).ravel()
-
-    def _value(self, trend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        alpha = self.value_right + self.value_worth * trend
-        beta = self.value_labels - self.value_right + self.value_worth * (1 - trend)
-        return np.maximum(alpha, 1e-3), np.maximum(beta, 1e-3)
-
-    def mean(self) -> np.ndarray:
-        """Posterior mean of each cell at the trend's and the values' posterior means."""
-        alpha, beta = self._value(_expit(self.design @ self.coef))
-        centre = self.centre(alpha / (alpha + beta))
-        return np.asarray((self.right + self.worth * centre) / (self.labels + self.worth))
-
-    def draw(self, rng: np.random.Generator) -> np.ndarray:
-        coef = rng.multivariate_normal(self.coef, self.coef_cov)
-        centre = self.centre(rng.beta(*self._value(_expit(self.design @ coef))))
-        alpha = self.right + self.worth * centre
-        beta = self.labels - self.right + self.worth * (1 - centre)
-        return np.asarray(rng.beta(np.maximum(alpha, 1e-3), np.maximum(beta, 1e-3)))
-
-
-def _cell_prior(
-    types: pd.Series, conf: np.ndarray, usable: np.ndarray, correct: np.ndarray, labelled: bool
-) -> _Prior:
-    """The empirical-Bayes posterior of every cell's accuracy (see :class:`_Prior`): types
-    shrunk towards the pooled accuracy, confidence values towards the fitted trend, cells
-    towards both, each by a prior worth as many labels as the groups' spread beyond binomial
-    noise allows, within [``PRIOR_LABELS``, ``PRIOR_MOST``]; the trend's own uncertainty is
-    drawn too. Independent uniform priors pull near-perfect cells down (16 right out of 16
-    has a posterior mean of 0.944); this one does not."""
-    type_codes, _ = pd.factorize(types.astype(object).to_numpy(object), sort=True)
+def _accuracy_by_threshold(
+    draws: np.ndarray, cell: np.ndarray, conf: np.ndarray, values: np.ndarray
+) -> np.ndarray:
+    """Accuracy of the jobs each threshold (``values``) accepts in each draw, ``(ROUNDS, V)``."""
     finite = np.isfinite(conf)
-    values = np.unique(conf[finite])
-    value_codes = np.where(
-        finite, np.searchsorted(values, np.where(finite, conf, 0.0)), len(values)
-    )
-    width = len(values) + 1
-    cell = type_codes.astype(np.int64) * width + value_codes
-    size = int(type_codes.max() + 1) * width if len(cell) else 0
-    rows = np.flatnonzero(usable)
-    right = np.bincount(cell[rows], weights=correct[rows], minlength=size)
-    labels = np.bincount(cell[rows], minlength=size).astype(float)
-    value_right = right.reshape(-1, width).sum(axis=0)
-    value_labels = labels.reshape(-1, width).sum(axis=0)
+    at = np.searchsorted(values, conf[finite])
+    count = np.zeros((draws.shape[1], len(values)))
+    np.add.at(count, (cell[finite], at), 1.0)
+    accepted = np.cumsum(count[:, ::-1], axis=1)[:, ::-1]  # cell x threshold: jobs at >= v
+    return np.asarray(draws @ accepted / accepted.sum(axis=0))
 
-    def worth(k: np.ndarray, n: np.ndarray, centre: np.ndarray) -> np.ndarray:
-        return np.asarray(np.clip(_strength(k, n, centre), PRIOR_LABELS, PRIOR_MOST))
 
-    design, coef, cov = _trend(value_right, value_labels, np.append(values, 0.5))
-    if not labelled or labels.sum() == 0:
-        stated = np.bincount(cell, weights=np.where(finite, conf, 0.5), minlength=size)
-        stated = np.clip(stated / np.maximum(np.bincount(cell, minlength=size), 1), 0.05, 0.99)
-        zero = np.zeros(width)
-        return _Prior(cell, right, labels, np.full(size, PRIOR_LABELS), np.zeros(1), 0.0,
-                      design, coef, cov, zero, zero, zero, stated)  # fmt: skip
-    type_right = right.reshape(-1, width).sum(axis=1)
-    type_labels = labels.reshape(-1, width).sum(axis=1)
-    pooled = (float(right.sum()) + 1) / (float(labels.sum()) + 2)
-    flat = np.full(len(type_labels), pooled)
-    type_worth = worth(type_right, type_labels, flat)
-    by_type = (type_right + type_worth * pooled) / (type_labels + type_worth)
-    trend = _expit(design @ coef)
-    prior = _Prior(
-        cell, right, labels, np.full(size, PRIOR_LABELS), _logit(by_type), float(_logit(pooled)),
-        design, coef, cov, value_right, value_labels, worth(value_right, value_labels, trend),
-        None,
-    )  # fmt: skip
-    alpha, beta = prior._value(trend)
-    centre = prior.centre(alpha / (alpha + beta))
-    return _Prior(**{**prior.__dict__, "worth": worth(right, labels, centre)})
+def _choose(
+    by_value: np.ndarray, coverage: np.ndarray, target: float, delta: float, labels: int
+) -> int:
+    """The threshold to plan for (a heuristic; the chance stated is simulated): the largest
+    coverage times the posterior chance that ``labels`` among the jobs it accepts would
+    certify it, each test passing where the accuracy clears the target by the one-sided
+    critical value's worth of binomial noise (the normal approximation). The sequence reaches
+    a threshold only when every one above with enough labels to be tested passes, with its
+    share of the labels; the lowest threshold may also pass the whole-row test, which is what
+    counts when confidence says little. Where no draw gets there: the most accurate one.
+    ``by_value`` holds posterior draws of each threshold's accuracy, lowest threshold first."""
+    from scipy.special import ndtri  # scipy loads slowly: only when needed
+
+    level = min(delta, RULE_DELTA) * (1 - WHOLE_SHARE)
+    noise = math.sqrt(target * (1 - target))
+    score = np.zeros(len(coverage))
+    for c in range(len(coverage)):
+        share = labels * coverage[c:] / coverage[c]  # the labels of each set from c up
+        need = target + float(ndtri(1 - level)) * noise / np.sqrt(share)
+        tested = share >= min_labels_for(target, level)
+        passed = np.all((by_value[:, c:] >= need) | ~tested, axis=1)
+        if c == 0:
+            whole = target + float(ndtri(1 - delta * WHOLE_SHARE)) * noise / math.sqrt(labels)
+            passed |= by_value[:, 0] >= whole
+        score[c] = coverage[c] * float(passed.mean())
+    if score.max() <= 0:
+        return int(np.argmax(by_value.mean(axis=0)))
+    return int(np.argmax(score))
+
+
+#: The plan size at which candidate thresholds are compared (see :func:`_choose`).
+COMPARED_AT = 1_000
+
+
+def _grid(lo: int, hi: int) -> list[int]:
+    """Plan sizes from ``lo`` to ``hi``, ``STEP`` apart (both ends included)."""
+    sizes = {hi}
+    size = float(max(lo, 1))
+    while size < hi:
+        sizes.add(math.ceil(size))
+        size *= STEP
+    return sorted(sizes)
+
+
+def _halves(won: np.ndarray, accuracy: np.ndarray) -> tuple[float, float]:
+    """The chance among the rounds whose candidate accuracy is in the lower half of the
+    posterior, and among those in the upper half."""
+    order = np.argsort(accuracy, kind="stable")
+    half = len(order) // 2
+    return float(won[order[:half]].mean()), float(won[order[half:]].mean())
 
 
 def _planned(table: pd.DataFrame, cells: pd.Index, n: int) -> np.ndarray:
@@ -439,83 +439,72 @@ def _planned(table: pd.DataFrame, cells: pd.Index, n: int) -> np.ndarray:
     return planned.to_numpy()
 
 
-def _chance(
-    table: pd.DataFrame,
-    cells: pd.Index,
-    n: int,
-    names: pd.Series,
-    prior: _Prior,
-    conf: np.ndarray,
-    usable: np.ndarray,
-    correct: np.ndarray,
-    target: float,
-    delta: float,
-    sims: int = SIMULATIONS,
-) -> float:
-    """Share of ``sims`` simulated rounds in which the labels in hand plus ``n`` planned ones
-    certify a threshold: each round draws every cell's accuracy from its posterior
-    (:func:`_cell_prior`), the planned jobs at random in their strata, their correctness, and
-    runs :func:`._certify.certify` on the whole frame."""
-    rng = np.random.default_rng(0)  # the plan does not change from call to call
-    codes, uniques = pd.factorize(names.to_numpy(object), sort=True)
-    order = table.reindex([str(u) for u in uniques])
-    extra = np.maximum(_planned(order, cells, n) - order["labelled"].to_numpy(), 0)
-    cell = prior.cell
-    pool = [np.flatnonzero((codes == h) & ~usable) for h in range(len(uniques))]
-    old_rows = np.flatnonzero(usable)
-    old_correct = correct[old_rows]
-    every = np.ones(len(codes), bool)
-    wins = 0
-    for _ in range(sims):
-        p = prior.draw(rng)
-        new = [
-            rng.choice(pool[h], size=min(int(e), len(pool[h])), replace=False)
-            for h, e in enumerate(extra)
-            if e > 0
-        ]
-        new_rows = np.concatenate(new) if new else np.zeros(0, np.int64)
-        hits = (rng.random(len(new_rows)) < p[cell[new_rows]]).astype(float)
-        rows = np.concatenate([old_rows, new_rows]).astype(np.int64)
-        sample = LabelledSample(
-            codes.astype(np.int64), rows, [str(u) for u in uniques], "stratified"
-        )
-        row = certify(sample, np.concatenate([old_correct, hits]), conf, every, target, delta)
-        wins += math.isfinite(float(row["threshold"]))
-    return wins / sims
+@dataclass(frozen=True)
+class _Rounds:
+    """Common random numbers of the plan's simulation. Each round holds every cell's accuracy
+    drawn from the posterior and, in each accepted stratum, its unlabelled jobs in the order a
+    queue would draw them (as many as the largest plan takes) with whether each is right. A
+    plan of any size takes the first jobs of each stratum, so every size reads the same
+    rounds: the chance rises smoothly in the size, and a search lands on the same size from
+    call to call."""
 
+    jobs: list[list[np.ndarray]]  # per round, per stratum (in the order of ``table``)
+    right: list[list[np.ndarray]]
+    table: pd.DataFrame  # the pilot table, strata sorted by name
+    cells: pd.Index  # the accepted strata
+    codes: np.ndarray  # each completed job's stratum, a position in ``table``
 
-def _candidate(
-    data: AuditData, conf: np.ndarray, target: float
-) -> tuple[float | None, float, str, float]:
-    """The threshold to plan for, its expected accuracy, where that expectation comes from, and
-    the best point estimate of any threshold's accuracy (NaN without labels)."""
-    best = math.nan
-    if data.sample is not None and data.sample.trusted:
-        curve = risk_coverage(data.sample, data.correct, data.confidence)[0].dropna(
-            subset=["accuracy"]
-        )
-        best = float(curve["accuracy"].max()) if len(curve) else math.nan
-        expected = curve["accuracy"]
-        how = "estimated from the labels so far:"
-        if len(curve) and float(curve["accuracy_hi"].max()) < target:
-            top = float(curve["accuracy_hi"].max())
-            return None, best, f"no threshold's 95% upper bound reaches it (best {top:.1%})", best
-    else:
-        values = np.unique(conf[np.isfinite(conf)])
-        expected = pd.Series(
-            [float(np.mean(conf[conf >= v])) for v in values], index=values, dtype=float
-        )
-        how = "stated confidence, no labels yet:"
-    expected = expected.dropna()
-    if not len(expected):
-        return None, math.nan, "no stated confidence", best
-    good = expected[expected >= target + (1 - target) / 2]
-    if len(good):
-        t = float(good.index.min())
-        return t, float(good[t]), how, best
-    # otherwise the most promising one: its chance, simulated, says how likely it is
-    t = float(expected.index[int(np.argmax(expected.to_numpy()))])
-    return t, float(expected[t]), how, best
+    @classmethod
+    def build(
+        cls,
+        table: pd.DataFrame,
+        cells: pd.Index,
+        cap: int,
+        names: pd.Series,
+        prior: Posterior,
+        draws: np.ndarray,
+        usable: np.ndarray,
+    ) -> _Rounds:
+        codes, uniques = pd.factorize(names.to_numpy(object), sort=True)
+        table = table.reindex([str(u) for u in uniques])
+        extra = np.maximum(_planned(table, cells, cap) - table["labelled"].to_numpy(), 0)
+        pools = [np.flatnonzero((codes == h) & ~usable) for h in range(len(table))]
+        jobs, right = [], []
+        for r, accuracy in enumerate(draws):
+            rng = np.random.default_rng([1, r])
+            picked = [
+                rng.choice(pool, size=min(int(e), len(pool)), replace=False)
+                for pool, e in zip(pools, extra, strict=True)
+            ]
+            jobs.append(picked)
+            right.append([rng.random(len(p)) < accuracy[prior.cell[p]] for p in picked])
+        return cls(jobs, right, table, cells, codes.astype(np.int64))
+
+    def certified(
+        self,
+        n: int,
+        conf: np.ndarray,
+        usable: np.ndarray,
+        correct: np.ndarray,
+        target: float,
+        delta: float,
+        count: int,
+    ) -> np.ndarray:
+        """Per round (the first ``count``), whether the labels in hand plus a plan of ``n``
+        certify a threshold under :func:`._certify.certify` (what ``recommend_threshold`` runs
+        for the overall row)."""
+        take = np.maximum(_planned(self.table, self.cells, n) - self.table["labelled"], 0)
+        old_rows = np.flatnonzero(usable)
+        names = [str(s) for s in self.table.index]
+        every = np.ones(len(self.codes), bool)
+        won = np.zeros(count, bool)
+        for r, (jobs, right) in enumerate(zip(self.jobs[:count], self.right[:count], strict=True)):
+            rows = np.concatenate([old_rows, *(j[:t] for j, t in zip(jobs, take, strict=True))])
+            hits = [correct[old_rows], *(k[:t] for k, t in zip(right, take, strict=True))]
+            sample = LabelledSample(self.codes, rows.astype(np.int64), names, "stratified")
+            row = certify(sample, np.concatenate(hits).astype(float), conf, every, target, delta)
+            won[r] = math.isfinite(float(row["threshold"]))
+        return won
 
 
 def _queue_of(

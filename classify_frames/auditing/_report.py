@@ -360,7 +360,8 @@ class AuditReport:
 
     @cached_property
     def _plan_chances(self) -> dict[tuple[Any, ...], float]:
-        """Simulated chances of certification by plan size (see :func:`._plan._chance`)."""
+        """The plan's simulated decisions (threshold, size, chance), kept per target (see
+        :func:`._plan._decide`)."""
         return {}
 
     @cached_property
