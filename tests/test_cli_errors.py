@@ -453,6 +453,8 @@ def test_the_scan_finds_a_flag_in_a_message(tmp_path: Path) -> None:
 
 
 _PACKAGES = sorted({p.relative_to(_ROOT).parts[0] for p in _library_modules() if p.parent != _ROOT})
+
+
 @pytest.mark.parametrize("package", ["(top level)", *_PACKAGES])
 def test_library_messages_hold_no_word_of_the_command_line(package: str) -> None:
     paths = list(_ROOT.glob("*.py")) if package == "(top level)" else _library_modules(package)
