@@ -22,8 +22,8 @@ import classify_frames as cf
 from classify_frames.auditing import AuditReport
 from classify_frames.auditing import _format as fmt
 from classify_frames.auditing._document import Goal, document, findings, sections
-from classify_frames.auditing._htmltable import Column, table
-from classify_frames.auditing._page import host_of
+from classify_frames.auditing._htmltable import Column
+from classify_frames.auditing._page import host_of, table
 from classify_frames.cli import main
 from classify_frames.emulator import Emulator
 

@@ -20,12 +20,13 @@ What other packages of classify_frames use, besides :func:`audit`:
 from __future__ import annotations
 
 from .._exceptions import AuditWarning
+from ._audit import audit
 from ._checks import Check, CheckError, CheckResult, evaluate, parse_check
 from ._compare import Comparison, compare
 from ._document import glance
 from ._prepare import NO_MATCH, rule_set_ids
 from ._recalibrate import Recalibrator
-from ._report import AuditReport, audit
+from ._report import AuditReport
 from ._report_json import report_json, write_json
 from ._terminal import terminal_tables
 

@@ -558,7 +558,7 @@ class Comparison:
     def to_html_section(self, anchor: str = "experiment") -> str:
         """This comparison as one ``<section>`` of HTML with its stylesheet, written like the
         audit's report (``report.to_html(path, comparisons=[comparison])`` puts it there)."""
-        from ._document import comparison_html
+        from ._comparison_page import comparison_html
 
         return comparison_html(self, anchor)
 

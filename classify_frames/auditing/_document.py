@@ -23,21 +23,20 @@ import pandas as pd
 
 from . import _format as fmt
 from . import _page, _tables
+from ._comparison_page import comparison_section
 from ._data import AuditView
 from ._evidence import MIN_GROUP_LABELS
 from ._findings import confidence_sentences, type_sentences
-from ._htmltable import Column, Kind, view
-from ._page import Templates, picture
+from ._htmltable import TYPE, Column, Kind, view
+from ._page import Section, Templates, picture
 
 if TYPE_CHECKING:
-    from ._compare import Comparison
+    from ._comparison_page import ComparedRuns
 
 __all__ = [
     "Goal",
     "Section",
     "compact",
-    "comparison_html",
-    "comparison_section",
     "configuration_names",
     "context",
     "document",
@@ -47,8 +46,6 @@ __all__ = [
     "title",
 ]
 
-TYPE = Column("type", "type", "text")
-
 
 @dataclass(frozen=True)
 class Goal:
@@ -57,18 +54,6 @@ class Goal:
 
     target_accuracy: float = 0.95
     delta: float = 0.05
-
-
-@dataclass(frozen=True)
-class Section:
-    """One question of the report: its anchor, title, plain answers and HTML body (drawn by
-    its template; ``css`` a class of the section)."""
-
-    anchor: str
-    title: str
-    answers: list[str]
-    body: str
-    css: str = ""
 
 
 def _value(report: AuditView, metric: str) -> object:
@@ -913,137 +898,6 @@ def glance(report: AuditView) -> str:
 
 # -- a rule-set experiment -------------------------------------------------------------------
 
-
-def _change(row_name: str) -> Callable[[pd.Series], Kind]:
-    """Percent on the before / after rows, points on the row of a change."""
-
-    def kind(row: pd.Series) -> Kind:
-        return "points" if row.name == row_name else "percent"
-
-    return kind
-
-
-COMPARED_ACCURACY = [
-    Column(
-        "accuracy",
-        "accuracy",
-        _change("difference"),
-        low="accuracy_lo",
-        high="accuracy_hi",
-        help="share of the labelled documents whose type is their label (95% interval); the "
-        "difference is after minus before, with Tango's paired interval",
-    ),
-    Column("labelled", "labels", "count"),
-    Column("mcnemar_p", "McNemar p", "number", help="exact test of the paired difference"),
-]
-COMPARED_CALIBRATION = [
-    Column("labelled", "labels", "count"),
-    Column("accuracy", "accuracy", _change("change")),
-    Column("mean_confidence", "mean confidence", _change("change")),
-    Column("overconfidence", "confidence − accuracy", "points"),
-    Column("ece", "ECE", "number"),
-    Column("brier", "Brier", "number"),
-]
-COMPARED_TYPES = [
-    Column("before", "jobs before", "count"),
-    Column("after", "jobs after", "count"),
-    Column("gained", "gained", "count"),
-    Column("lost", "lost", "count"),
-    Column("net", "net", "count"),
-    Column("labelled", "labels of type", "count"),
-    Column("recall_before", "recall before", "percent"),
-    Column("recall_after", "recall after", "percent"),
-]
-
-
-def _paired_accuracy(comparison: Comparison) -> pd.DataFrame | None:
-    """``comparison.accuracy`` (a PairedResult) as the rows the section shows."""
-    acc = comparison.accuracy
-    if acc is None:
-        return None
-    return pd.DataFrame(
-        {
-            "accuracy": [acc.before, acc.after, acc.difference],
-            "accuracy_lo": [acc.before_ci[0], acc.after_ci[0], acc.difference_ci[0]],
-            "accuracy_hi": [acc.before_ci[1], acc.after_ci[1], acc.difference_ci[1]],
-            "labelled": [acc.n, acc.n, float("nan")],
-            "mcnemar_p": [float("nan"), float("nan"), acc.mcnemar_p],
-        },
-        index=pd.Index(["before", "after", "difference"], name="rule set"),
-    )
-
-
-def comparison_section(
-    comparison: Comparison, anchor: str, templates: Templates, title: str = "Rule-set experiment"
-) -> Section:
-    """A rule-set experiment (:func:`classify_frames.compare`) as a section: its findings, then
-    its tables written like the report's (percentages, separators, intervals)."""
-    accuracy = _paired_accuracy(comparison)
-    calibration = comparison.calibration
-    flips = comparison.flips
-    parts: dict[str, Any] = {
-        "accuracy": None,
-        "calibration": None,
-        "by_type": view(
-            comparison.by_type,
-            COMPARED_TYPES,
-            source="comparison.by_type",
-            index=[TYPE],
-            empty="no pair",
-        ),
-        "no_match": view(
-            comparison.no_match,
-            [Column("pairs", "pairs", "count")],
-            source="comparison.no_match",
-            index=[Column("change", "change", "text")],
-        ),
-        "flips": view(
-            flips,
-            [
-                Column(
-                    str(c),
-                    str(c),
-                    "count",
-                    mark=lambda row, c=c: "diag" if row.name == c else "",  # type: ignore[misc]
-                )
-                for c in flips.columns
-            ],
-            source="comparison.flips",
-            index=[Column("before", "before", "text")] if len(flips) else [],
-            note="rows: type before; columns: type after",
-            empty="no pair",
-        ),
-    }
-    if accuracy is not None:
-        paired = comparison.accuracy
-        weighted = comparison.designed is not None or (paired is not None and paired.weighted)
-        parts["accuracy"] = view(
-            accuracy,
-            COMPARED_ACCURACY,
-            source="comparison.accuracy",
-            index=[Column("rule set", "", "text")],
-        )
-        parts["accuracy_note"] = (
-            "design-weighted" if weighted else "the same labelled documents on both sides"
-        )
-    if calibration is not None:
-        parts["calibration"] = view(
-            calibration,
-            COMPARED_CALIBRATION,
-            source="comparison.calibration",
-            index=[Column("side", "", "text")],
-        )
-    body = templates.render("comparison.html", **parts)
-    return Section(anchor, title, list(comparison.findings), body, css="cf-comparison")
-
-
-def comparison_html(comparison: Comparison, anchor: str = "experiment") -> str:
-    """One comparison on its own (Jupyter, ``classify-frames compare --html``), styled."""
-    templates = Templates()
-    section = comparison_section(comparison, anchor, templates)
-    return templates.render("fragment.html", sections=[section])
-
-
 # -- the whole ---------------------------------------------------------------------------------
 
 
@@ -1095,7 +949,9 @@ def findings(report: AuditView, goal: Goal = Goal()) -> list[str]:
     ]
 
 
-def document(report: AuditView, goal: Goal = Goal(), comparisons: Sequence[Comparison] = ()) -> str:
+def document(
+    report: AuditView, goal: Goal = Goal(), comparisons: Sequence[ComparedRuns] = ()
+) -> str:
     """The whole report as one self-contained HTML page; each rule-set experiment
     (:func:`classify_frames.compare`) a section of its own after the questions, before the
     appendix of every headline number."""

@@ -17,17 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from . import _format
 
-if TYPE_CHECKING:
-    from ._page import Templates
-
-__all__ = ["Cell", "Column", "Kind", "Row", "TableView", "table", "view"]
+__all__ = ["TYPE", "Cell", "Column", "Kind", "Row", "TableView", "view"]
 
 Kind = Literal["percent", "count", "number", "confidence", "points", "text", "id", "time", "flag"]
 #: Rows shown before a long table folds; a table folds once it has more than ``FOLD`` rows.
@@ -59,6 +56,10 @@ class Column:
     blank: str = _format.MISSING
     css: str = ""
     names: Mapping[str, str] | None = None
+
+
+#: The predicted type as a table's index.
+TYPE = Column("type", "type", "text")
 
 
 @dataclass(frozen=True)
@@ -231,18 +232,3 @@ def view(
         note=note,
         empty=empty,
     )
-
-
-def table(
-    frame: pd.DataFrame,
-    columns: Sequence[Column],
-    *,
-    templates: Templates | None = None,
-    **options: object,
-) -> str:
-    """:func:`view` of ``frame`` drawn as HTML (a ``<figure>`` holding its scroll box and the
-    call under it), through ``templates`` or templates made for this one call."""
-    from ._page import Templates
-
-    shown = view(frame, columns, **options)  # type: ignore[arg-type]
-    return (templates or Templates()).table(shown)

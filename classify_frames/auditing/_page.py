@@ -10,17 +10,33 @@ computes.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+import pandas as pd
+
+from ._htmltable import Column, TableView, view
 
 if TYPE_CHECKING:
     from markupsafe import Markup
     from matplotlib.figure import Figure
 
-    from ._htmltable import TableView
 
-__all__ = ["Picture", "Templates", "host_of", "picture"]
+__all__ = ["Picture", "Section", "Templates", "host_of", "picture", "table"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One question of the report: its anchor, title, plain answers and HTML body (drawn by
+    its template; ``css`` a class of the section)."""
+
+    anchor: str
+    title: str
+    answers: list[str]
+    body: str
+    css: str = ""
 
 
 def host_of(base_url: object) -> str:
@@ -88,3 +104,16 @@ class Templates:
         """One table (see :mod:`._htmltable`) through the ``table`` macro."""
         macro = self._env.get_template("table.html").module.table  # type: ignore[attr-defined]
         return macro(view)  # type: ignore[no-any-return]
+
+
+def table(
+    frame: pd.DataFrame,
+    columns: Sequence[Column],
+    *,
+    templates: Templates | None = None,
+    **options: object,
+) -> str:
+    """:func:`view` of ``frame`` drawn as HTML (a ``<figure>`` holding its scroll box and the
+    call under it), through ``templates`` or templates made for this one call."""
+    shown = view(frame, columns, **options)  # type: ignore[arg-type]
+    return (templates or Templates()).table(shown)
