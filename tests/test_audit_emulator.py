@@ -140,4 +140,4 @@ def test_through_the_served_api_and_the_cli(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "Recommended thresholds" in result.output and "overconfident" in result.output
-    assert html.read_text(encoding="utf-8").count("data:image/png;base64,") == 4
+    assert html.read_text(encoding="utf-8").count("data:image/png;base64,") == 7
