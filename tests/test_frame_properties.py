@@ -81,7 +81,7 @@ job = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(job, max_size=6))
 @example([{"id": "0", "configuration": {"rules": [{"weight": None}]}}])  # only unknown fields
 @example([{"id": "0", "configuration": {"rules": [{"weight": False}, {"weight": 0}]}}])  # mixed
