@@ -54,6 +54,8 @@ LABELLED: dict[str, Callable[[AuditReport], Any]] = {
     "thresholds_joint": lambda r: r.recommend_threshold(0.3, joint=True),
     "sample": lambda r: None if r.sample is None else (r.sample.kind, r.sample.labels),
     "drift": lambda r: r.drift("M"),
+    "findings": lambda r: list(r.findings),
+    "findings_at": lambda r: list(r.findings(0.5, delta=0.1)),
 }
 
 
@@ -118,6 +120,8 @@ def test_unlabelled_tables_equal_the_in_memory_audit(
         same(getattr(counted, name), getattr(memory, name), name)
     for args in DRIFTS:
         same(counted.drift(*args), memory.drift(*args), f"drift{args}")
+    assert any("stuck" in s for s in memory.findings)  # the frame has waiting jobs
+    same(list(counted.findings), list(memory.findings), "findings")
     assert f"{len(df)} jobs" in repr(counted)
 
 
@@ -215,7 +219,6 @@ def test_what_needs_every_job_is_refused_naming_why(
     calls: dict[str, Callable[[], Any]] = {
         "reclassified": lambda: counted.reclassified,
         "flips": lambda: counted.flips(),
-        "findings": lambda: counted.findings,
         "to_html": lambda: counted.to_html("x.html"),
         "figures": lambda: counted.figures(),
         "plan_labels": lambda: counted.plan_labels(0.9),
@@ -258,6 +261,7 @@ def test_the_emulator_export_audits_the_same_from_cells(
     for name in UNLABELLED:
         same(getattr(counted, name), getattr(memory, name), name)
     same(counted.drift("M"), memory.drift("M"), "drift")
+    same(list(counted.findings), list(memory.findings), "findings")
     queue = memory.review_queue(budget=200, strategy="stratified", seed=2)
     file = labels_file(df, queue, tmp_path / "labels.csv")
     memory = quiet(lambda: cf.audit(df, labels=file))
@@ -322,6 +326,33 @@ def test_labels_of_its_own_queue_need_no_second_read(
     again = quiet(lambda: counted.with_labels(file))
     for name, get in LABELLED.items():
         same(get(again), get(fresh), name)
+
+
+def test_stuck_jobs_from_the_engine_name_the_oldest_as_in_memory(tmp_path: Path) -> None:
+    """The stuck-jobs sentence from one engine query: the count, the oldest's time and, among
+    equally old jobs, the smallest id (in memory too, whatever the rows' order)."""
+    at = pd.Timestamp("2026-03-01 09:00", tz="UTC")
+    df = pd.DataFrame(
+        {
+            "id": ["c", "b", "a", "d", "e", "f"],
+            "status": ["RUNNING", "PENDING", "RUNNING", "RUNNING", "COMPLETED", "PENDING"],
+            "created_at": [
+                at + pd.Timedelta(hours=2), at, at, at + pd.Timedelta(hours=30), at, pd.NaT
+            ],
+            "result.type": [None, None, None, None, "invoice", None],
+            "result.confidence": [np.nan, np.nan, np.nan, np.nan, 0.9, np.nan],
+        }
+    )
+    path = write(df, tmp_path / "jobs.parquet")
+    memory = cf.audit(df).findings
+    counted = cf.audit(path).findings
+    [stuck] = [s for s in counted if "stuck" in s]
+    assert stuck.startswith("3 jobs have been PENDING or RUNNING for more than 1 hour(s)")
+    assert "the oldest, a, was created 30 hours before the newest job of the frame" in stuck
+    assert list(counted) == list(memory)
+    assert not [s for s in cf.audit(df.iloc[[3, 4]]).findings if "stuck" in s]
+    young = write(df.iloc[[0, 3, 4]], tmp_path / "young.parquet")  # c is 28 hours old
+    assert list(cf.audit(young).findings) == list(cf.audit(df.iloc[[0, 3, 4]]).findings)
 
 
 def test_weighted_order_statistics_are_those_of_the_expanded_values() -> None:

@@ -75,7 +75,14 @@ from ._prepare import NO_MATCH, rule_set_ids
 if TYPE_CHECKING:
     import narwhals as nw
 
-__all__ = ["CELL_KEYS", "Cells", "count_cells", "labelled_rows", "stratified_draw"]
+__all__ = [
+    "CELL_KEYS",
+    "Cells",
+    "count_cells",
+    "labelled_rows",
+    "stratified_draw",
+    "waiting_jobs",
+]
 
 #: The keys of a cell, in order (``period``: the UTC day or month of ``created_at``, set for
 #: completed jobs only, as are ``type`` and ``confidence``).
@@ -343,6 +350,29 @@ def frame_of(source: Any) -> tuple[int, str | None, str | None]:
         None if pd.isna(low) else str(low),
         None if pd.isna(high) else str(high),
     )
+
+
+def waiting_jobs(source: Any, before: pd.Timestamp) -> tuple[int, pd.Timestamp | None, str]:
+    """The jobs still PENDING or RUNNING created at or before ``before``: how many, and the
+    oldest one's time and id (the smallest id among equally old ones), from the engine (what
+    :func:`._findings.stuck_jobs` reads from a frame)."""
+    import narwhals as nw
+
+    frame, _, _ = _jobs(source)
+    when = before.tz_convert("UTC").to_pydatetime()
+    waiting = frame.filter(
+        nw.col("status").is_in(["PENDING", "RUNNING"]) & (nw.col("created_at") <= when)
+    )
+    ends = waiting.select(nw.len().alias("jobs"), nw.col("created_at").min().alias("oldest"))
+    row = _to_pandas(ends.collect()).iloc[0]
+    if not int(row["jobs"]):
+        return 0, None, ""
+    oldest = _utc(pd.Series([row["oldest"]])).iloc[0]
+    first = waiting.filter(nw.col("created_at") == oldest.to_pydatetime()).select(
+        nw.col("id").min().alias("id")
+    )
+    found = _to_pandas(first.collect())["id"].iloc[0]
+    return int(row["jobs"]), oldest, "(no id)" if pd.isna(found) else str(found)
 
 
 _ROW_COLUMNS = (

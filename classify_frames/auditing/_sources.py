@@ -42,8 +42,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 import pandas as pd
 
-from . import _queue
-from ._cells import Cells, chosen_rows, count_cells, frame_of, labelled_rows, stratified_draw
+from . import _findings, _queue
+from ._cells import (
+    Cells,
+    chosen_rows,
+    count_cells,
+    frame_of,
+    labelled_rows,
+    stratified_draw,
+    waiting_jobs,
+)
 from ._design import FRAME_ATTR, Allocation, _checksum, allocate, design_columns
 from ._labels import LabelsInput, _read
 from ._prepare import NO_MATCH, _categories
@@ -60,7 +68,6 @@ __all__ = ["REFUSED", "CellsReport", "audit_source", "is_engine_source"]
 REFUSED = {
     "reclassified": "it pairs each document's jobs under two rule sets: a join over every job",
     "flips": "it pairs each document's jobs under two rule sets: a join over every job",
-    "findings": "its sentence on stuck jobs reads each waiting job's time and id",
     "to_html": "the report's sections read the reclassified documents and the figures",
     "figures": "the histograms and curves are drawn from every job",
     "plan_labels": "its simulation draws plans from every job",
@@ -300,6 +307,24 @@ class CellsReport(AuditReport):
         floor = 0 if allocation == "proportional" else 2
         return allocate(budget, sizes.to_numpy(), spread, allocation, floor)
 
+    def _findings_at(self, target_accuracy: float | None, delta: float) -> list[str]:
+        key = (target_accuracy, delta)
+        if key not in self._findings_cache:
+            self._findings_cache[key] = _findings.findings(
+                self, target_accuracy, delta, stuck=self._stuck
+            )
+        return self._findings_cache[key]
+
+    def _stuck(self, before: pd.Timestamp) -> _findings.Stuck | None:
+        """The findings' stuck jobs, from one engine query (skipped when no waiting cell
+        began by ``before``)."""
+        jobs = self.jobs
+        waiting = jobs["status"].astype(str).isin(["PENDING", "RUNNING"]).to_numpy(bool)
+        if not (jobs.loc[waiting, "created_at"] <= before).any():
+            return None
+        count, oldest, first = waiting_jobs(self.source, before)
+        return None if oldest is None else _findings.Stuck(count, oldest, first)
+
     # -- what needs every job -----------------------------------------------------------------
 
     @property
@@ -310,10 +335,6 @@ class CellsReport(AuditReport):
         self, from_rule_set: str | None = None, to_rule_set: str | None = None
     ) -> pd.DataFrame:
         _refuse("flips")
-
-    @property
-    def findings(self) -> Any:
-        _refuse("findings")
 
     def to_html(self, *args: Any, **kwargs: Any) -> Any:
         _refuse("to_html")
