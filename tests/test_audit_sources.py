@@ -337,7 +337,12 @@ def test_stuck_jobs_from_the_engine_name_the_oldest_as_in_memory(tmp_path: Path)
             "id": ["c", "b", "a", "d", "e", "f"],
             "status": ["RUNNING", "PENDING", "RUNNING", "RUNNING", "COMPLETED", "PENDING"],
             "created_at": [
-                at + pd.Timedelta(hours=2), at, at, at + pd.Timedelta(hours=30), at, pd.NaT
+                at + pd.Timedelta(hours=2),
+                at,
+                at,
+                at + pd.Timedelta(hours=30),
+                at,
+                pd.NaT,
             ],
             "result.type": [None, None, None, None, "invoice", None],
             "result.confidence": [np.nan, np.nan, np.nan, np.nan, 0.9, np.nan],
