@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_audit_cells import random_jobs, write
+from test_report_document import parse
 
 import classify_frames as cf
 from classify_frames.auditing import AuditReport, AuditWarning
@@ -219,8 +220,6 @@ def test_what_needs_every_job_is_refused_naming_why(
     calls: dict[str, Callable[[], Any]] = {
         "reclassified": lambda: counted.reclassified,
         "flips": lambda: counted.flips(),
-        "to_html": lambda: counted.to_html("x.html"),
-        "figures": lambda: counted.figures(),
         "plan_labels": lambda: counted.plan_labels(0.9),
     }
     for name, call in calls.items():
@@ -326,6 +325,71 @@ def test_labels_of_its_own_queue_need_no_second_read(
     again = quiet(lambda: counted.with_labels(file))
     for name, get in LABELLED.items():
         same(get(again), get(fresh), name)
+
+
+def numbers(page: str) -> dict[str, list[tuple[str, str, str, str]]]:
+    """The page's numeric cells per source table: (row, column, value, text as written)."""
+    out: dict[str, list[tuple[str, str, str, str]]] = {}
+    for cell in parse(page).cells:
+        row = (cell["row"], cell["data-col"], cell["data-value"], cell["text"])
+        out.setdefault(cell["source"], []).append(row)
+    return out
+
+
+def same_value(got: str, want: str) -> bool:
+    try:
+        return float(got) == pytest.approx(float(want), rel=1e-12, abs=1e-15, nan_ok=True)
+    except ValueError:
+        return got == want
+
+
+@pytest.mark.parametrize("kind", ["unlabelled", "labelled"])
+def test_the_html_report_and_its_figures_come_from_cells(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path, kind: str
+) -> None:
+    """``to_html()`` on a DuckDB path: every number of the in-memory report's page, but the
+    reclassified documents', which the page says are not available and why; the histograms'
+    counts and the figures are the in-memory ones."""
+    from classify_frames.auditing import _plots
+
+    df, path = randomized
+    file = None
+    if kind == "labelled":
+        queue = quiet(lambda: cf.audit(df)).review_queue(budget=300, strategy="stratified", seed=1)
+        file = labels_file(df, queue, tmp_path / "labels.csv")
+    memory = quiet(lambda: cf.audit(df, labels=file))
+    counted = quiet(lambda: cf.audit(path, labels=file))
+    assert _plots.histogram_types(counted.jobs) == _plots.histogram_types(memory.jobs)
+    want = _plots.histogram_counts(memory.jobs)
+    got = _plots.histogram_counts(counted.jobs)
+    assert list(got) == list(want)
+    for name in want:
+        pd.testing.assert_series_equal(got[name], want[name], obj=name)
+    assert list(counted.figures()) == list(memory.figures())
+    # Jupyter's view: the findings and the same headline figure (as PNG)
+    images = [re.findall(r"base64,([^\"]+)", r._repr_html_()) for r in (counted, memory)]
+    assert images[0] == images[1] and len(images[0]) == 1
+    pages = {}
+    for name, report in (("memory", memory), ("counted", counted)):
+        written = report.to_html(tmp_path / f"{name}.html")
+        pages[name] = written.read_text(encoding="utf-8")
+    refused = "not compared: reclassified is not available for jobs counted in cells"
+    assert refused in pages["counted"] and refused not in pages["memory"]
+    assert pages["counted"].count("a join over every job") >= 3  # the sentence, both tables
+    want_numbers, got_numbers = numbers(pages["memory"]), numbers(pages["counted"])
+    skipped = {"report.reclassified", "report.flips()"}
+    assert set(got_numbers) == set(want_numbers) - skipped
+    assert "report.summary" in got_numbers and "report.by_type" in got_numbers
+    for source, cells in want_numbers.items():
+        if source in skipped:
+            continue
+        assert len(got_numbers[source]) == len(cells), source
+        for (row, col, value, text), (row2, col2, value2, text2) in zip(
+            got_numbers[source], cells, strict=True
+        ):
+            where = f"{source} row {row2} {col2}"
+            assert (row, col, text) == (row2, col2, text2), where
+            assert same_value(value, value2), where
 
 
 def test_stuck_jobs_from_the_engine_name_the_oldest_as_in_memory(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -59,17 +59,12 @@ from ._report import AuditReport
 from ._sample import LabelledSample, ShareEstimate, no_estimate, stratum_names
 from ._stats import BinStrategy
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
 __all__ = ["REFUSED", "CellsReport", "audit_source", "is_engine_source"]
 
 #: What an audit counted in cells refuses, and why.
 REFUSED = {
     "reclassified": "it pairs each document's jobs under two rule sets: a join over every job",
     "flips": "it pairs each document's jobs under two rule sets: a join over every job",
-    "to_html": "the report's sections read the reclassified documents and the figures",
-    "figures": "the histograms and curves are drawn from every job",
     "plan_labels": "its simulation draws plans from every job",
     "wilson_scan_threshold": "a heuristic kept for comparison on in-memory frames",
 }
@@ -335,21 +330,6 @@ class CellsReport(AuditReport):
         self, from_rule_set: str | None = None, to_rule_set: str | None = None
     ) -> pd.DataFrame:
         _refuse("flips")
-
-    def to_html(self, *args: Any, **kwargs: Any) -> Any:
-        _refuse("to_html")
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{self!r}</pre>"
-
-    def figures(self) -> dict[str, Figure]:
-        _refuse("figures")
-
-    def plot_confidence(self) -> Figure:
-        _refuse("figures")
-
-    def plot_drift(self, freq: str = "M", baseline: object = None) -> Figure:
-        _refuse("figures")
 
     def plan_labels(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
         _refuse("plan_labels")
