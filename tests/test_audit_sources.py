@@ -392,6 +392,42 @@ def test_the_html_report_and_its_figures_come_from_cells(
             assert same_value(value, value2), where
 
 
+@pytest.mark.parametrize("kind", ["unlabelled", "labelled"])
+def test_a_margin_plan_from_cells_is_the_in_memory_plan(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path, kind: str
+) -> None:
+    """``plan_labels(margin=...)``: the per-stratum plan and its sentence of the in-memory
+    audit, the queue drawn in the engine with the same design (only the jobs drawn differ,
+    none of them labelled before); a target plan is refused, naming why."""
+    df, path = randomized
+    file = None
+    if kind == "labelled":
+        queue = quiet(lambda: cf.audit(df)).review_queue(budget=300, strategy="stratified", seed=1)
+        file = labels_file(df, queue, tmp_path / "labels.csv")
+    memory = quiet(lambda: cf.audit(df, labels=file))
+    counted = quiet(lambda: cf.audit(path, labels=file))
+    for margin in (0.02, 0.05):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AuditWarning)
+            want = memory.plan_labels(margin=margin, seed=3)
+            got = counted.plan_labels(margin=margin, seed=3)
+        same(got.attrs["plan"], want.attrs["plan"], "plan")
+        assert str(got.attrs["summary"]) == str(want.attrs["summary"])
+        design = [c for c in want.columns if c.startswith("design.")]
+        assert [c for c in got.columns if c.startswith("design.")] == design
+        pd.testing.assert_frame_equal(
+            got[design].sort_values(design).reset_index(drop=True),
+            want[design].sort_values(design).reset_index(drop=True),
+            check_dtype=False,
+        )
+        if counted.sample is not None:
+            done = counted.jobs["completed"].to_numpy(bool)
+            taken = set(counted.jobs.loc[done, "id"].iloc[counted.sample.rows])
+            assert not taken & set(got["id"])
+    with pytest.raises(NotImplementedError, match=r"plan_labels is not available.*margin="):
+        counted.plan_labels(target_accuracy=0.9)
+
+
 def test_stuck_jobs_from_the_engine_name_the_oldest_as_in_memory(tmp_path: Path) -> None:
     """The stuck-jobs sentence from one engine query: the count, the oldest's time and, among
     equally old jobs, the smallest id (in memory too, whatever the rows' order)."""

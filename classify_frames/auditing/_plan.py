@@ -35,11 +35,17 @@
 
 Labels already given count toward the plan; the queue's strata split each type at the
 candidate threshold, so the rounds together stay a stratified random sample.
+
+On an audit counted in cells (a row stands for its ``weight`` jobs) the margin plan counts
+each stratum's jobs and mean stated confidence with the weights, and ``queue`` draws the
+plan's jobs in the engine; a target plan needs the frame's jobs one per row (its rounds draw
+the planned jobs row by row and certify on them).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +61,13 @@ from ._posterior import PRIOR_LABELS, Posterior, cell_posterior
 from ._queue import draw_stratified, queue_table
 from ._sample import LabelledSample, stratum_names
 from ._stats import Z95
+from ._weighted import weights_of
 
-__all__ = ["plan_labels"]
+__all__ = ["QueueOf", "plan_labels"]
+
+#: What draws the plan's queue from its per-stratum table (``more``), the strata's ``bands``
+#: and a ``seed``; by default from the frame in memory.
+QueueOf = Callable[[pd.DataFrame, tuple[float, ...], int], pd.DataFrame]
 
 #: Simulated rounds behind the chance a target plan states.
 ROUNDS = 200
@@ -77,8 +88,10 @@ def plan_labels(
     power: float = 0.8,
     seed: int = 0,
     max_labels: int = 5_000,
+    queue: QueueOf | None = None,
 ) -> pd.DataFrame:
-    """The next review queue; see the module's docstring and ``AuditReport.plan_labels``."""
+    """The next review queue; see the module's docstring and ``AuditReport.plan_labels``.
+    ``queue`` draws it (see :data:`QueueOf`)."""
     if target_accuracy is not None and margin is not None:
         msg = "give target_accuracy= or margin=, not both"
         raise ValueError(msg)
@@ -93,6 +106,11 @@ def plan_labels(
     jobs = data.jobs
     completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     conf = completed["confidence"].to_numpy(float)
+    weights = weights_of(jobs)
+    if weights is not None and target_accuracy is not None:
+        msg = "a target plan simulates over the frame's jobs one per row, not counted cells"
+        raise ValueError(msg)
+    each = None if weights is None else weights[jobs["completed"].to_numpy(bool)]
     labelled = data.labelled_mask
     if labelled is None:
         labelled = np.zeros(len(completed), bool)
@@ -106,31 +124,50 @@ def plan_labels(
     if margin is not None:
         bands = data.sample.bands if data.sample is not None else ()
         names = stratum_names(completed["type"], conf, bands)
-        plan, summary = _for_margin(names, conf, usable, correct, margin, max_labels)
+        plan, summary = _for_margin(names, conf, usable, correct, margin, max_labels, each)
     else:
         assert target_accuracy is not None
         plan, summary, bands, names = _for_target(
             data, memo, completed, conf, usable, correct, target_accuracy, delta, power, max_labels
         )
-    queue = _queue_of(jobs, completed, names, labelled, plan, bands, seed)
-    queue.attrs["plan"] = plan
-    queue.attrs["summary"] = summary
-    return queue
+    if queue is None:
+        drawn = _queue_of(jobs, completed, names, labelled, plan, bands, seed)
+    else:
+        drawn = queue(plan, bands, seed)
+    drawn.attrs["plan"] = plan
+    drawn.attrs["summary"] = summary
+    return drawn
 
 
 def _pilot(
-    names: pd.Series, conf: np.ndarray, usable: np.ndarray, correct: np.ndarray
+    names: pd.Series,
+    conf: np.ndarray,
+    usable: np.ndarray,
+    correct: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
+    """Per stratum: jobs, labels, right labels, mean stated confidence and the accuracy to
+    plan with; ``weights``: the jobs each row stands for (a frame counted in cells)."""
     frame = pd.DataFrame(
         {"s": names.to_numpy(object), "c": conf, "u": usable, "y": np.nan_to_num(correct)}
     )
     grouped = frame.groupby("s", sort=True)
+    if weights is None:
+        jobs, stated = grouped.size(), grouped["c"].mean()
+    else:
+        known = ~np.isnan(conf)
+        w = np.where(known, weights, 0)
+        frame = frame.assign(w=weights, cw=np.where(known, conf, 0.0) * w, kw=w)
+        grouped = frame.groupby("s", sort=True)
+        sums = grouped[["w", "cw", "kw"]].sum()
+        jobs = sums["w"].astype("int64")
+        stated = (sums["cw"] / sums["kw"]).where(sums["kw"] > 0)
     table = pd.DataFrame(
         {
-            "jobs": grouped.size(),
+            "jobs": jobs,
             "labelled": grouped["u"].sum().astype("int64"),
             "correct": frame[frame["u"]].groupby("s")["y"].sum(),
-            "stated": grouped["c"].mean(),
+            "stated": stated,
         }
     ).fillna({"correct": 0.0})
     guess = table["stated"].clip(0.05, 0.95).fillna(0.5)
@@ -146,8 +183,9 @@ def _for_margin(
     correct: np.ndarray,
     margin: float,
     max_labels: int,
+    weights: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, str]:
-    table = _pilot(names, conf, usable, correct)
+    table = _pilot(names, conf, usable, correct, weights)
     big_n = table["jobs"].to_numpy(float)
     total = big_n.sum()
     w = big_n / total

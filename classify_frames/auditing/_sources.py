@@ -42,7 +42,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
-from . import _findings, _queue
+from . import _findings, _plan, _queue
 from ._cells import (
     Cells,
     chosen_rows,
@@ -65,7 +65,11 @@ __all__ = ["REFUSED", "CellsReport", "audit_source", "is_engine_source"]
 REFUSED = {
     "reclassified": "it pairs each document's jobs under two rule sets: a join over every job",
     "flips": "it pairs each document's jobs under two rule sets: a join over every job",
-    "plan_labels": "its simulation draws plans from every job",
+    "plan_labels": (
+        "with target_accuracy= its simulation draws the planned labels job by job from each "
+        "stratum and certifies a threshold on them, which a row standing for many jobs cannot "
+        "be (plan_labels(margin=...) is available)"
+    ),
     "wilson_scan_threshold": "a heuristic kept for comparison on in-memory frames",
 }
 _STRING = pd.StringDtype("pyarrow")
@@ -217,7 +221,6 @@ class CellsReport(AuditReport):
         if budget is not None and budget < 1:
             msg = f"budget must be at least 1, got {budget!r}"
             raise ValueError(msg)
-        done = self.jobs["completed"].to_numpy(bool)
         population = int(self._weights.sum())
         if strategy in ("lowest", "margin"):
             if budget is not None or allocation is not None or bands:
@@ -233,37 +236,76 @@ class CellsReport(AuditReport):
         if strategy != "stratified":
             msg = f"strategy must be 'lowest', 'stratified' or 'margin', got {strategy!r}"
             raise ValueError(msg)
+        pool, names, sizes = self._pool(tuple(bands))
+        wanted = self._wanted(sizes, pool, names, n, budget, allocation)
+        counts = pd.Series(wanted, index=sizes.index)
+        allocation = allocation or ("equal" if budget is None else "neyman")
+        return self._draw(f"stratified/{allocation}", counts, seed, tuple(bands))
+
+    def _pool(self, bands: tuple[float, ...]) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+        """The completed rows a random draw takes from (the random sample's labelled jobs
+        left out), their strata, and the strata's sizes in jobs (largest first)."""
+        done = self.jobs["completed"].to_numpy(bool)
         pool = self.jobs.loc[done, ["type", "confidence", "weight", "id", "created_at"]]
         mask = self._labelled_mask
         if mask is not None:
             pool = pool[~mask]
-        names = stratum_names(pool["type"], pool["confidence"].to_numpy(float), tuple(bands))
+        names = stratum_names(pool["type"], pool["confidence"].to_numpy(float), bands)
         sizes = pool["weight"].groupby(names.to_numpy()).sum().astype("int64")
         sizes = sizes[sizes > 0].sort_values(ascending=False, kind="stable")
-        wanted = self._wanted(sizes, pool, names, n, budget, allocation)
-        counts = pd.Series(wanted, index=sizes.index)
-        allocation = allocation or ("equal" if budget is None else "neyman")
+        return pool, names, sizes
+
+    def _draw(
+        self, strategy: str, counts: pd.Series, seed: int, bands: tuple[float, ...]
+    ) -> pd.DataFrame:
+        """A queue of ``counts[s]`` jobs of each stratum ``s`` of :meth:`_pool`, drawn in the
+        engine (:func:`._cells.stratified_draw`), with its design columns."""
+        pool, names, sizes = self._pool(bands)
+        done = self.jobs["completed"].to_numpy(bool)
+        mask = self._labelled_mask
         left_out = [] if mask is None else list(self.jobs.loc[done, "id"][mask].dropna())
+        wanted = counts.reindex(sizes.index).fillna(0).astype("int64")
         rows = stratified_draw(
             self.source,
-            {str(k): int(v) for k, v in counts.items()},
+            {str(k): int(v) for k, v in wanted.items()},
             seed,
-            bands=tuple(bands),
+            bands=bands,
             exclude=left_out,
             days=_days(pool, names),
         )
         self._read = rows if self._read is None else pd.concat([self._read, rows])
         if self._known_frame is None:
             self._known_frame = _fingerprint(*frame_of(self.source))
+        population = int(self._weights.sum())
         design = design_columns(
-            f"stratified/{allocation}",
-            rows["stratum"],
-            sizes,
-            population,
-            tuple(bands),
-            self._known_frame,
+            strategy, rows["stratum"], sizes, population, bands, self._known_frame
         )
         return _queue_table(rows, design)
+
+    def plan_labels(
+        self,
+        target_accuracy: float | None = None,
+        *,
+        margin: float | None = None,
+        delta: float = 0.05,
+        power: float = 0.8,
+        seed: int = 0,
+        max_labels: int = 5_000,
+    ) -> pd.DataFrame:
+        """:meth:`AuditReport.plan_labels` for ``margin=``, the strata counted in cells and
+        the queue drawn in the engine; ``target_accuracy=`` is refused (see :data:`REFUSED`)."""
+        if target_accuracy is not None:
+            _refuse("plan_labels")
+        return _plan.plan_labels(
+            self.data,
+            self._plan_chances,
+            margin=margin,
+            delta=delta,
+            power=power,
+            seed=seed,
+            max_labels=max_labels,
+            queue=lambda plan, bands, at: self._draw("stratified/plan", plan["more"], at, bands),
+        )
 
     def _wanted(
         self,
@@ -330,9 +372,6 @@ class CellsReport(AuditReport):
         self, from_rule_set: str | None = None, to_rule_set: str | None = None
     ) -> pd.DataFrame:
         _refuse("flips")
-
-    def plan_labels(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        _refuse("plan_labels")
 
     def wilson_scan_threshold(self, target_accuracy: float = 0.95) -> pd.DataFrame:
         _refuse("wilson_scan_threshold")
