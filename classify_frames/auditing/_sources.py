@@ -15,14 +15,19 @@ exactly, means to the last bits of a sum taken in another order):
   random, reproducible from ``seed``; see :func:`._cells.stratified_draw`);
 - with labels: accuracy and its interval, ``by_type``'s population figures, ``confusion``,
   ``calibration()`` (``bins="distinct"`` or ``"uniform"``), ``ece``, ``brier``, ``auroc``,
-  ``risk_coverage``, ``recommend_threshold()``, ``disagreements``, ``recalibrate()``.
+  ``risk_coverage``, ``recommend_threshold()``, ``disagreements``, ``recalibrate()``;
+- ``findings`` (the stuck jobs from one engine query, :func:`._cells.waiting_jobs`),
+  ``to_html()``, the figures and the notebook view (the histograms count the ``weight``
+  column; the HTML page says why the reclassified documents are missing), and
+  ``plan_labels(margin=...)`` (its queue drawn in the engine).
 
-Two tie-breaks follow time, not row order, since an engine has none: ``rule_changes`` names
-a rule set's configuration by its earliest job (in memory: its first row; the same on a frame
-in time order), and ``errors`` orders messages of equal count by name (in memory too).
+Three tie-breaks follow time or name, not row order, since an engine has none: ``rule_changes``
+names a rule set's configuration by its earliest job (in memory: its first row; the same on a
+frame in time order), ``errors`` orders messages of equal count by name, and the findings name
+the smallest id among equally old stuck jobs (both in memory too).
 
-Refused, naming why: ``reclassified``, ``flips()``, ``findings``, the HTML report and the
-figures (see :data:`REFUSED`).
+Refused, naming why: ``reclassified``, ``flips()``, ``plan_labels(target_accuracy=...)`` and
+``wilson_scan_threshold()`` (see :data:`REFUSED`).
 
 The in-memory audit keeps its own prepared frame rather than count a pandas frame through the
 same narwhals expression: that counting took 5.4 s at 2,000,000 jobs against 1.0 s for every
