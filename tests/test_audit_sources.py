@@ -220,7 +220,6 @@ def test_what_needs_every_job_is_refused_naming_why(
     calls: dict[str, Callable[[], Any]] = {
         "reclassified": lambda: counted.reclassified,
         "flips": lambda: counted.flips(),
-        "plan_labels": lambda: counted.plan_labels(0.9),
     }
     for name, call in calls.items():
         assert REFUSED[name]
@@ -398,7 +397,7 @@ def test_a_margin_plan_from_cells_is_the_in_memory_plan(
 ) -> None:
     """``plan_labels(margin=...)``: the per-stratum plan and its sentence of the in-memory
     audit, the queue drawn in the engine with the same design (only the jobs drawn differ,
-    none of them labelled before); a target plan is refused, naming why."""
+    none of them labelled before)."""
     df, path = randomized
     file = None
     if kind == "labelled":
@@ -424,8 +423,40 @@ def test_a_margin_plan_from_cells_is_the_in_memory_plan(
             done = counted.jobs["completed"].to_numpy(bool)
             taken = set(counted.jobs.loc[done, "id"].iloc[counted.sample.rows])
             assert not taken & set(got["id"])
-    with pytest.raises(NotImplementedError, match=r"plan_labels is not available.*margin="):
-        counted.plan_labels(target_accuracy=0.9)
+
+
+@pytest.mark.parametrize("kind", ["unlabelled", "labelled"])
+def test_a_target_plan_from_cells_simulates_the_in_memory_plan(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path, kind: str
+) -> None:
+    """``plan_labels(target_accuracy=...)`` over cells: the same posterior, candidate
+    threshold, expected accuracy and coverage as in memory (exact); its rounds draw other jobs
+    (a cell's jobs, not rows), so the size and the chance are the in-memory ones within the
+    simulation's noise; the queue is drawn in the engine."""
+    df, path = randomized
+    file = None
+    if kind == "labelled":
+        queue = quiet(lambda: cf.audit(df)).review_queue(budget=300, strategy="stratified", seed=1)
+        file = labels_file(df, queue, tmp_path / "labels.csv")
+    memory = quiet(lambda: cf.audit(df, labels=file))
+    counted = quiet(lambda: cf.audit(path, labels=file))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AuditWarning)
+        want = memory.plan_labels(target_accuracy=0.3, seed=3)
+        got = counted.plan_labels(target_accuracy=0.3, seed=3)
+    mine, theirs = got.attrs["plan"], want.attrs["plan"]
+    assert mine.attrs["candidate"] == theirs.attrs["candidate"]
+    key = next(k for k in memory._plan_chances if k[-1] == "expected")[:-1]
+    for name in ("candidate", "expected", "coverage", "reachable"):
+        assert counted._plan_chances[(*key, name)] == pytest.approx(
+            memory._plan_chances[(*key, name)], rel=1e-12
+        ), name
+    same(mine[["jobs", "labelled", "correct"]], theirs[["jobs", "labelled", "correct"]], "plan")
+    planned, wanted = int(mine["planned"].sum()), int(theirs["planned"].sum())
+    assert abs(planned - wanted) <= 0.35 * wanted, (planned, wanted)
+    assert mine.attrs["chance"] == pytest.approx(theirs.attrs["chance"], abs=0.15)
+    assert len(got) == int(mine["more"].sum())
+    assert set(got["id"]) <= set(df["id"])
 
 
 def test_stuck_jobs_from_the_engine_name_the_oldest_as_in_memory(tmp_path: Path) -> None:
@@ -458,6 +489,17 @@ def test_stuck_jobs_from_the_engine_name_the_oldest_as_in_memory(tmp_path: Path)
     assert not [s for s in cf.audit(df.iloc[[3, 4]]).findings if "stuck" in s]
     young = write(df.iloc[[0, 3, 4]], tmp_path / "young.parquet")  # c is 28 hours old
     assert list(cf.audit(young).findings) == list(cf.audit(df.iloc[[0, 3, 4]]).findings)
+    # a file written by cf.to_parquet keeps the fetch time: the stuck jobs are judged at it
+    df.attrs["classify_frames"] = {"fetched_at": "2026-03-05T09:00:00+00:00"}
+    fetched = cf.to_parquet(df, tmp_path / "fetched.parquet")
+    memory = cf.audit(cf.read_parquet(fetched)).findings
+    counted = cf.audit(fetched).findings
+    [stuck] = [s for s in counted if "stuck" in s]
+    assert (
+        "4 jobs have been" in stuck
+        and "the oldest, a, was created 4 days before the fetch" in stuck
+    )
+    assert list(counted) == list(memory)
 
 
 def test_weighted_order_statistics_are_those_of_the_expanded_values() -> None:

@@ -19,15 +19,17 @@ exactly, means to the last bits of a sum taken in another order):
 - ``findings`` (the stuck jobs from one engine query, :func:`._cells.waiting_jobs`),
   ``to_html()``, the figures and the notebook view (the histograms count the ``weight``
   column; the HTML page says why the reclassified documents are missing), and
-  ``plan_labels(margin=...)`` (its queue drawn in the engine).
+  ``plan_labels()`` (simulated over the cells, see :mod:`._plan`; its queue drawn in the
+  engine: a target plan's size and chance are the in-memory ones within the simulation's
+  noise, its rounds drawing other jobs).
 
 Three tie-breaks follow time or name, not row order, since an engine has none: ``rule_changes``
 names a rule set's configuration by its earliest job (in memory: its first row; the same on a
 frame in time order), ``errors`` orders messages of equal count by name, and the findings name
 the smallest id among equally old stuck jobs (both in memory too).
 
-Refused, naming why: ``reclassified``, ``flips()``, ``plan_labels(target_accuracy=...)`` and
-``wilson_scan_threshold()`` (see :data:`REFUSED`).
+Refused, naming why: ``reclassified``, ``flips()`` and ``wilson_scan_threshold()`` (see
+:data:`REFUSED`).
 
 The in-memory audit keeps its own prepared frame rather than count a pandas frame through the
 same narwhals expression: that counting took 5.4 s at 2,000,000 jobs against 1.0 s for every
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
+from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
@@ -70,11 +73,6 @@ __all__ = ["REFUSED", "CellsReport", "audit_source", "is_engine_source"]
 REFUSED = {
     "reclassified": "it pairs each document's jobs under two rule sets: a join over every job",
     "flips": "it pairs each document's jobs under two rule sets: a join over every job",
-    "plan_labels": (
-        "with target_accuracy= its simulation draws the planned labels job by job from each "
-        "stratum and certifies a threshold on them, which a row standing for many jobs cannot "
-        "be (plan_labels(margin=...) is available)"
-    ),
     "wilson_scan_threshold": "a heuristic kept for comparison on in-memory frames",
 }
 _STRING = pd.StringDtype("pyarrow")
@@ -105,7 +103,7 @@ def audit_source(
             "document's label would apply to all of its jobs, which the engine does not list)"
         )
         raise ValueError(msg)
-    return CellsReport(
+    report = CellsReport(
         source,
         count_cells(source),
         labels,
@@ -114,6 +112,20 @@ def audit_source(
         bins=bins,
         n_bins=n_bins,
     )
+    report.provenance = _provenance(source)
+    return report
+
+
+def _provenance(source: Any) -> dict[str, Any]:
+    """What the fetch recorded about the jobs of a Parquet file written by ``cf.to_parquet``
+    (base URL, fetch time), as ``cf.read_parquet`` puts it in the frame's ``attrs`` for the
+    in-memory audit (the stuck jobs are judged at the fetch time); none for other sources."""
+    if not isinstance(source, str | os.PathLike) or not Path(source).is_file():
+        return {}
+    from ..parquet import read_metadata
+
+    recorded = read_metadata(source).get("attrs", {}).get("classify_frames")
+    return dict(recorded) if isinstance(recorded, dict) else {}
 
 
 class CellsReport(AuditReport):
@@ -167,7 +179,7 @@ class CellsReport(AuditReport):
 
     def with_labels(self, labels: LabelsInput) -> CellsReport:
         """The same audit with other labels, the cells counted once."""
-        return CellsReport(
+        report = CellsReport(
             self.source,
             self.cells,
             labels,
@@ -178,6 +190,8 @@ class CellsReport(AuditReport):
             frame=self._known_frame,
             read=self._read,
         )
+        report.provenance = self.provenance
+        return report
 
     def __repr__(self) -> str:
         labelled = "" if self.truth is None else f", {len(self._labelled[0])} labelled"
@@ -297,13 +311,12 @@ class CellsReport(AuditReport):
         seed: int = 0,
         max_labels: int = 5_000,
     ) -> pd.DataFrame:
-        """:meth:`AuditReport.plan_labels` for ``margin=``, the strata counted in cells and
-        the queue drawn in the engine; ``target_accuracy=`` is refused (see :data:`REFUSED`)."""
-        if target_accuracy is not None:
-            _refuse("plan_labels")
+        """:meth:`AuditReport.plan_labels`, simulated over the cells (a round draws jobs from
+        a cell's jobs) and the queue drawn in the engine."""
         return _plan.plan_labels(
             self.data,
             self._plan_chances,
+            target_accuracy=target_accuracy,
             margin=margin,
             delta=delta,
             power=power,
