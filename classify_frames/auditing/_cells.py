@@ -281,7 +281,9 @@ def stratified_draw(
     untimed = sorted(set(wanted.loc[wanted["day"].isna(), "stratum"]))
     if untimed:
         conditions.append(nw.col("day").is_null() & nw.col("stratum").is_in(untimed))
-    # ids alone through the window (a sort per stratum and day), the rows read afterwards
+    # ids alone through the window (a sort per stratum and day), the rows read afterwards:
+    # every column through the window spared that second read (0.7-1.7 s of 8-15 s at 20M
+    # jobs) but held the drawn days' jobs whole, +0.3 GB there and growing with the dataset
     ranked = (
         pool.filter(nw.any_horizontal(*conditions, ignore_nulls=True))
         .select("id", "stratum", "day")
