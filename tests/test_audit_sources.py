@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_audit_cells import random_jobs, write
+from test_report_document import parse
 
 import classify_frames as cf
 from classify_frames.auditing import AuditReport, AuditWarning
@@ -54,6 +55,8 @@ LABELLED: dict[str, Callable[[AuditReport], Any]] = {
     "thresholds_joint": lambda r: r.recommend_threshold(0.3, joint=True),
     "sample": lambda r: None if r.sample is None else (r.sample.kind, r.sample.labels),
     "drift": lambda r: r.drift("M"),
+    "findings": lambda r: list(r.findings),
+    "findings_at": lambda r: list(r.findings(0.5, delta=0.1)),
 }
 
 
@@ -118,6 +121,8 @@ def test_unlabelled_tables_equal_the_in_memory_audit(
         same(getattr(counted, name), getattr(memory, name), name)
     for args in DRIFTS:
         same(counted.drift(*args), memory.drift(*args), f"drift{args}")
+    assert any("stuck" in s for s in memory.findings)  # the frame has waiting jobs
+    same(list(counted.findings), list(memory.findings), "findings")
     assert f"{len(df)} jobs" in repr(counted)
 
 
@@ -215,10 +220,6 @@ def test_what_needs_every_job_is_refused_naming_why(
     calls: dict[str, Callable[[], Any]] = {
         "reclassified": lambda: counted.reclassified,
         "flips": lambda: counted.flips(),
-        "findings": lambda: counted.findings,
-        "to_html": lambda: counted.to_html("x.html"),
-        "figures": lambda: counted.figures(),
-        "plan_labels": lambda: counted.plan_labels(0.9),
     }
     for name, call in calls.items():
         assert REFUSED[name]
@@ -258,6 +259,7 @@ def test_the_emulator_export_audits_the_same_from_cells(
     for name in UNLABELLED:
         same(getattr(counted, name), getattr(memory, name), name)
     same(counted.drift("M"), memory.drift("M"), "drift")
+    same(list(counted.findings), list(memory.findings), "findings")
     queue = memory.review_queue(budget=200, strategy="stratified", seed=2)
     file = labels_file(df, queue, tmp_path / "labels.csv")
     memory = quiet(lambda: cf.audit(df, labels=file))
@@ -322,6 +324,182 @@ def test_labels_of_its_own_queue_need_no_second_read(
     again = quiet(lambda: counted.with_labels(file))
     for name, get in LABELLED.items():
         same(get(again), get(fresh), name)
+
+
+def numbers(page: str) -> dict[str, list[tuple[str, str, str, str]]]:
+    """The page's numeric cells per source table: (row, column, value, text as written)."""
+    out: dict[str, list[tuple[str, str, str, str]]] = {}
+    for cell in parse(page).cells:
+        row = (cell["row"], cell["data-col"], cell["data-value"], cell["text"])
+        out.setdefault(cell["source"], []).append(row)
+    return out
+
+
+def same_value(got: str, want: str) -> bool:
+    try:
+        return float(got) == pytest.approx(float(want), rel=1e-12, abs=1e-15, nan_ok=True)
+    except ValueError:
+        return got == want
+
+
+@pytest.mark.parametrize("kind", ["unlabelled", "labelled"])
+def test_the_html_report_and_its_figures_come_from_cells(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path, kind: str
+) -> None:
+    """``to_html()`` on a DuckDB path: every number of the in-memory report's page, but the
+    reclassified documents', which the page says are not available and why; the histograms'
+    counts and the figures are the in-memory ones."""
+    from classify_frames.auditing import _plots
+
+    df, path = randomized
+    file = None
+    if kind == "labelled":
+        queue = quiet(lambda: cf.audit(df)).review_queue(budget=300, strategy="stratified", seed=1)
+        file = labels_file(df, queue, tmp_path / "labels.csv")
+    memory = quiet(lambda: cf.audit(df, labels=file))
+    counted = quiet(lambda: cf.audit(path, labels=file))
+    assert _plots.histogram_types(counted.jobs) == _plots.histogram_types(memory.jobs)
+    want = _plots.histogram_counts(memory.jobs)
+    got = _plots.histogram_counts(counted.jobs)
+    assert list(got) == list(want)
+    for name in want:
+        pd.testing.assert_series_equal(got[name], want[name], obj=name)
+    assert list(counted.figures()) == list(memory.figures())
+    # Jupyter's view: the findings and the same headline figure (as PNG)
+    images = [re.findall(r"base64,([^\"]+)", r._repr_html_()) for r in (counted, memory)]
+    assert images[0] == images[1] and len(images[0]) == 1
+    pages = {}
+    for name, report in (("memory", memory), ("counted", counted)):
+        written = report.to_html(tmp_path / f"{name}.html")
+        pages[name] = written.read_text(encoding="utf-8")
+    refused = "not compared: reclassified is not available for jobs counted in cells"
+    assert refused in pages["counted"] and refused not in pages["memory"]
+    assert pages["counted"].count("a join over every job") >= 3  # the sentence, both tables
+    want_numbers, got_numbers = numbers(pages["memory"]), numbers(pages["counted"])
+    skipped = {"report.reclassified", "report.flips()"}
+    assert set(got_numbers) == set(want_numbers) - skipped
+    assert "report.summary" in got_numbers and "report.by_type" in got_numbers
+    for source, cells in want_numbers.items():
+        if source in skipped:
+            continue
+        assert len(got_numbers[source]) == len(cells), source
+        for (row, col, value, text), (row2, col2, value2, text2) in zip(
+            got_numbers[source], cells, strict=True
+        ):
+            where = f"{source} row {row2} {col2}"
+            assert (row, col, text) == (row2, col2, text2), where
+            assert same_value(value, value2), where
+
+
+@pytest.mark.parametrize("kind", ["unlabelled", "labelled"])
+def test_a_margin_plan_from_cells_is_the_in_memory_plan(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path, kind: str
+) -> None:
+    """``plan_labels(margin=...)``: the per-stratum plan and its sentence of the in-memory
+    audit, the queue drawn in the engine with the same design (only the jobs drawn differ,
+    none of them labelled before)."""
+    df, path = randomized
+    file = None
+    if kind == "labelled":
+        queue = quiet(lambda: cf.audit(df)).review_queue(budget=300, strategy="stratified", seed=1)
+        file = labels_file(df, queue, tmp_path / "labels.csv")
+    memory = quiet(lambda: cf.audit(df, labels=file))
+    counted = quiet(lambda: cf.audit(path, labels=file))
+    for margin in (0.02, 0.05):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AuditWarning)
+            want = memory.plan_labels(margin=margin, seed=3)
+            got = counted.plan_labels(margin=margin, seed=3)
+        same(got.attrs["plan"], want.attrs["plan"], "plan")
+        assert str(got.attrs["summary"]) == str(want.attrs["summary"])
+        design = [c for c in want.columns if c.startswith("design.")]
+        assert [c for c in got.columns if c.startswith("design.")] == design
+        pd.testing.assert_frame_equal(
+            got[design].sort_values(design).reset_index(drop=True),
+            want[design].sort_values(design).reset_index(drop=True),
+            check_dtype=False,
+        )
+        if counted.sample is not None:
+            done = counted.jobs["completed"].to_numpy(bool)
+            taken = set(counted.jobs.loc[done, "id"].iloc[counted.sample.rows])
+            assert not taken & set(got["id"])
+
+
+@pytest.mark.parametrize("kind", ["unlabelled", "labelled"])
+def test_a_target_plan_from_cells_simulates_the_in_memory_plan(
+    randomized: tuple[pd.DataFrame, Path], tmp_path: Path, kind: str
+) -> None:
+    """``plan_labels(target_accuracy=...)`` over cells: the same posterior, candidate
+    threshold, expected accuracy and coverage as in memory (exact); its rounds draw other jobs
+    (a cell's jobs, not rows), so the size and the chance are the in-memory ones within the
+    simulation's noise; the queue is drawn in the engine."""
+    df, path = randomized
+    file = None
+    if kind == "labelled":
+        queue = quiet(lambda: cf.audit(df)).review_queue(budget=300, strategy="stratified", seed=1)
+        file = labels_file(df, queue, tmp_path / "labels.csv")
+    memory = quiet(lambda: cf.audit(df, labels=file))
+    counted = quiet(lambda: cf.audit(path, labels=file))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AuditWarning)
+        want = memory.plan_labels(target_accuracy=0.3, seed=3)
+        got = counted.plan_labels(target_accuracy=0.3, seed=3)
+    mine, theirs = got.attrs["plan"], want.attrs["plan"]
+    assert mine.attrs["candidate"] == theirs.attrs["candidate"]
+    key = next(k for k in memory._plan_chances if k[-1] == "expected")[:-1]
+    for name in ("candidate", "expected", "coverage", "reachable"):
+        assert counted._plan_chances[(*key, name)] == pytest.approx(
+            memory._plan_chances[(*key, name)], rel=1e-12
+        ), name
+    same(mine[["jobs", "labelled", "correct"]], theirs[["jobs", "labelled", "correct"]], "plan")
+    planned, wanted = int(mine["planned"].sum()), int(theirs["planned"].sum())
+    assert abs(planned - wanted) <= 0.35 * wanted, (planned, wanted)
+    assert mine.attrs["chance"] == pytest.approx(theirs.attrs["chance"], abs=0.15)
+    assert len(got) == int(mine["more"].sum())
+    assert set(got["id"]) <= set(df["id"])
+
+
+def test_stuck_jobs_from_the_engine_name_the_oldest_as_in_memory(tmp_path: Path) -> None:
+    """The stuck-jobs sentence from one engine query: the count, the oldest's time and, among
+    equally old jobs, the smallest id (in memory too, whatever the rows' order)."""
+    at = pd.Timestamp("2026-03-01 09:00", tz="UTC")
+    df = pd.DataFrame(
+        {
+            "id": ["c", "b", "a", "d", "e", "f"],
+            "status": ["RUNNING", "PENDING", "RUNNING", "RUNNING", "COMPLETED", "PENDING"],
+            "created_at": [
+                at + pd.Timedelta(hours=2),
+                at,
+                at,
+                at + pd.Timedelta(hours=30),
+                at,
+                pd.NaT,
+            ],
+            "result.type": [None, None, None, None, "invoice", None],
+            "result.confidence": [np.nan, np.nan, np.nan, np.nan, 0.9, np.nan],
+        }
+    )
+    path = write(df, tmp_path / "jobs.parquet")
+    memory = cf.audit(df).findings
+    counted = cf.audit(path).findings
+    [stuck] = [s for s in counted if "stuck" in s]
+    assert stuck.startswith("3 jobs have been PENDING or RUNNING for more than 1 hour(s)")
+    assert "the oldest, a, was created 30 hours before the newest job of the frame" in stuck
+    assert list(counted) == list(memory)
+    assert not [s for s in cf.audit(df.iloc[[3, 4]]).findings if "stuck" in s]
+    young = write(df.iloc[[0, 3, 4]], tmp_path / "young.parquet")  # c is 28 hours old
+    assert list(cf.audit(young).findings) == list(cf.audit(df.iloc[[0, 3, 4]]).findings)
+    # a file written by cf.to_parquet keeps the fetch time: the stuck jobs are judged at it
+    df.attrs["classify_frames"] = {"fetched_at": "2026-03-05T09:00:00+00:00"}
+    fetched = cf.to_parquet(df, tmp_path / "fetched.parquet")
+    memory = cf.audit(cf.read_parquet(fetched)).findings
+    counted = cf.audit(fetched).findings
+    [stuck] = [s for s in counted if "stuck" in s]
+    assert (
+        "4 jobs have been" in stuck
+        and "the oldest, a, was created 4 days before the fetch" in stuck
+    )
+    assert list(counted) == list(memory)
 
 
 def test_weighted_order_statistics_are_those_of_the_expanded_values() -> None:

@@ -156,9 +156,10 @@ def context(report: AuditView) -> str:
     """Which jobs, when created, fetched when and from which server (host only, never a key),
     how many labels and which threshold."""
     parts = [f"{fmt.count(_value(report, 'completed'))} completed"]
-    created = report.data.jobs["created_at"].dropna()
-    if len(created):
-        first, last = created.min(), created.max()
+    jobs = report.data.jobs
+    created = jobs["created_at"].dropna()
+    if len(created):  # a row of counted cells holds its newest job in ``last_seen``
+        first, last = created.min(), jobs.get("last_seen", jobs["created_at"]).max()
         parts.append(f"created {first:%d %b %Y} – {last:%d %b %Y}")
     source = report.data.provenance
     fetched = source.get("fetched_at")
@@ -719,7 +720,9 @@ def _rules_answers(report: AuditView, goal: Goal) -> list[str]:
         f"{configs.index.get_level_values('configuration_id').nunique()} configurations, "
         f"{configs.index.get_level_values('rule_set').nunique()} rule-set versions."
     ]
-    reclassified = report.reclassified
+    reclassified, refused = _reclassified(report)
+    if refused:
+        out.append(f"Documents classified under two rule sets are not compared: {refused}.")
     pairs = zip(
         reclassified.index.get_level_values("from_rule_set").tolist(),
         reclassified.index.get_level_values("to_rule_set").tolist(),
@@ -734,7 +737,7 @@ def _rules_answers(report: AuditView, goal: Goal) -> list[str]:
             f"{fmt.percent(row['agreement'])} kept their type "
             f"(95% CI {fmt.interval(row['agreement_lo'], row['agreement_hi'])})."
         )
-    if reclassified.empty and len(report.rule_changes):
+    if reclassified.empty and not refused and len(report.rule_changes):
         out.append(
             f"{len(report.rule_changes)} rules changed between versions, but no document was "
             "classified under both, so their effect cannot be measured directly."
@@ -748,9 +751,20 @@ def _matrix_columns(frame: pd.DataFrame, kind: Kind) -> list[Column]:
     return [Column(str(c), str(c), kind) for c in frame.columns]
 
 
+def _reclassified(report: AuditView) -> tuple[pd.DataFrame, str]:
+    """``report.reclassified``, or an empty table and why the report refuses it (an audit
+    counted in cells: the pairs are a join over every job)."""
+    try:
+        return report.reclassified, ""
+    except NotImplementedError as exc:
+        pairs = pd.MultiIndex.from_arrays([[], []], names=["from_rule_set", "to_rule_set"])
+        return pd.DataFrame(index=pairs), str(exc)
+
+
 def _rules_body(report: AuditView, goal: Goal, templates: Templates) -> str:
     mix = report.configuration_mix
-    flips = report.flips()
+    reclassified, refused = _reclassified(report)
+    flips = pd.DataFrame() if refused else report.flips()
     flip_index = [Column(str(flips.index.name), str(flips.index.name), "text")]
     flip_columns = [
         Column(
@@ -779,11 +793,11 @@ def _rules_body(report: AuditView, goal: Goal, templates: Templates) -> str:
             report.rule_changes, RULE_CHANGES, source="report.rule_changes", empty="none"
         ),
         reclassified=view(
-            report.reclassified,
+            reclassified,
             RECLASSIFIED,
             source="report.reclassified",
             index=[Column("from_rule_set", "from", "id"), Column("to_rule_set", "to", "id")],
-            empty="none",
+            empty=refused or "none",
         ),
         flips=view(
             flips,
@@ -791,7 +805,7 @@ def _rules_body(report: AuditView, goal: Goal, templates: Templates) -> str:
             source="report.flips()",
             index=flip_index if len(flips) else [],
             note="rows: type under the old rule set; columns: under the new one",
-            empty="none",
+            empty=refused or "none",
         ),
         unused=view(report.unused_rules, UNUSED, source="report.unused_rules", empty="none"),
         unknown=view(report.unknown_types, UNKNOWN, source="report.unknown_types", empty="none"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,15 @@ from ._evidence import (
 from ._prepare import NO_MATCH
 from ._sample import LabelledSample, bounded, bounds, cell_counts, combine, share
 
-__all__ = ["Findings", "confidence_sentences", "findings", "type_sentences"]
+__all__ = [
+    "Findings",
+    "Stuck",
+    "StuckJobs",
+    "confidence_sentences",
+    "findings",
+    "stuck_jobs",
+    "type_sentences",
+]
 
 #: Targets the findings certify a threshold for when none is given: the usual ones, highest
 #: first.
@@ -43,6 +52,34 @@ _EXACT = "exact: every completed job is labelled"
 #: A job still PENDING or RUNNING this long after it was created is named as stuck (the
 #: service finishes most jobs within minutes; hours mean it will not finish by itself).
 STUCK_AFTER = pd.Timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Stuck:
+    """The jobs PENDING or RUNNING created at or before a time: how many, and the oldest one's
+    creation time and id (the smallest id among equally old ones)."""
+
+    jobs: int
+    oldest: pd.Timestamp
+    oldest_id: str
+
+
+#: What finds the stuck jobs created at or before a time (``None`` when there are none): by
+#: default :func:`stuck_jobs` on the prepared frame; an audit counted in cells asks its engine.
+StuckJobs = Callable[[pd.Timestamp], "Stuck | None"]
+
+
+def stuck_jobs(jobs: pd.DataFrame, before: pd.Timestamp) -> Stuck | None:
+    """:class:`Stuck` from the prepared frame: its PENDING or RUNNING jobs created at or
+    before ``before``."""
+    waiting = jobs["status"].astype(str).isin(["PENDING", "RUNNING"]).to_numpy(bool)
+    created = jobs.loc[waiting, "created_at"]
+    stuck = created <= before  # no NaT past this: a comparison drops them
+    if not stuck.any():
+        return None
+    oldest = created[stuck].min()
+    ids = jobs.loc[waiting, "id"][stuck & (created == oldest)].dropna().astype(str)
+    return Stuck(int(stuck.sum()), oldest, min(ids, default="(no id)"))
 
 
 class Findings(list[str]):
@@ -101,20 +138,25 @@ def _strength(auc: float) -> str:
 
 
 def findings(
-    view: AuditView, target_accuracy: float | None = None, delta: float = 0.05
+    view: AuditView,
+    target_accuracy: float | None = None,
+    delta: float = 0.05,
+    *,
+    stuck: StuckJobs | None = None,
 ) -> list[str]:
     """Sentences for a person in a notebook: what the frame holds, and with labels how
     accurate it is (with the interval and label count, or bounds when many drawn jobs are
     unlabelled), which threshold is certified (at ``target_accuracy`` with probability
     ``1 - delta``; without a target at 95%, else 90%), which types are shown less accurate,
-    how well confidence is calibrated and separates right from wrong, and what to do next."""
+    how well confidence is calibrated and separates right from wrong, and what to do next.
+    ``stuck`` finds the stuck jobs (see :data:`StuckJobs`)."""
     if target_accuracy is not None and not 0 < target_accuracy < 1:
         msg = f"target_accuracy must be in (0, 1), got {target_accuracy!r}"
         raise ValueError(msg)
     if not 0 < delta < 1:
         msg = f"delta must be in (0, 1), got {delta!r}"
         raise ValueError(msg)
-    out = _frame_sentences(view)
+    out = _frame_sentences(view, stuck)
     if view.data.truth is None:
         out.append(
             Sentence([
@@ -127,7 +169,7 @@ def findings(
     return out
 
 
-def _frame_sentences(view: AuditView) -> list[str]:
+def _frame_sentences(view: AuditView, stuck: StuckJobs | None) -> list[str]:
     summary = view.summary["value"]
     jobs, completed = int(summary["jobs"]), int(summary["completed"])
     parts = [f"{jobs:,} jobs: {completed:,} completed"]
@@ -141,7 +183,7 @@ def _frame_sentences(view: AuditView) -> list[str]:
     if completed:
         sentence += f" {summary['no_match_rate']:.0%} of completed jobs matched no rule."
     out.append(sentence)
-    out += _stuck_sentences(view)
+    out += _stuck_sentences(view, stuck)
     impossible = int(summary["confidence_impossible"])
     if impossible:
         out.append(
@@ -151,38 +193,36 @@ def _frame_sentences(view: AuditView) -> list[str]:
     return out
 
 
-def _stuck_sentences(view: AuditView) -> list[str]:
+def _stuck_sentences(view: AuditView, find: StuckJobs | None) -> list[str]:
     """Jobs PENDING or RUNNING for longer than :data:`STUCK_AFTER` when the frame was
     fetched (its ``fetched_at``; when the frame does not say, at the newest job it holds,
     never the clock of the machine reading it), with the oldest one."""
     jobs = view.data.jobs
-    waiting = jobs["status"].astype(str).isin(["PENDING", "RUNNING"]).to_numpy(bool)
-    if not waiting.any():
+    if not jobs["status"].astype(str).isin(["PENDING", "RUNNING"]).any():
         return []
     recorded = view.data.provenance.get("fetched_at")
     fetched = pd.Timestamp(recorded) if isinstance(recorded, str) and recorded else None
     if fetched is not None:
         fetched = fetched.tz_localize("UTC") if fetched.tzinfo is None else fetched
-    newest = jobs["created_at"].max()
+    # the newest job: a row of counted cells holds its cell's newest in ``last_seen``
+    newest = jobs["last_seen" if "last_seen" in jobs.columns else "created_at"].max()
     now = fetched if fetched is not None else newest
     if pd.isna(now):
         return []
-    created = jobs.loc[waiting, "created_at"]
-    stuck = created[created <= now - STUCK_AFTER]
-    if stuck.empty:
+    found = (find or (lambda before: stuck_jobs(jobs, before)))(now - STUCK_AFTER)
+    if found is None:
         return []
-    first = stuck.to_numpy().argmin()  # no NaT here: a comparison dropped them
-    oldest = jobs["id"].loc[stuck.index].iloc[int(first)]
-    hours = (now - stuck.min()).total_seconds() / 3600
+    hours = (now - found.oldest).total_seconds() / 3600
     since = f"{hours:,.0f} hours" if hours < 48 else f"{hours / 24:,.0f} days"
     when = "before the fetch" if fetched is not None else "before the newest job of the frame"
     limit = STUCK_AFTER.total_seconds() / 3600
+    count = found.jobs
     return [
-        f"{len(stuck):,} {'jobs have' if len(stuck) != 1 else 'job has'} been PENDING or "
+        f"{count:,} {'jobs have' if count != 1 else 'job has'} been PENDING or "
         f"RUNNING for more than {limit:g} hour(s), "
         "so stuck (in no figure of this audit); the oldest, "
-        f"{oldest}, was created {since} {when} "
-        f"({stuck.min():%Y-%m-%d %H:%M} UTC). Cancel them (cf.cancel_jobs(ids)) and run them "
+        f"{found.oldest_id}, was created {since} {when} "
+        f"({found.oldest:%Y-%m-%d %H:%M} UTC). Cancel them (cf.cancel_jobs(ids)) and run them "
         "again, or ask support."
     ]
 
@@ -319,7 +359,11 @@ def type_sentences(view: AuditView) -> list[str]:
     types = data.jobs.loc[data.completed, "type"]
     names = [str(c) for c in types.cat.categories]
     codes = types.cat.codes.to_numpy(np.int64)
-    counts = np.bincount(codes[codes >= 0], minlength=len(names))
+    # jobs per type: a row of counted cells stands for its ``weight`` jobs
+    done = data.jobs.loc[data.completed]
+    each = done["weight"].to_numpy(np.int64) if "weight" in done.columns else np.ones(len(codes))
+    known = codes >= 0
+    counts = np.bincount(codes[known], weights=each[known], minlength=len(names)).astype(np.int64)
     present = [t for t in range(len(names)) if counts[t] > 0]
     if len(present) < 2:
         return []

@@ -35,11 +35,17 @@
 
 Labels already given count toward the plan; the queue's strata split each type at the
 candidate threshold, so the rounds together stay a stratified random sample.
+
+On an audit counted in cells (a row stands for its ``weight`` jobs) the plans count each
+stratum's and threshold's jobs with the weights; a round draws its planned jobs from a
+stratum's jobs (a row as often as it has jobs drawn, without replacement) and certifies on the
+frame with each drawn job a position of its own; ``queue`` draws the plan's jobs in the engine.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +61,13 @@ from ._posterior import PRIOR_LABELS, Posterior, cell_posterior
 from ._queue import draw_stratified, queue_table
 from ._sample import LabelledSample, stratum_names
 from ._stats import Z95
+from ._weighted import weights_of
 
-__all__ = ["plan_labels"]
+__all__ = ["QueueOf", "plan_labels"]
+
+#: What draws the plan's queue from its per-stratum table (``more``), the strata's ``bands``
+#: and a ``seed``; by default from the frame in memory.
+QueueOf = Callable[[pd.DataFrame, tuple[float, ...], int], pd.DataFrame]
 
 #: Simulated rounds behind the chance a target plan states.
 ROUNDS = 200
@@ -77,8 +88,10 @@ def plan_labels(
     power: float = 0.8,
     seed: int = 0,
     max_labels: int = 5_000,
+    queue: QueueOf | None = None,
 ) -> pd.DataFrame:
-    """The next review queue; see the module's docstring and ``AuditReport.plan_labels``."""
+    """The next review queue; see the module's docstring and ``AuditReport.plan_labels``.
+    ``queue`` draws it (see :data:`QueueOf`)."""
     if target_accuracy is not None and margin is not None:
         msg = "give target_accuracy= or margin=, not both"
         raise ValueError(msg)
@@ -93,6 +106,8 @@ def plan_labels(
     jobs = data.jobs
     completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     conf = completed["confidence"].to_numpy(float)
+    weights = weights_of(jobs)
+    each = None if weights is None else weights[jobs["completed"].to_numpy(bool)]
     labelled = data.labelled_mask
     if labelled is None:
         labelled = np.zeros(len(completed), bool)
@@ -106,31 +121,60 @@ def plan_labels(
     if margin is not None:
         bands = data.sample.bands if data.sample is not None else ()
         names = stratum_names(completed["type"], conf, bands)
-        plan, summary = _for_margin(names, conf, usable, correct, margin, max_labels)
+        plan, summary = _for_margin(names, conf, usable, correct, margin, max_labels, each)
     else:
         assert target_accuracy is not None
         plan, summary, bands, names = _for_target(
-            data, memo, completed, conf, usable, correct, target_accuracy, delta, power, max_labels
+            data,
+            memo,
+            completed,
+            conf,
+            usable,
+            correct,
+            target_accuracy,
+            delta,
+            power,
+            max_labels,
+            each,
         )
-    queue = _queue_of(jobs, completed, names, labelled, plan, bands, seed)
-    queue.attrs["plan"] = plan
-    queue.attrs["summary"] = summary
-    return queue
+    if queue is None:
+        drawn = _queue_of(jobs, completed, names, labelled, plan, bands, seed)
+    else:
+        drawn = queue(plan, bands, seed)
+    drawn.attrs["plan"] = plan
+    drawn.attrs["summary"] = summary
+    return drawn
 
 
 def _pilot(
-    names: pd.Series, conf: np.ndarray, usable: np.ndarray, correct: np.ndarray
+    names: pd.Series,
+    conf: np.ndarray,
+    usable: np.ndarray,
+    correct: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
+    """Per stratum: jobs, labels, right labels, mean stated confidence and the accuracy to
+    plan with; ``weights``: the jobs each row stands for (a frame counted in cells)."""
     frame = pd.DataFrame(
         {"s": names.to_numpy(object), "c": conf, "u": usable, "y": np.nan_to_num(correct)}
     )
     grouped = frame.groupby("s", sort=True)
+    if weights is None:
+        jobs, stated = grouped.size(), grouped["c"].mean()
+    else:
+        known = ~np.isnan(conf)
+        w = np.where(known, weights, 0)
+        frame = frame.assign(w=weights, cw=np.where(known, conf, 0.0) * w, kw=w)
+        grouped = frame.groupby("s", sort=True)
+        sums = grouped[["w", "cw", "kw"]].sum()
+        jobs = sums["w"].astype("int64")
+        stated = (sums["cw"] / sums["kw"]).where(sums["kw"] > 0)
     table = pd.DataFrame(
         {
-            "jobs": grouped.size(),
+            "jobs": jobs,
             "labelled": grouped["u"].sum().astype("int64"),
             "correct": frame[frame["u"]].groupby("s")["y"].sum(),
-            "stated": grouped["c"].mean(),
+            "stated": stated,
         }
     ).fillna({"correct": 0.0})
     guess = table["stated"].clip(0.05, 0.95).fillna(0.5)
@@ -146,8 +190,9 @@ def _for_margin(
     correct: np.ndarray,
     margin: float,
     max_labels: int,
+    weights: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, str]:
-    table = _pilot(names, conf, usable, correct)
+    table = _pilot(names, conf, usable, correct, weights)
     big_n = table["jobs"].to_numpy(float)
     total = big_n.sum()
     w = big_n / total
@@ -181,13 +226,14 @@ def _for_target(
     delta: float,
     power: float,
     max_labels: int,
+    jobs: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, str, tuple[float, ...], pd.Series]:
     unreachable, best, trusted = _reachable(data, target)
     old_bands = data.sample.bands if data.sample is not None else ()
     values = np.unique(conf[np.isfinite(conf)])
     if unreachable is not None or not len(values):
         names = stratum_names(completed["type"], conf, old_bands)
-        table = _pilot(names, conf, usable, correct).assign(planned=0, more=0)
+        table = _pilot(names, conf, usable, correct, jobs).assign(planned=0, more=0)
         summary = Sentence([
             f"No threshold can reach {target:.0%} accuracy: "
             f"{unreachable or 'no stated confidence'}. More labels will not certify one; "
@@ -205,7 +251,17 @@ def _for_target(
             )
             weight[sample.rows] = per_label[sample.strata]
         found = _decide(
-            completed, conf, usable, correct, weight, old_bands, target, delta, power, max_labels
+            completed,
+            conf,
+            usable,
+            correct,
+            weight,
+            old_bands,
+            target,
+            delta,
+            power,
+            max_labels,
+            jobs,
         )
         memo.update({(*key, name): value for name, value in found.items()})
     candidate, n = memo[(*key, "candidate")], int(memo[(*key, "n")])
@@ -213,7 +269,7 @@ def _for_target(
     expected, kept = memo[(*key, "expected")], memo[(*key, "coverage")]
     how = "estimated from the labels so far:" if trusted else "stated confidence, no labels yet:"
     bands = tuple(sorted({*old_bands, candidate}))
-    names, table, cells = _strata(completed, conf, usable, correct, bands, candidate)
+    names, table, cells = _strata(completed, conf, usable, correct, bands, candidate, jobs)
     have = table.loc[cells, "labelled"].to_numpy(float)
     table["planned"] = _planned(table, cells, n)
     table["more"] = np.maximum(table["planned"] - table["labelled"], 0).astype("int64")
@@ -253,11 +309,12 @@ def _strata(
     correct: np.ndarray,
     bands: tuple[float, ...],
     candidate: float,
+    jobs: np.ndarray | None = None,
 ) -> tuple[pd.Series, pd.DataFrame, pd.Index]:
     """Each job's stratum (its type, split at ``bands``), the pilot table of the strata, and
-    the strata the candidate threshold accepts."""
+    the strata the candidate threshold accepts (``jobs``: the jobs each row stands for)."""
     names = stratum_names(completed["type"], conf, bands)
-    table = _pilot(names, conf, usable, correct)
+    table = _pilot(names, conf, usable, correct, jobs)
     accepted = pd.Series(conf >= candidate, index=names.index).groupby(names.to_numpy(object)).all()
     cells = table.index[accepted.reindex(table.index).fillna(False).to_numpy(bool)]
     return names, table, cells
@@ -274,20 +331,24 @@ def _decide(
     delta: float,
     power: float,
     max_labels: int,
+    jobs: np.ndarray | None = None,
 ) -> dict[str, float]:
     """The plan for a target: the candidate threshold (:func:`_choose`), the fewest labels
     among the jobs it accepts whose simulated chance reaches ``power`` (else ``SHORT`` of the
     chance at the cap), that chance and its halves (:func:`_halves`). ``weight``: each
-    label's design weight (jobs per label in its stratum)."""
+    label's design weight (jobs per label in its stratum); ``jobs``: the jobs each row stands
+    for (a frame counted in cells; one each by default)."""
     prior = cell_posterior(completed["type"], conf, usable, correct, bool(usable.any()), weight)
     values = np.unique(conf[np.isfinite(conf)])
     draws = _draws(prior)
-    by_value = _accuracy_by_threshold(draws, prior.cell, conf, values)
-    coverage = np.array([float(np.mean(conf >= v)) for v in values])
+    each = np.ones(len(conf), np.int64) if jobs is None else jobs
+    by_value = _accuracy_by_threshold(draws, prior.cell, conf, values, each)
+    total = int(each.sum())
+    coverage = np.array([int(each[conf >= v].sum()) / total for v in values])
     at = _choose(by_value, coverage, target, delta, min(max_labels, COMPARED_AT))
     candidate = float(values[at])
     bands = tuple(sorted({*old_bands, candidate}))
-    names, table, cells = _strata(completed, conf, usable, correct, bands, candidate)
+    names, table, cells = _strata(completed, conf, usable, correct, bands, candidate, jobs)
     jobs_in = table.loc[cells, "jobs"].to_numpy(float)
     have = table.loc[cells, "labelled"].to_numpy(float)
     cap = int(min(jobs_in.sum(), max(max_labels, have.sum())))
@@ -297,7 +358,7 @@ def _decide(
     floor = min_labels_for(target, min(delta, RULE_DELTA) * (1 - WHOLE_SHARE))
     floor = max(floor, math.ceil(float(np.max(have / jobs_in)) * jobs_in.sum()), int(have.sum()))
     sizes = _grid(min(floor, cap), cap)
-    rounds = _Rounds.build(table, cells, cap, names, prior, draws, usable)
+    rounds = _Rounds.build(table, cells, cap, names, prior, draws, usable, jobs)
     searched: dict[int, float] = {}
 
     def chance_at(i: int) -> float:  # on the first half of the rounds
@@ -355,13 +416,14 @@ def _draws(prior: Posterior) -> np.ndarray:
 
 
 def _accuracy_by_threshold(
-    draws: np.ndarray, cell: np.ndarray, conf: np.ndarray, values: np.ndarray
+    draws: np.ndarray, cell: np.ndarray, conf: np.ndarray, values: np.ndarray, jobs: np.ndarray
 ) -> np.ndarray:
-    """Accuracy of the jobs each threshold (``values``) accepts in each draw, ``(ROUNDS, V)``."""
+    """Accuracy of the jobs each threshold (``values``) accepts in each draw, ``(ROUNDS, V)``;
+    ``jobs``: the jobs each row stands for."""
     finite = np.isfinite(conf)
     at = np.searchsorted(values, conf[finite])
     count = np.zeros((draws.shape[1], len(values)))
-    np.add.at(count, (cell[finite], at), 1.0)
+    np.add.at(count, (cell[finite], at), jobs[finite].astype(float))
     accepted = np.cumsum(count[:, ::-1], axis=1)[:, ::-1]  # cell x threshold: jobs at >= v
     return np.asarray(draws @ accepted / accepted.sum(axis=0))
 
@@ -453,6 +515,7 @@ class _Rounds:
     table: pd.DataFrame  # the pilot table, strata sorted by name
     cells: pd.Index  # the accepted strata
     codes: np.ndarray  # each completed job's stratum, a position in ``table``
+    weights: np.ndarray | None = None  # the jobs each row stands for (counted cells)
 
     @classmethod
     def build(
@@ -464,6 +527,7 @@ class _Rounds:
         prior: Posterior,
         draws: np.ndarray,
         usable: np.ndarray,
+        weights: np.ndarray | None = None,
     ) -> _Rounds:
         codes, uniques = pd.factorize(names.to_numpy(object), sort=True)
         table = table.reindex([str(u) for u in uniques])
@@ -472,13 +536,19 @@ class _Rounds:
         jobs, right = [], []
         for r, accuracy in enumerate(draws):
             rng = np.random.default_rng([1, r])
-            picked = [
-                rng.choice(pool, size=min(int(e), len(pool)), replace=False)
-                for pool, e in zip(pools, extra, strict=True)
-            ]
+            if weights is None:
+                picked = [
+                    rng.choice(pool, size=min(int(e), len(pool)), replace=False)
+                    for pool, e in zip(pools, extra, strict=True)
+                ]
+            else:  # jobs without replacement: a row drawn as often as its jobs are
+                picked = [
+                    _jobs_of(rng, pool, weights[pool], int(e))
+                    for pool, e in zip(pools, extra, strict=True)
+                ]
             jobs.append(picked)
             right.append([rng.random(len(p)) < accuracy[prior.cell[p]] for p in picked])
-        return cls(jobs, right, table, cells, codes.astype(np.int64))
+        return cls(jobs, right, table, cells, codes.astype(np.int64), weights)
 
     def certified(
         self,
@@ -499,12 +569,52 @@ class _Rounds:
         every = np.ones(len(self.codes), bool)
         won = np.zeros(count, bool)
         for r, (jobs, right) in enumerate(zip(self.jobs[:count], self.right[:count], strict=True)):
-            rows = np.concatenate([old_rows, *(j[:t] for j, t in zip(jobs, take, strict=True))])
+            new = [j[:t] for j, t in zip(jobs, take, strict=True)]
             hits = [correct[old_rows], *(k[:t] for k, t in zip(right, take, strict=True))]
-            sample = LabelledSample(self.codes, rows.astype(np.int64), names, "stratified")
-            row = certify(sample, np.concatenate(hits).astype(float), conf, every, target, delta)
+            if self.weights is None:
+                rows = np.concatenate([old_rows, *new]).astype(np.int64)
+                sample = LabelledSample(self.codes, rows, names, "stratified")
+                at, on = conf, every
+            else:  # each drawn job a position of its own, taken out of its row
+                sample, at = _with_drawn(self.codes, self.weights, conf, old_rows, new, names)
+                on = np.ones(len(at), bool)
+            row = certify(sample, np.concatenate(hits).astype(float), at, on, target, delta)
             won[r] = math.isfinite(float(row["threshold"]))
         return won
+
+
+def _jobs_of(rng: np.random.Generator, pool: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """``k`` jobs drawn without replacement from the rows ``pool`` standing for ``weights``
+    jobs each, in the order drawn, as their rows (a row once for each of its jobs drawn)."""
+    total = int(weights.sum())
+    numbers = rng.choice(total, size=min(k, total), replace=False)
+    found: np.ndarray = pool[np.searchsorted(np.cumsum(weights), numbers, side="right")]
+    return found
+
+
+def _with_drawn(
+    codes: np.ndarray,
+    weights: np.ndarray,
+    conf: np.ndarray,
+    old_rows: np.ndarray,
+    new: list[np.ndarray],
+    names: list[str],
+) -> tuple[LabelledSample, np.ndarray]:
+    """The sample of counted cells with the labels in hand (rows of weight 1) and the drawn
+    jobs ``new`` (rows they are taken from), each drawn job a position of its own, and the
+    stated confidence of every position."""
+    drawn = np.concatenate(new).astype(np.int64) if new else np.zeros(0, np.int64)
+    left = weights.astype(np.int64).copy()
+    np.subtract.at(left, drawn, 1)
+    size = len(codes)
+    sample = LabelledSample(
+        np.concatenate([codes, codes[drawn]]),
+        np.concatenate([old_rows, size + np.arange(len(drawn))]).astype(np.int64),
+        names,
+        "stratified",
+        weights=np.concatenate([left, np.ones(len(drawn), np.int64)]),
+    )
+    return sample, np.concatenate([conf, conf[drawn]])
 
 
 def _queue_of(

@@ -21,12 +21,14 @@ except ModuleNotFoundError as exc:  # an extra: the audit's numbers need no plot
     msg = "the audit's figures need the [plots] extra: pip install 'classify-frames[plots]'"
     raise ModuleNotFoundError(msg, name=exc.name) from exc
 
-from ._prepare import NO_MATCH
+from ._tables import type_order
+from ._weighted import weights_of
 
 __all__ = [
     "confidence_histograms",
     "confusion_heatmap",
     "drift_lines",
+    "histogram_counts",
     "histogram_types",
     "label_lanes",
     "reliability",
@@ -67,11 +69,28 @@ def _bar_width(values: np.ndarray) -> float:
 
 def histogram_types(jobs: pd.DataFrame) -> list[str]:
     """Every predicted type some completed job states a confidence for, most jobs first and
-    "no match" last, as ``report.by_type`` orders them (the rows of
-    :func:`confidence_histograms`)."""
-    stated = jobs.loc[jobs["completed"] & jobs["confidence"].notna(), "type"].astype(object)
-    names = [str(t) for t in stated.value_counts().index]
-    return sorted(names, key=lambda name: name == NO_MATCH)  # stable: counts order kept
+    "no match" last, then by name, as ``report.by_type`` orders them (the rows of
+    :func:`confidence_histograms`); a row of counted cells stands for its ``weight`` jobs."""
+    stated = (jobs["completed"] & jobs["confidence"].notna()).to_numpy(bool)
+    weights = weights_of(jobs)
+    return type_order(
+        jobs.loc[stated, "type"], weights=None if weights is None else weights[stated]
+    )
+
+
+def histogram_counts(jobs: pd.DataFrame) -> dict[str, pd.Series]:
+    """The jobs per stated confidence (sorted) of each predicted type: what
+    :func:`confidence_histograms` draws (a row of counted cells counts its ``weight``)."""
+    stated = (jobs["completed"] & jobs["confidence"].notna()).to_numpy(bool)
+    weights = weights_of(jobs)
+    each = np.ones(int(stated.sum()), np.int64) if weights is None else weights[stated]
+    kinds = jobs.loc[stated, "type"].astype(object).to_numpy()
+    conf = jobs.loc[stated, "confidence"].to_numpy(float)
+    per = pd.Series(each).groupby([kinds, conf], sort=True).sum()
+    return {
+        str(name): these.droplevel(0).rename_axis("confidence").astype("int64")
+        for name, these in per.groupby(level=0, sort=False)
+    }
 
 
 def confidence_histograms(
@@ -83,7 +102,6 @@ def confidence_histograms(
 
     One axes for every row: a grid of small axes cost most of the report's drawing time and
     was unreadable on a narrow screen."""
-    completed = jobs.loc[jobs["completed"] & jobs["confidence"].notna(), ["type", "confidence"]]
     every = histogram_types(jobs)
     order = list(types) if types is not None else every[:max_types]
     if not order:
@@ -95,11 +113,8 @@ def confidence_histograms(
     fig.subplots_adjust(left=left / 6.0, right=1 - 0.85 / 6.0, top=1 - 0.4 / height,
                         bottom=0.5 / height)  # fmt: skip
     ax = fig.add_subplot()
-    counts = {
-        str(name): values.value_counts().sort_index()
-        for name, values in completed.groupby(completed["type"].astype(object))["confidence"]
-    }
-    bar = _bar_width(completed["confidence"].to_numpy(float))
+    counts = histogram_counts(jobs)
+    bar = _bar_width(jobs.loc[jobs["completed"], "confidence"].to_numpy(float))
     boxes, totals = [], []
     for i, name in enumerate(order):
         these = counts.get(str(name), pd.Series(dtype="int64"))

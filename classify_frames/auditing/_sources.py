@@ -15,14 +15,21 @@ exactly, means to the last bits of a sum taken in another order):
   random, reproducible from ``seed``; see :func:`._cells.stratified_draw`);
 - with labels: accuracy and its interval, ``by_type``'s population figures, ``confusion``,
   ``calibration()`` (``bins="distinct"`` or ``"uniform"``), ``ece``, ``brier``, ``auroc``,
-  ``risk_coverage``, ``recommend_threshold()``, ``disagreements``, ``recalibrate()``.
+  ``risk_coverage``, ``recommend_threshold()``, ``disagreements``, ``recalibrate()``;
+- ``findings`` (the stuck jobs from one engine query, :func:`._cells.waiting_jobs`),
+  ``to_html()``, the figures and the notebook view (the histograms count the ``weight``
+  column; the HTML page says why the reclassified documents are missing), and
+  ``plan_labels()`` (simulated over the cells, see :mod:`._plan`; its queue drawn in the
+  engine: a target plan's size and chance are the in-memory ones within the simulation's
+  noise, its rounds drawing other jobs).
 
-Two tie-breaks follow time, not row order, since an engine has none: ``rule_changes`` names
-a rule set's configuration by its earliest job (in memory: its first row; the same on a frame
-in time order), and ``errors`` orders messages of equal count by name (in memory too).
+Three tie-breaks follow time or name, not row order, since an engine has none: ``rule_changes``
+names a rule set's configuration by its earliest job (in memory: its first row; the same on a
+frame in time order), ``errors`` orders messages of equal count by name, and the findings name
+the smallest id among equally old stuck jobs (both in memory too).
 
-Refused, naming why: ``reclassified``, ``flips()``, ``findings``, the HTML report and the
-figures (see :data:`REFUSED`).
+Refused, naming why: ``reclassified``, ``flips()`` and ``wilson_scan_threshold()`` (see
+:data:`REFUSED`).
 
 The in-memory audit keeps its own prepared frame rather than count a pandas frame through the
 same narwhals expression: that counting took 5.4 s at 2,000,000 jobs against 1.0 s for every
@@ -37,13 +44,22 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
 
-from . import _queue
-from ._cells import Cells, chosen_rows, count_cells, frame_of, labelled_rows, stratified_draw
+from . import _findings, _plan, _queue
+from ._cells import (
+    Cells,
+    chosen_rows,
+    count_cells,
+    frame_of,
+    labelled_rows,
+    stratified_draw,
+    waiting_jobs,
+)
 from ._design import FRAME_ATTR, Allocation, _checksum, allocate, design_columns
 from ._labels import LabelsInput, _read
 from ._prepare import NO_MATCH, _categories
@@ -51,19 +67,12 @@ from ._report import AuditReport
 from ._sample import LabelledSample, ShareEstimate, no_estimate, stratum_names
 from ._stats import BinStrategy
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
 __all__ = ["REFUSED", "CellsReport", "audit_source", "is_engine_source"]
 
 #: What an audit counted in cells refuses, and why.
 REFUSED = {
     "reclassified": "it pairs each document's jobs under two rule sets: a join over every job",
     "flips": "it pairs each document's jobs under two rule sets: a join over every job",
-    "findings": "its sentence on stuck jobs reads each waiting job's time and id",
-    "to_html": "the report's sections read the reclassified documents and the figures",
-    "figures": "the histograms and curves are drawn from every job",
-    "plan_labels": "its simulation draws plans from every job",
     "wilson_scan_threshold": "a heuristic kept for comparison on in-memory frames",
 }
 _STRING = pd.StringDtype("pyarrow")
@@ -94,7 +103,7 @@ def audit_source(
             "document's label would apply to all of its jobs, which the engine does not list)"
         )
         raise ValueError(msg)
-    return CellsReport(
+    report = CellsReport(
         source,
         count_cells(source),
         labels,
@@ -103,6 +112,20 @@ def audit_source(
         bins=bins,
         n_bins=n_bins,
     )
+    report.provenance = _provenance(source)
+    return report
+
+
+def _provenance(source: Any) -> dict[str, Any]:
+    """What the fetch recorded about the jobs of a Parquet file written by ``cf.to_parquet``
+    (base URL, fetch time), as ``cf.read_parquet`` puts it in the frame's ``attrs`` for the
+    in-memory audit (the stuck jobs are judged at the fetch time); none for other sources."""
+    if not isinstance(source, str | os.PathLike) or not Path(source).is_file():
+        return {}
+    from ..parquet import read_metadata
+
+    recorded = read_metadata(source).get("attrs", {}).get("classify_frames")
+    return dict(recorded) if isinstance(recorded, dict) else {}
 
 
 class CellsReport(AuditReport):
@@ -156,7 +179,7 @@ class CellsReport(AuditReport):
 
     def with_labels(self, labels: LabelsInput) -> CellsReport:
         """The same audit with other labels, the cells counted once."""
-        return CellsReport(
+        report = CellsReport(
             self.source,
             self.cells,
             labels,
@@ -167,6 +190,8 @@ class CellsReport(AuditReport):
             frame=self._known_frame,
             read=self._read,
         )
+        report.provenance = self.provenance
+        return report
 
     def __repr__(self) -> str:
         labelled = "" if self.truth is None else f", {len(self._labelled[0])} labelled"
@@ -215,7 +240,6 @@ class CellsReport(AuditReport):
         if budget is not None and budget < 1:
             msg = f"budget must be at least 1, got {budget!r}"
             raise ValueError(msg)
-        done = self.jobs["completed"].to_numpy(bool)
         population = int(self._weights.sum())
         if strategy in ("lowest", "margin"):
             if budget is not None or allocation is not None or bands:
@@ -231,37 +255,75 @@ class CellsReport(AuditReport):
         if strategy != "stratified":
             msg = f"strategy must be 'lowest', 'stratified' or 'margin', got {strategy!r}"
             raise ValueError(msg)
+        pool, names, sizes = self._pool(tuple(bands))
+        wanted = self._wanted(sizes, pool, names, n, budget, allocation)
+        counts = pd.Series(wanted, index=sizes.index)
+        allocation = allocation or ("equal" if budget is None else "neyman")
+        return self._draw(f"stratified/{allocation}", counts, seed, tuple(bands))
+
+    def _pool(self, bands: tuple[float, ...]) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+        """The completed rows a random draw takes from (the random sample's labelled jobs
+        left out), their strata, and the strata's sizes in jobs (largest first)."""
+        done = self.jobs["completed"].to_numpy(bool)
         pool = self.jobs.loc[done, ["type", "confidence", "weight", "id", "created_at"]]
         mask = self._labelled_mask
         if mask is not None:
             pool = pool[~mask]
-        names = stratum_names(pool["type"], pool["confidence"].to_numpy(float), tuple(bands))
+        names = stratum_names(pool["type"], pool["confidence"].to_numpy(float), bands)
         sizes = pool["weight"].groupby(names.to_numpy()).sum().astype("int64")
         sizes = sizes[sizes > 0].sort_values(ascending=False, kind="stable")
-        wanted = self._wanted(sizes, pool, names, n, budget, allocation)
-        counts = pd.Series(wanted, index=sizes.index)
-        allocation = allocation or ("equal" if budget is None else "neyman")
+        return pool, names, sizes
+
+    def _draw(
+        self, strategy: str, counts: pd.Series, seed: int, bands: tuple[float, ...]
+    ) -> pd.DataFrame:
+        """A queue of ``counts[s]`` jobs of each stratum ``s`` of :meth:`_pool`, drawn in the
+        engine (:func:`._cells.stratified_draw`), with its design columns."""
+        pool, names, sizes = self._pool(bands)
+        done = self.jobs["completed"].to_numpy(bool)
+        mask = self._labelled_mask
         left_out = [] if mask is None else list(self.jobs.loc[done, "id"][mask].dropna())
+        wanted = counts.reindex(sizes.index).fillna(0).astype("int64")
         rows = stratified_draw(
             self.source,
-            {str(k): int(v) for k, v in counts.items()},
+            {str(k): int(v) for k, v in wanted.items()},
             seed,
-            bands=tuple(bands),
+            bands=bands,
             exclude=left_out,
             days=_days(pool, names),
         )
         self._read = rows if self._read is None else pd.concat([self._read, rows])
         if self._known_frame is None:
             self._known_frame = _fingerprint(*frame_of(self.source))
+        population = int(self._weights.sum())
         design = design_columns(
-            f"stratified/{allocation}",
-            rows["stratum"],
-            sizes,
-            population,
-            tuple(bands),
-            self._known_frame,
+            strategy, rows["stratum"], sizes, population, bands, self._known_frame
         )
         return _queue_table(rows, design)
+
+    def plan_labels(
+        self,
+        target_accuracy: float | None = None,
+        *,
+        margin: float | None = None,
+        delta: float = 0.05,
+        power: float = 0.8,
+        seed: int = 0,
+        max_labels: int = 5_000,
+    ) -> pd.DataFrame:
+        """:meth:`AuditReport.plan_labels`, simulated over the cells (a round draws jobs from
+        a cell's jobs) and the queue drawn in the engine."""
+        return _plan.plan_labels(
+            self.data,
+            self._plan_chances,
+            target_accuracy=target_accuracy,
+            margin=margin,
+            delta=delta,
+            power=power,
+            seed=seed,
+            max_labels=max_labels,
+            queue=lambda plan, bands, at: self._draw("stratified/plan", plan["more"], at, bands),
+        )
 
     def _wanted(
         self,
@@ -300,6 +362,24 @@ class CellsReport(AuditReport):
         floor = 0 if allocation == "proportional" else 2
         return allocate(budget, sizes.to_numpy(), spread, allocation, floor)
 
+    def _findings_at(self, target_accuracy: float | None, delta: float) -> list[str]:
+        key = (target_accuracy, delta)
+        if key not in self._findings_cache:
+            self._findings_cache[key] = _findings.findings(
+                self, target_accuracy, delta, stuck=self._stuck
+            )
+        return self._findings_cache[key]
+
+    def _stuck(self, before: pd.Timestamp) -> _findings.Stuck | None:
+        """The findings' stuck jobs, from one engine query (skipped when no waiting cell
+        began by ``before``)."""
+        jobs = self.jobs
+        waiting = jobs["status"].astype(str).isin(["PENDING", "RUNNING"]).to_numpy(bool)
+        if not (jobs.loc[waiting, "created_at"] <= before).any():
+            return None
+        count, oldest, first = waiting_jobs(self.source, before)
+        return None if oldest is None else _findings.Stuck(count, oldest, first)
+
     # -- what needs every job -----------------------------------------------------------------
 
     @property
@@ -310,28 +390,6 @@ class CellsReport(AuditReport):
         self, from_rule_set: str | None = None, to_rule_set: str | None = None
     ) -> pd.DataFrame:
         _refuse("flips")
-
-    @property
-    def findings(self) -> Any:
-        _refuse("findings")
-
-    def to_html(self, *args: Any, **kwargs: Any) -> Any:
-        _refuse("to_html")
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{self!r}</pre>"
-
-    def figures(self) -> dict[str, Figure]:
-        _refuse("figures")
-
-    def plot_confidence(self) -> Figure:
-        _refuse("figures")
-
-    def plot_drift(self, freq: str = "M", baseline: object = None) -> Figure:
-        _refuse("figures")
-
-    def plan_labels(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        _refuse("plan_labels")
 
     def wilson_scan_threshold(self, target_accuracy: float = 0.95) -> pd.DataFrame:
         _refuse("wilson_scan_threshold")
