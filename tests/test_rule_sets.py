@@ -175,11 +175,10 @@ _LIST_IS_MANY = "pandas reads a list as many values, not one rule set"
 _UNHASHABLE = "pandas hashes the rule sets as Python lists here, which cannot be hashed"
 _UNORDERED = "rule sets have no order beyond their sort key"
 #: pandas 3.1 changed two of its tests' outcomes. Its ``test_compare_scalar`` compares with a rule
-#: set (``data[0]``), where 3.0's compared with 0: ``==`` and ``!=`` raise on a value that is not a
-#: rule set, and the orderings raise as that test expects. Its ``merge`` on one key column puts the
-#: column in an Index (``get_join_indexers``), which hashes the rule sets; 3.0's did not.
+#: set (``data[0]``), which pandas reads as many values; 3.0's compared with 0, which no rule set
+#: equals, and passes. Its ``merge`` on one key column puts the column in an Index
+#: (``get_join_indexers``), which hashes the rule sets; 3.0's did not.
 _PANDAS_LT_3_1 = Version(pd.__version__) < Version("3.1")
-_COMPARED_WITH_0 = "pandas < 3.1 compares with 0, which == and != reject: it is not a rule set"
 _PANDAS_LIMITS: dict[type, dict[str, str | tuple[str, dict[str, tuple[Any, ...]]]]] = {
     base.BaseConstructorsTests: {
         "test_series_constructor_scalar_with_index": _LIST_IS_MANY,
@@ -206,11 +205,7 @@ _PANDAS_LIMITS: dict[type, dict[str, str | tuple[str, dict[str, tuple[Any, ...]]
         "test_searchsorted": _UNORDERED,
     },
     base.BaseComparisonOpsTests: {
-        "test_compare_scalar": (
-            (_COMPARED_WITH_0, {"comparison_op": (operator.eq, operator.ne)})
-            if _PANDAS_LT_3_1
-            else _LIST_IS_MANY
-        )
+        **({} if _PANDAS_LT_3_1 else {"test_compare_scalar": _LIST_IS_MANY}),
     },
     base.BaseSetitemTests: {
         **dict.fromkeys(
@@ -462,6 +457,17 @@ def test_rule_sets_from_lists_json_text_or_nothing() -> None:
     assert arr[0] == A
     with pytest.raises(TypeError, match="lists of rule objects"):
         RuleSetArray._from_sequence([1, 2])
+
+
+def test_a_value_no_rule_set_equals_compares_unequal() -> None:
+    """As numpy and pandas' strings do: ``== 0`` is all False, ``!= 0`` all True (it raised)."""
+    arr = RuleSetArray._from_sequence([A, None, B])
+    for other in (0, 1.5, "x", A[0]):
+        assert (arr == other).tolist() == [False, False, False], other
+        assert (arr != other).tolist() == [True, True, True], other
+    series = pd.Series(arr)
+    assert not (series == 0).any() and (series != "x").all()
+    assert (arr == A).tolist() == [True, False, False]  # a rule set still compares as one
 
 
 def test_each_rule_keeps_exactly_its_own_keys_and_explodes_one_row_per_rule() -> None:

@@ -287,6 +287,8 @@ class RuleSetArray(ExtensionArray):
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
         if isinstance(other, pd.Series | pd.Index | pd.DataFrame):
             return NotImplemented
+        if _never_a_rule_set(other):  # as numpy and pandas' strings: unequal, not an error
+            return np.zeros(len(self), dtype=bool)
         mine, theirs = self._aligned(other)
         return (mine == theirs) & (mine >= 0) & (theirs >= 0)
 
@@ -462,6 +464,14 @@ def _plain_list(categories: pa.Array) -> pa.Array:
     "element") or however wide its offsets: one type, so arrays from anywhere concatenate."""
     kind = pa.list_(categories.type.value_type)
     return categories if categories.type == kind else categories.cast(kind)
+
+
+def _never_a_rule_set(value: Any) -> bool:
+    """A scalar no rule set equals (``0``, ``"x"``, one rule's dict), as against a rule set,
+    a missing value, or a sequence of either (one per row)."""
+    if _missing(value) or _is_rule_set(value):
+        return False
+    return isinstance(value, str | bytes | dict) or not pd.api.types.is_list_like(value)
 
 
 def _missing(value: Any) -> bool:
