@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -14,7 +15,9 @@ from ._sample import stratum_names
 __all__ = [
     "QUEUE_COLUMNS",
     "Strategy",
+    "check_options",
     "draw_stratified",
+    "per_stratum",
     "queue_table",
     "review_queue",
     "stratum_spread",
@@ -61,47 +64,26 @@ def review_queue(
     ``labelled`` marks completed jobs already labelled: a stratified queue does not draw them
     again (the rounds together stay a random sample of each stratum).
     """
-    if n < 1:
-        msg = f"n must be at least 1, got {n!r}"
-        raise ValueError(msg)
-    if budget is not None and budget < 1:
-        msg = f"budget must be at least 1, got {budget!r}"
-        raise ValueError(msg)
+    check_options(n, strategy, budget, allocation, bands)
     # only the columns a draw reads: the queue's own columns are taken for its rows alone
     completed = jobs.loc[jobs["completed"], ["type", "confidence"]]
     population = len(completed)
     pool = completed if labelled is None or strategy != "stratified" else completed[~labelled]
     conf = pool["confidence"].to_numpy(float)
     if strategy in ("lowest", "margin"):
-        if budget is not None or allocation is not None or bands:
-            msg = (
-                f"budget=, allocation= and bands= apply to strategy='stratified', not {strategy!r}"
-            )
-            raise ValueError(msg)
         picked = _chosen(pool, conf, n, strategy, threshold, jobs["id"])
         strata = pd.Series("", index=picked, dtype=object)
         design = design_columns(strategy, strata, pd.Series(dtype="int64"), population)
-    elif strategy == "stratified":
+    else:
         names = stratum_names(pool["type"], conf, tuple(bands))
         sizes = names.value_counts()
-        if budget is None:
-            if allocation not in (None, "equal"):
-                msg = f"allocation={allocation!r} needs a total: pass budget=..."
-                raise ValueError(msg)
-            allocation, wanted = "equal", np.minimum(sizes.to_numpy(), n)
-        else:
-            allocation = allocation or "neyman"
-            if allocation not in ("equal", "proportional", "neyman"):
-                msg = f"allocation must be 'equal', 'proportional' or 'neyman', got {allocation!r}"
-                raise ValueError(msg)
-            if allocation == "equal":
-                wanted = _equal(budget, sizes.to_numpy())
-            else:
-                spread = stratum_spread(names, pool, pilot).reindex(sizes.index).to_numpy(float)
-                # proportional: every job the same chance (no floor of 2 per stratum), so the
-                # labels behind any threshold are self-weighting (the exact pooled test)
-                floor = 0 if allocation == "proportional" else 2
-                wanted = allocate(budget, sizes.to_numpy(), spread, allocation, floor)
+        allocation, wanted = per_stratum(
+            sizes,
+            n,
+            budget,
+            allocation,
+            lambda: stratum_spread(names, pool, pilot).reindex(sizes.index).to_numpy(float),
+        )
         counts = pd.Series(wanted, index=sizes.index)
         picked = draw_stratified(names, counts, seed)
         strata = names[picked]
@@ -113,10 +95,59 @@ def review_queue(
             tuple(bands),
             frame_fingerprint(jobs),
         )
-    else:
+    return queue_table(jobs, picked, design)
+
+
+def check_options(
+    n: int,
+    strategy: str,
+    budget: int | None,
+    allocation: Allocation | None,
+    bands: tuple[float, ...],
+) -> None:
+    """Refuse a review queue's options that do not fit together, before anything is drawn."""
+    if n < 1:
+        msg = f"n must be at least 1, got {n!r}"
+        raise ValueError(msg)
+    if budget is not None and budget < 1:
+        msg = f"budget must be at least 1, got {budget!r}"
+        raise ValueError(msg)
+    if strategy in ("lowest", "margin"):
+        if budget is not None or allocation is not None or bands:
+            msg = (
+                f"budget=, allocation= and bands= apply to strategy='stratified', not {strategy!r}"
+            )
+            raise ValueError(msg)
+    elif strategy != "stratified":
         msg = f"strategy must be 'lowest', 'stratified' or 'margin', got {strategy!r}"
         raise ValueError(msg)
-    return queue_table(jobs, picked, design)
+
+
+def per_stratum(
+    sizes: pd.Series,
+    n: int,
+    budget: int | None,
+    allocation: Allocation | None,
+    spread: Callable[[], np.ndarray],
+) -> tuple[Allocation, np.ndarray]:
+    """The allocation used and the labels it gives each stratum of ``sizes``: ``n`` each
+    without a ``budget``, else the budget spread by ``allocation`` (``spread()``, each
+    stratum's standard deviation of correctness, is read only by "proportional" and "neyman")."""
+    if budget is None:
+        if allocation not in (None, "equal"):
+            msg = f"allocation={allocation!r} needs a total: pass budget=..."
+            raise ValueError(msg)
+        return "equal", np.minimum(sizes.to_numpy(), n)
+    allocation = allocation or "neyman"
+    if allocation not in ("equal", "proportional", "neyman"):
+        msg = f"allocation must be 'equal', 'proportional' or 'neyman', got {allocation!r}"
+        raise ValueError(msg)
+    if allocation == "equal":
+        return allocation, _equal(budget, sizes.to_numpy())
+    # proportional: every job the same chance (no floor of 2 per stratum), so the labels
+    # behind any threshold are self-weighting (the exact pooled test)
+    floor = 0 if allocation == "proportional" else 2
+    return allocation, allocate(budget, sizes.to_numpy(), spread(), allocation, floor)
 
 
 def _equal(budget: int, sizes: np.ndarray) -> np.ndarray:

@@ -60,7 +60,7 @@ from ._cells import (
     stratified_draw,
     waiting_jobs,
 )
-from ._design import FRAME_ATTR, Allocation, _checksum, allocate, design_columns
+from ._design import FRAME_ATTR, Allocation, _checksum, design_columns
 from ._labels import LabelsInput, _read
 from ._prepare import NO_MATCH, _categories
 from ._report import AuditReport
@@ -234,31 +234,18 @@ class CellsReport(AuditReport):
         bands: tuple[float, ...] = (),
     ) -> pd.DataFrame:
         """:meth:`AuditReport.review_queue`, drawn or sorted in the engine."""
-        if n < 1:
-            msg = f"n must be at least 1, got {n!r}"
-            raise ValueError(msg)
-        if budget is not None and budget < 1:
-            msg = f"budget must be at least 1, got {budget!r}"
-            raise ValueError(msg)
+        _queue.check_options(n, strategy, budget, allocation, bands)
         population = int(self._weights.sum())
         if strategy in ("lowest", "margin"):
-            if budget is not None or allocation is not None or bands:
-                msg = (
-                    f"budget=, allocation= and bands= apply to strategy='stratified', "
-                    f"not {strategy!r}"
-                )
-                raise ValueError(msg)
             rows = chosen_rows(self.source, n, strategy, self.threshold)
             strata = pd.Series("", index=rows.index, dtype=object)
             design = design_columns(strategy, strata, pd.Series(dtype="int64"), population)
             return _queue_table(rows, design)
-        if strategy != "stratified":
-            msg = f"strategy must be 'lowest', 'stratified' or 'margin', got {strategy!r}"
-            raise ValueError(msg)
         pool, names, sizes = self._pool(tuple(bands))
-        wanted = self._wanted(sizes, pool, names, n, budget, allocation)
+        allocation, wanted = _queue.per_stratum(
+            sizes, n, budget, allocation, lambda: self._spread(sizes, pool, names)
+        )
         counts = pd.Series(wanted, index=sizes.index)
-        allocation = allocation or ("equal" if budget is None else "neyman")
         return self._draw(f"stratified/{allocation}", counts, seed, tuple(bands))
 
     def _pool(self, bands: tuple[float, ...]) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -325,28 +312,9 @@ class CellsReport(AuditReport):
             queue=lambda plan, bands, at: self._draw("stratified/plan", plan["more"], at, bands),
         )
 
-    def _wanted(
-        self,
-        sizes: pd.Series,
-        pool: pd.DataFrame,
-        names: pd.Series,
-        n: int,
-        budget: int | None,
-        allocation: Allocation | None,
-    ) -> np.ndarray:
-        """Labels per stratum, as :func:`._queue.review_queue` allocates them."""
-        if budget is None:
-            if allocation not in (None, "equal"):
-                msg = f"allocation={allocation!r} needs a total: pass budget=..."
-                raise ValueError(msg)
-            wanted: np.ndarray = np.minimum(sizes.to_numpy(), n)
-            return wanted
-        allocation = allocation or "neyman"
-        if allocation not in ("equal", "proportional", "neyman"):
-            msg = f"allocation must be 'equal', 'proportional' or 'neyman', got {allocation!r}"
-            raise ValueError(msg)
-        if allocation == "equal":
-            return _queue._equal(budget, sizes.to_numpy())
+    def _spread(self, sizes: pd.Series, pool: pd.DataFrame, names: pd.Series) -> np.ndarray:
+        """Each stratum's standard deviation of correctness, as :func:`._queue.stratum_spread`
+        judges it (earlier labels, else the stated confidence), from weighted rows."""
         conf = pool["confidence"].to_numpy(float)
         weight = pool["weight"].to_numpy(float)
         known = ~np.isnan(conf)
@@ -358,9 +326,8 @@ class CellsReport(AuditReport):
         if pilot is not None and len(pilot):
             seen = (pilot["correct"] + 1) / (pilot["labels"] + 2)
             guess = seen.reindex(guess.index).fillna(guess)
-        spread = ((guess * (1 - guess)) ** 0.5).to_numpy(float)
-        floor = 0 if allocation == "proportional" else 2
-        return allocate(budget, sizes.to_numpy(), spread, allocation, floor)
+        spread: np.ndarray = ((guess * (1 - guess)) ** 0.5).to_numpy(float)
+        return spread
 
     def _findings_at(self, target_accuracy: float | None, delta: float) -> list[str]:
         key = (target_accuracy, delta)
